@@ -1,0 +1,84 @@
+/*
+ * block.h - what a block type is (DESIGN.md §4): data, not code paths.
+ *
+ * A block type is a constant struct: its identity, declared inputs and
+ * outputs, a typed table of config parameters, and three functions.
+ * GET /api/blocks, `dgen blocks` and config validation are all generated
+ * from this struct, so nothing about a block is written twice. Builtin
+ * types live in src/blocks/ (one file each); plugins are shared objects
+ * exporting `dgen_block_plugin` (see registry.h).
+ *
+ * Ownership: types are static and never freed. init() gets a config
+ * object already checked against `params` and completed with defaults; it
+ * may keep a reference (json_object_get) and allocates its private state,
+ * which free() releases. execute() borrows `input` (the accumulated state)
+ * and hands the caller one new reference in *output: an object whose keys
+ * are among `outputs`, or, for a multiplier, an array of such objects.
+ * execute() may be called from several threads at once on one state: it
+ * must treat the state as read-only.
+ */
+#ifndef DGEN_BLOCK_H
+#define DGEN_BLOCK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <json-c/json.h>
+
+#include "dgen/err.h"
+#include "dgen/llm.h"
+#include "dgen/template.h"
+
+#define DGEN_BLOCK_ABI 1
+
+enum dgen_param_type {
+	DGEN_PARAM_STRING,
+	DGEN_PARAM_INTEGER,
+	DGEN_PARAM_NUMBER,
+	DGEN_PARAM_BOOLEAN,
+	DGEN_PARAM_STRING_LIST, /* array of strings */
+	DGEN_PARAM_SCHEMA,      /* a JSON object, or a string template rendering to one */
+};
+
+struct dgen_block_param {
+	const char *name;
+	enum dgen_param_type type;
+	const char *default_json;       /* JSON text of the default; NULL = none */
+	const char *const *enum_values; /* NULL-terminated, or NULL */
+	bool field_ref;                 /* names a field of the accumulated state */
+	bool required;
+	bool nullable;                  /* null is a valid value ("use the configured default") */
+	const char *format;             /* UI hint: "prompt", "json", NULL */
+	const char *description;
+};
+
+/* What a running block may use; owned by the caller of execute(). */
+struct dgen_block_ctx {
+	struct dgen_llm_handle *llm;            /* NULL when no LLM is configured */
+	const struct dgen_template_limits *tlim;
+	struct dgen_llm_usage *usage;           /* add every LLM call's usage here */
+	const atomic_int *cancel;               /* pass into LLM requests */
+	double deadline;                        /* monotonic; 0 = none */
+	const char *trace_id;
+};
+
+struct dgen_block_type {
+	int abi;                     /* DGEN_BLOCK_ABI */
+	const char *type;            /* "TextGenerator" */
+	const char *name;            /* "Text Generator" */
+	const char *description;
+	const char *category;        /* generators, validators, metrics, seeders */
+	const char *const *inputs;   /* NULL-terminated */
+	const char *const *outputs;  /* NULL-terminated; "*" allows any key */
+	const struct dgen_block_param *params;
+	size_t n_params;
+	bool is_multiplier;
+
+	int (*init)(struct json_object *config, void **state, struct dgen_err *err);
+	int (*execute)(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
+		       struct json_object *input, struct json_object **output,
+		       struct dgen_err *err);
+	void (*free)(void *state);
+};
+
+#endif

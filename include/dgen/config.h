@@ -1,0 +1,69 @@
+/*
+ * config.h - settings from the environment and a KEY=value file.
+ *
+ * The environment wins over the file; the file wins over the defaults.
+ * The file is `--config PATH`, else $DGEN_CONFIG, else
+ * $sysconfdir/dgen/dgen.conf (a missing default file is fine; a missing
+ * named file is an error). Lines: KEY=value, '#' comments, blank lines;
+ * values may be wrapped in single or double quotes.
+ *
+ * Ownership: dgen_config_load() fills a caller-owned struct whose strings
+ * it allocates; dgen_config_free() releases them.
+ */
+#ifndef DGEN_CONFIG_H
+#define DGEN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dgen/err.h"
+
+struct dgen_config {
+	/* LLM (SPEC.md §6) */
+	char *llm_endpoint;         /* LLM_ENDPOINT */
+	char *llm_api_key;          /* LLM_API_KEY (never logged) */
+	char *llm_model;            /* LLM_MODEL */
+	char *llm_provider;         /* LLM_PROVIDER: "" = detect from endpoint */
+	char *llm_proxy;            /* LLM_PROXY: "" = no proxy at all */
+	long llm_timeout_ms;        /* LLM_TIMEOUT (seconds) */
+	long llm_connect_timeout_ms;/* LLM_CONNECT_TIMEOUT (seconds) */
+	int llm_max_retries;        /* LLM_MAX_RETRIES */
+	long llm_retry_after_cap_ms;/* LLM_RETRY_AFTER_CAP (seconds) */
+	size_t llm_max_response;    /* LLM_MAX_RESPONSE_BYTES */
+
+	char *database_path;        /* DATABASE_PATH */
+	int db_busy_timeout_ms;     /* DGEN_DB_BUSY_TIMEOUT_MS */
+	char *host;                 /* HOST */
+	int port;                   /* PORT */
+	bool debug;                 /* DEBUG */
+
+	/* Limits (SPEC.md conventions) */
+	size_t max_body;            /* DGEN_MAX_BODY */
+	size_t max_upload;          /* DGEN_MAX_UPLOAD */
+	int json_depth;             /* DGEN_JSON_DEPTH */
+	size_t max_string;          /* DGEN_MAX_STRING */
+	long max_seeds;             /* DGEN_MAX_SEEDS */
+	long max_repetitions;       /* DGEN_MAX_REPETITIONS */
+	size_t template_max_output; /* DGEN_TEMPLATE_MAX_OUTPUT */
+	long template_max_iterations;/* DGEN_TEMPLATE_MAX_ITERATIONS */
+
+	/* Where things live */
+	char *templates_dir;        /* DGEN_TEMPLATES_DIR (builtin templates) */
+	char *user_templates_dir;   /* DGEN_USER_TEMPLATES_DIR ("" = none) */
+	char *blocks_dir;           /* DGEN_BLOCKS_DIR ("" = no plugins) */
+
+	/* Runner */
+	int runner_concurrency;     /* DGEN_RUNNER_CONCURRENCY */
+	int lease_seconds;          /* DGEN_LEASE_SECONDS */
+	int max_attempts;           /* DGEN_MAX_ATTEMPTS */
+	int poll_ms;                /* DGEN_RUNNER_POLL_MS */
+	int grace_seconds;          /* DGEN_RUNNER_GRACE_SECONDS */
+};
+
+/* Loads defaults, then the file, then the environment, and validates.
+ * file may be NULL (use $DGEN_CONFIG or the default path). Errors name the
+ * key and what is wrong (DGEN_EINVALID), or the file (DGEN_EIO). */
+int dgen_config_load(struct dgen_config *cfg, const char *file, struct dgen_err *err);
+void dgen_config_free(struct dgen_config *cfg);
+
+#endif

@@ -1,0 +1,1 @@
+# src/blocks: sources and tests (see Makefile.am).

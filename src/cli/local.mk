@@ -1,0 +1,1 @@
+# src/cli: sources and tests (see Makefile.am).

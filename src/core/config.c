@@ -1,0 +1,228 @@
+/*
+ * config.c - settings (SPEC.md §6). One table lists every key with its
+ * type, default and bounds, so the loader, the validation and the
+ * documentation of dgen.conf(5) agree. Order of precedence: environment,
+ * then the KEY=value file, then the defaults.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgen/config.h"
+#include "dgen/util.h"
+
+enum kind { K_STR, K_INT, K_LONG, K_SIZE, K_BOOL, K_SECS_MS };
+
+struct key {
+	const char *name;
+	enum kind kind;
+	size_t off;
+	const char *def;
+	long long min, max;
+};
+
+#define F(m) offsetof(struct dgen_config, m)
+#define MiB "1048576"
+
+static const struct key keys[] = {
+	{ "LLM_ENDPOINT", K_STR, F(llm_endpoint), "http://localhost:11434/v1/chat/completions", 0, 0 },
+	{ "LLM_API_KEY", K_STR, F(llm_api_key), "", 0, 0 },
+	{ "LLM_MODEL", K_STR, F(llm_model), "llama3", 0, 0 },
+	{ "LLM_PROVIDER", K_STR, F(llm_provider), "", 0, 0 },
+	{ "LLM_PROXY", K_STR, F(llm_proxy), "", 0, 0 },
+	{ "LLM_TIMEOUT", K_SECS_MS, F(llm_timeout_ms), "120", 1, 86400 },
+	{ "LLM_CONNECT_TIMEOUT", K_SECS_MS, F(llm_connect_timeout_ms), "10", 1, 3600 },
+	{ "LLM_MAX_RETRIES", K_INT, F(llm_max_retries), "4", 0, 100 },
+	{ "LLM_RETRY_AFTER_CAP", K_SECS_MS, F(llm_retry_after_cap_ms), "60", 0, 3600 },
+	{ "LLM_MAX_RESPONSE_BYTES", K_SIZE, F(llm_max_response), "8388608", 1024, 1LL << 32 },
+	{ "DATABASE_PATH", K_STR, F(database_path), "data/qa_records.db", 0, 0 },
+	{ "DGEN_DB_BUSY_TIMEOUT_MS", K_INT, F(db_busy_timeout_ms), "5000", 0, 600000 },
+	{ "HOST", K_STR, F(host), "127.0.0.1", 0, 0 },
+	{ "PORT", K_INT, F(port), "8080", 1, 65535 },
+	{ "DEBUG", K_BOOL, F(debug), "false", 0, 0 },
+	{ "DGEN_MAX_BODY", K_SIZE, F(max_body), MiB, 1024, 1LL << 31 },
+	{ "DGEN_MAX_UPLOAD", K_SIZE, F(max_upload), "10485760", 1024, 1LL << 31 },
+	{ "DGEN_JSON_DEPTH", K_INT, F(json_depth), "64", 2, 10000 },
+	{ "DGEN_MAX_STRING", K_SIZE, F(max_string), MiB, 64, 1LL << 31 },
+	{ "DGEN_MAX_SEEDS", K_LONG, F(max_seeds), "100000", 1, 100000000 },
+	{ "DGEN_MAX_REPETITIONS", K_LONG, F(max_repetitions), "10000", 1, 100000000 },
+	{ "DGEN_TEMPLATE_MAX_OUTPUT", K_SIZE, F(template_max_output), MiB, 1024, 1LL << 31 },
+	{ "DGEN_TEMPLATE_MAX_ITERATIONS", K_LONG, F(template_max_iterations), "100000", 1, 1000000000 },
+	{ "DGEN_TEMPLATES_DIR", K_STR, F(templates_dir), DGEN_PKGDATADIR "/templates", 0, 0 },
+	{ "DGEN_USER_TEMPLATES_DIR", K_STR, F(user_templates_dir), "", 0, 0 },
+	{ "DGEN_BLOCKS_DIR", K_STR, F(blocks_dir), "", 0, 0 },
+	{ "DGEN_RUNNER_CONCURRENCY", K_INT, F(runner_concurrency), "16", 1, 1024 },
+	{ "DGEN_LEASE_SECONDS", K_INT, F(lease_seconds), "30", 2, 86400 },
+	{ "DGEN_MAX_ATTEMPTS", K_INT, F(max_attempts), "3", 1, 100 },
+	{ "DGEN_RUNNER_POLL_MS", K_INT, F(poll_ms), "200", 10, 60000 },
+	{ "DGEN_RUNNER_GRACE_SECONDS", K_INT, F(grace_seconds), "20", 0, 3600 },
+};
+
+static int set_value(struct dgen_config *cfg, const struct key *k, const char *val,
+		     const char *where, struct dgen_err *err)
+{
+	char *p = (char *)cfg + k->off;
+	long long n;
+
+	switch (k->kind) {
+	case K_STR:
+		free(*(char **)p);
+		*(char **)p = dgen_xstrdup(val);
+		return 0;
+	case K_BOOL:
+		if (!strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "yes") ||
+		    !strcmp(val, "on"))
+			*(bool *)p = true;
+		else if (!strcmp(val, "false") || !strcmp(val, "0") || !strcmp(val, "no") ||
+			 !strcmp(val, "off") || !*val)
+			*(bool *)p = false;
+		else
+			goto bad;
+		return 0;
+	default:
+		if (dgen_parse_long(val, k->min, k->max, &n))
+			goto bad;
+		if (k->kind == K_INT)
+			*(int *)p = (int)n;
+		else if (k->kind == K_LONG)
+			*(long *)p = (long)n;
+		else if (k->kind == K_SIZE)
+			*(size_t *)p = (size_t)n;
+		else
+			*(long *)p = (long)(n * 1000);
+		return 0;
+	}
+bad:
+	dgen_err_set(err, DGEN_EINVALID, "%s: invalid value '%s' for %s%s", where, val, k->name,
+		     k->kind == K_BOOL ? " (expected true or false)" : "");
+	if (k->kind != K_BOOL && k->kind != K_STR) {
+		dgen_err_detail_int(err, "min", k->min);
+		dgen_err_detail_int(err, "max", k->max);
+	}
+	dgen_err_detail_str(err, "field", k->name);
+	return -1;
+}
+
+static const struct key *find_key(const char *name)
+{
+	for (size_t i = 0; i < DGEN_ARRAY_LEN(keys); i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && strchr(" \t\r\n", e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Reads KEY=value lines. Unknown keys are errors: a typo in a config file
+ * should not silently leave a default in place. */
+static int load_file(struct dgen_config *cfg, const char *path, bool must_exist,
+		     struct dgen_err *err)
+{
+	FILE *f = fopen(path, "r");
+	char line[8192];
+	int lineno = 0, rc = -1;
+
+	if (!f) {
+		if (!must_exist && errno == ENOENT)
+			return 0;
+		return dgen_err_set(err, DGEN_EIO, "cannot read config file %s: %s", path,
+				    strerror(errno));
+	}
+	while (fgets(line, sizeof line, f)) {
+		char *s = trim(line), *eq, *name, *val, where[600];
+		const struct key *k;
+		size_t n;
+
+		lineno++;
+		if (!*s || *s == '#')
+			continue;
+		snprintf(where, sizeof where, "%s:%d", path, lineno);
+		if (!(eq = strchr(s, '='))) {
+			dgen_err_set(err, DGEN_EINVALID, "%s: expected KEY=value", where);
+			goto out;
+		}
+		*eq = '\0';
+		name = trim(s);
+		val = trim(eq + 1);
+		n = strlen(val);
+		if (n >= 2 && (val[0] == '"' || val[0] == '\'') && val[n - 1] == val[0]) {
+			val[n - 1] = '\0';
+			val++;
+		}
+		if (!(k = find_key(name))) {
+			dgen_err_set(err, DGEN_EINVALID, "%s: unknown setting %s", where, name);
+			dgen_err_detail_str(err, "field", name);
+			goto out;
+		}
+		if (set_value(cfg, k, val, where, err))
+			goto out;
+	}
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
+}
+
+int dgen_config_load(struct dgen_config *cfg, const char *file, struct dgen_err *err)
+{
+	const char *env_file = getenv("DGEN_CONFIG");
+
+	memset(cfg, 0, sizeof *cfg);
+	for (size_t i = 0; i < DGEN_ARRAY_LEN(keys); i++)
+		if (set_value(cfg, &keys[i], keys[i].def, "default", err))
+			goto fail;
+	if (file) {
+		if (load_file(cfg, file, true, err))
+			goto fail;
+	} else if (env_file && *env_file) {
+		if (load_file(cfg, env_file, true, err))
+			goto fail;
+	} else if (load_file(cfg, DGEN_SYSCONFDIR "/dgen/dgen.conf", false, err)) {
+		goto fail;
+	}
+	for (size_t i = 0; i < DGEN_ARRAY_LEN(keys); i++) {
+		const char *v = getenv(keys[i].name);
+
+		if (v && set_value(cfg, &keys[i], v, "environment", err))
+			goto fail;
+	}
+	if (strncmp(cfg->llm_endpoint, "http://", 7) && strncmp(cfg->llm_endpoint, "https://", 8)) {
+		dgen_err_set(err, DGEN_EINVALID, "LLM_ENDPOINT must be an http:// or https:// URL");
+		dgen_err_detail_str(err, "field", "LLM_ENDPOINT");
+		goto fail;
+	}
+	if (!*cfg->database_path) {
+		dgen_err_set(err, DGEN_EINVALID, "DATABASE_PATH must not be empty");
+		dgen_err_detail_str(err, "field", "DATABASE_PATH");
+		goto fail;
+	}
+	return 0;
+fail:
+	dgen_config_free(cfg);
+	return -1;
+}
+
+void dgen_config_free(struct dgen_config *cfg)
+{
+	for (size_t i = 0; i < DGEN_ARRAY_LEN(keys); i++)
+		if (keys[i].kind == K_STR) {
+			char **p = (char **)((char *)cfg + keys[i].off);
+
+			free(*p);
+			*p = NULL;
+		}
+}

@@ -1,0 +1,37 @@
+# src/core: buffers, JSON at the edge, errors, logging, configuration,
+# clock and ids. Everything else in libdgen builds on these.
+libdgen_a_SOURCES += \
+	src/core/buf.c \
+	src/core/clock.c \
+	src/core/config.c \
+	src/core/err.c \
+	src/core/ids.c \
+	src/core/json.c \
+	src/core/log.c \
+	src/core/util.c
+noinst_HEADERS += \
+	include/dgen/block.h \
+	include/dgen/blocks.h \
+	include/dgen/buf.h \
+	include/dgen/clock.h \
+	include/dgen/config.h \
+	include/dgen/err.h \
+	include/dgen/ids.h \
+	include/dgen/json.h \
+	include/dgen/llm.h \
+	include/dgen/log.h \
+	include/dgen/template.h \
+	include/dgen/util.h
+
+CORE_TESTS = tests/test_buf tests/test_clock tests/test_config tests/test_err \
+	tests/test_ids tests/test_json tests/test_log tests/test_util
+check_PROGRAMS += $(CORE_TESTS)
+TESTS += $(CORE_TESTS)
+tests_test_buf_LDADD = $(TEST_LIBS)
+tests_test_clock_LDADD = $(TEST_LIBS)
+tests_test_config_LDADD = $(TEST_LIBS)
+tests_test_err_LDADD = $(TEST_LIBS)
+tests_test_ids_LDADD = $(TEST_LIBS)
+tests_test_json_LDADD = $(TEST_LIBS)
+tests_test_log_LDADD = $(TEST_LIBS)
+tests_test_util_LDADD = $(TEST_LIBS)

@@ -1,0 +1,1 @@
+# src/llm: sources and tests (see Makefile.am).

@@ -1,0 +1,1 @@
+# src/runner: sources and tests (see Makefile.am).

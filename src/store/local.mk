@@ -1,0 +1,1 @@
+# src/store: sources and tests (see Makefile.am).

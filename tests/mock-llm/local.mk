@@ -1,0 +1,1 @@
+# tests/mock-llm: sources and tests (see Makefile.am).
