@@ -1,0 +1,47 @@
+/*
+ * pipelines.h - stored pipeline definitions.
+ *
+ * Ownership: see db.h (returned JSON objects are new references; returned
+ * strings are malloc'd). The definition and validation_config are stored
+ * as the JSON text the caller gives; the API validates them first (the
+ * store checks nothing about their content).
+ *
+ * Deleting a pipeline deletes its jobs, their records and failures.
+ * Unknown ids are DGEN_ENOTFOUND.
+ */
+#ifndef DGEN_PIPELINES_H
+#define DGEN_PIPELINES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "dgen/db.h"
+#include "dgen/err.h"
+
+/* Stores a new pipeline; *id receives its id. definition is JSON text. */
+int pipelines_insert(struct dgen_db *db, const char *name, const char *definition,
+		     int64_t *id, struct dgen_err *err);
+/* Replaces name and definition, bumps updated_at. */
+int pipelines_update(struct dgen_db *db, int64_t id, const char *name,
+		     const char *definition, struct dgen_err *err);
+/* {"id","name","definition" (object),"validation_config" (object or null),
+ *  "created_at","updated_at"}. The API adds "first_block_is_multiplier". */
+int pipelines_get(struct dgen_db *db, int64_t id, struct json_object **out,
+		  struct dgen_err *err);
+/* The raw stored texts (for the engine): *name and *definition malloc'd;
+ * either out pointer may be NULL. */
+int pipelines_get_definition(struct dgen_db *db, int64_t id, char **name,
+			     char **definition, struct dgen_err *err);
+/* Array of {"id","name","definition","created_at","updated_at"}, newest
+ * first. */
+int pipelines_list(struct dgen_db *db, struct json_object **out, struct dgen_err *err);
+/* Deletes the pipeline and, by cascade, its jobs, records and failures. */
+int pipelines_delete(struct dgen_db *db, int64_t id, struct dgen_err *err);
+/* Stores the review layout JSON text (PUT .../validation_config). */
+int pipelines_set_validation_config(struct dgen_db *db, int64_t id, const char *config,
+				    struct dgen_err *err);
+/* 0 and *exists set; never DGEN_ENOTFOUND. */
+int pipelines_exists(struct dgen_db *db, int64_t id, bool *exists, struct dgen_err *err);
+
+#endif

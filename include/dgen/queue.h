@@ -1,0 +1,146 @@
+/*
+ * queue.h - the runner's side of jobs: claim under a lease, record each
+ * finished unit exactly once, progress, finish, rescue, heartbeat.
+ * The protocol is DESIGN.md §3.
+ *
+ * Ownership: struct dgen_claim is filled by queue_claim() with malloc'd
+ * strings and released with queue_claim_free(). Everything else the caller
+ * passes is only read during the call. Unknown jobs are DGEN_ENOTFOUND.
+ *
+ * Times: lease expiry is milliseconds since the epoch (dgen_clock_now_ms);
+ * everything else is ISO 8601 text.
+ */
+#ifndef DGEN_QUEUE_H
+#define DGEN_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dgen/clock.h"
+#include "dgen/db.h"
+#include "dgen/err.h"
+#include "dgen/jobs.h"
+
+/* Counters of a job (also what a claim resumes from). */
+struct dgen_job_counters {
+	int64_t total_seeds;
+	int64_t current_seed;       /* finished units: records + failures */
+	int64_t records_generated;
+	int64_t records_failed;
+	int64_t input_tokens;
+	int64_t output_tokens;
+	int64_t cached_tokens;
+};
+
+/* Everything a runner needs to run a claimed job. */
+struct dgen_claim {
+	int64_t job_id;
+	int64_t pipeline_id;
+	char *pipeline_name;
+	char *definition;              /* pipeline definition JSON text */
+	enum dgen_input_kind input_kind;
+	char *input;                   /* the uploaded file */
+	size_t input_len;
+	char *units;                   /* NULL, or JSON array of unit descriptors */
+	int attempts;                  /* claims of this job so far, this one included */
+	int64_t lease_expires_at;      /* ms since the epoch */
+	char started_at[DGEN_ISO_LEN]; /* first claim's time (kept across rescues) */
+	struct dgen_job_counters counters;
+};
+
+/* = jobs_insert(). */
+int queue_enqueue(struct dgen_db *db, const struct dgen_job_new *job, int64_t *id,
+		  bool *existed, struct dgen_err *err);
+
+/* Claims the oldest queued job for runner_id with a lease of lease_ms.
+ * Returns 1 and fills *out when a job was claimed, 0 when none is queued,
+ * -1 on error. */
+int queue_claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
+		struct dgen_claim *out, struct dgen_err *err);
+void queue_claim_free(struct dgen_claim *c);
+
+/* Extends the lease to now + lease_ms if the job is still running under
+ * runner_id. Returns 1 when renewed, 0 when the job is no longer ours
+ * (rescued, deleted, finished), -1 on error. */
+int queue_renew(struct dgen_db *db, int64_t job_id, const char *runner_id,
+		int64_t lease_ms, struct dgen_err *err);
+/* Hands a running job of ours back to the queue without counting the
+ * attempt (SIGTERM). A job with its cancel flag set ends cancelled
+ * instead. Returns 1 when released, 0 when it was not ours, -1 on error. */
+int queue_release(struct dgen_db *db, int64_t job_id, const char *runner_id,
+		  struct dgen_err *err);
+/* Running jobs whose lease expired before now_ms go back to queued; those
+ * with the cancel flag end cancelled; with max_attempts > 0, those already
+ * claimed max_attempts times end failed ("runner stopped N times while
+ * running this job"). *count (may be NULL) receives the jobs touched. */
+int queue_rescue_expired(struct dgen_db *db, int64_t now_ms, int max_attempts,
+			 int64_t *count, struct dgen_err *err);
+
+/* The units of job_id already finished (a record or a failure), ascending,
+ * so a resumed job skips them. *units is malloc'd (NULL when *n == 0). */
+int queue_done_units(struct dgen_db *db, int64_t job_id, int64_t **units, size_t *n,
+		     struct dgen_err *err);
+
+/* One finished unit: a record (failed = false) or a failure. */
+struct dgen_unit_result {
+	int64_t unit;
+	int64_t seed_index;
+	int64_t repetition;
+	int64_t chunk_index;        /* -1 = no chunk (stored as NULL) */
+	bool failed;
+	const char *trace;          /* JSON text (array) or NULL */
+	/* record (failed = false) */
+	const char *output;
+	const char *metadata;       /* JSON text (object) or NULL = {} */
+	const char *accumulated_state; /* JSON text (object) or NULL = {} */
+	const char *trace_id;
+	/* failure (failed = true) */
+	const char *block_type;
+	int64_t step;               /* 1-based, 0 = not inside a block */
+	const char *error;
+	/* usage of this unit's LLM calls */
+	int64_t input_tokens;
+	int64_t output_tokens;
+	int64_t cached_tokens;
+	/* progress to show with it (NULL = leave as is) */
+	const char *current_block;
+	int64_t current_step;
+};
+
+/* Stores the unit's record (or failure) and moves the job's counters, in
+ * one transaction. A unit already stored for this job is left alone and
+ * nothing is counted: *inserted (may be NULL) tells which happened.
+ * *after (may be NULL) receives the job's counters after the call.
+ * A deleted job is DGEN_ENOTFOUND. */
+int queue_finish_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit_result *r,
+		      bool *inserted, struct dgen_job_counters *after,
+		      struct dgen_err *err);
+
+/* Sets total_seeds (executions: seeds x repetitions, or chunks). */
+int queue_set_total(struct dgen_db *db, int64_t job_id, int64_t total_seeds,
+		    struct dgen_err *err);
+/* Shows progress: the block type being run and its 1-based step. */
+int queue_progress(struct dgen_db *db, int64_t job_id, const char *current_block,
+		   int64_t current_step, struct dgen_err *err);
+/* Ends a running job: status is completed, failed, cancelled or stopped;
+ * error may be NULL. Returns 1 when ended, 0 when the job was not running
+ * (already ended elsewhere), -1 on error. */
+int queue_finish_job(struct dgen_db *db, int64_t job_id, enum dgen_job_status status,
+		     const char *error, struct dgen_err *err);
+/* Reads the job's cancel flag (true also when the job is gone or no
+ * longer running: either way the runner should stop). */
+int queue_should_stop(struct dgen_db *db, int64_t job_id, bool *stop, struct dgen_err *err);
+/* The job's current counters. */
+int queue_counters(struct dgen_db *db, int64_t job_id, struct dgen_job_counters *out,
+		   struct dgen_err *err);
+
+/* Records that runner_id (pid on hostname) is alive now. */
+int queue_heartbeat(struct dgen_db *db, const char *runner_id, long pid,
+		    const char *hostname, struct dgen_err *err);
+/* Is any runner alive: a heartbeat within alive_within_s seconds.
+ * last_seen receives the newest heartbeat ("" when none ever). */
+int queue_runner_status(struct dgen_db *db, int alive_within_s, bool *alive,
+			char last_seen[DGEN_ISO_LEN], struct dgen_err *err);
+
+#endif
