@@ -1,1 +1,6 @@
-# tests/mock-llm: sources and tests (see Makefile.am).
+# tests/mock-llm: the mock LLM server (OpenAI, Gemini, Ollama and Anthropic
+# wire formats, failure modes on demand) that the tests and benchmarks talk
+# to. Built with `make` so any test can start it; `mock-llm --help` tells how.
+noinst_PROGRAMS += tests/mock-llm/mock-llm
+tests_mock_llm_mock_llm_SOURCES = tests/mock-llm/mock_llm.c
+tests_mock_llm_mock_llm_LDADD = $(JSONC_LIBS) $(LIBS)
