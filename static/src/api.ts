@@ -1,0 +1,111 @@
+// Thin typed client for the dgen HTTP API. Every URL is relative so the UI
+// works behind any prefix-less nginx vhost; errors keep the server's
+// {error, detail} so pages can point at the offending field.
+import type {
+  BlockInfo, DataRecord, ExecuteResponse, Failure, FieldOrder, Health, Job, JobStatus,
+  Json, JsonObject, Pipeline, PipelineDef, SeedValidation, TemplateInfo,
+} from './types';
+
+export class ApiError extends Error {
+  status: number;
+  detail: JsonObject;
+  constructor(status: number, message: string, detail: JsonObject) {
+    super(message);
+    this.status = status;
+    this.detail = detail;
+  }
+  get field(): string | undefined {
+    const f = this.detail?.field;
+    return typeof f === 'string' ? f : undefined;
+  }
+}
+
+async function request<T>(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+  const init: RequestInit = { method, headers: { Accept: 'application/json', ...(headers || {}) } };
+  if (body instanceof FormData) {
+    init.body = body;
+  } else if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
+  }
+  let res: Response;
+  try {
+    res = await fetch(url, init);
+  } catch (e) {
+    throw new ApiError(0, 'The server cannot be reached. Check that dgen is running.', {});
+  }
+  const text = await res.text();
+  let data: unknown = undefined;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = undefined;
+    }
+  }
+  if (!res.ok) {
+    const obj = (data && typeof data === 'object' ? data : {}) as { error?: unknown; detail?: unknown };
+    const msg = typeof obj.error === 'string' ? obj.error : `Request failed with status ${res.status}`;
+    const detail = (obj.detail && typeof obj.detail === 'object' && !Array.isArray(obj.detail) ? obj.detail : {}) as JsonObject;
+    throw new ApiError(res.status, msg, detail);
+  }
+  return data as T;
+}
+
+function qs(params: Record<string, string | number | undefined | null>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') p.set(k, String(v));
+  }
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+export const api = {
+  health: () => request<Health>('GET', '/api/health'),
+  blocks: () => request<BlockInfo[]>('GET', '/api/blocks'),
+  templates: () => request<TemplateInfo[]>('GET', '/api/templates'),
+  fromTemplate: (id: string) =>
+    request<{ id: string; name: string; template_id: string }>('POST', `/api/pipelines/from_template/${encodeURIComponent(id)}`),
+  pipelines: () => request<Pipeline[]>('GET', '/api/pipelines'),
+  pipeline: (id: string) => request<Pipeline>('GET', `/api/pipelines/${encodeURIComponent(id)}`),
+  createPipeline: (def: PipelineDef) => request<{ id: string; name: string }>('POST', '/api/pipelines', def),
+  updatePipeline: (id: string, def: PipelineDef) =>
+    request<{ id: string; name: string }>('PUT', `/api/pipelines/${encodeURIComponent(id)}`, def),
+  deletePipeline: (id: string) => request<{ success: boolean }>('DELETE', `/api/pipelines/${encodeURIComponent(id)}`),
+  execute: (id: string, state: Json) =>
+    request<ExecuteResponse>('POST', `/api/pipelines/${encodeURIComponent(id)}/execute`, state),
+  setValidationConfig: (id: string, fieldOrder: FieldOrder) =>
+    request<{ success: boolean }>('PUT', `/api/pipelines/${encodeURIComponent(id)}/validation_config`, { field_order: fieldOrder }),
+  validateSeeds: (pipelineId: string, seeds: Json) =>
+    request<SeedValidation>('POST', '/api/seeds/validate', { pipeline_id: pipelineId, seeds }),
+  generate: (pipelineId: string, file: File, idempotencyKey: string) => {
+    const fd = new FormData();
+    fd.append('pipeline_id', pipelineId);
+    fd.append('file', file, file.name);
+    return request<{ job_id: string }>('POST', '/api/generate', fd, { 'Idempotency-Key': idempotencyKey });
+  },
+  jobs: (params: { pipeline_id?: string; status?: JobStatus | ''; limit?: number }) =>
+    request<Job[]>('GET', `/api/jobs${qs(params)}`),
+  job: (id: string) => request<Job>('GET', `/api/jobs/${encodeURIComponent(id)}`),
+  cancelJob: (id: string) => request<{ message: string }>('DELETE', `/api/jobs/${encodeURIComponent(id)}`),
+  failures: (id: string) => request<Failure[]>('GET', `/api/jobs/${encodeURIComponent(id)}/failures`),
+  retryFailed: (id: string) => request<{ job_id: string }>('POST', `/api/jobs/${encodeURIComponent(id)}/retry_failed`),
+  records: (params: { status?: string; job_id?: string; pipeline_id?: string; limit?: number; offset?: number }) =>
+    request<DataRecord[]>('GET', `/api/records${qs(params)}`),
+  updateRecord: (id: string, body: JsonObject) =>
+    request<{ success: boolean }>('PUT', `/api/records/${encodeURIComponent(id)}`, body),
+  deleteRecords: (jobId: string) => request<{ deleted: number }>('DELETE', `/api/records${qs({ job_id: jobId })}`),
+  exportUrl: (params: { status?: string; job_id?: string }) => `/api/export/download${qs(params)}`,
+};
+
+// A random v4 UUID without requiring a secure context (crypto.randomUUID is
+// missing on plain-http origins other than localhost).
+export function uuid4(): string {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

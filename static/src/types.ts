@@ -1,0 +1,166 @@
+// Shapes of the JSON the dgen HTTP API returns (see SPEC.md §4).
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
+
+export interface SchemaProperty {
+  type?: string | string[];
+  default?: Json;
+  enum?: Json[];
+  description?: string;
+  isFieldReference?: boolean;
+  items?: { type?: string | string[] };
+  format?: string;
+  minimum?: number;
+  maximum?: number;
+}
+
+export interface ConfigSchema {
+  type?: string;
+  required?: string[];
+  properties?: Record<string, SchemaProperty>;
+}
+
+export interface BlockInfo {
+  type: string;
+  name: string;
+  description: string;
+  category: string;
+  inputs: string[];
+  outputs: string[];
+  is_multiplier: boolean;
+  config_schema: ConfigSchema;
+}
+
+export interface TemplateInfo {
+  id: string;
+  name: string;
+  description: string;
+  example_seed?: Json;
+}
+
+export interface BlockDef {
+  type: string;
+  config: JsonObject;
+}
+
+export interface Constraints {
+  max_total_tokens?: number;
+  max_total_input_tokens?: number;
+  max_total_output_tokens?: number;
+  max_total_cached_tokens?: number;
+  max_total_execution_time?: number;
+}
+
+export interface PipelineDef {
+  name: string;
+  blocks: BlockDef[];
+  constraints?: Constraints;
+}
+
+export interface FieldOrder {
+  primary: string[];
+  secondary: string[];
+  hidden: string[];
+}
+
+export interface Pipeline {
+  id: string;
+  name: string;
+  definition: PipelineDef;
+  created_at: string;
+  updated_at: string;
+  first_block_is_multiplier?: boolean;
+  validation_config?: { field_order?: Partial<FieldOrder> } | null;
+}
+
+export interface TraceEntry {
+  block_type: string;
+  input?: Json;
+  output?: Json;
+  accumulated_state?: Json;
+  execution_time?: number;
+  error?: string;
+}
+
+export interface Usage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cached_tokens?: number;
+}
+
+export interface ExecuteOne {
+  result: JsonObject;
+  trace: TraceEntry[];
+  trace_id: string;
+  usage?: Usage;
+}
+
+export interface ExecuteResponse extends Partial<ExecuteOne> {
+  results?: ExecuteOne[];
+}
+
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'stopped';
+
+export interface JobUsage {
+  total_tokens?: number;
+  total_input_tokens?: number;
+  total_output_tokens?: number;
+  total_cached_tokens?: number;
+  start_time?: string | null;
+  end_time?: string | null;
+}
+
+export interface Job {
+  id: string;
+  pipeline_id: string;
+  status: JobStatus;
+  total_seeds: number;
+  current_seed: number;
+  records_generated: number;
+  records_failed: number;
+  progress: number;
+  current_block?: string | null;
+  current_step?: string | number | null;
+  error?: string | null;
+  usage?: JobUsage | null;
+  created_at: string;
+  started_at?: string | null;
+  completed_at?: string | null;
+}
+
+export interface Failure {
+  seed_index: number;
+  repetition: number;
+  block_type?: string | null;
+  step?: number | null;
+  error: string;
+  trace?: TraceEntry[] | null;
+}
+
+export type RecordStatus = 'pending' | 'accepted' | 'rejected' | 'edited';
+
+export interface DataRecord {
+  id: string;
+  output: string;
+  metadata: JsonObject;
+  status: RecordStatus;
+  trace?: TraceEntry[] | null;
+  trace_id?: string;
+  job_id: string;
+  pipeline_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Health {
+  status: string;
+  database?: string;
+  runner?: { alive: boolean; last_seen?: string | null };
+}
+
+export interface SeedValidation {
+  valid: boolean;
+  errors: Json[];
+  warnings: Json[];
+}
