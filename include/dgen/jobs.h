@@ -28,8 +28,8 @@
 #include "dgen/err.h"
 
 enum dgen_job_status {
-	DGEN_JOB_ANY = -1, /* filters only */
-	DGEN_JOB_QUEUED = 0,
+	DGEN_JOB_ANY = 0, /* filters only: zeroed filters match any status */
+	DGEN_JOB_QUEUED,
 	DGEN_JOB_RUNNING,
 	DGEN_JOB_COMPLETED,
 	DGEN_JOB_FAILED,
@@ -39,7 +39,7 @@ enum dgen_job_status {
 
 /* "queued", "running", ... (NULL for DGEN_JOB_ANY or out of range). */
 const char *jobs_status_name(enum dgen_job_status st);
-/* The status named s; -1 when s names none. */
+/* The status named s; -1 when s names none ("any" is not a name). */
 int jobs_status_parse(const char *s, enum dgen_job_status *out);
 
 enum dgen_input_kind {

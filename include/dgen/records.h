@@ -23,8 +23,8 @@
 #include "dgen/err.h"
 
 enum dgen_record_status {
-	DGEN_REC_ANY = -1, /* filters only */
-	DGEN_REC_PENDING = 0,
+	DGEN_REC_ANY = 0, /* filters and updates: zeroed means any / unchanged */
+	DGEN_REC_PENDING,
 	DGEN_REC_ACCEPTED,
 	DGEN_REC_REJECTED,
 	DGEN_REC_EDITED,

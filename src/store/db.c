@@ -1,0 +1,490 @@
+/*
+ * db.c - one sqlite connection: pragmas, the lazily prepared statement
+ * cache, typed binds, busy handling and transactions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dgen/clock.h"
+#include "dgen/db.h"
+#include "dgen/log.h"
+#include "dgen/migrate.h"
+#include "dgen/util.h"
+#include "stmt.h"
+
+struct dgen_db {
+	sqlite3 *h;
+	char *path;
+	pid_t pid;                       /* process that opened it */
+	int busy_timeout_ms;
+	int bind_rc;                     /* first failing bind since the last step */
+	int depth;                       /* nesting of db_begin/db_begin_read */
+	bool doomed;                     /* an inner rollback happened */
+	sqlite3_stmt *stmts[STMT__COUNT];
+};
+
+sqlite3 *db_handle(struct dgen_db *db)
+{
+	return db->h;
+}
+
+const char *db_path(const struct dgen_db *db)
+{
+	return db->path;
+}
+
+void db_now(char out[DGEN_ISO_LEN])
+{
+	dgen_clock_iso_now(out);
+}
+
+/*
+ * Maps a sqlite result code to dgen's error codes. A lock still held when
+ * the busy timeout ran out is DGEN_EBUSY, which the API answers with 503 and
+ * Retry-After: the request is fine, the database is momentarily saturated.
+ * Always returns -1.
+ */
+int db_fail(struct dgen_db *db, int rc, struct dgen_err *err)
+{
+	int prim = rc & 0xff;
+	const char *msg = db && db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
+
+	switch (prim) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return dgen_err_set(err, DGEN_EBUSY,
+				    "The database is busy; retry in a moment");
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+			return dgen_err_set(err, DGEN_ENOTFOUND,
+					    "A referenced item does not exist");
+		return dgen_err_set(err, DGEN_ECONFLICT, "Conflicts with stored data: %s", msg);
+	case SQLITE_TOOBIG:
+		return dgen_err_set(err, DGEN_ETOOBIG, "Value too large to store");
+	case SQLITE_FULL:
+		return dgen_err_set(err, DGEN_EIO, "The disk holding the database is full");
+	default:
+		return dgen_err_set(err, DGEN_EIO, "Database error: %s", msg);
+	}
+}
+
+/* A connection carried across fork() shares sqlite's file locks with the
+ * parent and corrupts them on close; refuse to use one. */
+static int db_check_owner(struct dgen_db *db, struct dgen_err *err)
+{
+	if (db->pid != getpid())
+		return dgen_err_set(err, DGEN_EINTERNAL,
+				    "Database connection used in a child process; open one after fork");
+	return 0;
+}
+
+sqlite3_stmt *db_stmt(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db_check_owner(db, err) < 0)
+		return NULL;
+	st = db->stmts[id];
+	if (!st) {
+		rc = sqlite3_prepare_v3(db->h, db_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+					&st, NULL);
+		if (rc != SQLITE_OK) {
+			dgen_error("cannot prepare statement %d: %s", (int)id, sqlite3_errmsg(db->h));
+			db_fail(db, rc, err);
+			return NULL;
+		}
+		db->stmts[id] = st;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	db->bind_rc = SQLITE_OK;
+	return st;
+}
+
+void db_reset(sqlite3_stmt *st)
+{
+	if (st)
+		sqlite3_reset(st);
+}
+
+static void db_bind_rc(struct dgen_db *db, int rc)
+{
+	if (rc != SQLITE_OK && db->bind_rc == SQLITE_OK)
+		db->bind_rc = rc;
+}
+
+void db_bind_int(struct dgen_db *db, sqlite3_stmt *st, int idx, int64_t v)
+{
+	db_bind_rc(db, sqlite3_bind_int64(st, idx, v));
+}
+
+void db_bind_text(struct dgen_db *db, sqlite3_stmt *st, int idx, const char *s)
+{
+	if (!s)
+		db_bind_rc(db, sqlite3_bind_null(st, idx));
+	else
+		db_bind_rc(db, sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT));
+}
+
+void db_bind_textn(struct dgen_db *db, sqlite3_stmt *st, int idx, const char *s, size_t n)
+{
+	if (!s)
+		db_bind_rc(db, sqlite3_bind_null(st, idx));
+	else
+		db_bind_rc(db, sqlite3_bind_text64(st, idx, s, n, SQLITE_TRANSIENT, SQLITE_UTF8));
+}
+
+void db_bind_null(struct dgen_db *db, sqlite3_stmt *st, int idx)
+{
+	db_bind_rc(db, sqlite3_bind_null(st, idx));
+}
+
+/*
+ * The one place a statement is stepped. sqlite's busy handler already
+ * waited up to busy_timeout for a lock, so a BUSY or LOCKED here has
+ * outlived the timeout and becomes DGEN_EBUSY (via db_fail).
+ */
+int db_step(struct dgen_db *db, sqlite3_stmt *st, struct dgen_err *err)
+{
+	int rc;
+
+	if (db->bind_rc != SQLITE_OK) {
+		rc = db->bind_rc;
+		db->bind_rc = SQLITE_OK;
+		sqlite3_reset(st);
+		return db_fail(db, rc, err);
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc;
+	rc = sqlite3_extended_errcode(db->h);
+	db_fail(db, rc, err);
+	sqlite3_reset(st);
+	return -1;
+}
+
+int db_exec(struct dgen_db *db, sqlite3_stmt *st, int64_t *changes, struct dgen_err *err)
+{
+	int rc;
+
+	while ((rc = db_step(db, st, err)) == SQLITE_ROW)
+		;
+	if (rc < 0)
+		return -1;
+	if (changes)
+		*changes = sqlite3_changes64(db->h);
+	sqlite3_reset(st);
+	return 0;
+}
+
+int db_exec_write(struct dgen_db *db, sqlite3_stmt *st, int64_t *changes,
+		  struct dgen_err *err)
+{
+	if (db_begin(db, err) < 0) {
+		sqlite3_reset(st);
+		return -1;
+	}
+	if (db_exec(db, st, changes, err) < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db, err);
+}
+
+int64_t db_changes(struct dgen_db *db)
+{
+	return sqlite3_changes64(db->h);
+}
+
+int64_t db_col_int(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_int64(st, col);
+}
+
+bool db_col_is_null(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL;
+}
+
+const char *db_col_text(sqlite3_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st, col);
+}
+
+char *db_col_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	if (!s)
+		return NULL;
+	return dgen_xstrndup((const char *)s, (size_t)sqlite3_column_bytes(st, col));
+}
+
+struct json_object *db_col_json(sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	struct json_tokener *tok;
+	struct json_object *v;
+
+	if (!s)
+		return NULL;
+	/* Stored JSON went through the bounded parser on its way in; a deep
+	 * depth here only guards against a hand-edited database. */
+	tok = json_tokener_new_ex(1024);
+	if (!tok)
+		return NULL;
+	v = json_tokener_parse_ex(tok, s, sqlite3_column_bytes(st, col));
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(v);
+		v = NULL;
+	}
+	json_tokener_free(tok);
+	return v;
+}
+
+void db_add_text(struct json_object *obj, const char *key, sqlite3_stmt *st, int col)
+{
+	const char *s = db_col_text(st, col);
+
+	json_object_object_add(obj, key,
+			       s ? json_object_new_string_len(s, sqlite3_column_bytes(st, col))
+				 : NULL);
+}
+
+void db_add_int(struct json_object *obj, const char *key, sqlite3_stmt *st, int col)
+{
+	json_object_object_add(obj, key,
+			       db_col_is_null(st, col) ? NULL
+						       : json_object_new_int64(db_col_int(st, col)));
+}
+
+int db_exec_script(struct dgen_db *db, const char *sql, struct dgen_err *err)
+{
+	char *msg = NULL;
+	int rc;
+
+	if (db_check_owner(db, err) < 0)
+		return -1;
+	rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		rc = sqlite3_extended_errcode(db->h);
+		if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+			db_fail(db, rc, err);
+		else
+			dgen_err_set(err, DGEN_EIO, "Database error: %s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs a pragma that answers one row and checks its text (journal_mode
+ * answers the mode it ended up in, which is not always the one asked). */
+static int db_pragma(struct dgen_db *db, const char *sql, const char *want, struct dgen_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	int ret = -1;
+
+	rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		db_fail(db, rc, err);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_fail(db, sqlite3_extended_errcode(db->h), err);
+		goto out;
+	}
+	if (want && (rc != SQLITE_ROW || !sqlite3_column_text(st, 0) ||
+		     strcmp((const char *)sqlite3_column_text(st, 0), want) != 0)) {
+		dgen_err_set(err, DGEN_EIO, "Database refused '%s' (answered '%s')", sql,
+			     rc == SQLITE_ROW && sqlite3_column_text(st, 0)
+				     ? (const char *)sqlite3_column_text(st, 0) : "");
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/*
+ * Opens the database and sets the connection up the same way in every
+ * process:
+ *  - busy_timeout first, so the pragmas below already wait for locks;
+ *  - journal_mode=WAL: readers never block the writer nor the writer them,
+ *    which the API pool and the runner need to share one file;
+ *  - foreign_keys=ON: deleting a pipeline or a job cascades to its rows;
+ *  - synchronous=NORMAL: with WAL a commit survives any crash of a dgen
+ *    process (the kernel holds the written pages), which is the crash
+ *    safety the queue protocol relies on; only a power loss or kernel
+ *    crash can drop the last commits before a checkpoint. FULL adds an
+ *    fsync per commit and costs about 6x in commit rate on this hardware
+ *    (DESIGN.md section 7).
+ * Then the schema is migrated (cheap when current: one read).
+ */
+int db_open(struct dgen_db **out, const char *path, int busy_timeout_ms, struct dgen_err *err)
+{
+	struct dgen_db *db;
+	char sql[64];
+	int rc;
+
+	*out = NULL;
+	db = dgen_xcalloc(1, sizeof(*db));
+	db->path = dgen_xstrdup(path);
+	db->pid = getpid();
+	db->busy_timeout_ms = busy_timeout_ms > 0 ? busy_timeout_ms : DGEN_DB_BUSY_TIMEOUT_DEFAULT;
+
+	rc = sqlite3_open_v2(path, &db->h,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		dgen_err_set(err, DGEN_EIO, "Cannot open database '%s': %s", path,
+			     db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(db->h, 1);
+	sqlite3_busy_timeout(db->h, db->busy_timeout_ms);
+	if (db_pragma(db, "PRAGMA journal_mode=WAL", "wal", err) < 0)
+		goto fail;
+	if (db_pragma(db, "PRAGMA foreign_keys=ON", NULL, err) < 0)
+		goto fail;
+	if (db_pragma(db, "PRAGMA synchronous=NORMAL", NULL, err) < 0)
+		goto fail;
+	snprintf(sql, sizeof(sql), "PRAGMA busy_timeout=%d", db->busy_timeout_ms);
+	if (db_pragma(db, sql, NULL, err) < 0)
+		goto fail;
+	if (migrate_run(db, NULL, err) < 0)
+		goto fail;
+	*out = db;
+	return 0;
+fail:
+	db_close(db);
+	return -1;
+}
+
+void db_close(struct dgen_db *db)
+{
+	size_t i;
+
+	if (!db)
+		return;
+	for (i = 0; i < STMT__COUNT; i++)
+		sqlite3_finalize(db->stmts[i]);
+	/* A connection inherited across fork must not be closed by the child:
+	 * closing releases POSIX locks the parent still relies on. */
+	if (db->h && db->pid == getpid())
+		sqlite3_close_v2(db->h);
+	free(db->path);
+	free(db);
+}
+
+static int db_begin_kind(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err)
+{
+	sqlite3_stmt *st;
+
+	if (db->depth > 0) {
+		db->depth++;
+		return 0;
+	}
+	st = db_stmt(db, id, err);
+	if (!st || db_exec(db, st, NULL, err) < 0)
+		return -1;
+	db->depth = 1;
+	db->doomed = false;
+	return 0;
+}
+
+int db_begin(struct dgen_db *db, struct dgen_err *err)
+{
+	return db_begin_kind(db, STMT_BEGIN_IMMEDIATE, err);
+}
+
+int db_begin_read(struct dgen_db *db, struct dgen_err *err)
+{
+	return db_begin_kind(db, STMT_BEGIN_READ, err);
+}
+
+int db_commit(struct dgen_db *db, struct dgen_err *err)
+{
+	sqlite3_stmt *st;
+
+	if (db->depth <= 0)
+		return dgen_err_set(err, DGEN_EINTERNAL, "Commit without a transaction");
+	if (--db->depth > 0)
+		return 0;
+	if (db->doomed) {
+		db->depth = 1;
+		db_rollback(db);
+		return dgen_err_set(err, DGEN_EIO, "The transaction was rolled back");
+	}
+	st = db_stmt(db, STMT_COMMIT, err);
+	if (!st || db_exec(db, st, NULL, err) < 0) {
+		/* A failed COMMIT leaves the transaction open: end it. */
+		db->depth = 1;
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
+void db_rollback(struct dgen_db *db)
+{
+	struct dgen_err e = DGEN_ERR_INIT;
+	sqlite3_stmt *st;
+
+	if (db->depth <= 0)
+		return;
+	if (--db->depth > 0) {
+		db->doomed = true;
+		return;
+	}
+	db->doomed = false;
+	if (sqlite3_get_autocommit(db->h))
+		return; /* sqlite already rolled back (some errors do) */
+	st = db_stmt(db, STMT_ROLLBACK, &e);
+	if (!st || db_exec(db, st, NULL, &e) < 0)
+		dgen_error("rollback failed: %s", e.msg);
+	dgen_err_clear(&e);
+}
+
+bool db_in_transaction(const struct dgen_db *db)
+{
+	return db->depth > 0;
+}
+
+int db_ping(struct dgen_db *db, struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_PING, err);
+
+	if (!st)
+		return -1;
+	if (db_step(db, st, err) != SQLITE_ROW)
+		return -1;
+	db_reset(st);
+	return 0;
+}
+
+int db_integrity_check(struct dgen_db *db, struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_INTEGRITY, err);
+	const char *s;
+	int rc;
+
+	if (!st)
+		return -1;
+	rc = db_step(db, st, err);
+	if (rc < 0)
+		return -1;
+	s = rc == SQLITE_ROW ? db_col_text(st, 0) : NULL;
+	if (!s || strcmp(s, "ok") != 0) {
+		dgen_err_set(err, DGEN_EIO, "Database integrity check failed: %s", s ? s : "no answer");
+		db_reset(st);
+		return -1;
+	}
+	db_reset(st);
+	return 0;
+}

@@ -1,0 +1,176 @@
+/*
+ * migrate.c - the schema as forward-only steps. Step i (0-based) brings
+ * the database from user_version i to i+1. Never edit a released step:
+ * add a new one.
+ *
+ * Names (pipelines, jobs, records) are SPEC.md's; columns beyond the spec
+ * are ours. Timestamps are ISO 8601 UTC text with milliseconds, which sorts
+ * like time; the lease expiry is integer milliseconds since the epoch so
+ * rescue compares numbers.
+ */
+#include <stdio.h>
+
+#include "dgen/migrate.h"
+#include "stmt.h"
+
+static const char *const steps[] = {
+	/* 1: the initial schema */
+	"CREATE TABLE pipelines ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  definition TEXT NOT NULL,"          /* JSON: blocks, config, constraints */
+	"  validation_config TEXT,"            /* JSON: review layout, or NULL */
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL"
+	");"
+	/* The queue and the job record in one row. */
+	"CREATE TABLE jobs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  pipeline_id INTEGER NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,"
+	"  status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN"
+	"    ('queued','running','completed','failed','cancelled','stopped')),"
+	"  input_kind TEXT NOT NULL CHECK (input_kind IN ('json','markdown')),"
+	"  input TEXT NOT NULL,"               /* the uploaded file */
+	"  units TEXT,"                        /* JSON array of unit descriptors (retry) */
+	"  total_seeds INTEGER NOT NULL DEFAULT 0,"
+	"  current_seed INTEGER NOT NULL DEFAULT 0,"
+	"  records_generated INTEGER NOT NULL DEFAULT 0,"
+	"  records_failed INTEGER NOT NULL DEFAULT 0,"
+	"  current_block TEXT,"
+	"  current_step INTEGER,"
+	"  error TEXT,"
+	"  input_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  output_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  cached_tokens INTEGER NOT NULL DEFAULT 0,"
+	"  cancel_requested INTEGER NOT NULL DEFAULT 0,"
+	"  runner_id TEXT,"
+	"  lease_expires_at INTEGER,"          /* ms since the epoch */
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  idempotency_key TEXT UNIQUE,"
+	"  created_at TEXT NOT NULL,"
+	"  started_at TEXT,"
+	"  completed_at TEXT"
+	");"
+	/* Claims and rescues look up by status in id order; without this
+	 * index a claim scans every finished job (DESIGN.md section 7). */
+	"CREATE INDEX jobs_status_id ON jobs(status, id);"
+	"CREATE INDEX jobs_pipeline ON jobs(pipeline_id);"
+	"CREATE TABLE records ("
+	"  id INTEGER PRIMARY KEY,"
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  pipeline_id INTEGER NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,"
+	"  unit INTEGER NOT NULL,"
+	"  seed_index INTEGER NOT NULL,"
+	"  repetition INTEGER NOT NULL,"
+	"  chunk_index INTEGER,"
+	"  output TEXT NOT NULL,"
+	"  metadata TEXT NOT NULL DEFAULT '{}',"
+	"  accumulated_state TEXT NOT NULL DEFAULT '{}',"
+	"  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN"
+	"    ('pending','accepted','rejected','edited')),"
+	"  trace TEXT,"
+	"  trace_id TEXT,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  UNIQUE (job_id, unit)"
+	");"
+	/* Single-column indexes keep rows in id order within the value, so a
+	 * filtered, newest-first page needs no sort. */
+	"CREATE INDEX records_job ON records(job_id);"
+	"CREATE INDEX records_pipeline ON records(pipeline_id);"
+	"CREATE INDEX records_status ON records(status);"
+	"CREATE TABLE failures ("
+	"  id INTEGER PRIMARY KEY,"
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  unit INTEGER NOT NULL,"
+	"  seed_index INTEGER NOT NULL,"
+	"  repetition INTEGER NOT NULL,"
+	"  chunk_index INTEGER,"
+	"  block_type TEXT,"
+	"  step INTEGER,"
+	"  error TEXT NOT NULL,"
+	"  trace TEXT,"
+	"  created_at TEXT NOT NULL,"
+	"  UNIQUE (job_id, unit)"
+	");"
+	"CREATE TABLE runners ("
+	"  runner_id TEXT PRIMARY KEY,"
+	"  pid INTEGER,"
+	"  hostname TEXT,"
+	"  last_seen TEXT NOT NULL"
+	");",
+};
+
+int migrate_latest(void)
+{
+	return (int)(sizeof(steps) / sizeof(steps[0]));
+}
+
+int migrate_version(struct dgen_db *db, int *version, struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_USER_VERSION, err);
+
+	if (!st)
+		return -1;
+	if (db_step(db, st, err) != SQLITE_ROW) {
+		if (err->code == DGEN_OK)
+			dgen_err_set(err, DGEN_EIO, "Cannot read the schema version");
+		return -1;
+	}
+	*version = (int)db_col_int(st, 0);
+	db_reset(st);
+	return 0;
+}
+
+/*
+ * Reads the version without a lock first: on an up-to-date database (every
+ * start of every process, every CGI request) that is all it costs. Only
+ * when steps are due does it take the write lock, then re-reads the
+ * version inside the transaction, since another process may have migrated
+ * in between; so concurrent starts apply each step exactly once.
+ */
+int migrate_run(struct dgen_db *db, int *applied, struct dgen_err *err)
+{
+	int latest = migrate_latest();
+	int version, i, n = 0;
+	char sql[64];
+
+	if (applied)
+		*applied = 0;
+	if (migrate_version(db, &version, err) < 0)
+		return -1;
+	if (version > latest)
+		goto newer;
+	if (version == latest)
+		return 0;
+	if (db_begin(db, err) < 0)
+		return -1;
+	if (migrate_version(db, &version, err) < 0)
+		goto fail;
+	if (version > latest) {
+		db_rollback(db);
+		goto newer;
+	}
+	for (i = version; i < latest; i++) {
+		if (db_exec_script(db, steps[i], err) < 0)
+			goto fail;
+		n++;
+	}
+	/* user_version is part of the database header: it changes in this
+	 * same transaction, so a crash leaves either all or none. */
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", latest);
+	if (db_exec_script(db, sql, err) < 0)
+		goto fail;
+	if (db_commit(db, err) < 0)
+		return -1;
+	if (applied)
+		*applied = n;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+newer:
+	return dgen_err_set(err, DGEN_EIO,
+			    "Database schema version %d is newer than this dgen (%d); upgrade dgen",
+			    version, latest);
+}

@@ -1,0 +1,411 @@
+/*
+ * records.c - generated records: review, counts, export pages.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgen/json.h"
+#include "dgen/records.h"
+#include "dgen/util.h"
+#include "stmt.h"
+
+static const char *const status_names[] = {
+	[DGEN_REC_PENDING] = "pending",
+	[DGEN_REC_ACCEPTED] = "accepted",
+	[DGEN_REC_REJECTED] = "rejected",
+	[DGEN_REC_EDITED] = "edited",
+};
+
+const char *records_status_name(enum dgen_record_status st)
+{
+	if ((int)st <= 0 || (size_t)st >= DGEN_ARRAY_LEN(status_names))
+		return NULL;
+	return status_names[st];
+}
+
+int records_status_parse(const char *s, enum dgen_record_status *out)
+{
+	size_t i;
+
+	for (i = 1; s && i < DGEN_ARRAY_LEN(status_names); i++) {
+		if (status_names[i] && strcmp(s, status_names[i]) == 0) {
+			*out = (enum dgen_record_status)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int not_found(struct dgen_err *err, int64_t id)
+{
+	dgen_err_set(err, DGEN_ENOTFOUND, "Record %lld not found", (long long)id);
+	dgen_err_detail_int(err, "record_id", id);
+	return -1;
+}
+
+/* The statement variant of a family (LIST, COUNT, PAGE are laid out as
+ * JOB, PIPELINE, ANY) whose index fits the filter best: a job's records
+ * are fewest, then a pipeline's. */
+static enum db_stmt_id pick(enum db_stmt_id job_variant, const struct dgen_record_filter *f)
+{
+	if (f->job_id > 0)
+		return job_variant;
+	if (f->pipeline_id > 0)
+		return (enum db_stmt_id)(job_variant + 1);
+	return (enum db_stmt_id)(job_variant + 2);
+}
+
+/* Binds ?1 job_id and ?2 pipeline_id (NULL = any), and ?3 status when the
+ * statement filters on it. */
+static void bind_filter(struct dgen_db *db, sqlite3_stmt *st, const struct dgen_record_filter *f,
+			bool with_status)
+{
+	if (f->job_id > 0)
+		db_bind_int(db, st, 1, f->job_id);
+	if (f->pipeline_id > 0)
+		db_bind_int(db, st, 2, f->pipeline_id);
+	if (with_status)
+		db_bind_text(db, st, 3, records_status_name(f->status));
+}
+
+/* The record JSON of SPEC.md §4 from a row of the REC_COLS columns. */
+static struct json_object *record_row_json(sqlite3_stmt *st)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *meta = db_col_json(st, 2);
+
+	json_object_object_add(o, "id", json_object_new_int64(db_col_int(st, 0)));
+	db_add_text(o, "output", st, 1);
+	json_object_object_add(o, "metadata", meta ? meta : json_object_new_object());
+	db_add_text(o, "status", st, 3);
+	json_object_object_add(o, "trace", db_col_json(st, 4));
+	db_add_text(o, "trace_id", st, 5);
+	json_object_object_add(o, "job_id", json_object_new_int64(db_col_int(st, 6)));
+	json_object_object_add(o, "pipeline_id", json_object_new_int64(db_col_int(st, 7)));
+	db_add_text(o, "created_at", st, 8);
+	db_add_text(o, "updated_at", st, 9);
+	return o;
+}
+
+int records_get(struct dgen_db *db, int64_t id, struct json_object **out,
+		struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_REC_GET, err);
+	int rc;
+
+	if (!st)
+		return -1;
+	db_bind_int(db, st, 1, id);
+	rc = db_step(db, st, err);
+	if (rc < 0)
+		return -1;
+	if (rc != SQLITE_ROW) {
+		db_reset(st);
+		return not_found(err, id);
+	}
+	*out = record_row_json(st);
+	db_reset(st);
+	return 0;
+}
+
+int records_list(struct dgen_db *db, const struct dgen_record_filter *f,
+		 struct json_object **out, struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, pick(STMT_REC_LIST_JOB, f), err);
+	struct json_object *arr;
+	int rc;
+
+	if (!st)
+		return -1;
+	bind_filter(db, st, f, true);
+	db_bind_int(db, st, 4, f->limit > 0 ? f->limit : 100);
+	db_bind_int(db, st, 5, f->offset > 0 ? f->offset : 0);
+	arr = json_object_new_array();
+	while ((rc = db_step(db, st, err)) == SQLITE_ROW)
+		json_object_array_add(arr, record_row_json(st));
+	if (rc < 0) {
+		json_object_put(arr);
+		return -1;
+	}
+	db_reset(st);
+	*out = arr;
+	return 0;
+}
+
+/* Reads metadata (col 0) or accumulated_state (col 1) of record id inside
+ * the caller's transaction. */
+static int read_state_col(struct dgen_db *db, int64_t id, int col, struct json_object **out,
+			  struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_REC_STATE, err);
+	struct json_object *v;
+	int rc;
+
+	if (!st)
+		return -1;
+	db_bind_int(db, st, 1, id);
+	rc = db_step(db, st, err);
+	if (rc < 0)
+		return -1;
+	if (rc != SQLITE_ROW) {
+		db_reset(st);
+		return not_found(err, id);
+	}
+	v = db_col_json(st, col);
+	db_reset(st);
+	if (!json_object_is_type(v, json_type_object)) {
+		json_object_put(v);
+		v = json_object_new_object();
+	}
+	*out = v;
+	return 0;
+}
+
+int records_get_state(struct dgen_db *db, int64_t id, struct json_object **out,
+		      struct dgen_err *err)
+{
+	return read_state_col(db, id, 1, out, err);
+}
+
+/*
+ * Applies an edit in one write transaction: the accumulated state patch is
+ * a read-modify-write, so it must not interleave with another edit of the
+ * same record.
+ */
+int records_update(struct dgen_db *db, int64_t id, const struct dgen_record_update *u,
+		   struct dgen_err *err)
+{
+	struct json_object *state = NULL;
+	sqlite3_stmt *st;
+	char now[DGEN_ISO_LEN];
+	int64_t n;
+
+	if (db_begin(db, err) < 0)
+		return -1;
+	if (u->state_patch) {
+		if (read_state_col(db, id, 1, &state, err) < 0)
+			goto fail;
+		json_object_object_foreach(u->state_patch, key, val) {
+			json_object_object_add(state, key, dgen_json_copy(val));
+		}
+	}
+	st = db_stmt(db, STMT_REC_UPDATE, err);
+	if (!st)
+		goto fail;
+	db_now(now);
+	db_bind_int(db, st, 1, id);
+	db_bind_text(db, st, 2, u->output);
+	db_bind_text(db, st, 3, records_status_name(u->status));
+	db_bind_text(db, st, 4, u->metadata ? dgen_json_compact(u->metadata) : NULL);
+	db_bind_text(db, st, 5, state ? dgen_json_compact(state) : NULL);
+	db_bind_text(db, st, 6, now);
+	if (db_exec(db, st, &n, err) < 0)
+		goto fail;
+	if (n == 0) {
+		not_found(err, id);
+		goto fail;
+	}
+	json_object_put(state);
+	return db_commit(db, err);
+fail:
+	json_object_put(state);
+	db_rollback(db);
+	return -1;
+}
+
+int records_delete(struct dgen_db *db, int64_t job_id, int64_t *deleted,
+		   struct dgen_err *err)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+
+	if (deleted)
+		*deleted = 0;
+	if (db_begin(db, err) < 0)
+		return -1;
+	st = db_stmt(db, job_id > 0 ? STMT_REC_DELETE_JOB : STMT_REC_DELETE_ALL, err);
+	if (!st)
+		goto fail;
+	if (job_id > 0)
+		db_bind_int(db, st, 1, job_id);
+	if (db_exec(db, st, &n, err) < 0)
+		goto fail;
+	if (job_id > 0) {
+		st = db_stmt(db, STMT_JOB_DELETE, err);
+		if (!st)
+			goto fail;
+		db_bind_int(db, st, 1, job_id);
+		if (db_exec(db, st, NULL, err) < 0)
+			goto fail;
+	}
+	if (db_commit(db, err) < 0)
+		return -1;
+	if (deleted)
+		*deleted = n;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+int records_count(struct dgen_db *db, const struct dgen_record_filter *f,
+		  struct dgen_record_counts *out, struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, pick(STMT_REC_COUNT_JOB, f), err);
+	enum dgen_record_status s;
+	int64_t n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return -1;
+	bind_filter(db, st, f, false);
+	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
+		n = db_col_int(st, 1);
+		out->total += n;
+		if (records_status_parse(db_col_text(st, 0), &s) < 0)
+			continue;
+		switch (s) {
+		case DGEN_REC_PENDING: out->pending = n; break;
+		case DGEN_REC_ACCEPTED: out->accepted = n; break;
+		case DGEN_REC_REJECTED: out->rejected = n; break;
+		case DGEN_REC_EDITED: out->edited = n; break;
+		default: break;
+		}
+	}
+	if (rc < 0)
+		return -1;
+	db_reset(st);
+	return 0;
+}
+
+struct dgen_records_iter {
+	struct dgen_db *db;
+	struct dgen_record_filter f;
+	int page_size;
+	int64_t last_id;            /* keyset cursor: the last id read */
+	struct json_object *page;   /* export lines of the current page */
+	size_t pos;
+	bool last_page;             /* the current page was short: no more */
+};
+
+int records_iter_open(struct dgen_db *db, const struct dgen_record_filter *f, int page_size,
+		      struct dgen_records_iter **out, struct dgen_err *err)
+{
+	struct dgen_records_iter *it = dgen_xcalloc(1, sizeof(*it));
+
+	(void)err;
+	it->db = db;
+	it->f = *f;
+	it->page_size = page_size > 0 ? page_size : 500;
+	*out = it;
+	return 0;
+}
+
+void records_iter_free(struct dgen_records_iter *it)
+{
+	if (!it)
+		return;
+	json_object_put(it->page);
+	free(it);
+}
+
+/* The export line from a REC_COLS row followed by accumulated_state:
+ * the final state without the keys metadata already shows with the same
+ * value (the seed data would otherwise appear twice on every line). */
+static struct json_object *export_line(sqlite3_stmt *st)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *meta = db_col_json(st, 2);
+	struct json_object *state = db_col_json(st, 10);
+	struct json_object *trimmed = json_object_new_object();
+	struct json_object *mv;
+
+	if (!json_object_is_type(meta, json_type_object)) {
+		json_object_put(meta);
+		meta = json_object_new_object();
+	}
+	if (json_object_is_type(state, json_type_object)) {
+		json_object_object_foreach(state, key, val) {
+			if (json_object_object_get_ex(meta, key, &mv) && json_object_equal(mv, val))
+				continue;
+			json_object_object_add(trimmed, key, json_object_get(val));
+		}
+	}
+	json_object_put(state);
+
+	json_object_object_add(o, "id", json_object_new_int64(db_col_int(st, 0)));
+	db_add_text(o, "output", st, 1);
+	json_object_object_add(o, "metadata", meta);
+	db_add_text(o, "status", st, 3);
+	json_object_object_add(o, "accumulated_state", trimmed);
+	db_add_text(o, "trace_id", st, 5);
+	json_object_object_add(o, "job_id", json_object_new_int64(db_col_int(st, 6)));
+	json_object_object_add(o, "pipeline_id", json_object_new_int64(db_col_int(st, 7)));
+	db_add_text(o, "created_at", st, 8);
+	db_add_text(o, "updated_at", st, 9);
+	return o;
+}
+
+/*
+ * Reads the next page: ids after the cursor, in id order, in a short read
+ * transaction of its own. Between pages no snapshot is held, so a long
+ * download neither blocks checkpoints nor sees a half-written unit (each
+ * unit commits atomically); records inserted meanwhile with higher ids
+ * are included, deleted ones skipped.
+ */
+static int iter_fill(struct dgen_records_iter *it, struct dgen_err *err)
+{
+	struct dgen_db *db = it->db;
+	struct json_object *page;
+	sqlite3_stmt *st;
+	int rc;
+
+	json_object_put(it->page);
+	it->page = NULL;
+	it->pos = 0;
+	if (db_begin_read(db, err) < 0)
+		return -1;
+	st = db_stmt(db, pick(STMT_REC_PAGE_JOB, &it->f), err);
+	if (!st) {
+		db_rollback(db);
+		return -1;
+	}
+	bind_filter(db, st, &it->f, true);
+	db_bind_int(db, st, 4, it->last_id);
+	db_bind_int(db, st, 5, it->page_size);
+	page = json_object_new_array();
+	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
+		it->last_id = db_col_int(st, 0);
+		json_object_array_add(page, export_line(st));
+	}
+	if (rc < 0) {
+		json_object_put(page);
+		db_rollback(db);
+		return -1;
+	}
+	db_reset(st);
+	if (db_commit(db, err) < 0) {
+		json_object_put(page);
+		return -1;
+	}
+	it->page = page;
+	it->last_page = json_object_array_length(page) < (size_t)it->page_size;
+	return 0;
+}
+
+int records_iter_next(struct dgen_records_iter *it, struct json_object **line,
+		      struct dgen_err *err)
+{
+	*line = NULL;
+	if (!it->page || it->pos >= json_object_array_length(it->page)) {
+		if (it->page && it->last_page)
+			return 0;
+		if (iter_fill(it, err) < 0)
+			return -1;
+		if (json_object_array_length(it->page) == 0)
+			return 0;
+	}
+	*line = json_object_get(json_object_array_get_idx(it->page, it->pos++));
+	return 1;
+}

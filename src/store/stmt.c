@@ -1,0 +1,213 @@
+/*
+ * stmt.c - the statement table: every SQL text dgen runs (the schema steps
+ * are in migrate.c). One place to read when the schema changes, and the
+ * list a PostgreSQL store would translate. The SQL sticks to what both
+ * engines understand where that costs nothing: RETURNING, ON CONFLICT,
+ * coalesce, CASE; no sqlite-only functions.
+ *
+ * Parameter numbering is fixed per family so one bind routine serves all
+ * variants (the record list/page/count variants differ only in which
+ * filter the index drives).
+ */
+#include "stmt.h"
+
+/* Columns of the job JSON (jobs.c reads them in this order). */
+#define JOB_COLS \
+	"id, pipeline_id, status, total_seeds, current_seed, records_generated, " \
+	"records_failed, current_block, current_step, error, input_tokens, " \
+	"output_tokens, cached_tokens, created_at, started_at, completed_at"
+
+/* Columns of the record JSON (records.c reads them in this order). */
+#define REC_COLS \
+	"id, output, metadata, status, trace, trace_id, job_id, pipeline_id, " \
+	"created_at, updated_at"
+
+/* Counters of struct dgen_job_counters, in its order. */
+#define COUNTER_COLS \
+	"total_seeds, current_seed, records_generated, records_failed, " \
+	"input_tokens, output_tokens, cached_tokens"
+
+/* Record filters: ?1 job_id, ?2 pipeline_id, ?3 status (NULL = any). The
+ * variants name the indexed column without the IS NULL escape so sqlite
+ * can drive the query from that column's index. */
+#define F_JOB "job_id = ?1"
+#define F_JOB_ANY "(?1 IS NULL OR job_id = ?1)"
+#define F_PIPE "pipeline_id = ?2"
+#define F_PIPE_ANY "(?2 IS NULL OR pipeline_id = ?2)"
+#define F_STATUS_ANY "(?3 IS NULL OR status = ?3)"
+
+const char *const db_sql[STMT__COUNT] = {
+	[STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[STMT_BEGIN_READ] = "BEGIN",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_PING] = "SELECT 1",
+	[STMT_USER_VERSION] = "PRAGMA user_version",
+	[STMT_INTEGRITY] = "PRAGMA integrity_check",
+
+	/* pipelines: ?1 id */
+	[STMT_PIPE_INSERT] =
+		"INSERT INTO pipelines (name, definition, created_at, updated_at) "
+		"VALUES (?1, ?2, ?3, ?3) RETURNING id",
+	[STMT_PIPE_UPDATE] =
+		"UPDATE pipelines SET name = ?2, definition = ?3, updated_at = ?4 "
+		"WHERE id = ?1",
+	[STMT_PIPE_GET] =
+		"SELECT id, name, definition, validation_config, created_at, updated_at "
+		"FROM pipelines WHERE id = ?1",
+	[STMT_PIPE_LIST] =
+		"SELECT id, name, definition, created_at, updated_at "
+		"FROM pipelines ORDER BY id DESC",
+	[STMT_PIPE_DELETE] = "DELETE FROM pipelines WHERE id = ?1",
+	[STMT_PIPE_SET_VALIDATION] =
+		"UPDATE pipelines SET validation_config = ?2 WHERE id = ?1",
+	[STMT_PIPE_EXISTS] = "SELECT 1 FROM pipelines WHERE id = ?1",
+
+	/* jobs */
+	[STMT_JOB_INSERT] =
+		"INSERT INTO jobs (pipeline_id, status, input_kind, input, units, "
+		"total_seeds, idempotency_key, created_at) "
+		"VALUES (?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+	[STMT_JOB_BY_IDEM] = "SELECT id FROM jobs WHERE idempotency_key = ?1",
+	[STMT_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
+	[STMT_JOB_LIST] =
+		"SELECT " JOB_COLS " FROM jobs "
+		"WHERE (?1 IS NULL OR pipeline_id = ?1) AND (?2 IS NULL OR status = ?2) "
+		"ORDER BY id DESC LIMIT ?3",
+	[STMT_JOB_ACTIVE] =
+		"SELECT " JOB_COLS " FROM jobs WHERE status = 'running' "
+		"ORDER BY started_at, id LIMIT 1",
+	[STMT_JOB_STATE] =
+		"SELECT status, cancel_requested FROM jobs WHERE id = ?1",
+	[STMT_JOB_CANCEL_QUEUED] =
+		"UPDATE jobs SET status = 'cancelled', completed_at = ?2 "
+		"WHERE id = ?1 AND status = 'queued'",
+	[STMT_JOB_CANCEL_RUNNING] =
+		"UPDATE jobs SET cancel_requested = 1 WHERE id = ?1 AND status = 'running'",
+	[STMT_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+	[STMT_JOB_RETRY_INSERT] =
+		"INSERT INTO jobs (pipeline_id, status, input_kind, input, units, "
+		"total_seeds, idempotency_key, created_at) "
+		"SELECT pipeline_id, 'queued', input_kind, input, ?2, ?3, ?4, ?5 "
+		"FROM jobs WHERE id = ?1 RETURNING id",
+	[STMT_FAIL_LIST] =
+		"SELECT seed_index, repetition, chunk_index, block_type, step, error, trace "
+		"FROM failures WHERE job_id = ?1 ORDER BY unit",
+	[STMT_FAIL_UNITS] =
+		"SELECT unit, seed_index, repetition, chunk_index "
+		"FROM failures WHERE job_id = ?1 ORDER BY unit",
+
+	/* queue */
+	[STMT_Q_CLAIM] =
+		"UPDATE jobs SET status = 'running', runner_id = ?1, lease_expires_at = ?2, "
+		"attempts = attempts + 1, started_at = coalesce(started_at, ?3) "
+		"WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1) "
+		"AND status = 'queued' "
+		"RETURNING id, pipeline_id, input_kind, input, units, attempts, "
+		"lease_expires_at, started_at, " COUNTER_COLS,
+	[STMT_Q_CLAIM_PIPELINE] =
+		"SELECT name, definition FROM pipelines WHERE id = ?1",
+	[STMT_Q_RENEW] =
+		"UPDATE jobs SET lease_expires_at = ?3 "
+		"WHERE id = ?1 AND runner_id = ?2 AND status = 'running'",
+	[STMT_Q_RELEASE] =
+		"UPDATE jobs SET "
+		"status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END, "
+		"completed_at = CASE WHEN cancel_requested = 1 THEN ?3 ELSE NULL END, "
+		"attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+		"runner_id = NULL, lease_expires_at = NULL "
+		"WHERE id = ?1 AND runner_id = ?2 AND status = 'running'",
+	[STMT_Q_RESCUE_CANCELLED] =
+		"UPDATE jobs SET status = 'cancelled', completed_at = ?2, "
+		"runner_id = NULL, lease_expires_at = NULL "
+		"WHERE status = 'running' AND lease_expires_at < ?1 AND cancel_requested = 1",
+	[STMT_Q_RESCUE_EXHAUSTED] =
+		"UPDATE jobs SET status = 'failed', error = ?3, completed_at = ?2, "
+		"runner_id = NULL, lease_expires_at = NULL "
+		"WHERE status = 'running' AND lease_expires_at < ?1 AND attempts >= ?4",
+	[STMT_Q_RESCUE_REQUEUE] =
+		"UPDATE jobs SET status = 'queued', runner_id = NULL, lease_expires_at = NULL "
+		"WHERE status = 'running' AND lease_expires_at < ?1",
+	[STMT_Q_DONE_UNITS] =
+		"SELECT unit FROM records WHERE job_id = ?1 "
+		"UNION SELECT unit FROM failures WHERE job_id = ?1 ORDER BY 1",
+	/* The unit key makes a second insert for the same unit a no-op; the
+	 * NOT EXISTS keeps a unit from being both a record and a failure. */
+	[STMT_Q_RECORD_INSERT] =
+		"INSERT INTO records (job_id, pipeline_id, unit, seed_index, repetition, "
+		"chunk_index, output, metadata, accumulated_state, status, trace, trace_id, "
+		"created_at, updated_at) "
+		"SELECT j.id, j.pipeline_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, "
+		"?11, ?11 FROM jobs j WHERE j.id = ?1 AND NOT EXISTS "
+		"(SELECT 1 FROM failures f WHERE f.job_id = ?1 AND f.unit = ?2) "
+		"ON CONFLICT (job_id, unit) DO NOTHING",
+	[STMT_Q_FAILURE_INSERT] =
+		"INSERT INTO failures (job_id, unit, seed_index, repetition, chunk_index, "
+		"block_type, step, error, trace, created_at) "
+		"SELECT j.id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM jobs j "
+		"WHERE j.id = ?1 AND NOT EXISTS "
+		"(SELECT 1 FROM records r WHERE r.job_id = ?1 AND r.unit = ?2) "
+		"ON CONFLICT (job_id, unit) DO NOTHING",
+	[STMT_Q_COUNT_UNIT] =
+		"UPDATE jobs SET current_seed = current_seed + 1, "
+		"records_generated = records_generated + ?2, "
+		"records_failed = records_failed + ?3, "
+		"input_tokens = input_tokens + ?4, output_tokens = output_tokens + ?5, "
+		"cached_tokens = cached_tokens + ?6, "
+		"current_block = coalesce(?7, current_block), "
+		"current_step = CASE WHEN ?7 IS NULL THEN current_step ELSE ?8 END "
+		"WHERE id = ?1 RETURNING " COUNTER_COLS,
+	[STMT_Q_SET_TOTAL] = "UPDATE jobs SET total_seeds = ?2 WHERE id = ?1",
+	[STMT_Q_PROGRESS] =
+		"UPDATE jobs SET current_block = ?2, current_step = ?3 WHERE id = ?1",
+	[STMT_Q_FINISH_JOB] =
+		"UPDATE jobs SET status = ?2, error = ?3, completed_at = ?4, "
+		"runner_id = NULL, lease_expires_at = NULL "
+		"WHERE id = ?1 AND status = 'running'",
+	[STMT_Q_COUNTERS] = "SELECT " COUNTER_COLS " FROM jobs WHERE id = ?1",
+	[STMT_Q_HEARTBEAT] =
+		"INSERT INTO runners (runner_id, pid, hostname, last_seen) "
+		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (runner_id) DO UPDATE SET "
+		"pid = excluded.pid, hostname = excluded.hostname, last_seen = excluded.last_seen",
+	[STMT_Q_RUNNER_LAST] = "SELECT max(last_seen) FROM runners",
+
+	/* records */
+	[STMT_REC_GET] = "SELECT " REC_COLS " FROM records WHERE id = ?1",
+	[STMT_REC_LIST_JOB] =
+		"SELECT " REC_COLS " FROM records WHERE " F_JOB " AND " F_PIPE_ANY
+		" AND " F_STATUS_ANY " ORDER BY id DESC LIMIT ?4 OFFSET ?5",
+	[STMT_REC_LIST_PIPELINE] =
+		"SELECT " REC_COLS " FROM records WHERE " F_JOB_ANY " AND " F_PIPE
+		" AND " F_STATUS_ANY " ORDER BY id DESC LIMIT ?4 OFFSET ?5",
+	[STMT_REC_LIST_ANY] =
+		"SELECT " REC_COLS " FROM records WHERE " F_JOB_ANY " AND " F_PIPE_ANY
+		" AND " F_STATUS_ANY " ORDER BY id DESC LIMIT ?4 OFFSET ?5",
+	[STMT_REC_STATE] =
+		"SELECT metadata, accumulated_state FROM records WHERE id = ?1",
+	[STMT_REC_UPDATE] =
+		"UPDATE records SET output = coalesce(?2, output), "
+		"status = coalesce(?3, status), metadata = coalesce(?4, metadata), "
+		"accumulated_state = coalesce(?5, accumulated_state), updated_at = ?6 "
+		"WHERE id = ?1",
+	[STMT_REC_DELETE_JOB] = "DELETE FROM records WHERE job_id = ?1",
+	[STMT_REC_DELETE_ALL] = "DELETE FROM records",
+	[STMT_REC_COUNT_JOB] =
+		"SELECT status, count(*) FROM records WHERE " F_JOB " AND " F_PIPE_ANY
+		" GROUP BY status",
+	[STMT_REC_COUNT_PIPELINE] =
+		"SELECT status, count(*) FROM records WHERE " F_JOB_ANY " AND " F_PIPE
+		" GROUP BY status",
+	[STMT_REC_COUNT_ANY] =
+		"SELECT status, count(*) FROM records WHERE " F_JOB_ANY " AND " F_PIPE_ANY
+		" GROUP BY status",
+	/* keyset pages: ?4 last id seen, ?5 page size */
+	[STMT_REC_PAGE_JOB] =
+		"SELECT " REC_COLS ", accumulated_state FROM records WHERE id > ?4 AND "
+		F_JOB " AND " F_PIPE_ANY " AND " F_STATUS_ANY " ORDER BY id LIMIT ?5",
+	[STMT_REC_PAGE_PIPELINE] =
+		"SELECT " REC_COLS ", accumulated_state FROM records WHERE id > ?4 AND "
+		F_JOB_ANY " AND " F_PIPE " AND " F_STATUS_ANY " ORDER BY id LIMIT ?5",
+	[STMT_REC_PAGE_ANY] =
+		"SELECT " REC_COLS ", accumulated_state FROM records WHERE id > ?4 AND "
+		F_JOB_ANY " AND " F_PIPE_ANY " AND " F_STATUS_ANY " ORDER BY id LIMIT ?5",
+};

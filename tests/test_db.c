@@ -1,0 +1,203 @@
+/*
+ * test_db.c - the connection: pragmas, transactions, busy handling,
+ * concurrent writers in separate processes, fork safety.
+ */
+#include <sqlite3.h>
+
+#include "store_test.h"
+
+/* The persistent pragma (journal mode) as another connection sees it. */
+static void test_open_wal(void)
+{
+	struct dgen_db *db = st_open("wal.db");
+	char *p = st_path("wal.db");
+	sqlite3 *raw = NULL;
+	sqlite3_stmt *st = NULL;
+	struct dgen_err err = DGEN_ERR_INIT;
+
+	ok(db_ping(db, &err) == 0, "ping answers");
+	is_str(db_path(db), p, "path is kept");
+	ok(sqlite3_open(p, &raw) == SQLITE_OK, "raw open");
+	sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &st, NULL);
+	ok(sqlite3_step(st) == SQLITE_ROW, "journal_mode answers");
+	is_str((const char *)sqlite3_column_text(st, 0), "wal", "database is in WAL mode");
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+	db_close(db);
+	free(p);
+}
+
+/* Nested transactions: an inner rollback dooms the outer commit, and what
+ * was written inside is gone. */
+static void test_transactions(void)
+{
+	struct dgen_db *db = st_open("tx.db");
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct json_object *list = NULL;
+	int64_t id;
+
+	ok(db_begin(db, &err) == 0, "begin");
+	ok(db_in_transaction(db), "in a transaction");
+	id = st_pipeline(db, "inside");
+	ok(id > 0, "insert inside the outer transaction (nested begin)");
+	ok(db_begin(db, &err) == 0, "nested begin");
+	db_rollback(db);
+	ok(db_in_transaction(db), "still in the outer transaction after inner rollback");
+	ok(db_commit(db, &err) < 0, "outer commit of a doomed transaction fails");
+	is_int(err.code, DGEN_EIO, "... with DGEN_EIO");
+	ok(!db_in_transaction(db), "transaction ended");
+	dgen_err_clear(&err);
+	ok(pipelines_list(db, &list, &err) == 0, "list");
+	is_int(json_object_array_length(list), 0, "the write was rolled back");
+	json_object_put(list);
+
+	ok(db_begin(db, &err) == 0, "begin again");
+	st_pipeline(db, "kept");
+	ok(db_commit(db, &err) == 0, "commit");
+	ok(pipelines_list(db, &list, &err) == 0, "list");
+	is_int(json_object_array_length(list), 1, "the committed write stays");
+	json_object_put(list);
+	ok(db_commit(db, &err) < 0 && err.code == DGEN_EINTERNAL, "commit without begin is a bug");
+	dgen_err_clear(&err);
+	db_close(db);
+}
+
+/* A write lock held by another process past the busy timeout surfaces as
+ * DGEN_EBUSY (HTTP 503), not as a generic failure. */
+static void test_busy(void)
+{
+	struct dgen_db *db;
+	struct dgen_err err = DGEN_ERR_INIT;
+	char *p = st_path("busy.db");
+	int to_child[2], to_parent[2];
+	int64_t id;
+	pid_t pid;
+	char c = 0;
+
+	db = st_open("busy.db"); /* creates the schema */
+	db_close(db);
+	if (pipe(to_child) < 0 || pipe(to_parent) < 0)
+		exit(1);
+	pid = fork();
+	if (pid == 0) {
+		struct dgen_db *cdb = NULL;
+		struct dgen_err cerr = DGEN_ERR_INIT;
+
+		if (db_open(&cdb, p, 0, &cerr) < 0 || db_begin(cdb, &cerr) < 0)
+			_exit(2);
+		if (write(to_parent[1], "L", 1) != 1)
+			_exit(3);
+		if (read(to_child[0], &c, 1) != 1)
+			_exit(4);
+		db_rollback(cdb);
+		db_close(cdb);
+		_exit(0);
+	}
+	if (read(to_parent[0], &c, 1) != 1)
+		exit(1);
+	ok(db_open(&db, p, 100, &err) == 0, "open while another process holds the write lock");
+	ok(pipelines_insert(db, "x", "{}", &id, &err) < 0, "a write past the busy timeout fails");
+	is_int(err.code, DGEN_EBUSY, "... with DGEN_EBUSY");
+	is_int(dgen_err_http_status(err.code), 503, "... which the API answers with 503");
+	dgen_err_clear(&err);
+	ok(db_ping(db, &err) == 0, "reads still work under a writer (WAL)");
+	if (write(to_child[1], "U", 1) != 1)
+		exit(1);
+	ok(st_wait_ok(pid), "lock holder finished");
+	ok(pipelines_insert(db, "x", "{}", &id, &err) == 0, "the write succeeds once the lock is free");
+	ok(!db_in_transaction(db), "no transaction left open after the busy failure");
+	db_close(db);
+	free(p);
+	close(to_child[0]); close(to_child[1]);
+	close(to_parent[0]); close(to_parent[1]);
+}
+
+/* Two processes write at the same time: every row lands, and no busy
+ * error escapes (the busy timeout absorbs the contention). */
+static void test_two_writers(void)
+{
+	enum { N = 300 };
+	struct dgen_db *db = st_open("two.db");
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct json_object *list = NULL;
+	pid_t pids[2];
+	int i, k;
+
+	db_close(db);
+	for (k = 0; k < 2; k++) {
+		pids[k] = fork();
+		if (pids[k] == 0) {
+			struct dgen_db *cdb;
+			struct dgen_err cerr = DGEN_ERR_INIT;
+			int64_t id;
+			char name[32];
+
+			cdb = st_open("two.db");
+			for (i = 0; i < N; i++) {
+				snprintf(name, sizeof(name), "w%d-%d", k, i);
+				if (pipelines_insert(cdb, name, "{}", &id, &cerr) < 0) {
+					fprintf(stderr, "writer %d: %s\n", k, cerr.msg);
+					_exit(1);
+				}
+			}
+			db_close(cdb);
+			_exit(0);
+		}
+	}
+	ok(st_wait_ok(pids[0]), "writer 1 saw no error");
+	ok(st_wait_ok(pids[1]), "writer 2 saw no error");
+	db = st_open("two.db");
+	ok(pipelines_list(db, &list, &err) == 0, "list");
+	is_int(json_object_array_length(list), 2 * N, "every row of both writers is there");
+	json_object_put(list);
+	st_integrity(db);
+	db_close(db);
+}
+
+/* A connection carried into a forked child is refused, not silently
+ * shared. */
+static void test_fork_guard(void)
+{
+	struct dgen_db *db = st_open("fork.db");
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct dgen_err cerr = DGEN_ERR_INIT;
+		int rc = db_ping(db, &cerr);
+
+		db_close(db);
+		_exit(rc < 0 && cerr.code == DGEN_EINTERNAL ? 0 : 1);
+	}
+	ok(st_wait_ok(pid), "a connection used after fork is refused with DGEN_EINTERNAL");
+	st_integrity(db);
+	db_close(db);
+}
+
+/* A file that is not a database fails to open with DGEN_EIO. */
+static void test_not_a_db(void)
+{
+	struct dgen_db *db = NULL;
+	struct dgen_err err = DGEN_ERR_INIT;
+	char *p = st_path("junk.db");
+	FILE *f = fopen(p, "w");
+
+	fputs("this is not a database, just some text long enough to have a header....\n", f);
+	fclose(f);
+	ok(db_open(&db, p, 0, &err) < 0 && db == NULL, "a text file is not opened");
+	is_int(err.code, DGEN_EIO, "... with DGEN_EIO");
+	dgen_err_clear(&err);
+	free(p);
+}
+
+int main(void)
+{
+	st_setup();
+	test_open_wal();
+	test_transactions();
+	test_busy();
+	test_two_writers();
+	test_fork_guard();
+	test_not_a_db();
+	st_teardown();
+	return done_testing();
+}
