@@ -1,0 +1,385 @@
+/*
+ * test_queue.c - the queue protocol: claim races between processes, lease
+ * renewal and expiry, rescue, cancel never resurrected, exactly-once units
+ * under re-runs and concurrent writers, release, finish, heartbeat.
+ */
+#include <sqlite3.h>
+
+#include "dgen/records.h"
+#include "store_test.h"
+
+static const char *sget(struct json_object *o, const char *k)
+{
+	return json_object_get_string(json_object_object_get(o, k));
+}
+
+/* Runs one SQL statement on the file behind the store's back (to fake
+ * time passing: an expired lease, an old heartbeat). */
+static void raw_exec(struct dgen_db *db, const char *sql)
+{
+	sqlite3 *raw = NULL;
+
+	if (sqlite3_open(db_path(db), &raw) != SQLITE_OK ||
+	    sqlite3_exec(raw, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		printf("Bail out! raw exec failed: %s\n", raw ? sqlite3_errmsg(raw) : "");
+		exit(1);
+	}
+	sqlite3_close(raw);
+}
+
+static void expire_lease(struct dgen_db *db, int64_t job)
+{
+	char *sql = dgen_xasprintf("UPDATE jobs SET lease_expires_at = %lld WHERE id = %lld",
+				   (long long)(dgen_clock_now_ms() - 1000), (long long)job);
+
+	raw_exec(db, sql);
+	free(sql);
+}
+
+static const char *job_status(struct dgen_db *db, int64_t id)
+{
+	static char buf[32];
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct json_object *o = NULL;
+
+	if (jobs_get(db, id, &o, &err) < 0)
+		return "(gone)";
+	snprintf(buf, sizeof(buf), "%s", sget(o, "status"));
+	json_object_put(o);
+	return buf;
+}
+
+/* K processes claim from 200 queued jobs at once: each job is claimed by
+ * exactly one of them and every job is claimed. */
+static void test_claim_race(void)
+{
+	enum { JOBS = 200, K = 3 };
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_job_filter f = { 0 };
+	struct json_object *arr = NULL;
+	struct dgen_db *db = st_open("race.db");
+	static int seen[JOBS + 1];
+	int64_t first = 0, id, pid = st_pipeline(db, "race");
+	int fds[K][2], k, i, dups = 0, claimed = 0, good = 0;
+	pid_t pids[K];
+
+	for (i = 0; i < JOBS; i++) {
+		id = st_job(db, pid, NULL);
+		if (i == 0)
+			first = id;
+	}
+	db_close(db);
+	for (k = 0; k < K; k++) {
+		if (pipe(fds[k]) < 0)
+			exit(1);
+		pids[k] = fork();
+		if (pids[k] == 0) {
+			struct dgen_db *cdb = st_open("race.db");
+			struct dgen_err cerr = DGEN_ERR_INIT;
+			struct dgen_claim c;
+			char runner[16];
+			int rc;
+
+			snprintf(runner, sizeof(runner), "runner-%d", k);
+			while ((rc = queue_claim(cdb, runner, 60000, &c, &cerr)) == 1) {
+				if (write(fds[k][1], &c.job_id, sizeof(c.job_id)) != sizeof(c.job_id) ||
+				    c.attempts != 1 || !c.definition)
+					_exit(2);
+				queue_claim_free(&c);
+			}
+			db_close(cdb);
+			if (rc < 0)
+				fprintf(stderr, "claimer %d: %s\n", k, cerr.msg);
+			_exit(rc < 0 ? 1 : 0);
+		}
+		close(fds[k][1]);
+	}
+	for (k = 0; k < K; k++) {
+		while (read(fds[k][0], &id, sizeof(id)) == sizeof(id)) {
+			i = (int)(id - first + 1);
+			if (i < 1 || i > JOBS)
+				continue;
+			if (seen[i]++)
+				dups++;
+			else
+				claimed++;
+		}
+		close(fds[k][0]);
+		good += st_wait_ok(pids[k]);
+	}
+	is_int(good, K, "every claimer finished without an error (no busy leaked)");
+	is_int(dups, 0, "no job was claimed twice");
+	is_int(claimed, JOBS, "every job was claimed");
+	db = st_open("race.db");
+	f.status = DGEN_JOB_QUEUED;
+	ok(jobs_list(db, &f, &arr, &err) == 0 && json_object_array_length(arr) == 0,
+	   "nothing left queued");
+	json_object_put(arr);
+	f.status = DGEN_JOB_RUNNING;
+	f.limit = 1000;
+	ok(jobs_list(db, &f, &arr, &err) == 0, "list running");
+	is_int(json_object_array_length(arr), JOBS, "all running");
+	json_object_put(arr);
+	st_integrity(db);
+	db_close(db);
+}
+
+static void test_claim_lease(struct dgen_db *db, int64_t pid)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_claim c, c2;
+	struct dgen_job_counters after;
+	int64_t *units = NULL, n_rescued = 0, j = st_job(db, pid, NULL);
+	size_t n = 0;
+	char started[DGEN_ISO_LEN];
+	bool inserted = true;
+	struct dgen_unit_result again = {
+		.unit = 0, .chunk_index = -1, .output = "second run", .input_tokens = 99,
+	};
+
+	ok(queue_claim(db, "A", 60000, &c, &err) == 1, "claim");
+	is_int(c.job_id, j, "the queued job");
+	is_int(c.pipeline_id, pid, "pipeline id");
+	ok(c.definition && strstr(c.definition, "TextGenerator"), "definition text comes along");
+	is_str(c.pipeline_name, "q", "pipeline name");
+	ok(c.input_kind == DGEN_INPUT_JSON && c.input_len == strlen(c.input), "input");
+	ok(c.units == NULL, "no unit list for a fresh job");
+	is_int(c.attempts, 1, "first attempt");
+	ok(c.lease_expires_at > dgen_clock_now_ms(), "lease in the future");
+	is_int(c.counters.total_seeds, 2, "counters come along");
+	memcpy(started, c.started_at, sizeof(started));
+	queue_claim_free(&c);
+	ok(queue_claim(db, "B", 60000, &c2, &err) == 0, "nothing else to claim");
+	is_str(job_status(db, j), "running", "job running");
+
+	ok(queue_renew(db, j, "A", 60000, &err) == 1, "owner renews its lease");
+	ok(queue_renew(db, j, "B", 60000, &err) == 0, "another runner cannot renew it");
+
+	ok(st_record(db, j, 0, "first run"), "unit 0 stored");
+	ok(queue_rescue_expired(db, dgen_clock_now_ms(), 0, &n_rescued, &err) == 0 && n_rescued == 0,
+	   "a live lease is not rescued");
+
+	/* runner A dies: its lease runs out */
+	expire_lease(db, j);
+	ok(queue_rescue_expired(db, dgen_clock_now_ms(), 0, &n_rescued, &err) == 0, "rescue");
+	is_int(n_rescued, 1, "one job rescued");
+	is_str(job_status(db, j), "queued", "back in the queue");
+	ok(queue_renew(db, j, "A", 60000, &err) == 0, "the dead runner's lease is gone");
+
+	ok(queue_claim(db, "B", 60000, &c, &err) == 1 && c.job_id == j, "B claims it");
+	is_int(c.attempts, 2, "second attempt");
+	is_str(c.started_at, started, "started_at kept from the first claim");
+	is_int(c.counters.records_generated, 1, "counters resume");
+	queue_claim_free(&c);
+	ok(queue_done_units(db, j, &units, &n, &err) == 0 && n == 1 && units[0] == 0,
+	   "unit 0 is reported done, so B skips it");
+	free(units);
+
+	/* B re-runs unit 0 anyway: nothing changes */
+	ok(queue_finish_unit(db, j, &again, &inserted, &after, &err) == 0, "finish unit 0 again");
+	ok(!inserted, "the second finish of a unit is a no-op");
+	is_int(after.current_seed, 1, "current_seed unchanged");
+	is_int(after.records_generated, 1, "records_generated unchanged");
+	is_int(after.input_tokens, 10, "usage not double counted");
+
+	ok(queue_set_total(db, j, 5, &err) == 0, "set total");
+	ok(queue_progress(db, j, "TextGenerator", 1, &err) == 0, "progress");
+	ok(queue_counters(db, j, &after, &err) == 0 && after.total_seeds == 5, "total stored");
+	ok(queue_finish_job(db, j, DGEN_JOB_COMPLETED, NULL, &err) == 1, "finish completed");
+	ok(queue_finish_job(db, j, DGEN_JOB_FAILED, "x", &err) == 0, "a finished job is not re-finished");
+	is_str(job_status(db, j), "completed", "completed");
+	ok(queue_finish_job(db, j, DGEN_JOB_RUNNING, NULL, &err) < 0 && err.code == DGEN_EINTERNAL,
+	   "'running' is not an end state");
+	dgen_err_clear(&err);
+	ok(queue_set_total(db, 987654, 1, &err) < 0 && err.code == DGEN_ENOTFOUND,
+	   "set total of unknown job: 404");
+	dgen_err_clear(&err);
+}
+
+/* A cancelled job is never put back in the queue by a rescue. */
+static void test_cancel_not_resurrected(struct dgen_db *db, int64_t pid)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_claim c;
+	int64_t j = st_job(db, pid, NULL), n = 0, q;
+
+	ok(queue_claim(db, "A", 60000, &c, &err) == 1 && c.job_id == j, "claim");
+	queue_claim_free(&c);
+	ok(jobs_cancel(db, j, NULL, &err) == 0, "cancel while running");
+	expire_lease(db, j);
+	ok(queue_rescue_expired(db, dgen_clock_now_ms(), 0, &n, &err) == 0 && n == 1, "rescue");
+	is_str(job_status(db, j), "cancelled", "the runner died after a cancel: cancelled");
+	ok(queue_claim(db, "B", 60000, &c, &err) == 0, "nothing to claim");
+
+	q = st_job(db, pid, NULL);
+	ok(jobs_cancel(db, q, NULL, &err) == 0, "cancel a queued job");
+	ok(queue_claim(db, "B", 60000, &c, &err) == 0, "a cancelled queued job is never claimed");
+	ok(queue_rescue_expired(db, dgen_clock_now_ms() + 3600000, 0, &n, &err) == 0 && n == 0,
+	   "rescue far in the future touches nothing");
+	is_str(job_status(db, q), "cancelled", "still cancelled");
+}
+
+static void test_release_and_attempts(struct dgen_db *db, int64_t pid)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_claim c;
+	struct json_object *o = NULL;
+	int64_t j = st_job(db, pid, NULL), n = 0;
+	int i;
+
+	ok(queue_claim(db, "A", 60000, &c, &err) == 1 && c.attempts == 1, "claim");
+	queue_claim_free(&c);
+	ok(queue_release(db, j, "B", &err) == 0, "another runner cannot release it");
+	ok(queue_release(db, j, "A", &err) == 1, "owner releases it (SIGTERM)");
+	is_str(job_status(db, j), "queued", "queued again");
+	ok(queue_claim(db, "A", 60000, &c, &err) == 1, "claim again");
+	is_int(c.attempts, 1, "a release does not count an attempt");
+	queue_claim_free(&c);
+
+	/* two more runner deaths, then the limit */
+	for (i = 0; i < 2; i++) {
+		expire_lease(db, j);
+		queue_rescue_expired(db, dgen_clock_now_ms(), 3, &n, &err);
+		ok(queue_claim(db, "A", 60000, &c, &err) == 1 && c.attempts == i + 2,
+		   "reclaimed after death %d (attempt %d)", i + 1, c.attempts);
+		queue_claim_free(&c);
+	}
+	expire_lease(db, j);
+	ok(queue_rescue_expired(db, dgen_clock_now_ms(), 3, &n, &err) == 0 && n == 1,
+	   "rescue at the attempt limit");
+	ok(jobs_get(db, j, &o, &err) == 0, "get");
+	is_str(sget(o, "status"), "failed", "a job that kills its runner again and again fails");
+	ok(sget(o, "error") && strstr(sget(o, "error"), "3 times"), "error says why: %s",
+	   sget(o, "error"));
+	json_object_put(o);
+
+	/* release with the cancel flag set ends cancelled */
+	j = st_job(db, pid, NULL);
+	ok(queue_claim(db, "A", 60000, &c, &err) == 1 && c.job_id == j, "claim");
+	queue_claim_free(&c);
+	jobs_cancel(db, j, NULL, &err);
+	ok(queue_release(db, j, "A", &err) == 1, "release a cancel-flagged job");
+	is_str(job_status(db, j), "cancelled", "it ends cancelled, not queued");
+}
+
+/* A unit is a record or a failure, never both, and a deleted job stops
+ * the runner with 404. */
+static void test_unit_key(struct dgen_db *db, int64_t pid)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_job_counters after;
+	struct dgen_unit_result f = {
+		.unit = 7, .seed_index = 3, .chunk_index = -1, .failed = true,
+		.block_type = "TextGenerator", .step = 1, .error = "timeout", .input_tokens = 4,
+	};
+	int64_t j = st_job(db, pid, NULL), *units = NULL;
+	size_t n = 0;
+	bool inserted = false, stop = false;
+
+	ok(queue_finish_unit(db, j, &f, &inserted, &after, &err) == 0 && inserted, "failure stored");
+	is_int(after.records_failed, 1, "records_failed 1");
+	is_int(after.input_tokens, 4, "failed unit's usage counted");
+	ok(!st_record(db, j, 7, "late success"), "a record for a failed unit is not stored");
+	ok(queue_finish_unit(db, j, &f, &inserted, &after, &err) == 0 && !inserted,
+	   "a second failure of the unit is a no-op");
+	is_int(after.current_seed, 1, "counted once");
+	ok(st_record(db, j, 8, "ok"), "record for unit 8");
+	f.unit = 8;
+	ok(queue_finish_unit(db, j, &f, &inserted, &after, &err) == 0 && !inserted,
+	   "a failure for a stored record is not stored");
+	is_int(after.records_failed, 1, "records_failed unchanged");
+	is_int(after.records_generated, 1, "records_generated 1");
+	ok(queue_done_units(db, j, &units, &n, &err) == 0 && n == 2 && units[0] == 7 &&
+	   units[1] == 8, "done units: records and failures, ascending");
+	free(units);
+
+	ok(jobs_delete(db, j, &err) == 0, "job deleted under the runner");
+	f.unit = 9;
+	ok(queue_finish_unit(db, j, &f, &inserted, NULL, &err) < 0 && err.code == DGEN_ENOTFOUND,
+	   "finishing a unit of a deleted job: 404");
+	dgen_err_clear(&err);
+	ok(queue_should_stop(db, j, &stop, &err) == 0 && stop, "should_stop for a deleted job");
+	ok(queue_renew(db, j, "A", 1000, &err) == 0, "renew of a deleted job: not ours");
+}
+
+/* Two processes finish the same 100 units of one job at once (a rescued
+ * job whose old runner is still alive): 100 records, counted once. */
+static void test_concurrent_finish(void)
+{
+	enum { UNITS = 100 };
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_record_filter f = { 0 };
+	struct dgen_record_counts counts;
+	struct dgen_job_counters c;
+	struct dgen_db *db = st_open("twice.db");
+	int64_t j = st_job(db, st_pipeline(db, "t"), NULL);
+	pid_t pids[2];
+	int k, u, good = 0;
+
+	db_close(db);
+	for (k = 0; k < 2; k++) {
+		pids[k] = fork();
+		if (pids[k] == 0) {
+			struct dgen_db *cdb = st_open("twice.db");
+
+			for (u = 0; u < UNITS; u++)
+				st_record(cdb, j, k ? UNITS - 1 - u : u, "x");
+			db_close(cdb);
+			_exit(0);
+		}
+	}
+	for (k = 0; k < 2; k++)
+		good += st_wait_ok(pids[k]);
+	is_int(good, 2, "both writers finished without an error");
+	db = st_open("twice.db");
+	f.job_id = j;
+	ok(records_count(db, &f, &counts, &err) == 0, "count");
+	is_int(counts.total, UNITS, "one record per unit");
+	ok(queue_counters(db, j, &c, &err) == 0, "counters");
+	is_int(c.current_seed, UNITS, "current_seed counted once per unit");
+	is_int(c.records_generated, UNITS, "records_generated counted once per unit");
+	is_int(c.input_tokens, UNITS * 10, "usage counted once per unit");
+	st_integrity(db);
+	db_close(db);
+}
+
+static void test_heartbeat(struct dgen_db *db)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	char last[DGEN_ISO_LEN];
+	bool alive = true;
+
+	ok(queue_runner_status(db, 30, &alive, last, &err) == 0 && !alive && last[0] == '\0',
+	   "no heartbeat yet: not alive");
+	ok(queue_heartbeat(db, "runner-1", 123, "host", &err) == 0, "heartbeat");
+	ok(queue_heartbeat(db, "runner-1", 123, "host", &err) == 0, "heartbeat again (upsert)");
+	ok(queue_runner_status(db, 30, &alive, last, &err) == 0 && alive, "alive");
+	is_int(strlen(last), 24, "last_seen is an ISO timestamp");
+	raw_exec(db, "UPDATE runners SET last_seen = '2000-01-01T00:00:00.000Z'");
+	ok(queue_runner_status(db, 30, &alive, last, &err) == 0 && !alive,
+	   "an old heartbeat is not alive");
+	is_str(last, "2000-01-01T00:00:00.000Z", "last_seen reported");
+}
+
+int main(void)
+{
+	struct dgen_db *db;
+	int64_t pid;
+
+	st_setup();
+	test_claim_race();
+	db = st_open("q.db");
+	pid = st_pipeline(db, "q");
+	test_claim_lease(db, pid);
+	test_cancel_not_resurrected(db, pid);
+	test_release_and_attempts(db, pid);
+	test_unit_key(db, pid);
+	test_heartbeat(db);
+	db_close(db);
+	test_concurrent_finish();
+	db = st_open("q.db");
+	st_integrity(db);
+	db_close(db);
+	st_teardown();
+	return done_testing();
+}
