@@ -21,3 +21,6 @@ tests_test_jobs_LDADD = $(TEST_LIBS)
 check_PROGRAMS += tests/test_queue
 TESTS += tests/test_queue
 tests_test_queue_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/test_records
+TESTS += tests/test_records
+tests_test_records_LDADD = $(TEST_LIBS)
