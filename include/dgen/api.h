@@ -1,0 +1,139 @@
+/*
+ * api.h - dgen-api: the HTTP API (SPEC.md §4) as a pooled FastCGI
+ * responder or a plain CGI program.
+ *
+ * A worker (struct api_worker) is one process's state: configuration, its
+ * own database connection (opened after fork, lazily on the first request
+ * that needs it), a lazily made LLM client for the execute endpoint, the
+ * block registry and templates, and the reusable request/response buffers.
+ * api_handle() answers one request through a req_io: parse, route, run the
+ * handler, write the response, reset the per-request memory.
+ *
+ * Handlers (one file per resource: health.c, blocks.c, templates.c,
+ * pipelines.c, seeds.c, generate.c, jobs.c, records.c, export.c) take a
+ * struct api_ctx and return the HTTP status. A handler that fails sets
+ * ctx->err and returns api_fail(); the dispatcher writes the error body.
+ *
+ * Ownership: the worker owns everything it opens (api_worker_free releases
+ * it); the configuration is borrowed and must outlive the worker. Within a
+ * handler, strings from the request live until the request ends; JSON
+ * passed to api_ok() is consumed (put) by it.
+ */
+#ifndef DGEN_API_H
+#define DGEN_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "dgen/config.h"
+#include "dgen/db.h"
+#include "dgen/err.h"
+#include "dgen/json.h"
+#include "dgen/llm.h"
+#include "dgen/registry.h"
+#include "dgen/request.h"
+#include "dgen/respond.h"
+#include "dgen/templates.h"
+
+struct api_worker {
+	const struct dgen_config *cfg;
+	struct dgen_db *db;                /* NULL until first needed */
+	struct dgen_registry *registry;    /* NULL until first needed */
+	struct dgen_templates templates;
+	bool templates_loaded;
+	struct dgen_llm_client *llm;       /* NULL until execute needs it */
+	struct dgen_llm_handle *llm_handle;
+	struct req req;
+	struct resp resp;
+	unsigned long requests;            /* answered so far */
+};
+
+struct api_ctx {
+	struct api_worker *w;
+	struct req *req;
+	struct resp *resp;
+	const struct dgen_config *cfg;
+	int64_t id;          /* the {id} of the route, 0 when none */
+	const char *name;    /* the {name} of the route, NULL when none */
+	struct dgen_err err; /* set by a failing handler */
+};
+
+typedef int (*api_handler)(struct api_ctx *c);
+
+/* Prepares a worker; opens nothing yet (safe before fork). */
+void api_worker_init(struct api_worker *w, const struct dgen_config *cfg);
+void api_worker_free(struct api_worker *w);
+
+/* Answers one request read through io (is_cgi: plain CGI semantics for
+ * the body). Returns the status sent. */
+int api_handle(struct api_worker *w, const struct req_io *io, bool is_cgi);
+
+/* The worker's database / registry / templates / LLM handle, opened on
+ * first use. On failure they set c->err and return -1 (or NULL). */
+struct dgen_db *api_db(struct api_ctx *c);
+struct dgen_registry *api_registry(struct api_ctx *c);
+struct dgen_templates *api_templates(struct api_ctx *c);
+struct dgen_llm_handle *api_llm(struct api_ctx *c);
+
+/* Loads stored pipeline id through the worker's registry. Errors:
+ * DGEN_ENOTFOUND for an unknown id; a stored definition that no longer
+ * loads (a plugin block removed ...) keeps pipeline_load's error. */
+struct dgen_pipeline;
+int api_load_pipeline(struct api_ctx *c, int64_t id, struct dgen_pipeline **out);
+
+/* JSON limits for request bodies from the configuration (body size,
+ * depth, string size). */
+void api_json_limits(const struct api_ctx *c, struct dgen_json_limits *lim);
+
+/* Seed file limits from the configuration (seeds per file, repetitions).
+ * (seeds.c) */
+struct dgen_seed_limits;
+void api_seed_limits(const struct api_ctx *c, struct dgen_seed_limits *lim);
+
+/* The status/job_id/pipeline_id filters of the records endpoints, from
+ * the query (400 naming a bad parameter). (records.c) */
+struct dgen_record_filter;
+int api_record_filter(struct api_ctx *c, struct dgen_record_filter *f);
+
+/* Writes body with status and puts it. Returns status. */
+int api_ok(struct api_ctx *c, int status, struct json_object *body);
+/* Returns the status of c->err's code (the dispatcher writes the body). */
+int api_fail(struct api_ctx *c);
+/* Sets c->err from code and message, returns its status. */
+int api_failf(struct api_ctx *c, enum dgen_errcode code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The program: argument parsing, pre-fork master, FastCGI workers, CGI.
+ * Returns the process exit status. (server.c) */
+int api_main(int argc, char **argv);
+
+/* Handlers, by resource file. */
+int api_health_get(struct api_ctx *c);                 /* health.c */
+int api_blocks_list(struct api_ctx *c);                /* blocks.c */
+int api_templates_list(struct api_ctx *c);             /* templates.c */
+int api_pipelines_from_template(struct api_ctx *c);    /* pipelines.c */
+int api_pipelines_create(struct api_ctx *c);
+int api_pipelines_list(struct api_ctx *c);
+int api_pipelines_get(struct api_ctx *c);
+int api_pipelines_update(struct api_ctx *c);
+int api_pipelines_delete(struct api_ctx *c);
+int api_pipelines_execute(struct api_ctx *c);
+int api_pipelines_state_schema(struct api_ctx *c);
+int api_pipelines_validation_config(struct api_ctx *c);
+int api_seeds_validate(struct api_ctx *c);             /* seeds.c */
+int api_generate(struct api_ctx *c);                   /* generate.c */
+int api_jobs_active(struct api_ctx *c);                /* jobs.c */
+int api_jobs_list(struct api_ctx *c);
+int api_jobs_get(struct api_ctx *c);
+int api_jobs_cancel(struct api_ctx *c);
+int api_jobs_failures(struct api_ctx *c);
+int api_jobs_retry_failed(struct api_ctx *c);
+int api_records_list(struct api_ctx *c);               /* records.c */
+int api_records_get(struct api_ctx *c);
+int api_records_update(struct api_ctx *c);
+int api_records_delete(struct api_ctx *c);
+int api_export(struct api_ctx *c);                     /* export.c */
+int api_export_download(struct api_ctx *c);
+
+#endif
