@@ -241,7 +241,7 @@ static void test_release_and_attempts(struct dgen_db *db, int64_t pid)
 		expire_lease(db, j);
 		queue_rescue_expired(db, dgen_clock_now_ms(), 3, &n, &err);
 		ok(queue_claim(db, "A", 60000, &c, &err) == 1 && c.attempts == i + 2,
-		   "reclaimed after death %d (attempt %d)", i + 1, c.attempts);
+		   "reclaimed after death %d (attempt %d)", i + 1, i + 2);
 		queue_claim_free(&c);
 	}
 	expire_lease(db, j);
