@@ -1,1 +1,31 @@
 # src/engine: sources and tests (see Makefile.am).
+
+# engine: block registry and plugins, pipelines, usage and constraints,
+# seed files, YAML pipeline templates; their tests and the YAML fuzz target.
+libdgen_a_SOURCES += \
+	src/engine/registry.c \
+	src/engine/pipeline.c \
+	src/engine/usage.c \
+	src/engine/seeds.c \
+	src/engine/templates.c
+noinst_HEADERS += \
+	include/dgen/registry.h \
+	include/dgen/pipeline.h \
+	include/dgen/usage.h \
+	include/dgen/seeds.h \
+	include/dgen/templates.h
+
+check_PROGRAMS += tests/fuzz/fuzz_yaml
+FUZZ_TESTS += tests/fuzz/fuzz_yaml
+tests_fuzz_fuzz_yaml_SOURCES = tests/fuzz/fuzz_yaml.c tests/fuzz/driver.c
+tests_fuzz_fuzz_yaml_LDADD = $(TEST_LIBS)
+tests_fuzz_fuzz_yaml_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+
+# The builtin pipeline templates and their example seeds.
+enginetemplatesdir = $(pkgdatadir)/templates
+dist_enginetemplates_DATA = templates/json_generation.yaml \
+	templates/text_classification.yaml templates/qa_generation.yaml
+enginetemplateseedsdir = $(pkgdatadir)/templates/seeds
+dist_enginetemplateseeds_DATA = templates/seeds/seed_json_generation.json \
+	templates/seeds/seed_text_classification.json templates/seeds/seed_qa_generation.md
+# end engine

@@ -1,0 +1,438 @@
+/*
+ * seeds.c - seed files: parsing and checking at the edge, the unit
+ * numbering the runner keys records by, and the check of a seed file
+ * against a pipeline's prompts (POST /api/seeds/validate).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgen/buf.h"
+#include "dgen/seeds.h"
+#include "dgen/template.h"
+#include "dgen/util.h"
+
+const struct dgen_seed_limits seeds_default_limits = {
+	.max_seeds = 100000,
+	.max_repetitions = 10000,
+};
+
+static int seed_error(struct dgen_err *err, size_t i, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int seed_error(struct dgen_err *err, size_t i, const char *field, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	dgen_err_set(err, DGEN_EINVALID, "Seed %zu: %s", i, msg);
+	dgen_err_detail_int(err, "seed_index", (long long)i);
+	dgen_err_detail_str(err, "field", field);
+	return -1;
+}
+
+/* Checks seed i; on success gives its repetitions and (borrowed) metadata. */
+static int check_seed(struct json_object *s, size_t i, const struct dgen_seed_limits *lim,
+		      long *reps, struct json_object **meta, struct dgen_err *err)
+{
+	struct json_object *r = NULL, *m = NULL;
+
+	if (!s || !json_object_is_type(s, json_type_object))
+		return seed_error(err, i, "seed",
+				  "must be an object {\"repetitions\": n, \"metadata\": {...}}");
+	json_object_object_foreach(s, k, v) {
+		(void)v;
+		if (strcmp(k, "repetitions") != 0 && strcmp(k, "metadata") != 0)
+			return seed_error(err, i, k,
+					  "unknown key '%s' (a seed has 'repetitions' and "
+					  "'metadata'; put data inside 'metadata')", k);
+	}
+	*reps = 1;
+	if (json_object_object_get_ex(s, "repetitions", &r) && r) {
+		int64_t n;
+
+		if (!json_object_is_type(r, json_type_int))
+			goto bad_reps;
+		n = json_object_get_int64(r);
+		if (n < 1 || n > lim->max_repetitions)
+			goto bad_reps;
+		*reps = (long)n;
+	}
+	if (!json_object_object_get_ex(s, "metadata", &m) || !m)
+		return seed_error(err, i, "metadata", "'metadata' is required (an object)");
+	if (!json_object_is_type(m, json_type_object))
+		return seed_error(err, i, "metadata", "'metadata' must be an object");
+	*meta = m;
+	return 0;
+bad_reps:
+	seed_error(err, i, "repetitions", "'repetitions' must be an integer from 1 to %ld",
+		   lim->max_repetitions);
+	dgen_err_detail_int(err, "min", 1);
+	dgen_err_detail_int(err, "max", lim->max_repetitions);
+	return -1;
+}
+
+/* The seeds as an array (a lone object is a one-seed file), or an error. */
+static struct json_object *seed_array(struct json_object *doc, const struct dgen_seed_limits *lim,
+				      struct dgen_err *err)
+{
+	struct json_object *arr;
+	size_t n;
+
+	if (doc && json_object_is_type(doc, json_type_object)) {
+		arr = json_object_new_array();
+		json_object_array_add(arr, json_object_get(doc));
+		return arr;
+	}
+	if (!doc || !json_object_is_type(doc, json_type_array)) {
+		dgen_err_set(err, DGEN_EINVALID,
+			     "a seed file must be a JSON array of seeds (or one seed object)");
+		return NULL;
+	}
+	n = json_object_array_length(doc);
+	if (n == 0) {
+		dgen_err_set(err, DGEN_EINVALID, "the seed file has no seeds");
+		return NULL;
+	}
+	if ((long long)n > lim->max_seeds) {
+		dgen_err_set(err, DGEN_EINVALID, "the seed file has %zu seeds; the limit is %ld", n,
+			     lim->max_seeds);
+		dgen_err_detail_int(err, "limit", lim->max_seeds);
+		return NULL;
+	}
+	return json_object_get(doc);
+}
+
+int seeds_from_json(struct json_object *doc, const struct dgen_seed_limits *lim,
+		    struct dgen_seeds *out, struct dgen_err *err)
+{
+	struct json_object *arr;
+	size_t n;
+
+	memset(out, 0, sizeof *out);
+	if (!lim)
+		lim = &seeds_default_limits;
+	if (!(arr = seed_array(doc, lim, err)))
+		return -1;
+	n = json_object_array_length(arr);
+	out->v = dgen_xcalloc(n, sizeof *out->v);
+	out->root = arr;
+	for (size_t i = 0; i < n; i++) {
+		struct dgen_seed *s = &out->v[i];
+
+		if (check_seed(json_object_array_get_idx(arr, i), i, lim, &s->repetitions,
+			       &s->metadata, err) != 0) {
+			seeds_free(out);
+			return -1;
+		}
+		s->first_unit = out->total_units;
+		out->total_units += s->repetitions;
+		out->n++;
+	}
+	return 0;
+}
+
+int seeds_parse(const char *text, size_t len, const struct dgen_json_limits *jlim,
+		const struct dgen_seed_limits *lim, struct dgen_seeds *out,
+		struct dgen_err *err)
+{
+	struct json_object *doc = NULL;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (dgen_json_parse(text, len, jlim, &doc, err) != 0)
+		return -1;
+	rc = seeds_from_json(doc, lim, out, err);
+	json_object_put(doc);
+	return rc;
+}
+
+int seeds_from_markdown(const char *text, size_t len, struct dgen_seeds *out,
+			struct dgen_err *err)
+{
+	struct json_object *seed, *meta;
+	size_t i;
+
+	memset(out, 0, sizeof *out);
+	if (!dgen_utf8_valid(text, len))
+		return dgen_err_set(err, DGEN_EINVALID,
+				    "the markdown file is not UTF-8 text (or contains NUL bytes)");
+	for (i = 0; i < len; i++)
+		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r')
+			break;
+	if (i == len)
+		return dgen_err_set(err, DGEN_EINVALID, "the markdown file is empty");
+	meta = json_object_new_object();
+	json_object_object_add(meta, "file_content", json_object_new_string_len(text, (int)len));
+	seed = json_object_new_object();
+	json_object_object_add(seed, "metadata", meta);
+	out->root = json_object_new_array();
+	json_object_array_add(out->root, seed);
+	out->v = dgen_xcalloc(1, sizeof *out->v);
+	out->v[0].metadata = meta;
+	out->v[0].repetitions = 1;
+	out->v[0].first_unit = 0;
+	out->n = 1;
+	out->total_units = 1;
+	return 0;
+}
+
+static bool is_markdown(const char *path)
+{
+	size_t n = strlen(path);
+
+	return (n >= 3 && strcmp(path + n - 3, ".md") == 0) ||
+	       (n >= 9 && strcmp(path + n - 9, ".markdown") == 0);
+}
+
+int seeds_load_file(const char *path, const struct dgen_json_limits *jlim,
+		    const struct dgen_seed_limits *lim, struct dgen_seeds *out,
+		    struct dgen_err *err)
+{
+	FILE *f;
+	struct dgen_buf b = DGEN_BUF_INIT;
+	char chunk[65536];
+	size_t got, max;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (!jlim)
+		jlim = &dgen_json_default_limits;
+	max = jlim->max_bytes;
+	if (!(f = fopen(path, "rb")))
+		return dgen_err_set(err, DGEN_EIO, "cannot open %s: %s", path, strerror(errno));
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (b.len + got > max) {
+			fclose(f);
+			dgen_buf_free(&b);
+			dgen_err_set(err, DGEN_ETOOBIG, "%s is larger than %zu bytes", path, max);
+			dgen_err_detail_int(err, "limit", (long long)max);
+			return -1;
+		}
+		dgen_buf_append(&b, chunk, got);
+	}
+	fclose(f);
+	if (is_markdown(path))
+		rc = seeds_from_markdown(dgen_buf_str(&b), b.len, out, err);
+	else
+		rc = seeds_parse(dgen_buf_str(&b), b.len, jlim, lim, out, err);
+	dgen_buf_free(&b);
+	return rc;
+}
+
+void seeds_free(struct dgen_seeds *s)
+{
+	free(s->v);
+	json_object_put(s->root);
+	memset(s, 0, sizeof *s);
+}
+
+int seeds_unit(const struct dgen_seeds *s, long long unit, size_t *seed_index, long *repetition)
+{
+	size_t lo = 0, hi = s->n;
+
+	if (unit < 0 || unit >= s->total_units)
+		return -1;
+	/* the last seed whose first_unit <= unit */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid].first_unit <= unit)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*seed_index = lo;
+	*repetition = (long)(unit - s->v[lo].first_unit);
+	return 0;
+}
+
+/* ------------------------------------------------------------ validate */
+
+#define MAX_MESSAGES 100
+#define MAX_NAMED_SEEDS 5
+
+static bool arr_has(struct json_object *a, const char *s)
+{
+	for (size_t i = 0; i < json_object_array_length(a); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(a, i)), s) == 0)
+			return true;
+	return false;
+}
+
+static void add_msg(struct json_object *list, const char *msg)
+{
+	if (json_object_array_length(list) < MAX_MESSAGES)
+		json_object_array_add(list, json_object_new_string(msg));
+}
+
+/*
+ * One warning for a variable some seeds lack: names the first few seed
+ * indexes and how many lack it in all.
+ */
+static void lacking_warning(struct json_object *warnings, struct json_object *seeds,
+			    const char *var, const char *where)
+{
+	struct dgen_buf b = DGEN_BUF_INIT;
+	size_t n = json_object_array_length(seeds), lacking = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *s = json_object_array_get_idx(seeds, i), *m = NULL;
+
+		if (!s || !json_object_is_type(s, json_type_object) ||
+		    !json_object_object_get_ex(s, "metadata", &m) ||
+		    !json_object_is_type(m, json_type_object))
+			continue; /* reported as an error already */
+		if (json_object_object_get_ex(m, var, NULL))
+			continue;
+		if (lacking < MAX_NAMED_SEEDS)
+			dgen_buf_printf(&b, "%s%zu", lacking ? ", " : "", i);
+		lacking++;
+	}
+	if (lacking) {
+		char *msg;
+
+		if (lacking > MAX_NAMED_SEEDS)
+			msg = dgen_xasprintf("'%s' used by %s is missing from the metadata of seeds "
+					     "%s and %zu more", var, where, dgen_buf_str(&b),
+					     lacking - MAX_NAMED_SEEDS);
+		else
+			msg = dgen_xasprintf("'%s' used by %s is missing from the metadata of seed%s "
+					     "%s", var, where, lacking > 1 ? "s" : "",
+					     dgen_buf_str(&b));
+		add_msg(warnings, msg);
+		free(msg);
+	}
+	dgen_buf_free(&b);
+}
+
+/* Outputs of blocks [from, to) into avail; true when one of them is "*". */
+static bool outputs_before(const struct dgen_pipeline *p, size_t from, size_t to,
+			   struct json_object *avail)
+{
+	bool any = false;
+
+	for (size_t i = from; i < to; i++) {
+		const char *const *o = pipeline_block_type(p, i)->outputs;
+
+		for (size_t k = 0; o && o[k]; k++) {
+			if (strcmp(o[k], "*") == 0)
+				any = true;
+			else if (!arr_has(avail, o[k]))
+				json_object_array_add(avail, json_object_new_string(o[k]));
+		}
+	}
+	return any;
+}
+
+static void prompt_warnings(const struct dgen_pipeline *p, struct json_object *seeds,
+			    struct json_object *warnings)
+{
+	struct json_object *prompts = pipeline_prompts(p);
+	bool mult = pipeline_is_multiplier(p);
+
+	for (size_t k = 0; k < json_object_array_length(prompts); k++) {
+		struct json_object *e = json_object_array_get_idx(prompts, k), *v;
+		size_t step = (size_t)json_object_get_int64(json_object_object_get(e, "step"));
+		const char *param = json_object_get_string(json_object_object_get(e, "param"));
+		const char *src = json_object_get_string(json_object_object_get(e, "template"));
+		struct dgen_template *t = NULL;
+		struct dgen_err err = DGEN_ERR_INIT;
+		struct json_object *vars, *avail;
+		char *where = dgen_xasprintf("blocks[%zu].config.%s", step, param);
+
+		v = json_object_object_get(e, "template");
+		if (template_compile(src, (size_t)json_object_get_string_len(v), &t, &err) != 0) {
+			char *msg = dgen_xasprintf("%s: %s", where, err.msg);
+
+			add_msg(warnings, msg);
+			free(msg);
+			dgen_err_clear(&err);
+			free(where);
+			continue;
+		}
+		vars = json_object_new_array();
+		template_variables(t, vars);
+		template_free(t);
+		avail = json_object_new_array();
+		/* a multiplier's chunks replace the seed: only block outputs count */
+		if (!outputs_before(p, 0, step, avail)) {
+			for (size_t i = 0; i < json_object_array_length(vars); i++) {
+				const char *var = json_object_get_string(
+					json_object_array_get_idx(vars, i));
+
+				if (arr_has(avail, var))
+					continue;
+				if (mult && step > 0) {
+					char *msg = dgen_xasprintf(
+						"'%s' used by %s is not provided by any earlier block "
+						"(a multiplier's chunks carry only its outputs)",
+						var, where);
+
+					add_msg(warnings, msg);
+					free(msg);
+				} else {
+					lacking_warning(warnings, seeds, var, where);
+				}
+			}
+		}
+		json_object_put(avail);
+		json_object_put(vars);
+		free(where);
+	}
+	json_object_put(prompts);
+}
+
+struct json_object *seeds_validate(const struct dgen_pipeline *p, struct json_object *doc,
+				   const struct dgen_seed_limits *lim)
+{
+	struct json_object *res = json_object_new_object();
+	struct json_object *errors = json_object_new_array();
+	struct json_object *warnings = json_object_new_array();
+	struct json_object *arr;
+	struct dgen_err err = DGEN_ERR_INIT;
+
+	if (!lim)
+		lim = &seeds_default_limits;
+	if (!(arr = seed_array(doc, lim, &err))) {
+		add_msg(errors, err.msg);
+		dgen_err_clear(&err);
+		goto out;
+	}
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		long reps;
+		struct json_object *meta;
+
+		if (check_seed(json_object_array_get_idx(arr, i), i, lim, &reps, &meta, &err) != 0) {
+			add_msg(errors, err.msg);
+			dgen_err_clear(&err);
+		}
+	}
+	if (pipeline_is_multiplier(p)) {
+		const char *const *in = pipeline_block_type(p, 0)->inputs;
+
+		for (size_t k = 0; in && in[k]; k++) {
+			char *where;
+
+			if (strcmp(in[k], "*") == 0)
+				continue;
+			where = dgen_xasprintf("blocks[0] (%s)", pipeline_block_type(p, 0)->type);
+			lacking_warning(warnings, arr, in[k], where);
+			free(where);
+		}
+	}
+	prompt_warnings(p, arr, warnings);
+	json_object_put(arr);
+out:
+	json_object_object_add(res, "valid",
+			       json_object_new_boolean(json_object_array_length(errors) == 0));
+	json_object_object_add(res, "errors", errors);
+	json_object_object_add(res, "warnings", warnings);
+	return res;
+}
