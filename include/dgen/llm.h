@@ -49,8 +49,8 @@ struct dgen_llm_request {
 	const struct dgen_llm_message *messages;
 	size_t n_messages;
 	const char *model;         /* NULL or "" = the configured LLM_MODEL */
-	double temperature;
-	int max_tokens;
+	double temperature;        /* < 0 = the provider's default */
+	int max_tokens;            /* <= 0 = the provider's default (Anthropic: 4096) */
 	enum dgen_llm_format format;
 	struct json_object *schema; /* for DGEN_LLM_JSON_SCHEMA; borrowed */
 	/* Abort the call (and its retries) when *cancel becomes non-zero, or
@@ -83,6 +83,13 @@ int llm_client_new(const struct dgen_config *cfg, struct dgen_llm_client **out,
 void llm_client_free(struct dgen_llm_client *c);
 enum dgen_llm_provider llm_client_provider(const struct dgen_llm_client *c);
 const char *llm_client_model(const struct dgen_llm_client *c);
+/* The URL calls go to (LLM_ENDPOINT, with the provider's default path
+ * added when it had none). Owned by the client. */
+const char *llm_client_endpoint(const struct dgen_llm_client *c);
+/* Retry backoff without Retry-After: the n-th retry waits a random time
+ * in [d/2, d] with d = min(cap, base * 2^(n-1)). Defaults 500 ms / 30 s;
+ * tests shorten them. Call before the handles are used. */
+void llm_client_set_backoff(struct dgen_llm_client *c, long base_ms, long cap_ms);
 
 struct dgen_llm_handle *llm_handle_new(struct dgen_llm_client *c);
 void llm_handle_free(struct dgen_llm_handle *h);
@@ -94,6 +101,11 @@ void llm_handle_free(struct dgen_llm_handle *h);
  * "malformed JSON from <provider>"), DGEN_ECANCELLED (cancel or deadline).
  * The response is filled as far as known even on error (status, attempts,
  * latency). The API key never appears in an error. */
+/* Attempts: 1 + LLM_MAX_RETRIES. LLM_TIMEOUT bounds each attempt (a
+ * timed-out attempt is retried like a connection error); request.deadline
+ * bounds the whole call. A reply over LLM_MAX_RESPONSE_BYTES, a malformed
+ * reply and finish reason length / content filter are not retried.
+ * Call llm_response_free(resp) afterwards whatever the result. */
 int llm_call(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
 	     struct dgen_llm_response *resp, struct dgen_err *err);
 void llm_response_free(struct dgen_llm_response *r);

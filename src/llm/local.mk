@@ -1,1 +1,13 @@
-# src/llm: sources and tests (see Makefile.am).
+# src/llm: the LLM client (retries, backoff, limits, cancellation) and one
+# adapter per provider wire format. Tests talk to tests/mock-llm/mock-llm.
+libdgen_a_SOURCES += \
+	src/llm/client.c \
+	src/llm/openai.c \
+	src/llm/gemini.c \
+	src/llm/ollama.c \
+	src/llm/anthropic.c
+noinst_HEADERS += src/llm/provider.h
+
+check_PROGRAMS += tests/test_llm
+TESTS += tests/test_llm
+tests_test_llm_LDADD = $(TEST_LIBS)

@@ -4,3 +4,4 @@
 noinst_PROGRAMS += tests/mock-llm/mock-llm
 tests_mock_llm_mock_llm_SOURCES = tests/mock-llm/mock_llm.c
 tests_mock_llm_mock_llm_LDADD = $(JSONC_LIBS) $(LIBS)
+noinst_HEADERS += tests/mock-llm/mock.h

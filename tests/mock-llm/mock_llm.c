@@ -412,6 +412,7 @@ struct log_entry {
 	char *body;        /* capped copy */
 	size_t body_len;
 	bool body_cut;
+	bool proxied;      /* the request line had an absolute URL */
 	int status;
 	enum fault fault;
 	bool has_usage;
@@ -1022,6 +1023,7 @@ struct http_req {
 	size_t auth_len, key_len, ver_len, ctype_len;
 	const char *body;
 	size_t body_len;
+	bool proxied;
 };
 
 static char *dupn(const char *s, size_t n)
@@ -1045,7 +1047,8 @@ static struct log_entry *log_start(const struct http_req *r)
 	e->seq = ++log_count;
 	e->t_ms = (double)(mono_us() - start_us) / 1000.0;
 	snprintf(e->method, sizeof(e->method), "%s", r->method);
-	e->path = xstrdup(r->path);
+	e->path = xstrdup(r->route);
+	e->proxied = r->proxied;
 	snprintf(e->provider, sizeof(e->provider), "-");
 	if (r->authorization)
 		snprintf(e->auth, sizeof(e->auth), r->auth_len > 7 && strncasecmp(r->authorization, "Bearer ", 7) == 0 ? "bearer" : "other");
@@ -1097,6 +1100,7 @@ static struct json_object *log_entry_json(const struct log_entry *e)
 	}
 	json_object_object_add(o, "method", json_object_new_string(e->method));
 	json_object_object_add(o, "path", json_object_new_string(e->path));
+	json_object_object_add(o, "proxied", json_object_new_boolean(e->proxied));
 	json_object_object_add(o, "provider", json_object_new_string(e->provider));
 	json_object_object_add(o, "auth", json_object_new_string(e->auth));
 	json_object_object_add(o, "key_ok", e->key_ok < 0 ? NULL : json_object_new_boolean(e->key_ok));
@@ -1886,8 +1890,18 @@ static void try_parse_loop(struct conn *c)
 		r.body = c->in.p + head_len;
 		r.body_len = clen;
 		{
-			char *q = strchr(r.path, '?');
-			char *route = dupn(r.path, q ? (size_t)(q - r.path) : strlen(r.path));
+			/* A proxy gets the absolute form (http://host/path): the
+			 * mock acts as that proxy and logs that it was one. */
+			char *target = r.path, *q, *route;
+
+			if (strncasecmp(target, "http://", 7) == 0 || strncasecmp(target, "https://", 8) == 0) {
+				char *slash = strchr(strstr(target, "://") + 3, '/');
+
+				r.proxied = true;
+				target = slash ? slash : (char *)"/";
+			}
+			q = strchr(target, '?');
+			route = dupn(target, q ? (size_t)(q - target) : strlen(target));
 
 			r.query = q ? q + 1 : NULL;
 			r.route = route;

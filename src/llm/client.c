@@ -1,0 +1,963 @@
+/*
+ * client.c - calling an LLM provider over HTTP with libcurl: the request
+ * loop shared by every provider (retries, backoff, Retry-After, limits,
+ * cancellation); the adapters in this directory write bodies and read
+ * replies.
+ *
+ * Threads: one client per process, one handle per calling thread. Handles
+ * of a client share DNS and TLS sessions through a CURLSH with a mutex per
+ * lock kind. Connections are not shared between threads (libcurl documents
+ * a shared connection cache as unsafe across threads, KNOWN_BUGS "A shared
+ * connection cache is not thread-safe"); each handle keeps its own
+ * connections alive across calls instead, which is what a worker thread
+ * making call after call needs.
+ *
+ * Each transfer runs on a private multi handle polled in short slices, so
+ * a cancel flag or a deadline ends even a silent (hanging) transfer within
+ * one slice; the progress callback checks them too while bytes flow.
+ */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef HAVE_GETRANDOM
+#include <sys/random.h>
+#endif
+
+#include "dgen/buf.h"
+#include "dgen/clock.h"
+#include "dgen/json.h"
+#include "dgen/llm.h"
+#include "dgen/log.h"
+#include "dgen/util.h"
+#include "provider.h"
+
+#define BACKOFF_BASE_MS 500
+#define BACKOFF_CAP_MS 30000
+#define POLL_SLICE_MS 50   /* how often a silent transfer checks for cancel */
+#define SLEEP_SLICE_MS 20  /* same, while waiting to retry */
+#define ERROR_TEXT_MAX 300 /* bytes of a provider's error text we keep */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+struct dgen_llm_client {
+	const struct llm_adapter *ad;
+	char *endpoint;   /* full URL, default path added */
+	char *where;      /* scheme://host[:port] for messages */
+	char *model;
+	char *proxy;
+	char *api_key;
+	struct curl_slist *headers;
+	long timeout_ms, connect_timeout_ms, retry_after_cap_ms;
+	int max_retries;
+	size_t max_response;
+	long backoff_base_ms, backoff_cap_ms;
+	CURLSH *share;
+	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+};
+
+struct dgen_llm_handle {
+	struct dgen_llm_client *c;
+	CURL *easy;
+	CURLM *multi;
+	struct dgen_buf body;   /* the reply of the current attempt */
+	bool too_big;
+	long retry_after_ms;    /* from Retry-After / retry-after-ms, -1 = none */
+	const atomic_int *cancel;
+	double deadline;
+	uint64_t rng;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static void curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ------------------------------------------------------------------ */
+/* Providers                                                           */
+
+static const struct llm_adapter *const adapters[] = {
+	[DGEN_LLM_OPENAI] = &llm_openai_adapter,
+	[DGEN_LLM_OLLAMA] = &llm_ollama_adapter,
+	[DGEN_LLM_ANTHROPIC] = &llm_anthropic_adapter,
+	[DGEN_LLM_GEMINI] = &llm_gemini_adapter,
+};
+
+int llm_provider_parse(const char *name)
+{
+	for (size_t i = 0; i < DGEN_ARRAY_LEN(adapters); i++) {
+		if (name && strcasecmp(name, adapters[i]->name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+const char *llm_provider_name(enum dgen_llm_provider p)
+{
+	return (size_t)p < DGEN_ARRAY_LEN(adapters) ? adapters[p]->name : "unknown";
+}
+
+/* Splits url into the part before the path and the path (query kept). */
+static const char *url_path(const char *url)
+{
+	const char *p = strstr(url, "://");
+
+	p = p ? p + 3 : url;
+	p += strcspn(p, "/?#");
+	return p;
+}
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+
+	return n >= k && strncasecmp(s + n - k, suffix, k) == 0;
+}
+
+/*
+ * Which wire format an endpoint speaks (SPEC.md §6), from its host and path:
+ * anthropic.com or a /v1/messages path -> Anthropic; Google's
+ * generativelanguage host -> Gemini; an /api/chat path, or Ollama's port
+ * 11434 with no path -> Ollama native; anything else, including Ollama's
+ * own OpenAI-compatible /v1/chat/completions (the default endpoint), ->
+ * OpenAI.
+ */
+enum dgen_llm_provider llm_provider_detect(const char *endpoint)
+{
+	const char *path, *host;
+	size_t hostlen, plen;
+
+	if (!endpoint)
+		return DGEN_LLM_OPENAI;
+	host = strstr(endpoint, "://");
+	host = host ? host + 3 : endpoint;
+	path = url_path(endpoint);
+	hostlen = (size_t)(path - host);
+	plen = strcspn(path, "?#");
+	if (memmem(host, hostlen, "anthropic.com", 13) || ends_with(path, plen, "/v1/messages"))
+		return DGEN_LLM_ANTHROPIC;
+	if (memmem(host, hostlen, "generativelanguage.googleapis.com", 33))
+		return DGEN_LLM_GEMINI;
+	if (ends_with(path, plen, "/api/chat"))
+		return DGEN_LLM_OLLAMA;
+	if (ends_with(host, hostlen, ":11434") && (plen == 0 || (plen == 1 && path[0] == '/')))
+		return DGEN_LLM_OLLAMA;
+	return DGEN_LLM_OPENAI;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers for adapters                                                */
+
+int llm_malformed(struct dgen_err *err, const char *display, const char *what)
+{
+	return dgen_err_set(err, DGEN_ELLM, "malformed JSON from %s: %s", display, what);
+}
+
+int llm_usage_int(struct json_object *obj, const char *path, int64_t *out)
+{
+	char key[64];
+	const char *p = path;
+	struct json_object *v = obj;
+
+	*out = 0;
+	while (*p) {
+		size_t n = strcspn(p, ".");
+
+		if (n >= sizeof(key))
+			return -1;
+		memcpy(key, p, n);
+		key[n] = '\0';
+		if (!json_object_is_type(v, json_type_object) || !json_object_object_get_ex(v, key, &v) || !v)
+			return 0;
+		p += n;
+		if (*p == '.')
+			p++;
+	}
+	if (json_object_is_type(v, json_type_double)) {
+		double d = json_object_get_double(v);
+
+		/* 12.0 is a count; 1.5 or -3 is not */
+		if (d < 0 || d > 9e15 || d != (double)(int64_t)d)
+			return -1;
+		*out = (int64_t)d;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+		return -1;
+	*out = json_object_get_int64(v);
+	return 0;
+}
+
+int llm_messages_mention_json(const struct dgen_llm_request *req)
+{
+	for (size_t i = 0; i < req->n_messages; i++) {
+		if (strcasestr(req->messages[i].content, "json"))
+			return 1;
+	}
+	return 0;
+}
+
+const char *llm_schema_name(struct json_object *schema)
+{
+	struct json_object *t;
+	const char *s;
+	size_t n;
+
+	if (!json_object_object_get_ex(schema, "title", &t) || !json_object_is_type(t, json_type_string))
+		return "response";
+	s = json_object_get_string(t);
+	n = strlen(s);
+	if (n == 0 || n > 64 || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)
+		return "response";
+	return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Client and handles                                                  */
+
+static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *ud)
+{
+	struct dgen_llm_client *c = ud;
+
+	(void)handle;
+	(void)access;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&c->locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *ud)
+{
+	struct dgen_llm_client *c = ud;
+
+	(void)handle;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&c->locks[data]);
+}
+
+/* Overwrites then frees a string that held a secret. */
+static void free_secret(char *s)
+{
+	if (s) {
+		volatile char *v = s;
+
+		while (*v)
+			*v++ = '\0';
+		free(s);
+	}
+}
+
+void llm_client_free(struct dgen_llm_client *c)
+{
+	if (!c)
+		return;
+	if (c->share)
+		curl_share_cleanup(c->share);
+	for (struct curl_slist *l = c->headers; l; l = l->next) {
+		volatile char *v = l->data;
+
+		while (v && *v)
+			*v++ = '\0';
+	}
+	curl_slist_free_all(c->headers);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&c->locks[i]);
+	free(c->endpoint);
+	free(c->where);
+	free(c->model);
+	free(c->proxy);
+	free_secret(c->api_key);
+	free(c);
+}
+
+int llm_client_new(const struct dgen_config *cfg, struct dgen_llm_client **out,
+		   struct dgen_err *err)
+{
+	struct dgen_llm_client *c;
+	const char *ep = cfg->llm_endpoint ? cfg->llm_endpoint : "";
+	const char *path;
+	int p;
+
+	*out = NULL;
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_rc != CURLE_OK)
+		return dgen_err_set(err, DGEN_EIO, "libcurl failed to initialise: %s",
+				    curl_easy_strerror(curl_init_rc));
+	if (strncasecmp(ep, "http://", 7) && strncasecmp(ep, "https://", 8)) {
+		dgen_err_set(err, DGEN_EINVALID, "LLM_ENDPOINT must be an http:// or https:// URL");
+		dgen_err_detail_str(err, "field", "LLM_ENDPOINT");
+		return -1;
+	}
+	if (strchr(ep, ' ') || strchr(ep, '\n') || strchr(ep, '\r')) {
+		dgen_err_set(err, DGEN_EINVALID, "LLM_ENDPOINT must not contain spaces or line breaks");
+		dgen_err_detail_str(err, "field", "LLM_ENDPOINT");
+		return -1;
+	}
+	if (cfg->llm_provider && *cfg->llm_provider) {
+		p = llm_provider_parse(cfg->llm_provider);
+		if (p < 0) {
+			dgen_err_set(err, DGEN_EINVALID,
+				     "LLM_PROVIDER must be one of openai, ollama, anthropic, gemini (or empty to detect)");
+			dgen_err_detail_str(err, "field", "LLM_PROVIDER");
+			dgen_err_detail_str(err, "value", cfg->llm_provider);
+			return -1;
+		}
+	} else {
+		p = (int)llm_provider_detect(ep);
+	}
+
+	c = dgen_xcalloc(1, sizeof(*c));
+	c->ad = adapters[p];
+	path = url_path(ep);
+	c->where = dgen_xstrndup(ep, (size_t)(path - ep));
+	/* The host part may carry user:password@: keep it out of messages. */
+	{
+		char *at = strchr(c->where, '@');
+
+		if (at) {
+			char *scheme_end = strstr(c->where, "://");
+			char *w = dgen_xasprintf("%.*s%s", (int)(scheme_end + 3 - c->where), c->where, at + 1);
+
+			free(c->where);
+			c->where = w;
+		}
+	}
+	if (path[0] == '\0' || (path[0] == '/' && path[1] == '\0'))
+		c->endpoint = dgen_xasprintf("%.*s%s", (int)(path - ep), ep, c->ad->default_path);
+	else
+		c->endpoint = dgen_xstrdup(ep);
+	c->model = dgen_xstrdup(cfg->llm_model && *cfg->llm_model ? cfg->llm_model : "llama3");
+	c->proxy = dgen_xstrdup(cfg->llm_proxy ? cfg->llm_proxy : "");
+	c->api_key = dgen_xstrdup(cfg->llm_api_key ? cfg->llm_api_key : "");
+	dgen_log_secret(c->api_key);
+	c->timeout_ms = cfg->llm_timeout_ms > 0 ? cfg->llm_timeout_ms : 120000;
+	c->connect_timeout_ms = cfg->llm_connect_timeout_ms > 0 ? cfg->llm_connect_timeout_ms : 10000;
+	c->retry_after_cap_ms = cfg->llm_retry_after_cap_ms >= 0 ? cfg->llm_retry_after_cap_ms : 60000;
+	c->max_retries = cfg->llm_max_retries >= 0 ? cfg->llm_max_retries : 4;
+	c->max_response = cfg->llm_max_response > 0 ? cfg->llm_max_response : 8u << 20;
+	c->backoff_base_ms = BACKOFF_BASE_MS;
+	c->backoff_cap_ms = BACKOFF_CAP_MS;
+
+	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	c->headers = curl_slist_append(c->headers, "Accept: application/json");
+	/* No "Expect: 100-continue" round trip for bodies over 1 KiB. */
+	c->headers = curl_slist_append(c->headers, "Expect:");
+	c->headers = c->ad->headers(c->headers, c->api_key);
+	if (!c->headers)
+		goto oom;
+
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&c->locks[i], NULL);
+	c->share = curl_share_init();
+	if (!c->share ||
+	    curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+	    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+	    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c) != CURLSHE_OK ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+	    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
+		goto oom;
+	*out = c;
+	return 0;
+oom:
+	llm_client_free(c);
+	return dgen_err_set(err, DGEN_EIO, "libcurl could not set up the LLM client");
+}
+
+enum dgen_llm_provider llm_client_provider(const struct dgen_llm_client *c)
+{
+	return c->ad->id;
+}
+
+const char *llm_client_model(const struct dgen_llm_client *c)
+{
+	return c->model;
+}
+
+const char *llm_client_endpoint(const struct dgen_llm_client *c)
+{
+	return c->endpoint;
+}
+
+void llm_client_set_backoff(struct dgen_llm_client *c, long base_ms, long cap_ms)
+{
+	c->backoff_base_ms = base_ms > 0 ? base_ms : 1;
+	c->backoff_cap_ms = cap_ms >= c->backoff_base_ms ? cap_ms : c->backoff_base_ms;
+}
+
+static bool should_stop(const struct dgen_llm_handle *h)
+{
+	return (h->cancel && atomic_load(h->cancel)) ||
+	       (h->deadline > 0 && dgen_clock_mono() >= h->deadline);
+}
+
+static size_t write_cb(char *data, size_t size, size_t n, void *ud)
+{
+	struct dgen_llm_handle *h = ud;
+	size_t len = size * n;
+
+	if (h->body.len + len > h->c->max_response) {
+		h->too_big = true;
+		return 0; /* libcurl aborts the transfer: CURLE_WRITE_ERROR */
+	}
+	dgen_buf_append(&h->body, data, len);
+	return len;
+}
+
+/* Retry-After is seconds or an HTTP date; OpenAI also sends retry-after-ms,
+ * which is more precise and wins. */
+static size_t header_cb(char *data, size_t size, size_t n, void *ud)
+{
+	struct dgen_llm_handle *h = ud;
+	size_t len = size * n;
+	char v[128];
+	const char *val;
+	size_t vl;
+	bool ms;
+
+	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		h->retry_after_ms = -1; /* a new response (after 100 Continue) */
+		return len;
+	}
+	if (len > 15 && strncasecmp(data, "retry-after-ms:", 15) == 0) {
+		ms = true;
+		val = data + 15;
+	} else if (len > 12 && strncasecmp(data, "retry-after:", 12) == 0) {
+		ms = false;
+		val = data + 12;
+	} else {
+		return len;
+	}
+	vl = len - (size_t)(val - data);
+	while (vl > 0 && (*val == ' ' || *val == '\t')) {
+		val++;
+		vl--;
+	}
+	while (vl > 0 && (val[vl - 1] == '\r' || val[vl - 1] == '\n' || val[vl - 1] == ' '))
+		vl--;
+	if (vl == 0 || vl >= sizeof(v))
+		return len;
+	memcpy(v, val, vl);
+	v[vl] = '\0';
+	if (strspn(v, "0123456789.") == vl) {
+		double d = strtod(v, NULL);
+
+		if (d > 86400.0 * (ms ? 1000 : 1))
+			d = 86400.0 * (ms ? 1000 : 1);
+		if (ms)
+			h->retry_after_ms = (long)d;
+		else if (h->retry_after_ms < 0)
+			h->retry_after_ms = (long)(d * 1000);
+	} else if (!ms && h->retry_after_ms < 0) {
+		time_t t = curl_getdate(v, NULL);
+
+		if (t != (time_t)-1) {
+			double delta = difftime(t, time(NULL));
+
+			h->retry_after_ms = delta > 0 ? (long)(delta > 86400 ? 86400000 : delta * 1000) : 0;
+		}
+	}
+	return len;
+}
+
+static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return should_stop(ud) ? 1 : 0;
+}
+
+static uint64_t seed_rng(const void *p)
+{
+	uint64_t s = 0;
+
+#ifdef HAVE_GETRANDOM
+	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
+		s = 0;
+#endif
+	s ^= (uint64_t)(uintptr_t)p ^ (uint64_t)dgen_clock_now_ms() * 0x9e3779b97f4a7c15ull;
+	return s ? s : 0x2545f4914f6cdd1dull;
+}
+
+static uint64_t rng_next(struct dgen_llm_handle *h)
+{
+	uint64_t x = h->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	h->rng = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+struct dgen_llm_handle *llm_handle_new(struct dgen_llm_client *c)
+{
+	struct dgen_llm_handle *h = dgen_xcalloc(1, sizeof(*h));
+	CURL *e;
+
+	h->c = c;
+	h->rng = seed_rng(h);
+	h->retry_after_ms = -1;
+	dgen_buf_init(&h->body);
+	h->easy = e = curl_easy_init();
+	h->multi = curl_multi_init();
+	if (!e || !h->multi) {
+		fprintf(stderr, "dgen: libcurl could not create a handle\n");
+		abort();
+	}
+	curl_easy_setopt(e, CURLOPT_URL, c->endpoint);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+	curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	/* Always set: "" means no proxy at all, whatever http_proxy says. */
+	curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "dgen/" PACKAGE_VERSION);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	return h;
+}
+
+void llm_handle_free(struct dgen_llm_handle *h)
+{
+	if (!h)
+		return;
+	curl_multi_cleanup(h->multi);
+	curl_easy_cleanup(h->easy);
+	dgen_buf_free(&h->body);
+	free(h);
+}
+
+void llm_response_free(struct dgen_llm_response *r)
+{
+	if (!r)
+		return;
+	free(r->text);
+	free(r->finish_reason);
+	free(r->provider_error);
+	r->text = r->finish_reason = r->provider_error = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* One call                                                            */
+
+/* A copy of s with every occurrence of the API key replaced. */
+static char *redact(const struct dgen_llm_client *c, const char *s, size_t n)
+{
+	struct dgen_buf b = DGEN_BUF_INIT;
+	size_t kl = strlen(c->api_key);
+
+	for (size_t i = 0; i < n; ) {
+		if (kl >= 4 && i + kl <= n && memcmp(s + i, c->api_key, kl) == 0) {
+			dgen_buf_puts(&b, "[redacted]");
+			i += kl;
+		} else {
+			dgen_buf_putc(&b, s[i] ? s[i] : ' ');
+			i++;
+		}
+	}
+	return b.len ? dgen_buf_steal(&b) : dgen_xstrdup("");
+}
+
+/* The provider's error text from an error reply: its JSON message, else
+ * the start of the body when it is readable text. */
+static char *error_text(struct dgen_llm_handle *h)
+{
+	const struct dgen_llm_client *c = h->c;
+	struct json_object *o = NULL;
+	struct dgen_err e = DGEN_ERR_INIT;
+	struct dgen_json_limits lim = dgen_json_default_limits;
+	char *t = NULL, *r;
+	size_t n;
+
+	if (h->body.len == 0)
+		return NULL;
+	lim.max_bytes = c->max_response;
+	if (dgen_json_parse(h->body.data, h->body.len, &lim, &o, &e) == 0) {
+		t = c->ad->error_text(o);
+		json_object_put(o);
+	}
+	dgen_err_clear(&e);
+	if (!t) {
+		if (!dgen_utf8_valid(h->body.data, h->body.len))
+			return NULL;
+		t = dgen_xstrndup(h->body.data, h->body.len);
+	}
+	n = strlen(t);
+	if (n > ERROR_TEXT_MAX) {
+		n = ERROR_TEXT_MAX;
+		while (n > 0 && ((unsigned char)t[n] & 0xC0) == 0x80)
+			n--;
+	}
+	r = redact(c, t, n);
+	free(t);
+	return r;
+}
+
+static bool retryable_status(long s)
+{
+	return s == 408 || s == 409 || s == 429 || s >= 500;
+}
+
+/* Transport failures worth another attempt: the server or the path to it
+ * may recover. Anything about the URL, TLS trust or our own limits is not. */
+static bool retryable_curl(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Runs one HTTP exchange on the handle's private multi handle, checking
+ * the cancel flag and deadline every POLL_SLICE_MS. Returns the transfer's
+ * result; *stopped tells a cancel/deadline stop. */
+static CURLcode perform(struct dgen_llm_handle *h, const char *body, size_t len, bool *stopped)
+{
+	const struct dgen_llm_client *c = h->c;
+	CURLcode cc = CURLE_OK;
+	CURLMsg *msg;
+	int left;
+	long timeout = c->timeout_ms;
+
+	*stopped = false;
+	if (h->deadline > 0) {
+		double rest = (h->deadline - dgen_clock_mono()) * 1000.0;
+
+		if (rest < (double)timeout)
+			timeout = rest < 1 ? 1 : (long)rest + 1;
+	}
+	dgen_buf_reset_keep(&h->body, 256 * 1024);
+	h->too_big = false;
+	h->retry_after_ms = -1;
+	h->errbuf[0] = '\0';
+	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, timeout);
+	if (curl_multi_add_handle(h->multi, h->easy) != CURLM_OK)
+		return CURLE_FAILED_INIT;
+	for (;;) {
+		int running = 0;
+
+		if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
+			cc = CURLE_FAILED_INIT;
+			goto out;
+		}
+		if (!running)
+			break;
+		if (should_stop(h)) {
+			*stopped = true;
+			cc = CURLE_ABORTED_BY_CALLBACK;
+			goto out;
+		}
+		if (curl_multi_poll(h->multi, NULL, 0, POLL_SLICE_MS, NULL) != CURLM_OK) {
+			cc = CURLE_FAILED_INIT;
+			goto out;
+		}
+	}
+	while ((msg = curl_multi_info_read(h->multi, &left))) {
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->easy)
+			cc = msg->data.result;
+	}
+	if (cc == CURLE_ABORTED_BY_CALLBACK)
+		*stopped = true;
+out:
+	curl_multi_remove_handle(h->multi, h->easy);
+	return cc;
+}
+
+static int cancelled(struct dgen_llm_handle *h, struct dgen_err *err, const char *last)
+{
+	bool flag = h->cancel && atomic_load(h->cancel);
+
+	dgen_err_set(err, DGEN_ECANCELLED, "%s%s%s", flag ? "the LLM call was cancelled" :
+		     "the LLM call passed its deadline", last && *last ? " (last error: " : "",
+		     last && *last ? last : "");
+	if (last && *last)
+		strncat(err->msg, ")", sizeof(err->msg) - strlen(err->msg) - 1);
+	dgen_err_detail_str(err, "provider", h->c->ad->name);
+	return -1;
+}
+
+/* Waits ms before the next attempt, in slices so cancel and deadline are
+ * noticed. Returns -1 when stopped. */
+static int backoff_sleep(struct dgen_llm_handle *h, long ms)
+{
+	double until = dgen_clock_mono() + (double)ms / 1000.0;
+
+	for (;;) {
+		double now = dgen_clock_mono();
+		long slice;
+		struct timespec ts;
+
+		if (should_stop(h))
+			return -1;
+		if (now >= until)
+			return 0;
+		slice = (long)((until - now) * 1000.0) + 1;
+		if (slice > SLEEP_SLICE_MS)
+			slice = SLEEP_SLICE_MS;
+		ts.tv_sec = 0;
+		ts.tv_nsec = slice * 1000000L;
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+}
+
+/* Exponential backoff with equal jitter (half fixed, half random), or the
+ * provider's Retry-After (capped by LLM_RETRY_AFTER_CAP) plus a little
+ * jitter so a crowd of workers does not return in the same millisecond. */
+static long backoff_ms(struct dgen_llm_handle *h, int failures, long retry_after_ms)
+{
+	const struct dgen_llm_client *c = h->c;
+	long d, j;
+
+	if (retry_after_ms >= 0) {
+		d = retry_after_ms < c->retry_after_cap_ms ? retry_after_ms : c->retry_after_cap_ms;
+		j = d / 10 < 1000 ? d / 10 : 1000;
+		return d + (j > 0 ? (long)(rng_next(h) % (uint64_t)(j + 1)) : 0);
+	}
+	d = c->backoff_base_ms;
+	for (int i = 1; i < failures && d < c->backoff_cap_ms; i++)
+		d *= 2;
+	if (d > c->backoff_cap_ms)
+		d = c->backoff_cap_ms;
+	return d / 2 + (long)(rng_next(h) % (uint64_t)(d / 2 + 1));
+}
+
+static int check_request(const struct dgen_llm_request *req, struct dgen_err *err)
+{
+	if (!req->messages || req->n_messages == 0)
+		return dgen_err_set(err, DGEN_EINVALID, "an LLM request needs at least one message");
+	for (size_t i = 0; i < req->n_messages; i++) {
+		const struct dgen_llm_message *m = &req->messages[i];
+
+		if (!m->role || (strcmp(m->role, "system") && strcmp(m->role, "user") &&
+				 strcmp(m->role, "assistant"))) {
+			dgen_err_set(err, DGEN_EINVALID, "messages[%zu].role must be system, user or assistant", i);
+			dgen_err_detail_str(err, "field", "role");
+			return -1;
+		}
+		if (!m->content || !dgen_utf8_valid(m->content, strlen(m->content)))
+			return dgen_err_set(err, DGEN_EINVALID, "messages[%zu].content must be UTF-8 text", i);
+	}
+	if (req->format == DGEN_LLM_JSON_SCHEMA && !json_object_is_type(req->schema, json_type_object))
+		return dgen_err_set(err, DGEN_EINVALID, "a JSON-schema request needs a schema object");
+	return 0;
+}
+
+/* Drops a ``` / ```json fence some models put around JSON. */
+static void strip_fence(char *t)
+{
+	size_t n = strlen(t), s = 0, e;
+
+	while (s < n && (t[s] == ' ' || t[s] == '\n' || t[s] == '\r' || t[s] == '\t'))
+		s++;
+	if (strncmp(t + s, "```", 3) != 0)
+		return;
+	e = n;
+	while (e > s && (t[e - 1] == ' ' || t[e - 1] == '\n' || t[e - 1] == '\r' || t[e - 1] == '\t'))
+		e--;
+	if (e < s + 6 || strncmp(t + e - 3, "```", 3) != 0)
+		return;
+	e -= 3;
+	s += strcspn(t + s, "\n");
+	if (s >= e)
+		return;
+	memmove(t, t + s, e - s);
+	t[e - s] = '\0';
+}
+
+/* Reads a 2xx reply into resp; DGEN_ELLM on a malformed reply or one cut
+ * short by the token limit or a filter. */
+static int read_reply(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
+		      struct dgen_llm_response *resp, struct dgen_err *err)
+{
+	const struct dgen_llm_client *c = h->c;
+	const char *disp = c->ad->display;
+	struct dgen_json_limits lim = dgen_json_default_limits;
+	struct dgen_err e = DGEN_ERR_INIT;
+	struct json_object *o = NULL;
+	enum llm_finish fin = LLM_FINISH_OK;
+	int rc = -1;
+
+	lim.max_bytes = c->max_response;
+	lim.max_string = c->max_response;
+	if (dgen_json_parse(h->body.data ? h->body.data : "", h->body.len, &lim, &o, &e)) {
+		dgen_err_set(err, DGEN_ELLM, "malformed JSON from %s: %s", disp, e.msg);
+		dgen_err_clear(&e);
+		return -1;
+	}
+	if (c->ad->parse(o, resp, &fin, err))
+		goto out;
+	if (fin == LLM_FINISH_LENGTH) {
+		dgen_err_set(err, DGEN_ELLM, "%s reply cut by max_tokens (finish reason \"%s\")", disp,
+			     resp->finish_reason ? resp->finish_reason : "length");
+		goto out;
+	}
+	if (fin == LLM_FINISH_FILTER) {
+		dgen_err_set(err, DGEN_ELLM, "%s reply blocked by a content filter (finish reason \"%s\")",
+			     disp, resp->finish_reason ? resp->finish_reason : "content_filter");
+		goto out;
+	}
+	if (req->format != DGEN_LLM_TEXT)
+		strip_fence(resp->text);
+	rc = 0;
+out:
+	json_object_put(o);
+	if (rc && err->code == DGEN_ELLM) {
+		dgen_err_detail_str(err, "provider", c->ad->name);
+		if (resp->finish_reason)
+			dgen_err_detail_str(err, "finish_reason", resp->finish_reason);
+	}
+	return rc;
+}
+
+int llm_call(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
+	     struct dgen_llm_response *resp, struct dgen_err *err)
+{
+	const struct dgen_llm_client *c = h->c;
+	const char *disp = c->ad->display;
+	const char *model = req->model && *req->model ? req->model : c->model;
+	struct json_object *body = NULL;
+	const char *text;
+	size_t len;
+	double t0 = dgen_clock_mono();
+	int max_attempts = c->max_retries + 1, rc = -1;
+	struct dgen_err last = DGEN_ERR_INIT;
+
+	memset(resp, 0, sizeof(*resp));
+	if (check_request(req, err))
+		return -1;
+	h->cancel = req->cancel;
+	h->deadline = req->deadline;
+	body = c->ad->build(req, model);
+	text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = strlen(text);
+
+	for (int attempt = 1; ; attempt++) {
+		bool stopped, retry = false;
+		long status = 0, wait;
+		CURLcode cc;
+
+		if (should_stop(h)) {
+			cancelled(h, err, last.msg);
+			goto out;
+		}
+		resp->attempts = attempt;
+		cc = perform(h, text, len, &stopped);
+		curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
+		resp->http_status = status;
+		if (stopped || (cc != CURLE_OK && should_stop(h))) {
+			cancelled(h, err, last.msg);
+			goto out;
+		}
+		dgen_err_clear(&last);
+		if (h->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+			dgen_err_set(&last, DGEN_ELLM, "%s reply is larger than the %zu-byte limit (LLM_MAX_RESPONSE_BYTES)",
+				     disp, c->max_response);
+		} else if (cc != CURLE_OK) {
+			char *why = redact(c, h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc),
+					   strlen(h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc)));
+
+			if (cc == CURLE_OPERATION_TIMEDOUT)
+				dgen_err_set(&last, DGEN_ELLM, "%s at %s timed out: %s", disp, c->where, why);
+			else if (cc == CURLE_PARTIAL_FILE)
+				dgen_err_set(&last, DGEN_ELLM, "%s reply was cut off: %s", disp, why);
+			else
+				dgen_err_set(&last, DGEN_ELLM, "%s at %s could not be reached: %s", disp, c->where, why);
+			free(why);
+			retry = retryable_curl(cc);
+		} else if (status >= 200 && status < 300) {
+			if (read_reply(h, req, resp, &last) == 0) {
+				rc = 0;
+				goto out;
+			}
+		} else {
+			free(resp->provider_error);
+			resp->provider_error = error_text(h);
+			if (status >= 300 && status < 400)
+				dgen_err_set(&last, DGEN_ELLM, "%s answered HTTP %ld (redirects are not followed: check LLM_ENDPOINT)",
+					     disp, status);
+			else
+				dgen_err_set(&last, DGEN_ELLM, "%s answered HTTP %ld%s%s", disp, status,
+					     resp->provider_error ? ": " : "",
+					     resp->provider_error ? resp->provider_error : "");
+			retry = retryable_status(status);
+		}
+		if (!last.detail || !json_object_object_get_ex(last.detail, "provider", NULL))
+			dgen_err_detail_str(&last, "provider", c->ad->name);
+		if (status > 0)
+			dgen_err_detail_int(&last, "http_status", status);
+		if (!retry || attempt >= max_attempts) {
+			dgen_err_detail_int(&last, "attempts", attempt);
+			dgen_err_move(err, &last);
+			goto out;
+		}
+		wait = backoff_ms(h, attempt, h->retry_after_ms);
+		if (h->deadline > 0 && dgen_clock_mono() + (double)wait / 1000.0 > h->deadline) {
+			cancelled(h, err, last.msg);
+			goto out;
+		}
+		dgen_warn("llm: %s attempt %d of %d failed (%s); retrying in %ld ms", c->ad->name, attempt,
+			  max_attempts, last.msg, wait);
+		if (backoff_sleep(h, wait)) {
+			cancelled(h, err, last.msg);
+			goto out;
+		}
+	}
+out:
+	resp->latency = dgen_clock_mono() - t0;
+	if (rc == 0)
+		dgen_debug("llm: %s HTTP %ld in %.0f ms after %d attempt(s), %lld in (%lld cached) / %lld out tokens",
+			   c->ad->name, resp->http_status, resp->latency * 1000, resp->attempts,
+			   (long long)resp->usage.input_tokens, (long long)resp->usage.cached_tokens,
+			   (long long)resp->usage.output_tokens);
+	dgen_err_clear(&last);
+	json_object_put(body);
+	h->cancel = NULL;
+	h->deadline = 0;
+	return rc;
+}

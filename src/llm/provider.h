@@ -1,0 +1,71 @@
+/*
+ * provider.h - what a provider adapter gives the LLM client (internal to
+ * src/llm). One adapter per wire format: it writes the request body, names
+ * the default path of its endpoint, adds its headers, and reads a reply
+ * (text, finish reason, usage) or an error body.
+ *
+ * Ownership: build() returns a new json_object the caller puts; parse()
+ * fills resp->text and resp->finish_reason with malloc'd strings (the
+ * client frees them through llm_response_free); error_text() returns a
+ * malloc'd string or NULL. Adapters keep no state: the table is const and
+ * shared by every thread.
+ */
+#ifndef DGEN_LLM_PROVIDER_H
+#define DGEN_LLM_PROVIDER_H
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "dgen/err.h"
+#include "dgen/llm.h"
+
+/* How a reply ended, in the client's terms. */
+enum llm_finish {
+	LLM_FINISH_OK,     /* a complete answer */
+	LLM_FINISH_LENGTH, /* cut by the token limit */
+	LLM_FINISH_FILTER, /* blocked by a content filter or refused */
+};
+
+struct llm_adapter {
+	enum dgen_llm_provider id;
+	const char *name;         /* "openai" (LLM_PROVIDER value) */
+	const char *display;      /* "OpenAI" (in messages) */
+	const char *default_path; /* appended to an endpoint without a path */
+
+	/* Adds the provider's headers (the key only in its own header). */
+	struct curl_slist *(*headers)(struct curl_slist *h, const char *api_key);
+	/* The request body for req; model is already resolved. */
+	struct json_object *(*build)(const struct dgen_llm_request *req, const char *model);
+	/* Reads a 2xx reply. Fails (DGEN_ELLM, naming the provider) when the
+	 * reply does not have the provider's shape. */
+	int (*parse)(struct json_object *reply, struct dgen_llm_response *resp,
+		     enum llm_finish *finish, struct dgen_err *err);
+	/* The provider's error message out of an error body, or NULL. */
+	char *(*error_text)(struct json_object *reply);
+};
+
+extern const struct llm_adapter llm_openai_adapter;
+extern const struct llm_adapter llm_gemini_adapter;
+extern const struct llm_adapter llm_ollama_adapter;
+extern const struct llm_adapter llm_anthropic_adapter;
+
+/* Shared by the OpenAI-shaped adapters (OpenAI and Gemini). */
+struct json_object *openai_build(const struct dgen_llm_request *req, const char *model);
+int openai_parse_as(const char *display, struct json_object *reply,
+		    struct dgen_llm_response *resp, enum llm_finish *finish,
+		    struct dgen_err *err);
+char *openai_error_text(struct json_object *reply);
+struct curl_slist *openai_headers(struct curl_slist *h, const char *api_key);
+
+/* Helpers for adapters (client.c). */
+/* Sets err to DGEN_ELLM "malformed reply from <display>: <what>". */
+int llm_malformed(struct dgen_err *err, const char *display, const char *what);
+/* A non-negative integer member of obj (path "a.b" of nested objects);
+ * 0 when absent or null; -1 when present but not a non-negative integer. */
+int llm_usage_int(struct json_object *obj, const char *path, int64_t *out);
+/* True when some message content mentions "json" (any case). */
+int llm_messages_mention_json(const struct dgen_llm_request *req);
+/* The schema's title when it is a valid OpenAI schema name, else "response". */
+const char *llm_schema_name(struct json_object *schema);
+
+#endif
