@@ -262,6 +262,43 @@ static void test_release_and_attempts(struct dgen_db *db, int64_t pid)
 	is_str(job_status(db, j), "cancelled", "it ends cancelled, not queued");
 }
 
+/* A claim that finishes a unit is making progress: its crash does not
+ * count toward the poison limit. And a dead runner's jobs can be taken
+ * back at once, whatever their lease. */
+static void test_progress_and_dead_runner(struct dgen_db *db, int64_t pid)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_claim c;
+	char **ids = NULL;
+	size_t n_ids = 0;
+	int64_t j = st_job(db, pid, NULL), n = 0;
+
+	for (int i = 0; i < 5; i++) {
+		ok(queue_claim(db, "host:41", 60000, &c, &err) == 1 && c.job_id == j,
+		   "claim %d", i + 1);
+		ok(c.attempts <= 2, "after progress, a claim is at most the second attempt (%d)",
+		   c.attempts);
+		queue_claim_free(&c);
+		ok(st_record(db, j, 100 + i, "progress"), "a unit finishes");
+		ok(queue_running_runners(db, &ids, &n_ids, &err) == 0 && n_ids == 1 &&
+		   strcmp(ids[0], "host:41") == 0, "the running runner is listed");
+		for (size_t k = 0; k < n_ids; k++)
+			free(ids[k]);
+		free(ids);
+		ok(queue_rescue_runner(db, "host:99", 3, &n, &err) == 0 && n == 0,
+		   "another runner's rescue leaves the job alone");
+		ok(queue_rescue_runner(db, "host:41", 3, &n, &err) == 0 && n == 1,
+		   "the dead runner's job is taken back before its lease ends");
+		is_str(job_status(db, j), "queued", "queued again after crash %d", i + 1);
+	}
+	ok(queue_claim(db, "host:41", 60000, &c, &err) == 1 && c.job_id == j, "claimed");
+	queue_claim_free(&c);
+	jobs_cancel(db, j, NULL, &err);
+	ok(queue_rescue_runner(db, "host:41", 3, &n, &err) == 0 && n == 1, "rescue");
+	is_str(job_status(db, j), "cancelled", "a cancelled job is not resurrected");
+	dgen_err_clear(&err);
+}
+
 /* A unit is a record or a failure, never both, and a deleted job stops
  * the runner with 404. */
 static void test_unit_key(struct dgen_db *db, int64_t pid)
@@ -374,6 +411,7 @@ int main(void)
 	test_cancel_not_resurrected(db, pid);
 	test_release_and_attempts(db, pid);
 	test_unit_key(db, pid);
+	test_progress_and_dead_runner(db, pid);
 	test_heartbeat(db);
 	db_close(db);
 	test_concurrent_finish();

@@ -71,11 +71,22 @@ int queue_renew(struct dgen_db *db, int64_t job_id, const char *runner_id,
 int queue_release(struct dgen_db *db, int64_t job_id, const char *runner_id,
 		  struct dgen_err *err);
 /* Running jobs whose lease expired before now_ms go back to queued; those
- * with the cancel flag end cancelled; with max_attempts > 0, those already
- * claimed max_attempts times end failed ("runner stopped N times while
- * running this job"). *count (may be NULL) receives the jobs touched. */
+ * with the cancel flag end cancelled; with max_attempts > 0, those claimed
+ * max_attempts times in a row without finishing a unit (a finished unit
+ * resets the count to 1) end failed ("The runner stopped N times while
+ * running this job"): a unit that kills its runner cannot crash-loop it.
+ * *count (may be NULL) receives the jobs touched. */
 int queue_rescue_expired(struct dgen_db *db, int64_t now_ms, int max_attempts,
 			 int64_t *count, struct dgen_err *err);
+
+/* The same for the jobs of one runner, whatever their lease: used when
+ * that runner is known to be dead (its process is gone), so its work need
+ * not wait for the lease to run out. */
+int queue_rescue_runner(struct dgen_db *db, const char *runner_id, int max_attempts,
+			int64_t *count, struct dgen_err *err);
+/* The runner ids holding running jobs; *ids is a malloc'd array of
+ * malloc'd strings (free each, then the array). */
+int queue_running_runners(struct dgen_db *db, char ***ids, size_t *n, struct dgen_err *err);
 
 /* The units of job_id already finished (a record or a failure), ascending,
  * so a resumed job skips them. *units is malloc'd (NULL when *n == 0). */

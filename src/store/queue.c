@@ -174,8 +174,14 @@ int queue_release(struct dgen_db *db, int64_t job_id, const char *runner_id,
  * requeue), then jobs that used up their attempts, then the rest back to
  * the queue. All three in one transaction.
  */
-int queue_rescue_expired(struct dgen_db *db, int64_t now_ms, int max_attempts,
-			 int64_t *count, struct dgen_err *err)
+/*
+ * Puts back running jobs whose lease expired before now_ms (all of them,
+ * or only runner_id's): cancelled ones end cancelled, ones claimed
+ * max_attempts times in a row without finishing a unit end failed, the
+ * rest go back to the queue. One transaction.
+ */
+static int rescue(struct dgen_db *db, int64_t now_ms, const char *runner_id, int max_attempts,
+		  int64_t *count, struct dgen_err *err)
 {
 	sqlite3_stmt *st;
 	char now[DGEN_ISO_LEN];
@@ -192,6 +198,7 @@ int queue_rescue_expired(struct dgen_db *db, int64_t now_ms, int max_attempts,
 		goto fail;
 	db_bind_int(db, st, 1, now_ms);
 	db_bind_text(db, st, 2, now);
+	db_bind_text(db, st, 5, runner_id);
 	if (db_exec(db, st, &n, err) < 0)
 		goto fail;
 	total += n;
@@ -205,6 +212,7 @@ int queue_rescue_expired(struct dgen_db *db, int64_t now_ms, int max_attempts,
 		db_bind_text(db, st, 2, now);
 		db_bind_text(db, st, 3, msg);
 		db_bind_int(db, st, 4, max_attempts);
+		db_bind_text(db, st, 5, runner_id);
 		if (db_exec(db, st, &n, err) < 0)
 			goto fail;
 		total += n;
@@ -213,6 +221,7 @@ int queue_rescue_expired(struct dgen_db *db, int64_t now_ms, int max_attempts,
 	if (!st)
 		goto fail;
 	db_bind_int(db, st, 1, now_ms);
+	db_bind_text(db, st, 5, runner_id);
 	if (db_exec(db, st, &n, err) < 0)
 		goto fail;
 	total += n;
@@ -226,6 +235,45 @@ fail:
 	free(msg);
 	db_rollback(db);
 	return -1;
+}
+
+int queue_rescue_expired(struct dgen_db *db, int64_t now_ms, int max_attempts,
+			 int64_t *count, struct dgen_err *err)
+{
+	return rescue(db, now_ms, NULL, max_attempts, count, err);
+}
+
+int queue_rescue_runner(struct dgen_db *db, const char *runner_id, int max_attempts,
+			int64_t *count, struct dgen_err *err)
+{
+	return rescue(db, INT64_MAX, runner_id, max_attempts, count, err);
+}
+
+int queue_running_runners(struct dgen_db *db, char ***ids, size_t *n, struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_stmt(db, STMT_Q_RUNNING_RUNNERS, err);
+	char **v = NULL;
+	size_t len = 0;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
+		v = dgen_xrealloc(v, (len + 1) * sizeof *v);
+		v[len++] = dgen_xstrdup((const char *)sqlite3_column_text(st, 0));
+	}
+	if (rc < 0) {
+		for (size_t i = 0; i < len; i++)
+			free(v[i]);
+		free(v);
+		return -1;
+	}
+	db_reset(st);
+	*ids = v;
+	*n = len;
+	return 0;
 }
 
 int queue_done_units(struct dgen_db *db, int64_t job_id, int64_t **units, size_t *n,

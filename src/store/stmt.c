@@ -120,14 +120,17 @@ const char *const db_sql[STMT__COUNT] = {
 	[STMT_Q_RESCUE_CANCELLED] =
 		"UPDATE jobs SET status = 'cancelled', completed_at = ?2, "
 		"runner_id = NULL, lease_expires_at = NULL "
-		"WHERE status = 'running' AND lease_expires_at < ?1 AND cancel_requested = 1",
+		"WHERE status = 'running' AND lease_expires_at < ?1 AND cancel_requested = 1 "
+		"AND (?5 IS NULL OR runner_id = ?5)",
 	[STMT_Q_RESCUE_EXHAUSTED] =
 		"UPDATE jobs SET status = 'failed', error = ?3, completed_at = ?2, "
 		"runner_id = NULL, lease_expires_at = NULL "
-		"WHERE status = 'running' AND lease_expires_at < ?1 AND attempts >= ?4",
+		"WHERE status = 'running' AND lease_expires_at < ?1 AND attempts >= ?4 "
+		"AND (?5 IS NULL OR runner_id = ?5)",
 	[STMT_Q_RESCUE_REQUEUE] =
 		"UPDATE jobs SET status = 'queued', runner_id = NULL, lease_expires_at = NULL "
-		"WHERE status = 'running' AND lease_expires_at < ?1",
+		"WHERE status = 'running' AND lease_expires_at < ?1 "
+		"AND (?5 IS NULL OR runner_id = ?5)",
 	[STMT_Q_DONE_UNITS] =
 		"SELECT unit FROM records WHERE job_id = ?1 "
 		"UNION SELECT unit FROM failures WHERE job_id = ?1 ORDER BY 1",
@@ -149,7 +152,7 @@ const char *const db_sql[STMT__COUNT] = {
 		"(SELECT 1 FROM records r WHERE r.job_id = ?1 AND r.unit = ?2) "
 		"ON CONFLICT (job_id, unit) DO NOTHING",
 	[STMT_Q_COUNT_UNIT] =
-		"UPDATE jobs SET current_seed = current_seed + 1, "
+		"UPDATE jobs SET current_seed = current_seed + 1, attempts = 1, "
 		"records_generated = records_generated + ?2, "
 		"records_failed = records_failed + ?3, "
 		"input_tokens = input_tokens + ?4, output_tokens = output_tokens + ?5, "
@@ -170,6 +173,9 @@ const char *const db_sql[STMT__COUNT] = {
 		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (runner_id) DO UPDATE SET "
 		"pid = excluded.pid, hostname = excluded.hostname, last_seen = excluded.last_seen",
 	[STMT_Q_RUNNER_LAST] = "SELECT max(last_seen) FROM runners",
+	[STMT_Q_RUNNING_RUNNERS] =
+		"SELECT DISTINCT runner_id FROM jobs "
+		"WHERE status = 'running' AND runner_id IS NOT NULL ORDER BY 1",
 
 	/* records */
 	[STMT_REC_GET] = "SELECT " REC_COLS " FROM records WHERE id = ?1",
