@@ -5,3 +5,9 @@ noinst_PROGRAMS += tests/mock-llm/mock-llm
 tests_mock_llm_mock_llm_SOURCES = tests/mock-llm/mock_llm.c
 tests_mock_llm_mock_llm_LDADD = $(JSONC_LIBS) $(LIBS)
 noinst_HEADERS += tests/mock-llm/mock.h
+
+# The LLM client benchmark (contrib/bench-llm runs the matrix).
+noinst_PROGRAMS += tests/mock-llm/bench_llm
+tests_mock_llm_bench_llm_SOURCES = tests/mock-llm/bench_llm.c
+tests_mock_llm_bench_llm_LDADD = $(DGEN_LIBS)
+EXTRA_DIST += contrib/bench-llm
