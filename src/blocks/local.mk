@@ -1,1 +1,28 @@
-# src/blocks: sources and tests (see Makefile.am).
+# src/blocks: the builtin block types (one file each), the text measures
+# they share (textmetrics, porter) and their tests (see Makefile.am).
+libdgen_a_SOURCES += \
+	src/blocks/blockutil.c \
+	src/blocks/porter.c \
+	src/blocks/textmetrics.c \
+	src/blocks/markdown_multiplier.c \
+	src/blocks/validator.c \
+	src/blocks/json_validator.c \
+	src/blocks/diversity_score.c \
+	src/blocks/coherence_score.c \
+	src/blocks/rouge_score.c \
+	src/blocks/builtin.c
+noinst_HEADERS += \
+	include/dgen/blockutil.h \
+	include/dgen/porter.h \
+	include/dgen/textmetrics.h
+
+BLOCKS_TESTS = tests/test_porter tests/test_textmetrics tests/test_blocks_metrics \
+	tests/test_blocks_validators tests/test_blocks_markdown
+check_PROGRAMS += $(BLOCKS_TESTS)
+TESTS += $(BLOCKS_TESTS)
+tests_test_porter_LDADD = $(TEST_LIBS)
+tests_test_textmetrics_LDADD = $(TEST_LIBS)
+tests_test_blocks_metrics_LDADD = $(TEST_LIBS)
+tests_test_blocks_validators_LDADD = $(TEST_LIBS)
+tests_test_blocks_markdown_LDADD = $(TEST_LIBS)
+EXTRA_DIST += tests/data/porter/vocabulary.txt

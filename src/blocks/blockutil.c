@@ -1,0 +1,240 @@
+/*
+ * blockutil.c - helpers shared by the builtin blocks (see blockutil.h).
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgen/blockutil.h"
+#include "dgen/json.h"
+#include "dgen/util.h"
+
+/* One step of a dotted path: an object key, or an index into an array
+ * when the step is all digits. */
+static struct json_object *step(struct json_object *v, const char *key, size_t n)
+{
+	struct json_object *out = NULL;
+
+	if (json_object_is_type(v, json_type_object)) {
+		char *k = dgen_xstrndup(key, n);
+
+		if (!json_object_object_get_ex(v, k, &out))
+			out = NULL;
+		free(k);
+		return out;
+	}
+	if (json_object_is_type(v, json_type_array) && n > 0 && n < 10) {
+		size_t idx = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (key[i] < '0' || key[i] > '9')
+				return NULL;
+			idx = idx * 10 + (size_t)(key[i] - '0');
+		}
+		if (idx < json_object_array_length(v))
+			return json_object_array_get_idx(v, idx);
+	}
+	return NULL;
+}
+
+struct json_object *blockutil_field(struct json_object *state, const char *name)
+{
+	struct json_object *v = NULL;
+	const char *p = name;
+
+	if (!state || !name || !json_object_is_type(state, json_type_object))
+		return NULL;
+	if (json_object_object_get_ex(state, name, &v))
+		return v; /* may be NULL for a JSON null */
+	if (!strchr(name, '.'))
+		return NULL;
+	v = state;
+	while (v) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+
+		v = step(v, p, n);
+		if (!dot)
+			break;
+		p = dot + 1;
+	}
+	return v;
+}
+
+const char *blockutil_text(struct json_object *v, size_t *len, char **owned)
+{
+	struct json_object *copy;
+
+	*owned = NULL;
+	if (!v) {
+		*len = 0;
+		return "";
+	}
+	if (json_object_is_type(v, json_type_string)) {
+		*len = (size_t)json_object_get_string_len(v);
+		return json_object_get_string(v);
+	}
+	copy = dgen_json_copy(v);
+	*owned = dgen_xstrdup(dgen_json_compact(copy));
+	json_object_put(copy);
+	*len = strlen(*owned);
+	return *owned;
+}
+
+static void trim(const char **s, size_t *len)
+{
+	while (*len > 0 && isspace((unsigned char)**s)) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && isspace((unsigned char)(*s)[*len - 1]))
+		(*len)--;
+}
+
+const char *blockutil_strip_fence(const char *text, size_t len, size_t *out_len)
+{
+	const char *s = text;
+	size_t n = len, ticks = 0;
+
+	trim(&s, &n);
+	while (ticks < n && s[ticks] == '`')
+		ticks++;
+	if (ticks < 3) {
+		*out_len = n;
+		return s;
+	}
+	s += ticks;
+	n -= ticks;
+	/* the info word right after the opening fence: ```json */
+	while (n > 0 && (isalnum((unsigned char)*s) || *s == '_' || *s == '-' || *s == '+')) {
+		s++;
+		n--;
+	}
+	/* the closing fence, if the reply was not cut short */
+	{
+		size_t close = 0;
+
+		while (close < n && s[n - 1 - close] == '`')
+			close++;
+		if (close >= 3)
+			n -= close;
+	}
+	trim(&s, &n);
+	*out_len = n;
+	return s;
+}
+
+/* Finds "```" at the start of a line (or of the text) from position
+ * `from`; returns its offset or len when there is none. */
+static size_t fence_at_line_start(const char *t, size_t len, size_t from)
+{
+	for (size_t i = from; i + 3 <= len; i++) {
+		if ((i == 0 || t[i - 1] == '\n') && memcmp(t + i, "```", 3) == 0)
+			return i;
+	}
+	return len;
+}
+
+/* The inside of the fenced block opening at t[open], trimmed; *close
+ * receives the offset of its closing fence. NULL when it never closes. */
+static const char *fence_body(const char *t, size_t len, size_t open, size_t *out_len,
+			      size_t *close)
+{
+	size_t i = open, body;
+	const char *s;
+	size_t n;
+
+	while (i < len && t[i] == '`')
+		i++;
+	while (i < len && t[i] != '\n')
+		i++; /* the info string */
+	if (i >= len)
+		return NULL;
+	body = ++i;
+	*close = fence_at_line_start(t, len, body);
+	if (*close >= len)
+		return NULL;
+	s = t + body;
+	n = *close - body;
+	trim(&s, &n);
+	*out_len = n;
+	return s;
+}
+
+const char *blockutil_find_fence(const char *text, size_t len, size_t *out_len)
+{
+	const char *any = NULL;
+	size_t any_len = 0;
+
+	for (size_t at = fence_at_line_start(text, len, 0); at < len;) {
+		size_t n, close;
+		const char *body = fence_body(text, len, at, &n, &close);
+
+		if (!body)
+			break;
+		if (at + 7 <= len && (strncmp(text + at + 3, "json", 4) == 0 ||
+				      strncmp(text + at + 3, "JSON", 4) == 0)) {
+			*out_len = n;
+			return body;
+		}
+		if (!any) {
+			any = body;
+			any_len = n;
+		}
+		at = fence_at_line_start(text, len, close + 3);
+	}
+	*out_len = any_len;
+	return any;
+}
+
+const char *blockutil_cfg_str(struct json_object *cfg, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(cfg, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+long long blockutil_cfg_int(struct json_object *cfg, const char *key, long long dflt)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(cfg, key, &v) || !json_object_is_type(v, json_type_int))
+		return dflt;
+	return (long long)json_object_get_int64(v);
+}
+
+double blockutil_cfg_num(struct json_object *cfg, const char *key, double dflt)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(cfg, key, &v) ||
+	    !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+		return dflt;
+	return json_object_get_double(v);
+}
+
+bool blockutil_cfg_bool(struct json_object *cfg, const char *key, bool dflt)
+{
+	struct json_object *v = NULL;
+
+	if (!json_object_object_get_ex(cfg, key, &v) || !json_object_is_type(v, json_type_boolean))
+		return dflt;
+	return json_object_get_boolean(v);
+}
+
+int blockutil_config_error(struct dgen_err *err, const char *key, const char *fmt, ...)
+{
+	char msg[DGEN_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dgen_err_set(err, DGEN_EINVALID, "%s", msg);
+	dgen_err_detail_str(err, "field", key);
+	return -1;
+}

@@ -1,0 +1,61 @@
+/*
+ * coherence_score.c - CoherenceScore: a rough readability signal.
+ *
+ * coherence_score = min(1, W / S / 20): W whitespace-separated words of
+ * the whole text, S the number of '.'-separated pieces that are not just
+ * whitespace (textmetrics_coherence). So 20 or more words per sentence
+ * scores 1. Missing, empty, or no sentence: 0. A non-string value is
+ * scored on its compact JSON text.
+ */
+#include <stdlib.h>
+
+#include "dgen/blocks.h"
+#include "dgen/blockutil.h"
+#include "dgen/textmetrics.h"
+#include "dgen/util.h"
+
+static const char *const inputs[] = { "*", NULL };
+static const char *const outputs[] = { "coherence_score", NULL };
+
+static const struct dgen_block_param params[] = {
+	{ "field_name", DGEN_PARAM_STRING, "\"assistant\"", NULL, true, false, false, NULL,
+	  "Field holding the text to score" },
+};
+
+static int coherence_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
+			     struct json_object *input, struct json_object **output,
+			     struct dgen_err *err)
+{
+	const char *field = blockutil_cfg_str(config, "field_name");
+	char *owned;
+	size_t len;
+	const char *text;
+	double score;
+
+	(void)state;
+	(void)ctx;
+	(void)err;
+	text = blockutil_text(blockutil_field(input, field ? field : "assistant"), &len, &owned);
+	score = textmetrics_coherence(text, len);
+	free(owned);
+	*output = json_object_new_object();
+	json_object_object_add(*output, "coherence_score", json_object_new_double(score));
+	return 0;
+}
+
+const struct dgen_block_type coherence_score_block = {
+	.abi = DGEN_BLOCK_ABI,
+	.type = "CoherenceScore",
+	.name = "Coherence Score",
+	.description = "Scores text in [0,1] by average sentence length: words per "
+		       "'.'-separated sentence divided by 20, capped at 1",
+	.category = "metrics",
+	.inputs = inputs,
+	.outputs = outputs,
+	.params = params,
+	.n_params = DGEN_ARRAY_LEN(params),
+	.is_multiplier = false,
+	.init = NULL,
+	.execute = coherence_execute,
+	.free = NULL,
+};
