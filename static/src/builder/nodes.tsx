@@ -11,6 +11,7 @@ export interface NodeView {
   missing: string[];
   connected: boolean;
   invalid: boolean;
+  misplaced: boolean; // a multiplier that is not the first block
   serverError?: string;
   position?: number; // 1-based place in the pipeline when connected
 }
@@ -54,7 +55,7 @@ export const EndNode = memo(function EndNode() {
 
 export const BlockNode = memo(function BlockNode({ data, selected, id }: NodeProps<BlockNodeT>) {
   const v = data.view;
-  const bad = !!v && (v.unknown || v.missing.length > 0 || v.invalid || !!v.serverError);
+  const bad = !!v && (v.unknown || v.missing.length > 0 || v.invalid || v.misplaced || !!v.serverError);
   return (
     <Box
       data-testid="block-node"
@@ -96,6 +97,11 @@ export const BlockNode = memo(function BlockNode({ data, selected, id }: NodePro
         {v && !v.connected ? (
           <Label variant="secondary" data-testid="badge-not-connected">
             not connected
+          </Label>
+        ) : null}
+        {v?.misplaced ? (
+          <Label variant="attention" data-testid="badge-misplaced" title="A multiplier block must be the first block of the pipeline">
+            must be first
           </Label>
         ) : null}
         {v?.invalid && !v.missing.length ? (

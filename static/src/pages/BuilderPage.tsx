@@ -201,6 +201,7 @@ function Builder() {
               missing: st?.missing || [],
               invalid: !!st && Object.keys(st.errors).length > 0,
               connected: pos >= 0,
+              misplaced: !!info?.is_multiplier && pos > 0,
               position: pos >= 0 ? pos + 1 : undefined,
               serverError: serverErrors[n.id]?.message,
             },
@@ -236,6 +237,8 @@ function Builder() {
           { id: `e-${tail}-${nid}`, source: tail, target: nid, ...edgeDefaults },
           { id: `e-${nid}-${END_ID}`, source: nid, target: END_ID, ...edgeDefaults },
         ]);
+        // Keep the new block and End in view.
+        setTimeout(() => rf.fitView({ padding: 0.2, maxZoom: 1, duration: 0 }), 50);
       }
       setSelected(nid);
       setTab('configure');
@@ -321,12 +324,11 @@ function Builder() {
     else if (chain.order.length === 0) msgs.push('Connect Start to the first block.');
     for (const nid of chain.unconnected) msgs.push(`${label(nid)} is not connected: link it between Start and End, or delete it.`);
     if (chain.order.length > 0 && !chain.reachesEnd) msgs.push('Connect the last block to End.');
-    chain.order.forEach((nid, i) => {
+    chain.order.forEach((nid) => {
       const st = perNode.get(nid)!;
       const n = nodes.find((x) => x.id === nid) as BlockNodeT;
       const info = infos.get(n.data.blockType);
       if (!info) msgs.push(`${label(nid)}: unknown block type.`);
-      if (info?.is_multiplier && i > 0) msgs.push(`${label(nid)} splits its input into many seeds and must be the first block.`);
       for (const k of st.missing) msgs.push(`${label(nid)}: “${k}” is required.`);
       for (const [k, m] of Object.entries(st.errors)) if (!st.missing.includes(k)) msgs.push(`${label(nid)}: ${k}: ${m}`);
     });
