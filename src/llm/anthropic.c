@@ -90,7 +90,8 @@ static int anthropic_parse(struct json_object *reply, struct dgen_llm_response *
 		struct json_object *blk = json_object_array_get_idx(content, i), *type, *t;
 
 		if (!json_object_is_type(blk, json_type_object) ||
-		    !json_object_object_get_ex(blk, "type", &type)) {
+		    !json_object_object_get_ex(blk, "type", &type) ||
+		    !json_object_is_type(type, json_type_string)) {
 			dgen_buf_free(&text);
 			return llm_malformed(err, display, "a content block without a type");
 		}

@@ -46,6 +46,9 @@
 #define POLL_SLICE_MS 50   /* how often a silent transfer checks for cancel */
 #define SLEEP_SLICE_MS 20  /* same, while waiting to retry */
 #define ERROR_TEXT_MAX 300 /* bytes of a provider's error text we keep */
+/* A token count above this is nonsense (and sums of three must not
+ * overflow): the reply is treated as malformed. */
+#define LLM_TOKENS_MAX 1000000000000LL
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -188,12 +191,13 @@ int llm_usage_int(struct json_object *obj, const char *path, int64_t *out)
 		double d = json_object_get_double(v);
 
 		/* 12.0 is a count; 1.5 or -3 is not */
-		if (d < 0 || d > 9e15 || d != (double)(int64_t)d)
+		if (d < 0 || d > (double)LLM_TOKENS_MAX || d != (double)(int64_t)d)
 			return -1;
 		*out = (int64_t)d;
 		return 0;
 	}
-	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+	    json_object_get_int64(v) > LLM_TOKENS_MAX)
 		return -1;
 	*out = json_object_get_int64(v);
 	return 0;

@@ -61,7 +61,8 @@ struct curl_slist *openai_headers(struct curl_slist *h, const char *api_key);
 /* Sets err to DGEN_ELLM "malformed reply from <display>: <what>". */
 int llm_malformed(struct dgen_err *err, const char *display, const char *what);
 /* A non-negative integer member of obj (path "a.b" of nested objects);
- * 0 when absent or null; -1 when present but not a non-negative integer. */
+ * 0 when absent or null; -1 when present but not an integer in
+ * [0, 10^12]. */
 int llm_usage_int(struct json_object *obj, const char *path, int64_t *out);
 /* True when some message content mentions "json" (any case). */
 int llm_messages_mention_json(const struct dgen_llm_request *req);
