@@ -3,8 +3,9 @@
  *
  * One process-wide client (made once from the configuration: endpoint,
  * provider, key, proxy, timeouts, retry policy) and one handle per thread
- * that makes calls. Handles of one client share DNS, TLS sessions and
- * connections. Every provider speaks through one request/response struct;
+ * that makes calls. Handles of one client share DNS and TLS sessions;
+ * each handle keeps its own connection alive from call to call (libcurl's
+ * shared connection cache is not safe across threads). Every provider speaks through one request/response struct;
  * an adapter per provider (src/llm/<provider>.c) builds the body and reads
  * the reply, usage included.
  *
@@ -100,8 +101,8 @@ void llm_handle_free(struct dgen_llm_handle *h);
  * the provider's error text, "reply cut by max_tokens", "content filter",
  * "malformed JSON from <provider>"), DGEN_ECANCELLED (cancel or deadline).
  * The response is filled as far as known even on error (status, attempts,
- * latency). The API key never appears in an error. */
-/* Attempts: 1 + LLM_MAX_RETRIES. LLM_TIMEOUT bounds each attempt (a
+ * latency). The API key never appears in an error.
+ * Attempts: 1 + LLM_MAX_RETRIES. LLM_TIMEOUT bounds each attempt (a
  * timed-out attempt is retried like a connection error); request.deadline
  * bounds the whole call. A reply over LLM_MAX_RESPONSE_BYTES, a malformed
  * reply and finish reason length / content filter are not retried.
