@@ -8,7 +8,8 @@
  *
  * Ownership: blockutil_field() returns a borrowed pointer into the state.
  * blockutil_text() returns a borrowed string, or a malloc'd one that it
- * also stores in *owned for the caller to free. blockutil_strip_fence()
+ * also stores in *owned for the caller to free. blockutil_json_reply()
+ * returns a new object for the caller to put. blockutil_strip_fence()
  * and blockutil_find_fence() return views into the caller's text.
  */
 #ifndef DGEN_BLOCKUTIL_H
@@ -41,12 +42,24 @@ const char *blockutil_strip_fence(const char *text, size_t len, size_t *out_len)
  * else any ``` ... ```), as a view; NULL when there is none. */
 const char *blockutil_find_fence(const char *text, size_t len, size_t *out_len);
 
+/* An LLM reply read as a JSON object: the whole text, else the inside
+ * of a surrounding fence, else the first fenced block (```json first);
+ * anything else becomes {"raw_response": text}. A new object. */
+struct json_object *blockutil_json_reply(const char *text);
+
 /* Reads config values already checked by the engine against the params
  * table (so a wrong type is a bug, reported as DGEN_EINTERNAL). */
 const char *blockutil_cfg_str(struct json_object *cfg, const char *key); /* NULL if null */
 long long blockutil_cfg_int(struct json_object *cfg, const char *key, long long dflt);
 double blockutil_cfg_num(struct json_object *cfg, const char *key, double dflt);
 bool blockutil_cfg_bool(struct json_object *cfg, const char *key, bool dflt);
+
+/* The generators' shared config checks: temperature in [0, 2],
+ * max_tokens in [1, 1000000] (config errors naming the key). */
+int blockutil_check_sampling(struct json_object *cfg, struct dgen_err *err);
+
+/* Adds one LLM call's usage to the run's total (ctx->usage may be NULL). */
+void blockutil_add_usage(struct dgen_block_ctx *ctx, const struct dgen_llm_usage *u);
 
 /* Sets a config error (DGEN_EINVALID) naming the key in detail.field. */
 int blockutil_config_error(struct dgen_err *err, const char *key, const char *fmt, ...)

@@ -238,3 +238,64 @@ int blockutil_config_error(struct dgen_err *err, const char *key, const char *fm
 	dgen_err_detail_str(err, "field", key);
 	return -1;
 }
+
+int blockutil_check_sampling(struct json_object *cfg, struct dgen_err *err)
+{
+	double t = blockutil_cfg_num(cfg, "temperature", 0.7);
+	long long m = blockutil_cfg_int(cfg, "max_tokens", 2048);
+
+	if (!(t >= 0.0 && t <= 2.0))
+		return blockutil_config_error(err, "temperature",
+					      "temperature must be between 0 and 2");
+	if (m < 1 || m > 1000000)
+		return blockutil_config_error(err, "max_tokens",
+					      "max_tokens must be between 1 and 1000000");
+	return 0;
+}
+
+void blockutil_add_usage(struct dgen_block_ctx *ctx, const struct dgen_llm_usage *u)
+{
+	if (!ctx->usage)
+		return;
+	ctx->usage->input_tokens += u->input_tokens;
+	ctx->usage->output_tokens += u->output_tokens;
+	ctx->usage->cached_tokens += u->cached_tokens;
+}
+
+/* A JSON object from s[0..n), or NULL. */
+static struct json_object *object_from(const char *s, size_t n)
+{
+	struct dgen_err e = DGEN_ERR_INIT;
+	struct json_object *v = NULL;
+
+	if (!s || dgen_json_parse(s, n, &dgen_json_default_limits, &v, &e) != 0) {
+		dgen_err_clear(&e);
+		return NULL;
+	}
+	if (!json_object_is_type(v, json_type_object)) {
+		json_object_put(v);
+		return NULL;
+	}
+	return v;
+}
+
+struct json_object *blockutil_json_reply(const char *text)
+{
+	size_t len = strlen(text), n;
+	const char *body;
+	struct json_object *o = object_from(text, len);
+
+	if (!o) {
+		body = blockutil_strip_fence(text, len, &n);
+		o = object_from(body, n);
+	}
+	if (!o) {
+		body = blockutil_find_fence(text, len, &n);
+		o = object_from(body, n);
+	}
+	if (!o) {
+		o = json_object_new_object();
+		json_object_object_add(o, "raw_response", json_object_new_string(text));
+	}
+	return o;
+}

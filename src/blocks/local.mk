@@ -25,4 +25,5 @@ tests_test_textmetrics_LDADD = $(TEST_LIBS)
 tests_test_blocks_metrics_LDADD = $(TEST_LIBS)
 tests_test_blocks_validators_LDADD = $(TEST_LIBS)
 tests_test_blocks_markdown_LDADD = $(TEST_LIBS)
+noinst_HEADERS += tests/blocks_test.h
 EXTRA_DIST += tests/data/porter/vocabulary.txt

@@ -1,0 +1,228 @@
+/*
+ * structured_generator.c - StructuredGenerator: JSON that follows a schema.
+ *
+ * json_schema is either a JSON object or a string template that renders
+ * (per seed, against the state) to a JSON object. The provider is asked
+ * for JSON constrained by that schema (the client picks strict schema
+ * mode or plain JSON mode per provider). The prompt is user_prompt
+ * rendered as a template, else the state's `user_prompt` text, else
+ * "Generate data according to schema". The reply is parsed as JSON, or
+ * as the inside of a surrounding code fence, or of the first fenced block
+ * in it (```json preferred); anything that is not a JSON object becomes
+ * {"raw_response": text}. Output: {"generated": object}.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgen/blocks.h"
+#include "dgen/blockutil.h"
+#include "dgen/buf.h"
+#include "dgen/json.h"
+#include "dgen/util.h"
+
+static const char *const inputs[] = { NULL };
+static const char *const outputs[] = { "generated", NULL };
+
+#define DEFAULT_PROMPT "Generate data according to schema"
+
+static const struct dgen_block_param params[] = {
+	{ "json_schema", DGEN_PARAM_SCHEMA, NULL, NULL, false, true, false, "json",
+	  "JSON Schema of the object to generate: an object, or a template that "
+	  "renders to one" },
+	{ "model", DGEN_PARAM_STRING, "null", NULL, false, false, true, NULL,
+	  "Model name; null uses the configured default (LLM_MODEL)" },
+	{ "temperature", DGEN_PARAM_NUMBER, "0.7", NULL, false, false, false, NULL,
+	  "Sampling temperature (0 to 2)" },
+	{ "max_tokens", DGEN_PARAM_INTEGER, "2048", NULL, false, false, false, NULL,
+	  "Most tokens the reply may have" },
+	{ "user_prompt", DGEN_PARAM_STRING, "\"\"", NULL, false, false, false, "prompt",
+	  "Prompt template; empty uses the state's `user_prompt`, else \"" DEFAULT_PROMPT "\"" },
+};
+
+struct sg {
+	struct dgen_template *schema_tpl; /* json_schema given as a string */
+	struct dgen_template *prompt;     /* NULL: state user_prompt / default */
+};
+
+static void sg_free(void *p)
+{
+	struct sg *s = p;
+
+	if (!s)
+		return;
+	template_free(s->schema_tpl);
+	template_free(s->prompt);
+	free(s);
+}
+
+static int compile_key(const char *src, const char *key, struct dgen_template **out,
+		       struct dgen_err *err)
+{
+	struct dgen_err e = DGEN_ERR_INIT;
+	struct json_object *line = NULL;
+
+	if (template_compile(src, strlen(src), out, &e) == 0)
+		return 0;
+	if (e.detail && json_object_object_get_ex(e.detail, "line", &line))
+		line = json_object_get(line);
+	dgen_err_set(err, DGEN_EINVALID, "%s: %s", key, e.msg);
+	dgen_err_detail_str(err, "field", key);
+	if (line)
+		dgen_err_detail(err, "line", line);
+	dgen_err_clear(&e);
+	return -1;
+}
+
+static int sg_init(struct json_object *config, void **state, struct dgen_err *err)
+{
+	struct json_object *schema = NULL;
+	const char *prompt = blockutil_cfg_str(config, "user_prompt");
+	struct sg *s;
+
+	*state = NULL;
+	if (blockutil_check_sampling(config, err) != 0)
+		return -1;
+	if (!json_object_object_get_ex(config, "json_schema", &schema) ||
+	    !(json_object_is_type(schema, json_type_object) ||
+	      json_object_is_type(schema, json_type_string)))
+		return blockutil_config_error(err, "json_schema",
+					      "json_schema is required: a JSON Schema object or a "
+					      "template that renders to one");
+	s = dgen_xcalloc(1, sizeof(*s));
+	if (json_object_is_type(schema, json_type_string) &&
+	    compile_key(json_object_get_string(schema), "json_schema", &s->schema_tpl, err) != 0)
+		goto fail;
+	if (prompt && *prompt && compile_key(prompt, "user_prompt", &s->prompt, err) != 0)
+		goto fail;
+	*state = s;
+	return 0;
+fail:
+	sg_free(s);
+	return -1;
+}
+
+static int render(const struct dgen_template *t, const char *what, struct json_object *input,
+		  const struct dgen_block_ctx *ctx, struct dgen_buf *out, struct dgen_err *err)
+{
+	struct dgen_err e = DGEN_ERR_INIT;
+
+	if (template_render(t, input, ctx->tlim, out, &e) == 0)
+		return 0;
+	dgen_err_set(err, e.code, "%s: %s", what, e.msg);
+	if (e.detail)
+		dgen_err_detail(err, "template", json_object_get(e.detail));
+	dgen_err_clear(&e);
+	return -1;
+}
+
+/* The schema for this seed: a private copy of the configured object (the
+ * config is shared between threads), or the rendered template parsed. */
+static int schema_for(const struct sg *s, struct json_object *config, struct json_object *input,
+		      const struct dgen_block_ctx *ctx, struct json_object **out,
+		      struct dgen_err *err)
+{
+	struct dgen_buf b = DGEN_BUF_INIT;
+	struct dgen_err e = DGEN_ERR_INIT;
+	struct json_object *schema = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (!s->schema_tpl) {
+		json_object_object_get_ex(config, "json_schema", &schema);
+		*out = dgen_json_copy(schema);
+		return 0;
+	}
+	if (render(s->schema_tpl, "json_schema", input, ctx, &b, err) != 0)
+		goto out;
+	if (dgen_json_parse(dgen_buf_str(&b), b.len, &dgen_json_default_limits, &schema, &e) != 0) {
+		dgen_err_set(err, DGEN_EBLOCK, "json_schema did not render to valid JSON: %s", e.msg);
+		goto out;
+	}
+	if (!json_object_is_type(schema, json_type_object)) {
+		json_object_put(schema);
+		dgen_err_set(err, DGEN_EBLOCK, "json_schema did not render to a JSON object");
+		goto out;
+	}
+	*out = schema;
+	rc = 0;
+out:
+	dgen_err_clear(&e);
+	dgen_buf_free(&b);
+	return rc;
+}
+
+static int sg_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
+		      struct json_object *input, struct json_object **output,
+		      struct dgen_err *err)
+{
+	const struct sg *s = state;
+	struct dgen_buf prompt = DGEN_BUF_INIT;
+	struct json_object *schema = NULL;
+	struct dgen_llm_message msg;
+	struct dgen_llm_request req;
+	struct dgen_llm_response resp;
+	int rc = -1;
+
+	memset(&resp, 0, sizeof(resp));
+	if (!s)
+		return dgen_err_set(err, DGEN_EINTERNAL, "StructuredGenerator was not initialised");
+	if (schema_for(s, config, input, ctx, &schema, err) != 0)
+		goto out;
+	if (s->prompt) {
+		if (render(s->prompt, "user_prompt", input, ctx, &prompt, err) != 0)
+			goto out;
+	} else {
+		char *owned;
+		size_t len;
+		const char *t = blockutil_text(blockutil_field(input, "user_prompt"), &len, &owned);
+
+		dgen_buf_append(&prompt, t, len);
+		free(owned);
+	}
+	if (prompt.len == 0)
+		dgen_buf_puts(&prompt, DEFAULT_PROMPT);
+	if (!ctx->llm) {
+		dgen_err_set(err, DGEN_EBLOCK, "no LLM is configured (set LLM_ENDPOINT)");
+		goto out;
+	}
+	msg.role = "user";
+	msg.content = dgen_buf_str(&prompt);
+	memset(&req, 0, sizeof(req));
+	req.messages = &msg;
+	req.n_messages = 1;
+	req.model = blockutil_cfg_str(config, "model");
+	req.temperature = blockutil_cfg_num(config, "temperature", 0.7);
+	req.max_tokens = (int)blockutil_cfg_int(config, "max_tokens", 2048);
+	req.format = DGEN_LLM_JSON_SCHEMA;
+	req.schema = schema;
+	req.cancel = ctx->cancel;
+	req.deadline = ctx->deadline;
+	rc = llm_call(ctx->llm, &req, &resp, err);
+	blockutil_add_usage(ctx, &resp.usage);
+	if (rc != 0)
+		goto out;
+	*output = json_object_new_object();
+	json_object_object_add(*output, "generated", blockutil_json_reply(resp.text ? resp.text : ""));
+out:
+	llm_response_free(&resp);
+	json_object_put(schema);
+	dgen_buf_free(&prompt);
+	return rc;
+}
+
+const struct dgen_block_type structured_generator_block = {
+	.abi = DGEN_BLOCK_ABI,
+	.type = "StructuredGenerator",
+	.name = "Structured Generator",
+	.description = "Asks the LLM for a JSON object that follows a JSON Schema and "
+		       "returns it as `generated`",
+	.category = "generators",
+	.inputs = inputs,
+	.outputs = outputs,
+	.params = params,
+	.n_params = DGEN_ARRAY_LEN(params),
+	.is_multiplier = false,
+	.init = sg_init,
+	.execute = sg_execute,
+	.free = sg_free,
+};

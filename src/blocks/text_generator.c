@@ -1,0 +1,185 @@
+/*
+ * text_generator.c - TextGenerator: one chat completion.
+ *
+ * Both prompts are templates (compiled once in init, rendered per seed
+ * against the accumulated state). An empty system_prompt / user_prompt
+ * config means "use the state's `system` / `user` field instead" (a
+ * string as is, another value as compact JSON, missing as ""). The system
+ * message is sent only when non-empty, then the user message; a call with
+ * neither is refused. Returns the reply with the prompts actually sent.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgen/blocks.h"
+#include "dgen/blockutil.h"
+#include "dgen/buf.h"
+#include "dgen/util.h"
+
+static const char *const inputs[] = { NULL };
+static const char *const outputs[] = { "assistant", "system", "user", NULL };
+
+static const struct dgen_block_param params[] = {
+	{ "model", DGEN_PARAM_STRING, "null", NULL, false, false, true, NULL,
+	  "Model name; null uses the configured default (LLM_MODEL)" },
+	{ "temperature", DGEN_PARAM_NUMBER, "0.7", NULL, false, false, false, NULL,
+	  "Sampling temperature (0 to 2)" },
+	{ "max_tokens", DGEN_PARAM_INTEGER, "2048", NULL, false, false, false, NULL,
+	  "Most tokens the reply may have" },
+	{ "system_prompt", DGEN_PARAM_STRING, "\"\"", NULL, false, false, false, "prompt",
+	  "System message template; empty uses the state's `system` field" },
+	{ "user_prompt", DGEN_PARAM_STRING, "\"\"", NULL, false, false, false, "prompt",
+	  "User message template; empty uses the state's `user` field" },
+};
+
+struct tg {
+	struct dgen_template *system, *user; /* NULL: take the state's field */
+};
+
+static void tg_free(void *p)
+{
+	struct tg *s = p;
+
+	if (!s)
+		return;
+	template_free(s->system);
+	template_free(s->user);
+	free(s);
+}
+
+/* Compiles cfg[key] when non-empty; a syntax error names the key. */
+static int compile_prompt(struct json_object *cfg, const char *key, struct dgen_template **out,
+			  struct dgen_err *err)
+{
+	const char *src = blockutil_cfg_str(cfg, key);
+	struct dgen_err e = DGEN_ERR_INIT;
+	struct json_object *line = NULL;
+
+	*out = NULL;
+	if (!src || !*src)
+		return 0;
+	if (template_compile(src, strlen(src), out, &e) == 0)
+		return 0;
+	if (e.detail && json_object_object_get_ex(e.detail, "line", &line))
+		line = json_object_get(line);
+	dgen_err_set(err, DGEN_EINVALID, "%s: %s", key, e.msg);
+	dgen_err_detail_str(err, "field", key);
+	if (line)
+		dgen_err_detail(err, "line", line);
+	dgen_err_clear(&e);
+	return -1;
+}
+
+static int tg_init(struct json_object *config, void **state, struct dgen_err *err)
+{
+	struct tg *s;
+
+	*state = NULL;
+	if (blockutil_check_sampling(config, err) != 0)
+		return -1;
+	s = dgen_xcalloc(1, sizeof(*s));
+	if (compile_prompt(config, "system_prompt", &s->system, err) != 0 ||
+	    compile_prompt(config, "user_prompt", &s->user, err) != 0) {
+		tg_free(s);
+		return -1;
+	}
+	*state = s;
+	return 0;
+}
+
+/* Renders t over the state, or copies the state's field when t is NULL. */
+static int prompt_text(const struct dgen_template *t, const char *what, const char *field,
+		       struct json_object *input, const struct dgen_block_ctx *ctx,
+		       struct dgen_buf *out, struct dgen_err *err)
+{
+	struct dgen_err e = DGEN_ERR_INIT;
+
+	if (!t) {
+		char *owned;
+		size_t len;
+		const char *s = blockutil_text(blockutil_field(input, field), &len, &owned);
+
+		dgen_buf_append(out, s, len);
+		free(owned);
+		return 0;
+	}
+	if (template_render(t, input, ctx->tlim, out, &e) == 0)
+		return 0;
+	dgen_err_set(err, e.code, "%s: %s", what, e.msg);
+	if (e.detail)
+		dgen_err_detail(err, "template", json_object_get(e.detail));
+	dgen_err_clear(&e);
+	return -1;
+}
+
+static int tg_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
+		      struct json_object *input, struct json_object **output,
+		      struct dgen_err *err)
+{
+	const struct tg *s = state;
+	struct dgen_buf sys = DGEN_BUF_INIT, user = DGEN_BUF_INIT;
+	struct dgen_llm_message msgs[2];
+	struct dgen_llm_request req;
+	struct dgen_llm_response resp;
+	int rc = -1;
+
+	memset(&resp, 0, sizeof(resp));
+	if (prompt_text(s ? s->system : NULL, "system_prompt", "system", input, ctx, &sys, err) ||
+	    prompt_text(s ? s->user : NULL, "user_prompt", "user", input, ctx, &user, err))
+		goto out;
+	if (sys.len == 0 && user.len == 0) {
+		dgen_err_set(err, DGEN_EBLOCK,
+			     "nothing to send: system_prompt and user_prompt are empty and the "
+			     "state has no 'system' or 'user' text");
+		goto out;
+	}
+	if (!ctx->llm) {
+		dgen_err_set(err, DGEN_EBLOCK, "no LLM is configured (set LLM_ENDPOINT)");
+		goto out;
+	}
+	memset(&req, 0, sizeof(req));
+	req.n_messages = 0;
+	if (sys.len > 0)
+		msgs[req.n_messages++] = (struct dgen_llm_message){ "system", dgen_buf_str(&sys) };
+	msgs[req.n_messages++] = (struct dgen_llm_message){ "user", dgen_buf_str(&user) };
+	req.messages = msgs;
+	req.model = blockutil_cfg_str(config, "model");
+	req.temperature = blockutil_cfg_num(config, "temperature", 0.7);
+	req.max_tokens = (int)blockutil_cfg_int(config, "max_tokens", 2048);
+	req.format = DGEN_LLM_TEXT;
+	req.cancel = ctx->cancel;
+	req.deadline = ctx->deadline;
+	rc = llm_call(ctx->llm, &req, &resp, err);
+	blockutil_add_usage(ctx, &resp.usage);
+	if (rc != 0)
+		goto out;
+	*output = json_object_new_object();
+	json_object_object_add(*output, "assistant",
+			       json_object_new_string(resp.text ? resp.text : ""));
+	json_object_object_add(*output, "system",
+			       json_object_new_string_len(dgen_buf_str(&sys), (int)sys.len));
+	json_object_object_add(*output, "user",
+			       json_object_new_string_len(dgen_buf_str(&user), (int)user.len));
+out:
+	llm_response_free(&resp);
+	dgen_buf_free(&sys);
+	dgen_buf_free(&user);
+	return rc;
+}
+
+const struct dgen_block_type text_generator_block = {
+	.abi = DGEN_BLOCK_ABI,
+	.type = "TextGenerator",
+	.name = "Text Generator",
+	.description = "Sends a system and a user prompt (templates over the state) to the "
+		       "LLM and returns its reply as `assistant`",
+	.category = "generators",
+	.inputs = inputs,
+	.outputs = outputs,
+	.params = params,
+	.n_params = DGEN_ARRAY_LEN(params),
+	.is_multiplier = false,
+	.init = tg_init,
+	.execute = tg_execute,
+	.free = tg_free,
+};
