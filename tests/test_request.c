@@ -370,6 +370,18 @@ static void test_json(void)
 		dgen_buf_putc(&deep, ']');
 	is_int(json(&r, "application/json", dgen_buf_str(&deep), false, &o, &err), 400,
 	       "nesting deeper than 64 is 400");
+	is_int(json(&r, "application/json", "{\"a\":\"x\\u0000y\"}", false, &o, &err), 400,
+	       "an escaped NUL character in a string is 400");
+	is_int(json(&r, "application/json", "{\"a\\u0000b\":1}", false, &o, &err), 400,
+	       "an escaped NUL character in a key is 400");
+	is_int(json(&r, "application/json", "{\"a\":\"\\\\u0000\"}", false, &o, &err), 0,
+	       "an escaped backslash before u0000 is text");
+	ok(o && strcmp(json_object_get_string(json_object_object_get(o, "a")), "\\u0000") == 0,
+	   "and reads as backslash u0000");
+	json_object_put(o);
+	is_int(json(&r, "application/json", "[\"\\u0001\"]", false, &o, &err), 0,
+	       "other control escapes are fine");
+	json_object_put(o);
 	dgen_buf_reset(&deep);
 	for (int i = 0; i < 5000; i++)
 		dgen_buf_putc(&deep, ' ');

@@ -1,0 +1,193 @@
+/*
+ * api.c - one request from parse to response: the worker's resources and
+ * the dispatcher (see api.h).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dgen/api.h"
+#include "dgen/clock.h"
+#include "dgen/log.h"
+#include "dgen/route.h"
+
+void api_worker_init(struct api_worker *w, const struct dgen_config *cfg)
+{
+	memset(w, 0, sizeof(*w));
+	w->cfg = cfg;
+	request_init(&w->req);
+	respond_init(&w->resp);
+}
+
+void api_worker_free(struct api_worker *w)
+{
+	if (w->llm_handle)
+		llm_handle_free(w->llm_handle);
+	if (w->llm)
+		llm_client_free(w->llm);
+	if (w->templates_loaded)
+		templates_free(&w->templates);
+	if (w->registry)
+		registry_free(w->registry);
+	db_close(w->db);
+	request_free(&w->req);
+	respond_free(&w->resp);
+	memset(w, 0, sizeof(*w));
+}
+
+/* The database is opened on first use, in the process that uses it (a
+ * worker after fork, or the CGI process). A failed open is retried by the
+ * next request: the database may have been locked or missing only briefly. */
+struct dgen_db *api_db(struct api_ctx *c)
+{
+	struct api_worker *w = c->w;
+
+	if (!w->db && db_open(&w->db, w->cfg->database_path, w->cfg->db_busy_timeout_ms,
+			      &c->err) != 0) {
+		w->db = NULL;
+		dgen_error("cannot open database %s: %s", w->cfg->database_path, c->err.msg);
+		return NULL;
+	}
+	return w->db;
+}
+
+struct dgen_registry *api_registry(struct api_ctx *c)
+{
+	struct api_worker *w = c->w;
+
+	if (!w->registry) {
+		struct dgen_err e = DGEN_ERR_INIT;
+
+		w->registry = registry_new();
+		if (w->cfg->blocks_dir && *w->cfg->blocks_dir &&
+		    registry_load_dir(w->registry, w->cfg->blocks_dir, &e) < 0) {
+			/* plugins are optional: the builtins still answer */
+			dgen_warn("block plugins not loaded from %s: %s", w->cfg->blocks_dir,
+				  e.msg);
+			dgen_err_clear(&e);
+		}
+	}
+	return w->registry;
+}
+
+struct dgen_templates *api_templates(struct api_ctx *c)
+{
+	struct api_worker *w = c->w;
+
+	if (!w->templates_loaded) {
+		templates_load(w->cfg->templates_dir, w->cfg->user_templates_dir, &w->templates);
+		w->templates_loaded = true;
+	}
+	return &w->templates;
+}
+
+/* The LLM client is made on the first execute request of a worker and
+ * kept: it holds connections worth reusing, and most workers never need
+ * one. */
+struct dgen_llm_handle *api_llm(struct api_ctx *c)
+{
+	struct api_worker *w = c->w;
+
+	if (!w->llm) {
+		if (llm_client_new(w->cfg, &w->llm, &c->err) != 0) {
+			w->llm = NULL;
+			return NULL;
+		}
+		w->llm_handle = llm_handle_new(w->llm);
+	}
+	return w->llm_handle;
+}
+
+void api_json_limits(const struct api_ctx *c, struct dgen_json_limits *lim)
+{
+	*lim = dgen_json_default_limits;
+	lim->max_bytes = c->cfg->max_body;
+	if (c->cfg->json_depth > 0)
+		lim->max_depth = c->cfg->json_depth;
+	if (c->cfg->max_string > 0)
+		lim->max_string = c->cfg->max_string;
+}
+
+int api_ok(struct api_ctx *c, int status, struct json_object *body)
+{
+	respond_json(c->resp, status, body);
+	json_object_put(body);
+	return status;
+}
+
+int api_fail(struct api_ctx *c)
+{
+	int st = dgen_err_http_status(c->err.code);
+
+	return st < 400 ? 500 : st;
+}
+
+int api_failf(struct api_ctx *c, enum dgen_errcode code, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[DGEN_ERR_MSG_MAX];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	dgen_err_set(&c->err, code, "%s", msg);
+	return api_fail(c);
+}
+
+/* Parse, route, run, answer; whatever the handler leaves unsaid becomes an
+ * error response here, so every request gets exactly one response. */
+int api_handle(struct api_worker *w, const struct req_io *io, bool is_cgi)
+{
+	struct api_ctx c;
+	struct route_match m;
+	double t0 = dgen_clock_mono();
+	int status;
+
+	memset(&c, 0, sizeof(c));
+	c.w = w;
+	c.req = &w->req;
+	c.resp = &w->resp;
+	c.cfg = w->cfg;
+	dgen_err_init(&c.err);
+	w->req.is_cgi = is_cgi;
+	respond_reset(&w->resp, io);
+
+	if (request_parse(&w->req, io, &c.err) != 0) {
+		status = api_fail(&c);
+		goto out;
+	}
+	if (route_match(w->req.method, w->req.path, &w->req.arena, &m, &c.err) != 0) {
+		if (c.err.code == DGEN_EMETHOD)
+			respond_header(&w->resp, "Allow", m.allow);
+		status = api_fail(&c);
+		goto out;
+	}
+	c.id = m.id;
+	c.name = m.name;
+	status = m.route->handler(&c);
+out:
+	if (!w->resp.started) {
+		if (status < 400 || c.err.code == DGEN_OK) {
+			/* a handler that neither answered nor said why: a bug */
+			dgen_error("%s %s: handler returned %d without a response",
+				   w->req.method ? w->req.method : "-",
+				   w->req.path ? w->req.path : "-", status);
+			status = respond_error_msg(&w->resp, 500, "Internal error");
+		} else {
+			status = respond_error(&w->resp, &c.err);
+		}
+	}
+	if (status >= 500)
+		dgen_error("%s %s -> %d: %s", w->req.method ? w->req.method : "-",
+			   w->req.path ? w->req.path : "-", status, c.err.msg);
+	else
+		dgen_debug("%s %s -> %d (%.1f ms)", w->req.method ? w->req.method : "-",
+			   w->req.path ? w->req.path : "-", status,
+			   (dgen_clock_mono() - t0) * 1000.0);
+	dgen_err_clear(&c.err);
+	request_reset(&w->req);
+	w->requests++;
+	return status;
+}

@@ -1,0 +1,45 @@
+/*
+ * health.c - GET /api/health: the database answers, and is a runner alive.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "dgen/api.h"
+#include "dgen/queue.h"
+
+/* A runner heartbeat older than this means no runner is working the
+ * queue (runners beat every few seconds while idle or busy). */
+#define RUNNER_ALIVE_WITHIN_S 30
+
+int api_health_get(struct api_ctx *c)
+{
+	struct dgen_db *db = api_db(c);
+	char last_seen[DGEN_ISO_LEN] = "";
+	bool alive = false;
+	struct json_object *o, *runner;
+
+	if (!db || db_ping(db, &c->err) != 0) {
+		/* the API cannot serve anything useful: tell the balancer */
+		if (c->err.code != DGEN_EBUSY) {
+			char why[DGEN_ERR_MSG_MAX];
+
+			memcpy(why, c->err.msg, sizeof why);
+			why[sizeof why - 1] = '\0';
+			dgen_err_set(&c->err, DGEN_EBUSY, "Database is not available");
+			dgen_err_detail_str(&c->err, "reason", why);
+		}
+		return api_fail(c);
+	}
+	if (queue_runner_status(db, RUNNER_ALIVE_WITHIN_S, &alive, last_seen, &c->err) != 0)
+		return api_fail(c);
+	o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("healthy"));
+	json_object_object_add(o, "database", json_object_new_string("ok"));
+	runner = json_object_new_object();
+	json_object_object_add(runner, "alive", json_object_new_boolean(alive));
+	json_object_object_add(runner, "last_seen",
+			       last_seen[0] ? json_object_new_string(last_seen) : NULL);
+	json_object_object_add(o, "runner", runner);
+	return api_ok(c, 200, o);
+}

@@ -1,0 +1,63 @@
+/*
+ * seeds.c - POST /api/seeds/validate: check a seed document against a
+ * pipeline before uploading it (errors, and template variables the seeds
+ * lack as warnings).
+ */
+#include "config.h"
+
+#include "dgen/api.h"
+#include "dgen/pipeline.h"
+#include "dgen/seeds.h"
+
+void api_seed_limits(const struct api_ctx *c, struct dgen_seed_limits *lim)
+{
+	*lim = seeds_default_limits;
+	if (c->cfg->max_seeds > 0)
+		lim->max_seeds = c->cfg->max_seeds;
+	if (c->cfg->max_repetitions > 0)
+		lim->max_repetitions = c->cfg->max_repetitions;
+}
+
+int api_seeds_validate(struct api_ctx *c)
+{
+	static const char *const allowed[] = { "pipeline_id", "seeds", NULL };
+	struct json_object *body = NULL, *seeds = NULL;
+	struct dgen_pipeline *p = NULL;
+	struct dgen_json_limits jlim;
+	struct dgen_seed_limits slim;
+	int64_t pid = 0;
+	int st;
+
+	api_json_limits(c, &jlim);
+	api_seed_limits(c, &slim);
+	if (request_json_body(c->req, &jlim, false, &body, &c->err) != 0)
+		goto fail;
+	if (!json_object_is_type(body, json_type_object)) {
+		dgen_err_set(&c->err, DGEN_EBADREQ,
+			     "Request body must be a JSON object {pipeline_id, seeds}");
+		goto fail;
+	}
+	if (dgen_json_get_int(body, "", "pipeline_id", true, 1, INT64_MAX, &pid, &c->err) != 0 ||
+	    dgen_json_only_keys(body, "", allowed, &c->err) != 0)
+		goto fail;
+	if (!json_object_object_get_ex(body, "seeds", &seeds) || !seeds) {
+		dgen_err_set(&c->err, DGEN_EBADREQ, "'seeds' is required");
+		dgen_err_detail_str(&c->err, "field", "seeds");
+		goto fail;
+	}
+	if (!json_object_is_type(seeds, json_type_array) &&
+	    !json_object_is_type(seeds, json_type_object)) {
+		dgen_json_type_error(&c->err, DGEN_EBADREQ, "", "seeds", "an array or an object");
+		goto fail;
+	}
+	if (api_load_pipeline(c, pid, &p) != 0)
+		goto fail;
+	st = api_ok(c, 200, seeds_validate(p, seeds, &slim));
+	goto out;
+fail:
+	st = api_fail(c);
+out:
+	pipeline_free(p);
+	json_object_put(body);
+	return st;
+}

@@ -1,0 +1,97 @@
+# tests/api/lib.sh - shared by the API end-to-end tests (sourced).
+#
+# TAP output (ok/not ok, a plan at the end), a temporary directory removed
+# on exit, and assertions over the last response: $STATUS, the headers in
+# $T/headers (CRs removed) and the body in $T/body.
+
+: "${top_builddir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+export top_builddir top_srcdir
+
+TAP_N=0
+TAP_FAILED=0
+T=$(mktemp -d "${TMPDIR:-/tmp}/dgen-api-test.XXXXXX")
+CLEANUP_HOOKS=""
+cleanup() {
+	for h in $CLEANUP_HOOKS; do "$h" || :; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok() {
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - $*"
+}
+
+not_ok() {
+	TAP_N=$((TAP_N + 1))
+	TAP_FAILED=$((TAP_FAILED + 1))
+	echo "not ok $TAP_N - $*"
+	echo "#   status: $STATUS"
+	echo "#   body: $(head -c 600 "$T/body" 2>/dev/null | tr '\n' ' ')"
+}
+
+done_testing() {
+	echo "1..$TAP_N"
+	[ "$TAP_FAILED" -eq 0 ]
+}
+
+# check DESCRIPTION COMMAND...: ok when the command succeeds.
+check() {
+	local d=$1
+	shift
+	if "$@" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi
+}
+
+# expect STATUS DESCRIPTION: the last response had this status.
+expect() {
+	if [ "$STATUS" = "$1" ]; then ok "$2 ($1)"; else not_ok "$2 (want $1)"; fi
+}
+
+# jqt FILTER DESCRIPTION: jq -e FILTER holds on the last body.
+jqt() {
+	if jq -e "$1" "$T/body" >/dev/null 2>&1; then ok "$2"; else
+		not_ok "$2"
+		echo "#   filter: $1"
+	fi
+}
+
+# jqs FILTER DESCRIPTION: the same over a body of JSON lines (slurped).
+jqs() {
+	if jq -e -s "$1" "$T/body" >/dev/null 2>&1; then ok "$2"; else
+		not_ok "$2"
+		echo "#   filter: $1"
+	fi
+}
+
+# jqv FILTER: prints a value of the last body.
+jqv() {
+	jq -r "$1" "$T/body"
+}
+
+# header NAME: the value of a response header of the last response.
+header() {
+	grep -i "^$1:" "$T/headers" | head -n 1 | sed 's/^[^:]*: *//'
+}
+
+# Error bodies always have the SPEC shape.
+error_shape() {
+	jq -e 'type == "object" and (.error | type == "string" and length > 0)
+		and (.detail | type == "object") and (keys | sort == ["detail","error"])' \
+		"$T/body" >/dev/null 2>&1
+}
+
+# multipart FILE PIPELINE_ID UPLOAD_PATH UPLOAD_NAME: writes a form body
+# with the two fields /api/generate takes; the boundary is "dgenBoundary".
+multipart() {
+	{
+		printf -- '--dgenBoundary\r\n'
+		printf 'Content-Disposition: form-data; name="pipeline_id"\r\n\r\n%s\r\n' "$2"
+		printf -- '--dgenBoundary\r\n'
+		printf 'Content-Disposition: form-data; name="file"; filename="%s"\r\n' "$4"
+		printf 'Content-Type: application/octet-stream\r\n\r\n'
+		cat "$3"
+		printf '\r\n--dgenBoundary--\r\n'
+	} >"$1"
+}
+MP_TYPE="multipart/form-data; boundary=dgenBoundary"

@@ -1,0 +1,493 @@
+#!/bin/bash
+# api_cgi.sh - dgen-api end to end as a plain CGI program: every endpoint
+# of SPEC.md §4 and its error paths, run as a web server would run it
+# (GATEWAY_INTERFACE, REQUEST_METHOD, PATH_INFO, QUERY_STRING,
+# CONTENT_TYPE, CONTENT_LENGTH, body on stdin) against a temporary
+# database. The bad-input table also checks that the database is
+# unchanged after each refused request. The runner's side of the queue is
+# played by tests/api/fake_runner (store functions only). Prints TAP.
+set -u
+. "${top_srcdir:-$(dirname "$0")/..}/tests/api/lib.sh"
+
+API="$top_builddir/dgen-api"
+FAKE="$top_builddir/tests/api/fake_runner"
+for tool in jq sqlite3; do
+	if ! command -v $tool >/dev/null 2>&1; then
+		echo "1..0 # SKIP $tool is not installed"
+		exit 0
+	fi
+done
+
+DB="$T/dgen.db"
+: >"$T/dgen.conf"
+export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"
+export DGEN_TEMPLATES_DIR="${DGEN_TEMPLATES_DIR:-$top_srcdir/templates}"
+export LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions" LLM_TIMEOUT=2
+unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy
+
+# cgi METHOD URI [CONTENT_TYPE [BODY_FILE]]: one CGI run; extra request
+# variables (HTTP_IDEMPOTENCY_KEY=...) come from the CGI_ENV array. With
+# RAW=1 the URI goes in REQUEST_URI undecoded (as nginx passes it) instead
+# of PATH_INFO and QUERY_STRING.
+CGI_ENV=()
+cgi() {
+	local method=$1 uri=$2 ct=${3-} body=${4-/dev/null} path query=""
+	local len
+	path=${uri%%\?*}
+	case $uri in *\?*) query=${uri#*\?} ;; esac
+	len=$(wc -c <"$body")
+	local loc=(PATH_INFO="$path" QUERY_STRING="$query")
+	if [ "${RAW-}" = 1 ]; then loc=(REQUEST_URI="$uri"); fi
+	env GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 REQUEST_METHOD="$method" \
+		SCRIPT_NAME= "${loc[@]}" CONTENT_TYPE="$ct" CONTENT_LENGTH="$len" \
+		"${CGI_ENV[@]}" "$API" <"$body" >"$T/out" 2>"$T/stderr"
+	local rc=$?
+	# headers end at the first empty line; the rest is the body
+	awk 'h==0 { sub(/\r$/, ""); if ($0 == "") { h=1; next } print > "/dev/stderr"; next }
+	     { print }' "$T/out" >"$T/body" 2>"$T/headers"
+	STATUS=$(sed -n 's/^Status: \([0-9]*\).*/\1/p' "$T/headers")
+	CGI_RC=$rc
+	[ -n "$STATUS" ] || STATUS="exit$rc"
+}
+
+# json METHOD URI JSON_TEXT: a request with a JSON body.
+json() {
+	printf '%s' "$3" >"$T/req"
+	cgi "$1" "$2" application/json "$T/req"
+}
+
+dbsum() {
+	sqlite3 "$DB" .dump | sha256sum | cut -d' ' -f1
+}
+
+# ---- health, blocks, templates --------------------------------------------
+cgi GET /api/health
+expect 200 "GET /api/health"
+jqt '.status == "healthy" and .database == "ok"' "health reports the database"
+jqt '.runner.alive == false and .runner.last_seen == null' "no runner has ever beaten"
+check "JSON content type" grep -qi '^Content-Type: application/json' "$T/headers"
+"$FAKE" "$DB" heartbeat
+cgi GET /api/health
+jqt '.runner.alive == true and (.runner.last_seen | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T.*Z$"))' \
+	"runner alive after a heartbeat, last_seen ISO 8601"
+
+cgi GET /api/blocks
+expect 200 "GET /api/blocks"
+jqt 'type == "array" and length >= 8' "at least the eight builtin blocks"
+jqt '[.[].type] | contains(["TextGenerator","StructuredGenerator","MarkdownMultiplierBlock",
+	"ValidatorBlock","JSONValidatorBlock","DiversityScore","CoherenceScore","RougeScore"])' \
+	"every builtin type listed"
+jqt 'all(.[]; has("name") and has("description") and has("category") and has("inputs")
+	and has("outputs") and has("is_multiplier") and .config_schema.type == "object")' \
+	"each block has the SPEC fields and a JSON Schema"
+
+cgi GET /api/templates
+expect 200 "GET /api/templates"
+jqt '[.[].id] | contains(["json_generation","text_classification","qa_generation"])' \
+	"the three builtin templates"
+jqt 'all(.[]; has("id") and has("name") and has("description") and has("example_seed"))' \
+	"template fields"
+
+# ---- pipelines --------------------------------------------------------------
+cgi POST /api/pipelines/from_template/json_generation
+expect 200 "POST /api/pipelines/from_template/json_generation"
+jqt '(.id | type == "number") and .template_id == "json_generation" and (.name | length > 0)' \
+	"id, name and template_id"
+TPL_ID=$(jqv .id)
+cgi POST /api/pipelines/from_template/no_such_template
+expect 404 "unknown template"
+jqt '.detail.template_id == "no_such_template"' "detail names the template"
+
+VALID='{"name":"check","blocks":[{"type":"ValidatorBlock","config":{"min_length":3,"forbidden_words":["spam"]}},{"type":"JSONValidatorBlock","config":{"field_name":"text"}}]}'
+json POST /api/pipelines "$VALID"
+expect 200 "POST /api/pipelines"
+jqt '.name == "check" and (.id | type == "number")' "id and name"
+P1=$(jqv .id)
+
+MULTI='{"name":"chunks","blocks":[{"type":"MarkdownMultiplierBlock","config":{}},{"type":"CoherenceScore","config":{"field_name":"content"}}]}'
+json POST /api/pipelines "$MULTI"
+expect 200 "POST a multiplier pipeline"
+P2=$(jqv .id)
+
+STRICT='{"name":"strict","blocks":[{"type":"JSONValidatorBlock","config":{"field_name":"text","strict":true}}]}'
+json POST /api/pipelines "$STRICT"
+P3=$(jqv .id)
+
+json POST /api/pipelines '{"blocks":[]}'
+expect 400 "missing name"
+jqt '.error | test("name")' "the error names the field"
+json POST /api/pipelines '{"name":"x"}'
+expect 400 "missing blocks"
+json POST /api/pipelines '{"name":"x","blocks":[{"type":"NoSuchBlock","config":{}}]}'
+expect 422 "unknown block type"
+jqt '.error == "Block '"'NoSuchBlock'"' not found" and .detail.block_type == "NoSuchBlock"
+	and (.detail.available_blocks | index("ValidatorBlock") != null)' \
+	"names the type and the available ones"
+json POST /api/pipelines '{"name":"x","blocks":[{"type":"ValidatorBlock","config":{"min_length":"three"}}]}'
+expect 422 "wrong config type"
+jqt '.detail.field == "blocks[0].config.min_length"' "field path of the bad config key"
+json POST /api/pipelines '{"name":"x","blocks":[{"type":"RougeScore","config":{"rouge_type":"rouge9"}}]}'
+expect 422 "value outside the enum"
+jqt '.detail.field == "blocks[0].config.rouge_type"' "field path names rouge_type"
+json POST /api/pipelines '{"name":"x","blocks":[{"type":"ValidatorBlock","config":{}},{"type":"MarkdownMultiplierBlock","config":{}}]}'
+expect 422 "multiplier not first"
+jqt '.detail.field == "blocks[1].type"' "names the misplaced block"
+
+cgi GET /api/pipelines
+expect 200 "GET /api/pipelines"
+jqt 'length == 4 and .[0].id == '"$P3"' and .[3].id == '"$TPL_ID" "newest first"
+jqt 'all(.[]; has("id") and has("name") and (.definition | type == "object")
+	and has("created_at") and has("updated_at"))' "list fields"
+
+cgi GET /api/pipelines/$P1
+expect 200 "GET /api/pipelines/{id}"
+jqt '.first_block_is_multiplier == false and .definition.blocks[0].type == "ValidatorBlock"' \
+	"plain pipeline"
+cgi GET /api/pipelines/$P2
+jqt '.first_block_is_multiplier == true' "multiplier pipeline flagged"
+cgi GET /api/pipelines/999999
+expect 404 "unknown pipeline"
+
+json PUT /api/pipelines/$P1 "${VALID/\"check\"/\"renamed\"}"
+expect 200 "PUT /api/pipelines/{id}"
+jqt '.id == '"$P1"' and .name == "renamed"' "renamed"
+cgi GET /api/pipelines/$P1
+jqt '.name == "renamed" and .definition.name == "renamed"' "the rename is stored"
+json PUT /api/pipelines/999999 "$VALID"
+expect 404 "PUT unknown pipeline"
+json PUT /api/pipelines/$P1 '{"name":"x","blocks":[{"type":"Nope"}]}'
+expect 422 "PUT an invalid definition"
+
+# execute: synchronous, nothing stored
+before=$(dbsum)
+json POST /api/pipelines/$P1/execute '{"text":"{\"a\": 1}","assistant":"unused"}'
+expect 200 "POST /api/pipelines/{id}/execute"
+jqt '.result.valid == true and .result.parsed_json.a == 1' "result is the final state"
+jqt '(.trace | length) == 2 and .trace[0].block_type == "ValidatorBlock"
+	and (.trace[0] | has("input") and has("output") and has("accumulated_state") and has("execution_time"))' \
+	"a trace entry per block"
+jqt '(.trace_id | test("^[0-9a-f-]{36}$")) and (.usage | type == "object")' "trace_id and usage"
+check "execute stores nothing" test "$before" = "$(dbsum)"
+json POST /api/pipelines/$P2/execute '{"file_content":"# One\nfirst part.\n# Two\nsecond part. more."}'
+expect 200 "execute a multiplier pipeline"
+jqt '(.results | length) == 2 and .results[1].result.chunk_index == 1
+	and (.results[0].result | has("coherence_score"))' "one result per chunk"
+json POST /api/pipelines/$P3/execute '{"text":"not json"}'
+expect 400 "a failing block is 400"
+jqt '.detail.block_type == "JSONValidatorBlock" and .detail.step == 1 and (.error | test("failed at step 1"))' \
+	"error names the block and step"
+check "error has the SPEC shape" error_shape
+cgi POST /api/pipelines/$P1/execute
+expect 200 "execute with an empty body starts from {}"
+json POST /api/pipelines/$P1/execute '[1,2]'
+expect 400 "execute with a non-object body"
+json POST /api/pipelines/999999/execute '{}'
+expect 404 "execute an unknown pipeline"
+
+cgi GET /api/pipelines/$P1/accumulated_state_schema
+expect 200 "GET accumulated_state_schema"
+jqt '.fields | index("valid") != null and index("parsed_json") != null' "union of outputs"
+cgi GET /api/pipelines/999999/accumulated_state_schema
+expect 404 "schema of an unknown pipeline"
+
+json PUT /api/pipelines/$P1/validation_config '{"field_order":{"primary":["assistant"],"secondary":["valid"],"hidden":[]}}'
+expect 200 "PUT validation_config"
+jqt '.success == true' "success"
+cgi GET /api/pipelines/$P1
+jqt '.validation_config.field_order.primary == ["assistant"]' "layout stored"
+json PUT /api/pipelines/$P1/validation_config '{"field_order":{"primary":"assistant"}}'
+expect 400 "layout list of the wrong type"
+json PUT /api/pipelines/999999/validation_config '{"field_order":{}}'
+expect 404 "layout of an unknown pipeline"
+
+# ---- seeds ------------------------------------------------------------------
+json POST /api/seeds/validate '{"pipeline_id":'"$P1"',"seeds":[{"metadata":{"text":"hello"}},{"repetitions":2,"metadata":{"text":"x"}}]}'
+expect 200 "POST /api/seeds/validate"
+jqt '.valid == true and .errors == [] and (.warnings | type == "array")' "valid seeds"
+json POST /api/seeds/validate '{"pipeline_id":'"$P1"',"seeds":[{"metadata":{}},{"repetitions":0,"metadata":{}}]}'
+expect 200 "validate bad seeds"
+jqt '.valid == false and (.errors | length) >= 1' "invalid, with errors"
+json POST /api/seeds/validate '{"pipeline_id":999999,"seeds":[]}'
+expect 404 "validate against an unknown pipeline"
+json POST /api/seeds/validate '{"seeds":[]}'
+expect 400 "validate without pipeline_id"
+
+# ---- generate ---------------------------------------------------------------
+printf '[{"metadata":{"text":"one"}},{"repetitions":2,"metadata":{"text":"two"}}]' >"$T/seeds.json"
+multipart "$T/mp" "$P1" "$T/seeds.json" seeds.json
+cgi POST /api/generate "$MP_TYPE" "$T/mp"
+expect 200 "POST /api/generate"
+jqt '.job_id | type == "number"' "job_id"
+J1=$(jqv .job_id)
+CGI_ENV=(HTTP_IDEMPOTENCY_KEY=upload-1)
+cgi POST /api/generate "$MP_TYPE" "$T/mp"
+J2=$(jqv .job_id)
+cgi POST /api/generate "$MP_TYPE" "$T/mp"
+CGI_ENV=()
+check "Idempotency-Key: a retried upload returns the same job" test "$(jqv .job_id)" = "$J2"
+check "and a new key made a new job" test "$J2" != "$J1"
+
+printf '# Title\nsome text\n## Part\nmore text\n' >"$T/doc.md"
+multipart "$T/mp" "$P2" "$T/doc.md" doc.md
+cgi POST /api/generate "$MP_TYPE" "$T/mp"
+expect 200 "upload markdown to a multiplier pipeline"
+JMD=$(jqv .job_id)
+multipart "$T/mp" "$P1" "$T/doc.md" doc.md
+cgi POST /api/generate "$MP_TYPE" "$T/mp"
+expect 422 "markdown for a pipeline without a multiplier"
+printf '[{"metadata":{}},{"repetitions":0,"metadata":{}}]' >"$T/bad.json"
+multipart "$T/mp" "$P1" "$T/bad.json" bad.json
+before=$(dbsum)
+cgi POST /api/generate "$MP_TYPE" "$T/mp"
+expect 422 "a bad seed"
+jqt '.detail.seed_index == 1' "detail.seed_index is the 0-based index"
+check "no job stored for a bad upload" test "$before" = "$(dbsum)"
+printf '[{"metadata":{}}, {"metadata": ' >"$T/broken.json"
+multipart "$T/mp" "$P1" "$T/broken.json" broken.json
+cgi POST /api/generate "$MP_TYPE" "$T/mp"
+expect 400 "a seed file that is not JSON"
+multipart "$T/mp" 999999 "$T/seeds.json" seeds.json
+cgi POST /api/generate "$MP_TYPE" "$T/mp"
+expect 404 "upload for an unknown pipeline"
+multipart "$T/mp" abc "$T/seeds.json" seeds.json
+cgi POST /api/generate "$MP_TYPE" "$T/mp"
+expect 400 "pipeline_id not a number"
+printf -- '--dgenBoundary\r\nContent-Disposition: form-data; name="pipeline_id"\r\n\r\n1\r\n--dgenBoundary--\r\n' >"$T/mp"
+cgi POST /api/generate "$MP_TYPE" "$T/mp"
+expect 400 "no file field"
+jqt '.detail.field == "file"' "names the missing field"
+head -c 11000000 /dev/zero | tr '\0' ' ' >"$T/huge.json"
+multipart "$T/mp" "$P1" "$T/huge.json" huge.json
+cgi POST /api/generate "$MP_TYPE" "$T/mp"
+expect 413 "upload over 10 MiB"
+jqt '.detail.limit == 10485760' "detail gives the limit"
+json POST /api/generate '{"pipeline_id":1}'
+expect 415 "generate with a JSON body"
+
+# ---- jobs -------------------------------------------------------------------
+cgi GET /api/jobs
+expect 200 "GET /api/jobs"
+jqt 'length == 3 and .[0].id == '"$JMD" "newest first"
+jqt 'all(.[]; has("status") and has("total_seeds") and has("progress") and (.usage | has("total_tokens")))' \
+	"job fields"
+cgi GET "/api/jobs?pipeline_id=$P2"
+jqt 'length == 1 and .[0].pipeline_id == '"$P2" "filter by pipeline_id"
+cgi GET "/api/jobs?status=queued&limit=2"
+jqt 'length == 2 and all(.[]; .status == "queued")' "filter by status with a limit"
+cgi GET /api/jobs/$J1
+expect 200 "GET /api/jobs/{id}"
+jqt '.id == '"$J1"' and .status == "queued" and .total_seeds == 3 and .current_seed == 0' \
+	"queued job counts seeds x repetitions"
+cgi GET /api/jobs/999999
+expect 404 "unknown job"
+cgi GET /api/jobs/active
+expect 404 "no active job"
+
+# the runner claims J1 (oldest), finishes two units, fails one
+claimed=$("$FAKE" "$DB" claim)
+check "fake runner claims the oldest job" test "$claimed" = "$J1"
+cgi GET /api/jobs/active
+expect 200 "GET /api/jobs/active"
+jqt '.id == '"$J1"' and .status == "running"' "the running job"
+"$FAKE" "$DB" record "$J1" 0 "first output"
+"$FAKE" "$DB" record "$J1" 1 "second output"
+"$FAKE" "$DB" fail "$J1" 2 "too short"
+"$FAKE" "$DB" end "$J1" completed
+cgi GET /api/jobs/$J1
+jqt '.status == "completed" and .records_generated == 2 and .records_failed == 1 and .progress == 1' \
+	"progress after the runner"
+cgi GET /api/jobs/$J1/failures
+expect 200 "GET /api/jobs/{id}/failures"
+jqt 'length == 1 and .[0].seed_index == 2 and .[0].block_type == "ValidatorBlock"
+	and .[0].error == "too short" and (.[0] | has("repetition") and has("step") and has("trace"))' \
+	"the failed execution"
+cgi GET /api/jobs/999999/failures
+expect 404 "failures of an unknown job"
+cgi POST /api/jobs/$J1/retry_failed
+expect 200 "POST /api/jobs/{id}/retry_failed"
+JR=$(jqv .job_id)
+cgi GET /api/jobs/$JR
+jqt '.status == "queued" and .pipeline_id == '"$P1" "retry job queued for the same pipeline"
+cgi POST /api/jobs/$J2/retry_failed
+expect 409 "retry a job without failures"
+cgi DELETE /api/jobs/$J1
+expect 409 "cancel a finished job"
+cgi DELETE /api/jobs/$JR
+expect 200 "DELETE /api/jobs/{id}"
+jqt '.message == "Job cancelled"' "cancel message"
+cgi GET /api/jobs/$JR
+jqt '.status == "cancelled"' "job cancelled"
+cgi DELETE /api/jobs/999999
+expect 404 "cancel an unknown job"
+
+# ---- records ----------------------------------------------------------------
+cgi GET "/api/records?job_id=$J1"
+expect 200 "GET /api/records"
+jqt 'length == 2 and .[0].output == "second output"' "newest first"
+jqt 'all(.[]; has("id") and has("output") and has("metadata") and .status == "pending"
+	and has("trace") and has("trace_id") and .job_id == '"$J1"' and .pipeline_id == '"$P1"'
+	and has("created_at") and has("updated_at"))' "record fields"
+R1=$(jq -r '.[1].id' "$T/body")
+R2=$(jq -r '.[0].id' "$T/body")
+cgi GET "/api/records?job_id=$J1&limit=1&offset=1"
+jqt 'length == 1 and .[0].id == '"$R1" "limit and offset"
+cgi GET "/api/records?pipeline_id=$P2"
+jqt 'length == 0' "filter by pipeline_id"
+cgi GET /api/records/$R1
+expect 200 "GET /api/records/{id}"
+jqt '.id == '"$R1"' and .output == "first output" and .metadata.content == "seed 0"' "the record"
+cgi GET /api/records/999999
+expect 404 "unknown record"
+
+json PUT /api/records/$R1 '{"output":"fixed by hand"}'
+expect 200 "PUT /api/records/{id} output"
+jqt '.success == true' "success"
+cgi GET /api/records/$R1
+jqt '.output == "fixed by hand" and .status == "edited"' "content edit without status marks edited"
+json PUT /api/records/$R2 '{"status":"accepted"}'
+expect 200 "PUT status"
+cgi GET "/api/records?status=accepted"
+jqt 'length == 1 and .[0].id == '"$R2" "filter by status"
+json PUT /api/records/$R2 '{"assistant":"changed state","status":"rejected"}'
+expect 200 "PUT a state key with a status"
+cgi GET /api/records/$R2
+jqt '.status == "rejected"' "explicit status wins"
+cgi GET "/api/export?job_id=$J1"
+jqs 'map(select(.id == '"$R2"'))[0].accumulated_state.assistant == "changed state"' \
+	"other keys edit the final accumulated state"
+json PUT /api/records/$R2 '{"metadata":{"content":"new seed"}}'
+cgi GET /api/records/$R2
+jqt '.metadata.content == "new seed" and .status == "edited"' "metadata edit"
+json PUT /api/records/$R2 '{"status":"bogus"}'
+expect 400 "unknown record status"
+jqt '.detail.allowed == ["pending","accepted","rejected","edited"]' "lists the allowed statuses"
+json PUT /api/records/$R2 '{}'
+expect 400 "nothing to update"
+json PUT /api/records/999999 '{"status":"accepted"}'
+expect 404 "PUT an unknown record"
+
+# ---- export -----------------------------------------------------------------
+cgi GET "/api/export?job_id=$J1"
+expect 200 "GET /api/export"
+check "ndjson content type" grep -qi '^Content-Type: application/x-ndjson' "$T/headers"
+check "two lines, each JSON" test "$(jq -c . "$T/body" | wc -l)" -eq 2
+jqs 'all(.[]; has("accumulated_state") and has("trace_id") and (has("trace") | not))' "export line fields"
+jqs 'map(select(.id == '"$R1"'))[0] | (.accumulated_state | has("content") | not) and .accumulated_state.valid == true' \
+	"accumulated_state drops keys equal to metadata"
+check "every line ends in a newline" test "$(tail -c 1 "$T/body" | od -An -c | tr -d ' ')" = '\n'
+cgi GET "/api/export/download?status=edited"
+expect 200 "GET /api/export/download"
+check "Content-Disposition attachment" \
+	grep -qi '^Content-Disposition: attachment; filename="dgen_export.jsonl"' "$T/headers"
+check "filtered by status" test "$(jq -c . "$T/body" | wc -l)" -eq 2
+cgi GET "/api/export?status=bogus"
+expect 400 "export with a bad status"
+
+# ---- deletes ----------------------------------------------------------------
+cgi DELETE "/api/records?job_id=$J1"
+expect 200 "DELETE /api/records?job_id="
+jqt '.deleted == 2' "two records deleted"
+cgi GET /api/jobs/$J1
+expect 404 "and the job with them"
+cgi DELETE /api/pipelines/$P2
+expect 200 "DELETE /api/pipelines/{id}"
+jqt '.success == true' "success"
+cgi GET /api/pipelines/$P2
+expect 404 "pipeline gone"
+cgi GET /api/jobs/$JMD
+expect 404 "its jobs gone too"
+cgi DELETE /api/pipelines/$P2
+expect 404 "delete it again"
+
+# ---- routing ----------------------------------------------------------------
+cgi GET /api/nothing/here
+expect 404 "unknown route"
+check "error shape on 404" error_shape
+cgi PATCH /api/pipelines/$P1
+expect 405 "wrong method"
+check "Allow header" test "$(header Allow)" = "GET, PUT, DELETE"
+RAW=1 cgi GET "/api/records?limit=5&status=pending"
+expect 200 "nginx-style REQUEST_URI"
+
+# ---- bad input: status, error, database unchanged --------------------------
+# bad NAME EXPECTED_STATUS METHOD URI CONTENT_TYPE BODY_FILE
+bad() {
+	local name=$1 want=$2
+	shift 2
+	local before
+	before=$(dbsum)
+	cgi "$@"
+	if [ "$STATUS" = "$want" ] && error_shape && [ "$before" = "$(dbsum)" ]; then
+		ok "bad input: $name -> $want, error body, database unchanged"
+	else
+		not_ok "bad input: $name -> want $want"
+	fi
+}
+badjson() {
+	local name=$1 want=$2 method=$3 uri=$4
+	printf '%s' "$5" >"$T/badreq"
+	bad "$name" "$want" "$method" "$uri" application/json "$T/badreq"
+}
+badjson "malformed JSON" 400 POST /api/pipelines '{"name": "x", "blocks": ['
+badjson "trailing garbage" 400 POST /api/pipelines '{"name":"x","blocks":[]} x'
+badjson "name of the wrong type" 400 POST /api/pipelines '{"name":5,"blocks":[]}'
+badjson "blocks of the wrong type" 400 POST /api/pipelines '{"name":"x","blocks":{}}'
+badjson "block config of the wrong type" 422 POST /api/pipelines '{"name":"x","blocks":[{"type":"ValidatorBlock","config":[]}]}'
+badjson "unknown top-level field" 400 POST /api/pipelines '{"name":"x","blocks":[],"extra":1}'
+badjson "unknown config key" 422 POST /api/pipelines '{"name":"x","blocks":[{"type":"ValidatorBlock","config":{"nope":1}}]}'
+badjson "body not an object" 400 POST /api/pipelines '[]'
+badjson "empty body" 400 POST /api/pipelines ''
+printf '{"name":"\xff\xfe","blocks":[]}' >"$T/badreq"
+bad "invalid UTF-8 in JSON" 400 POST /api/pipelines application/json "$T/badreq"
+printf '{"name":"a\0b","blocks":[]}' >"$T/badreq"
+bad "raw NUL byte in JSON" 400 POST /api/pipelines application/json "$T/badreq"
+badjson "escaped NUL in a string" 400 POST /api/pipelines '{"name":"a\u0000b","blocks":[]}'
+{ head -c 10000 /dev/zero | tr '\0' '['; head -c 10000 /dev/zero | tr '\0' ']'; } >"$T/badreq"
+bad "10 000-deep nesting" 400 POST /api/pipelines application/json "$T/badreq"
+{ printf '{"name":"'; head -c 1100000 /dev/zero | tr '\0' 'a'; printf '","blocks":[]}'; } >"$T/badreq"
+bad "body over 1 MiB" 413 POST /api/pipelines application/json "$T/badreq"
+{ printf '{"name":"x","blocks":[],"constraints":{"a":"'; head -c 2000 /dev/zero | tr '\0' 'a'; printf '"}}'; } >"$T/badreq"
+DGEN_MAX_STRING=1000 bad "string field over DGEN_MAX_STRING" 413 POST /api/pipelines application/json "$T/badreq"
+printf '{"name":"x","blocks":[]}' >"$T/badreq"
+bad "text/plain body" 415 POST /api/pipelines text/plain "$T/badreq"
+bad "no content type" 415 POST /api/pipelines "" "$T/badreq"
+bad "latin1 charset" 415 POST /api/pipelines "application/json; charset=latin1" "$T/badreq"
+badjson "record status of the wrong type" 400 PUT /api/records/$R2 '{"status":1}'
+badjson "record output of the wrong type" 400 PUT /api/records/$R2 '{"output":{"a":1}}'
+badjson "seed validation with a string id" 400 POST /api/seeds/validate '{"pipeline_id":"1","seeds":[]}'
+badjson "layout with an unknown key" 400 PUT /api/pipelines/$P1/validation_config '{"field_order":{},"x":1}'
+printf -- '--dgenBoundary\r\nContent-Disposition: form-data; name="pipeline_id"\r\n\r\n1' >"$T/badreq"
+bad "multipart without a closing boundary" 400 POST /api/generate "$MP_TYPE" "$T/badreq"
+printf -- '--other\r\nContent-Disposition: form-data; name="pipeline_id"\r\n\r\n1\r\n--other--\r\n' >"$T/badreq"
+bad "multipart with another boundary" 400 POST /api/generate "$MP_TYPE" "$T/badreq"
+printf -- '--dgenBoundary\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--dgenBoundary--\r\n' >"$T/badreq"
+bad "multipart with an unknown field" 400 POST /api/generate "$MP_TYPE" "$T/badreq"
+bad "multipart without a boundary" 400 POST /api/generate "multipart/form-data" "$T/badreq"
+printf -- '--dgenBoundary\r\nContent-Disposition: form-data; name="pipeline_id"\r\n\r\n%s\r\n--dgenBoundary\r\nContent-Disposition: form-data; name="file"; filename="s.json"\r\n\r\n\xff\xfe\r\n--dgenBoundary--\r\n' "$P1" >"$T/badreq"
+bad "uploaded file not UTF-8" 400 POST /api/generate "$MP_TYPE" "$T/badreq"
+bad "non-numeric pipeline id" 400 GET /api/pipelines/abc
+bad "zero id" 400 GET /api/records/0
+bad "negative id" 400 DELETE /api/jobs/-1
+bad "fractional id" 400 PUT /api/records/1.5 application/json "$T/badreq"
+bad "id beyond 64 bits" 400 GET /api/jobs/99999999999999999999999
+bad "limit=0" 400 GET "/api/records?limit=0"
+bad "limit=1001" 400 GET "/api/records?limit=1001"
+bad "limit=abc" 400 GET "/api/records?limit=abc"
+bad "offset=-1" 400 GET "/api/records?offset=-1"
+bad "jobs limit=0" 400 GET "/api/jobs?limit=0"
+bad "job_id=x" 400 GET "/api/records?job_id=x"
+bad "job status unknown" 400 GET "/api/jobs?status=done"
+bad "DELETE records with job_id=0" 400 DELETE "/api/records?job_id=0"
+RAW=1 bad "invalid UTF-8 in the query" 400 GET "/api/records?status=%ff"
+RAW=1 bad "NUL in the path" 400 GET "/api/pipelines/1%00"
+RAW=1 bad "bad escape in the query" 400 GET "/api/records?limit=%zz"
+cgi GET "/api/records?limit=1000&offset=0"
+expect 200 "limit=1000 is the maximum"
+
+# the CGI program also answers when its configuration is broken
+DGEN_MAX_BODY=nope cgi GET /api/health
+expect 500 "a bad configuration is a 500 with a JSON error"
+check "error shape on a configuration error" error_shape
+check "and the program exits 1" test "$CGI_RC" = 1
+
+done_testing
