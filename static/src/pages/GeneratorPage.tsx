@@ -401,6 +401,8 @@ export default function GeneratorPage() {
             onDrop={(e: React.DragEvent) => {
               e.preventDefault();
               setDragOver(false);
+              // The dropped file replaces whatever the file input held.
+              if (fileInput.current) fileInput.current.value = '';
               choose(e.dataTransfer.files?.[0]);
             }}
           >

@@ -36,6 +36,13 @@ function FieldValue({ value, big }: { value: Json; big?: boolean }) {
       </Text>
     );
   }
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) {
+    return (
+      <Text as="div" sx={{ fontFamily: 'mono', fontSize: big ? 2 : 1 }}>
+        {String(value)}
+      </Text>
+    );
+  }
   return <pre className="json">{JSON.stringify(value, null, 2)}</pre>;
 }
 

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import {
+  END_ID, START_ID, availableFields, chainFrom, constraintsFromForm, createsCycle, editorKind, fromForm,
+  layout, missingRequired, parseFieldPath, templateVars, toForm,
+} from './model';
+import type { BlockInfo, ConfigSchema } from '../types';
+
+const info = (type: string, outputs: string[], is_multiplier = false): BlockInfo => ({
+  type, name: type, description: '', category: 'x', inputs: [], outputs, is_multiplier, config_schema: {},
+});
+
+describe('chainFrom', () => {
+  it('orders blocks by following edges from Start, not by creation order', () => {
+    const c = chainFrom(['a', 'b', 'c'], [
+      { source: 'b', target: 'a' },
+      { source: START_ID, target: 'b' },
+      { source: 'a', target: END_ID },
+    ]);
+    expect(c.order).toEqual(['b', 'a']);
+    expect(c.reachesEnd).toBe(true);
+    expect(c.unconnected).toEqual(['c']);
+  });
+  it('reports a chain that stops before End', () => {
+    const c = chainFrom(['a'], [{ source: START_ID, target: 'a' }]);
+    expect(c.order).toEqual(['a']);
+    expect(c.reachesEnd).toBe(false);
+  });
+  it('stops on a loop instead of spinning', () => {
+    const c = chainFrom(['a', 'b'], [
+      { source: START_ID, target: 'a' },
+      { source: 'a', target: 'b' },
+      { source: 'b', target: 'a' },
+    ]);
+    expect(c.order).toEqual(['a', 'b']);
+    expect(c.reachesEnd).toBe(false);
+  });
+});
+
+describe('createsCycle', () => {
+  it('detects a connection back to an ancestor', () => {
+    const edges = [{ source: 'a', target: 'b' }, { source: 'b', target: 'c' }];
+    expect(createsCycle(edges, 'c', 'a')).toBe(true);
+    expect(createsCycle(edges, 'a', 'c')).toBe(false);
+    expect(createsCycle(edges, 'a', 'a')).toBe(true);
+  });
+});
+
+const schema: ConfigSchema = {
+  type: 'object',
+  required: ['json_schema'],
+  properties: {
+    json_schema: { type: ['object', 'string'] },
+    model: { type: ['string', 'null'], default: null },
+    temperature: { type: 'number', default: 0.7 },
+    max_tokens: { type: 'integer', default: 2048 },
+    user_prompt: { type: 'string', default: '' },
+    strict: { type: 'boolean', default: false },
+    rouge_type: { type: 'string', enum: ['rouge1', 'rouge2', 'rougeL'], default: 'rouge1' },
+    field_name: { type: 'string', default: 'assistant', isFieldReference: true },
+    forbidden_words: { type: 'array', items: { type: 'string' }, default: [] },
+  },
+};
+
+describe('schema-driven forms', () => {
+  it('picks a control per property', () => {
+    const p = schema.properties!;
+    expect(editorKind('json_schema', p.json_schema)).toBe('json');
+    expect(editorKind('temperature', p.temperature)).toBe('number');
+    expect(editorKind('max_tokens', p.max_tokens)).toBe('integer');
+    expect(editorKind('user_prompt', p.user_prompt)).toBe('code');
+    expect(editorKind('strict', p.strict)).toBe('boolean');
+    expect(editorKind('rouge_type', p.rouge_type)).toBe('enum');
+    expect(editorKind('field_name', p.field_name)).toBe('field');
+    expect(editorKind('forbidden_words', p.forbidden_words)).toBe('list');
+    expect(editorKind('model', p.model)).toBe('text');
+  });
+
+  it('round-trips a config through the form', () => {
+    const config = {
+      json_schema: { type: 'object', properties: { title: { type: 'string' } } },
+      temperature: 0.2,
+      max_tokens: 100,
+      user_prompt: 'About {{ content }}',
+      strict: true,
+      rouge_type: 'rougeL',
+      field_name: 'generated',
+      forbidden_words: ['foo', 'bar'],
+    };
+    const back = fromForm(toForm(config, schema), schema);
+    expect(back.errors).toEqual({});
+    expect(back.config).toEqual(config);
+  });
+
+  it('leaves optional empty fields to the server defaults', () => {
+    const v = toForm({}, schema);
+    v.json_schema = '{"type":"object"}';
+    v.temperature = '';
+    const { config, errors } = fromForm(v, schema);
+    expect(errors).toEqual({});
+    expect('temperature' in config).toBe(false);
+    expect('model' in config).toBe(false);
+    expect(config.max_tokens).toBe(2048);
+  });
+
+  it('keeps a JSON schema that is a template as a string', () => {
+    const v = toForm({}, schema);
+    v.json_schema = '{{ schema_text }}';
+    expect(fromForm(v, schema).config.json_schema).toBe('{{ schema_text }}');
+  });
+
+  it('reports type errors per field and the required ones as missing', () => {
+    const v = toForm({}, schema);
+    v.max_tokens = '1.5';
+    v.temperature = 'hot';
+    const { errors } = fromForm(v, schema);
+    expect(errors.max_tokens).toMatch(/whole number/);
+    expect(errors.temperature).toMatch(/number/);
+    expect(errors.json_schema).toBe('Required');
+    expect(missingRequired(v, schema)).toEqual(['json_schema']);
+  });
+});
+
+describe('availableFields', () => {
+  const infos = new Map([
+    ['Gen', info('Gen', ['assistant', 'user'])],
+    ['Score', info('Score', ['score'])],
+    ['Split', info('Split', ['content', 'chunk_index'], true)],
+    ['Any', info('Any', ['*'])],
+  ]);
+  it('lists seed keys and outputs of earlier blocks only', () => {
+    expect(availableFields(['Gen', 'Score'], 0, ['topic'], infos)).toEqual(['topic']);
+    expect(availableFields(['Gen', 'Score'], 1, ['topic'], infos)).toEqual(['topic', 'assistant', 'user']);
+    expect(availableFields(['Gen', 'Any', 'Score'], 2, [], infos)).toEqual(['assistant', 'user']);
+  });
+  it('replaces the seed fields after a multiplier', () => {
+    expect(availableFields(['Split', 'Gen'], 1, ['file_content'], infos)).toEqual(['content', 'chunk_index']);
+  });
+});
+
+describe('parseFieldPath', () => {
+  it('maps server field paths to blocks and constraints', () => {
+    expect(parseFieldPath('blocks[1].config.rouge_type')).toEqual({ blockIndex: 1, configKey: 'rouge_type' });
+    expect(parseFieldPath('blocks[0].type')).toEqual({ blockIndex: 0 });
+    expect(parseFieldPath('blocks[12]')).toEqual({ blockIndex: 12 });
+    expect(parseFieldPath('constraints.max_total_tokens')).toEqual({ constraint: 'max_total_tokens' });
+    expect(parseFieldPath('name')).toEqual({ top: 'name' });
+    expect(parseFieldPath(undefined)).toBeNull();
+  });
+});
+
+describe('constraintsFromForm', () => {
+  it('treats empty and -1 as unlimited and rejects other negatives', () => {
+    const r = constraintsFromForm({ max_total_tokens: '-1', max_total_input_tokens: '500', max_total_output_tokens: '-3', max_total_execution_time: '1.5' });
+    expect(r.constraints).toEqual({ max_total_input_tokens: 500, max_total_execution_time: 1.5 });
+    expect(Object.keys(r.errors)).toEqual(['max_total_output_tokens']);
+  });
+});
+
+describe('templateVars', () => {
+  it('finds the variables a prompt reads', () => {
+    expect(templateVars('{{ topic | upper }} {% if style %}{{ style }}{% endif %}{% for q in questions %}{{ loop.index }}{{ q }}{% endfor %}').sort())
+      .toEqual(['q', 'questions', 'style', 'topic']);
+  });
+});
+
+describe('layout', () => {
+  it('puts the chain left to right and loose blocks below', () => {
+    const p = layout(['a', 'b'], ['c']);
+    expect(p[START_ID].x).toBeLessThan(p.a.x);
+    expect(p.a.x).toBeLessThan(p.b.x);
+    expect(p.b.x).toBeLessThan(p[END_ID].x);
+    expect(p.c.y).toBeGreaterThan(p.a.y);
+  });
+});
