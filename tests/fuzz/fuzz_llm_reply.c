@@ -28,10 +28,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum llm_finish fin;
 	char *t;
 
+	char *body;
+
 	if (size < 1)
 		return 0;
 	ad = ads[data[0] % 4];
-	if (dgen_json_parse((const char *)data + 1, size - 1, &dgen_json_default_limits, &o, &err) == 0) {
+	/* The client hands the parser its NUL-terminated reply buffer. */
+	body = malloc(size);
+	if (!body)
+		abort();
+	memcpy(body, data + 1, size - 1);
+	body[size - 1] = '\0';
+	if (dgen_json_parse(body, size - 1, &dgen_json_default_limits, &o, &err) == 0) {
 		memset(&resp, 0, sizeof(resp));
 		if (ad->parse(o, &resp, &fin, &err) == 0) {
 			/* a success always has text and sane usage */
@@ -45,5 +53,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_object_put(o);
 	}
 	dgen_err_clear(&err);
+	free(body);
 	return 0;
 }
