@@ -27,3 +27,10 @@ tests_test_blocks_validators_LDADD = $(TEST_LIBS)
 tests_test_blocks_markdown_LDADD = $(TEST_LIBS)
 noinst_HEADERS += tests/blocks_test.h
 EXTRA_DIST += tests/data/porter/vocabulary.txt
+
+# Fuzz target: metrics, fences and the Markdown splitter over any bytes.
+check_PROGRAMS += tests/fuzz/fuzz_blocks
+FUZZ_TESTS += tests/fuzz/fuzz_blocks
+tests_fuzz_fuzz_blocks_SOURCES = tests/fuzz/fuzz_blocks.c tests/fuzz/driver.c
+tests_fuzz_fuzz_blocks_LDADD = $(TEST_LIBS)
+tests_fuzz_fuzz_blocks_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)
