@@ -57,6 +57,16 @@ int main(void)
 	ok(parse("{\"a\":\n 1} x", &v, &e) == -1 && strstr(e.msg, "line 2"),
 	   "text after the value is an error at its line");
 	ok(parse("", &v, &e) == -1 && strstr(e.msg, "empty"), "empty body is reported as empty");
+	{
+		/* Not NUL-terminated: the parser must stay inside len (ASan checks). */
+		char *ws = dgen_xmalloc(3);
+
+		memcpy(ws, "  \n", 3);
+		dgen_err_clear(&e);
+		ok(dgen_json_parse(ws, 3, NULL, &v, &e) == -1 && strstr(e.msg, "empty"),
+		   "whitespace without a terminator is an empty body");
+		free(ws);
+	}
 	ok(parse("  42 ", &v, &e) == 0 && json_object_get_int(v) == 42, "a bare number parses");
 	json_object_put(v);
 	ok(parse("\"\xff\"", &v, &e) == -1 && strstr(e.msg, "UTF-8"), "invalid UTF-8 is refused");

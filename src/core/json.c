@@ -67,6 +67,19 @@ static int check_tree(struct json_object *v, const struct dgen_json_limits *lim,
 	return 0;
 }
 
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static bool all_ws(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!is_ws(s[i]))
+			return false;
+	return true;
+}
+
 /* Line and column (1-based) of byte offset off, for error messages. */
 static void position(const char *s, size_t off, int *line, int *col)
 {
@@ -140,7 +153,7 @@ int dgen_json_parse(const char *s, size_t len, const struct dgen_json_limits *li
 		if (off > len)
 			off = len;
 		position(s, off, &line, &col);
-		if (len == 0 || strspn(s, " \t\r\n") == len)
+		if (all_ws(s, len))
 			dgen_err_set(err, DGEN_EBADREQ, "JSON body is empty");
 		else
 			dgen_err_set(err, DGEN_EBADREQ, "malformed JSON at line %d, column %d: %s",
@@ -150,7 +163,7 @@ int dgen_json_parse(const char *s, size_t len, const struct dgen_json_limits *li
 		goto out;
 	}
 	for (size_t i = end; i < len; i++) {
-		if (!strchr(" \t\r\n", s[i])) {
+		if (!is_ws(s[i])) {
 			position(s, i, &line, &col);
 			dgen_err_set(err, DGEN_EBADREQ,
 				     "malformed JSON at line %d, column %d: unexpected text after the value",
