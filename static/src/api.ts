@@ -52,6 +52,19 @@ async function request<T>(method: string, url: string, body?: unknown, headers?:
   return data as T;
 }
 
+// The server numbers its pipelines, jobs and records; the UI keeps every id
+// as a string (URLs, data attributes, comparisons), so ids are converted
+// once, here.
+const ID_KEYS = ['id', 'pipeline_id', 'job_id'];
+export function normIds<T>(v: T): T {
+  if (Array.isArray(v)) return v.map((x) => normIds(x)) as unknown as T;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const k of ID_KEYS) if (typeof o[k] === 'number') o[k] = String(o[k]);
+  }
+  return v;
+}
+
 function qs(params: Record<string, string | number | undefined | null>): string {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
@@ -65,13 +78,13 @@ export const api = {
   health: () => request<Health>('GET', '/api/health'),
   blocks: () => request<BlockInfo[]>('GET', '/api/blocks'),
   templates: () => request<TemplateInfo[]>('GET', '/api/templates'),
-  fromTemplate: (id: string) =>
-    request<{ id: string; name: string; template_id: string }>('POST', `/api/pipelines/from_template/${encodeURIComponent(id)}`),
-  pipelines: () => request<Pipeline[]>('GET', '/api/pipelines'),
-  pipeline: (id: string) => request<Pipeline>('GET', `/api/pipelines/${encodeURIComponent(id)}`),
-  createPipeline: (def: PipelineDef) => request<{ id: string; name: string }>('POST', '/api/pipelines', def),
-  updatePipeline: (id: string, def: PipelineDef) =>
-    request<{ id: string; name: string }>('PUT', `/api/pipelines/${encodeURIComponent(id)}`, def),
+  fromTemplate: async (id: string) =>
+    normIds(await request<{ id: string; name: string; template_id: string }>('POST', `/api/pipelines/from_template/${encodeURIComponent(id)}`)),
+  pipelines: async () => normIds(await request<Pipeline[]>('GET', '/api/pipelines')),
+  pipeline: async (id: string) => normIds(await request<Pipeline>('GET', `/api/pipelines/${encodeURIComponent(id)}`)),
+  createPipeline: async (def: PipelineDef) => normIds(await request<{ id: string; name: string }>('POST', '/api/pipelines', def)),
+  updatePipeline: async (id: string, def: PipelineDef) =>
+    normIds(await request<{ id: string; name: string }>('PUT', `/api/pipelines/${encodeURIComponent(id)}`, def)),
   deletePipeline: (id: string) => request<{ success: boolean }>('DELETE', `/api/pipelines/${encodeURIComponent(id)}`),
   execute: (id: string, state: Json) =>
     request<ExecuteResponse>('POST', `/api/pipelines/${encodeURIComponent(id)}/execute`, state),
@@ -83,16 +96,16 @@ export const api = {
     const fd = new FormData();
     fd.append('pipeline_id', pipelineId);
     fd.append('file', file, file.name);
-    return request<{ job_id: string }>('POST', '/api/generate', fd, { 'Idempotency-Key': idempotencyKey });
+    return request<{ job_id: string }>('POST', '/api/generate', fd, { 'Idempotency-Key': idempotencyKey }).then(normIds);
   },
   jobs: (params: { pipeline_id?: string; status?: JobStatus | ''; limit?: number }) =>
-    request<Job[]>('GET', `/api/jobs${qs(params)}`),
-  job: (id: string) => request<Job>('GET', `/api/jobs/${encodeURIComponent(id)}`),
+    request<Job[]>('GET', `/api/jobs${qs(params)}`).then(normIds),
+  job: (id: string) => request<Job>('GET', `/api/jobs/${encodeURIComponent(id)}`).then(normIds),
   cancelJob: (id: string) => request<{ message: string }>('DELETE', `/api/jobs/${encodeURIComponent(id)}`),
   failures: (id: string) => request<Failure[]>('GET', `/api/jobs/${encodeURIComponent(id)}/failures`),
-  retryFailed: (id: string) => request<{ job_id: string }>('POST', `/api/jobs/${encodeURIComponent(id)}/retry_failed`),
+  retryFailed: (id: string) => request<{ job_id: string }>('POST', `/api/jobs/${encodeURIComponent(id)}/retry_failed`).then(normIds),
   records: (params: { status?: string; job_id?: string; pipeline_id?: string; limit?: number; offset?: number }) =>
-    request<DataRecord[]>('GET', `/api/records${qs(params)}`),
+    request<DataRecord[]>('GET', `/api/records${qs(params)}`).then(normIds),
   updateRecord: (id: string, body: JsonObject) =>
     request<{ success: boolean }>('PUT', `/api/records/${encodeURIComponent(id)}`, body),
   deleteRecords: (jobId: string) => request<{ deleted: number }>('DELETE', `/api/records${qs({ job_id: jobId })}`),

@@ -94,8 +94,8 @@ async function main() {
       ]);
       assert.ok(resp.ok(), `from_template answered ${resp.status()}`);
       const body = await resp.json();
-      created.pipelines.add(body.id);
-      S.templatePipelineId = body.id;
+      S.templatePipelineId = String(body.id);
+      created.pipelines.add(S.templatePipelineId);
       await page.locator(tid('template-created')).waitFor();
       await page.locator(`${tid('pipeline-row')}[data-pipeline-id="${body.id}"]`).waitFor();
     });
@@ -351,7 +351,7 @@ async function main() {
       ]);
       assert.ok(resp.ok(), `generate answered ${resp.status()}`);
       assert.ok(resp.request().headers()['idempotency-key'], 'an Idempotency-Key header is sent');
-      S.jobId = (await resp.json()).job_id;
+      S.jobId = String((await resp.json()).job_id);
       created.jobs.add(S.jobId);
       await page.locator(tid('job-started')).waitFor();
       const card = page.locator(`${tid('job-card')}[data-job-id="${S.jobId}"]`);
@@ -385,7 +385,7 @@ async function main() {
         card.locator(tid('retry-failed')).click(),
       ]);
       assert.ok(resp.ok(), `retry_failed answered ${resp.status()}`);
-      const retryId = (await resp.json()).job_id;
+      const retryId = String((await resp.json()).job_id);
       created.jobs.add(retryId);
       const retryCard = page.locator(`${tid('job-card')}[data-job-id="${retryId}"]`);
       await retryCard.waitFor();
@@ -405,7 +405,7 @@ async function main() {
         page.locator(tid('start-generation')).click(),
       ]);
       assert.ok(resp.ok(), `generate answered ${resp.status()}`);
-      const jobId = (await resp.json()).job_id;
+      const jobId = String((await resp.json()).job_id);
       created.jobs.add(jobId);
       const card = page.locator(`${tid('job-card')}[data-job-id="${jobId}"]`);
       await card.locator(tid('job-cancel')).click();
@@ -530,7 +530,7 @@ async function main() {
       await page.locator(tid('status-filter-accepted')).click();
       const acc = await read();
       assert.equal(acc.lines.length, 1);
-      assert.equal(acc.lines[0].id, S.first);
+      assert.equal(String(acc.lines[0].id), S.first);
       await page.locator(tid('status-filter-all')).click();
     }, needJob);
 
