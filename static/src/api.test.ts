@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normIds, uuid4 } from './api';
+import { idValue, normIds, uuid4 } from './api';
 
 describe('normIds', () => {
   it('turns numeric ids into strings, leaving other numbers alone', () => {
@@ -15,5 +15,13 @@ describe('uuid4', () => {
     const a = uuid4();
     expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(uuid4()).not.toBe(a);
+  });
+});
+
+describe('idValue', () => {
+  it('sends numeric ids back as numbers', () => {
+    expect(idValue('42')).toBe(42);
+    expect(idValue('ab-1')).toBe('ab-1');
+    expect(idValue('007')).toBe('007');
   });
 });

@@ -65,6 +65,11 @@ export function normIds<T>(v: T): T {
   return v;
 }
 
+// An id going back into a JSON body takes the server's type again.
+export function idValue(id: string): string | number {
+  return /^[1-9][0-9]{0,15}$/.test(id) ? Number(id) : id;
+}
+
 function qs(params: Record<string, string | number | undefined | null>): string {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
@@ -91,7 +96,7 @@ export const api = {
   setValidationConfig: (id: string, fieldOrder: FieldOrder) =>
     request<{ success: boolean }>('PUT', `/api/pipelines/${encodeURIComponent(id)}/validation_config`, { field_order: fieldOrder }),
   validateSeeds: (pipelineId: string, seeds: Json) =>
-    request<SeedValidation>('POST', '/api/seeds/validate', { pipeline_id: pipelineId, seeds }),
+    request<SeedValidation>('POST', '/api/seeds/validate', { pipeline_id: idValue(pipelineId), seeds }),
   generate: (pipelineId: string, file: File, idempotencyKey: string) => {
     const fd = new FormData();
     fd.append('pipeline_id', pipelineId);
