@@ -6,6 +6,8 @@
 #include "dgen/util.h"
 
 static const struct dgen_block_type *const builtin[] = {
+	&text_generator_block,
+	&structured_generator_block,
 	&markdown_multiplier_block,
 	&validator_block,
 	&json_validator_block,

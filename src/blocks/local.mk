@@ -4,6 +4,8 @@ libdgen_a_SOURCES += \
 	src/blocks/blockutil.c \
 	src/blocks/porter.c \
 	src/blocks/textmetrics.c \
+	src/blocks/text_generator.c \
+	src/blocks/structured_generator.c \
 	src/blocks/markdown_multiplier.c \
 	src/blocks/validator.c \
 	src/blocks/json_validator.c \
@@ -17,7 +19,7 @@ noinst_HEADERS += \
 	include/dgen/textmetrics.h
 
 BLOCKS_TESTS = tests/test_porter tests/test_textmetrics tests/test_blocks_metrics \
-	tests/test_blocks_validators tests/test_blocks_markdown
+	tests/test_blocks_validators tests/test_blocks_markdown tests/test_generators
 check_PROGRAMS += $(BLOCKS_TESTS)
 TESTS += $(BLOCKS_TESTS)
 tests_test_porter_LDADD = $(TEST_LIBS)
@@ -25,6 +27,7 @@ tests_test_textmetrics_LDADD = $(TEST_LIBS)
 tests_test_blocks_metrics_LDADD = $(TEST_LIBS)
 tests_test_blocks_validators_LDADD = $(TEST_LIBS)
 tests_test_blocks_markdown_LDADD = $(TEST_LIBS)
+tests_test_generators_LDADD = $(TEST_LIBS)
 noinst_HEADERS += tests/blocks_test.h
 EXTRA_DIST += tests/data/porter/vocabulary.txt
 
