@@ -399,6 +399,40 @@ expect 404 "its jobs gone too"
 cgi DELETE /api/pipelines/$P2
 expect 404 "delete it again"
 
+# ---- execute with an LLM (the mock provider) --------------------------------
+MOCK="$top_builddir/tests/mock-llm/mock-llm"
+MOCK_PID=
+stop_mock() { [ -z "$MOCK_PID" ] || { kill "$MOCK_PID"; wait "$MOCK_PID"; } 2>/dev/null; }
+CLEANUP_HOOKS="$CLEANUP_HOOKS stop_mock"
+if [ -x "$MOCK" ] && command -v curl >/dev/null 2>&1; then
+	"$MOCK" --port 0 --port-file "$T/mock.port" >/dev/null 2>"$T/mock.log" &
+	MOCK_PID=$!
+	for _ in $(seq 100); do [ -s "$T/mock.port" ] && break; sleep 0.05; done
+	MPORT=$(cat "$T/mock.port")
+	export LLM_ENDPOINT="http://127.0.0.1:$MPORT/v1/chat/completions" LLM_PROVIDER=openai \
+		LLM_MODEL=mock LLM_MAX_RETRIES=0
+	json POST /api/pipelines '{"name":"llm","blocks":[{"type":"TextGenerator","config":{"user_prompt":"Say hi to {{ who }}"}}]}'
+	PL=$(jqv .id)
+	json POST /api/pipelines/$PL/execute '{"who":"Ada"}'
+	expect 200 "execute a TextGenerator against the LLM"
+	jqt '.result.assistant == "Mock reply to: Say hi to Ada" and .result.pipeline_output == .result.assistant
+		and .usage.input_tokens > 0 and .usage.output_tokens > 0' "the reply, pipeline_output and usage"
+	json POST /api/pipelines/$PL/execute '{}'
+	expect 400 "a prompt variable the state lacks"
+	jqt '.detail.block_type == "TextGenerator" and (.error | test("undefined variable"))' \
+		"names the block and the variable"
+	curl -s -X POST -d '{"error_rate":1,"error_status":400}' "http://127.0.0.1:$MPORT/mock/config" >/dev/null
+	json POST /api/pipelines/$PL/execute '{"who":"Ada"}'
+	expect 400 "the LLM provider refusing is a block error"
+	jqt '.detail.block_type == "TextGenerator" and .detail.step == 1' "with the block's detail"
+	stop_mock
+	MOCK_PID=
+	export LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions"
+	unset LLM_PROVIDER LLM_MODEL
+else
+	ok "# SKIP no mock LLM built (or no curl)"
+fi
+
 # ---- routing ----------------------------------------------------------------
 cgi GET /api/nothing/here
 expect 404 "unknown route"

@@ -63,7 +63,13 @@ get() { curl -sS -o - -w '%{stderr}%{http_code}' "$@" 2>"$T/code"; }
 code() { tail -c 3 "$T/code"; }
 
 pid_of() { cat "$data/run/$1.pid" 2>/dev/null; }
-alive() { kill -0 "$1" 2>/dev/null; }
+# Alive and not a zombie (a stopped orphan waits for init to reap it).
+alive() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) }
+	[ "${st:0:1}" != Z ]
+}
 all_pids() {
 	# every process of the stack: each started process leads its own group
 	local name p
@@ -76,8 +82,12 @@ all_pids() {
 wait_job() {
 	local s
 	for _ in $(seq 1200); do
-		s=$(curl -s "$base/api/jobs/$1" | jq -r .status)
-		case $s in completed|failed|cancelled|stopped) echo "$s"; return 0 ;; esac
+		s=$(curl -s "$base/api/jobs/$1" | jq -r .status 2>/dev/null)
+		case $s in
+		completed|failed|cancelled|stopped) echo "$s"; return 0 ;;
+		queued|running) ;;
+		*) echo "no such job ($s)"; return 1 ;;
+		esac
 		sleep 0.25
 	done
 	echo "$s"
@@ -120,7 +130,7 @@ check "the job completes ($s)" test "$s" = completed
 jj=$(curl -s "$base/api/jobs/$job")
 total=$(jq -r .total_seeds <<<"$jj")
 recs=$(curl -s "$base/api/records?job_id=$job&limit=1000")
-nrec=$(jq length <<<"$recs")
+nrec=$(jq 'if type == "array" then length else -1 end' <<<"$recs")
 check "records exist ($nrec)" test "$nrec" -gt 0
 check "one record per execution ($nrec of $total)" test "$nrec" = "$total"
 check "records carry an output" test "$(jq '[.[] | select((.output // "") == "")] | length' <<<"$recs")" = 0

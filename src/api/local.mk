@@ -10,10 +10,22 @@ noinst_HEADERS += include/dgen/arena.h include/dgen/request.h \
 	include/dgen/multipart.h include/dgen/respond.h include/dgen/route.h \
 	include/dgen/api.h
 
-check_PROGRAMS += tests/test_request tests/test_multipart
-TESTS += tests/test_request tests/test_multipart
+noinst_LIBRARIES += libdgenapi.a
+libdgenapi_a_SOURCES = src/api/api.c src/api/route.c src/api/server.c \
+	src/api/health.c src/api/blocks.c src/api/templates.c src/api/pipelines.c \
+	src/api/seeds.c src/api/generate.c src/api/jobs.c src/api/records.c \
+	src/api/export.c
+API_LIBS = libdgenapi.a $(DGEN_LIBS) $(FCGI_LIBS)
+
+sbin_PROGRAMS += dgen-api
+dgen_api_SOURCES = src/api/main.c
+dgen_api_LDADD = $(API_LIBS)
+
+check_PROGRAMS += tests/test_request tests/test_multipart tests/test_route
+TESTS += tests/test_request tests/test_multipart tests/test_route
 tests_test_request_LDADD = $(TEST_LIBS)
 tests_test_multipart_LDADD = $(TEST_LIBS)
+tests_test_route_LDADD = $(API_LIBS)
 
 # libFuzzer targets (tests/fuzz/local.mk): the request parser, the
 # multipart parser and the JSON body path. In a normal `make check` they
@@ -34,4 +46,6 @@ tests_fuzz_fuzz_jsonbody_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)
 # tests/api/fake_runner plays the runner's side of the queue for them.
 check_PROGRAMS += tests/api/fake_runner
 tests_api_fake_runner_LDADD = $(TEST_LIBS)
-EXTRA_DIST += conf/nginx-dgen.conf
+TESTS += tests/api_cgi.sh tests/api_nginx.sh
+EXTRA_DIST += tests/api_cgi.sh tests/api_nginx.sh tests/api/lib.sh conf/nginx-dgen.conf \
+	contrib/bench-api
