@@ -477,6 +477,7 @@ function Builder() {
             e.dataTransfer.dropEffect = 'move';
           }}
           onDrop={onDrop}
+          role="region"
           aria-label="Pipeline canvas: drop blocks here and connect Start to End"
         >
           <ReactFlow<AnyNode, Edge>
