@@ -15,11 +15,42 @@ noinst_HEADERS += \
 	include/dgen/seeds.h \
 	include/dgen/templates.h
 
+ENGINE_TESTS = tests/test_registry tests/test_pipeline tests/test_templates tests/test_seeds
+check_PROGRAMS += $(ENGINE_TESTS)
+TESTS += $(ENGINE_TESTS)
+tests_test_registry_LDADD = $(TEST_LIBS)
+tests_test_pipeline_LDADD = $(TEST_LIBS)
+tests_test_templates_LDADD = $(TEST_LIBS)
+tests_test_seeds_LDADD = $(TEST_LIBS)
+
+# test_registry loads real plugins: the example one and three it must refuse.
+ENGINE_PLUGINS = tests/plugins/uppercase_block.so tests/plugins/bad_abi.so \
+	tests/plugins/shadow.so tests/plugins/no_symbol.so
+EXTRA_tests_test_registry_DEPENDENCIES = $(ENGINE_PLUGINS)
+ENGINE_PLUGIN_CC = $(CC) $(AM_CPPFLAGS) $(CPPFLAGS) $(JSONC_CFLAGS) $(DGEN_WARN) \
+	$(CFLAGS) -shared -fPIC
+ENGINE_PLUGIN_DEPS = $(srcdir)/include/dgen/block.h $(srcdir)/include/dgen/registry.h
+tests/plugins/uppercase_block.so: $(srcdir)/contrib/plugin-example/uppercase_block.c $(ENGINE_PLUGIN_DEPS)
+	@$(MKDIR_P) tests/plugins
+	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -o $@ $(srcdir)/contrib/plugin-example/uppercase_block.c
+tests/plugins/bad_abi.so: $(srcdir)/tests/plugin_bad.c $(ENGINE_PLUGIN_DEPS)
+	@$(MKDIR_P) tests/plugins
+	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -DBAD_ABI -o $@ $(srcdir)/tests/plugin_bad.c
+tests/plugins/shadow.so: $(srcdir)/tests/plugin_bad.c $(ENGINE_PLUGIN_DEPS)
+	@$(MKDIR_P) tests/plugins
+	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -DSHADOW -o $@ $(srcdir)/tests/plugin_bad.c
+tests/plugins/no_symbol.so: $(srcdir)/tests/plugin_bad.c $(ENGINE_PLUGIN_DEPS)
+	@$(MKDIR_P) tests/plugins
+	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -DNO_SYMBOL -o $@ $(srcdir)/tests/plugin_bad.c
+CLEANFILES += $(ENGINE_PLUGINS)
+EXTRA_DIST += contrib/plugin-example/uppercase_block.c contrib/plugin-example/README \
+	tests/plugin_bad.c
+
 check_PROGRAMS += tests/fuzz/fuzz_yaml
 FUZZ_TESTS += tests/fuzz/fuzz_yaml
 tests_fuzz_fuzz_yaml_SOURCES = tests/fuzz/fuzz_yaml.c tests/fuzz/driver.c
 tests_fuzz_fuzz_yaml_LDADD = $(TEST_LIBS)
-tests_fuzz_fuzz_yaml_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_yaml_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)
 
 # The builtin pipeline templates and their example seeds.
 enginetemplatesdir = $(pkgdatadir)/templates

@@ -1,0 +1,213 @@
+#!/bin/sh
+# test_cli.sh - the `dgen` command as a user drives it: listing blocks and
+# templates, validating pipelines, running the builtin templates against
+# the mock LLM server, and failing with a JSON error when a run cannot start.
+# Prints TAP.
+
+top_srcdir=${top_srcdir:-.}
+top_builddir=${top_builddir:-.}
+DGEN="$top_builddir/dgen"
+MOCK="$top_builddir/tests/mock-llm/mock-llm"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/dgen-cli.XXXXXX") || exit 1
+MOCK_PID=
+
+cleanup() {
+	if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null; wait "$MOCK_PID" 2>/dev/null; fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+# A clean environment: no config file, builtin templates, no plugins.
+export DGEN_CONFIG=/dev/null
+export DGEN_TEMPLATES_DIR="$top_srcdir/templates"
+export DGEN_USER_TEMPLATES_DIR=
+export DGEN_BLOCKS_DIR=
+export DATABASE_PATH="$TMP/dgen.db"
+unset DEBUG LLM_API_KEY LLM_PROVIDER LLM_MODEL
+
+n=0
+failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
+check() { # check DESCRIPTION COMMAND...
+	desc=$1; shift
+	if "$@" >"$TMP/check.out" 2>&1; then ok "$desc"; else notok "$desc"; sed 's/^/# /' "$TMP/check.out"; fi
+}
+
+# JSON questions answered by jq, else python3 (both read stdin).
+if command -v jq >/dev/null 2>&1; then JSONQ=jq; elif command -v python3 >/dev/null 2>&1; then JSONQ=py; else JSONQ=; fi
+# jtrue FILE JQ-EXPR PY-EXPR: true when the expression holds for the document
+jtrue() {
+	case $JSONQ in
+	jq) jq -e "$2" "$1" >/dev/null 2>&1 ;;
+	py) python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if ($3) else 1)" "$1" 2>/dev/null ;;
+	*) return 0 ;;
+	esac
+}
+# jlines FILE JQ-EXPR PY-EXPR: the expression holds for every JSONL line
+jlines() {
+	case $JSONQ in
+	jq) [ "$(jq -c "$2" "$1" 2>/dev/null | grep -c -v '^true$')" = 0 ] && [ -s "$1" ] ;;
+	py) python3 -c "
+import json,sys
+ls=[json.loads(l) for l in open(sys.argv[1])]
+sys.exit(0 if ls and all(($3) for d in ls) else 1)" "$1" 2>/dev/null ;;
+	*) grep -q '"status":"pending"' "$1" ;;
+	esac
+}
+
+# --- no LLM needed -------------------------------------------------------
+check "dgen --version" "$DGEN" --version
+"$DGEN" --help >"$TMP/help" 2>&1 && grep -q "run PIPELINE SEEDS" "$TMP/help" && ok "dgen --help lists the commands" || notok "dgen --help lists the commands"
+
+"$DGEN" nosuchcommand >/dev/null 2>&1; rc=$?
+[ $rc = 2 ] && ok "an unknown command exits 2" || notok "an unknown command exits 2 (got $rc)"
+
+"$DGEN" blocks --json >"$TMP/blocks.json" 2>"$TMP/blocks.err"; rc=$?
+[ $rc = 0 ] && ok "dgen blocks --json exits 0" || notok "dgen blocks --json exits 0 (got $rc)"
+jtrue "$TMP/blocks.json" 'length == 8' 'len(d) == 8' \
+	&& ok "dgen blocks --json lists the 8 builtin types" || notok "dgen blocks --json lists the 8 builtin types"
+jtrue "$TMP/blocks.json" \
+	'all(.[]; (.config_schema.type == "object") and (.config_schema.properties | type == "object") and has("is_multiplier") and has("inputs") and has("outputs") and has("category"))' \
+	'all(b["config_schema"]["type"] == "object" and isinstance(b["config_schema"]["properties"], dict) and "is_multiplier" in b for b in d)' \
+	&& ok "every block has a config_schema" || notok "every block has a config_schema"
+jtrue "$TMP/blocks.json" \
+	'[.[] | .type] == ["TextGenerator","StructuredGenerator","MarkdownMultiplierBlock","ValidatorBlock","JSONValidatorBlock","DiversityScore","CoherenceScore","RougeScore"] or ([.[] | .type] | sort) == (["TextGenerator","StructuredGenerator","MarkdownMultiplierBlock","ValidatorBlock","JSONValidatorBlock","DiversityScore","CoherenceScore","RougeScore"] | sort)' \
+	'sorted(b["type"] for b in d) == sorted(["TextGenerator","StructuredGenerator","MarkdownMultiplierBlock","ValidatorBlock","JSONValidatorBlock","DiversityScore","CoherenceScore","RougeScore"])' \
+	&& ok "the builtin type ids are the SPEC's" || notok "the builtin type ids are the SPEC's"
+"$DGEN" blocks >"$TMP/blocks.txt" 2>&1 && grep -q "^RougeScore " "$TMP/blocks.txt" \
+	&& ok "dgen blocks prints a table" || notok "dgen blocks prints a table"
+
+"$DGEN" templates >"$TMP/tpl.txt" 2>&1
+for id in json_generation text_classification qa_generation; do
+	grep -q "^$id " "$TMP/tpl.txt" && ok "dgen templates lists $id" || notok "dgen templates lists $id"
+done
+"$DGEN" templates --json >"$TMP/tpl.json" 2>/dev/null
+jtrue "$TMP/tpl.json" 'length == 3 and all(.[]; has("id") and has("name") and has("description") and has("example_seed"))' \
+	'len(d) == 3 and all(set(["id","name","description","example_seed"]) <= set(t) for t in d)' \
+	&& ok "dgen templates --json has the GET /api/templates shape" || notok "dgen templates --json has the GET /api/templates shape"
+
+for id in json_generation text_classification qa_generation; do
+	check "dgen validate $id" "$DGEN" validate "$id"
+done
+
+printf '{"name":"bad","blocks":[{"type":"TextGenerator"},{"type":"NoSuchBlock"}]}' >"$TMP/bad.json"
+"$DGEN" validate "$TMP/bad.json" >/dev/null 2>"$TMP/bad.err"; rc=$?
+[ $rc = 1 ] && ok "an invalid pipeline exits 1" || notok "an invalid pipeline exits 1 (got $rc)"
+jtrue "$TMP/bad.err" '.error == "Block '"'"'NoSuchBlock'"'"' not found" and .detail.field == "blocks[1].type" and (.detail.available_blocks | length) == 8' \
+	'd["error"] == "Block '"'"'NoSuchBlock'"'"' not found" and d["detail"]["field"] == "blocks[1].type"' \
+	&& ok "... with the structured error JSON on stderr" || { notok "... with the structured error JSON on stderr"; sed 's/^/# /' "$TMP/bad.err"; }
+
+printf '[{"metadata":{"content":"x"}},{"repetitions":0,"metadata":{}}]' >"$TMP/badseeds.json"
+"$DGEN" validate json_generation "$TMP/badseeds.json" >"$TMP/vs.json" 2>&1; rc=$?
+[ $rc = 1 ] && jtrue "$TMP/vs.json" '.valid == false and (.errors | length) == 1' 'd["valid"] is False and len(d["errors"]) == 1' \
+	&& ok "dgen validate PIPELINE SEEDS reports the bad seed" || { notok "dgen validate PIPELINE SEEDS reports the bad seed"; sed 's/^/# /' "$TMP/vs.json"; }
+
+"$DGEN" run json_generation "$TMP/nonexistent.json" >/dev/null 2>"$TMP/nf.err"; rc=$?
+[ $rc = 1 ] && grep -q '"error"' "$TMP/nf.err" && ok "a run that cannot start exits 1 with a JSON error" \
+	|| notok "a run that cannot start exits 1 with a JSON error (got $rc)"
+"$DGEN" run json_generation "$TMP/badseeds.json" >/dev/null 2>"$TMP/bs.err"; rc=$?
+[ $rc = 1 ] && jtrue "$TMP/bs.err" '.detail.seed_index == 1 and .detail.field == "repetitions"' \
+	'd["detail"]["seed_index"] == 1 and d["detail"]["field"] == "repetitions"' \
+	&& ok "a bad seed file names the seed index" || { notok "a bad seed file names the seed index"; sed 's/^/# /' "$TMP/bs.err"; }
+
+check "dgen migrate creates the database" "$DGEN" migrate
+[ -s "$DATABASE_PATH" ] && ok "the database file exists" || notok "the database file exists"
+check "dgen migrate is idempotent" "$DGEN" migrate
+
+# A run whose LLM cannot be reached: every execution fails, exit 1.
+export LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions" LLM_MAX_RETRIES=0 LLM_CONNECT_TIMEOUT=2
+"$DGEN" run json_generation "$top_srcdir/templates/seeds/seed_json_generation.json" -o "$TMP/none.jsonl" 2>"$TMP/none.err"; rc=$?
+[ $rc = 1 ] && grep -q "failed at step 1" "$TMP/none.err" && [ ! -s "$TMP/none.jsonl" ] \
+	&& ok "with the LLM unreachable every execution fails and is reported" \
+	|| { notok "with the LLM unreachable every execution fails and is reported (got $rc)"; sed 's/^/# /' "$TMP/none.err"; }
+
+# --- plugins ---------------------------------------------------------------
+if [ -f "$top_builddir/tests/plugins/uppercase_block.so" ]; then
+	DGEN_BLOCKS_DIR="$top_builddir/tests/plugins" "$DGEN" blocks --json >"$TMP/pb.json" 2>"$TMP/pb.err"; rc=$?
+	[ $rc = 0 ] && jtrue "$TMP/pb.json" 'length == 9 and any(.[]; .type == "Uppercase")' \
+		'len(d) == 9 and any(b["type"] == "Uppercase" for b in d)' \
+		&& ok "a plugin directory adds the Uppercase block" || notok "a plugin directory adds the Uppercase block"
+	[ "$(grep -c 'skipped' "$TMP/pb.err")" = 3 ] && ok "the three broken plugins are reported and skipped" \
+		|| { notok "the three broken plugins are reported and skipped"; sed 's/^/# /' "$TMP/pb.err"; }
+	printf '{"name":"up","blocks":[{"type":"Uppercase","config":{"field_name":"text"}}]}' >"$TMP/up.json"
+	printf '[{"metadata":{"text":"shout this"}}]' >"$TMP/up-seeds.json"
+	DGEN_BLOCKS_DIR="$top_builddir/tests/plugins" "$DGEN" run "$TMP/up.json" "$TMP/up-seeds.json" -o "$TMP/up.jsonl" 2>/dev/null
+	grep -q '"output":"SHOUT THIS"' "$TMP/up.jsonl" && ok "a pipeline runs the plugin block" || notok "a pipeline runs the plugin block"
+else
+	ok "# SKIP plugins not built"
+fi
+
+# --- against the mock LLM --------------------------------------------------
+if [ ! -x "$MOCK" ]; then
+	ok "# SKIP mock-llm not built"
+	echo "1..$n"; [ $failed = 0 ]; exit
+fi
+"$MOCK" --port 0 --port-file "$TMP/port" >/dev/null 2>"$TMP/mock.err" &
+MOCK_PID=$!
+i=0
+while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+PORT=$(cat "$TMP/port" 2>/dev/null)
+if [ -z "$PORT" ]; then
+	notok "mock-llm started"
+	echo "1..$n"; exit 1
+fi
+ok "mock-llm started on port $PORT"
+export LLM_ENDPOINT="http://127.0.0.1:$PORT/v1/chat/completions" LLM_MAX_RETRIES=2
+
+"$DGEN" llm test >"$TMP/llm.out" 2>&1 && grep -q "^latency:" "$TMP/llm.out" && grep -q "^usage:" "$TMP/llm.out" \
+	&& ok "dgen llm test prints latency and usage" || { notok "dgen llm test prints latency and usage"; sed 's/^/# /' "$TMP/llm.out"; }
+
+SEED="$top_srcdir/templates/seeds/seed_json_generation.json"
+"$DGEN" run json_generation "$SEED" -o "$TMP/out.jsonl" 2>"$TMP/run.err"; rc=$?
+[ $rc = 0 ] && ok "dgen run json_generation exits 0" || { notok "dgen run json_generation exits 0 (got $rc)"; sed 's/^/# /' "$TMP/run.err"; }
+# one record per execution: seeds x repetitions
+want=$(case $JSONQ in
+	jq) jq '[.[] | (.repetitions // 1)] | add' "$SEED" ;;
+	py) python3 -c "import json,sys; print(sum(s.get('repetitions',1) for s in json.load(open(sys.argv[1]))))" "$SEED" ;;
+	*) echo 3 ;;
+esac)
+got=$(wc -l <"$TMP/out.jsonl" | tr -d ' ')
+[ "$got" = "$want" ] && ok "one record per execution ($want)" || notok "one record per execution (want $want, got $got)"
+jlines "$TMP/out.jsonl" \
+	'(keys == (["accumulated_state","created_at","id","job_id","metadata","output","pipeline_id","status","trace_id","updated_at"])) and .status == "pending" and (.output | type == "string")' \
+	'sorted(d) == ["accumulated_state","created_at","id","job_id","metadata","output","pipeline_id","status","trace_id","updated_at"] and d["status"] == "pending" and isinstance(d["output"], str)' \
+	&& ok "every line has the export line keys" || { notok "every line has the export line keys"; head -c 600 "$TMP/out.jsonl" | sed 's/^/# /'; }
+jlines "$TMP/out.jsonl" \
+	'(.accumulated_state.generated | type == "object") and (.accumulated_state.generated | has("title") and has("description")) and .accumulated_state.valid == true and (.metadata.content | type == "string") and (.accumulated_state | has("content") | not)' \
+	'isinstance(d["accumulated_state"]["generated"], dict) and "title" in d["accumulated_state"]["generated"] and d["accumulated_state"]["valid"] is True and "content" not in d["accumulated_state"]' \
+	&& ok "records hold the generated object, validated, and the state minus the metadata" \
+	|| { notok "records hold the generated object, validated, and the state minus the metadata"; head -c 800 "$TMP/out.jsonl" | sed 's/^/# /'; }
+jlines "$TMP/out.jsonl" '(.trace_id | test("^[0-9a-f-]{36}$")) and (.created_at | test("Z$"))' \
+	'len(d["trace_id"]) == 36 and d["created_at"].endswith("Z")' \
+	&& ok "records carry a trace_id and ISO timestamps" || notok "records carry a trace_id and ISO timestamps"
+
+"$DGEN" run json_generation "$SEED" -c 3 --trace >"$TMP/out3.jsonl" 2>/dev/null; rc=$?
+ids=$(case $JSONQ in jq) jq -r .id "$TMP/out3.jsonl" | tr '\n' ' ';; py) python3 -c "import json,sys; print(' '.join(str(json.loads(l)['id']) for l in open(sys.argv[1])) + ' ')" "$TMP/out3.jsonl";; *) echo "0 1 2 ";; esac)
+[ $rc = 0 ] && [ "$ids" = "0 1 2 " ] && ok "-c 3 writes the same records in item order" || notok "-c 3 writes the same records in item order (got '$ids')"
+jlines "$TMP/out3.jsonl" '(.trace | length) == 2 and .trace[0].block_type == "StructuredGenerator"' \
+	'len(d["trace"]) == 2 and d["trace"][0]["block_type"] == "StructuredGenerator"' \
+	&& ok "--trace adds each record's block trace" || notok "--trace adds each record's block trace"
+
+"$DGEN" run text_classification "$top_srcdir/templates/seeds/seed_text_classification.json" -o "$TMP/tc.jsonl" 2>/dev/null; rc=$?
+[ $rc = 0 ] && jlines "$TMP/tc.jsonl" '.accumulated_state.generated | has("category") and has("confidence")' \
+	'"category" in d["accumulated_state"]["generated"] and "confidence" in d["accumulated_state"]["generated"]' \
+	&& ok "text_classification runs and classifies" || notok "text_classification runs and classifies (rc $rc)"
+
+"$DGEN" run qa_generation "$top_srcdir/templates/seeds/seed_qa_generation.md" -o "$TMP/qa.jsonl" 2>"$TMP/qa.err"; rc=$?
+chunks=$(grep -c '^#' "$top_srcdir/templates/seeds/seed_qa_generation.md")
+got=$(wc -l <"$TMP/qa.jsonl" | tr -d ' ')
+[ $rc = 0 ] && [ "$got" = "$chunks" ] && ok "qa_generation writes one record per markdown section ($chunks)" \
+	|| { notok "qa_generation writes one record per markdown section (want $chunks, got $got, rc $rc)"; sed 's/^/# /' "$TMP/qa.err"; }
+jlines "$TMP/qa.jsonl" '(.metadata | has("content") and has("chunk_index")) and (.accumulated_state.generated | has("qa_pairs")) and (.output | length) > 0' \
+	'"chunk_index" in d["metadata"] and "qa_pairs" in d["accumulated_state"]["generated"] and len(d["output"]) > 0' \
+	&& ok "each chunk record has its chunk as metadata and generated qa_pairs" || notok "each chunk record has its chunk as metadata and generated qa_pairs"
+
+# constraints stop a run: a one-token budget lets the first execution through only
+printf '{"name":"c","blocks":[{"type":"TextGenerator","config":{"user_prompt":"{{ content }}"}}],"constraints":{"max_total_tokens":1}}' >"$TMP/c.json"
+"$DGEN" run "$TMP/c.json" "$SEED" -o "$TMP/c.jsonl" 2>"$TMP/c.err"; rc=$?
+[ $rc = 3 ] && grep -q "Constraint exceeded: max_total_tokens" "$TMP/c.err" && [ "$(wc -l <"$TMP/c.jsonl" | tr -d ' ')" = 1 ] \
+	&& ok "a constraint stops the run (exit 3) after the budget is spent" || { notok "a constraint stops the run (rc $rc)"; sed 's/^/# /' "$TMP/c.err"; }
+
+echo "1..$n"
+[ $failed = 0 ]
