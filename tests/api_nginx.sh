@@ -317,4 +317,7 @@ req GET /api/health
 expect 502 "pool down: nginx answers 502"
 check "as JSON in the API's error shape" error_shape
 
+check "no sanitizer report in the API's log" sh -c "! grep -Eq 'Sanitizer|runtime error' '$T/api.log'"
+check "no worker died but the one killed" test "$(grep -c 'killed by signal\|exited with status' "$T/api.log")" -eq 1
+
 done_testing
