@@ -197,5 +197,11 @@ check "the port is free again" sh -c "! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/de
 st=$("$ctl" status --data "$data" 2>&1)
 check "status says nothing runs" test "$(grep -c 'not running' <<<"$st")" = 4
 
+# Under ASan/UBSan the programs report into their logs: none may.
+bad=$(grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$data"/log/*.log 2>/dev/null)
+check "no sanitizer report in the logs${bad:+ ($bad)}" test -z "$bad"
+# shellcheck disable=SC2086 # one file name per word
+[ -z "$bad" ] || grep -h -A15 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' $bad | head -40 | sed 's/^/# /'
+
 echo "1..$n"
 [ $failed -eq 0 ]
