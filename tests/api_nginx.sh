@@ -33,7 +33,12 @@ unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy no_proxy
 
 API_PID=
 NGINX_PID=
+MOCK_PID=
 stop_all() {
+	if [ -n "$MOCK_PID" ]; then
+		kill "$MOCK_PID" 2>/dev/null
+		wait "$MOCK_PID" 2>/dev/null
+	fi
 	if [ -n "$NGINX_PID" ]; then
 		kill "$NGINX_PID" 2>/dev/null
 		wait "$NGINX_PID" 2>/dev/null
@@ -316,6 +321,66 @@ check "and removes its socket" test ! -e "$T/api.sock"
 req GET /api/health
 expect 502 "pool down: nginx answers 502"
 check "as JSON in the API's error shape" error_shape
+
+# ---- the other ways to start: systemd socket activation, spawn-fcgi ----------
+LEXEC="$top_builddir/tests/api/listen_exec"
+"$LEXEC" systemd "$T/api.sock" "$API" --workers 1 2>>"$T/api.log" &
+API_PID=$!
+for _ in $(seq 50); do
+	req GET /api/health
+	[ "$STATUS" = 200 ] && break
+	sleep 0.1
+done
+expect 200 "socket from systemd (LISTEN_FDS, fd 3)"
+check "one worker under the master" test "$(pgrep -P "$API_PID" | wc -l)" -eq 1
+kill -TERM "$API_PID"
+wait "$API_PID"
+rc=$?
+API_PID=
+check "exits 0 on SIGTERM" test "$rc" -eq 0
+"$LEXEC" stdin "$T/api.sock" "$API" 2>>"$T/api.log" &
+API_PID=$!
+for _ in $(seq 50); do
+	req GET /api/pipelines/$P
+	[ "$STATUS" = 200 ] && break
+	sleep 0.1
+done
+expect 200 "socket on fd 0 (spawn-fcgi): one process serving"
+jqt '.id == '"$P" "the same database"
+kill -TERM "$API_PID"
+wait "$API_PID"
+rc=$?
+API_PID=
+check "exits 0 on SIGTERM" test "$rc" -eq 0
+
+# ---- SIGTERM while a request is in flight: it is answered --------------------
+MOCK="$top_builddir/tests/mock-llm/mock-llm"
+if [ -x "$MOCK" ]; then
+	"$MOCK" --port 0 --port-file "$T/mock.port" --latency-ms 1000 >/dev/null 2>&1 &
+	MOCK_PID=$!
+	for _ in $(seq 100); do [ -s "$T/mock.port" ] && break; sleep 0.05; done
+	LLM_ENDPOINT="http://127.0.0.1:$(cat "$T/mock.port")/v1/chat/completions" \
+		LLM_PROVIDER=openai LLM_MODEL=mock start_api
+	jreq POST /api/pipelines '{"name":"slow","blocks":[{"type":"TextGenerator","config":{"user_prompt":"hi"}}]}'
+	PS=$(jqv .id)
+	curl -s -o "$T/slow.body" -w '%{http_code}' -H 'Content-Type: application/json' \
+		-d '{}' "$BASE/api/pipelines/$PS/execute" >"$T/slow.status" &
+	CURL_PID=$!
+	sleep 0.4
+	kill -TERM "$API_PID"
+	wait "$API_PID"
+	rc=$?
+	API_PID=
+	wait "$CURL_PID"
+	check "SIGTERM during a 1 s LLM call: exit 0" test "$rc" -eq 0
+	check "and the request in flight still got its 200" test "$(cat "$T/slow.status")" = 200
+	check "with the LLM's reply" grep -q 'Mock reply to: hi' "$T/slow.body"
+	kill "$MOCK_PID"
+	wait "$MOCK_PID" 2>/dev/null
+	MOCK_PID=
+else
+	ok "# SKIP no mock LLM built"
+fi
 
 check "no sanitizer report in the API's log" sh -c "! grep -Eq 'Sanitizer|runtime error' '$T/api.log'"
 check "no worker died but the one killed" test "$(grep -c 'killed by signal\|exited with status' "$T/api.log")" -eq 1
