@@ -610,12 +610,12 @@ static int f_round(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 			if (prec < 0) {
 				long long p = 1, q, r;
 
-				for (long long k = 0; k < -prec && p <= LLONG_MAX / 10; k++)
-					p *= 10;
-				if (-prec > 18) {
+				if (prec < -18) {
 					mk_int(out, 0);
 					return 0;
 				}
+				for (long long k = 0; k < -prec; k++)
+					p *= 10;
 				q = v / p;
 				r = v % p;
 				if (r < 0) {

@@ -293,6 +293,11 @@ void tpl_from_json(struct json_object *j, struct tpl_val *out)
 	case json_type_int:
 		out->t = VT_INT;
 		out->u.i = json_object_get_int64(j);
+		if (out->u.i == INT64_MAX && json_object_get_uint64(j) > (uint64_t)INT64_MAX) {
+			/* past 64-bit signed: the nearest float, not a clamped int */
+			out->t = VT_FLOAT;
+			out->u.d = (double)json_object_get_uint64(j);
+		}
 		break;
 	case json_type_double:
 		out->t = VT_FLOAT;
@@ -385,8 +390,9 @@ static void list_get(const struct tpl_val *v, size_t i, struct tpl_val *out)
 		*out = v->u.l.v[i];
 	else if (v->t == VT_JLIST)
 		tpl_from_json(json_object_array_get_idx(v->u.j, i), out);
-	else
-		set_int(out, v->u.r.start + (long long)i * v->u.r.step);
+	else /* in range by construction; unsigned arithmetic avoids UB on the way */
+		set_int(out, (long long)((unsigned long long)v->u.r.start +
+					 (unsigned long long)i * (unsigned long long)v->u.r.step));
 }
 
 static bool is_listlike(const struct tpl_val *v)
@@ -1204,12 +1210,19 @@ static int do_slice(struct tpl_rs *s, int line, const struct tpl_val *obj,
 		return tpl_scratch_str(s, line, from, out);
 	}
 	if (obj->t == VT_RANGE) {
+		struct tpl_val first;
+		long long nstep;
+
+		if (__builtin_mul_overflow(obj->u.r.step, step, &nstep))
+			return tpl_error(s, line, "integer overflow");
+		list_get(obj, (size_t)(start < len ? start : 0), &first);
 		memset(out, 0, sizeof *out);
 		out->t = VT_RANGE;
-		out->u.r.start = obj->u.r.start + start * obj->u.r.step;
-		out->u.r.step = obj->u.r.step * step;
+		out->u.r.start = first.u.i;
+		out->u.r.step = nstep;
 		out->u.r.n = count;
-		out->u.r.stop = out->u.r.start + count * out->u.r.step;
+		out->u.r.stop = (long long)((unsigned long long)first.u.i +
+					    (unsigned long long)count * (unsigned long long)nstep);
 		return 0;
 	} else {
 		struct tpl_val *arr = tpl_ralloc(s, line, (size_t)(count ? count : 1) * sizeof *arr);
