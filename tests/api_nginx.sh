@@ -55,11 +55,14 @@ mkdir -p "$T/www/assets" "$T/nginx/tmp"
 printf '<!doctype html><title>dgen</title><div id="root">dgen ui</div>\n' >"$T/www/index.html"
 printf 'console.log("dgen");\n' >"$T/www/assets/app.js"
 
+# Starts the pool and waits for its socket and both workers (a socket file
+# left by an earlier server must not count).
 start_api() {
+	rm -f "$T/api.sock"
 	"$API" --socket "$T/api.sock" --workers 2 2>>"$T/api.log" &
 	API_PID=$!
 	for _ in $(seq 100); do
-		[ -S "$T/api.sock" ] && return 0
+		[ -S "$T/api.sock" ] && [ "$(pgrep -P "$API_PID" | wc -l)" -ge 2 ] && return 0
 		sleep 0.05
 	done
 	return 1
@@ -324,6 +327,7 @@ check "as JSON in the API's error shape" error_shape
 
 # ---- the other ways to start: systemd socket activation, spawn-fcgi ----------
 LEXEC="$top_builddir/tests/api/listen_exec"
+rm -f "$T/api.sock"
 "$LEXEC" systemd "$T/api.sock" "$API" --workers 1 2>>"$T/api.log" &
 API_PID=$!
 for _ in $(seq 50); do
@@ -360,20 +364,33 @@ if [ -x "$MOCK" ]; then
 	MOCK_PID=$!
 	for _ in $(seq 100); do [ -s "$T/mock.port" ] && break; sleep 0.05; done
 	LLM_ENDPOINT="http://127.0.0.1:$(cat "$T/mock.port")/v1/chat/completions" \
-		LLM_PROVIDER=openai LLM_MODEL=mock start_api
+		LLM_PROVIDER=openai LLM_MODEL=mock LLM_TIMEOUT=10 start_api
 	jreq POST /api/pipelines '{"name":"slow","blocks":[{"type":"TextGenerator","config":{"user_prompt":"hi"}}]}'
 	PS=$(jqv .id)
 	curl -s -o "$T/slow.body" -w '%{http_code}' -H 'Content-Type: application/json' \
 		-d '{}' "$BASE/api/pipelines/$PS/execute" >"$T/slow.status" &
 	CURL_PID=$!
-	sleep 0.4
+	# stop the pool once the worker is inside the LLM call: a connection to
+	# the mock's port is established (/proc/net/tcp, ports in hex)
+	mport=$(printf ':%04X' "$(cat "$T/mock.port")")
+	inflight=
+	for _ in $(seq 100); do
+		if awk -v p="$mport" 'substr($3, length($3) - 4) == p && $4 == "01"' /proc/net/tcp |
+			grep -q .; then
+			inflight=1
+			break
+		fi
+		sleep 0.02
+	done
+	check "the execute request reached the LLM" test -n "$inflight"
 	kill -TERM "$API_PID"
 	wait "$API_PID"
 	rc=$?
 	API_PID=
 	wait "$CURL_PID"
 	check "SIGTERM during a 1 s LLM call: exit 0" test "$rc" -eq 0
-	check "and the request in flight still got its 200" test "$(cat "$T/slow.status")" = 200
+	check "and the request in flight still got its 200 ($(cat "$T/slow.status"))" \
+		test "$(cat "$T/slow.status")" = 200
 	check "with the LLM's reply" grep -q 'Mock reply to: hi' "$T/slow.body"
 	kill "$MOCK_PID"
 	wait "$MOCK_PID" 2>/dev/null
