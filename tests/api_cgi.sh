@@ -443,6 +443,25 @@ check "Allow header" test "$(header Allow)" = "GET, PUT, DELETE"
 RAW=1 cgi GET "/api/records?limit=5&status=pending"
 expect 200 "nginx-style REQUEST_URI"
 
+# ---- a database that stays locked: 503 + Retry-After -----------------------
+mkfifo "$T/lock.fifo"
+sqlite3 "$DB" <"$T/lock.fifo" >"$T/lock.out" 2>&1 &
+LOCK_PID=$!
+exec 7>"$T/lock.fifo"
+echo "BEGIN EXCLUSIVE; SELECT 'locked';" >&7
+for _ in $(seq 100); do grep -q locked "$T/lock.out" && break; sleep 0.05; done
+DGEN_DB_BUSY_TIMEOUT_MS=200 json POST /api/pipelines "$VALID"
+expect 503 "a write while another process holds the lock"
+check "Retry-After: 1" test "$(header Retry-After)" = 1
+check "error shape" error_shape
+echo "COMMIT;" >&7
+exec 7>&-
+wait "$LOCK_PID"
+json POST /api/pipelines "$VALID"
+expect 200 "the same write once the lock is gone"
+cgi HEAD /api/health
+expect 200 "HEAD /api/health"
+
 # ---- bad input: status, error, database unchanged --------------------------
 # bad NAME EXPECTED_STATUS METHOD URI CONTENT_TYPE BODY_FILE
 bad() {

@@ -131,6 +131,7 @@ if [ -z "$started" ]; then
 	exit 1
 fi
 BASE="http://127.0.0.1:$PORT"
+check "the socket has mode 0660" test "$(stat -c %a "$T/api.sock")" = 660
 
 # req METHOD PATH [curl options...]: one request; $STATUS, $T/headers, $T/body.
 req() {

@@ -168,7 +168,25 @@ static void test_dispatch(void)
 		ok(strstr(dgen_buf_str(&m.out), "Retry-After: 1\r\n") != NULL, "with Retry-After");
 		dgen_buf_free(&m.out);
 	}
-	is_int(w.requests, 5, "five requests counted");
+	{
+		const char *p[] = { "REQUEST_METHOD", "HEAD", "REQUEST_URI", "/api/nothing", NULL };
+
+		memset(&m, 0, sizeof m);
+		m.params = p;
+		request_mem_io(&m, &io);
+		is_int(api_handle(&w, &io, false), 404, "HEAD is routed like GET");
+		dgen_buf_free(&m.out);
+	}
+	{
+		const char *p[] = { "REQUEST_METHOD", "HEAD", "REQUEST_URI", "/api/health", NULL };
+
+		memset(&m, 0, sizeof m);
+		m.params = p;
+		request_mem_io(&m, &io);
+		ok(api_handle(&w, &io, false) != 405, "HEAD /api/health is not a wrong method");
+		dgen_buf_free(&m.out);
+	}
+	is_int(w.requests, 7, "seven requests counted");
 	api_worker_free(&w);
 }
 

@@ -158,7 +158,9 @@ int api_handle(struct api_worker *w, const struct req_io *io, bool is_cgi)
 		status = api_fail(&c);
 		goto out;
 	}
-	if (route_match(w->req.method, w->req.path, &w->req.arena, &m, &c.err) != 0) {
+	/* HEAD is GET without the body; the web server drops the body. */
+	if (route_match(strcmp(w->req.method, "HEAD") == 0 ? "GET" : w->req.method, w->req.path,
+			&w->req.arena, &m, &c.err) != 0) {
 		if (c.err.code == DGEN_EMETHOD)
 			respond_header(&w->resp, "Allow", m.allow);
 		status = api_fail(&c);
