@@ -152,7 +152,10 @@ static int worker_loop(int listen_fd, const struct dgen_config *cfg, unsigned lo
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = worker_on_term;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0; /* no SA_RESTART: accept() must return */
+	/* SA_RESTART: an interrupted read of a request's parameters carries
+	 * on; an interrupted accept() is restarted on the listening socket the
+	 * handler just closed, and fails, which ends the loop. */
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
