@@ -1,1 +1,18 @@
-# src/runner: sources and tests (see Makefile.am).
+# src/runner: dgen-runner, the queue daemon.
+libdgen_a_SOURCES += \
+	src/runner/plan.c \
+	src/runner/plan.h \
+	src/runner/runner.c
+noinst_HEADERS += include/dgen/runner.h
+sbin_PROGRAMS += dgen-runner
+dgen_runner_SOURCES = src/runner/main.c
+dgen_runner_LDADD = $(DGEN_LIBS)
+
+# Runner tests: a real runner, a real sqlite file, the mock LLM over HTTP.
+check_PROGRAMS += tests/runner/qtool
+tests_runner_qtool_LDADD = $(TEST_LIBS)
+RUNNER_TESTS = tests/runner_basic.sh tests/runner_signals.sh tests/runner_limits.sh \
+	tests/runner_crash.sh
+TESTS += $(RUNNER_TESTS)
+EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.sh
+EXTRA_DIST += contrib/bench-runner

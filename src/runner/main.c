@@ -1,0 +1,92 @@
+/*
+ * main.c - dgen-runner: parse the command line, load the configuration,
+ * install the signal handlers, and hand over to runner_run().
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dgen/config.h"
+#include "dgen/log.h"
+#include "dgen/runner.h"
+
+static volatile sig_atomic_t terminate_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	terminate_flag = 1;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: dgen-runner [--config FILE] [--once]\n"
+	      "Claims queued dgen jobs and runs their pipelines.\n"
+	      "  --config FILE  settings file (KEY=value); the environment wins\n"
+	      "  --once         exit when the queue is empty\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "once", no_argument, NULL, '1' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct dgen_runner_opts opts = { 0 };
+	struct dgen_config cfg;
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct sigaction sa;
+	const char *config_file = NULL;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_file = optarg;
+			break;
+		case '1':
+			opts.once = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			puts("dgen-runner " PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (dgen_config_load(&cfg, config_file, &err)) {
+		fprintf(stderr, "dgen-runner: %s\n", err.msg);
+		dgen_err_clear(&err);
+		return 1;
+	}
+	dgen_log_init("dgen-runner", cfg.debug, 2);
+	dgen_log_secret(cfg.llm_api_key);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	opts.cfg = &cfg;
+	opts.terminate = &terminate_flag;
+	rc = runner_run(&opts, &err);
+	if (rc)
+		dgen_error("%s", err.msg);
+	dgen_err_clear(&err);
+	dgen_config_free(&cfg);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * plan.h - what a claimed job has to do: its pipeline, loaded once, and
+ * its units in order, each with the state it starts from. Internal to the
+ * runner.
+ *
+ * Ownership: plan_build() fills a caller-owned struct dgen_plan;
+ * plan_free() releases everything in it. Unit states are borrowed from the
+ * plan (seed metadata or chunk objects) and live as long as it.
+ *
+ * Threads: workers share the unit states read-only. They must not print
+ * them (json-c keeps the printed text inside the object, so two threads
+ * printing one object race): the text is printed once here, in
+ * state_text.
+ */
+#ifndef DGEN_RUNNER_PLAN_H
+#define DGEN_RUNNER_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "dgen/block.h"
+#include "dgen/err.h"
+#include "dgen/pipeline.h"
+#include "dgen/queue.h"
+#include "dgen/registry.h"
+#include "dgen/seeds.h"
+
+struct dgen_unit {
+	int64_t unit;
+	int64_t seed_index;
+	int64_t repetition;
+	int64_t chunk_index;         /* -1 without a multiplier */
+	struct json_object *state;   /* where the execution starts; borrowed */
+	const char *state_text;      /* its compact JSON (the record's metadata) */
+};
+
+struct dgen_plan {
+	struct dgen_pipeline *pipeline;
+	struct dgen_seeds seeds;
+	struct json_object *chunks;  /* multiplier: array of chunk arrays (owned) */
+	char **texts;                /* state texts, one per seed or chunk (owned) */
+	size_t n_texts;
+	struct dgen_unit *units;     /* units still to run, in unit order */
+	size_t n_units;
+	int64_t total;               /* all units of the job, done ones included */
+};
+
+/* Loads the claim's pipeline and input and lists the units that are not in
+ * done[0..n_done) (sorted). A multiplier pipeline is expanded here, with
+ * ctx for its first block. Errors are the job's own fault (bad pipeline,
+ * bad input): the caller ends the job failed with the message. */
+int plan_build(const struct dgen_registry *reg, const struct dgen_config *cfg,
+	       const struct dgen_claim *claim, const int64_t *done, size_t n_done,
+	       const struct dgen_block_ctx *ctx, struct dgen_plan *plan,
+	       struct dgen_err *err);
+void plan_free(struct dgen_plan *plan);
+
+#endif

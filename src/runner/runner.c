@@ -1,0 +1,633 @@
+/*
+ * runner.c - the claiming loop and the worker pool of dgen-runner.
+ *
+ * Shape (DESIGN.md §7): one thread claims, renews leases, polls for cancel
+ * and ends jobs; LLM-bound work gets its throughput from many units in
+ * flight, not from many claimers. Workers take units from all claimed jobs
+ * in turn (round robin), so several jobs share the pool fairly, and each
+ * finished unit is committed with the job's counters in one transaction,
+ * keyed by its unit number: a crash at any point loses at most the units
+ * in flight, and never stores one twice.
+ *
+ * Locking: one mutex guards the job list and every job's dispatch state;
+ * workers hold it only to pick a unit and to report one done, never while
+ * running a pipeline or writing to the database.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dgen/clock.h"
+#include "dgen/db.h"
+#include "dgen/json.h"
+#include "dgen/llm.h"
+#include "dgen/log.h"
+#include "dgen/queue.h"
+#include "dgen/registry.h"
+#include "dgen/runner.h"
+#include "dgen/usage.h"
+#include "dgen/util.h"
+#include "plan.h"
+
+/* Claimed jobs at once; more only when their units cannot fill the pool. */
+#define MAX_ACTIVE_JOBS 8
+#define HEARTBEAT_SECONDS 2.0
+#define CANCEL_POLL_SECONDS 0.25
+#define BUSY_RETRIES 20
+
+struct job {
+	int64_t id;
+	struct dgen_plan plan;
+	struct dgen_constraints cons;
+	size_t next;               /* next unit of plan.units to hand out */
+	int in_flight;
+	atomic_int cancel;         /* aborts this job's in-flight LLM calls */
+	bool stop;                 /* hand out no more units */
+	bool lost;                 /* the lease went to someone else */
+	enum dgen_job_status final; /* when stopping early */
+	char *final_error;
+	double deadline;           /* monotonic; 0 = no time limit */
+	double last_renew, last_poll;
+	struct job *next_job;
+};
+
+struct runner {
+	const struct dgen_config *cfg;
+	struct dgen_registry *reg;
+	struct dgen_llm_client *llm;
+	char runner_id[128];
+	int64_t lease_ms;
+
+	pthread_mutex_t lock;
+	pthread_cond_t work;       /* a unit may be available, or quit */
+	pthread_cond_t done;       /* a unit finished */
+	struct job *jobs;          /* claimed jobs */
+	struct job *rr;            /* where the round robin resumes */
+	bool quit;
+};
+
+/* ---- picking and reporting units (under r->lock) ---------------------- */
+
+static bool job_has_work(const struct job *j)
+{
+	return !j->stop && j->next < j->plan.n_units;
+}
+
+/* The next unit in round-robin order over the claimed jobs. */
+static struct job *pick_job(struct runner *r)
+{
+	struct job *start = r->rr ? r->rr : r->jobs, *j = start;
+
+	if (!j)
+		return NULL;
+	do {
+		struct job *nx = j->next_job ? j->next_job : r->jobs;
+
+		if (job_has_work(j)) {
+			r->rr = nx;
+			return j;
+		}
+		j = nx;
+	} while (j != start);
+	return NULL;
+}
+
+static size_t undispatched(const struct runner *r)
+{
+	size_t n = 0;
+
+	for (const struct job *j = r->jobs; j; j = j->next_job)
+		if (!j->stop)
+			n += j->plan.n_units - j->next;
+	return n;
+}
+
+/* Stops a job early with a final status (the first reason wins). */
+static void job_stop(struct job *j, enum dgen_job_status st, const char *why)
+{
+	if (j->final_error || j->final != DGEN_JOB_RUNNING)
+		return;
+	j->stop = true;
+	j->final = st;
+	j->final_error = why ? dgen_xstrdup(why) : NULL;
+	if (st == DGEN_JOB_CANCELLED)
+		atomic_store(&j->cancel, 1);
+}
+
+/* ---- one unit ---------------------------------------------------------- */
+
+/* A record's output: pipeline_output when it is a string, else its compact
+ * JSON text (SPEC.md §7). */
+static const char *record_output(struct json_object *state)
+{
+	struct json_object *po = NULL;
+
+	if (!json_object_object_get_ex(state, "pipeline_output", &po) || !po)
+		return "";
+	if (json_object_is_type(po, json_type_string))
+		return json_object_get_string(po);
+	return dgen_json_compact(po);
+}
+
+/* Commits one unit, retrying while the database stays busy: the work is
+ * already paid for (LLM tokens), so give the lock every chance. */
+static int store_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit_result *ur,
+		      struct dgen_job_counters *after, struct dgen_err *err)
+{
+	for (int i = 0;; i++) {
+		dgen_err_clear(err);
+		if (queue_finish_unit(db, job_id, ur, NULL, after, err) == 0)
+			return 0;
+		if (err->code != DGEN_EBUSY || i >= BUSY_RETRIES)
+			return -1;
+		usleep(50000);
+	}
+}
+
+/* Runs one unit and stores its record or failure. A unit cut short by
+ * cancel or the time limit is stored as nothing: it was not finished. */
+static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
+		     struct job *j, const struct dgen_unit *u)
+{
+	struct dgen_template_limits tlim = { r->cfg->template_max_output,
+					     r->cfg->template_max_iterations };
+	struct dgen_block_ctx ctx = { 0 };
+	struct dgen_exec_result res;
+	struct dgen_unit_result ur = { 0 };
+	struct dgen_job_counters after = { 0 };
+	struct dgen_err err = DGEN_ERR_INIT, serr = DGEN_ERR_INIT;
+	struct dgen_llm_usage total;
+	const char *exceeded;
+	int rc;
+
+	ctx.llm = h;
+	ctx.tlim = &tlim;
+	ctx.cancel = &j->cancel;
+	ctx.deadline = j->deadline;
+	pipeline_result_init(&res);
+	if (pipeline_is_multiplier(j->plan.pipeline))
+		rc = pipeline_execute_chunk(j->plan.pipeline, u->state, &ctx, &res, &err);
+	else
+		rc = pipeline_execute(j->plan.pipeline, u->state, &ctx, &res, &err);
+	if (rc && (err.code == DGEN_ECANCELLED || atomic_load(&j->cancel)))
+		goto out;
+
+	ur.unit = u->unit;
+	ur.seed_index = u->seed_index;
+	ur.repetition = u->repetition;
+	ur.chunk_index = u->chunk_index;
+	ur.trace = res.trace ? dgen_json_compact(res.trace) : "[]";
+	ur.input_tokens = res.usage.input_tokens;
+	ur.output_tokens = res.usage.output_tokens;
+	ur.cached_tokens = res.usage.cached_tokens;
+	if (rc == 0) {
+		size_t n = pipeline_n_blocks(j->plan.pipeline);
+
+		ur.output = record_output(res.result);
+		ur.metadata = u->state_text;
+		ur.accumulated_state = dgen_json_compact(res.result);
+		ur.trace_id = res.trace_id;
+		if (n) {
+			ur.current_block = pipeline_block_type(j->plan.pipeline, n - 1)->type;
+			ur.current_step = (int64_t)n;
+		}
+	} else {
+		ur.failed = true;
+		ur.block_type = res.failed_block;
+		ur.step = res.failed_step;
+		ur.error = err.msg;
+		ur.current_block = res.failed_block;
+		ur.current_step = res.failed_step;
+		dgen_log(DGEN_LOG_WARN, res.trace_id, "job %lld unit %lld failed: %s",
+			 (long long)j->id, (long long)u->unit, err.msg);
+	}
+	if (store_unit(db, j->id, &ur, &after, &serr)) {
+		/* The unit stays unstored; a later claim runs it again. */
+		dgen_error("job %lld unit %lld: cannot store the result: %s", (long long)j->id,
+			   (long long)u->unit, serr.msg);
+		goto out;
+	}
+	total = (struct dgen_llm_usage){ after.input_tokens, after.output_tokens,
+					 after.cached_tokens };
+	exceeded = constraints_exceeded(&j->cons, &total, 0);
+	if (exceeded) {
+		char why[160];
+
+		snprintf(why, sizeof why, "Constraint exceeded: %s", exceeded);
+		pthread_mutex_lock(&r->lock);
+		job_stop(j, DGEN_JOB_STOPPED, why);
+		pthread_mutex_unlock(&r->lock);
+	}
+out:
+	pipeline_result_free(&res);
+	dgen_err_clear(&err);
+	dgen_err_clear(&serr);
+}
+
+struct worker_arg {
+	struct runner *r;
+	pthread_t tid;
+	bool started;
+};
+
+static void *worker_main(void *arg)
+{
+	struct runner *r = ((struct worker_arg *)arg)->r;
+	struct dgen_db *db = NULL;
+	struct dgen_llm_handle *h = llm_handle_new(r->llm);
+	struct dgen_err err = DGEN_ERR_INIT;
+
+	while (db_open(&db, r->cfg->database_path, r->cfg->db_busy_timeout_ms, &err)) {
+		dgen_error("worker cannot open the database: %s", err.msg);
+		sleep(1);
+		pthread_mutex_lock(&r->lock);
+		if (r->quit) {
+			pthread_mutex_unlock(&r->lock);
+			goto out;
+		}
+		pthread_mutex_unlock(&r->lock);
+	}
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		struct job *j;
+		struct dgen_unit u;
+
+		while (!r->quit && !(j = pick_job(r)))
+			pthread_cond_wait(&r->work, &r->lock);
+		if (r->quit)
+			break;
+		u = j->plan.units[j->next++];
+		j->in_flight++;
+		pthread_mutex_unlock(&r->lock);
+		run_unit(r, db, h, j, &u);
+		pthread_mutex_lock(&r->lock);
+		j->in_flight--;
+		pthread_cond_signal(&r->done);
+	}
+	pthread_mutex_unlock(&r->lock);
+out:
+	db_close(db);
+	llm_handle_free(h);
+	dgen_err_clear(&err);
+	return NULL;
+}
+
+/* ---- the claiming loop (main thread) ----------------------------------- */
+
+/*
+ * Jobs held by a runner of this host whose process is gone (killed, or
+ * crashed) need not wait for their lease to run out: when systemd or
+ * dgenctl restarts the runner, it picks the work up at once. Runner ids
+ * are "hostname:pid"; only this host's pids can be checked.
+ */
+static void rescue_dead_local(struct runner *r, struct dgen_db *db, const char *host)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	char **ids = NULL;
+	size_t n = 0, hl = strlen(host);
+
+	if (queue_running_runners(db, &ids, &n, &err))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		long long pid;
+		int64_t count = 0;
+
+		if (strncmp(ids[i], host, hl) || ids[i][hl] != ':' ||
+		    dgen_parse_long(ids[i] + hl + 1, 1, INT32_MAX, &pid) ||
+		    pid == (long long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (queue_rescue_runner(db, ids[i], r->cfg->max_attempts, &count, &err) == 0 &&
+		    count > 0)
+			dgen_info("took back %lld jobs of runner %s, which is gone",
+				  (long long)count, ids[i]);
+		dgen_err_clear(&err);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	dgen_err_clear(&err);
+}
+
+static int64_t iso_to_ms(const char *iso)
+{
+	struct tm tm = { 0 };
+	int ms = 0;
+
+	if (!iso || sscanf(iso, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) < 6)
+		return dgen_clock_now_ms();
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+static void job_free(struct job *j)
+{
+	plan_free(&j->plan);
+	free(j->final_error);
+	free(j);
+}
+
+/* Claims one job and plans it. Returns 1 when a job was added, 0 when the
+ * queue is empty, -1 on a database error. A job whose pipeline or input
+ * cannot run ends failed here with the reason. */
+static int claim_one(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h)
+{
+	struct dgen_claim c;
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_template_limits tlim = { r->cfg->template_max_output,
+					     r->cfg->template_max_iterations };
+	struct dgen_block_ctx ctx = { 0 };
+	struct job *j;
+	int64_t *done = NULL;
+	size_t n_done = 0;
+	int rc = queue_claim(db, r->runner_id, r->lease_ms, &c, &err);
+	double elapsed;
+
+	if (rc <= 0) {
+		if (rc < 0 && err.code != DGEN_EBUSY)
+			dgen_error("claim failed: %s", err.msg);
+		dgen_err_clear(&err);
+		return rc;
+	}
+	j = dgen_xcalloc(1, sizeof *j);
+	j->id = c.job_id;
+	j->final = DGEN_JOB_RUNNING;
+	atomic_init(&j->cancel, 0);
+	ctx.llm = h;
+	ctx.tlim = &tlim;
+	ctx.cancel = &j->cancel;
+	if (queue_done_units(db, c.job_id, &done, &n_done, &err) ||
+	    plan_build(r->reg, r->cfg, &c, done, n_done, &ctx, &j->plan, &err) ||
+	    queue_set_total(db, c.job_id, j->plan.total, &err)) {
+		struct dgen_err ferr = DGEN_ERR_INIT;
+
+		dgen_warn("job %lld cannot run: %s", (long long)c.job_id, err.msg);
+		if (err.code != DGEN_EBUSY)
+			queue_finish_job(db, c.job_id, DGEN_JOB_FAILED, err.msg, &ferr);
+		else
+			queue_release(db, c.job_id, r->runner_id, &ferr);
+		dgen_err_clear(&ferr);
+		job_free(j);
+		rc = 1;
+		goto out;
+	}
+	j->cons = *pipeline_constraints(j->plan.pipeline);
+	if (j->cons.max_total_execution_time >= 0) {
+		elapsed = (double)(dgen_clock_now_ms() - iso_to_ms(c.started_at)) / 1000.0;
+		j->deadline = dgen_clock_mono() + j->cons.max_total_execution_time - elapsed;
+	}
+	j->last_renew = j->last_poll = dgen_clock_mono();
+	dgen_info("job %lld claimed (attempt %d): %zu of %lld units to run", (long long)j->id,
+		  c.attempts, j->plan.n_units, (long long)j->plan.total);
+	pthread_mutex_lock(&r->lock);
+	j->next_job = r->jobs;
+	r->jobs = j;
+	pthread_cond_broadcast(&r->work);
+	pthread_mutex_unlock(&r->lock);
+out:
+	free(done);
+	queue_claim_free(&c);
+	dgen_err_clear(&err);
+	return rc;
+}
+
+/* The status a job ends with once nothing of it is in flight. */
+static enum dgen_job_status final_status(struct dgen_db *db, struct job *j)
+{
+	struct dgen_job_counters cnt = { 0 };
+	struct dgen_err err = DGEN_ERR_INIT;
+
+	if (j->final != DGEN_JOB_RUNNING)
+		return j->final;
+	if (queue_counters(db, j->id, &cnt, &err) == 0 && cnt.records_generated == 0 &&
+	    cnt.records_failed > 0) {
+		free(j->final_error);
+		j->final_error = dgen_xstrdup("every execution failed");
+		dgen_err_clear(&err);
+		return DGEN_JOB_FAILED;
+	}
+	dgen_err_clear(&err);
+	return DGEN_JOB_COMPLETED;
+}
+
+/* Lease, cancel and time limit of each job; ends the jobs that are done.
+ * Called with r->lock held; drops it around database calls. */
+static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing)
+{
+	struct job **pp = &r->jobs;
+	double now = dgen_clock_mono();
+
+	while (*pp) {
+		struct job *j = *pp;
+		struct dgen_err err = DGEN_ERR_INIT;
+		bool stop_now = false;
+		int rc;
+
+		if (j->deadline > 0 && now >= j->deadline && !j->stop)
+			job_stop(j, DGEN_JOB_STOPPED, "Constraint exceeded: max_total_execution_time");
+		if (!j->lost && now - j->last_poll >= CANCEL_POLL_SECONDS) {
+			j->last_poll = now;
+			pthread_mutex_unlock(&r->lock);
+			rc = queue_should_stop(db, j->id, &stop_now, &err);
+			pthread_mutex_lock(&r->lock);
+			if (rc == 0 && stop_now)
+				job_stop(j, DGEN_JOB_CANCELLED, NULL);
+		}
+		if (!j->lost && now - j->last_renew >= (double)r->lease_ms / 3000.0) {
+			j->last_renew = now;
+			pthread_mutex_unlock(&r->lock);
+			rc = queue_renew(db, j->id, r->runner_id, r->lease_ms, &err);
+			pthread_mutex_lock(&r->lock);
+			if (rc == 0) {
+				dgen_warn("job %lld: lease lost, dropping it", (long long)j->id);
+				j->lost = true;
+				j->stop = true;
+				atomic_store(&j->cancel, 1);
+			}
+		}
+		dgen_err_clear(&err);
+		if (j->in_flight > 0 || job_has_work(j)) {
+			pp = &j->next_job;
+			continue;
+		}
+		/* Nothing in flight and nothing more to hand out: end it. */
+		*pp = j->next_job;
+		if (r->rr == j)
+			r->rr = NULL;
+		pthread_mutex_unlock(&r->lock);
+		if (!j->lost) {
+			if (releasing && j->next < j->plan.n_units && j->final == DGEN_JOB_RUNNING) {
+				queue_release(db, j->id, r->runner_id, &err);
+				dgen_info("job %lld released to the queue", (long long)j->id);
+			} else {
+				enum dgen_job_status st = final_status(db, j);
+
+				queue_finish_job(db, j->id, st, j->final_error, &err);
+				dgen_info("job %lld %s%s%s", (long long)j->id, jobs_status_name(st),
+					  j->final_error ? ": " : "",
+					  j->final_error ? j->final_error : "");
+			}
+		}
+		dgen_err_clear(&err);
+		job_free(j);
+		pthread_mutex_lock(&r->lock);
+	}
+}
+
+static void wait_done(struct runner *r, double seconds)
+{
+	struct timespec ts;
+	long ns;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ns = ts.tv_nsec + (long)(seconds * 1e9);
+	ts.tv_sec += ns / 1000000000L;
+	ts.tv_nsec = ns % 1000000000L;
+	pthread_cond_timedwait(&r->done, &r->lock, &ts);
+}
+
+static int in_flight(const struct runner *r)
+{
+	int n = 0;
+
+	for (const struct job *j = r->jobs; j; j = j->next_job)
+		n += j->in_flight;
+	return n;
+}
+
+int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
+{
+	const struct dgen_config *cfg = opts->cfg;
+	struct runner r;
+	struct dgen_db *db = NULL;
+	struct dgen_llm_handle *h = NULL;
+	struct worker_arg *workers = NULL;
+	char host[64] = "localhost";
+	double last_beat = 0, last_rescue = 0, grace_end = 0;
+	int rc = -1, nworkers = cfg->runner_concurrency;
+
+	memset(&r, 0, sizeof r);
+	r.cfg = cfg;
+	r.lease_ms = (int64_t)cfg->lease_seconds * 1000;
+	gethostname(host, sizeof host - 1);
+	snprintf(r.runner_id, sizeof r.runner_id, "%s:%ld", host, (long)getpid());
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.work, NULL);
+	pthread_cond_init(&r.done, NULL);
+
+	if (db_open(&db, cfg->database_path, cfg->db_busy_timeout_ms, err))
+		goto out;
+	r.reg = registry_new();
+	if (cfg->blocks_dir[0] && registry_load_dir(r.reg, cfg->blocks_dir, err)) {
+		dgen_warn("plugin blocks: %s", err->msg);
+		dgen_err_clear(err);
+	}
+	if (llm_client_new(cfg, &r.llm, err))
+		goto out;
+	h = llm_handle_new(r.llm);
+	workers = dgen_xcalloc((size_t)nworkers, sizeof *workers);
+	for (int i = 0; i < nworkers; i++) {
+		workers[i].r = &r;
+		if (pthread_create(&workers[i].tid, NULL, worker_main, &workers[i]) != 0) {
+			dgen_err_set(err, DGEN_EIO, "cannot start worker thread %d", i);
+			goto stop;
+		}
+		workers[i].started = true;
+	}
+	dgen_info("runner %s started: %d workers, lease %ds, database %s", r.runner_id,
+		  nworkers, cfg->lease_seconds, cfg->database_path);
+
+	pthread_mutex_lock(&r.lock);
+	for (;;) {
+		double now = dgen_clock_mono();
+		struct dgen_err e = DGEN_ERR_INIT;
+		bool terminating = *opts->terminate != 0;
+
+		if (terminating && grace_end == 0) {
+			grace_end = now + cfg->grace_seconds;
+			dgen_info("stopping: no more claims, %d units in flight, grace %ds",
+				  in_flight(&r), cfg->grace_seconds);
+			for (struct job *j = r.jobs; j; j = j->next_job)
+				j->stop = true;
+		}
+		if (grace_end > 0 && now >= grace_end)
+			for (struct job *j = r.jobs; j; j = j->next_job)
+				atomic_store(&j->cancel, 1);
+		pthread_mutex_unlock(&r.lock);
+		if (now - last_beat >= HEARTBEAT_SECONDS) {
+			last_beat = now;
+			if (queue_heartbeat(db, r.runner_id, (long)getpid(), host, &e))
+				dgen_warn("heartbeat: %s", e.msg);
+			dgen_err_clear(&e);
+		}
+		if (!terminating && now - last_rescue >= (double)cfg->lease_seconds / 2.0) {
+			int64_t n = 0;
+
+			last_rescue = now;
+			rescue_dead_local(&r, db, host);
+			if (queue_rescue_expired(db, dgen_clock_now_ms(), cfg->max_attempts, &n, &e))
+				dgen_warn("rescue: %s", e.msg);
+			else if (n > 0)
+				dgen_info("rescued %lld jobs whose lease expired", (long long)n);
+			dgen_err_clear(&e);
+		}
+		pthread_mutex_lock(&r.lock);
+		/* Claim while the claimed jobs cannot keep every worker busy. */
+		while (!terminating && undispatched(&r) < (size_t)nworkers) {
+			size_t active = 0;
+
+			for (struct job *j = r.jobs; j; j = j->next_job)
+				active++;
+			if (active >= MAX_ACTIVE_JOBS)
+				break;
+			pthread_mutex_unlock(&r.lock);
+			rc = claim_one(&r, db, h);
+			pthread_mutex_lock(&r.lock);
+			if (rc <= 0)
+				break;
+		}
+		tend_jobs(&r, db, terminating);
+		if (!r.jobs && (terminating || opts->once))
+			break;
+		wait_done(&r, (double)cfg->poll_ms / 1000.0);
+	}
+	pthread_mutex_unlock(&r.lock);
+	rc = 0;
+stop:
+	pthread_mutex_lock(&r.lock);
+	r.quit = true;
+	pthread_cond_broadcast(&r.work);
+	pthread_mutex_unlock(&r.lock);
+	for (int i = 0; i < nworkers; i++)
+		if (workers[i].started)
+			pthread_join(workers[i].tid, NULL);
+	while (r.jobs) {
+		struct job *j = r.jobs;
+
+		r.jobs = j->next_job;
+		job_free(j);
+	}
+	dgen_info("runner %s stopped", r.runner_id);
+out:
+	free(workers);
+	llm_handle_free(h);
+	if (r.llm)
+		llm_client_free(r.llm);
+	if (r.reg)
+		registry_free(r.reg);
+	db_close(db);
+	pthread_mutex_destroy(&r.lock);
+	pthread_cond_destroy(&r.work);
+	pthread_cond_destroy(&r.done);
+	return rc;
+}

@@ -1,0 +1,103 @@
+# lib.sh - shared pieces of the runner tests (sourced, POSIX sh + jq).
+# Each test gets a temp dir, a mock LLM on a free port, and helpers to
+# start/kill runners and wait for job states. Output is TAP.
+
+: "${top_builddir:?run through make check}"
+: "${top_srcdir:?run through make check}"
+B=$top_builddir
+T=$(mktemp -d "${TMPDIR:-/tmp}/dgen-runner-test.XXXXXX")
+n=0
+failed=0
+mock_pid=
+runner_pids=
+
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+check() { # check "description" command...
+	desc=$1; shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+diag() { echo "# $*"; }
+finish() { echo "1..$n"; [ "$failed" -eq 0 ]; }
+
+cleanup() {
+	for p in $runner_pids $mock_pid; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	if [ "$failed" -ne 0 ] && [ -f "$T/runner.log" ]; then
+		diag "runner log tail:"; tail -20 "$T/runner.log" | sed 's/^/# /'
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# start_mock [mock-llm flags...]: sets $mock_port and the LLM settings.
+start_mock() {
+	"$B/tests/mock-llm/mock-llm" --port 0 --port-file "$T/mock.port" "$@" >"$T/mock.log" 2>&1 &
+	mock_pid=$!
+	i=0
+	while [ ! -s "$T/mock.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	mock_port=$(cat "$T/mock.port")
+	export LLM_ENDPOINT="http://127.0.0.1:$mock_port/v1/chat/completions"
+	export LLM_PROVIDER=openai LLM_MODEL=mock-model LLM_API_KEY=
+	export LLM_TIMEOUT=20 LLM_MAX_RETRIES=4
+	export DATABASE_PATH="$T/dgen.db"
+	export DGEN_LEASE_SECONDS=2 DGEN_RUNNER_POLL_MS=50 DGEN_RUNNER_GRACE_SECONDS=5
+	export DGEN_RUNNER_CONCURRENCY=${DGEN_RUNNER_CONCURRENCY:-16}
+}
+
+mock() { # mock METHOD PATH [JSON]
+	if [ -n "${3:-}" ]; then
+		curl -s -X "$1" -H 'Content-Type: application/json' -d "$3" "http://127.0.0.1:$mock_port$2"
+	else
+		curl -s -X "$1" "http://127.0.0.1:$mock_port$2"
+	fi
+}
+mock_requests() { mock GET /mock/stats | jq '.by_path["/v1/chat/completions"] // 0'; }
+
+start_runner() { # start_runner [args]: appends to $runner_pids, sets $runner_pid
+	"$B/dgen-runner" "$@" >>"$T/runner.log" 2>&1 &
+	runner_pid=$!
+	runner_pids="$runner_pids $runner_pid"
+}
+
+qtool() { "$B/tests/runner/qtool" "$@"; }
+job_field() { qtool job "$DATABASE_PATH" "$1" | jq -r ".$2"; }
+
+# wait_status [-t SECONDS] JOB STATUS...: 0 when the job reaches one of
+# the statuses (default patience 60 s).
+wait_status() {
+	limit=60
+	if [ "$1" = -t ]; then limit=$2; shift 2; fi
+	job=$1; shift
+	deadline=$(( $(date +%s) + limit ))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		st=$(job_field "$job" status 2>/dev/null)
+		for want in "$@"; do [ "$st" = "$want" ] && return 0; done
+		sleep 0.1
+	done
+	diag "job $job is '$st', wanted: $*"
+	return 1
+}
+
+sql() { sqlite3 -cmd '.timeout 5000' "$DATABASE_PATH" "$1"; }
+
+# A one-block TextGenerator pipeline and a seed file of $1 seeds x $2 reps.
+write_pipeline() { # write_pipeline FILE [constraints JSON]
+	cat >"$1" <<JSON
+{"name": "runner test", "blocks": [{"type": "TextGenerator",
+  "config": {"user_prompt": "Write one sentence about {{ topic }}.", "max_tokens": 64}}],
+ "constraints": ${2:-{\}}}
+JSON
+}
+write_seeds() { # write_seeds FILE SEEDS REPS
+	i=0
+	{
+		printf '['
+		while [ $i -lt "$2" ]; do
+			[ $i -gt 0 ] && printf ','
+			printf '{"repetitions": %d, "metadata": {"topic": "topic %d"}}' "$3" $i
+			i=$((i + 1))
+		done
+		printf ']\n'
+	} >"$1"
+}

@@ -1,0 +1,47 @@
+#!/bin/sh
+# A job runs to completed through a real runner and a mock LLM: one record
+# per unit, usage summed, progress counters at the end, the heartbeat seen;
+# a failing unit is kept with its error and can be retried alone.
+. "$top_srcdir/tests/runner/lib.sh"
+
+start_mock --latency-ms 5
+write_pipeline "$T/p.json"
+write_seeds "$T/s.json" 10 3
+job=$(qtool enqueue "$DATABASE_PATH" "$T/p.json" "$T/s.json")
+check "job enqueued" test -n "$job"
+check "it starts queued" test "$(job_field "$job" status)" = queued
+start_runner
+check "the job completes" wait_status "$job" completed
+check "30 records for 10 seeds x 3 repetitions" test "$(sql "select count(*) from records where job_id=$job")" = 30
+check "units 0..29 each once" test "$(sql "select count(distinct unit)||'/'||min(unit)||'/'||max(unit) from records where job_id=$job")" = "30/0/29"
+check "total_seeds counts executions" test "$(job_field "$job" total_seeds)" = 30
+check "current_seed reached the total" test "$(job_field "$job" current_seed)" = 30
+check "progress is 1" test "$(job_field "$job" progress)" = 1
+check "records_generated is 30" test "$(job_field "$job" records_generated)" = 30
+check "the mock answered 30 requests" test "$(mock_requests)" = 30
+in_tok=$(job_field "$job" usage.total_input_tokens)
+out_tok=$(job_field "$job" usage.total_output_tokens)
+check "usage is summed over the records ($in_tok in, $out_tok out)" test "$in_tok" -gt 0 -a "$out_tok" -gt 0
+check "total_tokens = input + output" test "$(job_field "$job" usage.total_tokens)" = $((in_tok + out_tok))
+check "completed_at is set" test "$(job_field "$job" completed_at)" != null
+out=$(sql "select output from records where job_id=$job and unit=4")
+check "a record's output is the LLM reply ($out)" sh -c "echo '$out' | grep -q 'Mock reply to: Write one sentence about topic 1'"
+check "the record keeps its seed metadata" test "$(sql "select json_extract(metadata,'$.topic') from records where job_id=$job and unit=4")" = "topic 1"
+check "the trace has one TextGenerator entry" test "$(sql "select json_extract(trace,'$[0].block_type') from records where job_id=$job and unit=0")" = TextGenerator
+check "the runner writes a heartbeat" test "$(sql "select count(*) from runners")" -ge 1
+
+# Failures: every request fails with 400 (not retried), units are stored as failures.
+mock POST /mock/config '{"error_rate": 1, "error_status": 400}' >/dev/null
+job2=$(qtool enqueue "$DATABASE_PATH" "$T/p.json" "$T/s.json")
+check "a job whose every execution failed ends failed" wait_status "$job2" failed
+check "30 failures are kept" test "$(qtool failures "$DATABASE_PATH" "$job2" | jq length)" = 30
+f0=$(qtool failures "$DATABASE_PATH" "$job2" | jq -c '.[0] | [.seed_index, .repetition, .block_type, .step]')
+check "a failure names seed, repetition, block and step ($f0)" test "$f0" = '[0,0,"TextGenerator",1]'
+check "a failure carries the error" sh -c "qtool() { \"$B/tests/runner/qtool\" \"\$@\"; }; qtool failures '$DATABASE_PATH' $job2 | jq -r '.[0].error' | grep -q 'failed at step 1'"
+mock POST /mock/config '{"error_rate": 0}' >/dev/null
+retry=$(qtool retry "$DATABASE_PATH" "$job2")
+check "retry_failed makes a new job" test -n "$retry" -a "$retry" != "$job2"
+check "the retry job completes" wait_status "$retry" completed
+check "it made exactly the 30 failed units" test "$(sql "select count(*) from records where job_id=$retry")" = 30
+check "integrity_check is ok" test "$(sql 'pragma integrity_check')" = ok
+finish
