@@ -73,6 +73,11 @@ int main(void)
 	ok(dgen_json_parse("{\"a\":\"\0\"}", 9, NULL, &v, &e) == -1 && strstr(e.msg, "NUL"),
 	   "a NUL byte is refused");
 	ok(parse("'single'", &v, &e) == -1, "single quotes are not JSON");
+	ok(parse("{\"a\": \"x\\u0000y\"}", &v, &e) == -1 && strstr(e.msg, "NUL"),
+	   "an escaped NUL in a string is refused");
+	ok(parse("{\"a\\u0000b\": 1}", &v, &e) == -1, "an escaped NUL in a key is refused");
+	ok(parse("[\"\\\\u0000\"]", &v, &e) == 0, "an escaped backslash before u0000 is text");
+	json_object_put(v);
 
 	deep = dgen_xmalloc(20001);
 	memset(deep, '[', 10000);

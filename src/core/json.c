@@ -80,6 +80,26 @@ static bool all_ws(const char *s, size_t len)
 	return true;
 }
 
+/*
+ * True when the text escapes a NUL character (\u0000): json-c would cut
+ * the string (or key) there without a word, so a stored value would not
+ * be what was sent. An escaped backslash before "u0000" does not count.
+ */
+static bool has_escaped_nul(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 5 < len; i++) {
+		size_t nb = 0;
+
+		if (s[i + 1] != 'u' || memcmp(s + i + 1, "u0000", 5) != 0 || s[i] != '\\')
+			continue;
+		while (nb <= i && s[i - nb] == '\\')
+			nb++;
+		if (nb % 2 == 1)
+			return true;
+	}
+	return false;
+}
+
 /* Line and column (1-based) of byte offset off, for error messages. */
 static void position(const char *s, size_t off, int *line, int *col)
 {
@@ -119,6 +139,10 @@ int dgen_json_parse(const char *s, size_t len, const struct dgen_json_limits *li
 	}
 	if (!dgen_utf8_valid(s, len)) {
 		dgen_err_set(err, DGEN_EBADREQ, "JSON text is not valid UTF-8");
+		goto out;
+	}
+	if (has_escaped_nul(s, len)) {
+		dgen_err_set(err, DGEN_EBADREQ, "JSON text contains a NUL character (\\u0000)");
 		goto out;
 	}
 	if (len > (size_t)0x7fffffff) {
