@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgen/blocks.h"
 #include "dgen/log.h"
 #include "dgen/pipeline.h"
 #include "dgen/util.h"
@@ -699,7 +700,7 @@ int main(void)
 	struct dgen_err e = DGEN_ERR_INIT;
 
 	dgen_log_init("test_pipeline", false, 2);
-	reg = registry_new();
+	reg = blocks_registry();
 	for (size_t i = 0; i < DGEN_ARRAY_LEN(test_types); i++)
 		if (registry_add(reg, &test_types[i], &e) != 0)
 			diag("cannot add %s: %s", test_types[i].type, e.msg);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dgen/log.h"
+#include "dgen/blocks.h"
 #include "dgen/registry.h"
 #include "dgen/util.h"
 #include "tap.h"
@@ -298,7 +299,7 @@ static void test_plugins(void)
 	char *dir = mkdtemp(tmpl);
 	static const char *const good[] = { "uppercase_block.so", "bad_abi.so", "shadow.so",
 					    "no_symbol.so" };
-	struct dgen_registry *r = registry_new();
+	struct dgen_registry *r = blocks_registry();
 	struct dgen_err e = DGEN_ERR_INIT;
 	const struct dgen_block_type *up;
 	struct json_object *problems, *in, *cfg = NULL, *out = NULL;
@@ -395,7 +396,7 @@ int main(void)
 	struct dgen_registry *r;
 
 	dgen_log_init("test_registry", false, 2);
-	r = registry_new();
+	r = blocks_registry();
 	test_builtins(r);
 	test_check_config(r);
 	test_add(r);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgen/blocks.h"
 #include "dgen/log.h"
 #include "dgen/seeds.h"
 #include "dgen/util.h"
@@ -157,7 +158,7 @@ static bool any_contains(struct json_object *list, const char *a, const char *b)
 
 static void test_validate(void)
 {
-	struct dgen_registry *reg = registry_new();
+	struct dgen_registry *reg = blocks_registry();
 	struct dgen_pipeline *p = NULL, *m = NULL;
 	struct dgen_err e = DGEN_ERR_INIT;
 	struct json_object *def = json_tokener_parse(

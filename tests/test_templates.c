@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dgen/blocks.h"
 #include "dgen/log.h"
 #include "dgen/pipeline.h"
 #include "dgen/templates.h"
@@ -159,7 +160,7 @@ static void test_builtin_templates(void)
 {
 	char *dir = srcdir_path("templates");
 	struct dgen_templates t;
-	struct dgen_registry *reg = registry_new();
+	struct dgen_registry *reg = blocks_registry();
 	static const char *const ids[] = { "json_generation", "qa_generation",
 					   "text_classification" };
 	struct json_object *list;

@@ -24,4 +24,8 @@ extern const struct dgen_block_type rouge_score_block;          /* rouge_score.c
  * them; *n receives the count. (builtin.c) */
 const struct dgen_block_type *const *blocks_builtin(size_t *n);
 
+struct dgen_registry;
+/* A new registry holding the builtin types (release with registry_free). */
+struct dgen_registry *blocks_registry(void);
+
 #endif

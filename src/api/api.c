@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dgen/api.h"
+#include "dgen/blocks.h"
 #include "dgen/clock.h"
 #include "dgen/log.h"
 #include "dgen/route.h"
@@ -60,7 +61,7 @@ struct dgen_registry *api_registry(struct api_ctx *c)
 	if (!w->registry) {
 		struct dgen_err e = DGEN_ERR_INIT;
 
-		w->registry = registry_new();
+		w->registry = blocks_registry();
 		if (w->cfg->blocks_dir && *w->cfg->blocks_dir &&
 		    registry_load_dir(w->registry, w->cfg->blocks_dir, &e) < 0) {
 			/* plugins are optional: the builtins still answer */

@@ -3,6 +3,7 @@
  * them in `dgen blocks` and GET /api/blocks.
  */
 #include "dgen/blocks.h"
+#include "dgen/registry.h"
 #include "dgen/util.h"
 
 static const struct dgen_block_type *const builtin[] = {
@@ -20,4 +21,12 @@ const struct dgen_block_type *const *blocks_builtin(size_t *n)
 {
 	*n = DGEN_ARRAY_LEN(builtin);
 	return builtin;
+}
+
+struct dgen_registry *blocks_registry(void)
+{
+	size_t n;
+	const struct dgen_block_type *const *types = blocks_builtin(&n);
+
+	return registry_new(types, n);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "dgen/blocks.h"
 #include "dgen/buf.h"
 #include "dgen/db.h"
 #include "dgen/json.h"
@@ -394,7 +395,7 @@ int main(int argc, char **argv)
 	}
 	dgen_log_set_debug(debug || c.cfg.debug);
 	dgen_log_secret(c.cfg.llm_api_key);
-	c.reg = registry_new();
+	c.reg = blocks_registry();
 	if (registry_load_dir(c.reg, c.cfg.blocks_dir, &err) < 0) {
 		/* an unreadable plugin directory is worth a warning, not a stop */
 		dgen_warn("%s", err.msg);

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "dgen/blocks.h"
 #include "dgen/buf.h"
 #include "dgen/json.h"
 #include "dgen/log.h"
@@ -61,16 +60,13 @@ static void push_type(struct dgen_registry *r, const struct dgen_block_type *t)
 	r->types[r->n++] = t;
 }
 
-struct dgen_registry *registry_new(void)
+struct dgen_registry *registry_new(const struct dgen_block_type *const *types, size_t n)
 {
 	struct dgen_registry *r = dgen_xcalloc(1, sizeof *r);
-	const struct dgen_block_type *const *builtin;
-	size_t n = 0;
 
 	r->problems = json_object_new_array();
-	builtin = blocks_builtin(&n);
 	for (size_t i = 0; i < n; i++)
-		push_type(r, builtin[i]);
+		push_type(r, types[i]);
 	return r;
 }
 

@@ -31,6 +31,7 @@
 #include "dgen/llm.h"
 #include "dgen/log.h"
 #include "dgen/queue.h"
+#include "dgen/blocks.h"
 #include "dgen/registry.h"
 #include "dgen/runner.h"
 #include "dgen/usage.h"
@@ -536,7 +537,7 @@ int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
 
 	if (db_open(&db, cfg->database_path, cfg->db_busy_timeout_ms, err))
 		goto out;
-	r.reg = registry_new();
+	r.reg = blocks_registry();
 	if (cfg->blocks_dir[0] && registry_load_dir(r.reg, cfg->blocks_dir, err)) {
 		dgen_warn("plugin blocks: %s", err->msg);
 		dgen_err_clear(err);
