@@ -73,6 +73,13 @@ int main(void)
 	ok(dgen_json_parse("{\"a\":\"\0\"}", 9, NULL, &v, &e) == -1 && strstr(e.msg, "NUL"),
 	   "a NUL byte is refused");
 	ok(parse("'single'", &v, &e) == -1, "single quotes are not JSON");
+	ok(parse("{\"big\": 99999999999999999999}", &v, &e) == -1 && strstr(e.msg, "out of range"),
+	   "an integer past 64 bits is refused, not saturated");
+	ok(parse("[-9223372036854775807, 9223372036854775806]", &v, &e) == 0,
+	   "the widest integers in range parse");
+	json_object_put(v);
+	ok(parse("{\"a\": [1,\n 2", &v, &e) == -1 && strstr(e.msg, "line 2, column 3"),
+	   "an unclosed value is reported at the end of the text: %s", e.msg);
 	ok(parse("{\"a\": \"x\\u0000y\"}", &v, &e) == -1 && strstr(e.msg, "NUL"),
 	   "an escaped NUL in a string is refused");
 	ok(parse("{\"a\\u0000b\": 1}", &v, &e) == -1, "an escaped NUL in a key is refused");

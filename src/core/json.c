@@ -33,6 +33,19 @@ static int check_tree(struct json_object *v, const struct dgen_json_limits *lim,
 		return -1;
 	}
 	switch (json_object_get_type(v)) {
+	case json_type_int: {
+		/* json-c saturates what does not fit in 64 bits; a silently
+		 * changed number is worse than a refused one. */
+		int64_t n = json_object_get_int64(v);
+
+		if (n == INT64_MAX || n == INT64_MIN) {
+			dgen_err_set(err, DGEN_EBADREQ,
+				     "a JSON integer is out of range (at most 19 digits: "
+				     "-9223372036854775807 to 9223372036854775806)");
+			return -1;
+		}
+		break;
+	}
 	case json_type_string:
 		if ((size_t)json_object_get_string_len(v) > lim->max_string) {
 			dgen_err_set(err, DGEN_ETOOBIG, "a JSON string is longer than %zu bytes",
@@ -122,6 +135,7 @@ int dgen_json_parse(const char *s, size_t len, const struct dgen_json_limits *li
 	struct json_object *v = NULL;
 	enum json_tokener_error jerr;
 	size_t end, count = 0;
+	bool at_end = false;
 	int line, col, rc = -1;
 
 	*out = NULL;
@@ -158,10 +172,12 @@ int dgen_json_parse(const char *s, size_t len, const struct dgen_json_limits *li
 	v = json_tokener_parse_ex(tok, s, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (jerr == json_tokener_continue) {
-		/* Flush a trailing number such as "12" that needs an end marker. */
+		/* Flush a trailing number such as "12" that needs an end marker;
+		 * an error now is at the end of the text (an unclosed value). */
 		v = json_tokener_parse_ex(tok, "", 1);
 		jerr = json_tokener_get_error(tok);
 		end = len;
+		at_end = true;
 	} else {
 		end = json_tokener_get_parse_end(tok);
 	}
@@ -172,7 +188,7 @@ int dgen_json_parse(const char *s, size_t len, const struct dgen_json_limits *li
 		goto out;
 	}
 	if (jerr != json_tokener_success || (!v && len == 0)) {
-		size_t off = json_tokener_get_parse_end(tok);
+		size_t off = at_end ? len : json_tokener_get_parse_end(tok);
 
 		if (off > len)
 			off = len;
