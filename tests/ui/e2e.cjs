@@ -206,7 +206,7 @@ async function main() {
     await test('builder: config forms come from the schema; field dropdown lists the fields available there', async () => {
       await page.locator(tid('tab-pipeline')).click();
       await page.locator(tid('seed-fields')).fill('topic');
-      await page.locator(tid('constraint-max_total_tokens')).fill('100000');
+      await page.locator(tid('constraint-max_total_tokens')).fill('1000000000');
       await selectNode(page, blockNode(page, 'TextGenerator'));
       await page.locator(tid('config-user_prompt')).fill(PROMPT);
       await page.locator(tid('config-temperature')).fill('0.2');
@@ -230,7 +230,7 @@ async function main() {
       assert.equal(p.definition.blocks[0].config.user_prompt, PROMPT);
       assert.equal(p.definition.blocks[0].config.temperature, 0.2);
       assert.equal(p.definition.blocks[1].config.field_name, 'assistant');
-      assert.equal(p.definition.constraints && p.definition.constraints.max_total_tokens, 100000);
+      assert.equal(p.definition.constraints && p.definition.constraints.max_total_tokens, 1000000000);
       // The saved pipeline reloads into the same graph.
       await page.reload();
       await blockNode(page, 'CoherenceScore').waitFor();
@@ -396,8 +396,8 @@ async function main() {
       assert.equal(await retryCard.getAttribute('data-status'), 'failed');
     }, ['generator: a job started from the page runs to completed with its progress shown']);
 
-    await test('generator: a running job can be cancelled', async () => {
-      const many = [0, 1, 2].map((i) => ({ repetitions: 10000, metadata: { topic: `cancel me ${i}` } }));
+    await test('generator: a running job shows live progress and can be cancelled', async () => {
+      const many = [...Array(10).keys()].map((i) => ({ repetitions: 10000, metadata: { topic: `cancel me ${i}` } }));
       await page.locator(tid('seed-file-input')).setInputFiles({ name: 'many.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(many)) });
       await page.locator(tid('seed-file-info')).waitFor();
       const [resp] = await Promise.all([
@@ -407,7 +407,33 @@ async function main() {
       assert.ok(resp.ok(), `generate answered ${resp.status()}`);
       const jobId = String((await resp.json()).job_id);
       created.jobs.add(jobId);
+      try {
+        await watchAndCancel(jobId);
+      } finally {
+        // Whatever happened, stop it and drop its records so later tests
+        // see only their own job.
+        await apiCall('DELETE', `/api/jobs/${encodeURIComponent(jobId)}`);
+        await apiCall('DELETE', `/api/records?job_id=${encodeURIComponent(jobId)}`);
+      }
+    }, ['builder: save creates the pipeline with the blocks in edge order']);
+
+    async function watchAndCancel(jobId) {
       const card = page.locator(`${tid('job-card')}[data-job-id="${jobId}"]`);
+      await card.waitFor();
+      assert.match(await card.locator(tid('job-counts')).innerText(), /\/ 100,000 executions/);
+      const h = await apiOk('GET', '/api/health');
+      if (h.runner && h.runner.alive) {
+        // While it runs the card follows it: the block being run, and a
+        // count that moves without reloading the page.
+        await waitFor(async () => (await card.getAttribute('data-status')) === 'running', { what: 'running status', intervalMs: 200 });
+        const before = await card.locator(tid('job-counts')).innerText();
+        await waitFor(async () => (await card.locator(tid('job-counts')).innerText()) !== before, { what: 'the progress to move', intervalMs: 200 });
+        assert.match(await card.locator(tid('job-current')).innerText(), /now: (TextGenerator|CoherenceScore)/);
+        assert.match(await card.locator(tid('job-elapsed')).innerText(), /elapsed \d/);
+      } else {
+        diag('the runner is not alive: the job stays queued, cancelling it there');
+        assert.equal(await card.getAttribute('data-status'), 'queued');
+      }
       await card.locator(tid('job-cancel')).click();
       await confirmDialog(page, 'Cancel job');
       await waitFor(async () => (await card.getAttribute('data-status')) === 'cancelled', { what: 'cancelled status', intervalMs: 1000 });
@@ -415,8 +441,7 @@ async function main() {
       const j = await apiOk('GET', `/api/jobs/${jobId}`);
       assert.equal(j.status, 'cancelled');
       assert.ok(j.current_seed < j.total_seeds, 'stopped before the end');
-      await apiCall('DELETE', `/api/records?job_id=${encodeURIComponent(jobId)}`);
-    }, ['builder: save creates the pipeline with the blocks in edge order']);
+    }
 
     // ------------------------------------------------------------------- review
     const needJob = ['generator: a job started from the page runs to completed with its progress shown'];
@@ -539,7 +564,12 @@ async function main() {
       await page.locator(tid('records-table')).waitFor();
       await page.locator(tid('delete-records')).click();
       await confirmDialog(page, 'Delete');
-      await page.locator(tid('no-records')).waitFor();
+      await waitFor(async () => /Deleted 3 record/.test(await page.locator(tid('review-notice')).innerText()), { what: 'the deletion notice' });
+      // The job went with its records: the filter falls back to all jobs and
+      // no longer offers it.
+      assert.equal(await page.locator(tid('filter-job')).inputValue(), '');
+      await waitFor(async () => (await page.locator(`${tid('filter-job')} option[value="${S.jobId}"]`).count()) === 0, { what: 'the job gone from the filter' });
+      assert.equal(await page.locator(`${tid('record-row')}[data-record-id="${S.first}"]`).count(), 0);
       const left = await apiOk('GET', `/api/records?job_id=${encodeURIComponent(S.jobId)}`);
       assert.equal(left.length, 0);
       created.jobs.delete(S.jobId);

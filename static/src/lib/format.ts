@@ -2,6 +2,8 @@
 
 export function fmtDuration(seconds: number): string {
   if (!isFinite(seconds) || seconds < 0) return '–';
+  if (seconds < 0.001) return `${Math.round(seconds * 1e6)} µs`;
+  if (seconds < 0.01) return `${(seconds * 1000).toFixed(1)} ms`;
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
   if (seconds < 60) return `${seconds.toFixed(1)} s`;
   const s = Math.floor(seconds);

@@ -115,10 +115,8 @@ export default function ReviewPage() {
 
   useEffect(() => {
     setPipeline(null);
-    setJobs([]);
     if (!pipelineId) {
       setOrder(normalizeOrder(null));
-      api.jobs({ limit: 100 }).then(setJobs, () => setJobs([]));
       return;
     }
     api.pipeline(pipelineId).then(
@@ -129,8 +127,13 @@ export default function ReviewPage() {
       },
       (e) => setError(e),
     );
-    api.jobs({ pipeline_id: pipelineId, limit: 100 }).then(setJobs, () => setJobs([]));
   }, [pipelineId]);
+
+  // The job filter's choices; refreshed with the records (a deletion takes
+  // its job away).
+  useEffect(() => {
+    api.jobs({ pipeline_id: pipelineId, limit: 100 }).then(setJobs, () => setJobs([]));
+  }, [pipelineId, reloadTick]);
 
   // All records for the pipeline/job filter, fetched in pages; counts per
   // status and the status filter are computed here.
