@@ -1278,6 +1278,8 @@ static int repeat(struct tpl_rs *s, int line, const struct tpl_val *seq, long lo
 		char *d;
 
 		n = seq->u.s.n;
+		if (n == 0)
+			times = 0; /* "" * 10**12 is "", at once */
 		if (n && (unsigned long long)times > (SIZE_MAX - 1) / n)
 			return tpl_limit_error(s, line);
 		total = n * (size_t)times;
