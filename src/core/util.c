@@ -138,3 +138,18 @@ int dgen_parse_long(const char *s, long long min, long long max, long long *out)
 	*out = v;
 	return 0;
 }
+
+const char *dgen_name_of(const char *const *names, size_t n, int v)
+{
+	if (v <= 0 || (size_t)v >= n)
+		return NULL;
+	return names[v];
+}
+
+int dgen_name_find(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 1; s && i < n; i++)
+		if (names[i] && strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}

@@ -18,22 +18,17 @@ static const char *const status_names[] = {
 
 const char *records_status_name(enum dgen_record_status st)
 {
-	if ((int)st <= 0 || (size_t)st >= DGEN_ARRAY_LEN(status_names))
-		return NULL;
-	return status_names[st];
+	return dgen_name_of(status_names, DGEN_ARRAY_LEN(status_names), (int)st);
 }
 
 int records_status_parse(const char *s, enum dgen_record_status *out)
 {
-	size_t i;
+	int v = dgen_name_find(status_names, DGEN_ARRAY_LEN(status_names), s);
 
-	for (i = 1; s && i < DGEN_ARRAY_LEN(status_names); i++) {
-		if (status_names[i] && strcmp(s, status_names[i]) == 0) {
-			*out = (enum dgen_record_status)i;
-			return 0;
-		}
-	}
-	return -1;
+	if (v < 0)
+		return -1;
+	*out = (enum dgen_record_status)v;
+	return 0;
 }
 
 static int not_found(struct dgen_err *err, int64_t id)
