@@ -43,5 +43,17 @@ retry=$(qtool retry "$DATABASE_PATH" "$job2")
 check "retry_failed makes a new job" test -n "$retry" -a "$retry" != "$job2"
 check "the retry job completes" wait_status "$retry" completed
 check "it made exactly the 30 failed units" test "$(sql "select count(*) from records where job_id=$retry")" = 30
+# A markdown document through a multiplier pipeline: one unit per chunk.
+cat >"$T/md.json" <<'JSON'
+{"name": "chunks", "blocks": [{"type": "MarkdownMultiplierBlock", "config": {}},
+ {"type": "TextGenerator", "config": {"user_prompt": "Ask a question about: {{ content }}"}}]}
+JSON
+printf 'Intro text.\n\n# One\nFirst part.\n\n## Two\nSecond part.\n```\n# not a header\n```\n' >"$T/doc.md"
+job3=$(qtool enqueue "$DATABASE_PATH" "$T/md.json" "$T/doc.md")
+check "a markdown job completes" wait_status "$job3" completed
+check "one record per chunk (3)" test "$(sql "select count(*) from records where job_id=$job3")" = 3
+check "total_seeds counts the chunks" test "$(job_field "$job3" total_seeds)" = 3
+check "chunk indexes 0..2 are kept" test "$(sql "select group_concat(chunk_index) from (select chunk_index from records where job_id=$job3 order by chunk_index)")" = "0,1,2"
+check "a chunk's record holds its text" sh -c "'$B/tests/runner/qtool' job '$DATABASE_PATH' $job3 >/dev/null && sqlite3 '$DATABASE_PATH' \"select metadata from records where job_id=$job3 and chunk_index=2\" | grep -q 'not a header'"
 check "integrity_check is ok" test "$(sql 'pragma integrity_check')" = ok
 finish
