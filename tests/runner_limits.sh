@@ -46,6 +46,16 @@ mock POST /mock/config '{"latency_ms": 0}' >/dev/null
 job=$(qtool enqueue "$DATABASE_PATH" "$T/p-none.json" "$T/s.json")
 check "-1 means unlimited: the job completes" wait_status "$job" completed
 
+# --- two jobs share the workers: the second does not wait for the first
+mock POST /mock/config '{"latency_ms": 100}' >/dev/null
+write_seeds "$T/s40.json" 40 1
+j1=$(qtool enqueue "$DATABASE_PATH" "$T/p-none.json" "$T/s40.json")
+j2=$(qtool enqueue "$DATABASE_PATH" "$T/p-none.json" "$T/s40.json")
+wait_status "$j1" completed
+second=$(job_field "$j2" current_seed)
+check "fairness: when the first job ends, the second has run alongside it ($second of 40)" test "$second" -ge 30
+check "fairness: the second job completes" wait_status "$j2" completed
+
 # --- 429 storm: the next 12 requests get 429 + Retry-After: 1
 mock POST /mock/reset >/dev/null
 mock POST /mock/config '{"rate_limit_next": 12, "retry_after": 1}' >/dev/null

@@ -38,7 +38,7 @@
 #include "dgen/util.h"
 #include "plan.h"
 
-/* Claimed jobs at once; more only when their units cannot fill the pool. */
+/* Claimed jobs at once, sharing the workers in turn. */
 #define MAX_ACTIVE_JOBS 8
 #define HEARTBEAT_SECONDS 2.0
 #define CANCEL_POLL_SECONDS 0.25
@@ -104,16 +104,6 @@ static struct job *pick_job(struct runner *r)
 		j = nx;
 	} while (j != start);
 	return NULL;
-}
-
-static size_t undispatched(const struct runner *r)
-{
-	size_t n = 0;
-
-	for (const struct job *j = r->jobs; j; j = j->next_job)
-		if (!j->stop)
-			n += j->plan.n_units - j->next;
-	return n;
 }
 
 /* Stops a job early with a final status (the first reason wins). */
@@ -592,8 +582,10 @@ int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
 			dgen_err_clear(&e);
 		}
 		pthread_mutex_lock(&r.lock);
-		/* Claim while the claimed jobs cannot keep every worker busy. */
-		while (!terminating && undispatched(&r) < (size_t)nworkers) {
+		/* Claim up to MAX_ACTIVE_JOBS: a job queued behind a long one
+		 * starts at once and shares the workers (round robin) instead of
+		 * waiting for it to end. */
+		while (!terminating) {
 			size_t active = 0;
 
 			for (struct job *j = r.jobs; j; j = j->next_job)
