@@ -31,7 +31,8 @@ void dgen_buf_puts(struct dgen_buf *b, const char *s);
 void dgen_buf_putc(struct dgen_buf *b, char c);
 void dgen_buf_printf(struct dgen_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void dgen_buf_vprintf(struct dgen_buf *b, const char *fmt, va_list ap);
+void dgen_buf_vprintf(struct dgen_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 void dgen_buf_truncate(struct dgen_buf *b, size_t len);
 /* The contents as a C string ("" when empty); valid until the next change. */
 const char *dgen_buf_str(const struct dgen_buf *b);

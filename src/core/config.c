@@ -65,7 +65,7 @@ static const struct key keys[] = {
 static int set_value(struct dgen_config *cfg, const struct key *k, const char *val,
 		     const char *where, struct dgen_err *err)
 {
-	char *p = (char *)cfg + k->off;
+	void *p = (char *)cfg + k->off;
 	long long n;
 
 	switch (k->kind) {
@@ -220,7 +220,7 @@ void dgen_config_free(struct dgen_config *cfg)
 {
 	for (size_t i = 0; i < DGEN_ARRAY_LEN(keys); i++)
 		if (keys[i].kind == K_STR) {
-			char **p = (char **)((char *)cfg + keys[i].off);
+			char **p = (void *)((char *)cfg + keys[i].off);
 
 			free(*p);
 			*p = NULL;
