@@ -396,6 +396,23 @@ static void test_heartbeat(struct dgen_db *db)
 	ok(queue_runner_status(db, 30, &alive, last, &err) == 0 && !alive,
 	   "an old heartbeat is not alive");
 	is_str(last, "2000-01-01T00:00:00.000Z", "last_seen reported");
+	ok(queue_heartbeat(db, "runner-2", 124, "host", &err) == 0, "a new runner beats");
+	ok(queue_runner_status(db, 30, &alive, last, &err) == 0 && alive, "alive again");
+	{
+		/* runner-1 was silent for more than a day: its row is gone */
+		sqlite3 *raw = NULL;
+		sqlite3_stmt *st = NULL;
+		int64_t n = -1;
+
+		if (sqlite3_open(db_path(db), &raw) == SQLITE_OK &&
+		    sqlite3_prepare_v2(raw, "SELECT count(*) FROM runners", -1, &st, NULL) ==
+			    SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		sqlite3_close(raw);
+		is_int(n, 1, "a runner silent for a day is forgotten at the next heartbeat");
+	}
 }
 
 int main(void)

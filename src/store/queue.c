@@ -514,7 +514,7 @@ int queue_heartbeat(struct dgen_db *db, const char *runner_id, long pid,
 		    const char *hostname, struct dgen_err *err)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_Q_HEARTBEAT, err);
-	char now[DGEN_ISO_LEN];
+	char now[DGEN_ISO_LEN], day_ago[DGEN_ISO_LEN];
 
 	if (!st)
 		return -1;
@@ -523,6 +523,13 @@ int queue_heartbeat(struct dgen_db *db, const char *runner_id, long pid,
 	db_bind_int(db, st, 2, pid);
 	db_bind_text(db, st, 3, hostname);
 	db_bind_text(db, st, 4, now);
+	if (db_exec_write(db, st, NULL, err) < 0)
+		return -1;
+	/* Every restart is a new runner id: forget those silent for a day. */
+	if (!(st = db_stmt(db, STMT_Q_RUNNERS_PRUNE, err)))
+		return -1;
+	dgen_clock_iso(dgen_clock_now_ms() - 86400000LL, day_ago);
+	db_bind_text(db, st, 1, day_ago);
 	return db_exec_write(db, st, NULL, err);
 }
 

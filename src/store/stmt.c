@@ -173,6 +173,7 @@ const char *const db_sql[STMT__COUNT] = {
 		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (runner_id) DO UPDATE SET "
 		"pid = excluded.pid, hostname = excluded.hostname, last_seen = excluded.last_seen",
 	[STMT_Q_RUNNER_LAST] = "SELECT max(last_seen) FROM runners",
+	[STMT_Q_RUNNERS_PRUNE] = "DELETE FROM runners WHERE last_seen < ?1",
 	[STMT_Q_RUNNING_RUNNERS] =
 		"SELECT DISTINCT runner_id FROM jobs "
 		"WHERE status = 'running' AND runner_id IS NOT NULL ORDER BY 1",
