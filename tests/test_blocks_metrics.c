@@ -101,6 +101,14 @@ static void test_coherence(void)
 	is_dbl(bt_num(t, NULL, "{\"assistant\":\"\"}", "coherence_score"), 0.0, 1e-12,
 	       "empty: 0");
 	is_dbl(bt_num(t, NULL, "{\"assistant\":null}", "coherence_score"), 0.0, 1e-12, "null: 0");
+	{
+		/* 9 words in one sentence: 9 / 20 = 0.45, printed as a person writes it
+		 * (json-c alone would print 0.45000000000000001 into every export) */
+		char *j = bt_json(t, NULL, "{\"assistant\":\"one two three four five six seven eight nine\"}");
+
+		is_str(j, "{\"coherence_score\":0.45}", "scores print in their shortest form");
+		free(j);
+	}
 }
 
 static void test_rouge(void)

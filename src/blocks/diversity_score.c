@@ -11,6 +11,7 @@
 
 #include "dgen/blocks.h"
 #include "dgen/blockutil.h"
+#include "dgen/json.h"
 #include "dgen/textmetrics.h"
 #include "dgen/util.h"
 
@@ -87,7 +88,7 @@ static int diversity_execute(void *state, struct json_object *config, struct dge
 		free(owned);
 	}
 	*output = json_object_new_object();
-	json_object_object_add(*output, "diversity_score", json_object_new_double(score));
+	json_object_object_add(*output, "diversity_score", dgen_json_new_double(score));
 	return 0;
 }
 

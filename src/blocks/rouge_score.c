@@ -10,6 +10,7 @@
 
 #include "dgen/blocks.h"
 #include "dgen/blockutil.h"
+#include "dgen/json.h"
 #include "dgen/textmetrics.h"
 #include "dgen/util.h"
 
@@ -52,7 +53,7 @@ static int rouge_execute(void *state, struct json_object *config, struct dgen_bl
 	free(gown);
 	free(rown);
 	*output = json_object_new_object();
-	json_object_object_add(*output, "rouge_score", json_object_new_double(prf.fmeasure));
+	json_object_object_add(*output, "rouge_score", dgen_json_new_double(prf.fmeasure));
 	return 0;
 }
 

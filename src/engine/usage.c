@@ -155,7 +155,7 @@ struct json_object *constraints_to_json(const struct dgen_constraints *c)
 	}
 	if (c->max_total_execution_time >= 0)
 		json_object_object_add(o, constraint_keys[4],
-				       json_object_new_double(c->max_total_execution_time));
+				       dgen_json_new_double(c->max_total_execution_time));
 	return o;
 }
 

@@ -68,7 +68,7 @@ static struct json_object *anthropic_build(const struct dgen_llm_request *req, c
 		json_object_object_add(body, "system", json_object_new_string(dgen_buf_str(&sys)));
 	json_object_object_add(body, "messages", msgs);
 	if (t >= 0)
-		json_object_object_add(body, "temperature", json_object_new_double(t > 1 ? 1 : t));
+		json_object_object_add(body, "temperature", dgen_json_new_double(t > 1 ? 1 : t));
 	dgen_buf_free(&sys);
 	return body;
 }

@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "dgen/json.h"
 #include "dgen/util.h"
 #include "provider.h"
 
@@ -32,7 +33,7 @@ static struct json_object *ollama_build(const struct dgen_llm_request *req, cons
 	else if (req->format == DGEN_LLM_JSON_SCHEMA)
 		json_object_object_add(body, "format", json_object_get(req->schema));
 	if (req->temperature >= 0)
-		json_object_object_add(opts, "temperature", json_object_new_double(req->temperature));
+		json_object_object_add(opts, "temperature", dgen_json_new_double(req->temperature));
 	if (req->max_tokens > 0)
 		json_object_object_add(opts, "num_predict", json_object_new_int(req->max_tokens));
 	if (json_object_object_length(opts) > 0)

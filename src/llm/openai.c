@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dgen/json.h"
 #include "dgen/util.h"
 #include "provider.h"
 
@@ -49,7 +50,7 @@ struct json_object *openai_build(const struct dgen_llm_request *req, const char 
 		json_object_array_add(msgs, message(req->messages[i].role, req->messages[i].content));
 	json_object_object_add(body, "messages", msgs);
 	if (req->temperature >= 0)
-		json_object_object_add(body, "temperature", json_object_new_double(req->temperature));
+		json_object_object_add(body, "temperature", dgen_json_new_double(req->temperature));
 	if (req->max_tokens > 0)
 		json_object_object_add(body, "max_tokens", json_object_new_int(req->max_tokens));
 	json_object_object_add(body, "stream", json_object_new_boolean(0));

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dgen/jobs.h"
+#include "dgen/json.h"
 #include "dgen/util.h"
 #include "stmt.h"
 
@@ -68,7 +69,7 @@ static struct json_object *job_row_json(sqlite3_stmt *st)
 	json_object_object_add(o, "current_seed", json_object_new_int64(cur));
 	json_object_object_add(o, "records_generated", json_object_new_int64(db_col_int(st, 5)));
 	json_object_object_add(o, "records_failed", json_object_new_int64(db_col_int(st, 6)));
-	json_object_object_add(o, "progress", json_object_new_double(progress));
+	json_object_object_add(o, "progress", dgen_json_new_double(progress));
 	db_add_text(o, "current_block", st, 7);
 	db_add_int(o, "current_step", st, 8);
 	db_add_text(o, "error", st, 9);
