@@ -488,3 +488,24 @@ int db_integrity_check(struct dgen_db *db, struct dgen_err *err)
 	db_reset(st);
 	return 0;
 }
+
+int db_not_found(struct dgen_err *err, const char *what, const char *key, int64_t id)
+{
+	dgen_err_set(err, DGEN_ENOTFOUND, "%s %lld not found", what, (long long)id);
+	dgen_err_detail_int(err, key, id);
+	return -1;
+}
+
+int db_step_row(struct dgen_db *db, sqlite3_stmt *st, const char *what, const char *key,
+		int64_t id, struct dgen_err *err)
+{
+	int rc = db_step(db, st, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc != SQLITE_ROW) {
+		db_reset(st);
+		return db_not_found(err, what, key, id);
+	}
+	return 0;
+}

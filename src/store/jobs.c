@@ -40,9 +40,7 @@ const char *jobs_input_kind_name(enum dgen_input_kind k)
 
 static int not_found(struct dgen_err *err, int64_t id)
 {
-	dgen_err_set(err, DGEN_ENOTFOUND, "Job %lld not found", (long long)id);
-	dgen_err_detail_int(err, "job_id", id);
-	return -1;
+	return db_not_found(err, "Job", "job_id", id);
 }
 
 /* The job JSON of SPEC.md §3 from a row of the JOB_COLS columns. */
@@ -161,18 +159,12 @@ fail:
 int jobs_get(struct dgen_db *db, int64_t id, struct json_object **out, struct dgen_err *err)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_JOB_GET, err);
-	int rc;
 
 	if (!st)
 		return -1;
 	db_bind_int(db, st, 1, id);
-	rc = db_step(db, st, err);
-	if (rc < 0)
+	if (db_step_row(db, st, "Job", "job_id", id, err))
 		return -1;
-	if (rc != SQLITE_ROW) {
-		db_reset(st);
-		return not_found(err, id);
-	}
 	*out = job_row_json(st);
 	db_reset(st);
 	return 0;

@@ -9,9 +9,7 @@
 
 static int not_found(struct dgen_err *err, int64_t id)
 {
-	dgen_err_set(err, DGEN_ENOTFOUND, "Pipeline %lld not found", (long long)id);
-	dgen_err_detail_int(err, "pipeline_id", id);
-	return -1;
+	return db_not_found(err, "Pipeline", "pipeline_id", id);
 }
 
 int pipelines_insert(struct dgen_db *db, const char *name, const char *definition,
@@ -73,18 +71,12 @@ int pipelines_get(struct dgen_db *db, int64_t id, struct json_object **out,
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_PIPE_GET, err);
 	struct json_object *o;
-	int rc;
 
 	if (!st)
 		return -1;
 	db_bind_int(db, st, 1, id);
-	rc = db_step(db, st, err);
-	if (rc < 0)
+	if (db_step_row(db, st, "Pipeline", "pipeline_id", id, err))
 		return -1;
-	if (rc != SQLITE_ROW) {
-		db_reset(st);
-		return not_found(err, id);
-	}
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_int64(db_col_int(st, 0)));
 	db_add_text(o, "name", st, 1);
@@ -101,18 +93,12 @@ int pipelines_get_definition(struct dgen_db *db, int64_t id, char **name,
 			     char **definition, struct dgen_err *err)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_PIPE_GET, err);
-	int rc;
 
 	if (!st)
 		return -1;
 	db_bind_int(db, st, 1, id);
-	rc = db_step(db, st, err);
-	if (rc < 0)
+	if (db_step_row(db, st, "Pipeline", "pipeline_id", id, err))
 		return -1;
-	if (rc != SQLITE_ROW) {
-		db_reset(st);
-		return not_found(err, id);
-	}
 	if (name)
 		*name = db_col_dup(st, 1);
 	if (definition)

@@ -19,9 +19,7 @@
 
 static int not_found(struct dgen_err *err, int64_t id)
 {
-	dgen_err_set(err, DGEN_ENOTFOUND, "Job %lld not found", (long long)id);
-	dgen_err_detail_int(err, "job_id", id);
-	return -1;
+	return db_not_found(err, "Job", "job_id", id);
 }
 
 int queue_enqueue(struct dgen_db *db, const struct dgen_job_new *job, int64_t *id,

@@ -33,9 +33,7 @@ int records_status_parse(const char *s, enum dgen_record_status *out)
 
 static int not_found(struct dgen_err *err, int64_t id)
 {
-	dgen_err_set(err, DGEN_ENOTFOUND, "Record %lld not found", (long long)id);
-	dgen_err_detail_int(err, "record_id", id);
-	return -1;
+	return db_not_found(err, "Record", "record_id", id);
 }
 
 /* The statement variant of a family (LIST, COUNT, PAGE are laid out as
@@ -86,18 +84,12 @@ int records_get(struct dgen_db *db, int64_t id, struct json_object **out,
 		struct dgen_err *err)
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_REC_GET, err);
-	int rc;
 
 	if (!st)
 		return -1;
 	db_bind_int(db, st, 1, id);
-	rc = db_step(db, st, err);
-	if (rc < 0)
+	if (db_step_row(db, st, "Record", "record_id", id, err))
 		return -1;
-	if (rc != SQLITE_ROW) {
-		db_reset(st);
-		return not_found(err, id);
-	}
 	*out = record_row_json(st);
 	db_reset(st);
 	return 0;
@@ -134,18 +126,12 @@ static int read_state_col(struct dgen_db *db, int64_t id, int col, struct json_o
 {
 	sqlite3_stmt *st = db_stmt(db, STMT_REC_STATE, err);
 	struct json_object *v;
-	int rc;
 
 	if (!st)
 		return -1;
 	db_bind_int(db, st, 1, id);
-	rc = db_step(db, st, err);
-	if (rc < 0)
+	if (db_step_row(db, st, "Record", "record_id", id, err))
 		return -1;
-	if (rc != SQLITE_ROW) {
-		db_reset(st);
-		return not_found(err, id);
-	}
 	v = db_col_json(st, col);
 	db_reset(st);
 	if (!json_object_is_type(v, json_type_object)) {

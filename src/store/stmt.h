@@ -115,6 +115,14 @@ void db_bind_null(struct dgen_db *db, sqlite3_stmt *st, int idx);
  * another constraint DGEN_ECONFLICT, anything else DGEN_EIO. On -1 the
  * statement is reset. */
 int db_step(struct dgen_db *db, sqlite3_stmt *st, struct dgen_err *err);
+/* Sets err to DGEN_ENOTFOUND "<what> <id> not found" with detail
+ * {key: id}; returns -1. */
+int db_not_found(struct dgen_err *err, const char *what, const char *key, int64_t id);
+/* Steps st, which selects the one row of the <what> with this id: 0 with
+ * st on the row (read it, then db_reset), -1 with err set otherwise (no
+ * row: db_not_found; st is reset). */
+int db_step_row(struct dgen_db *db, sqlite3_stmt *st, const char *what, const char *key,
+		int64_t id, struct dgen_err *err);
 /* Prepares, steps to the end and resets a statement that returns no rows
  * the caller needs; *changes (may be NULL) receives the rows changed. */
 int db_exec(struct dgen_db *db, sqlite3_stmt *st, int64_t *changes, struct dgen_err *err);
