@@ -462,6 +462,12 @@ expect 200 "the same write once the lock is gone"
 cgi HEAD /api/health
 expect 200 "HEAD /api/health"
 
+# ---- a database that cannot be opened: 503, never 500 ----------------------
+DATABASE_PATH=/nonexistent/dir/dgen.db cgi GET /api/pipelines
+expect 503 "an unopenable database makes the service unavailable"
+check "its Retry-After" test "$(header Retry-After)" = 1
+check "its error shape" error_shape
+
 # ---- bad input: status, error, database unchanged --------------------------
 # bad NAME EXPECTED_STATUS METHOD URI CONTENT_TYPE BODY_FILE
 bad() {

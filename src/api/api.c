@@ -49,6 +49,13 @@ struct dgen_db *api_db(struct api_ctx *c)
 			      &c->err) != 0) {
 		w->db = NULL;
 		dgen_error("cannot open database %s: %s", w->cfg->database_path, c->err.msg);
+		/* Not the client's fault and not a bug: the service is unavailable
+		 * until an operator fixes the database (503 + Retry-After). */
+		if (c->err.code != DGEN_EBUSY) {
+			dgen_err_set(&c->err, DGEN_EBUSY,
+				     "The database is unavailable; try again later");
+			dgen_err_detail_str(&c->err, "reason", "database cannot be opened");
+		}
 		return NULL;
 	}
 	return w->db;
