@@ -1,5 +1,5 @@
 /*
- * plan.c - turns a claimed job into its list of units. Numbering is
+ * plan.c - turns a claimed job into a cursor over its units. Numbering is
  * deterministic (seeds in file order, repetitions consecutive, chunks in
  * document order), so a job resumed after a crash, or a retry job, finds
  * the same unit under the same number and skips what is already stored.
@@ -14,16 +14,16 @@
 #include "dgen/util.h"
 #include "plan.h"
 
-static bool is_done(const int64_t *done, size_t n, int64_t unit)
+static bool contains(const int64_t *v, size_t n, int64_t unit)
 {
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (done[mid] == unit)
+		if (v[mid] == unit)
 			return true;
-		if (done[mid] < unit)
+		if (v[mid] < unit)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -31,7 +31,14 @@ static bool is_done(const int64_t *done, size_t n, int64_t unit)
 	return false;
 }
 
-/* The set of unit numbers a retry job is limited to, sorted; NULL = all. */
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The unit numbers a retry job is limited to, sorted; NULL = all. */
 static int wanted_units(const char *units, int64_t **out, size_t *n, struct dgen_err *err)
 {
 	struct json_object *arr = NULL;
@@ -58,13 +65,7 @@ static int wanted_units(const char *units, int64_t **out, size_t *n, struct dgen
 		}
 		(*out)[i] = json_object_get_int64(u);
 	}
-	for (size_t i = 1; i < *n; i++) /* insertion sort: lists are short and nearly sorted */
-		for (size_t j = i; j > 0 && (*out)[j - 1] > (*out)[j]; j--) {
-			int64_t t = (*out)[j];
-
-			(*out)[j] = (*out)[j - 1];
-			(*out)[j - 1] = t;
-		}
+	qsort(*out, *n, sizeof **out, cmp_i64);
 	rc = 0;
 out:
 	if (rc) {
@@ -75,38 +76,70 @@ out:
 	return rc;
 }
 
-/* Prints state once, in the planning thread, for every unit that starts
- * from it. */
-static const char *state_text(struct dgen_plan *plan, struct json_object *state)
+/* Prints state once, in the planning thread. */
+static const char *keep_text(struct dgen_plan *plan, size_t i, struct json_object *state)
 {
-	plan->texts = dgen_xrealloc(plan->texts, (plan->n_texts + 1) * sizeof *plan->texts);
-	plan->texts[plan->n_texts] = dgen_xstrdup(dgen_json_compact(state));
-	return plan->texts[plan->n_texts++];
+	plan->texts[i] = dgen_xstrdup(dgen_json_compact(state));
+	return plan->texts[i];
 }
 
-static void add_unit(struct dgen_plan *plan, size_t *cap, int64_t unit, int64_t seed,
-		     int64_t rep, int64_t chunk, struct json_object *state, const char *text)
+/* A multiplier job: run the first block over every seed and repetition,
+ * and list the chunk units that are still to do. */
+static int expand_chunks(struct dgen_plan *plan, const struct dgen_block_ctx *ctx,
+			 struct dgen_err *err)
 {
-	if (plan->n_units == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		plan->units = dgen_xrealloc(plan->units, *cap * sizeof *plan->units);
+	size_t cap = 0, n_texts = 0;
+	int64_t unit = 0;
+
+	plan->chunks = json_object_new_array();
+	for (size_t s = 0; s < plan->seeds.n; s++) {
+		struct dgen_seed *seed = &plan->seeds.v[s];
+
+		for (long r = 0; r < seed->repetitions; r++) {
+			struct json_object *chunks = NULL;
+			size_t n;
+
+			if (pipeline_expand(plan->pipeline, seed->metadata, ctx, &chunks, NULL, err))
+				return -1;
+			json_object_array_add(plan->chunks, chunks);
+			n = json_object_array_length(chunks);
+			for (size_t c = 0; c < n; c++, unit++) {
+				struct json_object *chunk = json_object_array_get_idx(chunks, c);
+
+				if ((plan->wanted && !contains(plan->wanted, plan->n_wanted, unit)) ||
+				    contains(plan->done, plan->n_done, unit))
+					continue;
+				if (plan->n_chunk_units == cap) {
+					cap = cap ? cap * 2 : 64;
+					plan->chunk_units = dgen_xrealloc(plan->chunk_units,
+									  cap * sizeof *plan->chunk_units);
+					plan->texts = dgen_xrealloc(plan->texts, cap * sizeof *plan->texts);
+				}
+				plan->chunk_units[plan->n_chunk_units++] = (struct dgen_unit){
+					unit, (int64_t)s, r, (int64_t)c, chunk,
+					keep_text(plan, n_texts++, chunk),
+				};
+			}
+		}
 	}
-	plan->units[plan->n_units++] = (struct dgen_unit){ unit, seed, rep, chunk, state, text };
+	plan->total = plan->wanted ? (int64_t)plan->n_wanted : unit;
+	plan->pending = (int64_t)plan->n_chunk_units;
+	return 0;
 }
 
 int plan_build(const struct dgen_registry *reg, const struct dgen_config *cfg,
-	       const struct dgen_claim *claim, const int64_t *done, size_t n_done,
+	       const struct dgen_claim *claim, int64_t *done, size_t n_done,
 	       const struct dgen_block_ctx *ctx, struct dgen_plan *plan,
 	       struct dgen_err *err)
 {
 	struct dgen_seed_limits slim = { cfg->max_seeds, cfg->max_repetitions };
 	struct dgen_json_limits jlim = dgen_json_default_limits;
 	struct json_object *def = NULL;
-	int64_t *wanted = NULL, unit = 0;
-	size_t n_wanted = 0, cap = 0;
 	int rc = -1;
 
 	memset(plan, 0, sizeof *plan);
+	plan->done = done;
+	plan->n_done = n_done;
 	jlim.max_bytes = cfg->max_upload;
 	jlim.max_depth = cfg->json_depth;
 	jlim.max_string = cfg->max_string;
@@ -119,56 +152,73 @@ int plan_build(const struct dgen_registry *reg, const struct dgen_config *cfg,
 	} else if (seeds_parse(claim->input, claim->input_len, &jlim, &slim, &plan->seeds, err)) {
 		goto out;
 	}
-	if (wanted_units(claim->units, &wanted, &n_wanted, err))
+	if (wanted_units(claim->units, &plan->wanted, &plan->n_wanted, err))
 		goto out;
-	if (pipeline_is_multiplier(plan->pipeline))
-		plan->chunks = json_object_new_array();
-	for (size_t s = 0; s < plan->seeds.n; s++) {
-		struct dgen_seed *seed = &plan->seeds.v[s];
-		const char *text = plan->chunks ? NULL : state_text(plan, seed->metadata);
-
-		for (long r = 0; r < seed->repetitions; r++) {
-			struct json_object *chunks = NULL;
-			size_t n;
-
-			if (!plan->chunks) {
-				if ((!wanted || is_done(wanted, n_wanted, unit)) &&
-				    !is_done(done, n_done, unit))
-					add_unit(plan, &cap, unit, (int64_t)s, r, -1, seed->metadata,
-						 text);
-				unit++;
-				continue;
-			}
-			if (pipeline_expand(plan->pipeline, seed->metadata, ctx, &chunks, NULL, err))
-				goto out;
-			json_object_array_add(plan->chunks, chunks);
-			n = json_object_array_length(chunks);
-			for (size_t c = 0; c < n; c++, unit++) {
-				struct json_object *chunk = json_object_array_get_idx(chunks, c);
-
-				if ((!wanted || is_done(wanted, n_wanted, unit)) &&
-				    !is_done(done, n_done, unit))
-					add_unit(plan, &cap, unit, (int64_t)s, r, (int64_t)c, chunk,
-						 state_text(plan, chunk));
-			}
-		}
+	if (pipeline_is_multiplier(plan->pipeline)) {
+		if (expand_chunks(plan, ctx, err))
+			goto out;
+	} else {
+		plan->texts = dgen_xcalloc(plan->seeds.n ? plan->seeds.n : 1, sizeof *plan->texts);
+		for (size_t s = 0; s < plan->seeds.n; s++)
+			keep_text(plan, s, plan->seeds.v[s].metadata);
+		plan->total = plan->wanted ? (int64_t)plan->n_wanted : plan->seeds.total_units;
+		/* done holds only units of this job: every one of them is in range */
+		plan->pending = plan->total;
+		for (size_t i = 0; i < n_done; i++)
+			if (!plan->wanted || contains(plan->wanted, plan->n_wanted, done[i]))
+				plan->pending--;
 	}
-	plan->total = wanted ? (int64_t)n_wanted : unit;
 	rc = 0;
 out:
-	free(wanted);
 	json_object_put(def);
 	if (rc)
 		plan_free(plan);
 	return rc;
 }
 
+bool plan_next(struct dgen_plan *plan, struct dgen_unit *u)
+{
+	if (plan->chunks) {
+		if (plan->pos >= plan->n_chunk_units)
+			return false;
+		*u = plan->chunk_units[plan->pos++];
+		plan->pending--;
+		return true;
+	}
+	for (;;) {
+		int64_t unit;
+		size_t s;
+		long rep;
+
+		if (plan->wanted) {
+			if (plan->pos >= plan->n_wanted)
+				return false;
+			unit = plan->wanted[plan->pos++];
+		} else {
+			if ((int64_t)plan->pos >= plan->total)
+				return false;
+			unit = (int64_t)plan->pos++;
+		}
+		if (contains(plan->done, plan->n_done, unit) ||
+		    seeds_unit(&plan->seeds, unit, &s, &rep) != 0)
+			continue;
+		*u = (struct dgen_unit){ unit, (int64_t)s, rep, -1, plan->seeds.v[s].metadata,
+					 plan->texts[s] };
+		plan->pending--;
+		return true;
+	}
+}
+
 void plan_free(struct dgen_plan *plan)
 {
-	for (size_t i = 0; i < plan->n_texts; i++)
+	size_t n_texts = plan->chunks ? plan->n_chunk_units : plan->seeds.n;
+
+	for (size_t i = 0; plan->texts && i < n_texts; i++)
 		free(plan->texts[i]);
 	free(plan->texts);
-	free(plan->units);
+	free(plan->chunk_units);
+	free(plan->done);
+	free(plan->wanted);
 	if (plan->chunks)
 		json_object_put(plan->chunks);
 	seeds_free(&plan->seeds);

@@ -48,7 +48,6 @@ struct job {
 	int64_t id;
 	struct dgen_plan plan;
 	struct dgen_constraints cons;
-	size_t next;               /* next unit of plan.units to hand out */
 	int in_flight;
 	atomic_int cancel;         /* aborts this job's in-flight LLM calls */
 	bool stop;                 /* hand out no more units */
@@ -84,7 +83,7 @@ struct runner {
 
 static bool job_has_work(const struct job *j)
 {
-	return !j->stop && j->next < j->plan.n_units;
+	return !j->stop && j->plan.pending > 0;
 }
 
 /* The next unit in round-robin order over the claimed jobs. */
@@ -263,7 +262,10 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&r->work, &r->lock);
 		if (r->quit)
 			break;
-		u = j->plan.units[j->next++];
+		if (!plan_next(&j->plan, &u)) {
+			j->plan.pending = 0; /* the count was off: nothing is left */
+			continue;
+		}
 		j->in_flight++;
 		pthread_mutex_unlock(&r->lock);
 		run_unit(r, db, h, j, &u);
@@ -365,9 +367,15 @@ static int claim_one(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	ctx.llm = h;
 	ctx.tlim = &tlim;
 	ctx.cancel = &j->cancel;
-	if (queue_done_units(db, c.job_id, &done, &n_done, &err) ||
-	    plan_build(r->reg, r->cfg, &c, done, n_done, &ctx, &j->plan, &err) ||
-	    queue_set_total(db, c.job_id, j->plan.total, &err)) {
+	rc = queue_done_units(db, c.job_id, &done, &n_done, &err);
+	if (rc == 0) {
+		/* the plan takes the done list over, whatever happens */
+		rc = plan_build(r->reg, r->cfg, &c, done, n_done, &ctx, &j->plan, &err);
+		done = NULL;
+	}
+	if (rc == 0)
+		rc = queue_set_total(db, c.job_id, j->plan.total, &err);
+	if (rc) {
 		struct dgen_err ferr = DGEN_ERR_INIT;
 
 		dgen_warn("job %lld cannot run: %s", (long long)c.job_id, err.msg);
@@ -380,14 +388,15 @@ static int claim_one(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 		rc = 1;
 		goto out;
 	}
+	rc = 1;
 	j->cons = *pipeline_constraints(j->plan.pipeline);
 	if (j->cons.max_total_execution_time >= 0) {
 		elapsed = (double)(dgen_clock_now_ms() - iso_to_ms(c.started_at)) / 1000.0;
 		j->deadline = dgen_clock_mono() + j->cons.max_total_execution_time - elapsed;
 	}
 	j->last_renew = j->last_poll = dgen_clock_mono();
-	dgen_info("job %lld claimed (attempt %d): %zu of %lld units to run", (long long)j->id,
-		  c.attempts, j->plan.n_units, (long long)j->plan.total);
+	dgen_info("job %lld claimed (attempt %d): %lld of %lld units to run", (long long)j->id,
+		  c.attempts, (long long)j->plan.pending, (long long)j->plan.total);
 	pthread_mutex_lock(&r->lock);
 	j->next_job = r->jobs;
 	r->jobs = j;
@@ -465,7 +474,7 @@ static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing)
 			r->rr = NULL;
 		pthread_mutex_unlock(&r->lock);
 		if (!j->lost) {
-			if (releasing && j->next < j->plan.n_units && j->final == DGEN_JOB_RUNNING) {
+			if (releasing && j->plan.pending > 0 && j->final == DGEN_JOB_RUNNING) {
 				queue_release(db, j->id, r->runner_id, &err);
 				dgen_info("job %lld released to the queue", (long long)j->id);
 			} else {
