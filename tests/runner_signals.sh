@@ -35,6 +35,10 @@ wait_status "$job" running
 w=0
 while [ $(( $(mock_requests) - before )) -lt 8 ] && [ $w -lt 100 ]; do sleep 0.05; w=$((w + 1)); done
 check "cancel: 8 calls are in flight" test $(( $(mock_requests) - before )) = 8
+w=0
+while [ "$(job_field "$job" current_block)" != TextGenerator ] && [ $w -lt 60 ]; do sleep 0.05; w=$((w + 1)); done
+check "live progress: before any unit finished, the job shows the block at work" \
+	test "$(job_field "$job" current_block)/$(job_field "$job" current_step)/$(sql "select count(*) from records where job_id=$job")" = "TextGenerator/1/0"
 check "cancel: the API-side cancel marks the running job" test "$(qtool cancel "$DATABASE_PATH" "$job")" = running
 check "cancel: the job ends cancelled" wait_status -t 30 "$job" cancelled
 check "cancel: nothing from the aborted calls is stored" test "$(sql "select count(*) from records where job_id=$job")" = 0

@@ -60,6 +60,10 @@ struct dgen_block_ctx {
 	const atomic_int *cancel;               /* pass into LLM requests */
 	double deadline;                        /* monotonic; 0 = none */
 	const char *trace_id;
+	/* Told as each block starts (its 1-based step), for live progress; may
+	 * be NULL. Called from the executing thread; must be cheap. */
+	void (*on_block)(void *arg, const char *block_type, int step);
+	void *on_block_arg;
 };
 
 struct dgen_block_type {

@@ -482,6 +482,8 @@ static int run_blocks(const struct dgen_pipeline *p, size_t from, struct json_ob
 			res->failed_block = t->type;
 			goto out;
 		}
+		if (bctx.on_block)
+			bctx.on_block(bctx.on_block_arg, t->type, step);
 		t0 = dgen_clock_mono();
 		if (t->execute(b->state, b->config, &bctx, cur, &out, &e) != 0 ||
 		    !out || !json_object_is_type(out, json_type_object)) {

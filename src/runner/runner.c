@@ -42,6 +42,7 @@
 #define MAX_ACTIVE_JOBS 8
 #define HEARTBEAT_SECONDS 2.0
 #define CANCEL_POLL_SECONDS 0.25
+#define PROGRESS_SECONDS 0.5
 #define BUSY_RETRIES 20
 
 struct job {
@@ -55,7 +56,13 @@ struct job {
 	enum dgen_job_status final; /* when stopping early */
 	char *final_error;
 	double deadline;           /* monotonic; 0 = no time limit */
-	double last_renew, last_poll;
+	double last_renew, last_poll, last_progress;
+	/* The block a worker of this job started last (live progress), and
+	 * what was last written of it. */
+	_Atomic(const char *) cur_block;
+	atomic_int cur_step;
+	const char *shown_block;
+	int shown_step;
 	struct job *next_job;
 };
 
@@ -147,6 +154,16 @@ static int store_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit
 	}
 }
 
+/* Called by the engine as a block of the job starts: remembered here,
+ * written by the claiming loop at most every PROGRESS_SECONDS. */
+static void note_block(void *arg, const char *block_type, int step)
+{
+	struct job *j = arg;
+
+	atomic_store(&j->cur_block, block_type);
+	atomic_store(&j->cur_step, step);
+}
+
 /* Runs one unit and stores its record or failure. A unit cut short by
  * cancel or the time limit is stored as nothing: it was not finished. */
 static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
@@ -167,6 +184,8 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	ctx.tlim = &tlim;
 	ctx.cancel = &j->cancel;
 	ctx.deadline = j->deadline;
+	ctx.on_block = note_block;
+	ctx.on_block_arg = j;
 	pipeline_result_init(&res);
 	if (pipeline_is_multiplier(j->plan.pipeline))
 		rc = pipeline_execute_chunk(j->plan.pipeline, u->state, &ctx, &res, &err);
@@ -364,6 +383,8 @@ static int claim_one(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	j->id = c.job_id;
 	j->final = DGEN_JOB_RUNNING;
 	atomic_init(&j->cancel, 0);
+	atomic_init(&j->cur_block, NULL);
+	atomic_init(&j->cur_step, 0);
 	ctx.llm = h;
 	ctx.tlim = &tlim;
 	ctx.cancel = &j->cancel;
@@ -461,6 +482,19 @@ static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing)
 				j->lost = true;
 				j->stop = true;
 				atomic_store(&j->cancel, 1);
+			}
+		}
+		if (!j->lost && now - j->last_progress >= PROGRESS_SECONDS) {
+			const char *blk = atomic_load(&j->cur_block);
+			int step = atomic_load(&j->cur_step);
+
+			j->last_progress = now;
+			if (blk && (blk != j->shown_block || step != j->shown_step)) {
+				j->shown_block = blk;
+				j->shown_step = step;
+				pthread_mutex_unlock(&r->lock);
+				queue_progress(db, j->id, blk, step, &err);
+				pthread_mutex_lock(&r->lock);
 			}
 		}
 		dgen_err_clear(&err);
