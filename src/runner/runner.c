@@ -74,11 +74,12 @@ struct runner {
 	int64_t lease_ms;
 
 	pthread_mutex_t lock;
-	/* Serializes this process's unit commits: sqlite lets one writer in
-	 * at a time anyway, and threads that meet on its lock back off by
-	 * sleeping (busy handler), which wastes the commit rate; a mutex hands
-	 * the turn over at once. Other processes still meet on sqlite's lock. */
-	pthread_mutex_t write_lock;
+	/* Group commit of finished units (see commit_unit). */
+	pthread_mutex_t commit_lock;
+	pthread_cond_t committed;
+	struct pending *queue;     /* units waiting for the next commit */
+	bool committing;           /* a worker is committing a batch */
+	double last_commit;        /* monotonic end of the last batch */
 	pthread_cond_t work;       /* a unit may be available, or quit */
 	pthread_cond_t done;       /* a unit finished */
 	struct job *jobs;          /* claimed jobs */
@@ -154,6 +155,88 @@ static int store_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit
 	}
 }
 
+/* A finished unit waiting for its commit. */
+struct pending {
+	int64_t job_id;
+	const struct dgen_unit_result *ur;
+	struct dgen_job_counters after;
+	struct dgen_err err;
+	int rc;
+	bool done;
+	struct pending *next;
+};
+
+/* One transaction for a whole batch; when it fails (a deleted job dooms
+ * it), each unit is committed on its own so the others still land. */
+static void commit_batch(struct dgen_db *db, struct pending *batch)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	bool ok = db_begin(db, &err) == 0;
+
+	for (struct pending *p = batch; ok && p; p = p->next)
+		ok = queue_finish_unit(db, p->job_id, p->ur, NULL, &p->after, &p->err) == 0;
+	if (ok && db_commit(db, &err) == 0) {
+		for (struct pending *p = batch; p; p = p->next)
+			p->rc = 0;
+	} else {
+		if (db_in_transaction(db))
+			db_rollback(db);
+		for (struct pending *p = batch; p; p = p->next)
+			p->rc = store_unit(db, p->job_id, p->ur, &p->after, &p->err);
+	}
+	dgen_err_clear(&err);
+}
+
+/*
+ * Group commit. sqlite lets one writer in at a time, and a stream of
+ * one-unit commits from many threads would hold its lock nearly always,
+ * starving the API's writes and this runner's own lease renewals. So the
+ * first waiting worker commits every unit queued so far in one
+ * transaction, while the others wait for it; and batches start at least
+ * COMMIT_GAP apart, leaving the lock free for other connections between
+ * them. A unit is durable when this returns 0.
+ */
+#define COMMIT_GAP 0.002
+static int commit_unit(struct runner *r, struct dgen_db *db, int64_t job_id,
+		       const struct dgen_unit_result *ur, struct dgen_job_counters *after,
+		       struct dgen_err *err)
+{
+	struct pending me = { .job_id = job_id, .ur = ur, .err = DGEN_ERR_INIT, .rc = -1 };
+
+	pthread_mutex_lock(&r->commit_lock);
+	me.next = r->queue;
+	r->queue = &me;
+	while (!me.done) {
+		struct pending *batch;
+		double wait;
+
+		if (r->committing) {
+			pthread_cond_wait(&r->committed, &r->commit_lock);
+			continue;
+		}
+		r->committing = true;
+		wait = r->last_commit + COMMIT_GAP - dgen_clock_mono();
+		pthread_mutex_unlock(&r->commit_lock);
+		if (wait > 0)
+			usleep((useconds_t)(wait * 1e6));
+		pthread_mutex_lock(&r->commit_lock);
+		batch = r->queue;
+		r->queue = NULL;
+		pthread_mutex_unlock(&r->commit_lock);
+		commit_batch(db, batch);
+		pthread_mutex_lock(&r->commit_lock);
+		for (struct pending *p = batch; p; p = p->next)
+			p->done = true;
+		r->committing = false;
+		r->last_commit = dgen_clock_mono();
+		pthread_cond_broadcast(&r->committed);
+	}
+	pthread_mutex_unlock(&r->commit_lock);
+	*after = me.after;
+	dgen_err_move(err, &me.err);
+	return me.rc;
+}
+
 /* Called by the engine as a block of the job starts: remembered here,
  * written by the claiming loop at most every PROGRESS_SECONDS. */
 static void note_block(void *arg, const char *block_type, int step)
@@ -223,9 +306,7 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 		dgen_log(DGEN_LOG_WARN, res.trace_id, "job %lld unit %lld failed: %s",
 			 (long long)j->id, (long long)u->unit, err.msg);
 	}
-	pthread_mutex_lock(&r->write_lock);
-	rc = store_unit(db, j->id, &ur, &after, &serr);
-	pthread_mutex_unlock(&r->write_lock);
+	rc = commit_unit(r, db, j->id, &ur, &after, &serr);
 	if (rc) {
 		/* The unit stays unstored; a later claim runs it again. */
 		dgen_error("job %lld unit %lld: cannot store the result: %s", (long long)j->id,
@@ -379,6 +460,19 @@ static int claim_one(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 		dgen_err_clear(&err);
 		return rc;
 	}
+	/* Our own job, back from the queue: its lease ran out while the
+	 * database was too busy to renew it and a rescue put it back. The
+	 * claim renewed the lease; the job we hold goes on. */
+	pthread_mutex_lock(&r->lock);
+	for (struct job *k = r->jobs; k; k = k->next_job)
+		if (k->id == c.job_id && !k->lost) {
+			pthread_mutex_unlock(&r->lock);
+			dgen_warn("job %lld came back to this runner; going on with it",
+				  (long long)c.job_id);
+			rc = 1;
+			goto out;
+		}
+	pthread_mutex_unlock(&r->lock);
 	j = dgen_xcalloc(1, sizeof *j);
 	j->id = c.job_id;
 	j->final = DGEN_JOB_RUNNING;
@@ -564,7 +658,8 @@ int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
 	gethostname(host, sizeof host - 1);
 	snprintf(r.runner_id, sizeof r.runner_id, "%s:%ld", host, (long)getpid());
 	pthread_mutex_init(&r.lock, NULL);
-	pthread_mutex_init(&r.write_lock, NULL);
+	pthread_mutex_init(&r.commit_lock, NULL);
+	pthread_cond_init(&r.committed, NULL);
 	pthread_cond_init(&r.work, NULL);
 	pthread_cond_init(&r.done, NULL);
 
@@ -672,7 +767,8 @@ out:
 		registry_free(r.reg);
 	db_close(db);
 	pthread_mutex_destroy(&r.lock);
-	pthread_mutex_destroy(&r.write_lock);
+	pthread_mutex_destroy(&r.commit_lock);
+	pthread_cond_destroy(&r.committed);
 	pthread_cond_destroy(&r.work);
 	pthread_cond_destroy(&r.done);
 	return rc;
