@@ -11,6 +11,7 @@
  * also stores in *owned for the caller to free. blockutil_json_reply()
  * returns a new object for the caller to put. blockutil_strip_fence()
  * and blockutil_find_fence() return views into the caller's text.
+ * blockutil_compile() hands the caller a template to template_free().
  */
 #ifndef DGEN_BLOCKUTIL_H
 #define DGEN_BLOCKUTIL_H
@@ -20,6 +21,8 @@
 #include <json-c/json.h>
 
 #include "dgen/block.h"
+#include "dgen/buf.h"
+#include "dgen/template.h"
 
 /* The value a field reference names in the state: the top-level key of
  * that exact name if there is one, else a dotted path through objects
@@ -58,8 +61,27 @@ bool blockutil_cfg_bool(struct json_object *cfg, const char *key, bool dflt);
  * max_tokens in [1, 1000000] (config errors naming the key). */
 int blockutil_check_sampling(struct json_object *cfg, struct dgen_err *err);
 
-/* Adds one LLM call's usage to the run's total (ctx->usage may be NULL). */
-void blockutil_add_usage(struct dgen_block_ctx *ctx, const struct dgen_llm_usage *u);
+/* Compiles a prompt template given as config key `key`; a syntax error is
+ * a config error naming the key (detail.field) and the line. */
+int blockutil_compile(const char *src, const char *key, struct dgen_template **out,
+		      struct dgen_err *err);
+/* Appends to out t rendered over the state (an error is prefixed with
+ * `what` and keeps the template's detail under "template"), or, when t is
+ * NULL, the text of the state's field `field` (blockutil_text). */
+int blockutil_prompt(const struct dgen_template *t, const char *what, const char *field,
+		     struct json_object *input, const struct dgen_block_ctx *ctx,
+		     struct dgen_buf *out, struct dgen_err *err);
+
+/* One LLM call for a generator: msgs[0..n) with model, temperature and
+ * max_tokens from the (checked) config, the context's cancel flag and
+ * deadline, in format fmt (schema for DGEN_LLM_JSON_SCHEMA). The call's
+ * usage is added to ctx->usage whatever the outcome. No LLM configured is
+ * a block error. resp is filled as llm_call() does; the caller always
+ * releases it with llm_response_free(). */
+int blockutil_ask(struct dgen_block_ctx *ctx, struct json_object *config,
+		  const struct dgen_llm_message *msgs, size_t n, enum dgen_llm_format fmt,
+		  struct json_object *schema, struct dgen_llm_response *resp,
+		  struct dgen_err *err);
 
 /* Sets a config error (DGEN_EINVALID) naming the key in detail.field. */
 int blockutil_config_error(struct dgen_err *err, const char *key, const char *fmt, ...)

@@ -9,6 +9,7 @@
 
 #include "dgen/blockutil.h"
 #include "dgen/json.h"
+#include "dgen/usage.h"
 #include "dgen/util.h"
 
 /* One step of a dotted path: an object key, or an index into an array
@@ -253,13 +254,73 @@ int blockutil_check_sampling(struct json_object *cfg, struct dgen_err *err)
 	return 0;
 }
 
-void blockutil_add_usage(struct dgen_block_ctx *ctx, const struct dgen_llm_usage *u)
+int blockutil_compile(const char *src, const char *key, struct dgen_template **out,
+		      struct dgen_err *err)
 {
-	if (!ctx->usage)
-		return;
-	ctx->usage->input_tokens += u->input_tokens;
-	ctx->usage->output_tokens += u->output_tokens;
-	ctx->usage->cached_tokens += u->cached_tokens;
+	struct dgen_err e = DGEN_ERR_INIT;
+	struct json_object *line = NULL;
+
+	if (template_compile(src, strlen(src), out, &e) == 0)
+		return 0;
+	if (e.detail && json_object_object_get_ex(e.detail, "line", &line))
+		line = json_object_get(line);
+	dgen_err_set(err, DGEN_EINVALID, "%s: %s", key, e.msg);
+	dgen_err_detail_str(err, "field", key);
+	if (line)
+		dgen_err_detail(err, "line", line);
+	dgen_err_clear(&e);
+	return -1;
+}
+
+int blockutil_prompt(const struct dgen_template *t, const char *what, const char *field,
+		     struct json_object *input, const struct dgen_block_ctx *ctx,
+		     struct dgen_buf *out, struct dgen_err *err)
+{
+	struct dgen_err e = DGEN_ERR_INIT;
+
+	if (!t) {
+		char *owned;
+		size_t len;
+		const char *s = blockutil_text(blockutil_field(input, field), &len, &owned);
+
+		dgen_buf_append(out, s, len);
+		free(owned);
+		return 0;
+	}
+	if (template_render(t, input, ctx->tlim, out, &e) == 0)
+		return 0;
+	dgen_err_set(err, e.code, "%s: %s", what, e.msg);
+	if (e.detail)
+		dgen_err_detail(err, "template", json_object_get(e.detail));
+	dgen_err_clear(&e);
+	return -1;
+}
+
+int blockutil_ask(struct dgen_block_ctx *ctx, struct json_object *config,
+		  const struct dgen_llm_message *msgs, size_t n, enum dgen_llm_format fmt,
+		  struct json_object *schema, struct dgen_llm_response *resp,
+		  struct dgen_err *err)
+{
+	struct dgen_llm_request req;
+	int rc;
+
+	memset(resp, 0, sizeof(*resp));
+	if (!ctx->llm)
+		return dgen_err_set(err, DGEN_EBLOCK, "no LLM is configured (set LLM_ENDPOINT)");
+	memset(&req, 0, sizeof(req));
+	req.messages = msgs;
+	req.n_messages = n;
+	req.model = blockutil_cfg_str(config, "model");
+	req.temperature = blockutil_cfg_num(config, "temperature", 0.7);
+	req.max_tokens = (int)blockutil_cfg_int(config, "max_tokens", 2048);
+	req.format = fmt;
+	req.schema = schema;
+	req.cancel = ctx->cancel;
+	req.deadline = ctx->deadline;
+	rc = llm_call(ctx->llm, &req, resp, err);
+	if (ctx->usage)
+		usage_add(ctx->usage, &resp->usage);
+	return rc;
 }
 
 /* A JSON object from s[0..n), or NULL. */

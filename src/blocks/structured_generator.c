@@ -55,24 +55,6 @@ static void sg_free(void *p)
 	free(s);
 }
 
-static int compile_key(const char *src, const char *key, struct dgen_template **out,
-		       struct dgen_err *err)
-{
-	struct dgen_err e = DGEN_ERR_INIT;
-	struct json_object *line = NULL;
-
-	if (template_compile(src, strlen(src), out, &e) == 0)
-		return 0;
-	if (e.detail && json_object_object_get_ex(e.detail, "line", &line))
-		line = json_object_get(line);
-	dgen_err_set(err, DGEN_EINVALID, "%s: %s", key, e.msg);
-	dgen_err_detail_str(err, "field", key);
-	if (line)
-		dgen_err_detail(err, "line", line);
-	dgen_err_clear(&e);
-	return -1;
-}
-
 static int sg_init(struct json_object *config, void **state, struct dgen_err *err)
 {
 	struct json_object *schema = NULL;
@@ -90,28 +72,14 @@ static int sg_init(struct json_object *config, void **state, struct dgen_err *er
 					      "template that renders to one");
 	s = dgen_xcalloc(1, sizeof(*s));
 	if (json_object_is_type(schema, json_type_string) &&
-	    compile_key(json_object_get_string(schema), "json_schema", &s->schema_tpl, err) != 0)
+	    blockutil_compile(json_object_get_string(schema), "json_schema", &s->schema_tpl, err) != 0)
 		goto fail;
-	if (prompt && *prompt && compile_key(prompt, "user_prompt", &s->prompt, err) != 0)
+	if (prompt && *prompt && blockutil_compile(prompt, "user_prompt", &s->prompt, err) != 0)
 		goto fail;
 	*state = s;
 	return 0;
 fail:
 	sg_free(s);
-	return -1;
-}
-
-static int render(const struct dgen_template *t, const char *what, struct json_object *input,
-		  const struct dgen_block_ctx *ctx, struct dgen_buf *out, struct dgen_err *err)
-{
-	struct dgen_err e = DGEN_ERR_INIT;
-
-	if (template_render(t, input, ctx->tlim, out, &e) == 0)
-		return 0;
-	dgen_err_set(err, e.code, "%s: %s", what, e.msg);
-	if (e.detail)
-		dgen_err_detail(err, "template", json_object_get(e.detail));
-	dgen_err_clear(&e);
 	return -1;
 }
 
@@ -132,7 +100,7 @@ static int schema_for(const struct sg *s, struct json_object *config, struct jso
 		*out = dgen_json_copy(schema);
 		return 0;
 	}
-	if (render(s->schema_tpl, "json_schema", input, ctx, &b, err) != 0)
+	if (blockutil_prompt(s->schema_tpl, "json_schema", NULL, input, ctx, &b, err) != 0)
 		goto out;
 	if (dgen_json_parse(dgen_buf_str(&b), b.len, &dgen_json_default_limits, &schema, &e) != 0) {
 		dgen_err_set(err, DGEN_EBLOCK, "json_schema did not render to valid JSON: %s", e.msg);
@@ -159,7 +127,6 @@ static int sg_execute(void *state, struct json_object *config, struct dgen_block
 	struct dgen_buf prompt = DGEN_BUF_INIT;
 	struct json_object *schema = NULL;
 	struct dgen_llm_message msg;
-	struct dgen_llm_request req;
 	struct dgen_llm_response resp;
 	int rc = -1;
 
@@ -168,37 +135,13 @@ static int sg_execute(void *state, struct json_object *config, struct dgen_block
 		return dgen_err_set(err, DGEN_EINTERNAL, "StructuredGenerator was not initialised");
 	if (schema_for(s, config, input, ctx, &schema, err) != 0)
 		goto out;
-	if (s->prompt) {
-		if (render(s->prompt, "user_prompt", input, ctx, &prompt, err) != 0)
-			goto out;
-	} else {
-		char *owned;
-		size_t len;
-		const char *t = blockutil_text(blockutil_field(input, "user_prompt"), &len, &owned);
-
-		dgen_buf_append(&prompt, t, len);
-		free(owned);
-	}
+	if (blockutil_prompt(s->prompt, "user_prompt", "user_prompt", input, ctx, &prompt, err) != 0)
+		goto out;
 	if (prompt.len == 0)
 		dgen_buf_puts(&prompt, DEFAULT_PROMPT);
-	if (!ctx->llm) {
-		dgen_err_set(err, DGEN_EBLOCK, "no LLM is configured (set LLM_ENDPOINT)");
-		goto out;
-	}
 	msg.role = "user";
 	msg.content = dgen_buf_str(&prompt);
-	memset(&req, 0, sizeof(req));
-	req.messages = &msg;
-	req.n_messages = 1;
-	req.model = blockutil_cfg_str(config, "model");
-	req.temperature = blockutil_cfg_num(config, "temperature", 0.7);
-	req.max_tokens = (int)blockutil_cfg_int(config, "max_tokens", 2048);
-	req.format = DGEN_LLM_JSON_SCHEMA;
-	req.schema = schema;
-	req.cancel = ctx->cancel;
-	req.deadline = ctx->deadline;
-	rc = llm_call(ctx->llm, &req, &resp, err);
-	blockutil_add_usage(ctx, &resp.usage);
+	rc = blockutil_ask(ctx, config, &msg, 1, DGEN_LLM_JSON_SCHEMA, schema, &resp, err);
 	if (rc != 0)
 		goto out;
 	*output = json_object_new_object();

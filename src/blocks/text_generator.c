@@ -47,27 +47,14 @@ static void tg_free(void *p)
 	free(s);
 }
 
-/* Compiles cfg[key] when non-empty; a syntax error names the key. */
+/* Compiles cfg[key] when non-empty; NULL means "take the state's field". */
 static int compile_prompt(struct json_object *cfg, const char *key, struct dgen_template **out,
 			  struct dgen_err *err)
 {
 	const char *src = blockutil_cfg_str(cfg, key);
-	struct dgen_err e = DGEN_ERR_INIT;
-	struct json_object *line = NULL;
 
 	*out = NULL;
-	if (!src || !*src)
-		return 0;
-	if (template_compile(src, strlen(src), out, &e) == 0)
-		return 0;
-	if (e.detail && json_object_object_get_ex(e.detail, "line", &line))
-		line = json_object_get(line);
-	dgen_err_set(err, DGEN_EINVALID, "%s: %s", key, e.msg);
-	dgen_err_detail_str(err, "field", key);
-	if (line)
-		dgen_err_detail(err, "line", line);
-	dgen_err_clear(&e);
-	return -1;
+	return src && *src ? blockutil_compile(src, key, out, err) : 0;
 }
 
 static int tg_init(struct json_object *config, void **state, struct dgen_err *err)
@@ -87,31 +74,6 @@ static int tg_init(struct json_object *config, void **state, struct dgen_err *er
 	return 0;
 }
 
-/* Renders t over the state, or copies the state's field when t is NULL. */
-static int prompt_text(const struct dgen_template *t, const char *what, const char *field,
-		       struct json_object *input, const struct dgen_block_ctx *ctx,
-		       struct dgen_buf *out, struct dgen_err *err)
-{
-	struct dgen_err e = DGEN_ERR_INIT;
-
-	if (!t) {
-		char *owned;
-		size_t len;
-		const char *s = blockutil_text(blockutil_field(input, field), &len, &owned);
-
-		dgen_buf_append(out, s, len);
-		free(owned);
-		return 0;
-	}
-	if (template_render(t, input, ctx->tlim, out, &e) == 0)
-		return 0;
-	dgen_err_set(err, e.code, "%s: %s", what, e.msg);
-	if (e.detail)
-		dgen_err_detail(err, "template", json_object_get(e.detail));
-	dgen_err_clear(&e);
-	return -1;
-}
-
 static int tg_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
 		      struct json_object *input, struct json_object **output,
 		      struct dgen_err *err)
@@ -119,13 +81,13 @@ static int tg_execute(void *state, struct json_object *config, struct dgen_block
 	const struct tg *s = state;
 	struct dgen_buf sys = DGEN_BUF_INIT, user = DGEN_BUF_INIT;
 	struct dgen_llm_message msgs[2];
-	struct dgen_llm_request req;
 	struct dgen_llm_response resp;
+	size_t n = 0;
 	int rc = -1;
 
 	memset(&resp, 0, sizeof(resp));
-	if (prompt_text(s ? s->system : NULL, "system_prompt", "system", input, ctx, &sys, err) ||
-	    prompt_text(s ? s->user : NULL, "user_prompt", "user", input, ctx, &user, err))
+	if (blockutil_prompt(s ? s->system : NULL, "system_prompt", "system", input, ctx, &sys, err) ||
+	    blockutil_prompt(s ? s->user : NULL, "user_prompt", "user", input, ctx, &user, err))
 		goto out;
 	if (sys.len == 0 && user.len == 0) {
 		dgen_err_set(err, DGEN_EBLOCK,
@@ -133,24 +95,10 @@ static int tg_execute(void *state, struct json_object *config, struct dgen_block
 			     "state has no 'system' or 'user' text");
 		goto out;
 	}
-	if (!ctx->llm) {
-		dgen_err_set(err, DGEN_EBLOCK, "no LLM is configured (set LLM_ENDPOINT)");
-		goto out;
-	}
-	memset(&req, 0, sizeof(req));
-	req.n_messages = 0;
 	if (sys.len > 0)
-		msgs[req.n_messages++] = (struct dgen_llm_message){ "system", dgen_buf_str(&sys) };
-	msgs[req.n_messages++] = (struct dgen_llm_message){ "user", dgen_buf_str(&user) };
-	req.messages = msgs;
-	req.model = blockutil_cfg_str(config, "model");
-	req.temperature = blockutil_cfg_num(config, "temperature", 0.7);
-	req.max_tokens = (int)blockutil_cfg_int(config, "max_tokens", 2048);
-	req.format = DGEN_LLM_TEXT;
-	req.cancel = ctx->cancel;
-	req.deadline = ctx->deadline;
-	rc = llm_call(ctx->llm, &req, &resp, err);
-	blockutil_add_usage(ctx, &resp.usage);
+		msgs[n++] = (struct dgen_llm_message){ "system", dgen_buf_str(&sys) };
+	msgs[n++] = (struct dgen_llm_message){ "user", dgen_buf_str(&user) };
+	rc = blockutil_ask(ctx, config, msgs, n, DGEN_LLM_TEXT, NULL, &resp, err);
 	if (rc != 0)
 		goto out;
 	*output = json_object_new_object();
