@@ -327,7 +327,7 @@ expect 502 "pool down: nginx answers 502"
 check "as JSON in the API's error shape" error_shape
 
 # ---- the other ways to start: systemd socket activation, spawn-fcgi ----------
-LEXEC="$top_builddir/tests/api/listen_exec"
+LEXEC="$top_builddir/tests/fixtures/listen_exec"
 rm -f "$T/api.sock"
 "$LEXEC" systemd "$T/api.sock" "$API" --workers 1 2>>"$T/api.log" &
 API_PID=$!

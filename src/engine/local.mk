@@ -33,18 +33,18 @@ ENGINE_PLUGIN_DEPS = $(srcdir)/include/dgen/block.h $(srcdir)/include/dgen/regis
 tests/plugins/uppercase_block.so: $(srcdir)/contrib/plugin-example/uppercase_block.c $(ENGINE_PLUGIN_DEPS)
 	@$(MKDIR_P) tests/plugins
 	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -o $@ $(srcdir)/contrib/plugin-example/uppercase_block.c
-tests/plugins/bad_abi.so: $(srcdir)/tests/plugin_bad.c $(ENGINE_PLUGIN_DEPS)
+tests/plugins/bad_abi.so: $(srcdir)/tests/fixtures/plugin_bad.c $(ENGINE_PLUGIN_DEPS)
 	@$(MKDIR_P) tests/plugins
-	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -DBAD_ABI -o $@ $(srcdir)/tests/plugin_bad.c
-tests/plugins/shadow.so: $(srcdir)/tests/plugin_bad.c $(ENGINE_PLUGIN_DEPS)
+	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -DBAD_ABI -o $@ $(srcdir)/tests/fixtures/plugin_bad.c
+tests/plugins/shadow.so: $(srcdir)/tests/fixtures/plugin_bad.c $(ENGINE_PLUGIN_DEPS)
 	@$(MKDIR_P) tests/plugins
-	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -DSHADOW -o $@ $(srcdir)/tests/plugin_bad.c
-tests/plugins/no_symbol.so: $(srcdir)/tests/plugin_bad.c $(ENGINE_PLUGIN_DEPS)
+	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -DSHADOW -o $@ $(srcdir)/tests/fixtures/plugin_bad.c
+tests/plugins/no_symbol.so: $(srcdir)/tests/fixtures/plugin_bad.c $(ENGINE_PLUGIN_DEPS)
 	@$(MKDIR_P) tests/plugins
-	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -DNO_SYMBOL -o $@ $(srcdir)/tests/plugin_bad.c
+	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -DNO_SYMBOL -o $@ $(srcdir)/tests/fixtures/plugin_bad.c
 CLEANFILES += $(ENGINE_PLUGINS)
 EXTRA_DIST += contrib/plugin-example/uppercase_block.c contrib/plugin-example/README \
-	tests/plugin_bad.c
+	tests/fixtures/plugin_bad.c
 
 check_PROGRAMS += tests/fuzz/fuzz_yaml
 FUZZ_TESTS += tests/fuzz/fuzz_yaml

@@ -7,7 +7,8 @@ tests_mock_llm_mock_llm_LDADD = $(JSONC_LIBS) $(LIBS)
 noinst_HEADERS += tests/mock-llm/mock.h
 
 # The LLM client benchmark (contrib/bench-llm runs the matrix).
-noinst_PROGRAMS += tests/mock-llm/bench_llm
-tests_mock_llm_bench_llm_SOURCES = tests/mock-llm/bench_llm.c
-tests_mock_llm_bench_llm_LDADD = $(DGEN_LIBS)
+# The LLM client benchmark (contrib/bench-llm runs it against the mock).
+noinst_PROGRAMS += contrib/bench/bench_llm
+contrib_bench_bench_llm_SOURCES = contrib/bench/bench_llm.c
+contrib_bench_bench_llm_LDADD = $(DGEN_LIBS)
 EXTRA_DIST += contrib/bench-llm
