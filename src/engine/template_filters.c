@@ -31,27 +31,6 @@ int tpl_lookup(const struct tpl_callable *table, const char *name, size_t n)
 
 /* ---- small helpers ---- */
 
-static void mk_int(struct tpl_val *v, long long i)
-{
-	memset(v, 0, sizeof *v);
-	v->t = VT_INT;
-	v->u.i = i;
-}
-
-static void mk_float(struct tpl_val *v, double d)
-{
-	memset(v, 0, sizeof *v);
-	v->t = VT_FLOAT;
-	v->u.d = d;
-}
-
-static void mk_bool(struct tpl_val *v, bool b)
-{
-	memset(v, 0, sizeof *v);
-	v->t = VT_BOOL;
-	v->u.b = b;
-}
-
 static void mk_list(struct tpl_val *v, struct tpl_val *items, size_t n, bool tuple)
 {
 	memset(v, 0, sizeof *v);
@@ -380,7 +359,7 @@ static int f_length(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *
 		return tpl_error(s, LINE, "object of type '%s' has no len()", tpl_type_name(in));
 	if (tpl_iter_len(s, LINE, in, &n) < 0)
 		return -1;
-	mk_int(out, (long long)n);
+	tpl_set_int(out, (long long)n);
 	return 0;
 }
 
@@ -611,7 +590,7 @@ static int f_round(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 				long long p = 1, q, r;
 
 				if (prec < -18) {
-					mk_int(out, 0);
+					tpl_set_int(out, 0);
 					return 0;
 				}
 				for (long long k = 0; k < -prec; k++)
@@ -627,16 +606,16 @@ static int f_round(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 				if (__builtin_mul_overflow(q, p, &v))
 					return tpl_error(s, LINE, "integer overflow");
 			}
-			mk_int(out, v);
+			tpl_set_int(out, v);
 			return 0;
 		}
-		mk_float(out, py_round(in->u.d, prec));
+		tpl_set_float(out, py_round(in->u.d, prec));
 		return 0;
 	}
 	if (!strcmp(method, "ceil") || !strcmp(method, "floor")) {
 		double p = pow(10.0, (double)prec), x = dval(in) * p;
 
-		mk_float(out, (method[0] == 'c' ? ceil(x) : floor(x)) / p);
+		tpl_set_float(out, (method[0] == 'c' ? ceil(x) : floor(x)) / p);
 		return 0;
 	}
 	return tpl_error(s, LINE, "method must be common, ceil or floor");
@@ -753,7 +732,7 @@ static int f_int(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 	if (base != 0 && (base < 2 || base > 36))
 		return tpl_error(s, LINE, "int() base must be >= 2 and <= 36, or 0");
 	if (in->t == VT_INT || in->t == VT_BOOL) {
-		mk_int(out, ival(in));
+		tpl_set_int(out, ival(in));
 		return 0;
 	}
 	if (in->t == VT_STR) {
@@ -762,7 +741,7 @@ static int f_int(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		if (r < 0)
 			return tpl_error(s, LINE, "integer too large");
 		if (r > 0) {
-			mk_int(out, v);
+			tpl_set_int(out, v);
 			return 0;
 		}
 		if (!py_parse_float(in->u.s.p, in->u.s.n, &d))
@@ -778,11 +757,11 @@ static int f_int(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		return tpl_error(s, LINE, "cannot convert float infinity to integer");
 	if (d >= 9223372036854775808.0 || d < -9223372036854775808.0)
 		return tpl_error(s, LINE, "integer too large");
-	mk_int(out, (long long)d);
+	tpl_set_int(out, (long long)d);
 	return 0;
 dflt:
 	if (absent(&a[0]))
-		mk_int(out, 0);
+		tpl_set_int(out, 0);
 	else
 		*out = a[0];
 	return 0;
@@ -796,15 +775,15 @@ static int f_float(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 	(void)s;
 	(void)e;
 	if (numeric(in)) {
-		mk_float(out, dval(in));
+		tpl_set_float(out, dval(in));
 		return 0;
 	}
 	if (in->t == VT_STR && py_parse_float(in->u.s.p, in->u.s.n, &d)) {
-		mk_float(out, d);
+		tpl_set_float(out, d);
 		return 0;
 	}
 	if (absent(&a[0]))
-		mk_float(out, 0.0);
+		tpl_set_float(out, 0.0);
 	else
 		*out = a[0];
 	return 0;
@@ -815,7 +794,7 @@ static int f_abs(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 {
 	(void)a;
 	if (in->t == VT_FLOAT) {
-		mk_float(out, fabs(in->u.d));
+		tpl_set_float(out, fabs(in->u.d));
 		return 0;
 	}
 	if (in->t == VT_INT || in->t == VT_BOOL) {
@@ -823,7 +802,7 @@ static int f_abs(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 
 		if (v == LLONG_MIN)
 			return tpl_error(s, LINE, "integer overflow");
-		mk_int(out, v < 0 ? -v : v);
+		tpl_set_int(out, v < 0 ? -v : v);
 		return 0;
 	}
 	return tpl_error(s, LINE, "bad operand type for abs(): '%s'", tpl_type_name(in));
@@ -1074,7 +1053,7 @@ static int f_sum(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 	if (tpl_iter_all(s, LINE, in, &items, &n) < 0)
 		return -1;
 	if (absent(&a[1]))
-		mk_int(&total, 0);
+		tpl_set_int(&total, 0);
 	else
 		total = a[1];
 	for (size_t i = 0; i < n; i++) {
@@ -1091,11 +1070,11 @@ static int f_sum(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 					 tpl_type_name(&total), tpl_type_name(&x));
 		if (x.t == VT_FLOAT || total.t == VT_FLOAT) {
 			d = dval(&total) + dval(&x);
-			mk_float(&total, d);
+			tpl_set_float(&total, d);
 		} else {
 			if (__builtin_add_overflow(ival(&total), ival(&x), &r))
 				return tpl_error(s, LINE, "integer overflow");
-			mk_int(&total, r);
+			tpl_set_int(&total, r);
 		}
 	}
 	*out = total;
@@ -1123,7 +1102,7 @@ static int f_wordcount(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_va
 			count++;
 		inword = w;
 	}
-	mk_int(out, (long long)count);
+	tpl_set_int(out, (long long)count);
 	return 0;
 }
 
@@ -1404,7 +1383,7 @@ static int t_defined(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val 
 	(void)s;
 	(void)e;
 	(void)a;
-	mk_bool(out, in->t != VT_UNDEF);
+	tpl_set_bool(out, in->t != VT_UNDEF);
 	return 0;
 }
 
@@ -1414,7 +1393,7 @@ static int t_undefined(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_va
 	(void)s;
 	(void)e;
 	(void)a;
-	mk_bool(out, in->t == VT_UNDEF);
+	tpl_set_bool(out, in->t == VT_UNDEF);
 	return 0;
 }
 
@@ -1447,7 +1426,7 @@ static int t_type(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 		r = in->t == VT_DICT;
 	else
 		r = false;
-	mk_bool(out, r);
+	tpl_set_bool(out, r);
 	return 0;
 }
 
@@ -1457,7 +1436,7 @@ static int t_sequence(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val
 	(void)s;
 	(void)e;
 	(void)a;
-	mk_bool(out, tpl_is_seq(in));
+	tpl_set_bool(out, tpl_is_seq(in));
 	return 0;
 }
 
@@ -1467,7 +1446,7 @@ static int t_iterable(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val
 	(void)s;
 	(void)e;
 	(void)a;
-	mk_bool(out, tpl_is_seq(in) || in->t == VT_LOOP);
+	tpl_set_bool(out, tpl_is_seq(in) || in->t == VT_LOOP);
 	return 0;
 }
 
@@ -1496,10 +1475,10 @@ static int t_even(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 	bool r;
 
 	(void)a;
-	mk_int(&two, 2);
+	tpl_set_int(&two, 2);
 	if (t_divisible(s, e, in, &two, &r) < 0)
 		return -1;
-	mk_bool(out, strcmp(e->name, "odd") ? r : !r);
+	tpl_set_bool(out, strcmp(e->name, "odd") ? r : !r);
 	return 0;
 }
 
@@ -1510,7 +1489,7 @@ static int t_divisibleby(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_
 
 	if (t_divisible(s, e, in, &a[0], &r) < 0)
 		return -1;
-	mk_bool(out, r);
+	tpl_set_bool(out, r);
 	return 0;
 }
 
@@ -1534,7 +1513,7 @@ static int t_case(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 		}
 		i += adv;
 	}
-	mk_bool(out, cased && ok);
+	tpl_set_bool(out, cased && ok);
 	return 0;
 }
 
@@ -1548,7 +1527,7 @@ static int t_compare(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val 
 	if (!strcmp(n, "eq") || !strcmp(n, "equalto") || !strcmp(n, "ne")) {
 		if (tpl_equal(s, LINE, in, &a[0], &r) < 0)
 			return -1;
-		mk_bool(out, n[0] == 'n' ? !r : r);
+		tpl_set_bool(out, n[0] == 'n' ? !r : r);
 		return 0;
 	}
 	if (tpl_compare(s, LINE, n, in, &a[0], &c) < 0)
@@ -1563,7 +1542,7 @@ static int t_compare(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val 
 		r = c > 0;
 	else
 		r = c >= 0;
-	mk_bool(out, r);
+	tpl_set_bool(out, r);
 	return 0;
 }
 
@@ -1579,7 +1558,7 @@ static int t_in(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 			return tpl_error(s, LINE, "'in <string>' requires string as left operand, not %s",
 					 tpl_type_name(in));
 		r = in->u.s.n == 0 || memmem(a[0].u.s.p, a[0].u.s.n, in->u.s.p, in->u.s.n);
-		mk_bool(out, r);
+		tpl_set_bool(out, r);
 		return 0;
 	}
 	if (tpl_iter_all(s, LINE, &a[0], &items, &n) < 0)
@@ -1587,7 +1566,7 @@ static int t_in(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 	for (size_t i = 0; i < n && !r; i++)
 		if (tpl_equal(s, LINE, in, &items[i], &r) < 0)
 			return -1;
-	mk_bool(out, r);
+	tpl_set_bool(out, r);
 	return 0;
 }
 
@@ -1841,7 +1820,7 @@ static int m_affix(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 			r = memcmp(start ? in->u.s.p : in->u.s.p + in->u.s.n - c->u.s.n, c->u.s.p,
 				   c->u.s.n) == 0;
 	}
-	mk_bool(out, r);
+	tpl_set_bool(out, r);
 	return 0;
 }
 
@@ -1857,7 +1836,7 @@ static int m_find(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 		return -1;
 	if (count) {
 		if (a[0].u.s.n == 0) {
-			mk_int(out, (long long)tpl_utf8_len(in->u.s.p, in->u.s.n) + 1);
+			tpl_set_int(out, (long long)tpl_utf8_len(in->u.s.p, in->u.s.n) + 1);
 			return 0;
 		}
 		while (i <= in->u.s.n &&
@@ -1865,11 +1844,11 @@ static int m_find(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 			c++;
 			i = (size_t)(hit - in->u.s.p) + a[0].u.s.n;
 		}
-		mk_int(out, c);
+		tpl_set_int(out, c);
 		return 0;
 	}
 	hit = a[0].u.s.n == 0 ? in->u.s.p : memmem(in->u.s.p, in->u.s.n, a[0].u.s.p, a[0].u.s.n);
-	mk_int(out, hit ? (long long)tpl_utf8_len(in->u.s.p, (size_t)(hit - in->u.s.p)) : -1);
+	tpl_set_int(out, hit ? (long long)tpl_utf8_len(in->u.s.p, (size_t)(hit - in->u.s.p)) : -1);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <json-c/json.h>
 
 #include "dgen/buf.h"
@@ -89,6 +90,28 @@ struct tpl_val {
 		struct { const char *name; size_t n; } u; /* U_ELEM: repr of the key */
 	} u;
 };
+
+/* Scalar values, for the renderer and the filter library alike. */
+static inline void tpl_set_int(struct tpl_val *v, long long i)
+{
+	memset(v, 0, sizeof *v);
+	v->t = VT_INT;
+	v->u.i = i;
+}
+
+static inline void tpl_set_float(struct tpl_val *v, double d)
+{
+	memset(v, 0, sizeof *v);
+	v->t = VT_FLOAT;
+	v->u.d = d;
+}
+
+static inline void tpl_set_bool(struct tpl_val *v, bool b)
+{
+	memset(v, 0, sizeof *v);
+	v->t = VT_BOOL;
+	v->u.b = b;
+}
 
 /* ---- AST ---- */
 

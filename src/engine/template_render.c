@@ -337,27 +337,6 @@ const char *tpl_type_name(const struct tpl_val *v)
 	return "object";
 }
 
-static void set_int(struct tpl_val *v, long long i)
-{
-	memset(v, 0, sizeof *v);
-	v->t = VT_INT;
-	v->u.i = i;
-}
-
-static void set_float(struct tpl_val *v, double d)
-{
-	memset(v, 0, sizeof *v);
-	v->t = VT_FLOAT;
-	v->u.d = d;
-}
-
-static void set_bool(struct tpl_val *v, bool b)
-{
-	memset(v, 0, sizeof *v);
-	v->t = VT_BOOL;
-	v->u.b = b;
-}
-
 static void set_undef(struct tpl_val *v, int kind, int owner, const char *name, size_t n)
 {
 	memset(v, 0, sizeof *v);
@@ -391,7 +370,7 @@ static void list_get(const struct tpl_val *v, size_t i, struct tpl_val *out)
 	else if (v->t == VT_JLIST)
 		tpl_from_json(json_object_array_get_idx(v->u.j, i), out);
 	else /* in range by construction; unsigned arithmetic avoids UB on the way */
-		set_int(out, (long long)((unsigned long long)v->u.r.start +
+		tpl_set_int(out, (long long)((unsigned long long)v->u.r.start +
 					 (unsigned long long)i * (unsigned long long)v->u.r.step));
 }
 
@@ -1018,23 +997,23 @@ static bool loop_attr(const struct tpl_loop *lp, const char *name, struct tpl_va
 	size_t pos = lp->pos, len = lp->length;
 
 	if (!strcmp(name, "index"))
-		set_int(out, (long long)pos + 1);
+		tpl_set_int(out, (long long)pos + 1);
 	else if (!strcmp(name, "index0"))
-		set_int(out, (long long)pos);
+		tpl_set_int(out, (long long)pos);
 	else if (!strcmp(name, "revindex"))
-		set_int(out, (long long)(len - pos));
+		tpl_set_int(out, (long long)(len - pos));
 	else if (!strcmp(name, "revindex0"))
-		set_int(out, (long long)(len - pos - 1));
+		tpl_set_int(out, (long long)(len - pos - 1));
 	else if (!strcmp(name, "first"))
-		set_bool(out, pos == 0);
+		tpl_set_bool(out, pos == 0);
 	else if (!strcmp(name, "last"))
-		set_bool(out, pos + 1 == len);
+		tpl_set_bool(out, pos + 1 == len);
 	else if (!strcmp(name, "length"))
-		set_int(out, (long long)len);
+		tpl_set_int(out, (long long)len);
 	else if (!strcmp(name, "depth"))
-		set_int(out, 1);
+		tpl_set_int(out, 1);
 	else if (!strcmp(name, "depth0"))
-		set_int(out, 0);
+		tpl_set_int(out, 0);
 	else if (!strcmp(name, "previtem")) {
 		if (pos == 0)
 			set_undef(out, U_HINT, 0, "there is no previous item", 25);
@@ -1401,19 +1380,19 @@ static int arith(struct tpl_rs *s, int line, int op, const struct tpl_val *a,
 		case OP_SUB:
 		case OP_MUL:
 			if (flt) {
-				set_float(out, op == OP_ADD ? dx + dy : op == OP_SUB ? dx - dy : dx * dy);
+				tpl_set_float(out, op == OP_ADD ? dx + dy : op == OP_SUB ? dx - dy : dx * dy);
 				return 0;
 			}
 			if (op == OP_ADD ? __builtin_add_overflow(x, y, &r) :
 			    op == OP_SUB ? __builtin_sub_overflow(x, y, &r) :
 			    __builtin_mul_overflow(x, y, &r))
 				return tpl_error(s, line, "integer overflow");
-			set_int(out, r);
+			tpl_set_int(out, r);
 			return 0;
 		case OP_DIV:
 			if (dy == 0)
 				return tpl_error(s, line, "division by zero");
-			set_float(out, dx / dy);
+			tpl_set_float(out, dx / dy);
 			return 0;
 		case OP_FLOORDIV:
 		case OP_MOD:
@@ -1421,12 +1400,12 @@ static int arith(struct tpl_rs *s, int line, int op, const struct tpl_val *a,
 				return tpl_error(s, line, "division by zero");
 			if (flt) {
 				float_divmod(dx, dy, &fd, &fm);
-				set_float(out, op == OP_FLOORDIV ? fd : fm);
+				tpl_set_float(out, op == OP_FLOORDIV ? fd : fm);
 				return 0;
 			}
 			if (x == LLONG_MIN && y == -1) {
 				if (op == OP_MOD) {
-					set_int(out, 0);
+					tpl_set_int(out, 0);
 					return 0;
 				}
 				return tpl_error(s, line, "integer overflow");
@@ -1438,21 +1417,21 @@ static int arith(struct tpl_rs *s, int line, int op, const struct tpl_val *a,
 					m += y;
 					q -= 1;
 				}
-				set_int(out, op == OP_FLOORDIV ? q : m);
+				tpl_set_int(out, op == OP_FLOORDIV ? q : m);
 			}
 			return 0;
 		case OP_POW:
 			if (!flt && y >= 0) {
 				if (int_pow(s, line, x, y, &r) < 0)
 					return -1;
-				set_int(out, r);
+				tpl_set_int(out, r);
 				return 0;
 			}
 			if (dx == 0 && dy < 0)
 				return tpl_error(s, line, "0.0 cannot be raised to a negative power");
 			if (dx < 0 && dy != floor(dy))
 				return tpl_error(s, line, "negative number cannot be raised to a fractional power");
-			set_float(out, pow(dx, dy));
+			tpl_set_float(out, pow(dx, dy));
 			return 0;
 		default:
 			break;
@@ -1675,17 +1654,17 @@ static int eval(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *out)
 			return tpl_error(s, e->line, "bad operand type for unary %s: '%s'",
 					 e->kind == EK_NEG ? "-" : "+", tpl_type_name(&a));
 		if (a.t == VT_FLOAT) {
-			set_float(out, e->kind == EK_NEG ? -a.u.d : a.u.d);
+			tpl_set_float(out, e->kind == EK_NEG ? -a.u.d : a.u.d);
 		} else {
 			if (e->kind == EK_NEG && as_int(&a) == LLONG_MIN)
 				return tpl_error(s, e->line, "integer overflow");
-			set_int(out, e->kind == EK_NEG ? -as_int(&a) : as_int(&a));
+			tpl_set_int(out, e->kind == EK_NEG ? -as_int(&a) : as_int(&a));
 		}
 		return 0;
 	case EK_NOT:
 		if (eval(s, e->a, &a) < 0 || tpl_truthy(s, e->line, &a, &t) < 0)
 			return -1;
-		set_bool(out, !t);
+		tpl_set_bool(out, !t);
 		return 0;
 	case EK_BIN:
 		if (eval(s, e->a, &a) < 0 || eval(s, e->b, &b) < 0)
@@ -1711,7 +1690,7 @@ static int eval(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *out)
 				break;
 			a = b;
 		}
-		set_bool(out, t);
+		tpl_set_bool(out, t);
 		return 0;
 	case EK_COND:
 		if (eval(s, e->b, &b) < 0 || tpl_truthy(s, e->line, &b, &t) < 0)
@@ -1729,7 +1708,7 @@ static int eval(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *out)
 	case EK_TEST:
 		if (eval(s, e->a, &a) < 0 || call(s, e, &tpl_tests[e->fn], &a, &b) < 0)
 			return -1;
-		set_bool(out, b.u.b != e->negate);
+		tpl_set_bool(out, b.u.b != e->negate);
 		return 0;
 	case EK_METHOD:
 		if (eval(s, e->a, &a) < 0)
