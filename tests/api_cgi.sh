@@ -246,6 +246,12 @@ printf '[{"metadata":{}}, {"metadata": ' >"$T/broken.json"
 multipart "$T/mp" "$P1" "$T/broken.json" broken.json
 cgi POST /api/generate "$MP_TYPE" "$T/mp"
 expect 400 "a seed file that is not JSON"
+printf '[{"metadata":{"topic":"a\\u0000b"}}]' >"$T/nul.json"
+multipart "$T/mp" "$P1" "$T/nul.json" nul.json
+before=$(dbsum)
+cgi POST /api/generate "$MP_TYPE" "$T/mp"
+expect 400 "a seed file with an escaped NUL (\\u0000)"
+check "no job stored for it" test "$before" = "$(dbsum)"
 multipart "$T/mp" 999999 "$T/seeds.json" seeds.json
 cgi POST /api/generate "$MP_TYPE" "$T/mp"
 expect 404 "upload for an unknown pipeline"

@@ -122,11 +122,6 @@ int request_read_body(struct req *r, size_t limit, struct dgen_err *err);
 int request_json_body(struct req *r, const struct dgen_json_limits *lim, bool allow_empty,
 		      struct json_object **out, struct dgen_err *err);
 
-/* JSON text may spell a NUL character as \u0000, which would cut every C
- * string made from it: such text is DGEN_EBADREQ (detail: byte offset).
- * Run on text that already parsed as JSON (request_json_body does). */
-int request_json_nul_check(const char *text, size_t len, struct dgen_err *err);
-
 /* An in-memory transport (tests, fuzz targets, benchmarks): parameters
  * from a NULL-terminated list of name, value pairs, the body from memory
  * (at most max_read bytes per read when non-zero, to exercise short

@@ -141,10 +141,6 @@ int api_generate(struct api_ctx *c)
 	jlim.max_bytes = c->cfg->max_upload;
 	api_seed_limits(c, &slim);
 	if (kind == DGEN_INPUT_JSON) {
-		if (request_json_nul_check(file_data, file_len, &c->err) != 0) {
-			dgen_err_detail_str(&c->err, "field", "file");
-			goto fail;
-		}
 		if (seeds_parse(file_data, file_len, &jlim, &slim, &seeds, &c->err) != 0)
 			goto fail;
 	} else {

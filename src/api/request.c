@@ -516,30 +516,8 @@ int request_json_body(struct req *r, const struct dgen_json_limits *lim, bool al
 	}
 	if (!r->content_type)
 		return wrong_media(r, err);
-	if (dgen_json_parse(r->body.data, r->body.len, lim, out, err) != 0)
-		return -1;
-	if (request_json_nul_check(r->body.data, r->body.len, err) != 0) {
-		json_object_put(*out);
-		*out = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-int request_json_nul_check(const char *text, size_t len, struct dgen_err *err)
-{
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (text[i] != '\\')
-			continue;
-		if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0) {
-			dgen_err_set(err, DGEN_EBADREQ,
-				     "JSON strings must not contain NUL characters (\\u0000)");
-			dgen_err_detail_int(err, "offset", (long long)i);
-			return -1;
-		}
-		i++; /* the escaped character, so "\\\\u0000" is not an escape */
-	}
-	return 0;
+	/* dgen_json_parse also refuses an escaped NUL (\u0000) */
+	return dgen_json_parse(r->body.data, r->body.len, lim, out, err);
 }
 
 static const char *mem_getparam(void *ctx, const char *name)
