@@ -135,7 +135,6 @@ int jobs_insert(struct dgen_db *db, const struct dgen_job_new *job, int64_t *id,
 	db_now(now);
 	db_bind_int(db, st, 1, job->pipeline_id);
 	db_bind_text(db, st, 2, jobs_input_kind_name(job->input_kind));
-	db_bind_textn(db, st, 3, job->input ? job->input : "", job->input ? job->input_len : 0);
 	db_bind_text(db, st, 4, job->units);
 	db_bind_int(db, st, 5, job->total_seeds);
 	db_bind_text(db, st, 6, job->idempotency_key);
@@ -150,6 +149,12 @@ int jobs_insert(struct dgen_db *db, const struct dgen_job_new *job, int64_t *id,
 	}
 	*id = db_col_int(st, 0);
 	db_reset(st);
+	if (!(st = db_stmt(db, STMT_JOB_INPUT_INSERT, err)))
+		goto fail;
+	db_bind_int(db, st, 1, *id);
+	db_bind_textn(db, st, 2, job->input ? job->input : "", job->input ? job->input_len : 0);
+	if (db_exec(db, st, NULL, err) < 0)
+		goto fail;
 	return db_commit(db, err);
 fail:
 	db_rollback(db);
@@ -425,6 +430,12 @@ int jobs_retry_failed(struct dgen_db *db, int64_t id, const char *idempotency_ke
 		goto fail;
 	*new_id = db_col_int(st, 0);
 	db_reset(st);
+	if (!(st = db_stmt(db, STMT_JOB_INPUT_COPY, err)))
+		goto fail;
+	db_bind_int(db, st, 1, id);
+	db_bind_int(db, st, 2, *new_id);
+	if (db_exec(db, st, NULL, err) < 0)
+		goto fail;
 	json_object_put(units);
 	return db_commit(db, err);
 fail:

@@ -30,7 +30,6 @@ static const char *const steps[] = {
 	"  status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN"
 	"    ('queued','running','completed','failed','cancelled','stopped')),"
 	"  input_kind TEXT NOT NULL CHECK (input_kind IN ('json','markdown')),"
-	"  input TEXT NOT NULL,"               /* the uploaded file */
 	"  units TEXT,"                        /* JSON array of unit descriptors (retry) */
 	"  total_seeds INTEGER NOT NULL DEFAULT 0,"
 	"  current_seed INTEGER NOT NULL DEFAULT 0,"
@@ -55,6 +54,13 @@ static const char *const steps[] = {
 	 * index a claim scans every finished job (DESIGN.md section 7). */
 	"CREATE INDEX jobs_status_id ON jobs(status, id);"
 	"CREATE INDEX jobs_pipeline ON jobs(pipeline_id);"
+	/* The uploaded file, apart from the job row: that row is updated at
+	 * every finished unit, and sqlite rewrites a row whole, so a 10 MiB
+	 * input in it made each counter update cost milliseconds and WAL. */
+	"CREATE TABLE job_inputs ("
+	"  job_id INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  input TEXT NOT NULL"
+	");"
 	"CREATE TABLE records ("
 	"  id INTEGER PRIMARY KEY,"
 	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"

@@ -90,10 +90,6 @@ int queue_claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
 	kind = db_col_text(st, 2);
 	out->input_kind = kind && strcmp(kind, "markdown") == 0 ? DGEN_INPUT_MARKDOWN
 								 : DGEN_INPUT_JSON;
-	out->input = db_col_dup(st, 3);
-	out->input_len = out->input ? (size_t)sqlite3_column_bytes(st, 3) : 0;
-	if (!out->input)
-		out->input = dgen_xstrdup("");
 	out->units = db_col_dup(st, 4);
 	out->attempts = (int)db_col_int(st, 5);
 	out->lease_expires_at = db_col_int(st, 6);
@@ -118,6 +114,17 @@ int queue_claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
 	}
 	out->pipeline_name = db_col_dup(st, 0);
 	out->definition = db_col_dup(st, 1);
+	db_reset(st);
+
+	if (!(st = db_stmt(db, STMT_JOB_INPUT_GET, err)))
+		goto fail;
+	db_bind_int(db, st, 1, out->job_id);
+	if (db_step(db, st, err) < 0)
+		goto fail;
+	out->input = db_col_dup(st, 0);
+	out->input_len = out->input ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+	if (!out->input)
+		out->input = dgen_xstrdup("");
 	db_reset(st);
 	if (db_commit(db, err) < 0)
 		goto fail_free;

@@ -65,9 +65,14 @@ const char *const db_sql[STMT__COUNT] = {
 
 	/* jobs */
 	[STMT_JOB_INSERT] =
-		"INSERT INTO jobs (pipeline_id, status, input_kind, input, units, "
+		"INSERT INTO jobs (pipeline_id, status, input_kind, units, "
 		"total_seeds, idempotency_key, created_at) "
-		"VALUES (?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+		"VALUES (?1, 'queued', ?2, ?4, ?5, ?6, ?7) RETURNING id",
+	[STMT_JOB_INPUT_INSERT] = "INSERT INTO job_inputs (job_id, input) VALUES (?1, ?2)",
+	[STMT_JOB_INPUT_COPY] =
+		"INSERT INTO job_inputs (job_id, input) "
+		"SELECT ?2, input FROM job_inputs WHERE job_id = ?1",
+	[STMT_JOB_INPUT_GET] = "SELECT input FROM job_inputs WHERE job_id = ?1",
 	[STMT_JOB_BY_IDEM] = "SELECT id FROM jobs WHERE idempotency_key = ?1",
 	[STMT_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
 	[STMT_JOB_LIST] =
@@ -86,9 +91,9 @@ const char *const db_sql[STMT__COUNT] = {
 		"UPDATE jobs SET cancel_requested = 1 WHERE id = ?1 AND status = 'running'",
 	[STMT_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
 	[STMT_JOB_RETRY_INSERT] =
-		"INSERT INTO jobs (pipeline_id, status, input_kind, input, units, "
+		"INSERT INTO jobs (pipeline_id, status, input_kind, units, "
 		"total_seeds, idempotency_key, created_at) "
-		"SELECT pipeline_id, 'queued', input_kind, input, ?2, ?3, ?4, ?5 "
+		"SELECT pipeline_id, 'queued', input_kind, ?2, ?3, ?4, ?5 "
 		"FROM jobs WHERE id = ?1 RETURNING id",
 	[STMT_FAIL_LIST] =
 		"SELECT seed_index, repetition, chunk_index, block_type, step, error, trace "
@@ -103,7 +108,7 @@ const char *const db_sql[STMT__COUNT] = {
 		"attempts = attempts + 1, started_at = coalesce(started_at, ?3) "
 		"WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1) "
 		"AND status = 'queued' "
-		"RETURNING id, pipeline_id, input_kind, input, units, attempts, "
+		"RETURNING id, pipeline_id, input_kind, NULL, units, attempts, "
 		"lease_expires_at, started_at, " COUNTER_COLS,
 	[STMT_Q_CLAIM_PIPELINE] =
 		"SELECT name, definition FROM pipelines WHERE id = ?1",
