@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "dgen/request.h"
+#include "dgen/utf8.h"
 #include "dgen/util.h"
 
 #define BODY_KEEP (64 * 1024) /* body memory kept between requests */
@@ -48,17 +49,6 @@ void request_free(struct req *r)
 	r->content_length = -1;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int request_percent_decode(const char *s, size_t len, bool plus_space, char *out,
 			   size_t *out_len)
 {
@@ -72,8 +62,8 @@ int request_percent_decode(const char *s, size_t len, bool plus_space, char *out
 
 			if (i + 2 >= len)
 				return -1;
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hexval((unsigned char)s[i + 2]);
+			hi = utf8_hex_digit((unsigned char)s[i + 1]);
+			lo = utf8_hex_digit((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			out[o++] = (char)(hi * 16 + lo);

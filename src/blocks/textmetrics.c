@@ -13,6 +13,7 @@
 
 #include "dgen/porter.h"
 #include "dgen/textmetrics.h"
+#include "dgen/utf8.h"
 #include "dgen/util.h"
 
 /* Decodes one code point at s[*i], advancing *i. A malformed sequence
@@ -421,21 +422,6 @@ static bool is_word_cp(uint32_t c)
 	return true;
 }
 
-static uint32_t fold_cp(uint32_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c + 32;
-	if (c >= 0xC0 && c <= 0xDE && c != 0xD7)
-		return c + 32;
-	if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2)
-		return c + 32;
-	if (c >= 0x410 && c <= 0x42F)
-		return c + 32;
-	if (c >= 0x400 && c <= 0x40F)
-		return c + 80;
-	return c;
-}
-
 /* FNV-1a over 32-bit units. */
 static uint64_t hash_units(const uint32_t *p, size_t n)
 {
@@ -464,7 +450,7 @@ double textmetrics_word_diversity(const char *s, size_t len)
 			break;
 		start[nw] = i;
 		while (i < n && is_word_cp(cp[i])) {
-			cp[i] = fold_cp(cp[i]);
+			cp[i] = utf8_lower(cp[i]);
 			i++;
 		}
 		wlen[nw] = i - start[nw];

@@ -8,7 +8,8 @@ libdgen_a_SOURCES += \
 	src/core/ids.c \
 	src/core/json.c \
 	src/core/log.c \
-	src/core/util.c
+	src/core/util.c \
+	src/core/utf8.c
 noinst_HEADERS += \
 	include/dgen/block.h \
 	include/dgen/blocks.h \
@@ -21,10 +22,12 @@ noinst_HEADERS += \
 	include/dgen/llm.h \
 	include/dgen/log.h \
 	include/dgen/template.h \
-	include/dgen/util.h
+	include/dgen/util.h \
+	include/dgen/utf8.h
 
 CORE_TESTS = tests/test_buf tests/test_clock tests/test_config tests/test_err \
-	tests/test_ids tests/test_json tests/test_log tests/test_util
+	tests/test_ids tests/test_json tests/test_log tests/test_util \
+	tests/test_utf8
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 tests_test_buf_LDADD = $(TEST_LIBS)
@@ -35,3 +38,4 @@ tests_test_ids_LDADD = $(TEST_LIBS)
 tests_test_json_LDADD = $(TEST_LIBS)
 tests_test_log_LDADD = $(TEST_LIBS)
 tests_test_util_LDADD = $(TEST_LIBS)
+tests_test_utf8_LDADD = $(TEST_LIBS)

@@ -60,20 +60,3 @@ enginetemplateseedsdir = $(pkgdatadir)/templates/seeds
 dist_enginetemplateseeds_DATA = templates/seeds/seed_json_generation.json \
 	templates/seeds/seed_text_classification.json templates/seeds/seed_qa_generation.md
 # end engine
-
-# template engine: Jinja2-subset prompt templates, golden tests, fuzz target.
-libdgen_a_SOURCES += \
-	src/engine/template_parse.c \
-	src/engine/template_render.c \
-	src/engine/template_filters.c
-noinst_HEADERS += src/engine/template_int.h
-check_PROGRAMS += tests/test_template
-TESTS += tests/test_template
-tests_test_template_LDADD = $(TEST_LIBS)
-EXTRA_DIST += tests/data/template
-check_PROGRAMS += tests/fuzz/fuzz_template
-FUZZ_TESTS += tests/fuzz/fuzz_template
-tests_fuzz_fuzz_template_SOURCES = tests/fuzz/fuzz_template.c tests/fuzz/driver.c
-tests_fuzz_fuzz_template_LDADD = $(TEST_LIBS)
-tests_fuzz_fuzz_template_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)
-# end template engine

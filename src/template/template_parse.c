@@ -20,204 +20,13 @@
 
 #include "dgen/template.h"
 #include "dgen/util.h"
+#include "dgen/utf8.h"
+#include "template_builtins.h"
 #include "template_int.h"
 
 /* Parser recursion (parentheses, `not`, unary signs, blocks): each level
  * costs a dozen C frames, so this stays well under TPL_MAX_DEPTH. */
 #define TPL_MAX_NEST 100
-
-const struct dgen_template_limits template_default_limits = {
-	.max_output = 1024 * 1024,
-	.max_iterations = 100000,
-};
-
-/* ---- arena ---- */
-
-void *tpl_alloc(struct tpl_arena *a, size_t n)
-{
-	struct tpl_chunk *c = a->cur;
-	size_t need = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-	void *p;
-
-	if (need < n)
-		return NULL;
-	if (a->budget && (need > a->budget || a->spent > a->budget - need))
-		return NULL;
-	if (!c || c->cap - c->used < need) {
-		size_t cap = c ? c->cap * 2 : 4096;
-
-		if (cap > 256 * 1024)
-			cap = 256 * 1024;
-		if (cap < need)
-			cap = need;
-		c = dgen_xmalloc(sizeof *c + cap);
-		c->prev = a->cur;
-		c->cap = cap;
-		c->used = 0;
-		a->cur = c;
-	}
-	p = (char *)c->data + c->used;
-	c->used += need;
-	a->spent += need;
-	return p;
-}
-
-struct tpl_mark tpl_mark(const struct tpl_arena *a)
-{
-	struct tpl_mark m = { a->cur, a->cur ? a->cur->used : 0 };
-
-	return m;
-}
-
-void tpl_release(struct tpl_arena *a, struct tpl_mark m)
-{
-	while (a->cur && a->cur != m.chunk) {
-		struct tpl_chunk *prev = a->cur->prev;
-
-		free(a->cur);
-		a->cur = prev;
-	}
-	if (a->cur)
-		a->cur->used = m.used;
-}
-
-void tpl_arena_free(struct tpl_arena *a)
-{
-	struct tpl_mark none = { NULL, 0 };
-
-	tpl_release(a, none);
-	a->spent = 0;
-}
-
-/* ---- UTF-8 ---- */
-
-unsigned tpl_utf8_decode(const char *p, size_t n, size_t *adv)
-{
-	const unsigned char *s = (const unsigned char *)p;
-	unsigned c = s[0], cp;
-	size_t len, i;
-
-	if (c < 0x80) {
-		*adv = 1;
-		return c;
-	}
-	if (c >= 0xf0 && c < 0xf8) {
-		len = 4;
-		cp = c & 0x07;
-	} else if (c >= 0xe0) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xc0) {
-		len = 2;
-		cp = c & 0x1f;
-	} else {
-		*adv = 1;
-		return 0xfffd;
-	}
-	if (len > n) {
-		*adv = 1;
-		return 0xfffd;
-	}
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*adv = 1;
-			return 0xfffd;
-		}
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	*adv = len;
-	return cp;
-}
-
-void tpl_utf8_put(struct dgen_buf *b, unsigned cp)
-{
-	char t[4];
-
-	if (cp < 0x80) {
-		t[0] = (char)cp;
-		dgen_buf_append(b, t, 1);
-	} else if (cp < 0x800) {
-		t[0] = (char)(0xc0 | (cp >> 6));
-		t[1] = (char)(0x80 | (cp & 0x3f));
-		dgen_buf_append(b, t, 2);
-	} else if (cp < 0x10000) {
-		t[0] = (char)(0xe0 | (cp >> 12));
-		t[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		t[2] = (char)(0x80 | (cp & 0x3f));
-		dgen_buf_append(b, t, 3);
-	} else {
-		t[0] = (char)(0xf0 | (cp >> 18));
-		t[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		t[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		t[3] = (char)(0x80 | (cp & 0x3f));
-		dgen_buf_append(b, t, 4);
-	}
-}
-
-size_t tpl_utf8_len(const char *p, size_t n)
-{
-	size_t i = 0, count = 0, adv;
-
-	while (i < n) {
-		tpl_utf8_decode(p + i, n - i, &adv);
-		i += adv;
-		count++;
-	}
-	return count;
-}
-
-size_t tpl_utf8_offset(const char *p, size_t n, size_t idx)
-{
-	size_t i = 0, adv;
-
-	while (i < n && idx > 0) {
-		tpl_utf8_decode(p + i, n - i, &adv);
-		i += adv;
-		idx--;
-	}
-	return i;
-}
-
-/* Offset of the first byte that is not well-formed UTF-8 (or a NUL), or n. */
-static size_t utf8_bad_at(const char *p, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)p;
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = s[i];
-		size_t len;
-		unsigned cp;
-
-		if (c == 0)
-			return i;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4;
-		else
-			return i;
-		if (i + len > n)
-			return i;
-		cp = c & (len == 2 ? 0x1f : len == 3 ? 0x0f : 0x07);
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-			return i;
-		i += len;
-	}
-	return n;
-}
 
 /* ---- lexer ---- */
 
@@ -248,14 +57,11 @@ static int syntax_error(struct ps *ps, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int syntax_error(struct ps *ps, int line, const char *fmt, ...)
 {
-	char what[384];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
+	tpl_verror(ps->err, DGEN_EINVALID, "syntax error", line, fmt, ap);
 	va_end(ap);
-	dgen_err_set(ps->err, DGEN_EINVALID, "template syntax error at line %d: %s", line, what);
-	dgen_err_detail_int(ps->err, "line", line);
 	return -1;
 }
 
@@ -319,17 +125,6 @@ static bool is_name_char(char c)
 	return is_name_start(c) || (c >= '0' && c <= '9');
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A string literal with Python's escapes, decoded into the arena. */
 static int lex_string(struct ps *ps, const char *s, size_t len, size_t *pos)
 {
@@ -378,7 +173,7 @@ static int lex_string(struct ps *ps, const char *s, size_t len, size_t *pos)
 				d++;
 			}
 			k--;
-			tpl_utf8_put(&b, v);
+			utf8_put(&b, v);
 			break;
 		}
 		case 'x': case 'u': case 'U': {
@@ -386,7 +181,7 @@ static int lex_string(struct ps *ps, const char *s, size_t len, size_t *pos)
 			unsigned v = 0;
 
 			for (int d = 0; d < want; d++) {
-				int h = k + 1 < i ? hexval(s[k + 1]) : -1;
+				int h = k + 1 < i ? utf8_hex_digit(s[k + 1]) : -1;
 
 				if (h < 0) {
 					syntax_error(ps, line, "truncated \\%c escape in string literal", c);
@@ -399,7 +194,7 @@ static int lex_string(struct ps *ps, const char *s, size_t len, size_t *pos)
 				syntax_error(ps, line, "invalid code point U+%04X in string literal", v);
 				goto out;
 			}
-			tpl_utf8_put(&b, v);
+			utf8_put(&b, v);
 			break;
 		}
 		default:
@@ -434,7 +229,7 @@ static int lex_number(struct ps *ps, const char *s, size_t len, size_t *pos)
 
 		i += 2;
 		while (i < len) {
-			int h = s[i] == '_' ? -2 : hexval(s[i]);
+			int h = s[i] == '_' ? -2 : utf8_hex_digit(s[i]);
 
 			if (h == -2) {
 				i++;
@@ -1271,80 +1066,90 @@ static struct tpl_expr *binary(struct ps *ps, int kind, int op, int line, struct
 	return done(ps, e);
 }
 
-static struct tpl_expr *parse_pow(struct ps *ps)
-{
-	struct tpl_expr *l = parse_unary(ps, true);
+/* A binary operator of one precedence level: its token and its node. */
+struct binop {
+	int type;         /* TT_OP or TT_NAME */
+	const char *text;
+	int kind;         /* EK_BIN, EK_AND, EK_OR */
+	int op;           /* EK_BIN: enum tpl_op */
+};
 
-	while (l && at_op(ps, "**")) {
+static const struct binop ops_pow[] = { { TT_OP, "**", EK_BIN, OP_POW }, { 0 } };
+static const struct binop ops_mul[] = {
+	{ TT_OP, "*", EK_BIN, OP_MUL }, { TT_OP, "/", EK_BIN, OP_DIV },
+	{ TT_OP, "//", EK_BIN, OP_FLOORDIV }, { TT_OP, "%", EK_BIN, OP_MOD }, { 0 },
+};
+static const struct binop ops_concat[] = { { TT_OP, "~", EK_BIN, OP_CONCAT }, { 0 } };
+static const struct binop ops_add[] = {
+	{ TT_OP, "+", EK_BIN, OP_ADD }, { TT_OP, "-", EK_BIN, OP_SUB }, { 0 },
+};
+static const struct binop ops_and[] = { { TT_NAME, "and", EK_AND, 0 }, { 0 } };
+static const struct binop ops_or[] = { { TT_NAME, "or", EK_OR, 0 }, { 0 } };
+
+static const struct binop *at_binop(struct ps *ps, const struct binop *ops)
+{
+	for (; ops->text; ops++)
+		if (tok_is(cur(ps), ops->type, ops->text))
+			return ops;
+	return NULL;
+}
+
+/* One left-associative level: operand (op operand)*, where operand parses
+ * the next tighter level. */
+static struct tpl_expr *parse_level(struct ps *ps, const struct binop *ops,
+				    struct tpl_expr *(*operand)(struct ps *))
+{
+	struct tpl_expr *l = operand(ps);
+	const struct binop *o;
+
+	while (l && (o = at_binop(ps, ops))) {
 		int line = cur(ps)->line;
 		struct tpl_expr *r;
 
 		ps->pos++;
-		if (!(r = parse_unary(ps, true)))
+		if (!(r = operand(ps)))
 			return NULL;
-		l = binary(ps, EK_BIN, OP_POW, line, l, r);
+		l = binary(ps, o->kind, o->op, line, l, r);
 	}
 	return l;
+}
+
+/* Jinja2's precedence, tightest first: unary and filters, **, * / // %,
+ * ~, + -, comparisons, not, and, or. */
+static struct tpl_expr *parse_filtered(struct ps *ps)
+{
+	return parse_unary(ps, true);
+}
+
+static struct tpl_expr *parse_pow(struct ps *ps)
+{
+	return parse_level(ps, ops_pow, parse_filtered);
 }
 
 static struct tpl_expr *parse_math2(struct ps *ps)
 {
-	struct tpl_expr *l = parse_pow(ps);
-
-	while (l) {
-		int op, line = cur(ps)->line;
-		struct tpl_expr *r;
-
-		if (at_op(ps, "*"))
-			op = OP_MUL;
-		else if (at_op(ps, "/"))
-			op = OP_DIV;
-		else if (at_op(ps, "//"))
-			op = OP_FLOORDIV;
-		else if (at_op(ps, "%"))
-			op = OP_MOD;
-		else
-			break;
-		ps->pos++;
-		if (!(r = parse_pow(ps)))
-			return NULL;
-		l = binary(ps, EK_BIN, op, line, l, r);
-	}
-	return l;
+	return parse_level(ps, ops_mul, parse_pow);
 }
 
 static struct tpl_expr *parse_concat(struct ps *ps)
 {
-	struct tpl_expr *l = parse_math2(ps);
-
-	while (l && at_op(ps, "~")) {
-		int line = cur(ps)->line;
-		struct tpl_expr *r;
-
-		ps->pos++;
-		if (!(r = parse_math2(ps)))
-			return NULL;
-		l = binary(ps, EK_BIN, OP_CONCAT, line, l, r);
-	}
-	return l;
+	return parse_level(ps, ops_concat, parse_math2);
 }
 
 static struct tpl_expr *parse_math1(struct ps *ps)
 {
-	struct tpl_expr *l = parse_concat(ps);
-
-	while (l && (at_op(ps, "+") || at_op(ps, "-"))) {
-		int line = cur(ps)->line, op = at_op(ps, "+") ? OP_ADD : OP_SUB;
-		struct tpl_expr *r;
-
-		ps->pos++;
-		if (!(r = parse_concat(ps)))
-			return NULL;
-		l = binary(ps, EK_BIN, op, line, l, r);
-	}
-	return l;
+	return parse_level(ps, ops_add, parse_concat);
 }
 
+static const struct binop ops_cmp[] = {
+	{ TT_OP, "==", EK_CMP, OP_EQ }, { TT_OP, "!=", EK_CMP, OP_NE },
+	{ TT_OP, "<", EK_CMP, OP_LT }, { TT_OP, "<=", EK_CMP, OP_LE },
+	{ TT_OP, ">", EK_CMP, OP_GT }, { TT_OP, ">=", EK_CMP, OP_GE },
+	{ TT_NAME, "in", EK_CMP, OP_IN }, { 0 },
+};
+
+/* a == b < c ...: one EK_CMP node holding every operand and operator, so
+ * the renderer can stop at the first false link as Python does. */
 static struct tpl_expr *parse_compare(struct ps *ps)
 {
 	struct tpl_expr *first = parse_math1(ps), *e;
@@ -1359,20 +1164,10 @@ static struct tpl_expr *parse_compare(struct ps *ps)
 		int op;
 		struct tpl_expr *r;
 
-		if (at_op(ps, "=="))
-			op = OP_EQ;
-		else if (at_op(ps, "!="))
-			op = OP_NE;
-		else if (at_op(ps, "<"))
-			op = OP_LT;
-		else if (at_op(ps, "<="))
-			op = OP_LE;
-		else if (at_op(ps, ">"))
-			op = OP_GT;
-		else if (at_op(ps, ">="))
-			op = OP_GE;
-		else if (at_name(ps, "in"))
-			op = OP_IN;
+		const struct binop *o = at_binop(ps, ops_cmp);
+
+		if (o)
+			op = o->op;
 		else if (at_name(ps, "not") && tok_is(peek(ps, 1), TT_NAME, "in"))
 			op = OP_NOTIN;
 		else
@@ -1419,34 +1214,12 @@ static struct tpl_expr *parse_not(struct ps *ps)
 
 static struct tpl_expr *parse_and(struct ps *ps)
 {
-	struct tpl_expr *l = parse_not(ps);
-
-	while (l && at_name(ps, "and")) {
-		int line = cur(ps)->line;
-		struct tpl_expr *r;
-
-		ps->pos++;
-		if (!(r = parse_not(ps)))
-			return NULL;
-		l = binary(ps, EK_AND, 0, line, l, r);
-	}
-	return l;
+	return parse_level(ps, ops_and, parse_not);
 }
 
 static struct tpl_expr *parse_or(struct ps *ps)
 {
-	struct tpl_expr *l = parse_and(ps);
-
-	while (l && at_name(ps, "or")) {
-		int line = cur(ps)->line;
-		struct tpl_expr *r;
-
-		ps->pos++;
-		if (!(r = parse_and(ps)))
-			return NULL;
-		l = binary(ps, EK_OR, 0, line, l, r);
-	}
-	return l;
+	return parse_level(ps, ops_or, parse_and);
 }
 
 /* expr [if cond [else expr]] */
@@ -1765,7 +1538,7 @@ int template_compile(const char *src, size_t len, struct dgen_template **out,
 {
 	struct ps ps = { 0 };
 	struct dgen_template *t = dgen_xcalloc(1, sizeof *t);
-	size_t bad = utf8_bad_at(src, len), n;
+	size_t bad = utf8_valid_prefix(src, len), n;
 	char *norm = NULL, *text;
 	const struct tok *w;
 	int rc = -1;

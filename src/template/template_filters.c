@@ -16,69 +16,36 @@
 #include <string.h>
 
 #include "dgen/template.h"
+#include "dgen/utf8.h"
 #include "dgen/util.h"
-#include "template_int.h"
+#include "template_filters.h"
 
 #define LINE (e->line)
 
-int tpl_lookup(const struct tpl_callable *table, const char *name, size_t n)
-{
-	for (int i = 0; table[i].name; i++)
-		if (strlen(table[i].name) == n && memcmp(table[i].name, name, n) == 0)
-			return i;
-	return -1;
-}
-
 /* ---- small helpers ---- */
-
-static void mk_list(struct tpl_val *v, struct tpl_val *items, size_t n, bool tuple)
-{
-	memset(v, 0, sizeof *v);
-	v->t = VT_LIST;
-	v->tuple = tuple;
-	v->u.l.v = items;
-	v->u.l.n = n;
-}
 
 static void mk_hint(struct tpl_val *v, const char *hint)
 {
-	memset(v, 0, sizeof *v);
-	v->t = VT_UNDEF;
-	v->ukind = U_HINT;
-	v->u.u.name = hint;
-	v->u.u.n = strlen(hint);
+	tpl_set_undef(v, U_HINT, 0, hint, strlen(hint));
 }
 
-static bool absent(const struct tpl_val *v)
+/* Every parameter slot absent, as for a builtin called without arguments. */
+static void absent_args(struct tpl_val *args)
 {
-	return tpl_is_absent(v);
-}
-
-static bool numeric(const struct tpl_val *v)
-{
-	return v->t == VT_INT || v->t == VT_FLOAT || v->t == VT_BOOL;
-}
-
-static long long ival(const struct tpl_val *v)
-{
-	return v->t == VT_BOOL ? v->u.b : v->u.i;
-}
-
-static double dval(const struct tpl_val *v)
-{
-	return v->t == VT_FLOAT ? v->u.d : (double)ival(v);
+	for (int k = 0; k < TPL_MAX_PARAMS; k++)
+		tpl_set_undef(&args[k], U_ABSENT, 0, NULL, 0);
 }
 
 /* An integer argument (None/absent = def). */
 static int arg_int(struct tpl_rs *s, int line, const struct tpl_val *v, const char *what,
 		   long long def, long long *out)
 {
-	if (absent(v) || v->t == VT_NONE) {
+	if (tpl_is_absent(v) || v->t == VT_NONE) {
 		*out = def;
 		return 0;
 	}
 	if (v->t == VT_INT || v->t == VT_BOOL) {
-		*out = ival(v);
+		*out = tpl_as_int(v);
 		return 0;
 	}
 	return tpl_error(s, line, "%s must be an integer, not %s", what, tpl_type_name(v));
@@ -86,7 +53,7 @@ static int arg_int(struct tpl_rs *s, int line, const struct tpl_val *v, const ch
 
 static int arg_bool(struct tpl_rs *s, int line, const struct tpl_val *v, bool def, bool *out)
 {
-	if (absent(v)) {
+	if (tpl_is_absent(v)) {
 		*out = def;
 		return 0;
 	}
@@ -114,81 +81,9 @@ static int need_str(struct tpl_rs *s, int line, const struct tpl_val *v, const c
 
 /* ---- case mapping (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic) ---- */
 
-static unsigned cp_upper(unsigned c)
-{
-	if (c >= 'a' && c <= 'z')
-		return c - 32;
-	if (c < 0x80)
-		return c;
-	if (c >= 0xe0 && c <= 0xfe && c != 0xf7)
-		return c - 32;
-	if (c == 0xff)
-		return 0x178;
-	if (c == 0xb5)
-		return 0x39c;
-	if (c == 0x131)
-		return 'I';
-	if (c == 0x17f)
-		return 'S';
-	if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
-		return c & 1 ? c - 1 : c;
-	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
-		return c & 1 ? c : c - 1;
-	if (c >= 0x3b1 && c <= 0x3c9 && c != 0x3c2)
-		return c - 32;
-	if (c == 0x3c2)
-		return 0x3a3;
-	if (c == 0x3ac)
-		return 0x386;
-	if (c >= 0x3ad && c <= 0x3af)
-		return c - 37;
-	if (c == 0x3cc)
-		return 0x38c;
-	if (c == 0x3cd || c == 0x3ce)
-		return c - 63;
-	if (c >= 0x430 && c <= 0x44f)
-		return c - 32;
-	if (c >= 0x450 && c <= 0x45f)
-		return c - 80;
-	return c;
-}
-
-static unsigned cp_lower(unsigned c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c + 32;
-	if (c < 0x80)
-		return c;
-	if (c >= 0xc0 && c <= 0xde && c != 0xd7)
-		return c + 32;
-	if (c == 0x178)
-		return 0xff;
-	if (c == 0x130)
-		return 'i';
-	if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
-		return c & 1 ? c : c + 1;
-	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
-		return c & 1 ? c + 1 : c;
-	if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2)
-		return c + 32;
-	if (c == 0x386)
-		return 0x3ac;
-	if (c >= 0x388 && c <= 0x38a)
-		return c + 37;
-	if (c == 0x38c)
-		return 0x3cc;
-	if (c == 0x38e || c == 0x38f)
-		return c + 63;
-	if (c >= 0x410 && c <= 0x42f)
-		return c + 32;
-	if (c >= 0x400 && c <= 0x40f)
-		return c + 80;
-	return c;
-}
-
 static bool cp_cased(unsigned c)
 {
-	return cp_upper(c) != c || cp_lower(c) != c || c == 0xdf;
+	return utf8_upper(c) != c || utf8_lower(c) != c || c == 0xdf;
 }
 
 static void put_upper(struct dgen_buf *b, unsigned c)
@@ -196,7 +91,7 @@ static void put_upper(struct dgen_buf *b, unsigned c)
 	if (c == 0xdf) /* ß */
 		dgen_buf_puts(b, "SS");
 	else
-		tpl_utf8_put(b, cp_upper(c));
+		utf8_put(b, utf8_upper(c));
 }
 
 enum { CASE_UPPER, CASE_LOWER, CASE_TITLE, CASE_CAPITALIZE, CASE_PYTITLE };
@@ -220,7 +115,7 @@ static int recase(struct tpl_rs *s, int line, const struct tpl_val *in, int mode
 		return -1;
 	dgen_buf_reserve(b, n + 8);
 	while (i < n) {
-		unsigned c = tpl_utf8_decode(p + i, n - i, &adv);
+		unsigned c = utf8_decode(p + i, n - i, &adv);
 		bool up;
 
 		switch (mode) {
@@ -235,7 +130,7 @@ static int recase(struct tpl_rs *s, int line, const struct tpl_val *in, int mode
 		else if (up)
 			put_upper(b, c);
 		else
-			tpl_utf8_put(b, cp_lower(c));
+			utf8_put(b, utf8_lower(c));
 		prev = c;
 		start = false;
 		i += adv;
@@ -243,32 +138,25 @@ static int recase(struct tpl_rs *s, int line, const struct tpl_val *in, int mode
 	return tpl_scratch_str(s, line, from, out);
 }
 
-static int f_upper(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
-		   struct tpl_val *a, struct tpl_val *out)
+/* The mode a builtin named upper, lower, capitalize or title wants;
+ * title is Jinja's filter (after separators) or Python's method (after
+ * uncased characters). */
+static int case_mode(const char *name, int title)
 {
-	(void)a;
-	return recase(s, LINE, in, CASE_UPPER, out);
+	if (!strcmp(name, "upper"))
+		return CASE_UPPER;
+	if (!strcmp(name, "lower"))
+		return CASE_LOWER;
+	if (!strcmp(name, "capitalize"))
+		return CASE_CAPITALIZE;
+	return title;
 }
 
-static int f_lower(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
-		   struct tpl_val *a, struct tpl_val *out)
+static int f_case(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
+		  struct tpl_val *a, struct tpl_val *out)
 {
 	(void)a;
-	return recase(s, LINE, in, CASE_LOWER, out);
-}
-
-static int f_title(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
-		   struct tpl_val *a, struct tpl_val *out)
-{
-	(void)a;
-	return recase(s, LINE, in, CASE_TITLE, out);
-}
-
-static int f_capitalize(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
-			struct tpl_val *a, struct tpl_val *out)
-{
-	(void)a;
-	return recase(s, LINE, in, CASE_CAPITALIZE, out);
+	return recase(s, LINE, in, case_mode(e->name, CASE_TITLE), out);
 }
 
 /* ---- strip ---- */
@@ -287,48 +175,38 @@ static bool in_chars(unsigned c, const struct tpl_val *chars)
 	if (!chars)
 		return py_space(c);
 	while (i < chars->u.s.n) {
-		if (tpl_utf8_decode(chars->u.s.p + i, chars->u.s.n - i, &adv) == c)
+		if (utf8_decode(chars->u.s.p + i, chars->u.s.n - i, &adv) == c)
 			return true;
 		i += adv;
 	}
 	return false;
 }
 
-/* Last code point before byte offset end. */
-static unsigned prev_cp(const char *p, size_t end, size_t *start)
-{
-	size_t k = end - 1, adv;
-
-	while (k > 0 && ((unsigned char)p[k] & 0xc0) == 0x80 && end - k < 4)
-		k--;
-	*start = k;
-	return tpl_utf8_decode(p + k, end - k, &adv);
-}
-
 static int strip(struct tpl_rs *s, int line, const struct tpl_val *in, const struct tpl_val *chars,
 		 bool left, bool right, struct tpl_val *out)
 {
 	const char *p;
-	size_t n, a = 0, b, adv, st;
+	size_t n, a = 0, b, adv;
 	const struct tpl_val *cs = NULL;
 
 	if (as_str(s, line, in, &p, &n) < 0)
 		return -1;
-	if (chars && !absent(chars) && chars->t != VT_NONE) {
+	if (chars && !tpl_is_absent(chars) && chars->t != VT_NONE) {
 		if (need_str(s, line, chars, "strip characters") < 0)
 			return -1;
 		cs = chars;
 	}
 	b = n;
 	while (left && a < n) {
-		unsigned c = tpl_utf8_decode(p + a, n - a, &adv);
+		unsigned c = utf8_decode(p + a, n - a, &adv);
 
 		if (!in_chars(c, cs))
 			break;
 		a += adv;
 	}
 	while (right && b > a) {
-		unsigned c = prev_cp(p, b, &st);
+		size_t st = utf8_prev(p, b);
+		unsigned c = utf8_decode(p + st, b - st, &adv);
 
 		if (st < a || !in_chars(c, cs))
 			break;
@@ -373,11 +251,8 @@ static int f_default(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val 
 	if (in->t != VT_UNDEF && boolean && tpl_truthy(s, LINE, in, &truth) < 0)
 		return -1;
 	if (in->t == VT_UNDEF || !truth) {
-		if (absent(&a[0])) {
-			memset(out, 0, sizeof *out);
-			out->t = VT_STR;
-			out->u.s.p = "";
-			out->u.s.n = 0;
+		if (tpl_is_absent(&a[0])) {
+			tpl_set_str(out, "", 0);
 		} else {
 			*out = a[0];
 		}
@@ -410,9 +285,7 @@ static int attr_path(struct tpl_rs *s, int line, const struct tpl_val *item,
 			if (!isdigit((unsigned char)p[i]))
 				digits = false;
 		if (digits && n < 18) {
-			memset(&key, 0, sizeof key);
-			key.t = VT_INT;
-			key.u.i = strtoll(p, NULL, 10);
+			tpl_set_int(&key, strtoll(p, NULL, 10));
 		} else if (tpl_mkstr(s, line, p, n, &key) < 0) {
 			return -1;
 		}
@@ -437,12 +310,12 @@ static int f_join(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 
 	if (tpl_iter_all(s, LINE, in, &items, &n) < 0)
 		return -1;
-	if (!absent(&a[0]) && as_str(s, LINE, &a[0], &sep, &seplen) < 0)
+	if (!tpl_is_absent(&a[0]) && as_str(s, LINE, &a[0], &sep, &seplen) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct tpl_val x = items[i];
 
-		if (!absent(&a[1]) && attr_path(s, LINE, &items[i], &a[1], &x) < 0)
+		if (!tpl_is_absent(&a[1]) && attr_path(s, LINE, &items[i], &a[1], &x) < 0)
 			goto fail;
 		if (i)
 			dgen_buf_append(tpl_scratch(s), sep, seplen);
@@ -478,7 +351,7 @@ static int replace(struct tpl_rs *s, int line, const struct tpl_val *in, const s
 			count--;
 			if (i >= n)
 				break;
-			tpl_utf8_decode(p + i, n - i, &adv);
+			utf8_decode(p + i, n - i, &adv);
 			dgen_buf_append(b, p + i, adv);
 			i += adv;
 			if (tpl_room(s, line, b) < 0)
@@ -574,17 +447,17 @@ static int f_round(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 
 	if (arg_int(s, LINE, &a[0], "precision", 0, &prec) < 0)
 		return -1;
-	if (!absent(&a[1])) {
+	if (!tpl_is_absent(&a[1])) {
 		if (need_str(s, LINE, &a[1], "method") < 0)
 			return -1;
 		method = a[1].u.s.p;
 	}
-	if (!numeric(in))
+	if (!tpl_is_num(in))
 		return tpl_error(s, LINE, "type %s doesn't define __round__ method",
 				 tpl_type_name(in));
 	if (!strcmp(method, "common")) {
 		if (in->t != VT_FLOAT) {
-			long long v = ival(in);
+			long long v = tpl_as_int(in);
 
 			if (prec < 0) {
 				long long p = 1, q, r;
@@ -613,7 +486,7 @@ static int f_round(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 		return 0;
 	}
 	if (!strcmp(method, "ceil") || !strcmp(method, "floor")) {
-		double p = pow(10.0, (double)prec), x = dval(in) * p;
+		double p = pow(10.0, (double)prec), x = tpl_as_double(in) * p;
 
 		tpl_set_float(out, (method[0] == 'c' ? ceil(x) : floor(x)) / p);
 		return 0;
@@ -732,7 +605,7 @@ static int f_int(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 	if (base != 0 && (base < 2 || base > 36))
 		return tpl_error(s, LINE, "int() base must be >= 2 and <= 36, or 0");
 	if (in->t == VT_INT || in->t == VT_BOOL) {
-		tpl_set_int(out, ival(in));
+		tpl_set_int(out, tpl_as_int(in));
 		return 0;
 	}
 	if (in->t == VT_STR) {
@@ -760,7 +633,7 @@ static int f_int(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 	tpl_set_int(out, (long long)d);
 	return 0;
 dflt:
-	if (absent(&a[0]))
+	if (tpl_is_absent(&a[0]))
 		tpl_set_int(out, 0);
 	else
 		*out = a[0];
@@ -774,15 +647,15 @@ static int f_float(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 
 	(void)s;
 	(void)e;
-	if (numeric(in)) {
-		tpl_set_float(out, dval(in));
+	if (tpl_is_num(in)) {
+		tpl_set_float(out, tpl_as_double(in));
 		return 0;
 	}
 	if (in->t == VT_STR && py_parse_float(in->u.s.p, in->u.s.n, &d)) {
 		tpl_set_float(out, d);
 		return 0;
 	}
-	if (absent(&a[0]))
+	if (tpl_is_absent(&a[0]))
 		tpl_set_float(out, 0.0);
 	else
 		*out = a[0];
@@ -798,7 +671,7 @@ static int f_abs(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		return 0;
 	}
 	if (in->t == VT_INT || in->t == VT_BOOL) {
-		long long v = ival(in);
+		long long v = tpl_as_int(in);
 
 		if (v == LLONG_MIN)
 			return tpl_error(s, LINE, "integer overflow");
@@ -821,7 +694,7 @@ static int f_tojson(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *
 	long long indent = 2;
 	size_t from = tpl_scratch(s)->len;
 
-	if (!absent(&a[0])) {
+	if (!tpl_is_absent(&a[0])) {
 		if (a[0].t == VT_NONE)
 			indent = -1;
 		else if (arg_int(s, LINE, &a[0], "indent", 2, &indent) < 0)
@@ -848,11 +721,11 @@ static int f_truncate(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val
 
 	if (arg_int(s, LINE, &a[0], "length", 255, &len) < 0 || as_str(s, LINE, in, &p, &n) < 0)
 		return -1;
-	if (!absent(&a[2]) && as_str(s, LINE, &a[2], &end, &endn) < 0)
+	if (!tpl_is_absent(&a[2]) && as_str(s, LINE, &a[2], &end, &endn) < 0)
 		return -1;
 	if (len < 0)
 		len = 0;
-	off = tpl_utf8_offset(p, n, (size_t)len);
+	off = utf8_offset(p, n, (size_t)len);
 	if (off >= n) {
 		*out = *in;
 		if (in->t != VT_STR)
@@ -875,7 +748,7 @@ static int f_list(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 	(void)a;
 	if (tpl_iter_all(s, LINE, in, &items, &n) < 0)
 		return -1;
-	mk_list(out, items, n, false);
+	tpl_set_list(out, items, n, false);
 	return 0;
 }
 
@@ -890,10 +763,7 @@ static int f_reverse(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val 
 		size_t from = tpl_scratch(s)->len, end = in->u.s.n, st;
 
 		while (end > 0) {
-			unsigned c = 0;
-
-			(void)c;
-			prev_cp(in->u.s.p, end, &st);
+			st = utf8_prev(in->u.s.p, end);
 			dgen_buf_append(tpl_scratch(s), in->u.s.p + st, end - st);
 			end = st;
 		}
@@ -906,7 +776,7 @@ static int f_reverse(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val 
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		rev[i] = items[n - 1 - i];
-	mk_list(out, rev, n, false);
+	tpl_set_list(out, rev, n, false);
 	return 0;
 }
 
@@ -915,7 +785,7 @@ static int sort_key(struct tpl_rs *s, int line, const struct tpl_val *item,
 		    const struct tpl_val *attr, bool case_sensitive, struct tpl_val *out)
 {
 	*out = *item;
-	if (attr && !absent(attr) && attr->t != VT_NONE &&
+	if (attr && !tpl_is_absent(attr) && attr->t != VT_NONE &&
 	    attr_path(s, line, item, attr, out) < 0)
 		return -1;
 	if (out->t == VT_UNDEF)
@@ -996,7 +866,7 @@ static int f_sort(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		res[i] = items[idx[i]];
-	mk_list(out, res, n, false);
+	tpl_set_list(out, res, n, false);
 	return 0;
 }
 
@@ -1052,7 +922,7 @@ static int f_sum(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 
 	if (tpl_iter_all(s, LINE, in, &items, &n) < 0)
 		return -1;
-	if (absent(&a[1]))
+	if (tpl_is_absent(&a[1]))
 		tpl_set_int(&total, 0);
 	else
 		total = a[1];
@@ -1061,18 +931,18 @@ static int f_sum(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		double d;
 		long long r;
 
-		if (!absent(&a[0]) && a[0].t != VT_NONE && attr_path(s, LINE, &items[i], &a[0], &x) < 0)
+		if (!tpl_is_absent(&a[0]) && a[0].t != VT_NONE && attr_path(s, LINE, &items[i], &a[0], &x) < 0)
 			return -1;
 		if (x.t == VT_UNDEF)
 			return tpl_undef_error(s, LINE, &x);
-		if (!numeric(&x) || !numeric(&total))
+		if (!tpl_is_num(&x) || !tpl_is_num(&total))
 			return tpl_error(s, LINE, "unsupported operand type(s) for +: '%s' and '%s'",
 					 tpl_type_name(&total), tpl_type_name(&x));
 		if (x.t == VT_FLOAT || total.t == VT_FLOAT) {
-			d = dval(&total) + dval(&x);
+			d = tpl_as_double(&total) + tpl_as_double(&x);
 			tpl_set_float(&total, d);
 		} else {
-			if (__builtin_add_overflow(ival(&total), ival(&x), &r))
+			if (__builtin_add_overflow(tpl_as_int(&total), tpl_as_int(&x), &r))
 				return tpl_error(s, LINE, "integer overflow");
 			tpl_set_int(&total, r);
 		}
@@ -1118,7 +988,7 @@ static int f_indent(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *
 	if (as_str(s, LINE, in, &p, &n) < 0 || arg_bool(s, LINE, &a[1], false, &first) < 0 ||
 	    arg_bool(s, LINE, &a[2], false, &blank) < 0)
 		return -1;
-	if (!absent(&a[0])) {
+	if (!tpl_is_absent(&a[0])) {
 		if (a[0].t == VT_STR) {
 			ind = a[0].u.s.p;
 			indn = a[0].u.s.n;
@@ -1167,6 +1037,27 @@ static int f_indent(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *
 	return tpl_scratch_str(s, LINE, from, out);
 }
 
+int tpl_call(struct tpl_rs *s, const struct tpl_expr *e, const struct tpl_callable *c,
+	     tpl_fn fn, struct tpl_val *in, struct tpl_val *args, struct tpl_val *out)
+{
+	if (in && !c->raw && in->t == VT_UNDEF)
+		return tpl_undef_error(s, e->line, in);
+	memset(out, 0, sizeof *out);
+	return fn(s, e, in, args, out);
+}
+
+/* Calls a builtin named by a string (map("upper"), select("odd")): the
+ * node passed on carries that builtin's name, which functions serving
+ * several names read. */
+static int call_named(struct tpl_rs *s, const struct tpl_expr *e, const struct tpl_callable *c,
+		      tpl_fn fn, struct tpl_val *in, struct tpl_val *args, struct tpl_val *out)
+{
+	struct tpl_expr named = *e;
+
+	named.name = c->name;
+	return tpl_call(s, &named, c, fn, in, args, out);
+}
+
 static int f_map(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		 struct tpl_val *a, struct tpl_val *out)
 {
@@ -1176,13 +1067,13 @@ static int f_map(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 
 	if (tpl_iter_all(s, LINE, in, &items, &n) < 0)
 		return -1;
-	if (!absent(&a[0])) {
+	if (!tpl_is_absent(&a[0])) {
 		if (need_str(s, LINE, &a[0], "filter name") < 0)
 			return -1;
 		fn = tpl_lookup(tpl_filters, a[0].u.s.p, a[0].u.s.n);
 		if (fn < 0)
 			return tpl_error(s, LINE, "no filter named '%s'", a[0].u.s.p);
-	} else if (absent(&a[3])) {
+	} else if (tpl_is_absent(&a[3])) {
 		return tpl_error(s, LINE, "map() needs a filter name or attribute=");
 	}
 	if (!(res = tpl_ralloc(s, LINE, (n + 1) * sizeof *res)))
@@ -1194,25 +1085,22 @@ static int f_map(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 
 			while (tpl_filters[fn].params[np])
 				np++;
-			for (int k = 0; k < TPL_MAX_PARAMS; k++) {
-				memset(&args[k], 0, sizeof args[k]);
-				args[k].t = VT_UNDEF;
-				args[k].ukind = U_ABSENT;
-			}
-			if (!absent(&a[1]) && np > 0)
+			absent_args(args);
+			if (!tpl_is_absent(&a[1]) && np > 0)
 				args[0] = a[1];
-			if (!absent(&a[2]) && np > 1)
+			if (!tpl_is_absent(&a[2]) && np > 1)
 				args[1] = a[2];
-			if (tpl_call_filter(s, e, fn, &items[i], args, &res[i]) < 0)
+			if (call_named(s, e, &tpl_filters[fn], tpl_filter_fns[fn], &items[i], args,
+				       &res[i]) < 0)
 				return -1;
 		} else {
 			if (attr_path(s, LINE, &items[i], &a[3], &res[i]) < 0)
 				return -1;
-			if (res[i].t == VT_UNDEF && !absent(&a[4]))
+			if (res[i].t == VT_UNDEF && !tpl_is_absent(&a[4]))
 				res[i] = a[4];
 		}
 	}
-	mk_list(out, res, n, false);
+	tpl_set_list(out, res, n, false);
 	return 0;
 }
 
@@ -1222,13 +1110,12 @@ static int select_impl(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_va
 		       const struct tpl_val *arg, bool keep_true, struct tpl_val *out)
 {
 	struct tpl_val *items, *res;
-	struct tpl_expr named;
 	size_t n, k = 0;
 	int fn = -1;
 
 	if (tpl_iter_all(s, LINE, in, &items, &n) < 0)
 		return -1;
-	if (test && !absent(test)) {
+	if (test && !tpl_is_absent(test)) {
 		if (need_str(s, LINE, test, "test name") < 0)
 			return -1;
 		fn = tpl_lookup(tpl_tests, test->u.s.p, test->u.s.n);
@@ -1246,23 +1133,13 @@ static int select_impl(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_va
 		if (fn >= 0) {
 			struct tpl_val args[TPL_MAX_PARAMS];
 
-			for (int j = 0; j < TPL_MAX_PARAMS; j++) {
-				memset(&args[j], 0, sizeof args[j]);
-				args[j].t = VT_UNDEF;
-				args[j].ukind = U_ABSENT;
-			}
-			if (arg && !absent(arg))
+			absent_args(args);
+			if (arg && !tpl_is_absent(arg))
 				args[0] = *arg;
-			if (tpl_tests[fn].params[0] && absent(&args[0]) && tpl_tests[fn].min_args)
+			if (tpl_tests[fn].params[0] && tpl_is_absent(&args[0]) && tpl_tests[fn].min_args)
 				return tpl_error(s, LINE, "test '%s' needs an argument",
 						 tpl_tests[fn].name);
-			if (!tpl_tests[fn].raw && x.t == VT_UNDEF)
-				return tpl_undef_error(s, LINE, &x);
-			memset(&r, 0, sizeof r);
-			/* tests that serve several names read the name from the node */
-			named = *e;
-			named.name = tpl_tests[fn].name;
-			if (tpl_tests[fn].fn(s, &named, &x, args, &r) < 0)
+			if (call_named(s, e, &tpl_tests[fn], tpl_test_fns[fn], &x, args, &r) < 0)
 				return -1;
 			t = r.u.b;
 		} else if (tpl_truthy(s, LINE, &x, &t) < 0) {
@@ -1271,7 +1148,7 @@ static int select_impl(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_va
 		if (t == keep_true)
 			res[k++] = items[i];
 	}
-	mk_list(out, res, k, false);
+	tpl_set_list(out, res, k, false);
 	return 0;
 }
 
@@ -1332,139 +1209,62 @@ static int f_safe(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 	return 0;
 }
 
-#define P(...) { __VA_ARGS__, NULL }
+/* The function of each builtin, in the order of template_builtins.h. */
+#define FUNCTION(name, fn, min_args, raw, params) fn,
 
-const struct tpl_callable tpl_filters[] = {
-	{ "upper", f_upper, 0, P(NULL), 0 },
-	{ "lower", f_lower, 0, P(NULL), 0 },
-	{ "title", f_title, 0, P(NULL), 0 },
-	{ "capitalize", f_capitalize, 0, P(NULL), 0 },
-	{ "trim", f_trim, 0, P("chars"), 0 },
-	{ "length", f_length, 0, P(NULL), 0 },
-	{ "count", f_length, 0, P(NULL), 0 },
-	{ "default", f_default, 0, P("default_value", "boolean"), 1 },
-	{ "d", f_default, 0, P("default_value", "boolean"), 1 },
-	{ "join", f_join, 0, P("d", "attribute"), 0 },
-	{ "replace", f_replace, 2, P("old", "new", "count"), 0 },
-	{ "first", f_first, 0, P(NULL), 0 },
-	{ "last", f_last, 0, P(NULL), 0 },
-	{ "round", f_round, 0, P("precision", "method"), 0 },
-	{ "int", f_int, 0, P("default", "base"), 0 },
-	{ "float", f_float, 0, P("default"), 0 },
-	{ "abs", f_abs, 0, P(NULL), 0 },
-	{ "string", f_string, 0, P(NULL), 0 },
-	{ "tojson", f_tojson, 0, P("indent"), 0 },
-	{ "truncate", f_truncate, 0, P("length", "killwords", "end", "leeway"), 0 },
-	{ "list", f_list, 0, P(NULL), 0 },
-	{ "reverse", f_reverse, 0, P(NULL), 0 },
-	{ "sort", f_sort, 0, P("reverse", "case_sensitive", "attribute"), 0 },
-	{ "min", f_min, 0, P("case_sensitive", "attribute"), 0 },
-	{ "max", f_max, 0, P("case_sensitive", "attribute"), 0 },
-	{ "sum", f_sum, 0, P("attribute", "start"), 0 },
-	{ "items", f_items, 0, P(NULL), 0 },
-	{ "wordcount", f_wordcount, 0, P(NULL), 0 },
-	{ "indent", f_indent, 0, P("width", "first", "blank"), 0 },
-	{ "map", f_map, 0, P("filter", "arg1", "arg2", "attribute", "default"), 0 },
-	{ "select", f_select, 0, P("test", "arg"), 0 },
-	{ "reject", f_reject, 0, P("test", "arg"), 0 },
-	{ "selectattr", f_selectattr, 1, P("attribute", "test", "arg"), 0 },
-	{ "rejectattr", f_rejectattr, 1, P("attribute", "test", "arg"), 0 },
-	{ "escape", f_escape, 0, P(NULL), 0 },
-	{ "e", f_escape, 0, P(NULL), 0 },
-	{ "safe", f_safe, 0, P(NULL), 0 },
-	{ NULL, NULL, 0, P(NULL), 0 },
-};
+
+const tpl_fn tpl_filter_fns[] = { TPL_FILTER_LIST(FUNCTION) };
 
 /* ---- tests ---- */
 
-static int t_defined(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
-		     struct tpl_val *a, struct tpl_val *out)
-{
-	(void)s;
-	(void)e;
-	(void)a;
-	tpl_set_bool(out, in->t != VT_UNDEF);
-	return 0;
-}
-
-static int t_undefined(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
-		       struct tpl_val *a, struct tpl_val *out)
-{
-	(void)s;
-	(void)e;
-	(void)a;
-	tpl_set_bool(out, in->t == VT_UNDEF);
-	return 0;
-}
-
-/* Type tests (none, string, number...) answer false for undefined. */
+/* The tests of what a value is, by name. Most are raw and answer false
+ * for an undefined value; sequence and iterable are not (the renderer
+ * refuses an undefined input before they run). */
 static int t_type(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		  struct tpl_val *a, struct tpl_val *out)
 {
+	static const struct { const char *name; int type; } exact[] = {
+		{ "none", VT_NONE }, { "boolean", VT_BOOL }, { "integer", VT_INT },
+		{ "float", VT_FLOAT }, { "string", VT_STR }, { "mapping", VT_DICT },
+		{ "undefined", VT_UNDEF },
+	};
 	const char *n = e->name;
-	bool r;
+	bool r = false;
 
 	(void)s;
 	(void)a;
-	if (!strcmp(n, "none"))
-		r = in->t == VT_NONE;
-	else if (!strcmp(n, "boolean"))
-		r = in->t == VT_BOOL;
-	else if (!strcmp(n, "true"))
-		r = in->t == VT_BOOL && in->u.b;
-	else if (!strcmp(n, "false"))
-		r = in->t == VT_BOOL && !in->u.b;
+	for (size_t i = 0; i < DGEN_ARRAY_LEN(exact); i++)
+		if (!strcmp(n, exact[i].name))
+			r = in->t == exact[i].type;
+	if (!strcmp(n, "defined"))
+		r = in->t != VT_UNDEF;
+	else if (!strcmp(n, "true") || !strcmp(n, "false"))
+		r = in->t == VT_BOOL && in->u.b == (n[0] == 't');
 	else if (!strcmp(n, "number"))
-		r = numeric(in);
-	else if (!strcmp(n, "integer"))
-		r = in->t == VT_INT;
-	else if (!strcmp(n, "float"))
-		r = in->t == VT_FLOAT;
-	else if (!strcmp(n, "string"))
-		r = in->t == VT_STR;
-	else if (!strcmp(n, "mapping"))
-		r = in->t == VT_DICT;
-	else
-		r = false;
+		r = tpl_is_num(in);
+	else if (!strcmp(n, "sequence"))
+		r = tpl_is_seq(in);
+	else if (!strcmp(n, "iterable"))
+		r = tpl_is_seq(in) || in->t == VT_LOOP;
 	tpl_set_bool(out, r);
-	return 0;
-}
-
-static int t_sequence(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
-		      struct tpl_val *a, struct tpl_val *out)
-{
-	(void)s;
-	(void)e;
-	(void)a;
-	tpl_set_bool(out, tpl_is_seq(in));
-	return 0;
-}
-
-static int t_iterable(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
-		      struct tpl_val *a, struct tpl_val *out)
-{
-	(void)s;
-	(void)e;
-	(void)a;
-	tpl_set_bool(out, tpl_is_seq(in) || in->t == VT_LOOP);
 	return 0;
 }
 
 static int t_divisible(struct tpl_rs *s, const struct tpl_expr *e, const struct tpl_val *in,
 		       const struct tpl_val *by, bool *out)
 {
-	if (!numeric(in) || !numeric(by))
+	if (!tpl_is_num(in) || !tpl_is_num(by))
 		return tpl_error(s, LINE, "unsupported operand type(s) for %%: '%s' and '%s'",
 				 tpl_type_name(in), tpl_type_name(by));
 	if (in->t == VT_FLOAT || by->t == VT_FLOAT) {
-		if (dval(by) == 0)
+		if (tpl_as_double(by) == 0)
 			return tpl_error(s, LINE, "float modulo");
-		*out = fmod(dval(in), dval(by)) == 0;
+		*out = fmod(tpl_as_double(in), tpl_as_double(by)) == 0;
 		return 0;
 	}
-	if (ival(by) == 0)
+	if (tpl_as_int(by) == 0)
 		return tpl_error(s, LINE, "integer division or modulo by zero");
-	*out = ival(by) == -1 || ival(in) % ival(by) == 0;
+	*out = tpl_as_int(by) == -1 || tpl_as_int(in) % tpl_as_int(by) == 0;
 	return 0;
 }
 
@@ -1504,11 +1304,11 @@ static int t_case(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 	if (as_str(s, LINE, in, &p, &n) < 0)
 		return -1;
 	while (i < n) {
-		unsigned c = tpl_utf8_decode(p + i, n - i, &adv);
+		unsigned c = utf8_decode(p + i, n - i, &adv);
 
 		if (cp_cased(c)) {
 			cased = true;
-			if (want_upper ? cp_upper(c) != c : cp_lower(c) != c)
+			if (want_upper ? utf8_upper(c) != c : utf8_lower(c) != c)
 				ok = false;
 		}
 		i += adv;
@@ -1570,37 +1370,7 @@ static int t_in(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 	return 0;
 }
 
-const struct tpl_callable tpl_tests[] = {
-	{ "defined", t_defined, 0, P(NULL), 1 },
-	{ "undefined", t_undefined, 0, P(NULL), 1 },
-	{ "none", t_type, 0, P(NULL), 1 },
-	{ "boolean", t_type, 0, P(NULL), 1 },
-	{ "true", t_type, 0, P(NULL), 1 },
-	{ "false", t_type, 0, P(NULL), 1 },
-	{ "number", t_type, 0, P(NULL), 1 },
-	{ "integer", t_type, 0, P(NULL), 1 },
-	{ "float", t_type, 0, P(NULL), 1 },
-	{ "string", t_type, 0, P(NULL), 1 },
-	{ "mapping", t_type, 0, P(NULL), 1 },
-	{ "sequence", t_sequence, 0, P(NULL), 0 },
-	{ "iterable", t_iterable, 0, P(NULL), 0 },
-	{ "even", t_even, 0, P(NULL), 0 },
-	{ "odd", t_even, 0, P(NULL), 0 },
-	{ "divisibleby", t_divisibleby, 1, P("num"), 0 },
-	{ "lower", t_case, 0, P(NULL), 0 },
-	{ "upper", t_case, 0, P(NULL), 0 },
-	{ "eq", t_compare, 1, P("other"), 0 },
-	{ "equalto", t_compare, 1, P("other"), 0 },
-	{ "ne", t_compare, 1, P("other"), 0 },
-	{ "lt", t_compare, 1, P("other"), 0 },
-	{ "lessthan", t_compare, 1, P("other"), 0 },
-	{ "le", t_compare, 1, P("other"), 0 },
-	{ "gt", t_compare, 1, P("other"), 0 },
-	{ "greaterthan", t_compare, 1, P("other"), 0 },
-	{ "ge", t_compare, 1, P("other"), 0 },
-	{ "in", t_in, 1, P("seq"), 0 },
-	{ NULL, NULL, 0, P(NULL), 0 },
-};
+const tpl_fn tpl_test_fns[] = { TPL_TEST_LIST(FUNCTION) };
 
 /* ---- methods of dicts, strings and the loop ---- */
 
@@ -1628,10 +1398,7 @@ static int dict_walk(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val 
 
 		if (k == n)
 			break;
-		memset(&kv, 0, sizeof kv);
-		kv.t = VT_STR;
-		kv.u.s.p = key;
-		kv.u.s.n = strlen(key);
+		tpl_set_str(&kv, key, strlen(key));
 		tpl_from_json(val, &vv);
 		if (what == 0) {
 			res[k] = kv;
@@ -1644,11 +1411,11 @@ static int dict_walk(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val 
 				return -1;
 			pair[0] = kv;
 			pair[1] = vv;
-			mk_list(&res[k], pair, 2, true);
+			tpl_set_list(&res[k], pair, 2, true);
 		}
 		k++;
 	}
-	mk_list(out, res, k, false);
+	tpl_set_list(out, res, k, false);
 	return 0;
 }
 
@@ -1693,7 +1460,7 @@ static int m_get(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		tpl_from_json(j, out);
 		return 0;
 	}
-	if (absent(&a[1]))
+	if (tpl_is_absent(&a[1]))
 		out->t = VT_NONE;
 	else
 		*out = a[1];
@@ -1708,9 +1475,7 @@ static int m_case(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 	(void)a;
 	if (need_type(s, e, in, VT_STR) < 0)
 		return -1;
-	return recase(s, LINE, in,
-		      !strcmp(n, "upper") ? CASE_UPPER : !strcmp(n, "lower") ? CASE_LOWER :
-		      !strcmp(n, "capitalize") ? CASE_CAPITALIZE : CASE_PYTITLE, out);
+	return recase(s, LINE, in, case_mode(n, CASE_PYTITLE), out);
 }
 
 static int m_strip(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
@@ -1744,7 +1509,7 @@ static int m_split(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 	if (need_type(s, e, in, VT_STR) < 0 ||
 	    arg_int(s, LINE, &a[1], "maxsplit", -1, &maxsplit) < 0)
 		return -1;
-	ws = absent(&a[0]) || a[0].t == VT_NONE;
+	ws = tpl_is_absent(&a[0]) || a[0].t == VT_NONE;
 	if (!ws && (need_str(s, LINE, &a[0], "separator") < 0))
 		return -1;
 	if (!ws && a[0].u.s.n == 0)
@@ -1796,7 +1561,7 @@ static int m_split(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 		if (i > n)
 			break;
 	}
-	mk_list(out, res, k, false);
+	tpl_set_list(out, res, k, false);
 	return 0;
 }
 
@@ -1836,7 +1601,7 @@ static int m_find(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 		return -1;
 	if (count) {
 		if (a[0].u.s.n == 0) {
-			tpl_set_int(out, (long long)tpl_utf8_len(in->u.s.p, in->u.s.n) + 1);
+			tpl_set_int(out, (long long)utf8_len(in->u.s.p, in->u.s.n) + 1);
 			return 0;
 		}
 		while (i <= in->u.s.n &&
@@ -1848,7 +1613,7 @@ static int m_find(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 		return 0;
 	}
 	hit = a[0].u.s.n == 0 ? in->u.s.p : memmem(in->u.s.p, in->u.s.n, a[0].u.s.p, a[0].u.s.n);
-	tpl_set_int(out, hit ? (long long)tpl_utf8_len(in->u.s.p, (size_t)(hit - in->u.s.p)) : -1);
+	tpl_set_int(out, hit ? (long long)utf8_len(in->u.s.p, (size_t)(hit - in->u.s.p)) : -1);
 	return 0;
 }
 
@@ -1864,11 +1629,7 @@ static int m_join(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 	for (size_t i = 0; i < n; i++)
 		if (need_str(s, LINE, &items[i], "sequence item") < 0)
 			return -1;
-	for (int k = 0; k < TPL_MAX_PARAMS; k++) {
-		memset(&args[k], 0, sizeof args[k]);
-		args[k].t = VT_UNDEF;
-		args[k].ukind = U_ABSENT;
-	}
+	absent_args(args);
 	args[0] = *in;
 	return f_join(s, e, &a[0], args, out);
 }
@@ -1881,7 +1642,7 @@ static int m_cycle(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 
 	if (need_type(s, e, in, VT_LOOP) < 0)
 		return -1;
-	while (n < TPL_MAX_PARAMS && !absent(&a[n]))
+	while (n < TPL_MAX_PARAMS && !tpl_is_absent(&a[n]))
 		n++;
 	if (n == 0)
 		return tpl_error(s, LINE, "no items for cycling given");
@@ -1891,28 +1652,7 @@ static int m_cycle(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 	return 0;
 }
 
-const struct tpl_callable tpl_methods[] = {
-	{ "items", m_items, 0, P(NULL), 0 },
-	{ "keys", m_keys, 0, P(NULL), 0 },
-	{ "values", m_values, 0, P(NULL), 0 },
-	{ "get", m_get, 1, P("key", "default"), 0 },
-	{ "upper", m_case, 0, P(NULL), 0 },
-	{ "lower", m_case, 0, P(NULL), 0 },
-	{ "title", m_case, 0, P(NULL), 0 },
-	{ "capitalize", m_case, 0, P(NULL), 0 },
-	{ "strip", m_strip, 0, P("chars"), 0 },
-	{ "lstrip", m_strip, 0, P("chars"), 0 },
-	{ "rstrip", m_strip, 0, P("chars"), 0 },
-	{ "replace", m_replace, 2, P("old", "new", "count"), 0 },
-	{ "split", m_split, 0, P("sep", "maxsplit"), 0 },
-	{ "startswith", m_affix, 1, P("prefix"), 0 },
-	{ "endswith", m_affix, 1, P("suffix"), 0 },
-	{ "find", m_find, 1, P("sub"), 0 },
-	{ "count", m_find, 1, P("sub"), 0 },
-	{ "join", m_join, 1, P("iterable"), 0 },
-	{ "cycle", m_cycle, 1, P("a", "b", "c", "d", "e"), 0 },
-	{ NULL, NULL, 0, P(NULL), 0 },
-};
+const tpl_fn tpl_method_fns[] = { TPL_METHOD_LIST(FUNCTION) };
 
 /* ---- global functions ---- */
 
@@ -1923,7 +1663,7 @@ static int g_range(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 	unsigned long long n = 0;
 
 	(void)in;
-	if (absent(&a[1])) {
+	if (tpl_is_absent(&a[1])) {
 		if (arg_int(s, LINE, &a[0], "range() argument", 0, &stop) < 0)
 			return -1;
 	} else if (arg_int(s, LINE, &a[0], "range() argument", 0, &start) < 0 ||
@@ -1943,16 +1683,8 @@ static int g_range(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 		return tpl_limit(s, LINE, "range() of %llu items exceeds the limit of %ld loop iterations",
 				 n, tpl_max_iterations(s));
 	}
-	memset(out, 0, sizeof *out);
-	out->t = VT_RANGE;
-	out->u.r.start = start;
-	out->u.r.stop = stop;
-	out->u.r.step = step;
-	out->u.r.n = (long long)n;
+	tpl_set_range(out, start, stop, step, (long long)n);
 	return 0;
 }
 
-const struct tpl_callable tpl_globals[] = {
-	{ "range", g_range, 1, P("start", "stop", "step"), 0 },
-	{ NULL, NULL, 0, P(NULL), 0 },
-};
+const tpl_fn tpl_global_fns[] = { TPL_GLOBAL_LIST(FUNCTION) };
