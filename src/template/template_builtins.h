@@ -107,9 +107,9 @@ int tpl_lookup(const struct tpl_callable *table, const char *name, size_t n);
 	X("in", t_in, 1, 0, ("seq"))
 
 #define TPL_METHOD_LIST(X) \
-	X("items", m_items, 0, 0, (NULL)) \
-	X("keys", m_keys, 0, 0, (NULL)) \
-	X("values", m_values, 0, 0, (NULL)) \
+	X("items", m_dict, 0, 0, (NULL)) \
+	X("keys", m_dict, 0, 0, (NULL)) \
+	X("values", m_dict, 0, 0, (NULL)) \
 	X("get", m_get, 1, 0, ("key", "default")) \
 	X("upper", m_case, 0, 0, (NULL)) \
 	X("lower", m_case, 0, 0, (NULL)) \

@@ -1428,25 +1428,13 @@ static int f_items(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 	return dict_walk(s, e, in, 2, out);
 }
 
-static int m_items(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
-		   struct tpl_val *a, struct tpl_val *out)
-{
-	(void)a;
-	return dict_walk(s, e, in, 2, out);
-}
-
-static int m_keys(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
+/* d.keys(), d.values(), d.items(). */
+static int m_dict(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		  struct tpl_val *a, struct tpl_val *out)
 {
 	(void)a;
-	return dict_walk(s, e, in, 0, out);
-}
-
-static int m_values(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
-		    struct tpl_val *a, struct tpl_val *out)
-{
-	(void)a;
-	return dict_walk(s, e, in, 1, out);
+	return dict_walk(s, e, in, !strcmp(e->name, "keys") ? 0 : !strcmp(e->name, "values") ? 1 : 2,
+			 out);
 }
 
 static int m_get(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,

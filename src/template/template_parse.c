@@ -381,46 +381,18 @@ static void rstrip(const char *p, size_t *n)
 		(*n)--;
 }
 
-/* Finds the end of a raw block: "{%" [-+] ws "endraw" ws [-+] "%}".
- * Returns the offset of "{%" or len; *end gets the offset after "%}". */
-static size_t find_endraw(const char *s, size_t len, size_t from, size_t *end, bool *strip_before,
-			  bool *strip_after)
+/* Matches the rest of a tag from k: ws word ws [-+] "%}". Sets *after to
+ * the offset past "%}" and *strip_after when the marker had a '-'. */
+static bool match_tag(const char *s, size_t len, size_t k, const char *word, size_t *after,
+		      bool *strip_after)
 {
-	for (size_t i = from; i + 1 < len; i++) {
-		size_t k;
+	size_t wn = strlen(word);
 
-		if (s[i] != '{' || s[i + 1] != '%')
-			continue;
-		k = i + 2;
-		*strip_before = k < len && s[k] == '-';
-		if (k < len && (s[k] == '-' || s[k] == '+'))
-			k++;
-		while (k < len && is_space(s[k]))
-			k++;
-		if (len - k < 6 || memcmp(s + k, "endraw", 6) != 0)
-			continue;
-		k += 6;
-		while (k < len && is_space(s[k]))
-			k++;
-		*strip_after = k < len && s[k] == '-';
-		if (k < len && (s[k] == '-' || s[k] == '+'))
-			k++;
-		if (k + 1 < len && s[k] == '%' && s[k + 1] == '}') {
-			*end = k + 2;
-			return i;
-		}
-	}
-	return len;
-}
-
-/* Is this "{% raw %}"? Sets *after to the offset after its "%}". */
-static bool is_raw_tag(const char *s, size_t len, size_t k, size_t *after, bool *strip_after)
-{
 	while (k < len && is_space(s[k]))
 		k++;
-	if (len - k < 3 || memcmp(s + k, "raw", 3) != 0 || (k + 3 < len && is_name_char(s[k + 3])))
+	if (len - k < wn || memcmp(s + k, word, wn) != 0 || (k + wn < len && is_name_char(s[k + wn])))
 		return false;
-	k += 3;
+	k += wn;
 	while (k < len && is_space(s[k]))
 		k++;
 	*strip_after = k < len && s[k] == '-';
@@ -433,6 +405,87 @@ static bool is_raw_tag(const char *s, size_t len, size_t k, size_t *after, bool 
 	return false;
 }
 
+/* Finds the end of a raw block: "{%" [-+] ws "endraw" ws [-+] "%}".
+ * Returns the offset of "{%" or len; *end gets the offset after "%}". */
+static size_t find_endraw(const char *s, size_t len, size_t from, size_t *end, bool *strip_before,
+			  bool *strip_after)
+{
+	for (size_t i = from; i + 1 < len; i++) {
+		size_t k = i + 2;
+
+		if (s[i] != '{' || s[i + 1] != '%')
+			continue;
+		*strip_before = k < len && s[k] == '-';
+		if (k < len && (s[k] == '-' || s[k] == '+'))
+			k++;
+		if (match_tag(s, len, k, "endraw", end, strip_after))
+			return i;
+	}
+	return len;
+}
+
+/* Is this "{% raw %}"? Sets *after to the offset after its "%}". */
+static bool is_raw_tag(const char *s, size_t len, size_t k, size_t *after, bool *strip_after)
+{
+	return match_tag(s, len, k, "raw", after, strip_after);
+}
+
+/* Pushes text tp[0..tn) that starts on line tline, first stripping its
+ * leading whitespace (lstrip, after a "-}") and trailing whitespace
+ * (rstrip, before a "{-"). */
+static void push_text(struct ps *ps, const char *tp, size_t tn, int tline, bool lstrip,
+		      bool rstrip_)
+{
+	if (lstrip) {
+		while (tn > 0 && is_space(*tp)) {
+			if (*tp == '\n')
+				tline++;
+			tp++;
+			tn--;
+		}
+	}
+	if (rstrip_)
+		rstrip(tp, &tn);
+	if (tn)
+		push_tok(ps, TT_TEXT, tline, tp, tn);
+}
+
+/* Skips a {# comment #} whose text starts at *pos. */
+static int lex_comment(struct ps *ps, const char *s, size_t len, size_t *pos, bool *lstrip)
+{
+	size_t e = *pos;
+
+	while (e + 1 < len && !(s[e] == '#' && s[e + 1] == '}'))
+		e++;
+	if (e + 1 >= len)
+		return syntax_error(ps, ps->line, "missing end of comment tag '#}'");
+	*lstrip = e > *pos && s[e - 1] == '-';
+	ps->line += count_lines(s + *pos, e + 2 - *pos);
+	*pos = e + 2;
+	return 0;
+}
+
+/* The body of {% raw %}...{% endraw %} is text as it stands; *pos is just
+ * inside the opening tag, after is past its "%}". */
+static int lex_raw(struct ps *ps, const char *s, size_t len, size_t *pos, size_t after,
+		   bool strip_open, bool *lstrip)
+{
+	size_t end, rs;
+	bool strip_close_before;
+
+	rs = find_endraw(s, len, after, &end, &strip_close_before, lstrip);
+	if (rs == len)
+		return syntax_error(ps, ps->line, "missing {%% endraw %%} for the raw block");
+	push_text(ps, s + after, rs - after, ps->line + count_lines(s + *pos, after - *pos),
+		  strip_open, strip_close_before);
+	ps->line += count_lines(s + *pos, end - *pos);
+	*pos = end;
+	return 0;
+}
+
+/* Cuts the text into tokens: text between tags, and the tokens of each
+ * {{ }} and {% %} tag; comments and raw blocks are handled here. A '-' at
+ * a tag's edge strips the whitespace next to it, as in Jinja2. */
 static int lex(struct ps *ps, const char *s, size_t len)
 {
 	size_t pos = 0;
@@ -440,10 +493,10 @@ static int lex(struct ps *ps, const char *s, size_t len)
 
 	ps->line = 1;
 	while (pos < len) {
-		size_t k = pos, tn;
-		const char *tp;
-		int tline;
+		size_t k = pos, after;
+		int tline = ps->line;
 		char kind = 0;
+		bool sa;
 
 		while (k + 1 < len) {
 			if (s[k] == '{' && (s[k + 1] == '{' || s[k + 1] == '%' || s[k + 1] == '#')) {
@@ -454,75 +507,23 @@ static int lex(struct ps *ps, const char *s, size_t len)
 		}
 		if (!kind)
 			k = len;
-		tp = s + pos;
-		tn = k - pos;
-		tline = ps->line;
-		ps->line += count_lines(tp, tn);
-		if (lstrip) {
-			while (tn > 0 && is_space(*tp)) {
-				if (*tp == '\n')
-					tline++;
-				tp++;
-				tn--;
-			}
-			lstrip = false;
-		}
-		if (kind && k + 2 < len && s[k + 2] == '-')
-			rstrip(tp, &tn);
-		if (tn)
-			push_tok(ps, TT_TEXT, tline, tp, tn);
+		ps->line += count_lines(s + pos, k - pos);
+		push_text(ps, s + pos, k - pos, tline, lstrip, kind && k + 2 < len && s[k + 2] == '-');
+		lstrip = false;
 		if (!kind)
 			break;
 		pos = k + 2;
 		if (pos < len && (s[pos] == '-' || s[pos] == '+'))
 			pos++;
 		if (kind == '#') {
-			size_t e = pos;
-			int open = ps->line;
-
-			while (e + 1 < len && !(s[e] == '#' && s[e + 1] == '}'))
-				e++;
-			if (e + 1 >= len)
-				return syntax_error(ps, open, "missing end of comment tag '#}'");
-			lstrip = e > pos && s[e - 1] == '-';
-			ps->line += count_lines(s + pos, e + 2 - pos);
-			pos = e + 2;
-		} else if (kind == '%') {
-			size_t after, end, rs;
-			bool sa, sb, sa2;
-
-			if (is_raw_tag(s, len, pos, &after, &sa)) {
-				int open = ps->line;
-
-				rs = find_endraw(s, len, after, &end, &sb, &sa2);
-				if (rs == len)
-					return syntax_error(ps, open, "missing {%% endraw %%} for the raw block");
-				tp = s + after;
-				tn = rs - after;
-				tline = ps->line + count_lines(s + pos, after - pos);
-				if (sa) {
-					while (tn > 0 && is_space(*tp)) {
-						if (*tp == '\n')
-							tline++;
-						tp++;
-						tn--;
-					}
-				}
-				if (sb)
-					rstrip(tp, &tn);
-				if (tn)
-					push_tok(ps, TT_TEXT, tline, tp, tn);
-				ps->line += count_lines(s + pos, end - pos);
-				pos = end;
-				lstrip = sa2;
-				continue;
-			}
-			push_tok(ps, TT_BBEGIN, ps->line, s + k, 2);
-			if (lex_tag(ps, s, len, &pos, false, &lstrip, ps->line) < 0)
+			if (lex_comment(ps, s, len, &pos, &lstrip) < 0)
+				return -1;
+		} else if (kind == '%' && is_raw_tag(s, len, pos, &after, &sa)) {
+			if (lex_raw(ps, s, len, &pos, after, sa, &lstrip) < 0)
 				return -1;
 		} else {
-			push_tok(ps, TT_VBEGIN, ps->line, s + k, 2);
-			if (lex_tag(ps, s, len, &pos, true, &lstrip, ps->line) < 0)
+			push_tok(ps, kind == '%' ? TT_BBEGIN : TT_VBEGIN, ps->line, s + k, 2);
+			if (lex_tag(ps, s, len, &pos, kind == '{', &lstrip, ps->line) < 0)
 				return -1;
 		}
 	}

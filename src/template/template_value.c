@@ -26,22 +26,12 @@
 
 /* ---- errors ---- */
 
-int tpl_error(struct tpl_rs *s, int line, const char *fmt, ...)
+int tpl_fail(struct tpl_rs *s, enum dgen_errcode code, int line, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	tpl_verror(s->err, DGEN_EINVALID, "error", line, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-int tpl_limit(struct tpl_rs *s, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	tpl_verror(s->err, DGEN_ELIMIT, "limit reached", line, fmt, ap);
+	tpl_verror(s->err, code, code == DGEN_ELIMIT ? "limit reached" : "error", line, fmt, ap);
 	va_end(ap);
 	return -1;
 }

@@ -51,16 +51,16 @@ struct tpl_rs {
 
 /* ---- errors: all return -1 ---- */
 
-/* DGEN_EINVALID "template error at line n: ..." with detail {"line": n}. */
-int tpl_error(struct tpl_rs *s, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* "template error at line n: ..." (DGEN_EINVALID) or "template limit
+ * reached at line n: ..." (DGEN_ELIMIT), with detail {"line": n}. */
+int tpl_fail(struct tpl_rs *s, enum dgen_errcode code, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+#define tpl_error(s, line, ...) tpl_fail((s), DGEN_EINVALID, (line), __VA_ARGS__)
+#define tpl_limit(s, line, ...) tpl_fail((s), DGEN_ELIMIT, (line), __VA_ARGS__)
 /* The error for using an undefined value (its message says why). */
 int tpl_undef_error(struct tpl_rs *s, int line, const struct tpl_val *v);
 /* DGEN_ELIMIT: the render needs more memory than its budget. */
 int tpl_limit_error(struct tpl_rs *s, int line);
-/* DGEN_ELIMIT with a message and detail {"line": n}. */
-int tpl_limit(struct tpl_rs *s, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 long tpl_max_iterations(const struct tpl_rs *s);
 const char *tpl_type_name(const struct tpl_val *v);
 
