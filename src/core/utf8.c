@@ -6,6 +6,8 @@
 
 #include "dgen/utf8.h"
 
+/* The lead byte gives the length and the smallest code point that may
+ * use it; continuation bytes are checked before anything is trusted. */
 size_t utf8_scan(const char *p, size_t n, uint32_t *cp)
 {
 	const unsigned char *s = (const unsigned char *)p;

@@ -102,6 +102,10 @@ static bool title_sep(unsigned c)
 	       (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f) || c == 0x85 || c == 0xa0;
 }
 
+/* Re-cases str(in) code point by code point: upper, lower, Jinja's title
+ * (a capital after each separator), capitalize (first letter only) or
+ * Python's title (a capital after each uncased character). A malformed
+ * byte is copied as it is. */
 static int recase(struct tpl_rs *s, int line, const struct tpl_val *in, int mode,
 		  struct tpl_val *out)
 {
@@ -182,6 +186,9 @@ static bool in_chars(unsigned c, const struct tpl_val *chars)
 	return false;
 }
 
+/* Python's strip/lstrip/rstrip: removes whitespace, or any of the code
+ * points in chars, from the chosen ends; returns the input itself when
+ * nothing goes. */
 static int strip(struct tpl_rs *s, int line, const struct tpl_val *in, const struct tpl_val *chars,
 		 bool left, bool right, struct tpl_val *out)
 {
@@ -300,6 +307,8 @@ static int attr_path(struct tpl_rs *s, int line, const struct tpl_val *item,
 	return 0;
 }
 
+/* join(d, attribute): str() of each item (or of its attribute path),
+ * separated by d. */
 static int f_join(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		  struct tpl_val *a, struct tpl_val *out)
 {
@@ -329,6 +338,8 @@ fail:
 	return -1;
 }
 
+/* Python's str.replace(old, new, count): an empty old inserts new
+ * between code points, as Python does. Shared by the filter and the method. */
 static int replace(struct tpl_rs *s, int line, const struct tpl_val *in, const struct tpl_val *oldv,
 		   const struct tpl_val *newv, const struct tpl_val *countv, struct tpl_val *out)
 {
@@ -439,6 +450,9 @@ static double py_round(double x, long long nd)
 	}
 }
 
+/* round(precision, method): "common" rounds as Python's round() does
+ * (ints stay ints, halves go to even), "ceil" and "floor" always give a
+ * float, as Jinja2 does. */
 static int f_round(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		   struct tpl_val *a, struct tpl_val *out)
 {
@@ -594,6 +608,9 @@ static bool py_parse_float(const char *p, size_t n, double *out)
 	return *end == '\0' && end != buf;
 }
 
+/* int(default, base): ints and bools as they are, strings parsed as
+ * Python's int() (then float()) would, floats truncated; anything else,
+ * or a failed parse, is the default (0). */
 static int f_int(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		 struct tpl_val *a, struct tpl_val *out)
 {
@@ -752,6 +769,8 @@ static int f_list(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 	return 0;
 }
 
+/* reverse: a string reversed by code points, any other sequence as a
+ * new list. */
 static int f_reverse(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		     struct tpl_val *a, struct tpl_val *out)
 {
@@ -839,6 +858,8 @@ static void merge_sort(struct sorter *so, size_t *idx, size_t *tmp, size_t n,
 	memcpy(idx, tmp, n * sizeof *idx);
 }
 
+/* sort(reverse, case_sensitive, attribute): a stable sort on the keys
+ * sort_key() makes; a comparison error (mixed types) fails the render. */
 static int f_sort(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		  struct tpl_val *a, struct tpl_val *out)
 {
@@ -870,6 +891,8 @@ static int f_sort(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 	return 0;
 }
 
+/* min/max(case_sensitive, attribute): the first item whose key is
+ * smallest (largest); undefined with a hint when the sequence is empty. */
 static int minmax(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		  struct tpl_val *a, struct tpl_val *out, bool want_max)
 {
@@ -914,6 +937,8 @@ static int f_max(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 	return minmax(s, e, in, a, out, true);
 }
 
+/* sum(attribute, start): adds numbers (of an attribute path) to start,
+ * ints exactly, a float as soon as one appears. */
 static int f_sum(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		 struct tpl_val *a, struct tpl_val *out)
 {
@@ -976,6 +1001,9 @@ static int f_wordcount(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_va
 	return 0;
 }
 
+/* indent(width, first, blank): prefixes every line but the first (and
+ * the first when asked) with width spaces or a given string; blank lines
+ * only when asked. */
 static int f_indent(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		    struct tpl_val *a, struct tpl_val *out)
 {
@@ -1058,6 +1086,9 @@ static int call_named(struct tpl_rs *s, const struct tpl_expr *e, const struct t
 	return tpl_call(s, &named, c, fn, in, args, out);
 }
 
+/* map("filter", ...) applies a filter to every item (with up to two
+ * extra arguments); map(attribute=...) picks an attribute path, with a
+ * default for items that lack it. */
 static int f_map(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		 struct tpl_val *a, struct tpl_val *out)
 {
@@ -1317,6 +1348,8 @@ static int t_case(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in
 	return 0;
 }
 
+/* eq/ne/lt/le/gt/ge and their long names: Python's comparison of the
+ * input with the argument. */
 static int t_compare(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		     struct tpl_val *a, struct tpl_val *out)
 {
@@ -1382,6 +1415,8 @@ static int need_type(struct tpl_rs *s, const struct tpl_expr *e, const struct tp
 	return 0;
 }
 
+/* A dict's keys (what 0), values (1) or (key, value) tuples (2), in
+ * the dict's order, as a list. */
 static int dict_walk(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in, int what,
 		     struct tpl_val *out)
 {
@@ -1485,6 +1520,8 @@ static int m_replace(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val 
 	return replace(s, LINE, in, &a[0], &a[1], &a[2], out);
 }
 
+/* str.split(sep, maxsplit): on runs of whitespace without sep (no empty
+ * parts), on each sep with it; at most maxsplit splits. */
 static int m_split(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		   struct tpl_val *a, struct tpl_val *out)
 {
@@ -1577,6 +1614,8 @@ static int m_affix(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 	return 0;
 }
 
+/* str.find(sub) (a code point index, -1 when missing) and str.count(sub)
+ * (non-overlapping; an empty sub counts every gap). */
 static int m_find(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		  struct tpl_val *a, struct tpl_val *out)
 {
@@ -1644,6 +1683,8 @@ const tpl_fn tpl_method_fns[] = { TPL_METHOD_LIST(FUNCTION) };
 
 /* ---- global functions ---- */
 
+/* range(stop) / range(start, stop, step): a lazy range, refused when
+ * longer than the loop iteration limit could ever walk. */
 static int g_range(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		   struct tpl_val *a, struct tpl_val *out)
 {

@@ -750,6 +750,8 @@ static int parse_items(struct ps *ps, const char *close, struct plist *l, bool *
 	return expect_op(ps, close);
 }
 
+/* A name, literal (true/false/none, string, number), parenthesised
+ * expression, tuple or list. Adjacent string literals join. */
 static struct tpl_expr *parse_primary(struct ps *ps)
 {
 	struct tok *t = cur(ps);
@@ -873,6 +875,9 @@ static struct tpl_expr *parse_subscript(struct ps *ps, struct tpl_expr *obj, int
 	}
 }
 
+/* .name, .0, [index], [slice] and calls after a primary: a call on
+ * .name is a method, on a bare name a global function; both are looked
+ * up (and their arguments bound) now. */
 static struct tpl_expr *parse_postfix(struct ps *ps, struct tpl_expr *e)
 {
 	for (;;) {
@@ -958,6 +963,8 @@ static bool starts_test_arg(struct ps *ps)
 	       tok_is(t, TT_OP, "(") || tok_is(t, TT_OP, "[");
 }
 
+/* |filter(args) and `is [not] test [arg]` after a unary operand. A test
+ * takes one argument without parentheses (`x is divisibleby 3`). */
 static struct tpl_expr *parse_filters(struct ps *ps, struct tpl_expr *e)
 {
 	for (;;) {
@@ -1029,6 +1036,8 @@ static struct tpl_expr *parse_filters(struct ps *ps, struct tpl_expr *e)
 	}
 }
 
+/* -x, +x, the postfix parts, then (with_filter) filters and tests, which
+ * apply to the signed value: -x|abs is (-x)|abs, as in Jinja2. */
 static struct tpl_expr *parse_unary(struct ps *ps, bool with_filter)
 {
 	struct tok *t = cur(ps);
@@ -1371,6 +1380,8 @@ static bool body_assigns(const struct tpl_stmt *s)
 	return false;
 }
 
+/* {% for targets in iterable [if cond] %} body [{% else %} body]
+ * {% endfor %}. */
 static int parse_for(struct ps *ps, int line, struct tpl_stmt **out)
 {
 	static const char *const stops[] = { "else", "endfor", NULL };
@@ -1429,6 +1440,8 @@ static int parse_set(struct ps *ps, int line, struct tpl_stmt **out)
 	return expect_bend(ps);
 }
 
+/* Statements until EOF (top level) or one of the stop tags of the block
+ * being parsed; *which gets the stop tag found. */
 static int parse_body(struct ps *ps, const char *const *stops, const char *block, int open_line,
 		      struct tpl_stmt **out, const struct tok **which)
 {
@@ -1534,6 +1547,8 @@ static char *normalize(const char *src, size_t len, size_t *outlen)
 	return d;
 }
 
+/* Checks the text is UTF-8, normalises newlines, lexes it into tokens
+ * and parses them into the template's arena; the tokens go away after. */
 int template_compile(const char *src, size_t len, struct dgen_template **out,
 		     struct dgen_err *err)
 {
@@ -1646,6 +1661,8 @@ static void vw_guards(struct vw *w, const struct tpl_expr *e, bool positive)
 	}
 }
 
+/* Adds the names e reads without a guard: `x|default` and `x is defined`
+ * guard x; `a and b` and `a if c else b` guard b by what a or c prove. */
 static void vw_expr(struct vw *w, const struct tpl_expr *e)
 {
 	size_t mark;
@@ -1696,6 +1713,8 @@ static void vw_expr(struct vw *w, const struct tpl_expr *e)
 		vw_expr(w, e->args[i]);
 }
 
+/* Walks statements: names bound by for/set are not variables to ask
+ * for inside their scope; an if's test guards its branches. */
 static void vw_body(struct vw *w, const struct tpl_stmt *s)
 {
 	for (; s; s = s->next) {

@@ -468,6 +468,8 @@ static int lookup(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *ou
 
 static int eval(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *out);
 
+/* needle in hay: a substring test for strings, a key test for dicts, an
+ * equality scan for sequences, as Python does. */
 static int contains(struct tpl_rs *s, int line, const struct tpl_val *needle,
 		    const struct tpl_val *hay, bool *out)
 {
@@ -510,6 +512,8 @@ static int contains(struct tpl_rs *s, int line, const struct tpl_val *needle,
 	return tpl_error(s, line, "argument of type '%s' is not iterable", tpl_type_name(hay));
 }
 
+/* One link of a comparison chain: ==, !=, in, not in, or an ordering
+ * (false when unordered, like NaN). */
 static int compare_op(struct tpl_rs *s, int line, int op, const struct tpl_val *a,
 		      const struct tpl_val *b, bool *out)
 {
@@ -937,6 +941,8 @@ out:
 	return rc;
 }
 
+/* Runs one statement. Temporaries of an output or an if test are
+ * released as soon as it is done; an elif chain runs as a loop. */
 static int render_stmt(struct tpl_rs *s, const struct tpl_stmt *st)
 {
 	struct tpl_mark m;
@@ -1003,6 +1009,8 @@ static int render_body(struct tpl_rs *s, const struct tpl_stmt *st)
 	return 0;
 }
 
+/* Sets up the render state on this stack (memory budget: 64 times the
+ * output limit, at least 1 MiB), renders, and releases everything. */
 int template_render(const struct dgen_template *t, struct json_object *ctx,
 		    const struct dgen_template_limits *lim, struct dgen_buf *out,
 		    struct dgen_err *err)

@@ -71,6 +71,8 @@ static const char *owner_name(int owner)
 
 static void py_str_repr(struct dgen_buf *b, const char *p, size_t n);
 
+/* Words the error like Jinja2's StrictUndefined: 'x' is undefined,
+ * 'dict object' has no attribute 'y', list object has no element 3. */
 int tpl_undef_error(struct tpl_rs *s, int line, const struct tpl_val *v)
 {
 	struct dgen_buf b = DGEN_BUF_INIT;
@@ -227,6 +229,8 @@ void template_format_number(struct dgen_buf *out, double v, int is_int, long lon
 
 /* ---- value basics ---- */
 
+/* A context value as a template value: strings, arrays and objects are
+ * borrowed from the JSON, not copied. */
 void tpl_from_json(struct json_object *j, struct tpl_val *out)
 {
 	memset(out, 0, sizeof *out);
@@ -670,6 +674,8 @@ int tpl_seq_kind(const struct tpl_val *v)
 	return 0;
 }
 
+/* Python's ==: numbers by value across int/float/bool, lists and tuples
+ * item by item (a list never equals a tuple), dicts by keys and values. */
 int tpl_equal(struct tpl_rs *s, int line, const struct tpl_val *a, const struct tpl_val *b,
 	      bool *out)
 {
@@ -737,6 +743,8 @@ int tpl_equal(struct tpl_rs *s, int line, const struct tpl_val *a, const struct 
 	return rc;
 }
 
+/* Python's ordering: numbers, strings (by bytes, which for UTF-8 is by
+ * code point), and lists or tuples item by item. */
 int tpl_compare(struct tpl_rs *s, int line, const char *op, const struct tpl_val *a,
 		const struct tpl_val *b, int *out)
 {
@@ -809,6 +817,8 @@ int tpl_iter_len(struct tpl_rs *s, int line, const struct tpl_val *v, size_t *n)
 	}
 }
 
+/* Materialises any iterable as an arena array: a string's code points
+ * as strings, a dict's keys, a list-like's items (lists as they are). */
 int tpl_iter_all(struct tpl_rs *s, int line, const struct tpl_val *v, struct tpl_val **items,
 		 size_t *n)
 {
@@ -889,6 +899,8 @@ void tpl_loop_item(const struct tpl_loop *lp, size_t pos, struct tpl_val *out)
 		tpl_list_get(&lp->it->src, i, out);
 }
 
+/* loop.index, loop.first, loop.previtem ... of the current iteration;
+ * false for a name loop does not have. */
 static bool loop_attr(const struct tpl_loop *lp, const char *name, struct tpl_val *out)
 {
 	size_t pos = lp->pos, len = lp->length;
@@ -967,6 +979,9 @@ static int elem_undef(struct tpl_rs *s, int line, const struct tpl_val *obj,
 	return 0;
 }
 
+/* obj[key]: a string key is an attribute, an int indexes lists, tuples,
+ * ranges and strings (negative from the end); anything else is an
+ * undefined value naming the element. */
 int tpl_getitem(struct tpl_rs *s, int line, const struct tpl_val *obj, const struct tpl_val *key,
 		struct tpl_val *out)
 {
