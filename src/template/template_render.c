@@ -176,16 +176,6 @@ static int do_slice(struct tpl_rs *s, int line, const struct tpl_val *obj,
 
 /* ---- arithmetic ---- */
 
-static int check_defined(struct tpl_rs *s, int line, const struct tpl_val *a,
-			 const struct tpl_val *b)
-{
-	if (a->t == VT_UNDEF)
-		return tpl_undef_error(s, line, a);
-	if (b && b->t == VT_UNDEF)
-		return tpl_undef_error(s, line, b);
-	return 0;
-}
-
 static const char *op_sym(int op)
 {
 	static const char *const syms[] = { "+", "-", "*", "/", "//", "%", "**", "~",
@@ -418,7 +408,7 @@ static bool can_repeat(const struct tpl_val *seq, const struct tpl_val *times)
 static int arith(struct tpl_rs *s, int line, int op, const struct tpl_val *a,
 		 const struct tpl_val *b, struct tpl_val *out)
 {
-	if (check_defined(s, line, a, b) < 0)
+	if (tpl_check_defined(s, line, a, b) < 0)
 		return -1;
 	if (op == OP_CONCAT) {
 		size_t from = s->scratch.len;
@@ -473,7 +463,7 @@ static int eval(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *out)
 static int contains(struct tpl_rs *s, int line, const struct tpl_val *needle,
 		    const struct tpl_val *hay, bool *out)
 {
-	if (check_defined(s, line, needle, hay) < 0)
+	if (tpl_check_defined(s, line, needle, hay) < 0)
 		return -1;
 	*out = false;
 	if (hay->t == VT_STR) {
@@ -600,7 +590,7 @@ static int eval_sign(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val 
 	struct tpl_val a;
 	bool neg = e->kind == EK_NEG;
 
-	if (eval(s, e->a, &a) < 0 || check_defined(s, e->line, &a, NULL) < 0)
+	if (eval(s, e->a, &a) < 0 || tpl_check_defined(s, e->line, &a, NULL) < 0)
 		return -1;
 	if (!tpl_is_num(&a))
 		return tpl_error(s, e->line, "bad operand type for unary %s: '%s'", neg ? "-" : "+",

@@ -152,6 +152,16 @@ int tpl_scratch_str(struct tpl_rs *s, int line, size_t from, struct tpl_val *out
 	return rc;
 }
 
+int tpl_check_defined(struct tpl_rs *s, int line, const struct tpl_val *a,
+		      const struct tpl_val *b)
+{
+	if (a->t == VT_UNDEF)
+		return tpl_undef_error(s, line, a);
+	if (b && b->t == VT_UNDEF)
+		return tpl_undef_error(s, line, b);
+	return 0;
+}
+
 bool tpl_is_absent(const struct tpl_val *v)
 {
 	return v->t == VT_UNDEF && v->ukind == U_ABSENT;
@@ -681,10 +691,8 @@ int tpl_equal(struct tpl_rs *s, int line, const struct tpl_val *a, const struct 
 {
 	int rc = 0;
 
-	if (a->t == VT_UNDEF)
-		return tpl_undef_error(s, line, a);
-	if (b->t == VT_UNDEF)
-		return tpl_undef_error(s, line, b);
+	if (tpl_check_defined(s, line, a, b) < 0)
+		return -1;
 	*out = false;
 	if (tpl_is_num(a) && tpl_is_num(b)) {
 		*out = num_cmp(a, b) == 0;
@@ -748,10 +756,8 @@ int tpl_equal(struct tpl_rs *s, int line, const struct tpl_val *a, const struct 
 int tpl_compare(struct tpl_rs *s, int line, const char *op, const struct tpl_val *a,
 		const struct tpl_val *b, int *out)
 {
-	if (a->t == VT_UNDEF)
-		return tpl_undef_error(s, line, a);
-	if (b->t == VT_UNDEF)
-		return tpl_undef_error(s, line, b);
+	if (tpl_check_defined(s, line, a, b) < 0)
+		return -1;
 	if (tpl_is_num(a) && tpl_is_num(b)) {
 		*out = num_cmp(a, b);
 		return 0;

@@ -59,6 +59,9 @@ int tpl_fail(struct tpl_rs *s, enum dgen_errcode code, int line, const char *fmt
 #define tpl_limit(s, line, ...) tpl_fail((s), DGEN_ELIMIT, (line), __VA_ARGS__)
 /* The error for using an undefined value (its message says why). */
 int tpl_undef_error(struct tpl_rs *s, int line, const struct tpl_val *v);
+/* The undefined error for a, else for b (may be NULL), else 0. */
+int tpl_check_defined(struct tpl_rs *s, int line, const struct tpl_val *a,
+		      const struct tpl_val *b);
 /* DGEN_ELIMIT: the render needs more memory than its budget. */
 int tpl_limit_error(struct tpl_rs *s, int line);
 long tpl_max_iterations(const struct tpl_rs *s);
