@@ -20,43 +20,15 @@
  * yields its first byte as 0xDC00+byte (never a real character). */
 static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *i)
 {
-	unsigned char c = s[*i];
-	uint32_t cp, min;
-	size_t need;
+	uint32_t cp;
+	size_t n = utf8_scan((const char *)s + *i, len - *i, &cp);
 
-	if (c < 0x80) {
-		(*i)++;
-		return c;
+	if (n == 0) {
+		cp = 0xDC00u + s[*i];
+		n = 1;
 	}
-	if ((c & 0xE0) == 0xC0) {
-		need = 1;
-		cp = c & 0x1F;
-		min = 0x80;
-	} else if ((c & 0xF0) == 0xE0) {
-		need = 2;
-		cp = c & 0x0F;
-		min = 0x800;
-	} else if ((c & 0xF8) == 0xF0) {
-		need = 3;
-		cp = c & 0x07;
-		min = 0x10000;
-	} else {
-		goto bad;
-	}
-	if (len - *i <= need)
-		goto bad;
-	for (size_t k = 1; k <= need; k++) {
-		if ((s[*i + k] & 0xC0) != 0x80)
-			goto bad;
-		cp = (cp << 6) | (s[*i + k] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		goto bad;
-	*i += need + 1;
+	*i += n;
 	return cp;
-bad:
-	(*i)++;
-	return 0xDC00u + c;
 }
 
 uint32_t *textmetrics_codepoints(const char *s, size_t len, size_t *n)

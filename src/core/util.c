@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dgen/util.h"
+#include "dgen/utf8.h"
 
 static void oom(size_t n)
 {
@@ -82,46 +83,11 @@ char *dgen_xasprintf(const char *fmt, ...)
 	return p;
 }
 
-/*
- * Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past
- * U+10FFFF, and no NUL byte, which C strings downstream cannot carry.
- */
+/* Strict UTF-8 (RFC 3629) with no NUL byte, which C strings downstream
+ * cannot carry: the core UTF-8 checker's rule. */
 bool dgen_utf8_valid(const char *str, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = s[i];
-		size_t n;
-		uint32_t cp, min;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			n = 1, cp = c & 0x1F, min = 0x80;
-		} else if ((c & 0xF0) == 0xE0) {
-			n = 2, cp = c & 0x0F, min = 0x800;
-		} else if ((c & 0xF8) == 0xF0) {
-			n = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += n + 1;
-	}
-	return true;
+	return utf8_valid_prefix(str, len) == len;
 }
 
 int dgen_parse_long(const char *s, long long min, long long max, long long *out)
