@@ -392,27 +392,6 @@ static void test_json(void)
 	dgen_err_clear(&err);
 }
 
-static void test_arena(void)
-{
-	struct arena a = ARENA_INIT;
-	size_t base;
-
-	arena_strdup(&a, "x");
-	base = arena_size(&a);
-	for (int round = 0; round < 50; round++) {
-		for (int i = 0; i < 200; i++)
-			arena_alloc(&a, 1000);
-		arena_alloc(&a, 1 << 20);
-		arena_reset(&a);
-	}
-	arena_strdup(&a, "y");
-	is_int(arena_size(&a), base, "arena memory flat after 50 large requests");
-	ok(((uintptr_t)arena_alloc(&a, 3) & 15) == 0 && ((uintptr_t)arena_alloc(&a, 1) & 15) == 0,
-	   "allocations are 16-byte aligned");
-	arena_free(&a);
-	is_int(arena_size(&a), 0, "arena_free releases everything");
-}
-
 static void test_respond(void)
 {
 	struct req_mem m;
@@ -467,7 +446,6 @@ int main(void)
 	test_parse();
 	test_body();
 	test_json();
-	test_arena();
 	test_respond();
 	return done_testing();
 }

@@ -1,6 +1,7 @@
 # src/core: buffers, JSON at the edge, errors, logging, configuration,
 # clock and ids. Everything else in libdgen builds on these.
 libdgen_a_SOURCES += \
+	src/core/arena.c \
 	src/core/buf.c \
 	src/core/clock.c \
 	src/core/config.c \
@@ -11,6 +12,7 @@ libdgen_a_SOURCES += \
 	src/core/util.c \
 	src/core/utf8.c
 noinst_HEADERS += \
+	include/dgen/arena.h \
 	include/dgen/block.h \
 	include/dgen/blocks.h \
 	include/dgen/buf.h \
@@ -25,11 +27,12 @@ noinst_HEADERS += \
 	include/dgen/util.h \
 	include/dgen/utf8.h
 
-CORE_TESTS = tests/test_buf tests/test_clock tests/test_config tests/test_err \
+CORE_TESTS = tests/test_arena tests/test_buf tests/test_clock tests/test_config tests/test_err \
 	tests/test_ids tests/test_json tests/test_log tests/test_util \
 	tests/test_utf8
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
+tests_test_arena_LDADD = $(TEST_LIBS)
 tests_test_buf_LDADD = $(TEST_LIBS)
 tests_test_clock_LDADD = $(TEST_LIBS)
 tests_test_config_LDADD = $(TEST_LIBS)

@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 
 #include "dgen/buf.h"
+#include "dgen/arena.h"
 #include "dgen/err.h"
 #include "dgen/template.h"
 
@@ -34,30 +35,8 @@
  * the stack of the thread that compiles or renders it. */
 #define TPL_MAX_DEPTH 200
 
-/* ---- arena (template_base.c) ---- */
-
-struct tpl_chunk {
-	struct tpl_chunk *prev;
-	size_t cap, used;
-	max_align_t data[];
-};
-
-struct tpl_arena {
-	struct tpl_chunk *cur;
-	size_t spent;  /* bytes handed out so far, never decreases */
-	size_t budget; /* 0 = unlimited */
-};
-
-struct tpl_mark {
-	struct tpl_chunk *chunk;
-	size_t used;
-};
-
-/* NULL when the request would take spent past budget. */
-void *tpl_alloc(struct tpl_arena *a, size_t n);
-struct tpl_mark tpl_mark(const struct tpl_arena *a);
-void tpl_release(struct tpl_arena *a, struct tpl_mark m);
-void tpl_arena_free(struct tpl_arena *a);
+/* Nodes and values live in core arenas (dgen/arena.h): the compiled
+ * template's without a budget, a render's with one. */
 
 /* Sets err to "template <what> at line <line>: <message>" with detail
  * {"line": line}; returns -1. */
@@ -236,7 +215,7 @@ struct tpl_stmt {
 };
 
 struct dgen_template {
-	struct tpl_arena mem;
+	struct arena mem;
 	struct tpl_stmt *body;
 };
 

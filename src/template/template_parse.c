@@ -67,12 +67,7 @@ static int syntax_error(struct ps *ps, int line, const char *fmt, ...)
 
 static void *palloc(struct ps *ps, size_t n)
 {
-	void *p = tpl_alloc(&ps->t->mem, n);
-
-	if (!p)
-		abort(); /* the compile arena has no budget */
-	memset(p, 0, n);
-	return p;
+	return arena_calloc(&ps->t->mem, 1, n);
 }
 
 static char *pstrdup(struct ps *ps, const char *s, size_t n)
@@ -1588,7 +1583,7 @@ void template_free(struct dgen_template *t)
 {
 	if (!t)
 		return;
-	tpl_arena_free(&t->mem);
+	arena_free(&t->mem);
 	free(t);
 }
 

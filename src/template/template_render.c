@@ -842,7 +842,7 @@ static int loop_select(struct tpl_rs *s, const struct tpl_stmt *st, struct tpl_l
 	if (!sel)
 		return -1;
 	for (size_t i = 0; i < it->n; i++) {
-		struct tpl_mark m = tpl_mark(&s->mem);
+		struct arena_mark m = arena_mark(&s->mem);
 		struct tpl_val item, c;
 		bool keep;
 
@@ -855,7 +855,7 @@ static int loop_select(struct tpl_rs *s, const struct tpl_stmt *st, struct tpl_l
 		if (assign(s, st->line, st->names, st->nlens, st->nnames, &item) < 0 ||
 		    eval(s, st->cond, &c) < 0 || tpl_truthy(s, st->cond->line, &c, &keep) < 0)
 			return -1;
-		tpl_release(&s->mem, m);
+		arena_release(&s->mem, m);
 		if (keep)
 			sel[nsel++] = i;
 	}
@@ -909,7 +909,7 @@ static int render_for(struct tpl_rs *s, const struct tpl_stmt *st)
 		goto out;
 	bind(s, "loop", 4, &loopv);
 	for (lp.pos = 0; lp.pos < lp.length; lp.pos++) {
-		struct tpl_mark m = tpl_mark(&s->mem);
+		struct arena_mark m = arena_mark(&s->mem);
 
 		if (count_iteration(s, st->line) < 0)
 			goto out;
@@ -918,7 +918,7 @@ static int render_for(struct tpl_rs *s, const struct tpl_stmt *st)
 		    render_body(s, st->body) < 0)
 			goto out;
 		if (!st->body_sets)
-			tpl_release(&s->mem, m);
+			arena_release(&s->mem, m);
 	}
 	s->nbinds = saved_n;
 	s->frame = saved_frame;
@@ -935,7 +935,7 @@ out:
  * released as soon as it is done; an elif chain runs as a loop. */
 static int render_stmt(struct tpl_rs *s, const struct tpl_stmt *st)
 {
-	struct tpl_mark m;
+	struct arena_mark m;
 	struct tpl_val v;
 	bool t;
 	int rc;
@@ -944,18 +944,18 @@ static int render_stmt(struct tpl_rs *s, const struct tpl_stmt *st)
 	case SK_TEXT:
 		return emit(s, st->line, st->text, st->tlen);
 	case SK_OUT:
-		m = tpl_mark(&s->mem);
+		m = arena_mark(&s->mem);
 		rc = eval(s, st->e, &v);
 		if (rc == 0)
 			rc = print_val(s, st->e->line, &v);
-		tpl_release(&s->mem, m);
+		arena_release(&s->mem, m);
 		return rc;
 	case SK_IF:
 		for (;;) {
-			m = tpl_mark(&s->mem);
+			m = arena_mark(&s->mem);
 			if (eval(s, st->e, &v) < 0 || tpl_truthy(s, st->e->line, &v, &t) < 0)
 				return -1;
-			tpl_release(&s->mem, m);
+			arena_release(&s->mem, m);
 			if (t)
 				return render_body(s, st->body);
 			if (st->orelse && st->orelse->kind == SK_IF && !st->orelse->next) {
@@ -966,10 +966,10 @@ static int render_stmt(struct tpl_rs *s, const struct tpl_stmt *st)
 			return render_body(s, st->orelse);
 		}
 	case SK_FOR:
-		m = tpl_mark(&s->mem);
+		m = arena_mark(&s->mem);
 		rc = render_for(s, st);
 		if (!rc)
-			tpl_release(&s->mem, m);
+			arena_release(&s->mem, m);
 		return rc;
 	case SK_SET:
 		if (eval(s, st->e, &v) < 0)
@@ -1024,7 +1024,7 @@ int template_render(const struct dgen_template *t, struct json_object *ctx,
 	s.cap = DGEN_ARRAY_LEN(s.local);
 	s.err = err;
 	rc = render_body(&s, t->body);
-	tpl_arena_free(&s.mem);
+	arena_free(&s.mem);
 	if (s.binds != s.local)
 		free(s.binds);
 	dgen_buf_free(&s.scratch);

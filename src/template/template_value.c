@@ -109,7 +109,7 @@ int tpl_undef_error(struct tpl_rs *s, int line, const struct tpl_val *v)
 
 void *tpl_ralloc(struct tpl_rs *s, int line, size_t n)
 {
-	void *p = tpl_alloc(&s->mem, n);
+	void *p = arena_try_alloc(&s->mem, n);
 
 	if (!p)
 		tpl_limit_error(s, line);

@@ -40,7 +40,7 @@ struct tpl_rs {
 	size_t max_output;
 	long iters_left;
 	long max_iterations;
-	struct tpl_arena mem;
+	struct arena mem;
 	struct tpl_bind *binds;
 	size_t nbinds, cap, frame;
 	struct tpl_bind local[16];
