@@ -4,6 +4,7 @@
  */
 #include <sqlite3.h>
 
+#include "dgen/respond.h"
 #include "store_test.h"
 
 /* The persistent pragma (journal mode) as another connection sees it. */
@@ -98,7 +99,7 @@ static void test_busy(void)
 	ok(db_open(&db, p, 100, &err) == 0, "open while another process holds the write lock");
 	ok(pipelines_insert(db, "x", "{}", &id, &err) < 0, "a write past the busy timeout fails");
 	is_int(err.code, DGEN_EBUSY, "... with DGEN_EBUSY");
-	is_int(dgen_err_http_status(err.code), 503, "... which the API answers with 503");
+	is_int(respond_http_status(err.code), 503, "... which the API answers with 503");
 	dgen_err_clear(&err);
 	ok(db_ping(db, &err) == 0, "reads still work under a writer (WAL)");
 	if (write(to_child[1], "U", 1) != 1)

@@ -29,15 +29,6 @@ int main(void)
 	o = dgen_err_to_json(&f);
 	is_str(dgen_json_compact(o), "{\"error\":\"busy\",\"detail\":{}}", "detail is {} when empty");
 	json_object_put(o);
-	is_int(dgen_err_http_status(DGEN_EBADREQ), 400, "bad request is 400");
-	is_int(dgen_err_http_status(DGEN_ENOTFOUND), 404, "not found is 404");
-	is_int(dgen_err_http_status(DGEN_EMETHOD), 405, "wrong method is 405");
-	is_int(dgen_err_http_status(DGEN_ECONFLICT), 409, "conflict is 409");
-	is_int(dgen_err_http_status(DGEN_ETOOBIG), 413, "too big is 413");
-	is_int(dgen_err_http_status(DGEN_EMEDIA), 415, "wrong media type is 415");
-	is_int(dgen_err_http_status(DGEN_EINVALID), 422, "invalid is 422");
-	is_int(dgen_err_http_status(DGEN_EBUSY), 503, "busy database is 503");
-	is_int(dgen_err_http_status(DGEN_EINTERNAL), 500, "a bug is 500");
 	dgen_err_clear(&f);
 	return done_testing();
 }

@@ -10,6 +10,7 @@
 #include "dgen/arena.h"
 #include "dgen/buf.h"
 #include "dgen/multipart.h"
+#include "dgen/respond.h"
 #include "tap.h"
 
 static struct arena a;
@@ -23,7 +24,7 @@ static int mp_lim(const char *body, size_t len, const struct multipart_limits *l
 	dgen_err_clear(&err);
 	arena_reset(&a);
 	if (multipart_parse(body, len, "XyZ", lim, &a, &parts, &n, &err) != 0)
-		return dgen_err_http_status(err.code);
+		return respond_http_status(err.code);
 	return 0;
 }
 
@@ -49,7 +50,7 @@ static int boundary(const char *ct, const char **b)
 	dgen_err_clear(&err);
 	arena_reset(&a);
 	if (multipart_boundary(ct, &a, b, &err) != 0)
-		return dgen_err_http_status(err.code);
+		return respond_http_status(err.code);
 	return 0;
 }
 

@@ -46,7 +46,7 @@ static int query(struct req *r, const char *qs, struct dgen_err *err)
 	request_reset(r);
 	dgen_err_clear(err);
 	if (request_parse_query(r, qs, strlen(qs), err) != 0)
-		return dgen_err_http_status(err->code);
+		return respond_http_status(err->code);
 	return 0;
 }
 
@@ -133,7 +133,7 @@ static int parse(struct req *r, const char *const *params, struct dgen_err *err)
 	request_reset(r);
 	dgen_err_clear(err);
 	if (request_parse(r, &io, err) != 0)
-		return dgen_err_http_status(err->code);
+		return respond_http_status(err->code);
 	return 0;
 }
 
@@ -264,7 +264,7 @@ static int body(struct req *r, struct req_mem *m, const char *cl, const char *te
 	r->is_cgi = cgi;
 	dgen_err_clear(err);
 	if (request_parse(r, &io, err) != 0 || request_read_body(r, limit, err) != 0)
-		return dgen_err_http_status(err->code);
+		return respond_http_status(err->code);
 	return 0;
 }
 
@@ -327,7 +327,7 @@ static int json(struct req *r, const char *ct, const char *text, bool allow_empt
 	*out = NULL;
 	if (request_parse(r, &io, err) != 0 ||
 	    request_json_body(r, &lim, allow_empty, out, err) != 0)
-		return dgen_err_http_status(err->code);
+		return respond_http_status(err->code);
 	return 0;
 }
 
@@ -439,8 +439,23 @@ static void test_respond(void)
 	dgen_buf_free(&m.out);
 }
 
+/* Each error class has one HTTP status (SPEC.md conventions). */
+static void test_status_of_errors(void)
+{
+	is_int(respond_http_status(DGEN_EBADREQ), 400, "bad request is 400");
+	is_int(respond_http_status(DGEN_ENOTFOUND), 404, "not found is 404");
+	is_int(respond_http_status(DGEN_EMETHOD), 405, "wrong method is 405");
+	is_int(respond_http_status(DGEN_ECONFLICT), 409, "conflict is 409");
+	is_int(respond_http_status(DGEN_ETOOBIG), 413, "too big is 413");
+	is_int(respond_http_status(DGEN_EMEDIA), 415, "wrong media type is 415");
+	is_int(respond_http_status(DGEN_EINVALID), 422, "invalid is 422");
+	is_int(respond_http_status(DGEN_EBUSY), 503, "busy database is 503");
+	is_int(respond_http_status(DGEN_EINTERNAL), 500, "a bug is 500");
+}
+
 int main(void)
 {
+	test_status_of_errors();
 	test_percent();
 	test_query();
 	test_parse();

@@ -11,6 +11,7 @@
 #include "dgen/api.h"
 #include "dgen/arena.h"
 #include "dgen/request.h"
+#include "dgen/respond.h"
 #include "dgen/route.h"
 #include "tap.h"
 
@@ -31,7 +32,7 @@ static int route(const char *method, const char *path, struct route_match *m,
 	arena_reset(&a);
 	dgen_err_clear(err);
 	if (route_match(method, path, &a, m, err) != 0)
-		return dgen_err_http_status(err->code);
+		return respond_http_status(err->code);
 	return 0;
 }
 

@@ -13,7 +13,7 @@
 #include <json-c/json.h>
 
 /* What went wrong, in terms a caller can act on; the API maps each to one
- * HTTP status (dgen_err_http_status). */
+ * HTTP status (respond_http_status, in the API). */
 enum dgen_errcode {
 	DGEN_OK = 0,
 	DGEN_EBADREQ,     /* 400: malformed input (bad JSON, wrong type, bad query) */
@@ -57,8 +57,6 @@ void dgen_err_detail_int(struct dgen_err *e, const char *key, long long val);
 
 /* Moves src into dst (dst cleared first, src left empty). */
 void dgen_err_move(struct dgen_err *dst, struct dgen_err *src);
-
-int dgen_err_http_status(enum dgen_errcode code);
 
 /* A new {"error": msg, "detail": {...}} object; caller puts it. */
 struct json_object *dgen_err_to_json(const struct dgen_err *e);

@@ -3,7 +3,7 @@
  * a CGI/FastCGI "Status:" line, headers, then a JSON document or a stream.
  *
  * Every error leaves as {"error": "...", "detail": {...}} built by
- * dgen_err_to_json(), with the status dgen_err_http_status() gives its
+ * dgen_err_to_json(), with the status respond_http_status() gives its
  * code; a busy database (DGEN_EBUSY, 503) adds Retry-After: 1.
  *
  * Ownership: struct resp lives with the caller (one per worker, reused;
@@ -36,6 +36,8 @@ void respond_free(struct resp *r);
 
 /* The reason phrase of a status ("Not Found"); "Unknown" for others. */
 const char *respond_reason(int status);
+/* The HTTP status an error class is answered with. */
+int respond_http_status(enum dgen_errcode code);
 
 /* Queues a header for respond_start (name and value must not hold CR/LF:
  * they are dropped if they do). */

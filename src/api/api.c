@@ -127,7 +127,7 @@ int api_ok(struct api_ctx *c, int status, struct json_object *body)
 
 int api_fail(struct api_ctx *c)
 {
-	int st = dgen_err_http_status(c->err.code);
+	int st = respond_http_status(c->err.code);
 
 	return st < 400 ? 500 : st;
 }

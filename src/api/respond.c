@@ -11,6 +11,42 @@
 
 #define HDR_KEEP 4096
 
+/* The one mapping from an error class to the HTTP status the API answers
+ * it with (SPEC.md conventions). */
+int respond_http_status(enum dgen_errcode code)
+{
+	switch (code) {
+	case DGEN_OK:
+		return 200;
+	case DGEN_EBADREQ:
+	case DGEN_EBLOCK:
+		return 400;
+	case DGEN_ENOTFOUND:
+		return 404;
+	case DGEN_EMETHOD:
+		return 405;
+	case DGEN_ECONFLICT:
+		return 409;
+	case DGEN_ETOOBIG:
+		return 413;
+	case DGEN_EMEDIA:
+		return 415;
+	case DGEN_EINVALID:
+	case DGEN_ELIMIT:
+		return 422;
+	case DGEN_EBUSY:
+		return 503;
+	case DGEN_ELLM:
+		return 502;
+	case DGEN_ECANCELLED:
+		return 409;
+	case DGEN_EIO:
+	case DGEN_EINTERNAL:
+		return 500;
+	}
+	return 500;
+}
+
 void respond_init(struct resp *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -127,7 +163,7 @@ int respond_json(struct resp *r, int status, struct json_object *body)
 
 int respond_error(struct resp *r, const struct dgen_err *e)
 {
-	int status = dgen_err_http_status(e->code);
+	int status = respond_http_status(e->code);
 
 	if (status < 400)
 		status = 500; /* an error without a code is a bug */

@@ -68,40 +68,6 @@ void dgen_err_move(struct dgen_err *dst, struct dgen_err *src)
 	dgen_err_init(src);
 }
 
-int dgen_err_http_status(enum dgen_errcode code)
-{
-	switch (code) {
-	case DGEN_OK:
-		return 200;
-	case DGEN_EBADREQ:
-	case DGEN_EBLOCK:
-		return 400;
-	case DGEN_ENOTFOUND:
-		return 404;
-	case DGEN_EMETHOD:
-		return 405;
-	case DGEN_ECONFLICT:
-		return 409;
-	case DGEN_ETOOBIG:
-		return 413;
-	case DGEN_EMEDIA:
-		return 415;
-	case DGEN_EINVALID:
-	case DGEN_ELIMIT:
-		return 422;
-	case DGEN_EBUSY:
-		return 503;
-	case DGEN_ELLM:
-		return 502;
-	case DGEN_ECANCELLED:
-		return 409;
-	case DGEN_EIO:
-	case DGEN_EINTERNAL:
-		return 500;
-	}
-	return 500;
-}
-
 struct json_object *dgen_err_to_json(const struct dgen_err *e)
 {
 	struct json_object *o = json_object_new_object();
