@@ -111,6 +111,8 @@ static bool want_json(int argc, char **argv, int *rc)
 	return json;
 }
 
+/* The block types as a table (or, with --json, as GET /api/blocks), and
+ * the plugins that were not loaded, on stderr. */
 static int cmd_blocks(struct cli *c, int argc, char **argv)
 {
 	int rc;
@@ -150,6 +152,8 @@ static int cmd_blocks(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
+/* The pipeline templates as a table (or, with --json, as GET
+ * /api/templates), and the ones that did not load, on stderr. */
 static int cmd_templates(struct cli *c, int argc, char **argv)
 {
 	int rc;
@@ -180,6 +184,46 @@ static int cmd_templates(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
+/* The report of POST /api/seeds/validate for the seed file at path. A
+ * markdown file is always one well-formed seed: it is only checked to
+ * load. A JSON file is read whole (within the upload limit) so that every
+ * problem of every seed is reported, not just the first. */
+static int validate_seeds(struct cli *c, const struct dgen_pipeline *p, const char *path,
+			  struct json_object **report, struct dgen_err *err)
+{
+	struct dgen_json_limits jlim;
+	struct dgen_seed_limits slim;
+	struct json_object *doc = NULL;
+	size_t len = strlen(path);
+	FILE *f;
+	struct dgen_buf b = DGEN_BUF_INIT;
+	char chunk[65536];
+	size_t got;
+	int rc;
+
+	exec_seed_limits(c->exec, &jlim, &slim);
+	if (len > 3 && strcmp(path + len - 3, ".md") == 0) {
+		struct dgen_seeds s;
+
+		if (seeds_load_file(path, &jlim, &slim, &s, err) != 0)
+			return -1;
+		*report = seeds_validate(p, s.root, &slim);
+		seeds_free(&s);
+		return 0;
+	}
+	if (!(f = fopen(path, "rb")))
+		return dgen_err_set(err, DGEN_EIO, "cannot open %s", path);
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= jlim.max_bytes)
+		dgen_buf_append(&b, chunk, got);
+	fclose(f);
+	rc = dgen_json_parse(dgen_buf_str(&b), b.len, &jlim, &doc, err);
+	dgen_buf_free(&b);
+	if (rc == 0)
+		*report = seeds_validate(p, doc, &slim);
+	json_object_put(doc);
+	return rc;
+}
+
 /* Checks a pipeline (and optionally a seed file against it). */
 static int cmd_validate(struct cli *c, int argc, char **argv)
 {
@@ -191,50 +235,12 @@ static int cmd_validate(struct cli *c, int argc, char **argv)
 	if (argc < 2 || argc > 3)
 		return cli_usage_error("validate needs a PIPELINE (and optionally a SEEDS file)");
 	if (templates_resolve_pipeline(&c->tpl, argv[1], &def, &err) != 0 ||
-	    pipeline_load(exec_registry(c->exec), def, &p, &err) != 0) {
+	    pipeline_load(exec_registry(c->exec), def, &p, &err) != 0 ||
+	    (argc == 3 && validate_seeds(c, p, argv[2], &report, &err) != 0)) {
 		cli_print_error(&err);
 		goto out;
 	}
-	if (argc == 3) {
-		struct dgen_seeds s;
-		struct dgen_json_limits jlim;
-		struct dgen_seed_limits slim;
-		size_t len = strlen(argv[2]);
-
-		exec_seed_limits(c->exec, &jlim, &slim);
-		if (len > 3 && strcmp(argv[2] + len - 3, ".md") == 0) {
-			/* markdown is always one well-formed seed: check it loads */
-			if (seeds_load_file(argv[2], &jlim, &slim, &s, &err) != 0) {
-				cli_print_error(&err);
-				goto out;
-			}
-			report = seeds_validate(p, s.root, &slim);
-			seeds_free(&s);
-		} else {
-			FILE *f = fopen(argv[2], "rb");
-			struct dgen_buf b = DGEN_BUF_INIT;
-			struct json_object *doc = NULL;
-			char chunk[65536];
-			size_t got;
-
-			if (!f) {
-				dgen_err_set(&err, DGEN_EIO, "cannot open %s", argv[2]);
-				cli_print_error(&err);
-				goto out;
-			}
-			while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 &&
-			       b.len <= jlim.max_bytes)
-				dgen_buf_append(&b, chunk, got);
-			fclose(f);
-			if (dgen_json_parse(dgen_buf_str(&b), b.len, &jlim, &doc, &err) != 0) {
-				dgen_buf_free(&b);
-				cli_print_error(&err);
-				goto out;
-			}
-			dgen_buf_free(&b);
-			report = seeds_validate(p, doc, &slim);
-			json_object_put(doc);
-		}
+	if (report) {
 		print_json(report);
 		rc = json_object_get_boolean(json_object_object_get(report, "valid")) ? CLI_OK
 										      : CLI_ERROR;
@@ -339,6 +345,8 @@ static const struct {
 	{ "migrate", cmd_migrate },
 };
 
+/* The global options, then the configuration, the execution environment
+ * and the templates every command shares, then the command. */
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -392,6 +392,9 @@ static int open_output(struct run *r, const char *path, struct dgen_err *err)
 	return 0;
 }
 
+/* SIGINT or SIGTERM stops the run instead of killing it: executions in
+ * flight are cancelled and nothing more starts, so the records written so
+ * far are whole and the summary still comes. */
 int cli_run(struct cli *c, int argc, char **argv)
 {
 	struct run_args a;

@@ -15,6 +15,8 @@ static struct json_object *id_or_null(int64_t id)
 	return id ? json_object_new_int64(id) : NULL;
 }
 
+/* The keys go in SPEC.md's order; the state is trimmed against the
+ * metadata the line shows (an object, or {}). */
 struct json_object *export_line_new(const struct dgen_export_fields *f)
 {
 	struct json_object *o = json_object_new_object(), *trimmed = json_object_new_object();

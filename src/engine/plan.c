@@ -138,6 +138,9 @@ static int expand_chunks(struct dgen_plan *plan, const struct dgen_plan_job *job
 	return 0;
 }
 
+/* A multiplier job's units are listed here (its chunks must be made
+ * anyway); a plain job's are only counted, and the cursor computes each
+ * one from its number. */
 int plan_build(struct dgen_plan_job *job, struct dgen_plan *plan, struct dgen_err *err)
 {
 	int rc = -1;
@@ -173,6 +176,8 @@ out:
 	return rc;
 }
 
+/* Chunks come from the list; seed units from their number (the next one
+ * of the retry list, or simply the next number), skipping done ones. */
 bool plan_next(struct dgen_plan *plan, struct dgen_unit *u)
 {
 	if (plan->chunks) {

@@ -315,6 +315,9 @@ struct worker_arg {
 	bool started;
 };
 
+/* A worker: its own database connection and LLM handle, then units of
+ * the claimed jobs in turn until the runner quits. A database that cannot
+ * be opened is tried again every second. */
 static void *worker_main(void *arg)
 {
 	struct runner *r = ((struct worker_arg *)arg)->r;
@@ -430,26 +433,30 @@ static bool holds_job(struct runner *r, int64_t id)
 	return held;
 }
 
-/* The claimed job's pipeline and input, loaded for the planner. */
-static int load_job(struct runner *r, const struct dgen_claim *c, struct dgen_plan_job *pj,
-		    struct dgen_err *err)
+/* The claimed job's pipeline, from its stored definition. */
+static int job_pipeline(struct runner *r, const struct dgen_claim *c,
+			struct dgen_pipeline **out, struct dgen_err *err)
+{
+	struct json_object *def = NULL;
+	int rc = dgen_json_parse(c->definition, strlen(c->definition), NULL, &def, err);
+
+	if (rc == 0)
+		rc = pipeline_load(exec_registry(r->exec), def, out, err);
+	json_object_put(def);
+	return rc;
+}
+
+/* The claimed job's seeds: its uploaded file, JSON or markdown. */
+static int job_seeds(struct runner *r, const struct dgen_claim *c, struct dgen_seeds *out,
+		     struct dgen_err *err)
 {
 	struct dgen_json_limits jlim;
 	struct dgen_seed_limits slim;
-	struct json_object *def = NULL;
-	int rc = -1;
 
-	exec_seed_limits(r->exec, &jlim, &slim);
-	if (dgen_json_parse(c->definition, strlen(c->definition), NULL, &def, err) ||
-	    pipeline_load(exec_registry(r->exec), def, &pj->pipeline, err))
-		goto out;
 	if (c->input_kind == DGEN_INPUT_MARKDOWN)
-		rc = seeds_from_markdown(c->input, c->input_len, &pj->seeds, err);
-	else
-		rc = seeds_parse(c->input, c->input_len, &jlim, &slim, &pj->seeds, err);
-out:
-	json_object_put(def);
-	return rc;
+		return seeds_from_markdown(c->input, c->input_len, out, err);
+	exec_seed_limits(r->exec, &jlim, &slim);
+	return seeds_parse(c->input, c->input_len, &jlim, &slim, out, err);
 }
 
 /* Splits a claimed job into its units, skipping the ones already stored,
@@ -462,7 +469,7 @@ static int plan_job(struct runner *r, struct dgen_db *db, struct dgen_llm_handle
 	struct dgen_plan_job pj = { .units = c->units, .ctx = &ctx };
 
 	if (queue_done_units(db, c->job_id, &pj.done, &pj.n_done, err) ||
-	    load_job(r, c, &pj, err)) {
+	    job_pipeline(r, c, &pj.pipeline, err) || job_seeds(r, c, &pj.seeds, err)) {
 		free(pj.done);
 		pipeline_free(pj.pipeline);
 		seeds_free(&pj.seeds);
@@ -800,6 +807,9 @@ static void claim_loop(struct runner *r, struct dgen_db *db, struct dgen_llm_han
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* The main thread's database connection, the execution environment (the
+ * LLM client is made here, so a bad LLM setting stops the start), the
+ * workers, then the claiming loop until it is told to stop. */
 int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
 {
 	const struct dgen_config *cfg = opts->cfg;
