@@ -2,13 +2,13 @@
  * run.c - `dgen run PIPELINE SEEDS`: every execution of a seed file
  * through a pipeline, offline, as JSONL records on stdout or in a file.
  *
- * The job is split into units first, by the runner's planner (plan.h): one
- * unit per seed repetition, or for a multiplier pipeline one per chunk of
- * each repetition. Then N worker threads take units in order. Records are
- * written in unit order whatever the order they finish in: a finished
- * record waits in its slot until every earlier unit is done, so the output
- * of a run is the same for any -c. Each line is the export line of SPEC.md
- * §4 (export_line.h).
+ * The job is split into units first, by the planner the runner uses
+ * (plan.h): one unit per seed repetition, or for a multiplier pipeline one
+ * per chunk of each repetition. Then N worker threads take units in order.
+ * Records are written in unit order whatever the order they finish in: a
+ * finished record waits in its slot until every earlier unit is done, so
+ * the output of a run is the same for any -c. Each line is the export line
+ * of SPEC.md §4 (export_line.h).
  */
 #include "config.h"
 
