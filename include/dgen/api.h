@@ -4,8 +4,9 @@
  *
  * A worker (struct api_worker) is one process's state: configuration, its
  * own database connection (opened after fork, lazily on the first request
- * that needs it), a lazily made LLM client for the execute endpoint, the
- * block registry and templates, and the reusable request/response buffers.
+ * that needs it), the execution environment (block registry, and the LLM
+ * client the execute endpoint makes on first use), the templates, and the
+ * reusable request/response buffers.
  * api_handle() answers one request through a req_io: parse, route, run the
  * handler, write the response, reset the per-request memory.
  *
@@ -29,8 +30,8 @@
 #include "dgen/config.h"
 #include "dgen/db.h"
 #include "dgen/err.h"
+#include "dgen/exec.h"
 #include "dgen/json.h"
-#include "dgen/llm.h"
 #include "dgen/registry.h"
 #include "dgen/request.h"
 #include "dgen/respond.h"
@@ -39,11 +40,10 @@
 struct api_worker {
 	const struct dgen_config *cfg;
 	struct dgen_db *db;                /* NULL until first needed */
-	struct dgen_registry *registry;    /* NULL until first needed */
+	struct dgen_exec *exec;            /* NULL until first needed */
 	struct dgen_templates templates;
 	bool templates_loaded;
-	struct dgen_llm_client *llm;       /* NULL until execute needs it */
-	struct dgen_llm_handle *llm_handle;
+	struct dgen_llm_handle *llm;       /* NULL until execute needs it */
 	struct req req;
 	struct resp resp;
 	unsigned long requests;            /* answered so far */
@@ -69,12 +69,13 @@ void api_worker_free(struct api_worker *w);
  * the body). Returns the status sent. */
 int api_handle(struct api_worker *w, const struct req_io *io, bool is_cgi);
 
-/* The worker's database / registry / templates / LLM handle, opened on
- * first use. On failure they set c->err and return -1 (or NULL). */
+/* The worker's database / execution environment / registry (the
+ * environment's) / templates, opened on first use. api_db sets c->err and
+ * returns NULL when the database cannot be opened; the others cannot fail. */
 struct dgen_db *api_db(struct api_ctx *c);
+struct dgen_exec *api_exec(struct api_ctx *c);
 struct dgen_registry *api_registry(struct api_ctx *c);
 struct dgen_templates *api_templates(struct api_ctx *c);
-struct dgen_llm_handle *api_llm(struct api_ctx *c);
 
 /* Loads stored pipeline id through the worker's registry. Errors:
  * DGEN_ENOTFOUND for an unknown id; a stored definition that no longer

@@ -9,9 +9,7 @@
  *
  * Record JSON (SPEC.md §4): {"id","output","metadata","status","trace",
  * "trace_id","job_id","pipeline_id","created_at","updated_at"}.
- * Export line object: {"id","output","metadata","status",
- * "accumulated_state" (final state minus the keys whose value equals
- * metadata's),"trace_id","job_id","pipeline_id","created_at","updated_at"}.
+ * Export lines are those of export_line.h.
  */
 #ifndef DGEN_RECORDS_H
 #define DGEN_RECORDS_H

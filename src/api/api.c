@@ -24,14 +24,10 @@ void api_worker_init(struct api_worker *w, const struct dgen_config *cfg)
 
 void api_worker_free(struct api_worker *w)
 {
-	if (w->llm_handle)
-		llm_handle_free(w->llm_handle);
-	if (w->llm)
-		llm_client_free(w->llm);
+	exec_handle_free(w->llm);
+	exec_free(w->exec);
 	if (w->templates_loaded)
 		templates_free(&w->templates);
-	if (w->registry)
-		registry_free(w->registry);
 	db_close(w->db);
 	request_free(&w->req);
 	respond_free(&w->resp);
@@ -61,23 +57,18 @@ struct dgen_db *api_db(struct api_ctx *c)
 	return w->db;
 }
 
-struct dgen_registry *api_registry(struct api_ctx *c)
+struct dgen_exec *api_exec(struct api_ctx *c)
 {
 	struct api_worker *w = c->w;
 
-	if (!w->registry) {
-		struct dgen_err e = DGEN_ERR_INIT;
+	if (!w->exec)
+		w->exec = exec_new(w->cfg, blocks_registry());
+	return w->exec;
+}
 
-		w->registry = blocks_registry();
-		if (w->cfg->blocks_dir && *w->cfg->blocks_dir &&
-		    registry_load_dir(w->registry, w->cfg->blocks_dir, &e) < 0) {
-			/* plugins are optional: the builtins still answer */
-			dgen_warn("block plugins not loaded from %s: %s", w->cfg->blocks_dir,
-				  e.msg);
-			dgen_err_clear(&e);
-		}
-	}
-	return w->registry;
+struct dgen_registry *api_registry(struct api_ctx *c)
+{
+	return exec_registry(api_exec(c));
 }
 
 struct dgen_templates *api_templates(struct api_ctx *c)
@@ -89,23 +80,6 @@ struct dgen_templates *api_templates(struct api_ctx *c)
 		w->templates_loaded = true;
 	}
 	return &w->templates;
-}
-
-/* The LLM client is made on the first execute request of a worker and
- * kept: it holds connections worth reusing, and most workers never need
- * one. */
-struct dgen_llm_handle *api_llm(struct api_ctx *c)
-{
-	struct api_worker *w = c->w;
-
-	if (!w->llm) {
-		if (llm_client_new(w->cfg, &w->llm, &c->err) != 0) {
-			w->llm = NULL;
-			return NULL;
-		}
-		w->llm_handle = llm_handle_new(w->llm);
-	}
-	return w->llm_handle;
 }
 
 void api_json_limits(const struct api_ctx *c, struct dgen_json_limits *lim)

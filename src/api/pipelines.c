@@ -15,7 +15,6 @@
 #include "dgen/log.h"
 #include "dgen/pipeline.h"
 #include "dgen/pipelines.h"
-#include "dgen/template.h"
 
 #define NAME_MAX_BYTES 256
 
@@ -238,6 +237,21 @@ int api_pipelines_delete(struct api_ctx *c)
 	return api_ok(c, 200, o);
 }
 
+/* The block context of an execute request, from the worker's execution
+ * environment. The LLM handle is made on the first execute request of a
+ * worker and kept: it holds connections worth reusing, and most workers
+ * never need one. Without it, blocks that need an LLM say so themselves. */
+static struct dgen_block_ctx execute_ctx(struct api_ctx *c, double deadline)
+{
+	struct api_worker *w = c->w;
+	struct dgen_err err = DGEN_ERR_INIT;
+
+	if (!w->llm && !(w->llm = exec_handle_new(api_exec(c), &err)))
+		dgen_warn("no LLM client for execute: %s", err.msg);
+	dgen_err_clear(&err);
+	return exec_block_ctx(api_exec(c), w->llm, NULL, deadline);
+}
+
 /*
  * Runs the pipeline on the body (the initial state) right here, stores
  * nothing. The whole run is bounded by the LLM timeout plus a margin, so
@@ -251,8 +265,6 @@ int api_pipelines_execute(struct api_ctx *c)
 	struct dgen_pipeline *p = NULL;
 	struct dgen_block_ctx bctx;
 	struct dgen_llm_usage usage = { 0, 0, 0 };
-	struct dgen_template_limits tlim = template_default_limits;
-	struct dgen_err lerr = DGEN_ERR_INIT;
 	double budget = (double)c->cfg->llm_timeout_ms / 1000.0;
 	int st;
 
@@ -269,28 +281,10 @@ int api_pipelines_execute(struct api_ctx *c)
 		st = api_fail(c);
 		goto done;
 	}
-	memset(&bctx, 0, sizeof bctx);
-	{
-		struct api_ctx probe = *c;
-
-		dgen_err_init(&probe.err);
-		bctx.llm = api_llm(&probe);
-		if (!bctx.llm) {
-			/* blocks that need an LLM say so themselves */
-			dgen_warn("no LLM client for execute: %s", probe.err.msg);
-			dgen_err_move(&lerr, &probe.err);
-		}
-	}
-	if (c->cfg->template_max_output > 0)
-		tlim.max_output = c->cfg->template_max_output;
-	if (c->cfg->template_max_iterations > 0)
-		tlim.max_iterations = c->cfg->template_max_iterations;
-	bctx.tlim = &tlim;
-	bctx.usage = &usage;
-	bctx.cancel = NULL;
 	if (budget <= 0)
 		budget = 120;
-	bctx.deadline = dgen_clock_mono() + budget + 5;
+	bctx = execute_ctx(c, dgen_clock_mono() + budget + 5);
+	bctx.usage = &usage;
 	if (pipeline_execute_all(p, body, &bctx, &out, &c->err) != 0) {
 		if (c->err.code == DGEN_ECANCELLED) {
 			snprintf(c->err.msg, sizeof c->err.msg,
@@ -309,7 +303,6 @@ int api_pipelines_execute(struct api_ctx *c)
 	st = api_ok(c, 200, out);
 	out = NULL;
 done:
-	dgen_err_clear(&lerr);
 	json_object_put(out);
 	json_object_put(body);
 	pipeline_free(p);

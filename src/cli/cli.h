@@ -1,7 +1,7 @@
 /*
  * cli.h - what the verbs of the `dgen` command share: the loaded
- * configuration, block registry and pipeline templates, and how a verb
- * reports an error.
+ * configuration, the execution environment (block registry, LLM client)
+ * and the pipeline templates, and how a verb reports an error.
  *
  * Ownership: main() (dgen.c) fills one struct cli and frees it after the
  * verb returns; verbs borrow everything in it.
@@ -11,7 +11,7 @@
 
 #include "dgen/config.h"
 #include "dgen/err.h"
-#include "dgen/registry.h"
+#include "dgen/exec.h"
 #include "dgen/templates.h"
 
 /* Exit statuses (documented in `dgen --help` and dgen(1)). */
@@ -24,7 +24,7 @@ enum {
 
 struct cli {
 	struct dgen_config cfg;
-	struct dgen_registry *reg;
+	struct dgen_exec *exec;
 	struct dgen_templates tpl;
 };
 

@@ -111,16 +111,18 @@ static bool want_json(int argc, char **argv, int *rc)
 	return json;
 }
 
+/* The block types as a table (or, with --json, as GET /api/blocks), and
+ * the plugins that were not loaded, on stderr. */
 static int cmd_blocks(struct cli *c, int argc, char **argv)
 {
 	int rc;
 	bool json = want_json(argc, argv, &rc);
-	struct json_object *problems = registry_problems(c->reg);
+	struct json_object *problems = registry_problems(exec_registry(c->exec));
 
 	if (rc != CLI_OK)
 		return rc;
 	if (json) {
-		struct json_object *a = registry_blocks_json(c->reg);
+		struct json_object *a = registry_blocks_json(exec_registry(c->exec));
 
 		print_json(a);
 		json_object_put(a);
@@ -128,8 +130,8 @@ static int cmd_blocks(struct cli *c, int argc, char **argv)
 	}
 	printf("%-26s %-11s %-24s %-30s %s\n", "TYPE", "CATEGORY", "INPUTS", "OUTPUTS",
 	       "DESCRIPTION");
-	for (size_t i = 0; i < registry_count(c->reg); i++) {
-		const struct dgen_block_type *t = registry_at(c->reg, i);
+	for (size_t i = 0; i < registry_count(exec_registry(c->exec)); i++) {
+		const struct dgen_block_type *t = registry_at(exec_registry(c->exec), i);
 		struct dgen_buf in = DGEN_BUF_INIT, out = DGEN_BUF_INIT;
 
 		put_list(&in, t->inputs);
@@ -150,6 +152,8 @@ static int cmd_blocks(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
+/* The pipeline templates as a table (or, with --json, as GET
+ * /api/templates), and the ones that did not load, on stderr. */
 static int cmd_templates(struct cli *c, int argc, char **argv)
 {
 	int rc;
@@ -180,6 +184,46 @@ static int cmd_templates(struct cli *c, int argc, char **argv)
 	return CLI_OK;
 }
 
+/* The report of POST /api/seeds/validate for the seed file at path. A
+ * markdown file is always one well-formed seed: it is only checked to
+ * load. A JSON file is read whole (within the upload limit) so that every
+ * problem of every seed is reported, not just the first. */
+static int validate_seeds(struct cli *c, const struct dgen_pipeline *p, const char *path,
+			  struct json_object **report, struct dgen_err *err)
+{
+	struct dgen_json_limits jlim;
+	struct dgen_seed_limits slim;
+	struct json_object *doc = NULL;
+	size_t len = strlen(path);
+	FILE *f;
+	struct dgen_buf b = DGEN_BUF_INIT;
+	char chunk[65536];
+	size_t got;
+	int rc;
+
+	exec_seed_limits(c->exec, &jlim, &slim);
+	if (len > 3 && strcmp(path + len - 3, ".md") == 0) {
+		struct dgen_seeds s;
+
+		if (seeds_load_file(path, &jlim, &slim, &s, err) != 0)
+			return -1;
+		*report = seeds_validate(p, s.root, &slim);
+		seeds_free(&s);
+		return 0;
+	}
+	if (!(f = fopen(path, "rb")))
+		return dgen_err_set(err, DGEN_EIO, "cannot open %s", path);
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= jlim.max_bytes)
+		dgen_buf_append(&b, chunk, got);
+	fclose(f);
+	rc = dgen_json_parse(dgen_buf_str(&b), b.len, &jlim, &doc, err);
+	dgen_buf_free(&b);
+	if (rc == 0)
+		*report = seeds_validate(p, doc, &slim);
+	json_object_put(doc);
+	return rc;
+}
+
 /* Checks a pipeline (and optionally a seed file against it). */
 static int cmd_validate(struct cli *c, int argc, char **argv)
 {
@@ -191,52 +235,12 @@ static int cmd_validate(struct cli *c, int argc, char **argv)
 	if (argc < 2 || argc > 3)
 		return cli_usage_error("validate needs a PIPELINE (and optionally a SEEDS file)");
 	if (templates_resolve_pipeline(&c->tpl, argv[1], &def, &err) != 0 ||
-	    pipeline_load(c->reg, def, &p, &err) != 0) {
+	    pipeline_load(exec_registry(c->exec), def, &p, &err) != 0 ||
+	    (argc == 3 && validate_seeds(c, p, argv[2], &report, &err) != 0)) {
 		cli_print_error(&err);
 		goto out;
 	}
-	if (argc == 3) {
-		struct dgen_seeds s;
-		struct dgen_json_limits jlim = dgen_json_default_limits;
-		struct dgen_seed_limits slim = { c->cfg.max_seeds, c->cfg.max_repetitions };
-		size_t len = strlen(argv[2]);
-
-		jlim.max_bytes = c->cfg.max_upload;
-		jlim.max_depth = c->cfg.json_depth;
-		jlim.max_string = c->cfg.max_string;
-		if (len > 3 && strcmp(argv[2] + len - 3, ".md") == 0) {
-			/* markdown is always one well-formed seed: check it loads */
-			if (seeds_load_file(argv[2], &jlim, &slim, &s, &err) != 0) {
-				cli_print_error(&err);
-				goto out;
-			}
-			report = seeds_validate(p, s.root, &slim);
-			seeds_free(&s);
-		} else {
-			FILE *f = fopen(argv[2], "rb");
-			struct dgen_buf b = DGEN_BUF_INIT;
-			struct json_object *doc = NULL;
-			char chunk[65536];
-			size_t got;
-
-			if (!f) {
-				dgen_err_set(&err, DGEN_EIO, "cannot open %s", argv[2]);
-				cli_print_error(&err);
-				goto out;
-			}
-			while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 &&
-			       b.len <= jlim.max_bytes)
-				dgen_buf_append(&b, chunk, got);
-			fclose(f);
-			if (dgen_json_parse(dgen_buf_str(&b), b.len, &jlim, &doc, &err) != 0) {
-				dgen_buf_free(&b);
-				cli_print_error(&err);
-				goto out;
-			}
-			dgen_buf_free(&b);
-			report = seeds_validate(p, doc, &slim);
-			json_object_put(doc);
-		}
+	if (report) {
 		print_json(report);
 		rc = json_object_get_boolean(json_object_object_get(report, "valid")) ? CLI_OK
 										      : CLI_ERROR;
@@ -257,8 +261,8 @@ out:
 static int cmd_llm(struct cli *c, int argc, char **argv)
 {
 	const char *prompt = "Reply with one short sentence: are you there?";
-	struct dgen_llm_client *client = NULL;
-	struct dgen_llm_handle *h = NULL;
+	struct dgen_llm_client *client;
+	struct dgen_llm_handle *h;
 	struct dgen_llm_message msg;
 	struct dgen_llm_request req;
 	struct dgen_llm_response resp;
@@ -272,11 +276,11 @@ static int cmd_llm(struct cli *c, int argc, char **argv)
 	else if (argc != 2)
 		return cli_usage_error("usage: dgen llm test [--prompt TEXT]");
 	memset(&resp, 0, sizeof resp);
-	if (llm_client_new(&c->cfg, &client, &err) != 0) {
+	if (!(h = exec_handle_new(c->exec, &err))) {
 		cli_print_error(&err);
 		goto out;
 	}
-	h = llm_handle_new(client);
+	client = exec_llm_client(c->exec);
 	msg.role = "user";
 	msg.content = prompt;
 	memset(&req, 0, sizeof req);
@@ -302,10 +306,7 @@ static int cmd_llm(struct cli *c, int argc, char **argv)
 	rc = CLI_OK;
 out:
 	llm_response_free(&resp);
-	if (h)
-		llm_handle_free(h);
-	if (client)
-		llm_client_free(client);
+	exec_handle_free(h);
 	dgen_err_clear(&err);
 	return rc;
 }
@@ -344,6 +345,8 @@ static const struct {
 	{ "migrate", cmd_migrate },
 };
 
+/* The global options, then the configuration, the execution environment
+ * and the templates every command shares, then the command. */
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -395,18 +398,13 @@ int main(int argc, char **argv)
 	}
 	dgen_log_set_debug(debug || c.cfg.debug);
 	dgen_log_secret(c.cfg.llm_api_key);
-	c.reg = blocks_registry();
-	if (registry_load_dir(c.reg, c.cfg.blocks_dir, &err) < 0) {
-		/* an unreadable plugin directory is worth a warning, not a stop */
-		dgen_warn("%s", err.msg);
-		dgen_err_clear(&err);
-	}
+	c.exec = exec_new(&c.cfg, blocks_registry());
 	templates_load(c.cfg.templates_dir, c.cfg.user_templates_dir, &c.tpl);
 
 	rc = commands[k].fn(&c, argc - optind, argv + optind);
 
 	templates_free(&c.tpl);
-	registry_free(c.reg);
+	exec_free(c.exec);
 	dgen_config_free(&c.cfg);
 	return rc;
 }

@@ -2,12 +2,13 @@
  * run.c - `dgen run PIPELINE SEEDS`: every execution of a seed file
  * through a pipeline, offline, as JSONL records on stdout or in a file.
  *
- * The work list is built first (one item per seed repetition; for a
- * multiplier pipeline, one per chunk of each repetition), then N worker
- * threads claim items in order. Records are written in item order whatever
- * the order they finish in: a finished record waits in its slot until
- * every earlier item is done, so the output of a run is the same for any
- * -c. Each line has the export format of SPEC.md §4.
+ * The job is split into units first, by the planner the runner uses
+ * (plan.h): one unit per seed repetition, or for a multiplier pipeline one
+ * per chunk of each repetition. Then N worker threads take units in order.
+ * Records are written in unit order whatever the order they finish in: a
+ * finished record waits in its slot until every earlier unit is done, so
+ * the output of a run is the same for any -c. Each line is the export line
+ * of SPEC.md §4 (export_line.h).
  */
 #include "config.h"
 
@@ -23,43 +24,44 @@
 
 #include "cli.h"
 #include "dgen/clock.h"
+#include "dgen/exec.h"
+#include "dgen/export_line.h"
 #include "dgen/json.h"
-#include "dgen/llm.h"
 #include "dgen/log.h"
 #include "dgen/pipeline.h"
+#include "dgen/plan.h"
 #include "dgen/seeds.h"
 #include "dgen/usage.h"
 #include "dgen/util.h"
 
 #define MAX_CONCURRENCY 256
 
-struct item {
-	size_t seed;
-	long rep;
-	long chunk;               /* -1 without a multiplier */
-	struct json_object *state; /* seed metadata or chunk state (one reference) */
+/* The command line of `dgen run`. */
+struct run_args {
+	const char *pipeline, *seeds;
+	const char *outpath;      /* NULL = standard output */
+	long long conc;
+	bool trace;
 };
 
 struct run {
-	const struct dgen_pipeline *p;
-	struct dgen_llm_client *llm;
-	struct dgen_template_limits tlim;
-	struct item *items;
-	size_t n, cap;
+	struct dgen_exec *exec;
+	struct dgen_plan plan;
+	size_t n;                 /* units of the run */
 	bool trace;
 	bool progress;
 
-	pthread_mutex_t mu;
-	size_t next;        /* next item to claim */
+	pthread_mutex_t mu;       /* guards the plan's cursor and all below */
 	size_t done, ok, failed;
-	char **lines;       /* finished records waiting for their turn */
+	size_t split_failed;      /* repetitions whose split failed */
+	char **lines;             /* finished records waiting for their turn */
 	bool *finished;
 	size_t write_next;
 	FILE *out;
 	int write_errno;
 	struct dgen_llm_usage usage;
 	double t0;
-	const char *stopped; /* the constraint that stopped the run */
+	const char *stopped;      /* the constraint that stopped the run */
 };
 
 static atomic_int run_cancel;
@@ -70,68 +72,41 @@ static void on_signal(int sig)
 	atomic_store(&run_cancel, 1);
 }
 
-static void add_item(struct run *r, size_t seed, long rep, long chunk, struct json_object *st)
+/* "seed 3, repetition 0, chunk 2" */
+static void describe(const struct dgen_unit *u, char *buf, size_t len)
 {
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 64;
-		r->items = dgen_xrealloc(r->items, r->cap * sizeof *r->items);
-	}
-	r->items[r->n++] = (struct item){ seed, rep, chunk, st };
-}
-
-/* "(seed 3, repetition 0, chunk 2)" */
-static void describe(const struct item *it, char *buf, size_t len)
-{
-	if (it->chunk >= 0)
-		snprintf(buf, len, "seed %zu, repetition %ld, chunk %ld", it->seed, it->rep,
-			 it->chunk);
+	if (u->chunk_index >= 0)
+		snprintf(buf, len, "seed %lld, repetition %lld, chunk %lld",
+			 (long long)u->seed_index, (long long)u->repetition,
+			 (long long)u->chunk_index);
 	else
-		snprintf(buf, len, "seed %zu, repetition %ld", it->seed, it->rep);
+		snprintf(buf, len, "seed %lld, repetition %lld", (long long)u->seed_index,
+			 (long long)u->repetition);
 }
 
-/*
- * The export line (SPEC.md §4): output is pipeline_output as text (a
- * string as is, anything else as compact JSON); accumulated_state is the
- * final state without the keys whose values equal the metadata's. No job
- * or stored pipeline exists offline, so job_id and pipeline_id are null
- * and id is the item number.
- */
-static char *record_line(const struct run *r, size_t idx, struct json_object *meta,
+/* The export line of one execution. No job or stored pipeline exists
+ * offline, so job_id and pipeline_id are null and id is the unit number. */
+static char *record_line(const struct run *r, int64_t id, struct json_object *meta,
 			 const struct dgen_exec_result *res)
 {
-	struct json_object *o = json_object_new_object(), *acc = json_object_new_object();
-	struct json_object *po = NULL;
 	char now[DGEN_ISO_LEN];
+	struct dgen_export_fields f = {
+		.id = id,
+		.output = exec_output_text(res->result),
+		.metadata = meta,
+		.status = "pending",
+		.state = res->result,
+		.trace_id = res->trace_id,
+		.created_at = now,
+		.updated_at = now,
+		.trace = r->trace ? res->trace : NULL,
+	};
+	struct json_object *o;
 	char *line;
 
 	dgen_clock_iso_now(now);
-	json_object_object_get_ex(res->result, "pipeline_output", &po);
-	json_object_object_foreach(res->result, k, v) {
-		struct json_object *mv = NULL;
-
-		if (json_object_object_get_ex(meta, k, &mv) && json_object_equal(mv, v))
-			continue;
-		json_object_object_add(acc, k, json_object_get(v));
-	}
-	json_object_object_add(o, "id", json_object_new_int64((int64_t)idx));
-	if (po && json_object_is_type(po, json_type_string))
-		json_object_object_add(o, "output", json_object_get(po));
-	else
-		json_object_object_add(o, "output",
-				       json_object_new_string(po ? dgen_json_compact(po) : ""));
-	json_object_object_add(o, "metadata", json_object_get(meta));
-	json_object_object_add(o, "status", json_object_new_string("pending"));
-	json_object_object_add(o, "accumulated_state", acc);
-	json_object_object_add(o, "trace_id", json_object_new_string(res->trace_id));
-	json_object_object_add(o, "job_id", NULL);
-	json_object_object_add(o, "pipeline_id", NULL);
-	json_object_object_add(o, "created_at", json_object_new_string(now));
-	json_object_object_add(o, "updated_at", json_object_new_string(now));
-	if (r->trace)
-		json_object_object_add(o, "trace", json_object_get(res->trace));
-	line = dgen_xasprintf("%s\n", json_object_to_json_string_ext(
-					      o, JSON_C_TO_STRING_PLAIN |
-							 JSON_C_TO_STRING_NOSLASHESCAPE));
+	o = export_line_new(&f);
+	line = dgen_xasprintf("%s\n", dgen_json_compact(o));
 	json_object_put(o);
 	return line;
 }
@@ -160,11 +135,13 @@ static void flush_ready(struct run *r)
 	}
 }
 
-static void finish_item(struct run *r, size_t i, char *line, const struct dgen_llm_usage *u,
-			const struct dgen_err *err)
+static void finish_unit(struct run *r, const struct dgen_unit *u, char *line,
+			const struct dgen_llm_usage *usage, const struct dgen_err *err)
 {
+	size_t i = (size_t)u->unit;
+
 	pthread_mutex_lock(&r->mu);
-	usage_add(&r->usage, u);
+	usage_add(&r->usage, usage);
 	r->lines[i] = line;
 	r->finished[i] = true;
 	r->done++;
@@ -174,7 +151,7 @@ static void finish_item(struct run *r, size_t i, char *line, const struct dgen_l
 		char what[96];
 
 		r->failed++;
-		describe(&r->items[i], what, sizeof what);
+		describe(u, what, sizeof what);
 		if (r->progress)
 			fputs("\r\033[K", stderr);
 		fprintf(stderr, "dgen: execution %zu (%s) failed: %s\n", i, what, err->msg);
@@ -184,97 +161,166 @@ static void finish_item(struct run *r, size_t i, char *line, const struct dgen_l
 	pthread_mutex_unlock(&r->mu);
 }
 
-/* Claims the next item, or returns false when the run is over or must stop. */
-static bool claim(struct run *r, size_t *i)
+/* Takes the next unit, or returns false when the run is over or must stop. */
+static bool claim(struct run *r, struct dgen_unit *u)
 {
 	bool got = false;
 
 	pthread_mutex_lock(&r->mu);
-	if (!atomic_load(&run_cancel) && !r->stopped && r->next < r->n) {
-		const char *name = constraints_exceeded(pipeline_constraints(r->p), &r->usage,
-							dgen_clock_mono() - r->t0);
+	if (!atomic_load(&run_cancel) && !r->stopped && r->plan.pending > 0) {
+		const char *name = constraints_exceeded(pipeline_constraints(r->plan.pipeline),
+							&r->usage, dgen_clock_mono() - r->t0);
 
 		if (name)
 			r->stopped = name;
-		else {
-			*i = r->next++;
-			got = true;
-		}
+		else
+			got = plan_next(&r->plan, u);
 	}
 	pthread_mutex_unlock(&r->mu);
 	return got;
 }
 
+static void run_unit(struct run *r, const struct dgen_block_ctx *ctx, const struct dgen_unit *u)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_exec_result res;
+	/* a private copy: units' states may be shared by several repetitions,
+	 * and json-c reference counts are not atomic */
+	struct json_object *meta = dgen_json_copy(u->state);
+	char *line = NULL;
+	int rc;
+
+	if (u->chunk_index >= 0)
+		rc = pipeline_execute_chunk(r->plan.pipeline, meta, ctx, &res, &err);
+	else
+		rc = pipeline_execute(r->plan.pipeline, meta, ctx, &res, &err);
+	if (rc == 0)
+		line = record_line(r, u->unit, meta, &res);
+	finish_unit(r, u, line, &res.usage, &err);
+	pipeline_result_free(&res);
+	json_object_put(meta);
+	dgen_err_clear(&err);
+}
+
 static void *worker(void *arg)
 {
 	struct run *r = arg;
-	struct dgen_llm_handle *h = r->llm ? llm_handle_new(r->llm) : NULL;
-	struct dgen_block_ctx ctx;
-	size_t i;
+	struct dgen_err err = DGEN_ERR_INIT;
+	/* the client is made before the workers start: this cannot fail */
+	struct dgen_llm_handle *h = exec_handle_new(r->exec, &err);
+	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &run_cancel, 0);
+	struct dgen_unit u;
 
-	memset(&ctx, 0, sizeof ctx);
-	ctx.llm = h;
-	ctx.tlim = &r->tlim;
-	ctx.cancel = &run_cancel;
-	while (claim(r, &i)) {
-		struct item *it = &r->items[i];
-		struct dgen_err err = DGEN_ERR_INIT;
-		struct dgen_exec_result res;
-		/* a private copy: items' metadata may be shared by several
-		 * repetitions, and json-c reference counts are not atomic */
-		struct json_object *meta = dgen_json_copy(it->state);
-		char *line = NULL;
-		int rc;
-
-		if (it->chunk >= 0)
-			rc = pipeline_execute_chunk(r->p, meta, &ctx, &res, &err);
-		else
-			rc = pipeline_execute(r->p, meta, &ctx, &res, &err);
-		if (rc == 0)
-			line = record_line(r, i, meta, &res);
-		finish_item(r, i, line, &res.usage, &err);
-		pipeline_result_free(&res);
-		json_object_put(meta);
-		dgen_err_clear(&err);
-	}
-	llm_handle_free(h);
+	while (claim(r, &u))
+		run_unit(r, &ctx, &u);
+	exec_handle_free(h);
+	dgen_err_clear(&err);
 	return NULL;
 }
 
-/*
- * Expands a multiplier pipeline: every repetition of every seed runs the
- * multiplier, and each chunk becomes one item. A repetition whose split
- * fails is reported and counted as one failed execution.
- */
-static void expand_all(struct run *r, const struct dgen_seeds *s, size_t *expand_failed)
+/* A repetition of a multiplier pipeline whose split failed: reported, and
+ * counted as one failed execution. */
+static void on_split_failed(void *arg, size_t seed, long rep, const struct dgen_err *err)
 {
-	struct dgen_block_ctx ctx;
-	struct dgen_llm_handle *h = r->llm ? llm_handle_new(r->llm) : NULL;
+	struct run *r = arg;
 
-	memset(&ctx, 0, sizeof ctx);
-	ctx.llm = h;
-	ctx.tlim = &r->tlim;
-	ctx.cancel = &run_cancel;
-	for (size_t si = 0; si < s->n; si++) {
-		for (long rep = 0; rep < s->v[si].repetitions; rep++) {
-			struct json_object *chunks = NULL;
-			struct dgen_err err = DGEN_ERR_INIT;
+	fprintf(stderr, "dgen: seed %zu, repetition %ld failed: %s\n", seed, rep, err->msg);
+	r->split_failed++;
+}
 
-			if (pipeline_expand(r->p, s->v[si].metadata, &ctx, &chunks, &r->usage,
-					    &err) != 0) {
-				fprintf(stderr, "dgen: seed %zu, repetition %ld failed: %s\n", si, rep,
-					err.msg);
-				(*expand_failed)++;
-				dgen_err_clear(&err);
-				continue;
-			}
-			for (size_t c = 0; c < json_object_array_length(chunks); c++)
-				add_item(r, si, rep, (long)c,
-					 json_object_get(json_object_array_get_idx(chunks, c)));
-			json_object_put(chunks);
-		}
+/* Loads the pipeline and the seeds, and makes the LLM client. */
+static int load_run(struct cli *c, const struct run_args *a, struct dgen_plan_job *pj,
+		    struct dgen_err *err)
+{
+	struct dgen_json_limits jlim;
+	struct dgen_seed_limits slim;
+	struct json_object *def = NULL;
+	int rc = -1;
+
+	exec_seed_limits(c->exec, &jlim, &slim);
+	if (templates_resolve_pipeline(&c->tpl, a->pipeline, &def, err) == 0 &&
+	    pipeline_load(exec_registry(c->exec), def, &pj->pipeline, err) == 0 &&
+	    seeds_load_file(a->seeds, &jlim, &slim, &pj->seeds, err) == 0)
+		rc = exec_connect(c->exec, err);
+	json_object_put(def);
+	return rc;
+}
+
+/* Splits the run into units (the plan takes pj over); a multiplier
+ * pipeline runs its first block here. */
+static int plan_run(struct run *r, struct dgen_plan_job *pj, struct dgen_err *err)
+{
+	struct dgen_llm_handle *h = exec_handle_new(r->exec, err);
+	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &run_cancel, 0);
+	int rc;
+
+	pj->ctx = &ctx;
+	pj->usage = &r->usage;
+	pj->skip = on_split_failed;
+	pj->skip_arg = r;
+	rc = plan_build(pj, &r->plan, err);
+	if (rc == 0) {
+		r->n = (size_t)r->plan.total;
+		r->lines = dgen_xcalloc(r->n ? r->n : 1, sizeof *r->lines);
+		r->finished = dgen_xcalloc(r->n ? r->n : 1, sizeof *r->finished);
 	}
-	llm_handle_free(h);
+	exec_handle_free(h);
+	return rc;
+}
+
+/* Runs every unit on conc threads (fewer when there are fewer units; on
+ * this thread when not even one starts). */
+static void run_units(struct run *r, long long conc)
+{
+	pthread_t *th;
+
+	if (r->n == 0)
+		return;
+	if ((size_t)conc > r->n)
+		conc = (long long)r->n;
+	th = dgen_xcalloc((size_t)conc, sizeof *th);
+	for (long long k = 0; k < conc; k++)
+		if (pthread_create(&th[k], NULL, worker, r) != 0) {
+			conc = k;
+			break;
+		}
+	if (conc == 0)
+		worker(r);
+	for (long long k = 0; k < conc; k++)
+		pthread_join(th[k], NULL);
+	free(th);
+}
+
+/* The summary on stderr, and the exit status it comes to. */
+static int report(struct run *r, const struct run_args *a)
+{
+	size_t failed = r->failed + r->split_failed;
+	struct dgen_err err = DGEN_ERR_INIT;
+
+	fprintf(stderr,
+		"dgen: %zu record(s) written, %zu execution(s) failed, %zu not run; "
+		"tokens: %lld in, %lld out, %lld cached; %.2f s\n",
+		r->ok, failed, r->n - r->done, (long long)r->usage.input_tokens,
+		(long long)r->usage.output_tokens, (long long)r->usage.cached_tokens,
+		dgen_clock_mono() - r->t0);
+	if (r->write_errno) {
+		dgen_err_set(&err, DGEN_EIO, "cannot write the records to %s: %s",
+			     a->outpath ? a->outpath : "standard output", strerror(r->write_errno));
+		cli_print_error(&err);
+		dgen_err_clear(&err);
+		return CLI_ERROR;
+	}
+	if (r->stopped) {
+		fprintf(stderr, "dgen: stopped: Constraint exceeded: %s\n", r->stopped);
+		return CLI_PARTIAL;
+	}
+	if (atomic_load(&run_cancel)) {
+		fprintf(stderr, "dgen: interrupted\n");
+		return CLI_PARTIAL;
+	}
+	if (r->n + r->split_failed > 0 && r->ok == 0)
+		return CLI_ERROR;
+	return failed > 0 ? CLI_PARTIAL : CLI_OK;
 }
 
 static const char run_usage[] =
@@ -285,7 +331,8 @@ static const char run_usage[] =
 	"  -c N      run N executions at once (default 1, at most 256)\n"
 	"  --trace   add each record's block trace to its line\n";
 
-int cli_run(struct cli *c, int argc, char **argv)
+/* Reads the command line into a; returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct run_args *a)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -294,70 +341,81 @@ int cli_run(struct cli *c, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run r;
-	struct dgen_err err = DGEN_ERR_INIT;
-	struct json_object *def = NULL;
-	struct dgen_pipeline *p = NULL;
-	struct dgen_seeds seeds;
-	struct dgen_json_limits jlim = dgen_json_default_limits;
-	struct dgen_seed_limits slim;
-	const char *outpath = NULL;
-	long long conc = 1;
-	size_t expand_failed = 0, total;
-	pthread_t *th = NULL;
-	struct sigaction sa, old_int, old_term;
-	int opt, rc = CLI_ERROR;
+	int opt;
 
-	memset(&r, 0, sizeof r);
-	memset(&seeds, 0, sizeof seeds);
+	memset(a, 0, sizeof *a);
+	a->conc = 1;
 	optind = 0; /* glibc: restart the scan for the verb's own options */
 	while ((opt = getopt_long(argc, argv, "o:c:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'o':
-			outpath = optarg;
-			break;
-		case 'c':
-			if (dgen_parse_long(optarg, 1, MAX_CONCURRENCY, &conc) != 0)
+		if (opt == 'o') {
+			a->outpath = optarg;
+		} else if (opt == 'c') {
+			if (dgen_parse_long(optarg, 1, MAX_CONCURRENCY, &a->conc) != 0)
 				return cli_usage_error("-c takes a number from 1 to %d",
 						       MAX_CONCURRENCY);
-			break;
-		case 't':
-			r.trace = true;
-			break;
-		case 'h':
+		} else if (opt == 't') {
+			a->trace = true;
+		} else if (opt == 'h') {
 			fputs(run_usage, stdout);
 			return CLI_OK;
-		default:
+		} else {
 			return cli_usage_error("bad option for run");
 		}
 	}
 	if (argc - optind != 2)
 		return cli_usage_error("run needs a PIPELINE and a SEEDS file");
+	a->pipeline = argv[optind];
+	a->seeds = argv[optind + 1];
+	return -1;
+}
 
-	if (templates_resolve_pipeline(&c->tpl, argv[optind], &def, &err) != 0 ||
-	    pipeline_load(c->reg, def, &p, &err) != 0)
-		goto fail;
-	jlim.max_bytes = c->cfg.max_upload;
-	jlim.max_depth = c->cfg.json_depth;
-	jlim.max_string = c->cfg.max_string;
-	slim.max_seeds = c->cfg.max_seeds;
-	slim.max_repetitions = c->cfg.max_repetitions;
-	if (seeds_load_file(argv[optind + 1], &jlim, &slim, &seeds, &err) != 0)
-		goto fail;
-	if (llm_client_new(&c->cfg, &r.llm, &err) != 0)
-		goto fail;
-	if (outpath) {
-		if (!(r.out = fopen(outpath, "w"))) {
-			dgen_err_set(&err, DGEN_EIO, "cannot write %s: %s", outpath, strerror(errno));
-			goto fail;
-		}
-	} else {
-		r.out = stdout;
+static void run_free(struct run *r)
+{
+	for (size_t i = 0; r->lines && i < r->n; i++)
+		free(r->lines[i]);
+	free(r->lines);
+	free(r->finished);
+	if (r->out && r->out != stdout)
+		fclose(r->out);
+	plan_free(&r->plan);
+}
+
+/* Opens the output: the file of -o, or standard output. */
+static int open_output(struct run *r, const char *path, struct dgen_err *err)
+{
+	if (!path) {
+		r->out = stdout;
+		return 0;
 	}
+	if (!(r->out = fopen(path, "w")))
+		return dgen_err_set(err, DGEN_EIO, "cannot write %s: %s", path, strerror(errno));
+	return 0;
+}
 
-	r.p = p;
-	r.tlim.max_output = c->cfg.template_max_output;
-	r.tlim.max_iterations = c->cfg.template_max_iterations;
+/* SIGINT or SIGTERM stops the run instead of killing it: executions in
+ * flight are cancelled and nothing more starts, so the records written so
+ * far are whole and the summary still comes. */
+int cli_run(struct cli *c, int argc, char **argv)
+{
+	struct run_args a;
+	struct run r;
+	struct dgen_plan_job pj = { 0 };
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct sigaction sa, old_int, old_term;
+	int rc = parse_args(argc, argv, &a);
+
+	if (rc >= 0)
+		return rc;
+	memset(&r, 0, sizeof r);
+	r.exec = c->exec;
+	r.trace = a.trace;
+	if (load_run(c, &a, &pj, &err) != 0 || open_output(&r, a.outpath, &err) != 0) {
+		pipeline_free(pj.pipeline);
+		seeds_free(&pj.seeds);
+		cli_print_error(&err);
+		rc = CLI_ERROR;
+		goto out;
+	}
 	r.progress = isatty(2);
 	r.t0 = dgen_clock_mono();
 	pthread_mutex_init(&r.mu, NULL);
@@ -367,83 +425,23 @@ int cli_run(struct cli *c, int argc, char **argv)
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 
-	if (pipeline_is_multiplier(p)) {
-		expand_all(&r, &seeds, &expand_failed);
+	if (plan_run(&r, &pj, &err) == 0) {
+		run_units(&r, a.conc);
+		flush_ready(&r);
+		if (fflush(r.out) != 0 && !r.write_errno)
+			r.write_errno = errno ? errno : EIO;
+		if (r.progress)
+			fputs("\r\033[K", stderr);
+		rc = report(&r, &a);
 	} else {
-		for (size_t si = 0; si < seeds.n; si++)
-			for (long rep = 0; rep < seeds.v[si].repetitions; rep++)
-				add_item(&r, si, rep, -1, json_object_get(seeds.v[si].metadata));
-	}
-	r.lines = dgen_xcalloc(r.n ? r.n : 1, sizeof *r.lines);
-	r.finished = dgen_xcalloc(r.n ? r.n : 1, sizeof *r.finished);
-	if ((size_t)conc > r.n && r.n > 0)
-		conc = (long long)r.n;
-	th = dgen_xcalloc((size_t)conc, sizeof *th);
-	for (long long k = 0; k < conc && r.n > 0; k++)
-		if (pthread_create(&th[k], NULL, worker, &r) != 0) {
-			th[k] = 0;
-			conc = k;
-			break;
-		}
-	if (r.n > 0 && conc == 0) /* not even one thread: run here */
-		worker(&r);
-	for (long long k = 0; k < conc && r.n > 0; k++)
-		pthread_join(th[k], NULL);
-	flush_ready(&r);
-	if (fflush(r.out) != 0 && !r.write_errno)
-		r.write_errno = errno ? errno : EIO;
-	if (r.progress)
-		fputs("\r\033[K", stderr);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-
-	total = r.n + expand_failed;
-	fprintf(stderr,
-		"dgen: %zu record(s) written, %zu execution(s) failed, %zu not run; "
-		"tokens: %lld in, %lld out, %lld cached; %.2f s\n",
-		r.ok, r.failed + expand_failed, r.n - r.done, (long long)r.usage.input_tokens,
-		(long long)r.usage.output_tokens, (long long)r.usage.cached_tokens,
-		dgen_clock_mono() - r.t0);
-	if (r.write_errno) {
-		dgen_err_set(&err, DGEN_EIO, "cannot write the records to %s: %s",
-			     outpath ? outpath : "standard output", strerror(r.write_errno));
 		cli_print_error(&err);
 		rc = CLI_ERROR;
-	} else if (r.stopped) {
-		fprintf(stderr, "dgen: stopped: Constraint exceeded: %s\n", r.stopped);
-		rc = CLI_PARTIAL;
-	} else if (atomic_load(&run_cancel)) {
-		fprintf(stderr, "dgen: interrupted\n");
-		rc = CLI_PARTIAL;
-	} else if (total > 0 && r.ok == 0) {
-		rc = CLI_ERROR;
-	} else if (r.failed + expand_failed > 0) {
-		rc = CLI_PARTIAL;
-	} else {
-		rc = CLI_OK;
 	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	pthread_mutex_destroy(&r.mu);
-	goto out;
-fail:
-	cli_print_error(&err);
-	rc = CLI_ERROR;
 out:
-	for (size_t i = 0; i < r.n; i++) {
-		json_object_put(r.items[i].state);
-		if (r.lines)
-			free(r.lines[i]);
-	}
-	free(r.items);
-	free(r.lines);
-	free(r.finished);
-	free(th);
-	if (r.out && r.out != stdout)
-		fclose(r.out);
-	if (r.llm)
-		llm_client_free(r.llm);
-	seeds_free(&seeds);
-	pipeline_free(p);
-	json_object_put(def);
+	run_free(&r);
 	dgen_err_clear(&err);
 	return rc;
 }

@@ -6,6 +6,7 @@ libdgen_a_SOURCES += \
 	src/core/clock.c \
 	src/core/config.c \
 	src/core/err.c \
+	src/core/export_line.c \
 	src/core/ids.c \
 	src/core/json.c \
 	src/core/log.c \
@@ -19,6 +20,7 @@ noinst_HEADERS += \
 	include/dgen/clock.h \
 	include/dgen/config.h \
 	include/dgen/err.h \
+	include/dgen/export_line.h \
 	include/dgen/ids.h \
 	include/dgen/json.h \
 	include/dgen/llm.h \

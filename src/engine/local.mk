@@ -7,21 +7,27 @@ libdgen_a_SOURCES += \
 	src/engine/pipeline.c \
 	src/engine/usage.c \
 	src/engine/seeds.c \
-	src/engine/templates.c
+	src/engine/templates.c \
+	src/engine/plan.c \
+	src/engine/exec.c
 noinst_HEADERS += \
 	include/dgen/registry.h \
 	include/dgen/pipeline.h \
 	include/dgen/usage.h \
 	include/dgen/seeds.h \
-	include/dgen/templates.h
+	include/dgen/templates.h \
+	include/dgen/plan.h \
+	include/dgen/exec.h
 
-ENGINE_TESTS = tests/test_registry tests/test_pipeline tests/test_templates tests/test_seeds
+ENGINE_TESTS = tests/test_registry tests/test_pipeline tests/test_templates tests/test_seeds \
+	tests/test_exec
 check_PROGRAMS += $(ENGINE_TESTS)
 TESTS += $(ENGINE_TESTS)
 tests_test_registry_LDADD = $(TEST_LIBS)
 tests_test_pipeline_LDADD = $(TEST_LIBS)
 tests_test_templates_LDADD = $(TEST_LIBS)
 tests_test_seeds_LDADD = $(TEST_LIBS)
+tests_test_exec_LDADD = $(TEST_LIBS)
 
 # test_registry loads real plugins: the example one and three it must refuse.
 ENGINE_PLUGINS = tests/plugins/uppercase_block.so tests/plugins/bad_abi.so \

@@ -1,8 +1,5 @@
 # src/runner: dgen-runner, the queue daemon.
-libdgen_a_SOURCES += \
-	src/runner/plan.c \
-	src/runner/plan.h \
-	src/runner/runner.c
+libdgen_a_SOURCES += src/runner/runner.c
 noinst_HEADERS += include/dgen/runner.h
 sbin_PROGRAMS += dgen-runner
 dgen_runner_SOURCES = src/runner/main.c

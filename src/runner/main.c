@@ -30,6 +30,8 @@ static void usage(FILE *f)
 	      "  --once         exit when the queue is empty\n", f);
 }
 
+/* SIGTERM and SIGINT ask runner_run to stop (let units in flight finish
+ * within the grace period); SIGPIPE is ignored. */
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {

@@ -26,17 +26,16 @@
 #include <unistd.h>
 
 #include "dgen/clock.h"
-#include "dgen/db.h"
-#include "dgen/json.h"
-#include "dgen/llm.h"
-#include "dgen/log.h"
-#include "dgen/queue.h"
 #include "dgen/blocks.h"
-#include "dgen/registry.h"
+#include "dgen/db.h"
+#include "dgen/exec.h"
+#include "dgen/json.h"
+#include "dgen/log.h"
+#include "dgen/plan.h"
+#include "dgen/queue.h"
 #include "dgen/runner.h"
 #include "dgen/usage.h"
 #include "dgen/util.h"
-#include "plan.h"
 
 /* Claimed jobs at once, sharing the workers in turn. */
 #define MAX_ACTIVE_JOBS 8
@@ -68,8 +67,7 @@ struct job {
 
 struct runner {
 	const struct dgen_config *cfg;
-	struct dgen_registry *reg;
-	struct dgen_llm_client *llm;
+	struct dgen_exec *exec;
 	char runner_id[128];
 	int64_t lease_ms;
 
@@ -126,19 +124,6 @@ static void job_stop(struct job *j, enum dgen_job_status st, const char *why)
 }
 
 /* ---- one unit ---------------------------------------------------------- */
-
-/* A record's output: pipeline_output when it is a string, else its compact
- * JSON text (SPEC.md §7). */
-static const char *record_output(struct json_object *state)
-{
-	struct json_object *po = NULL;
-
-	if (!json_object_object_get_ex(state, "pipeline_output", &po) || !po)
-		return "";
-	if (json_object_is_type(po, json_type_string))
-		return json_object_get_string(po);
-	return dgen_json_compact(po);
-}
 
 /* Commits one unit, retrying while the database stays busy: the work is
  * already paid for (LLM tokens), so give the lock every chance. */
@@ -252,9 +237,7 @@ static void note_block(void *arg, const char *block_type, int step)
 static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
 		     struct job *j, const struct dgen_unit *u)
 {
-	struct dgen_template_limits tlim = { r->cfg->template_max_output,
-					     r->cfg->template_max_iterations };
-	struct dgen_block_ctx ctx = { 0 };
+	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, j->deadline);
 	struct dgen_exec_result res;
 	struct dgen_unit_result ur = { 0 };
 	struct dgen_job_counters after = { 0 };
@@ -263,10 +246,6 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	const char *exceeded;
 	int rc;
 
-	ctx.llm = h;
-	ctx.tlim = &tlim;
-	ctx.cancel = &j->cancel;
-	ctx.deadline = j->deadline;
 	ctx.on_block = note_block;
 	ctx.on_block_arg = j;
 	pipeline_result_init(&res);
@@ -288,7 +267,7 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	if (rc == 0) {
 		size_t n = pipeline_n_blocks(j->plan.pipeline);
 
-		ur.output = record_output(res.result);
+		ur.output = exec_output_text(res.result);
 		ur.metadata = u->state_text;
 		ur.accumulated_state = dgen_json_compact(res.result);
 		ur.trace_id = res.trace_id;
@@ -336,12 +315,16 @@ struct worker_arg {
 	bool started;
 };
 
+/* A worker: its own database connection and LLM handle, then units of
+ * the claimed jobs in turn until the runner quits. A database that cannot
+ * be opened is tried again every second. */
 static void *worker_main(void *arg)
 {
 	struct runner *r = ((struct worker_arg *)arg)->r;
 	struct dgen_db *db = NULL;
-	struct dgen_llm_handle *h = llm_handle_new(r->llm);
 	struct dgen_err err = DGEN_ERR_INIT;
+	/* the client is made before the workers start: this cannot fail */
+	struct dgen_llm_handle *h = exec_handle_new(r->exec, &err);
 
 	while (db_open(&db, r->cfg->database_path, r->cfg->db_busy_timeout_ms, &err)) {
 		dgen_error("worker cannot open the database: %s", err.msg);
@@ -376,7 +359,7 @@ static void *worker_main(void *arg)
 	pthread_mutex_unlock(&r->lock);
 out:
 	db_close(db);
-	llm_handle_free(h);
+	exec_handle_free(h);
 	dgen_err_clear(&err);
 	return NULL;
 }
@@ -438,21 +421,94 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-/* Claims one job and plans it. Returns 1 when a job was added, 0 when the
- * queue is empty, -1 on a database error. A job whose pipeline or input
- * cannot run ends failed here with the reason. */
+/* True when this runner holds job id already (and has not lost it). */
+static bool holds_job(struct runner *r, int64_t id)
+{
+	bool held = false;
+
+	pthread_mutex_lock(&r->lock);
+	for (struct job *k = r->jobs; k && !held; k = k->next_job)
+		held = k->id == id && !k->lost;
+	pthread_mutex_unlock(&r->lock);
+	return held;
+}
+
+/* The claimed job's pipeline, from its stored definition. */
+static int job_pipeline(struct runner *r, const struct dgen_claim *c,
+			struct dgen_pipeline **out, struct dgen_err *err)
+{
+	struct json_object *def = NULL;
+	int rc = dgen_json_parse(c->definition, strlen(c->definition), NULL, &def, err);
+
+	if (rc == 0)
+		rc = pipeline_load(exec_registry(r->exec), def, out, err);
+	json_object_put(def);
+	return rc;
+}
+
+/* The claimed job's seeds: its uploaded file, JSON or markdown. */
+static int job_seeds(struct runner *r, const struct dgen_claim *c, struct dgen_seeds *out,
+		     struct dgen_err *err)
+{
+	struct dgen_json_limits jlim;
+	struct dgen_seed_limits slim;
+
+	if (c->input_kind == DGEN_INPUT_MARKDOWN)
+		return seeds_from_markdown(c->input, c->input_len, out, err);
+	exec_seed_limits(r->exec, &jlim, &slim);
+	return seeds_parse(c->input, c->input_len, &jlim, &slim, out, err);
+}
+
+/* Splits a claimed job into its units, skipping the ones already stored,
+ * and records how many it has. A multiplier pipeline runs its first block
+ * here, with handle h. */
+static int plan_job(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
+		    const struct dgen_claim *c, struct job *j, struct dgen_err *err)
+{
+	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, 0);
+	struct dgen_plan_job pj = { .units = c->units, .ctx = &ctx };
+
+	if (queue_done_units(db, c->job_id, &pj.done, &pj.n_done, err) ||
+	    job_pipeline(r, c, &pj.pipeline, err) || job_seeds(r, c, &pj.seeds, err)) {
+		free(pj.done);
+		pipeline_free(pj.pipeline);
+		seeds_free(&pj.seeds);
+		return -1;
+	}
+	if (plan_build(&pj, &j->plan, err))
+		return -1;
+	return queue_set_total(db, c->job_id, j->plan.total, err);
+}
+
+/* Puts a planned job among the claimed ones, its time limit counted from
+ * when it first started (an earlier attempt's time counts too). */
+static void add_job(struct runner *r, struct job *j, const struct dgen_claim *c)
+{
+	j->cons = *pipeline_constraints(j->plan.pipeline);
+	if (j->cons.max_total_execution_time >= 0) {
+		double elapsed = (double)(dgen_clock_now_ms() - iso_to_ms(c->started_at)) / 1000.0;
+
+		j->deadline = dgen_clock_mono() + j->cons.max_total_execution_time - elapsed;
+	}
+	j->last_renew = j->last_poll = dgen_clock_mono();
+	dgen_info("job %lld claimed (attempt %d): %lld of %lld units to run", (long long)j->id,
+		  c->attempts, (long long)j->plan.pending, (long long)j->plan.total);
+	pthread_mutex_lock(&r->lock);
+	j->next_job = r->jobs;
+	r->jobs = j;
+	pthread_cond_broadcast(&r->work);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Claims one job and plans it. Returns 1 when a job was claimed, 0 when
+ * the queue is empty, -1 on a database error. A job whose pipeline or
+ * input cannot run ends failed here with the reason. */
 static int claim_one(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h)
 {
 	struct dgen_claim c;
-	struct dgen_err err = DGEN_ERR_INIT;
-	struct dgen_template_limits tlim = { r->cfg->template_max_output,
-					     r->cfg->template_max_iterations };
-	struct dgen_block_ctx ctx = { 0 };
+	struct dgen_err err = DGEN_ERR_INIT, ferr = DGEN_ERR_INIT;
 	struct job *j;
-	int64_t *done = NULL;
-	size_t n_done = 0;
 	int rc = queue_claim(db, r->runner_id, r->lease_ms, &c, &err);
-	double elapsed;
 
 	if (rc <= 0) {
 		if (rc < 0 && err.code != DGEN_EBUSY)
@@ -463,65 +519,32 @@ static int claim_one(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	/* Our own job, back from the queue: its lease ran out while the
 	 * database was too busy to renew it and a rescue put it back. The
 	 * claim renewed the lease; the job we hold goes on. */
-	pthread_mutex_lock(&r->lock);
-	for (struct job *k = r->jobs; k; k = k->next_job)
-		if (k->id == c.job_id && !k->lost) {
-			pthread_mutex_unlock(&r->lock);
-			dgen_warn("job %lld came back to this runner; going on with it",
-				  (long long)c.job_id);
-			rc = 1;
-			goto out;
-		}
-	pthread_mutex_unlock(&r->lock);
+	if (holds_job(r, c.job_id)) {
+		dgen_warn("job %lld came back to this runner; going on with it",
+			  (long long)c.job_id);
+		goto out;
+	}
 	j = dgen_xcalloc(1, sizeof *j);
 	j->id = c.job_id;
 	j->final = DGEN_JOB_RUNNING;
 	atomic_init(&j->cancel, 0);
 	atomic_init(&j->cur_block, NULL);
 	atomic_init(&j->cur_step, 0);
-	ctx.llm = h;
-	ctx.tlim = &tlim;
-	ctx.cancel = &j->cancel;
-	rc = queue_done_units(db, c.job_id, &done, &n_done, &err);
-	if (rc == 0) {
-		/* the plan takes the done list over, whatever happens */
-		rc = plan_build(r->reg, r->cfg, &c, done, n_done, &ctx, &j->plan, &err);
-		done = NULL;
-	}
-	if (rc == 0)
-		rc = queue_set_total(db, c.job_id, j->plan.total, &err);
-	if (rc) {
-		struct dgen_err ferr = DGEN_ERR_INIT;
-
-		dgen_warn("job %lld cannot run: %s", (long long)c.job_id, err.msg);
-		if (err.code != DGEN_EBUSY)
-			queue_finish_job(db, c.job_id, DGEN_JOB_FAILED, err.msg, &ferr);
-		else
-			queue_release(db, c.job_id, r->runner_id, &ferr);
-		dgen_err_clear(&ferr);
-		job_free(j);
-		rc = 1;
+	if (plan_job(r, db, h, &c, j, &err) == 0) {
+		add_job(r, j, &c);
 		goto out;
 	}
-	rc = 1;
-	j->cons = *pipeline_constraints(j->plan.pipeline);
-	if (j->cons.max_total_execution_time >= 0) {
-		elapsed = (double)(dgen_clock_now_ms() - iso_to_ms(c.started_at)) / 1000.0;
-		j->deadline = dgen_clock_mono() + j->cons.max_total_execution_time - elapsed;
-	}
-	j->last_renew = j->last_poll = dgen_clock_mono();
-	dgen_info("job %lld claimed (attempt %d): %lld of %lld units to run", (long long)j->id,
-		  c.attempts, (long long)j->plan.pending, (long long)j->plan.total);
-	pthread_mutex_lock(&r->lock);
-	j->next_job = r->jobs;
-	r->jobs = j;
-	pthread_cond_broadcast(&r->work);
-	pthread_mutex_unlock(&r->lock);
+	dgen_warn("job %lld cannot run: %s", (long long)c.job_id, err.msg);
+	if (err.code != DGEN_EBUSY)
+		queue_finish_job(db, c.job_id, DGEN_JOB_FAILED, err.msg, &ferr);
+	else
+		queue_release(db, c.job_id, r->runner_id, &ferr);
+	job_free(j);
 out:
-	free(done);
 	queue_claim_free(&c);
 	dgen_err_clear(&err);
-	return rc;
+	dgen_err_clear(&ferr);
+	return 1;
 }
 
 /* The status a job ends with once nothing of it is in flight. */
@@ -641,6 +664,152 @@ static int in_flight(const struct runner *r)
 	return n;
 }
 
+static void runner_init(struct runner *r, const struct dgen_config *cfg, const char *host)
+{
+	memset(r, 0, sizeof *r);
+	r->cfg = cfg;
+	r->lease_ms = (int64_t)cfg->lease_seconds * 1000;
+	snprintf(r->runner_id, sizeof r->runner_id, "%s:%ld", host, (long)getpid());
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->commit_lock, NULL);
+	pthread_cond_init(&r->committed, NULL);
+	pthread_cond_init(&r->work, NULL);
+	pthread_cond_init(&r->done, NULL);
+}
+
+static void runner_destroy(struct runner *r)
+{
+	while (r->jobs) {
+		struct job *j = r->jobs;
+
+		r->jobs = j->next_job;
+		job_free(j);
+	}
+	exec_free(r->exec);
+	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->commit_lock);
+	pthread_cond_destroy(&r->committed);
+	pthread_cond_destroy(&r->work);
+	pthread_cond_destroy(&r->done);
+}
+
+static int start_workers(struct runner *r, struct worker_arg *workers, int n,
+			 struct dgen_err *err)
+{
+	for (int i = 0; i < n; i++) {
+		workers[i].r = r;
+		if (pthread_create(&workers[i].tid, NULL, worker_main, &workers[i]) != 0)
+			return dgen_err_set(err, DGEN_EIO, "cannot start worker thread %d", i);
+		workers[i].started = true;
+	}
+	return 0;
+}
+
+static void stop_workers(struct runner *r, struct worker_arg *workers, int n)
+{
+	pthread_mutex_lock(&r->lock);
+	r->quit = true;
+	pthread_cond_broadcast(&r->work);
+	pthread_mutex_unlock(&r->lock);
+	for (int i = 0; i < n; i++)
+		if (workers[i].started)
+			pthread_join(workers[i].tid, NULL);
+}
+
+/* On the first pass after *terminate: no more units are handed out, and
+ * the grace period starts; once it is over, in-flight units are cancelled.
+ * Called with r->lock held. */
+static void grace(struct runner *r, double now, bool terminating, double *grace_end)
+{
+	if (terminating && *grace_end == 0) {
+		*grace_end = now + r->cfg->grace_seconds;
+		dgen_info("stopping: no more claims, %d units in flight, grace %ds", in_flight(r),
+			  r->cfg->grace_seconds);
+		for (struct job *j = r->jobs; j; j = j->next_job)
+			j->stop = true;
+	}
+	if (*grace_end > 0 && now >= *grace_end)
+		for (struct job *j = r->jobs; j; j = j->next_job)
+			atomic_store(&j->cancel, 1);
+}
+
+/* Every HEARTBEAT_SECONDS, tells the queue this runner is alive; every
+ * half lease (and not while stopping), takes back the jobs of runners that
+ * are gone or whose lease ran out. */
+static void housekeeping(struct runner *r, struct dgen_db *db, const char *host, double now,
+			 bool terminating, double *last_beat, double *last_rescue)
+{
+	struct dgen_err e = DGEN_ERR_INIT;
+
+	if (now - *last_beat >= HEARTBEAT_SECONDS) {
+		*last_beat = now;
+		if (queue_heartbeat(db, r->runner_id, (long)getpid(), host, &e))
+			dgen_warn("heartbeat: %s", e.msg);
+		dgen_err_clear(&e);
+	}
+	if (!terminating && now - *last_rescue >= (double)r->cfg->lease_seconds / 2.0) {
+		int64_t n = 0;
+
+		*last_rescue = now;
+		rescue_dead_local(r, db, host);
+		if (queue_rescue_expired(db, dgen_clock_now_ms(), r->cfg->max_attempts, &n, &e))
+			dgen_warn("rescue: %s", e.msg);
+		else if (n > 0)
+			dgen_info("rescued %lld jobs whose lease expired", (long long)n);
+		dgen_err_clear(&e);
+	}
+}
+
+/* Claims up to MAX_ACTIVE_JOBS: a job queued behind a long one starts at
+ * once and shares the workers (round robin) instead of waiting for it to
+ * end. Called with r->lock held. */
+static void claim_more(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h)
+{
+	for (;;) {
+		size_t active = 0;
+		int rc;
+
+		for (struct job *j = r->jobs; j; j = j->next_job)
+			active++;
+		if (active >= MAX_ACTIVE_JOBS)
+			return;
+		pthread_mutex_unlock(&r->lock);
+		rc = claim_one(r, db, h);
+		pthread_mutex_lock(&r->lock);
+		if (rc <= 0)
+			return;
+	}
+}
+
+/* The claiming loop: until *terminate (and the grace period), or with
+ * once until nothing is queued or running. */
+static void claim_loop(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
+		       const struct dgen_runner_opts *opts, const char *host)
+{
+	double last_beat = 0, last_rescue = 0, grace_end = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		double now = dgen_clock_mono();
+		bool terminating = *opts->terminate != 0;
+
+		grace(r, now, terminating, &grace_end);
+		pthread_mutex_unlock(&r->lock);
+		housekeeping(r, db, host, now, terminating, &last_beat, &last_rescue);
+		pthread_mutex_lock(&r->lock);
+		if (!terminating)
+			claim_more(r, db, h);
+		tend_jobs(r, db, terminating);
+		if (!r->jobs && (terminating || opts->once))
+			break;
+		wait_done(r, (double)r->cfg->poll_ms / 1000.0);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The main thread's database connection, the execution environment (the
+ * LLM client is made here, so a bad LLM setting stops the start), the
+ * workers, then the claiming loop until it is told to stop. */
 int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
 {
 	const struct dgen_config *cfg = opts->cfg;
@@ -649,127 +818,28 @@ int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
 	struct dgen_llm_handle *h = NULL;
 	struct worker_arg *workers = NULL;
 	char host[64] = "localhost";
-	double last_beat = 0, last_rescue = 0, grace_end = 0;
 	int rc = -1, nworkers = cfg->runner_concurrency;
 
-	memset(&r, 0, sizeof r);
-	r.cfg = cfg;
-	r.lease_ms = (int64_t)cfg->lease_seconds * 1000;
 	gethostname(host, sizeof host - 1);
-	snprintf(r.runner_id, sizeof r.runner_id, "%s:%ld", host, (long)getpid());
-	pthread_mutex_init(&r.lock, NULL);
-	pthread_mutex_init(&r.commit_lock, NULL);
-	pthread_cond_init(&r.committed, NULL);
-	pthread_cond_init(&r.work, NULL);
-	pthread_cond_init(&r.done, NULL);
-
+	runner_init(&r, cfg, host);
 	if (db_open(&db, cfg->database_path, cfg->db_busy_timeout_ms, err))
 		goto out;
-	r.reg = blocks_registry();
-	if (cfg->blocks_dir[0] && registry_load_dir(r.reg, cfg->blocks_dir, err)) {
-		dgen_warn("plugin blocks: %s", err->msg);
-		dgen_err_clear(err);
-	}
-	if (llm_client_new(cfg, &r.llm, err))
+	r.exec = exec_new(cfg, blocks_registry());
+	if (!(h = exec_handle_new(r.exec, err)))
 		goto out;
-	h = llm_handle_new(r.llm);
 	workers = dgen_xcalloc((size_t)nworkers, sizeof *workers);
-	for (int i = 0; i < nworkers; i++) {
-		workers[i].r = &r;
-		if (pthread_create(&workers[i].tid, NULL, worker_main, &workers[i]) != 0) {
-			dgen_err_set(err, DGEN_EIO, "cannot start worker thread %d", i);
-			goto stop;
-		}
-		workers[i].started = true;
+	if (start_workers(&r, workers, nworkers, err) == 0) {
+		dgen_info("runner %s started: %d workers, lease %ds, database %s", r.runner_id,
+			  nworkers, cfg->lease_seconds, cfg->database_path);
+		claim_loop(&r, db, h, opts, host);
+		rc = 0;
 	}
-	dgen_info("runner %s started: %d workers, lease %ds, database %s", r.runner_id,
-		  nworkers, cfg->lease_seconds, cfg->database_path);
-
-	pthread_mutex_lock(&r.lock);
-	for (;;) {
-		double now = dgen_clock_mono();
-		struct dgen_err e = DGEN_ERR_INIT;
-		bool terminating = *opts->terminate != 0;
-
-		if (terminating && grace_end == 0) {
-			grace_end = now + cfg->grace_seconds;
-			dgen_info("stopping: no more claims, %d units in flight, grace %ds",
-				  in_flight(&r), cfg->grace_seconds);
-			for (struct job *j = r.jobs; j; j = j->next_job)
-				j->stop = true;
-		}
-		if (grace_end > 0 && now >= grace_end)
-			for (struct job *j = r.jobs; j; j = j->next_job)
-				atomic_store(&j->cancel, 1);
-		pthread_mutex_unlock(&r.lock);
-		if (now - last_beat >= HEARTBEAT_SECONDS) {
-			last_beat = now;
-			if (queue_heartbeat(db, r.runner_id, (long)getpid(), host, &e))
-				dgen_warn("heartbeat: %s", e.msg);
-			dgen_err_clear(&e);
-		}
-		if (!terminating && now - last_rescue >= (double)cfg->lease_seconds / 2.0) {
-			int64_t n = 0;
-
-			last_rescue = now;
-			rescue_dead_local(&r, db, host);
-			if (queue_rescue_expired(db, dgen_clock_now_ms(), cfg->max_attempts, &n, &e))
-				dgen_warn("rescue: %s", e.msg);
-			else if (n > 0)
-				dgen_info("rescued %lld jobs whose lease expired", (long long)n);
-			dgen_err_clear(&e);
-		}
-		pthread_mutex_lock(&r.lock);
-		/* Claim up to MAX_ACTIVE_JOBS: a job queued behind a long one
-		 * starts at once and shares the workers (round robin) instead of
-		 * waiting for it to end. */
-		while (!terminating) {
-			size_t active = 0;
-
-			for (struct job *j = r.jobs; j; j = j->next_job)
-				active++;
-			if (active >= MAX_ACTIVE_JOBS)
-				break;
-			pthread_mutex_unlock(&r.lock);
-			rc = claim_one(&r, db, h);
-			pthread_mutex_lock(&r.lock);
-			if (rc <= 0)
-				break;
-		}
-		tend_jobs(&r, db, terminating);
-		if (!r.jobs && (terminating || opts->once))
-			break;
-		wait_done(&r, (double)cfg->poll_ms / 1000.0);
-	}
-	pthread_mutex_unlock(&r.lock);
-	rc = 0;
-stop:
-	pthread_mutex_lock(&r.lock);
-	r.quit = true;
-	pthread_cond_broadcast(&r.work);
-	pthread_mutex_unlock(&r.lock);
-	for (int i = 0; i < nworkers; i++)
-		if (workers[i].started)
-			pthread_join(workers[i].tid, NULL);
-	while (r.jobs) {
-		struct job *j = r.jobs;
-
-		r.jobs = j->next_job;
-		job_free(j);
-	}
+	stop_workers(&r, workers, nworkers);
 	dgen_info("runner %s stopped", r.runner_id);
 out:
 	free(workers);
-	llm_handle_free(h);
-	if (r.llm)
-		llm_client_free(r.llm);
-	if (r.reg)
-		registry_free(r.reg);
+	exec_handle_free(h);
+	runner_destroy(&r);
 	db_close(db);
-	pthread_mutex_destroy(&r.lock);
-	pthread_mutex_destroy(&r.commit_lock);
-	pthread_cond_destroy(&r.committed);
-	pthread_cond_destroy(&r.work);
-	pthread_cond_destroy(&r.done);
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgen/export_line.h"
 #include "dgen/json.h"
 #include "dgen/records.h"
 #include "dgen/util.h"
@@ -291,40 +292,26 @@ void records_iter_free(struct dgen_records_iter *it)
 	free(it);
 }
 
-/* The export line from a REC_COLS row followed by accumulated_state:
- * the final state without the keys metadata already shows with the same
- * value (the seed data would otherwise appear twice on every line). */
+/* The export line (export_line.h) of a REC_COLS row followed by
+ * accumulated_state. */
 static struct json_object *export_line(sqlite3_stmt *st)
 {
-	struct json_object *o = json_object_new_object();
-	struct json_object *meta = db_col_json(st, 2);
-	struct json_object *state = db_col_json(st, 10);
-	struct json_object *trimmed = json_object_new_object();
-	struct json_object *mv;
+	struct dgen_export_fields f = {
+		.id = db_col_int(st, 0),
+		.output = db_col_text(st, 1),
+		.metadata = db_col_json(st, 2),
+		.status = db_col_text(st, 3),
+		.state = db_col_json(st, 10),
+		.trace_id = db_col_text(st, 5),
+		.job_id = db_col_int(st, 6),
+		.pipeline_id = db_col_int(st, 7),
+		.created_at = db_col_text(st, 8),
+		.updated_at = db_col_text(st, 9),
+	};
+	struct json_object *o = export_line_new(&f);
 
-	if (!json_object_is_type(meta, json_type_object)) {
-		json_object_put(meta);
-		meta = json_object_new_object();
-	}
-	if (json_object_is_type(state, json_type_object)) {
-		json_object_object_foreach(state, key, val) {
-			if (json_object_object_get_ex(meta, key, &mv) && json_object_equal(mv, val))
-				continue;
-			json_object_object_add(trimmed, key, json_object_get(val));
-		}
-	}
-	json_object_put(state);
-
-	json_object_object_add(o, "id", json_object_new_int64(db_col_int(st, 0)));
-	db_add_text(o, "output", st, 1);
-	json_object_object_add(o, "metadata", meta);
-	db_add_text(o, "status", st, 3);
-	json_object_object_add(o, "accumulated_state", trimmed);
-	db_add_text(o, "trace_id", st, 5);
-	json_object_object_add(o, "job_id", json_object_new_int64(db_col_int(st, 6)));
-	json_object_object_add(o, "pipeline_id", json_object_new_int64(db_col_int(st, 7)));
-	db_add_text(o, "created_at", st, 8);
-	db_add_text(o, "updated_at", st, 9);
+	json_object_put(f.metadata);
+	json_object_put(f.state);
 	return o;
 }
 

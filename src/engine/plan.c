@@ -1,8 +1,5 @@
 /*
- * plan.c - turns a claimed job into a cursor over its units. Numbering is
- * deterministic (seeds in file order, repetitions consecutive, chunks in
- * document order), so a job resumed after a crash, or a retry job, finds
- * the same unit under the same number and skips what is already stored.
+ * plan.c - turns a job into a cursor over its units (see plan.h).
  */
 #include "config.h"
 
@@ -11,8 +8,8 @@
 
 #include "dgen/json.h"
 #include "dgen/log.h"
+#include "dgen/plan.h"
 #include "dgen/util.h"
-#include "plan.h"
 
 static bool contains(const int64_t *v, size_t n, int64_t unit)
 {
@@ -83,12 +80,38 @@ static const char *keep_text(struct dgen_plan *plan, size_t i, struct json_objec
 	return plan->texts[i];
 }
 
+/* Adds the units of one split repetition that are still to do. */
+static void add_chunks(struct dgen_plan *plan, size_t s, long r, struct json_object *chunks,
+		       int64_t *unit, size_t *cap)
+{
+	size_t n = json_object_array_length(chunks);
+
+	for (size_t c = 0; c < n; c++, (*unit)++) {
+		struct json_object *chunk = json_object_array_get_idx(chunks, c);
+		size_t k = plan->n_chunk_units;
+
+		if ((plan->wanted && !contains(plan->wanted, plan->n_wanted, *unit)) ||
+		    contains(plan->done, plan->n_done, *unit))
+			continue;
+		if (k == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			plan->chunk_units = dgen_xrealloc(plan->chunk_units,
+							  *cap * sizeof *plan->chunk_units);
+			plan->texts = dgen_xrealloc(plan->texts, *cap * sizeof *plan->texts);
+		}
+		plan->chunk_units[k] = (struct dgen_unit){
+			*unit, (int64_t)s, r, (int64_t)c, chunk, keep_text(plan, k, chunk),
+		};
+		plan->n_chunk_units++;
+	}
+}
+
 /* A multiplier job: run the first block over every seed and repetition,
  * and list the chunk units that are still to do. */
-static int expand_chunks(struct dgen_plan *plan, const struct dgen_block_ctx *ctx,
+static int expand_chunks(struct dgen_plan *plan, const struct dgen_plan_job *job,
 			 struct dgen_err *err)
 {
-	size_t cap = 0, n_texts = 0;
+	size_t cap = 0;
 	int64_t unit = 0;
 
 	plan->chunks = json_object_new_array();
@@ -97,29 +120,17 @@ static int expand_chunks(struct dgen_plan *plan, const struct dgen_block_ctx *ct
 
 		for (long r = 0; r < seed->repetitions; r++) {
 			struct json_object *chunks = NULL;
-			size_t n;
 
-			if (pipeline_expand(plan->pipeline, seed->metadata, ctx, &chunks, NULL, err))
-				return -1;
-			json_object_array_add(plan->chunks, chunks);
-			n = json_object_array_length(chunks);
-			for (size_t c = 0; c < n; c++, unit++) {
-				struct json_object *chunk = json_object_array_get_idx(chunks, c);
-
-				if ((plan->wanted && !contains(plan->wanted, plan->n_wanted, unit)) ||
-				    contains(plan->done, plan->n_done, unit))
-					continue;
-				if (plan->n_chunk_units == cap) {
-					cap = cap ? cap * 2 : 64;
-					plan->chunk_units = dgen_xrealloc(plan->chunk_units,
-									  cap * sizeof *plan->chunk_units);
-					plan->texts = dgen_xrealloc(plan->texts, cap * sizeof *plan->texts);
-				}
-				plan->chunk_units[plan->n_chunk_units++] = (struct dgen_unit){
-					unit, (int64_t)s, r, (int64_t)c, chunk,
-					keep_text(plan, n_texts++, chunk),
-				};
+			if (pipeline_expand(plan->pipeline, seed->metadata, job->ctx, &chunks,
+					    job->usage, err) != 0) {
+				if (!job->skip)
+					return -1;
+				job->skip(job->skip_arg, s, r, err);
+				dgen_err_clear(err);
+				continue;
 			}
+			json_object_array_add(plan->chunks, chunks);
+			add_chunks(plan, s, r, chunks, &unit, &cap);
 		}
 	}
 	plan->total = plan->wanted ? (int64_t)plan->n_wanted : unit;
@@ -127,35 +138,25 @@ static int expand_chunks(struct dgen_plan *plan, const struct dgen_block_ctx *ct
 	return 0;
 }
 
-int plan_build(const struct dgen_registry *reg, const struct dgen_config *cfg,
-	       const struct dgen_claim *claim, int64_t *done, size_t n_done,
-	       const struct dgen_block_ctx *ctx, struct dgen_plan *plan,
-	       struct dgen_err *err)
+/* A multiplier job's units are listed here (its chunks must be made
+ * anyway); a plain job's are only counted, and the cursor computes each
+ * one from its number. */
+int plan_build(struct dgen_plan_job *job, struct dgen_plan *plan, struct dgen_err *err)
 {
-	struct dgen_seed_limits slim = { cfg->max_seeds, cfg->max_repetitions };
-	struct dgen_json_limits jlim = dgen_json_default_limits;
-	struct json_object *def = NULL;
 	int rc = -1;
 
 	memset(plan, 0, sizeof *plan);
-	plan->done = done;
-	plan->n_done = n_done;
-	jlim.max_bytes = cfg->max_upload;
-	jlim.max_depth = cfg->json_depth;
-	jlim.max_string = cfg->max_string;
-	if (dgen_json_parse(claim->definition, strlen(claim->definition), NULL, &def, err) ||
-	    pipeline_load(reg, def, &plan->pipeline, err))
-		goto out;
-	if (claim->input_kind == DGEN_INPUT_MARKDOWN) {
-		if (seeds_from_markdown(claim->input, claim->input_len, &plan->seeds, err))
-			goto out;
-	} else if (seeds_parse(claim->input, claim->input_len, &jlim, &slim, &plan->seeds, err)) {
-		goto out;
-	}
-	if (wanted_units(claim->units, &plan->wanted, &plan->n_wanted, err))
+	plan->pipeline = job->pipeline;
+	plan->seeds = job->seeds;
+	plan->done = job->done;
+	plan->n_done = job->n_done;
+	job->pipeline = NULL;
+	memset(&job->seeds, 0, sizeof job->seeds);
+	job->done = NULL;
+	if (wanted_units(job->units, &plan->wanted, &plan->n_wanted, err))
 		goto out;
 	if (pipeline_is_multiplier(plan->pipeline)) {
-		if (expand_chunks(plan, ctx, err))
+		if (expand_chunks(plan, job, err))
 			goto out;
 	} else {
 		plan->texts = dgen_xcalloc(plan->seeds.n ? plan->seeds.n : 1, sizeof *plan->texts);
@@ -164,18 +165,19 @@ int plan_build(const struct dgen_registry *reg, const struct dgen_config *cfg,
 		plan->total = plan->wanted ? (int64_t)plan->n_wanted : plan->seeds.total_units;
 		/* done holds only units of this job: every one of them is in range */
 		plan->pending = plan->total;
-		for (size_t i = 0; i < n_done; i++)
-			if (!plan->wanted || contains(plan->wanted, plan->n_wanted, done[i]))
+		for (size_t i = 0; i < plan->n_done; i++)
+			if (!plan->wanted || contains(plan->wanted, plan->n_wanted, plan->done[i]))
 				plan->pending--;
 	}
 	rc = 0;
 out:
-	json_object_put(def);
 	if (rc)
 		plan_free(plan);
 	return rc;
 }
 
+/* Chunks come from the list; seed units from their number (the next one
+ * of the retry list, or simply the next number), skipping done ones. */
 bool plan_next(struct dgen_plan *plan, struct dgen_unit *u)
 {
 	if (plan->chunks) {
