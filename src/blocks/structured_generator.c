@@ -127,10 +127,9 @@ static int sg_execute(void *state, struct json_object *config, struct dgen_block
 	struct dgen_buf prompt = DGEN_BUF_INIT;
 	struct json_object *schema = NULL;
 	struct dgen_llm_message msg;
-	struct dgen_llm_response resp;
+	char *reply = NULL;
 	int rc = -1;
 
-	memset(&resp, 0, sizeof(resp));
 	if (!s)
 		return dgen_err_set(err, DGEN_EINTERNAL, "StructuredGenerator was not initialised");
 	if (schema_for(s, config, input, ctx, &schema, err) != 0)
@@ -141,30 +140,23 @@ static int sg_execute(void *state, struct json_object *config, struct dgen_block
 		dgen_buf_puts(&prompt, DEFAULT_PROMPT);
 	msg.role = "user";
 	msg.content = dgen_buf_str(&prompt);
-	rc = blockutil_ask(ctx, config, &msg, 1, DGEN_LLM_JSON_SCHEMA, schema, &resp, err);
-	if (rc != 0)
-		goto out;
-	*output = json_object_new_object();
-	json_object_object_add(*output, "generated", blockutil_json_reply(resp.text ? resp.text : ""));
+	rc = blockutil_ask(ctx, config, &msg, 1, DGEN_LLM_JSON_SCHEMA, schema, &reply, err);
+	if (rc == 0)
+		blockutil_output(output, "generated", blockutil_json_reply(reply), NULL);
 out:
-	llm_response_free(&resp);
+	free(reply);
 	json_object_put(schema);
 	dgen_buf_free(&prompt);
 	return rc;
 }
 
 const struct dgen_block_type structured_generator_block = {
-	.abi = DGEN_BLOCK_ABI,
+	BLOCKUTIL_TABLES,
 	.type = "StructuredGenerator",
 	.name = "Structured Generator",
 	.description = "Asks the LLM for a JSON object that follows a JSON Schema and "
 		       "returns it as `generated`",
 	.category = "generators",
-	.inputs = inputs,
-	.outputs = outputs,
-	.params = params,
-	.n_params = DGEN_ARRAY_LEN(params),
-	.is_multiplier = false,
 	.init = sg_init,
 	.execute = sg_execute,
 	.free = sg_free,
