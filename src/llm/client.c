@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -165,6 +166,45 @@ enum dgen_llm_provider llm_provider_detect(const char *endpoint)
 int llm_malformed(struct dgen_err *err, const char *display, const char *what)
 {
 	return dgen_err_set(err, DGEN_ELLM, "malformed JSON from %s: %s", display, what);
+}
+
+int llm_reply_reason(const struct llm_adapter *ad, struct json_object *obj, const char *key,
+		     const char *where, struct dgen_llm_response *resp, struct dgen_err *err)
+{
+	struct json_object *v;
+	char what[128];
+
+	if (!json_object_object_get_ex(obj, key, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_string)) {
+		snprintf(what, sizeof(what), "'%s' is not a string", where);
+		return llm_malformed(err, ad->display, what);
+	}
+	resp->finish_reason = dgen_xstrdup(json_object_get_string(v));
+	return 0;
+}
+
+int llm_reply_usage(const struct llm_adapter *ad, struct json_object *reply,
+		    const char *const *keys, int64_t *counts, struct dgen_err *err)
+{
+	struct json_object *usage;
+	bool bad = false;
+
+	for (size_t i = 0; keys[i]; i++)
+		counts[i] = 0;
+	if (!json_object_object_get_ex(reply, "usage", &usage) || !usage)
+		return 0;
+	bad = !json_object_is_type(usage, json_type_object);
+	for (size_t i = 0; !bad && keys[i]; i++)
+		bad = llm_usage_int(usage, keys[i], &counts[i]) != 0;
+	return bad ? llm_malformed(err, ad->display, "'usage' has a bad token count") : 0;
+}
+
+void llm_usage_set(struct dgen_llm_response *resp, int64_t in, int64_t out, int64_t cached)
+{
+	resp->usage.input_tokens = in;
+	resp->usage.output_tokens = out;
+	resp->usage.cached_tokens = cached > in ? in : cached;
 }
 
 int llm_usage_int(struct json_object *obj, const char *path, int64_t *out)
@@ -834,7 +874,11 @@ static int read_reply(struct dgen_llm_handle *h, const struct dgen_llm_request *
 		dgen_err_clear(&e);
 		return -1;
 	}
-	if (c->ad->parse(o, resp, &fin, err))
+	if (!json_object_is_type(o, json_type_object)) {
+		llm_malformed(err, disp, "the reply is not a JSON object");
+		goto out;
+	}
+	if (c->ad->parse(c->ad, o, resp, &fin, err))
 		goto out;
 	if (fin == LLM_FINISH_LENGTH) {
 		dgen_err_set(err, DGEN_ELLM, "%s reply cut by max_tokens (finish reason \"%s\")", disp,
