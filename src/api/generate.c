@@ -100,7 +100,6 @@ int api_generate(struct api_ctx *c)
 	struct dgen_job_new job;
 	struct dgen_db *db;
 	enum dgen_input_kind kind;
-	struct json_object *o;
 	size_t n, skip, file_len;
 	int64_t pid, job_id;
 	bool existed = false;
@@ -174,9 +173,7 @@ int api_generate(struct api_ctx *c)
 		}
 		goto fail;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "job_id", json_object_new_int64(job_id));
-	st = api_ok(c, 200, o);
+	st = api_ok_member(c, "job_id", json_object_new_int64(job_id));
 	goto out;
 fail:
 	st = api_fail(c);

@@ -18,14 +18,20 @@ const struct multipart_limits multipart_default_limits = {
 	.max_header_bytes = 8192,
 };
 
-/* RFC 7230 token characters (header and parameter names). */
-static bool is_tchar(unsigned char c)
+/* An ASCII letter or digit, or one of the (non-NUL) characters of extra. */
+static bool alnum_or(unsigned char c, const char *extra)
 {
 	if (c >= '0' && c <= '9')
 		return true;
 	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
 		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	return c && strchr(extra, c) != NULL;
+}
+
+/* RFC 7230 token characters (header and parameter names). */
+static bool is_tchar(unsigned char c)
+{
+	return alnum_or(c, "!#$%&'*+-.^_`|~");
 }
 
 static bool is_ws(char c)
@@ -36,11 +42,7 @@ static bool is_ws(char c)
 /* RFC 2046 bchars: what a boundary may consist of. */
 static bool is_bchar(unsigned char c)
 {
-	if (c >= '0' && c <= '9')
-		return true;
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-		return true;
-	return c && strchr("'()+_,-./:=? ", c) != NULL;
+	return alnum_or(c, "'()+_,-./:=? ");
 }
 
 static int param_error(struct dgen_err *err, const char *what)
