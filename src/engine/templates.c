@@ -96,67 +96,69 @@ static bool all_digits(const char *s)
 	return true;
 }
 
+/* s past a run of ASCII digits (s itself when there is none). */
+static const char *skip_digits(const char *s)
+{
+	while (*s >= '0' && *s <= '9')
+		s++;
+	return s;
+}
+
+/* True when s is an optional exponent, [eE][-+]?[0-9]+, and nothing else:
+ * the common end of the JSON and YAML number grammars. */
+static bool exponent_ends(const char *s)
+{
+	const char *d;
+
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if ((d = skip_digits(s)) == s)
+			return false;
+		s = d;
+	}
+	return *s == '\0';
+}
+
 /* JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static bool json_number_text(const char *s)
 {
+	const char *d;
+
 	if (*s == '-')
 		s++;
 	if (*s == '0')
 		s++;
 	else if (*s >= '1' && *s <= '9')
-		while (*s >= '0' && *s <= '9')
-			s++;
+		s = skip_digits(s);
 	else
 		return false;
 	if (*s == '.') {
-		s++;
-		if (!(*s >= '0' && *s <= '9'))
+		if ((d = skip_digits(s + 1)) == s + 1)
 			return false;
-		while (*s >= '0' && *s <= '9')
-			s++;
+		s = d;
 	}
-	if (*s == 'e' || *s == 'E') {
-		s++;
-		if (*s == '+' || *s == '-')
-			s++;
-		if (!(*s >= '0' && *s <= '9'))
-			return false;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	return *s == '\0';
+	return exponent_ends(s);
 }
 
 /* YAML 1.2 float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
 static bool yaml_float_text(const char *s)
 {
-	bool digits = false;
+	const char *d;
+	bool digits;
 
 	if (*s == '-' || *s == '+')
 		s++;
-	while (*s >= '0' && *s <= '9') {
-		s++;
-		digits = true;
-	}
+	d = skip_digits(s);
+	digits = d != s;
+	s = d;
 	if (*s == '.') {
-		s++;
-		while (*s >= '0' && *s <= '9') {
-			s++;
-			digits = true;
-		}
+		d = skip_digits(s + 1);
+		digits = digits || d != s + 1;
+		s = d;
 	}
-	if (!digits)
-		return false;
-	if (*s == 'e' || *s == 'E') {
-		s++;
-		if (*s == '+' || *s == '-')
-			s++;
-		if (!(*s >= '0' && *s <= '9'))
-			return false;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	return *s == '\0';
+	return digits && exponent_ends(s);
 }
 
 /*
