@@ -163,6 +163,8 @@ static void leading_token(const char *value, size_t len, const char **s, size_t 
 	*n = (size_t)(e - p);
 }
 
+/* The boundary is checked against RFC 2046 here, so that the parser can
+ * trust it when it builds the delimiter. */
 int multipart_boundary(const char *content_type, struct arena *a, const char **boundary,
 		       struct dgen_err *err)
 {
@@ -308,6 +310,8 @@ static const char *header_end(const char *p, const char *end, size_t max)
 	return NULL;
 }
 
+/* Parts point into body (no copies); headers are bounded by the limits
+ * before they are read, so a hostile body costs at most its own size. */
 int multipart_parse(const char *body, size_t len, const char *boundary,
 		    const struct multipart_limits *lim, struct arena *a,
 		    struct multipart_part **parts, size_t *n_parts, struct dgen_err *err)

@@ -94,6 +94,9 @@ static void trim(const char **s, size_t *len)
 		(*len)--;
 }
 
+/* Models wrap JSON in a fence even when told not to, and a reply cut by
+ * max_tokens loses the closing one: strip what is there, never demand
+ * both ends. */
 const char *blockutil_strip_fence(const char *text, size_t len, size_t *out_len)
 {
 	const char *s = text;
@@ -325,6 +328,9 @@ int blockutil_prompt(const struct dgen_template *t, const char *what, const char
 	return -1;
 }
 
+/* The generators' one road to the LLM, so that usage is always counted
+ * (failed calls cost tokens too) and the reply text is the only thing a
+ * block keeps of the response. */
 int blockutil_ask(struct dgen_block_ctx *ctx, struct json_object *config,
 		  const struct dgen_llm_message *msgs, size_t n, enum dgen_llm_format fmt,
 		  struct json_object *schema, char **reply, struct dgen_err *err)

@@ -24,6 +24,9 @@ static const struct dgen_block_param params[] = {
 	  "(share of distinct words)" },
 };
 
+/* Mean pairwise dissimilarity of the items; each text is turned into
+ * code points once, not once per pair. A single item falls back to the
+ * share of distinct words, as for a plain text. */
 static double list_diversity(struct json_object *arr)
 {
 	size_t n = json_object_array_length(arr), pairs = 0;

@@ -76,6 +76,8 @@ static int check_required(struct json_object *parsed, struct json_object *requir
 	return 0;
 }
 
+/* Invalid input is an answer (valid: false), not a failure, unless the
+ * pipeline asked for strict: then the reason becomes the block error. */
 static int json_validator_execute(void *state, struct json_object *config,
 				  struct dgen_block_ctx *ctx, struct json_object *input,
 				  struct json_object **output, struct dgen_err *err)

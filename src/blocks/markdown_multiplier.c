@@ -160,6 +160,8 @@ static void add_section(struct json_object *arr, const char *s, size_t n, size_t
 	free(we);
 }
 
+/* One pass over the lines: a header outside a fence closes the section
+ * before it; the text after the last header is the final section. */
 static int markdown_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
 			    struct json_object *input, struct json_object **output,
 			    struct dgen_err *err)

@@ -55,6 +55,8 @@ static void sg_free(void *p)
 	free(s);
 }
 
+/* Compiles the schema (when it is a template) and the prompt once, so a
+ * syntax error is a config error before any seed runs. */
 static int sg_init(struct json_object *config, void **state, struct dgen_err *err)
 {
 	struct json_object *schema = NULL;
@@ -119,6 +121,9 @@ out:
 	return rc;
 }
 
+/* Schema and prompt are rendered per seed; the reply is read leniently
+ * (blockutil_json_reply): a reply that is no object is kept as
+ * raw_response rather than failing the seed. */
 static int sg_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
 		      struct json_object *input, struct json_object **output,
 		      struct dgen_err *err)

@@ -74,6 +74,8 @@ static int tg_init(struct json_object *config, void **state, struct dgen_err *er
 	return 0;
 }
 
+/* The prompts actually sent are returned with the reply, so that a
+ * record shows what the model saw. */
 static int tg_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
 		      struct json_object *input, struct json_object **output,
 		      struct dgen_err *err)

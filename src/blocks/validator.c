@@ -71,6 +71,8 @@ static struct json_object *pass(struct json_object *v)
 	return v ? dgen_json_copy(v) : json_object_new_string("");
 }
 
+/* Length is counted in code points, as a person counts characters; the
+ * forbidden words are only looked for once the length passed. */
 static int validator_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
 			     struct json_object *input, struct json_object **output,
 			     struct dgen_err *err)

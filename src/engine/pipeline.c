@@ -282,6 +282,8 @@ struct json_object *pipeline_accumulated_fields(const struct dgen_pipeline *p)
 	return a;
 }
 
+/* The non-empty prompt and schema templates of the pipeline, for
+ * callers that show or check what will be sent. */
 struct json_object *pipeline_prompts(const struct dgen_pipeline *p)
 {
 	struct json_object *a = json_object_new_array();
@@ -608,6 +610,8 @@ int pipeline_execute_chunk(const struct dgen_pipeline *p, struct json_object *ch
 	return run_blocks(p, 1, state, ctx, res, err);
 }
 
+/* Runs only the multiplier, so that the runner can queue its chunks as
+ * seeds of their own; its usage is reported even when it fails. */
 int pipeline_expand(const struct dgen_pipeline *p, struct json_object *metadata,
 		    const struct dgen_block_ctx *ctx, struct json_object **chunks,
 		    struct dgen_llm_usage *usage, struct dgen_err *err)
@@ -666,6 +670,8 @@ out:
 	return rc;
 }
 
+/* For the synchronous execute endpoint: a multiplier's chunks run one
+ * after the other here, where the runner would queue them. */
 int pipeline_execute_all(const struct dgen_pipeline *p, struct json_object *metadata,
 			 const struct dgen_block_ctx *ctx, struct json_object **out,
 			 struct dgen_err *err)

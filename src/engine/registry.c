@@ -161,6 +161,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Plugins load in name order, so that when two declare the same type
+ * name, which one is refused does not depend on the directory's order. A
+ * bad plugin is a listed problem, not a failure of the whole directory. */
 int registry_load_dir(struct dgen_registry *r, const char *dir, struct dgen_err *err)
 {
 	DIR *d;
@@ -289,6 +292,9 @@ static struct json_object *param_default(const struct dgen_block_type *t,
 	return v;
 }
 
+/* The JSON Schema of one parameter, as GET /api/blocks shows it to the
+ * UI: type, default, enum and description, plus the UI's hints (field
+ * reference, item type, format). */
 static struct json_object *param_schema(const struct dgen_block_type *t,
 					const struct dgen_block_param *p)
 {
@@ -378,6 +384,8 @@ struct json_object *registry_blocks_json(const struct dgen_registry *r)
 	return a;
 }
 
+/* Whether v has the JSON type the parameter declares (an integer is a
+ * number; a schema may be a template string). */
 static bool type_ok(enum dgen_param_type t, struct json_object *v)
 {
 	switch (t) {

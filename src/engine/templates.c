@@ -251,6 +251,9 @@ fail:
 	return -1;
 }
 
+/* Keys must be scalars without NUL bytes and appear once: with a repeated
+ * key, which value counts would depend on the reader, so the template
+ * would not mean what it reads. */
 static int parse_mapping(struct yctx *y, int depth, struct json_object **out)
 {
 	struct json_object *o = json_object_new_object();
@@ -366,6 +369,8 @@ static int expect(struct yctx *y, yaml_event_type_t t, yaml_event_t *ev)
 	return 0;
 }
 
+/* One document only, under the size and depth limits, so that a user
+ * template cannot make the API allocate without bound. */
 int templates_yaml_parse(const char *text, size_t len, const struct dgen_yaml_limits *lim,
 			 struct json_object **out, struct dgen_err *err)
 {
@@ -581,6 +586,8 @@ static char *find_seed(const char *dir, const char *id)
 	return NULL;
 }
 
+/* A file that does not load becomes a listed problem instead of hiding
+ * the other templates; ids are file names, and builtins win a clash. */
 static void load_dir(struct dgen_templates *t, const char *dir, bool builtin)
 {
 	DIR *d;
@@ -684,6 +691,9 @@ const struct dgen_pipeline_template *templates_find(const struct dgen_templates 
 	return NULL;
 }
 
+/* The seed file next to a template, for the UI to show: markdown as its
+ * text, JSON parsed; an unreadable one is logged and left out, not an
+ * error. */
 struct json_object *templates_example_seed(const struct dgen_pipeline_template *tp)
 {
 	struct dgen_err e = DGEN_ERR_INIT;
@@ -728,6 +738,9 @@ struct json_object *templates_list_json(const struct dgen_templates *t)
 	return a;
 }
 
+/* A command-line argument names a file when one exists at that path
+ * (YAML by its extension, else JSON), else a template id; an error from a
+ * JSON file is prefixed with its path. */
 int templates_resolve_pipeline(const struct dgen_templates *t, const char *arg,
 			       struct json_object **def, struct dgen_err *err)
 {

@@ -31,6 +31,9 @@ static struct curl_slist *anthropic_headers(struct curl_slist *h, const char *ap
 	return curl_slist_append(h, "anthropic-version: " ANTHROPIC_VERSION);
 }
 
+/* System messages join the top-level system prompt (the API has no
+ * system role), and the JSON instruction goes there too since there is no
+ * JSON mode. Temperature is capped at 1, Anthropic's maximum. */
 static struct json_object *anthropic_build(const struct dgen_llm_request *req, const char *model)
 {
 	struct json_object *body = json_object_new_object(), *msgs = json_object_new_array();
@@ -73,6 +76,9 @@ static struct json_object *anthropic_build(const struct dgen_llm_request *req, c
 	return body;
 }
 
+/* The answer is the text blocks joined; thinking and tool blocks are not
+ * part of it. Cache reads and writes are added back into the input count
+ * (SPEC.md §7). */
 static int anthropic_parse(const struct llm_adapter *ad, struct json_object *reply,
 			   struct dgen_llm_response *resp, enum llm_finish *finish,
 			   struct dgen_err *err)

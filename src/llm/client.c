@@ -207,6 +207,9 @@ void llm_usage_set(struct dgen_llm_response *resp, int64_t in, int64_t out, int6
 	resp->usage.cached_tokens = cached > in ? in : cached;
 }
 
+/* Providers send counts as integers, some gateways as 12.0: both are
+ * read, anything else (negative, fractional, absurdly large) is
+ * malformed rather than silently zero. */
 int llm_usage_int(struct json_object *obj, const char *path, int64_t *out)
 {
 	char key[64];
@@ -324,6 +327,9 @@ void llm_client_free(struct dgen_llm_client *c)
 	free(c);
 }
 
+/* Everything that can be wrong with the configuration is found here,
+ * once, not on the first call: the endpoint, the provider, libcurl. The
+ * printable endpoint (c->where) drops any user:password. */
 int llm_client_new(const struct dgen_config *cfg, struct dgen_llm_client **out,
 		   struct dgen_err *err)
 {
@@ -546,6 +552,9 @@ static uint64_t rng_next(struct dgen_llm_handle *h)
 	return x * 0x2545f4914f6cdd1dull;
 }
 
+/* Redirects are never followed (the request carries the key), only
+ * http(s) is allowed, and the proxy is always set so that the
+ * environment's http_proxy cannot override LLM_PROXY. */
 struct dgen_llm_handle *llm_handle_new(struct dgen_llm_client *c)
 {
 	struct dgen_llm_handle *h = dgen_xcalloc(1, sizeof(*h));

@@ -13,6 +13,8 @@
 #include "dgen/util.h"
 #include "provider.h"
 
+/* Native /api/chat: sampling settings go under "options" (sent only
+ * when one is set), and the schema itself is the "format". */
 static struct json_object *ollama_build(const struct dgen_llm_request *req, const char *model)
 {
 	struct json_object *body = json_object_new_object(), *msgs = json_object_new_array();

@@ -85,6 +85,9 @@ static enum llm_finish finish_kind(const char *r)
 	return LLM_FINISH_OK;
 }
 
+/* Only the first choice is read. content may be null for a refusal or a
+ * tool call; that is an empty answer, not a malformed reply, when the
+ * finish reason explains it. */
 int openai_parse(const struct llm_adapter *ad, struct json_object *reply,
 		 struct dgen_llm_response *resp, enum llm_finish *finish, struct dgen_err *err)
 {
