@@ -99,6 +99,8 @@ int api_record_filter(struct api_ctx *c, struct dgen_record_filter *f);
 
 /* Writes body with status and puts it. Returns status. */
 int api_ok(struct api_ctx *c, int status, struct json_object *body);
+/* api_ok(c, 200, {key: val}): the answers that are one member (val is put). */
+int api_ok_member(struct api_ctx *c, const char *key, struct json_object *val);
 /* Returns the status of c->err's code (the dispatcher writes the body). */
 int api_fail(struct api_ctx *c);
 /* Sets c->err from code and message, returns its status. */

@@ -11,7 +11,10 @@
  * also stores in *owned for the caller to free. blockutil_json_reply()
  * returns a new object for the caller to put. blockutil_strip_fence()
  * and blockutil_find_fence() return views into the caller's text.
+ * blockutil_ask() hands the caller the reply text to free().
  * blockutil_compile() hands the caller a template to template_free().
+ * blockutil_output() takes over the values it is given and hands the
+ * object to the caller through *output.
  */
 #ifndef DGEN_BLOCKUTIL_H
 #define DGEN_BLOCKUTIL_H
@@ -23,6 +26,15 @@
 #include "dgen/block.h"
 #include "dgen/buf.h"
 #include "dgen/template.h"
+#include "dgen/util.h"
+
+/* The members of a struct dgen_block_type that every builtin block fills
+ * the same way, from the static tables `inputs`, `outputs` and `params`
+ * of its own file. Members left out (init, free, is_multiplier) are
+ * NULL/false. */
+#define BLOCKUTIL_TABLES                                                   \
+	.abi = DGEN_BLOCK_ABI, .inputs = inputs, .outputs = outputs,       \
+	.params = params, .n_params = DGEN_ARRAY_LEN(params)
 
 /* The value a field reference names in the state: the top-level key of
  * that exact name if there is one, else a dotted path through objects
@@ -57,6 +69,23 @@ long long blockutil_cfg_int(struct json_object *cfg, const char *key, long long 
 double blockutil_cfg_num(struct json_object *cfg, const char *key, double dflt);
 bool blockutil_cfg_bool(struct json_object *cfg, const char *key, bool dflt);
 
+/* An integer config value that must not be negative (a count or a
+ * length), read into *out; a negative one is a config error naming the
+ * key ("<key> must be 0 or more"). */
+int blockutil_cfg_count(struct json_object *cfg, const char *key, long long dflt,
+			long long *out, struct dgen_err *err);
+
+/* The text of the state field that config key `key` names (`dflt` when
+ * the key is unset), as blockutil_text() gives it. */
+const char *blockutil_input_text(struct json_object *cfg, const char *key, const char *dflt,
+				 struct json_object *input, size_t *len, char **owned);
+
+/* Ends an execute(): *output becomes a new object holding the key/value
+ * pairs that follow, up to a NULL key (a NULL value is JSON null; values
+ * are taken over). Returns 0. */
+int blockutil_output(struct json_object **output, const char *key, ...)
+	__attribute__((sentinel));
+
 /* The generators' shared config checks: temperature in [0, 2],
  * max_tokens in [1, 1000000] (config errors naming the key). */
 int blockutil_check_sampling(struct json_object *cfg, struct dgen_err *err);
@@ -76,12 +105,11 @@ int blockutil_prompt(const struct dgen_template *t, const char *what, const char
  * max_tokens from the (checked) config, the context's cancel flag and
  * deadline, in format fmt (schema for DGEN_LLM_JSON_SCHEMA). The call's
  * usage is added to ctx->usage whatever the outcome. No LLM configured is
- * a block error. resp is filled as llm_call() does; the caller always
- * releases it with llm_response_free(). */
+ * a block error. On success *reply is the reply's text ("" when the
+ * provider sent none), malloc'd for the caller to free; else NULL. */
 int blockutil_ask(struct dgen_block_ctx *ctx, struct json_object *config,
 		  const struct dgen_llm_message *msgs, size_t n, enum dgen_llm_format fmt,
-		  struct json_object *schema, struct dgen_llm_response *resp,
-		  struct dgen_err *err);
+		  struct json_object *schema, char **reply, struct dgen_err *err);
 
 /* Sets a config error (DGEN_EINVALID) naming the key in detail.field. */
 int blockutil_config_error(struct dgen_err *err, const char *key, const char *fmt, ...)

@@ -99,6 +99,14 @@ int api_ok(struct api_ctx *c, int status, struct json_object *body)
 	return status;
 }
 
+int api_ok_member(struct api_ctx *c, const char *key, struct json_object *val)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, key, val);
+	return api_ok(c, 200, o);
+}
+
 int api_fail(struct api_ctx *c)
 {
 	int st = respond_http_status(c->err.code);

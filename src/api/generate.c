@@ -87,96 +87,108 @@ static enum dgen_input_kind file_kind(const struct multipart_part *f, size_t *sk
 	return DGEN_INPUT_MARKDOWN;
 }
 
-int api_generate(struct api_ctx *c)
+/* What the form sent: the pipeline id and the seed file. */
+struct upload {
+	int64_t pid;
+	enum dgen_input_kind kind;
+	const char *data; /* into the request body, after any byte order mark */
+	size_t len;
+};
+
+/* Reads the multipart form into u. Refuses a pipeline_id that is not a
+ * positive integer, an empty file and one that is not UTF-8 text, each
+ * naming the form field. */
+static int read_upload(struct api_ctx *c, struct upload *u)
 {
 	struct req *r = c->req;
-	const char *boundary, *file_data;
+	const char *boundary;
 	struct multipart_part *parts;
 	const struct multipart_part *pid_part, *file;
-	struct dgen_pipeline *p = NULL;
-	struct dgen_seeds seeds;
-	struct dgen_json_limits jlim;
-	struct dgen_seed_limits slim;
-	struct dgen_job_new job;
-	struct dgen_db *db;
-	enum dgen_input_kind kind;
-	struct json_object *o;
-	size_t n, skip, file_len;
-	int64_t pid, job_id;
-	bool existed = false;
 	char *pid_text;
-	int st;
+	size_t n, skip;
 
-	memset(&seeds, 0, sizeof seeds);
 	if (multipart_boundary(r->content_type, &r->arena, &boundary, &c->err) != 0 ||
 	    request_read_body(r, c->cfg->max_upload, &c->err) != 0 ||
 	    multipart_parse(r->body.data ? r->body.data : "", r->body.len, boundary,
 			    &multipart_default_limits, &r->arena, &parts, &n, &c->err) != 0 ||
 	    check_fields(c, parts, n) != 0)
-		goto fail;
-
+		return -1;
 	pid_part = multipart_find(parts, n, "pipeline_id");
 	pid_text = arena_strndup(&r->arena, pid_part->data, pid_part->len);
-	if (memchr(pid_part->data, '\0', pid_part->len) || route_parse_id(pid_text, &pid) != 0) {
-		field_error(c, DGEN_EBADREQ, "pipeline_id", "'pipeline_id' must be a positive integer");
-		goto fail;
-	}
+	if (memchr(pid_part->data, '\0', pid_part->len) || route_parse_id(pid_text, &u->pid) != 0)
+		return field_error(c, DGEN_EBADREQ, "pipeline_id",
+				   "'pipeline_id' must be a positive integer");
 	file = multipart_find(parts, n, "file");
-	if (file->len == 0) {
-		field_error(c, DGEN_EBADREQ, "file", "The uploaded file is empty");
-		goto fail;
-	}
-	kind = file_kind(file, &skip);
-	file_data = file->data + skip;
-	file_len = file->len - skip;
-	if (!dgen_utf8_valid(file_data, file_len)) {
-		field_error(c, DGEN_EBADREQ, "file",
-			    "The uploaded file must be UTF-8 text without NUL bytes");
-		goto fail;
-	}
-	if (api_load_pipeline(c, pid, &p) != 0)
-		goto fail;
+	if (file->len == 0)
+		return field_error(c, DGEN_EBADREQ, "file", "The uploaded file is empty");
+	u->kind = file_kind(file, &skip);
+	u->data = file->data + skip;
+	u->len = file->len - skip;
+	if (!dgen_utf8_valid(u->data, u->len))
+		return field_error(c, DGEN_EBADREQ, "file",
+				   "The uploaded file must be UTF-8 text without NUL bytes");
+	return 0;
+}
+
+/* The seeds of the upload, checked now so that a bad file is refused
+ * before a job exists. A markdown file only makes sense for a pipeline
+ * that starts with a multiplier, which cuts it into seeds. */
+static int read_seeds(struct api_ctx *c, const struct upload *u, const struct dgen_pipeline *p,
+		      struct dgen_seeds *seeds)
+{
+	struct dgen_json_limits jlim;
+	struct dgen_seed_limits slim;
 
 	api_json_limits(c, &jlim);
 	jlim.max_bytes = c->cfg->max_upload;
 	api_seed_limits(c, &slim);
-	if (kind == DGEN_INPUT_JSON) {
-		if (seeds_parse(file_data, file_len, &jlim, &slim, &seeds, &c->err) != 0)
-			goto fail;
-	} else {
-		if (!pipeline_is_multiplier(p)) {
-			dgen_err_set(&c->err, DGEN_EINVALID,
-				     "A markdown file needs a pipeline whose first block is a "
-				     "multiplier (MarkdownMultiplierBlock); upload a .json seed file "
-				     "for this one");
-			dgen_err_detail_str(&c->err, "field", "file");
-			dgen_err_detail_int(&c->err, "pipeline_id", pid);
-			goto fail;
-		}
-		if (seeds_from_markdown(file_data, file_len, &seeds, &c->err) != 0)
-			goto fail;
+	if (u->kind == DGEN_INPUT_JSON)
+		return seeds_parse(u->data, u->len, &jlim, &slim, seeds, &c->err);
+	if (!pipeline_is_multiplier(p)) {
+		dgen_err_set(&c->err, DGEN_EINVALID,
+			     "A markdown file needs a pipeline whose first block is a "
+			     "multiplier (MarkdownMultiplierBlock); upload a .json seed file "
+			     "for this one");
+		dgen_err_detail_str(&c->err, "field", "file");
+		dgen_err_detail_int(&c->err, "pipeline_id", u->pid);
+		return -1;
 	}
+	return seeds_from_markdown(u->data, u->len, seeds, &c->err);
+}
 
+int api_generate(struct api_ctx *c)
+{
+	struct dgen_pipeline *p = NULL;
+	struct dgen_seeds seeds;
+	struct dgen_job_new job;
+	struct dgen_db *db;
+	struct upload u;
+	int64_t job_id;
+	bool existed = false;
+	int st;
+
+	memset(&seeds, 0, sizeof seeds);
+	if (read_upload(c, &u) != 0 || api_load_pipeline(c, u.pid, &p) != 0 ||
+	    read_seeds(c, &u, p, &seeds) != 0)
+		goto fail;
 	memset(&job, 0, sizeof job);
-	job.pipeline_id = pid;
-	job.input_kind = kind;
-	job.input = file_data;
-	job.input_len = file_len;
+	job.pipeline_id = u.pid;
+	job.input_kind = u.kind;
+	job.input = u.data;
+	job.input_len = u.len;
 	job.units = NULL;
 	/* a multiplier's chunks are only known once it runs: the runner counts */
 	job.total_seeds = pipeline_is_multiplier(p) ? 0 : seeds.total_units;
-	job.idempotency_key = r->idempotency_key;
+	job.idempotency_key = c->req->idempotency_key;
 	if (!(db = api_db(c)) || jobs_insert(db, &job, &job_id, &existed, &c->err) != 0) {
 		if (c->err.code == DGEN_ENOTFOUND) {
 			dgen_err_set(&c->err, DGEN_ENOTFOUND, "Pipeline %lld not found",
-				     (long long)pid);
-			dgen_err_detail_int(&c->err, "pipeline_id", pid);
+				     (long long)u.pid);
+			dgen_err_detail_int(&c->err, "pipeline_id", u.pid);
 		}
 		goto fail;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "job_id", json_object_new_int64(job_id));
-	st = api_ok(c, 200, o);
+	st = api_ok_member(c, "job_id", json_object_new_int64(job_id));
 	goto out;
 fail:
 	st = api_fail(c);

@@ -12,6 +12,9 @@
  * queue (runners beat every few seconds while idle or busy). */
 #define RUNNER_ALIVE_WITHIN_S 30
 
+/* A database that cannot be reached is 503, so a load balancer takes the
+ * worker out; a runner that is down is reported but still healthy: the
+ * API can serve everything but new results. */
 int api_health_get(struct api_ctx *c)
 {
 	struct dgen_db *db = api_db(c);

@@ -75,49 +75,47 @@ int api_jobs_list(struct api_ctx *c)
 	return api_ok(c, 200, arr);
 }
 
-int api_jobs_get(struct api_ctx *c)
+/* Answers with what `read` gives for the route's job (404 naming an
+ * unknown job). */
+static int job_read(struct api_ctx *c, int (*read)(struct dgen_db *db, int64_t id,
+						   struct json_object **out,
+						   struct dgen_err *err))
 {
 	struct dgen_db *db = api_db(c);
 	struct json_object *o;
 
-	if (!db || jobs_get(db, c->id, &o, &c->err) != 0)
+	if (!db || read(db, c->id, &o, &c->err) != 0)
 		return job_fail(c);
 	return api_ok(c, 200, o);
+}
+
+int api_jobs_get(struct api_ctx *c)
+{
+	return job_read(c, jobs_get);
 }
 
 int api_jobs_cancel(struct api_ctx *c)
 {
 	struct dgen_db *db = api_db(c);
-	struct json_object *o;
 
 	if (!db || jobs_cancel(db, c->id, NULL, &c->err) != 0)
 		return job_fail(c);
-	o = json_object_new_object();
-	json_object_object_add(o, "message", json_object_new_string("Job cancelled"));
-	return api_ok(c, 200, o);
+	return api_ok_member(c, "message", json_object_new_string("Job cancelled"));
 }
 
 int api_jobs_failures(struct api_ctx *c)
 {
-	struct dgen_db *db = api_db(c);
-	struct json_object *arr;
-
-	if (!db || jobs_failures(db, c->id, &arr, &c->err) != 0)
-		return job_fail(c);
-	return api_ok(c, 200, arr);
+	return job_read(c, jobs_failures);
 }
 
 int api_jobs_retry_failed(struct api_ctx *c)
 {
 	struct dgen_db *db = api_db(c);
-	struct json_object *o;
 	int64_t new_id;
 	bool existed = false;
 
 	if (!db || jobs_retry_failed(db, c->id, c->req->idempotency_key, &new_id, &existed,
 				     &c->err) != 0)
 		return job_fail(c);
-	o = json_object_new_object();
-	json_object_object_add(o, "job_id", json_object_new_int64(new_id));
-	return api_ok(c, 200, o);
+	return api_ok_member(c, "job_id", json_object_new_int64(new_id));
 }

@@ -18,14 +18,20 @@ const struct multipart_limits multipart_default_limits = {
 	.max_header_bytes = 8192,
 };
 
-/* RFC 7230 token characters (header and parameter names). */
-static bool is_tchar(unsigned char c)
+/* An ASCII letter or digit, or one of the (non-NUL) characters of extra. */
+static bool alnum_or(unsigned char c, const char *extra)
 {
 	if (c >= '0' && c <= '9')
 		return true;
 	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
 		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	return c && strchr(extra, c) != NULL;
+}
+
+/* RFC 7230 token characters (header and parameter names). */
+static bool is_tchar(unsigned char c)
+{
+	return alnum_or(c, "!#$%&'*+-.^_`|~");
 }
 
 static bool is_ws(char c)
@@ -36,11 +42,7 @@ static bool is_ws(char c)
 /* RFC 2046 bchars: what a boundary may consist of. */
 static bool is_bchar(unsigned char c)
 {
-	if (c >= '0' && c <= '9')
-		return true;
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-		return true;
-	return c && strchr("'()+_,-./:=? ", c) != NULL;
+	return alnum_or(c, "'()+_,-./:=? ");
 }
 
 static int param_error(struct dgen_err *err, const char *what)
@@ -161,6 +163,8 @@ static void leading_token(const char *value, size_t len, const char **s, size_t 
 	*n = (size_t)(e - p);
 }
 
+/* The boundary is checked against RFC 2046 here, so that the parser can
+ * trust it when it builds the delimiter. */
 int multipart_boundary(const char *content_type, struct arena *a, const char **boundary,
 		       struct dgen_err *err)
 {
@@ -306,6 +310,8 @@ static const char *header_end(const char *p, const char *end, size_t max)
 	return NULL;
 }
 
+/* Parts point into body (no copies); headers are bounded by the limits
+ * before they are read, so a hostile body costs at most its own size. */
 int multipart_parse(const char *body, size_t len, const char *boundary,
 		    const struct multipart_limits *lim, struct arena *a,
 		    struct multipart_part **parts, size_t *n_parts, struct dgen_err *err)

@@ -19,14 +19,20 @@ static int record_fail(struct api_ctx *c)
 	return api_fail(c);
 }
 
-static struct json_object *status_names(void)
+/* A status name that is no record status: 400 naming where it came from
+ * (`kind` "parameter" or "field") and listing the allowed names. */
+static int bad_status(struct api_ctx *c, const char *msg, const char *kind, const char *value)
 {
 	struct json_object *a = json_object_new_array();
 
 	for (int s = DGEN_REC_PENDING; s <= DGEN_REC_EDITED; s++)
 		json_object_array_add(a, json_object_new_string(
 						 records_status_name((enum dgen_record_status)s)));
-	return a;
+	dgen_err_set(&c->err, DGEN_EBADREQ, "%s", msg);
+	dgen_err_detail_str(&c->err, kind, "status");
+	dgen_err_detail_str(&c->err, "value", value);
+	dgen_err_detail(&c->err, "allowed", a);
+	return -1;
 }
 
 /* The filters shared by the list, delete and export endpoints: status,
@@ -38,13 +44,9 @@ int api_record_filter(struct api_ctx *c, struct dgen_record_filter *f)
 
 	memset(f, 0, sizeof *f);
 	f->status = DGEN_REC_ANY;
-	if (s && records_status_parse(s, &f->status) != 0) {
-		dgen_err_set(&c->err, DGEN_EBADREQ, "Query parameter 'status' is not a record status");
-		dgen_err_detail_str(&c->err, "parameter", "status");
-		dgen_err_detail_str(&c->err, "value", s);
-		dgen_err_detail(&c->err, "allowed", status_names());
-		return -1;
-	}
+	if (s && records_status_parse(s, &f->status) != 0)
+		return bad_status(c, "Query parameter 'status' is not a record status", "parameter",
+				  s);
 	if (request_param_int(c->req, "job_id", 1, LLONG_MAX, 0, &job, &c->err) != 0 ||
 	    request_param_int(c->req, "pipeline_id", 1, LLONG_MAX, 0, &pid, &c->err) != 0)
 		return -1;
@@ -95,7 +97,6 @@ int api_records_update(struct api_ctx *c)
 	struct dgen_json_limits lim;
 	struct dgen_db *db;
 	const char *status = NULL;
-	struct json_object *o;
 	int st;
 
 	api_json_limits(c, &lim);
@@ -110,10 +111,7 @@ int api_records_update(struct api_ctx *c)
 	    dgen_json_get_obj(body, "", "metadata", false, &meta, &c->err) != 0)
 		goto fail;
 	if (status && records_status_parse(status, &u.status) != 0) {
-		dgen_err_set(&c->err, DGEN_EBADREQ, "'status' is not a record status");
-		dgen_err_detail_str(&c->err, "field", "status");
-		dgen_err_detail_str(&c->err, "value", status);
-		dgen_err_detail(&c->err, "allowed", status_names());
+		bad_status(c, "'status' is not a record status", "field", status);
 		goto fail;
 	}
 	u.metadata = meta;
@@ -137,9 +135,7 @@ int api_records_update(struct api_ctx *c)
 		st = record_fail(c);
 		goto out;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "success", json_object_new_boolean(true));
-	st = api_ok(c, 200, o);
+	st = api_ok_member(c, "success", json_object_new_boolean(true));
 	goto out;
 fail:
 	st = api_fail(c);
@@ -152,7 +148,6 @@ out:
 int api_records_delete(struct api_ctx *c)
 {
 	struct dgen_db *db;
-	struct json_object *o;
 	long long job;
 	int64_t deleted = 0;
 
@@ -160,7 +155,5 @@ int api_records_delete(struct api_ctx *c)
 		return api_fail(c);
 	if (!(db = api_db(c)) || records_delete(db, job, &deleted, &c->err) != 0)
 		return api_fail(c);
-	o = json_object_new_object();
-	json_object_object_add(o, "deleted", json_object_new_int64(deleted));
-	return api_ok(c, 200, o);
+	return api_ok_member(c, "deleted", json_object_new_int64(deleted));
 }

@@ -102,6 +102,8 @@ static bool pattern_match(const char *pattern, const char *path, size_t plen, co
 	}
 }
 
+/* A path that matches some route but not with this method is a 405
+ * with Allow, not a 404: the client has the right URL. */
 int route_match(const char *method, const char *path, struct arena *a, struct route_match *m,
 		struct dgen_err *err)
 {

@@ -18,6 +18,8 @@ void api_seed_limits(const struct api_ctx *c, struct dgen_seed_limits *lim)
 		lim->max_repetitions = c->cfg->max_repetitions;
 }
 
+/* A dry run of a seed upload: the answer is the validation report, not
+ * an error, so a client can show every problem at once. */
 int api_seeds_validate(struct api_ctx *c)
 {
 	static const char *const allowed[] = { "pipeline_id", "seeds", NULL };

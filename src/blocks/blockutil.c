@@ -94,6 +94,9 @@ static void trim(const char **s, size_t *len)
 		(*len)--;
 }
 
+/* Models wrap JSON in a fence even when told not to, and a reply cut by
+ * max_tokens loses the closing one: strip what is there, never demand
+ * both ends. */
 const char *blockutil_strip_fence(const char *text, size_t len, size_t *out_len)
 {
 	const char *s = text;
@@ -227,6 +230,35 @@ bool blockutil_cfg_bool(struct json_object *cfg, const char *key, bool dflt)
 	return json_object_get_boolean(v);
 }
 
+int blockutil_cfg_count(struct json_object *cfg, const char *key, long long dflt,
+			long long *out, struct dgen_err *err)
+{
+	*out = blockutil_cfg_int(cfg, key, dflt);
+	if (*out < 0)
+		return blockutil_config_error(err, key, "%s must be 0 or more", key);
+	return 0;
+}
+
+const char *blockutil_input_text(struct json_object *cfg, const char *key, const char *dflt,
+				 struct json_object *input, size_t *len, char **owned)
+{
+	const char *field = blockutil_cfg_str(cfg, key);
+
+	return blockutil_text(blockutil_field(input, field ? field : dflt), len, owned);
+}
+
+int blockutil_output(struct json_object **output, const char *key, ...)
+{
+	va_list ap;
+
+	*output = json_object_new_object();
+	va_start(ap, key);
+	for (; key; key = va_arg(ap, const char *))
+		json_object_object_add(*output, key, va_arg(ap, struct json_object *));
+	va_end(ap);
+	return 0;
+}
+
 int blockutil_config_error(struct dgen_err *err, const char *key, const char *fmt, ...)
 {
 	char msg[DGEN_ERR_MSG_MAX];
@@ -296,18 +328,22 @@ int blockutil_prompt(const struct dgen_template *t, const char *what, const char
 	return -1;
 }
 
+/* The generators' one road to the LLM, so that usage is always counted
+ * (failed calls cost tokens too) and the reply text is the only thing a
+ * block keeps of the response. */
 int blockutil_ask(struct dgen_block_ctx *ctx, struct json_object *config,
 		  const struct dgen_llm_message *msgs, size_t n, enum dgen_llm_format fmt,
-		  struct json_object *schema, struct dgen_llm_response *resp,
-		  struct dgen_err *err)
+		  struct json_object *schema, char **reply, struct dgen_err *err)
 {
 	struct dgen_llm_request req;
+	struct dgen_llm_response resp;
 	int rc;
 
-	memset(resp, 0, sizeof(*resp));
+	*reply = NULL;
 	if (!ctx->llm)
 		return dgen_err_set(err, DGEN_EBLOCK, "no LLM is configured (set LLM_ENDPOINT)");
 	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
 	req.messages = msgs;
 	req.n_messages = n;
 	req.model = blockutil_cfg_str(config, "model");
@@ -317,9 +353,14 @@ int blockutil_ask(struct dgen_block_ctx *ctx, struct json_object *config,
 	req.schema = schema;
 	req.cancel = ctx->cancel;
 	req.deadline = ctx->deadline;
-	rc = llm_call(ctx->llm, &req, resp, err);
+	rc = llm_call(ctx->llm, &req, &resp, err);
 	if (ctx->usage)
-		usage_add(ctx->usage, &resp->usage);
+		usage_add(ctx->usage, &resp.usage);
+	if (rc == 0) {
+		*reply = resp.text ? resp.text : dgen_xstrdup("");
+		resp.text = NULL;
+	}
+	llm_response_free(&resp);
 	return rc;
 }
 

@@ -27,36 +27,25 @@ static int coherence_execute(void *state, struct json_object *config, struct dge
 			     struct json_object *input, struct json_object **output,
 			     struct dgen_err *err)
 {
-	const char *field = blockutil_cfg_str(config, "field_name");
 	char *owned;
 	size_t len;
-	const char *text;
-	double score;
+	const char *text = blockutil_input_text(config, "field_name", "assistant", input, &len,
+						&owned);
+	double score = textmetrics_coherence(text, len);
 
 	(void)state;
 	(void)ctx;
 	(void)err;
-	text = blockutil_text(blockutil_field(input, field ? field : "assistant"), &len, &owned);
-	score = textmetrics_coherence(text, len);
 	free(owned);
-	*output = json_object_new_object();
-	json_object_object_add(*output, "coherence_score", dgen_json_new_double(score));
-	return 0;
+	return blockutil_output(output, "coherence_score", dgen_json_new_double(score), NULL);
 }
 
 const struct dgen_block_type coherence_score_block = {
-	.abi = DGEN_BLOCK_ABI,
+	BLOCKUTIL_TABLES,
 	.type = "CoherenceScore",
 	.name = "Coherence Score",
 	.description = "Scores text in [0,1] by average sentence length: words per "
 		       "'.'-separated sentence divided by 20, capped at 1",
 	.category = "metrics",
-	.inputs = inputs,
-	.outputs = outputs,
-	.params = params,
-	.n_params = DGEN_ARRAY_LEN(params),
-	.is_multiplier = false,
-	.init = NULL,
 	.execute = coherence_execute,
-	.free = NULL,
 };

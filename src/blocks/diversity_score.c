@@ -24,6 +24,9 @@ static const struct dgen_block_param params[] = {
 	  "(share of distinct words)" },
 };
 
+/* Mean pairwise dissimilarity of the items; each text is turned into
+ * code points once, not once per pair. A single item falls back to the
+ * share of distinct words, as for a plain text. */
 static double list_diversity(struct json_object *arr)
 {
 	size_t n = json_object_array_length(arr), pairs = 0;
@@ -87,25 +90,16 @@ static int diversity_execute(void *state, struct json_object *config, struct dge
 		score = textmetrics_word_diversity(s, l);
 		free(owned);
 	}
-	*output = json_object_new_object();
-	json_object_object_add(*output, "diversity_score", dgen_json_new_double(score));
-	return 0;
+	return blockutil_output(output, "diversity_score", dgen_json_new_double(score), NULL);
 }
 
 const struct dgen_block_type diversity_score_block = {
-	.abi = DGEN_BLOCK_ABI,
+	BLOCKUTIL_TABLES,
 	.type = "DiversityScore",
 	.name = "Diversity Score",
 	.description = "Scores diversity in [0,1]: for a list of texts the mean pairwise "
 		       "dissimilarity (1 - similarity ratio), for one text the share of "
 		       "distinct words",
 	.category = "metrics",
-	.inputs = inputs,
-	.outputs = outputs,
-	.params = params,
-	.n_params = DGEN_ARRAY_LEN(params),
-	.is_multiplier = false,
-	.init = NULL,
 	.execute = diversity_execute,
-	.free = NULL,
 };

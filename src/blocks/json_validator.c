@@ -76,6 +76,8 @@ static int check_required(struct json_object *parsed, struct json_object *requir
 	return 0;
 }
 
+/* Invalid input is an answer (valid: false), not a failure, unless the
+ * pipeline asked for strict: then the reason becomes the block error. */
 static int json_validator_execute(void *state, struct json_object *config,
 				  struct dgen_block_ctx *ctx, struct json_object *input,
 				  struct json_object **output, struct dgen_err *err)
@@ -104,25 +106,16 @@ static int json_validator_execute(void *state, struct json_object *config,
 		}
 		dgen_err_clear(&e);
 	}
-	*output = json_object_new_object();
-	json_object_object_add(*output, "valid", json_object_new_boolean(valid));
-	json_object_object_add(*output, "parsed_json", parsed);
-	return 0;
+	return blockutil_output(output, "valid", json_object_new_boolean(valid), "parsed_json",
+				parsed, NULL);
 }
 
 const struct dgen_block_type json_validator_block = {
-	.abi = DGEN_BLOCK_ABI,
+	BLOCKUTIL_TABLES,
 	.type = "JSONValidatorBlock",
 	.name = "JSON Validator",
 	.description = "Parses a field as JSON (one surrounding code fence allowed) and "
 		       "checks required keys; sets `valid` and `parsed_json`",
 	.category = "validators",
-	.inputs = inputs,
-	.outputs = outputs,
-	.params = params,
-	.n_params = DGEN_ARRAY_LEN(params),
-	.is_multiplier = false,
-	.init = NULL,
 	.execute = json_validator_execute,
-	.free = NULL,
 };

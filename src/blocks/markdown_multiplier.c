@@ -36,15 +36,12 @@ static const struct dgen_block_param params[] = {
 
 static int markdown_init(struct json_object *config, void **state, struct dgen_err *err)
 {
-	long long size = blockutil_cfg_int(config, "chunk_size", 0);
-	long long overlap = blockutil_cfg_int(config, "chunk_overlap", 0);
+	long long size, overlap;
 
 	*state = NULL;
-	if (size < 0)
-		return blockutil_config_error(err, "chunk_size", "chunk_size must be 0 or more");
-	if (overlap < 0)
-		return blockutil_config_error(err, "chunk_overlap",
-					      "chunk_overlap must be 0 or more");
+	if (blockutil_cfg_count(config, "chunk_size", 0, &size, err) != 0 ||
+	    blockutil_cfg_count(config, "chunk_overlap", 0, &overlap, err) != 0)
+		return -1;
 	if (size > 0 && overlap >= size)
 		return blockutil_config_error(err, "chunk_overlap",
 					      "chunk_overlap (%lld) must be less than chunk_size "
@@ -163,6 +160,8 @@ static void add_section(struct json_object *arr, const char *s, size_t n, size_t
 	free(we);
 }
 
+/* One pass over the lines: a header outside a fence closes the section
+ * before it; the text after the last header is the final section. */
 static int markdown_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
 			    struct json_object *input, struct json_object **output,
 			    struct dgen_err *err)
@@ -209,19 +208,14 @@ static int markdown_execute(void *state, struct json_object *config, struct dgen
 }
 
 const struct dgen_block_type markdown_multiplier_block = {
-	.abi = DGEN_BLOCK_ABI,
+	BLOCKUTIL_TABLES,
 	.type = "MarkdownMultiplierBlock",
 	.name = "Markdown Multiplier",
 	.description = "Splits a Markdown document (file_content) at its headers, and "
 		       "optionally into pieces of chunk_size words; each chunk becomes its "
 		       "own seed {content, chunk_index}",
 	.category = "seeders",
-	.inputs = inputs,
-	.outputs = outputs,
-	.params = params,
-	.n_params = DGEN_ARRAY_LEN(params),
 	.is_multiplier = true,
 	.init = markdown_init,
 	.execute = markdown_execute,
-	.free = NULL,
 };

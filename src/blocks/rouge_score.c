@@ -31,8 +31,6 @@ static int rouge_execute(void *state, struct json_object *config, struct dgen_bl
 			 struct json_object *input, struct json_object **output,
 			 struct dgen_err *err)
 {
-	const char *gf = blockutil_cfg_str(config, "generated_field");
-	const char *rf = blockutil_cfg_str(config, "reference_field");
 	const char *rt = blockutil_cfg_str(config, "rouge_type");
 	enum textmetrics_rouge type = TEXTMETRICS_ROUGE1;
 	struct textmetrics_prf prf;
@@ -47,29 +45,20 @@ static int rouge_execute(void *state, struct json_object *config, struct dgen_bl
 		type = TEXTMETRICS_ROUGE2;
 	else if (rt && strcmp(rt, "rougeL") == 0)
 		type = TEXTMETRICS_ROUGEL;
-	g = blockutil_text(blockutil_field(input, gf ? gf : "assistant"), &gl, &gown);
-	r = blockutil_text(blockutil_field(input, rf ? rf : "reference"), &rl, &rown);
+	g = blockutil_input_text(config, "generated_field", "assistant", input, &gl, &gown);
+	r = blockutil_input_text(config, "reference_field", "reference", input, &rl, &rown);
 	textmetrics_rouge(g, gl, r, rl, type, &prf);
 	free(gown);
 	free(rown);
-	*output = json_object_new_object();
-	json_object_object_add(*output, "rouge_score", dgen_json_new_double(prf.fmeasure));
-	return 0;
+	return blockutil_output(output, "rouge_score", dgen_json_new_double(prf.fmeasure), NULL);
 }
 
 const struct dgen_block_type rouge_score_block = {
-	.abi = DGEN_BLOCK_ABI,
+	BLOCKUTIL_TABLES,
 	.type = "RougeScore",
 	.name = "ROUGE Score",
 	.description = "ROUGE F-measure of a generated text against a reference text "
 		       "(lowercased, punctuation removed, Porter-stemmed words)",
 	.category = "metrics",
-	.inputs = inputs,
-	.outputs = outputs,
-	.params = params,
-	.n_params = DGEN_ARRAY_LEN(params),
-	.is_multiplier = false,
-	.init = NULL,
 	.execute = rouge_execute,
-	.free = NULL,
 };

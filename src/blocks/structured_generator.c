@@ -55,6 +55,8 @@ static void sg_free(void *p)
 	free(s);
 }
 
+/* Compiles the schema (when it is a template) and the prompt once, so a
+ * syntax error is a config error before any seed runs. */
 static int sg_init(struct json_object *config, void **state, struct dgen_err *err)
 {
 	struct json_object *schema = NULL;
@@ -119,6 +121,9 @@ out:
 	return rc;
 }
 
+/* Schema and prompt are rendered per seed; the reply is read leniently
+ * (blockutil_json_reply): a reply that is no object is kept as
+ * raw_response rather than failing the seed. */
 static int sg_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
 		      struct json_object *input, struct json_object **output,
 		      struct dgen_err *err)
@@ -127,10 +132,9 @@ static int sg_execute(void *state, struct json_object *config, struct dgen_block
 	struct dgen_buf prompt = DGEN_BUF_INIT;
 	struct json_object *schema = NULL;
 	struct dgen_llm_message msg;
-	struct dgen_llm_response resp;
+	char *reply = NULL;
 	int rc = -1;
 
-	memset(&resp, 0, sizeof(resp));
 	if (!s)
 		return dgen_err_set(err, DGEN_EINTERNAL, "StructuredGenerator was not initialised");
 	if (schema_for(s, config, input, ctx, &schema, err) != 0)
@@ -141,30 +145,23 @@ static int sg_execute(void *state, struct json_object *config, struct dgen_block
 		dgen_buf_puts(&prompt, DEFAULT_PROMPT);
 	msg.role = "user";
 	msg.content = dgen_buf_str(&prompt);
-	rc = blockutil_ask(ctx, config, &msg, 1, DGEN_LLM_JSON_SCHEMA, schema, &resp, err);
-	if (rc != 0)
-		goto out;
-	*output = json_object_new_object();
-	json_object_object_add(*output, "generated", blockutil_json_reply(resp.text ? resp.text : ""));
+	rc = blockutil_ask(ctx, config, &msg, 1, DGEN_LLM_JSON_SCHEMA, schema, &reply, err);
+	if (rc == 0)
+		blockutil_output(output, "generated", blockutil_json_reply(reply), NULL);
 out:
-	llm_response_free(&resp);
+	free(reply);
 	json_object_put(schema);
 	dgen_buf_free(&prompt);
 	return rc;
 }
 
 const struct dgen_block_type structured_generator_block = {
-	.abi = DGEN_BLOCK_ABI,
+	BLOCKUTIL_TABLES,
 	.type = "StructuredGenerator",
 	.name = "Structured Generator",
 	.description = "Asks the LLM for a JSON object that follows a JSON Schema and "
 		       "returns it as `generated`",
 	.category = "generators",
-	.inputs = inputs,
-	.outputs = outputs,
-	.params = params,
-	.n_params = DGEN_ARRAY_LEN(params),
-	.is_multiplier = false,
 	.init = sg_init,
 	.execute = sg_execute,
 	.free = sg_free,

@@ -74,6 +74,8 @@ static int tg_init(struct json_object *config, void **state, struct dgen_err *er
 	return 0;
 }
 
+/* The prompts actually sent are returned with the reply, so that a
+ * record shows what the model saw. */
 static int tg_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
 		      struct json_object *input, struct json_object **output,
 		      struct dgen_err *err)
@@ -81,11 +83,10 @@ static int tg_execute(void *state, struct json_object *config, struct dgen_block
 	const struct tg *s = state;
 	struct dgen_buf sys = DGEN_BUF_INIT, user = DGEN_BUF_INIT;
 	struct dgen_llm_message msgs[2];
-	struct dgen_llm_response resp;
+	char *reply = NULL;
 	size_t n = 0;
 	int rc = -1;
 
-	memset(&resp, 0, sizeof(resp));
 	if (blockutil_prompt(s ? s->system : NULL, "system_prompt", "system", input, ctx, &sys, err) ||
 	    blockutil_prompt(s ? s->user : NULL, "user_prompt", "user", input, ctx, &user, err))
 		goto out;
@@ -98,35 +99,26 @@ static int tg_execute(void *state, struct json_object *config, struct dgen_block
 	if (sys.len > 0)
 		msgs[n++] = (struct dgen_llm_message){ "system", dgen_buf_str(&sys) };
 	msgs[n++] = (struct dgen_llm_message){ "user", dgen_buf_str(&user) };
-	rc = blockutil_ask(ctx, config, msgs, n, DGEN_LLM_TEXT, NULL, &resp, err);
-	if (rc != 0)
-		goto out;
-	*output = json_object_new_object();
-	json_object_object_add(*output, "assistant",
-			       json_object_new_string(resp.text ? resp.text : ""));
-	json_object_object_add(*output, "system",
-			       json_object_new_string_len(dgen_buf_str(&sys), (int)sys.len));
-	json_object_object_add(*output, "user",
-			       json_object_new_string_len(dgen_buf_str(&user), (int)user.len));
+	rc = blockutil_ask(ctx, config, msgs, n, DGEN_LLM_TEXT, NULL, &reply, err);
+	if (rc == 0)
+		blockutil_output(output, "assistant", json_object_new_string(reply), "system",
+				 json_object_new_string_len(dgen_buf_str(&sys), (int)sys.len),
+				 "user", json_object_new_string_len(dgen_buf_str(&user), (int)user.len),
+				 NULL);
 out:
-	llm_response_free(&resp);
+	free(reply);
 	dgen_buf_free(&sys);
 	dgen_buf_free(&user);
 	return rc;
 }
 
 const struct dgen_block_type text_generator_block = {
-	.abi = DGEN_BLOCK_ABI,
+	BLOCKUTIL_TABLES,
 	.type = "TextGenerator",
 	.name = "Text Generator",
 	.description = "Sends a system and a user prompt (templates over the state) to the "
 		       "LLM and returns its reply as `assistant`",
 	.category = "generators",
-	.inputs = inputs,
-	.outputs = outputs,
-	.params = params,
-	.n_params = DGEN_ARRAY_LEN(params),
-	.is_multiplier = false,
 	.init = tg_init,
 	.execute = tg_execute,
 	.free = tg_free,

@@ -30,14 +30,12 @@ static const struct dgen_block_param params[] = {
 
 static int validator_init(struct json_object *config, void **state, struct dgen_err *err)
 {
-	long long mn = blockutil_cfg_int(config, "min_length", 0);
-	long long mx = blockutil_cfg_int(config, "max_length", 100000);
+	long long mn, mx;
 
 	*state = NULL;
-	if (mn < 0)
-		return blockutil_config_error(err, "min_length", "min_length must be 0 or more");
-	if (mx < 0)
-		return blockutil_config_error(err, "max_length", "max_length must be 0 or more");
+	if (blockutil_cfg_count(config, "min_length", 0, &mn, err) != 0 ||
+	    blockutil_cfg_count(config, "max_length", 100000, &mx, err) != 0)
+		return -1;
 	if (mx < mn)
 		return blockutil_config_error(err, "max_length",
 					      "max_length (%lld) is below min_length (%lld)", mx,
@@ -73,6 +71,8 @@ static struct json_object *pass(struct json_object *v)
 	return v ? dgen_json_copy(v) : json_object_new_string("");
 }
 
+/* Length is counted in code points, as a person counts characters; the
+ * forbidden words are only looked for once the length passed. */
 static int validator_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
 			     struct json_object *input, struct json_object **output,
 			     struct dgen_err *err)
@@ -109,26 +109,17 @@ static int validator_execute(void *state, struct json_object *config, struct dge
 		}
 	}
 	free(owned);
-	*output = json_object_new_object();
-	json_object_object_add(*output, "text", pass(text));
-	json_object_object_add(*output, "valid", json_object_new_boolean(valid));
-	json_object_object_add(*output, "assistant", pass(assistant));
-	return 0;
+	return blockutil_output(output, "text", pass(text), "valid", json_object_new_boolean(valid),
+				"assistant", pass(assistant), NULL);
 }
 
 const struct dgen_block_type validator_block = {
-	.abi = DGEN_BLOCK_ABI,
+	BLOCKUTIL_TABLES,
 	.type = "ValidatorBlock",
 	.name = "Validator",
 	.description = "Checks the length of `text` (or `assistant` when `text` is empty) "
 		       "and that it contains no forbidden word; sets `valid`",
 	.category = "validators",
-	.inputs = inputs,
-	.outputs = outputs,
-	.params = params,
-	.n_params = DGEN_ARRAY_LEN(params),
-	.is_multiplier = false,
 	.init = validator_init,
 	.execute = validator_execute,
-	.free = NULL,
 };

@@ -25,43 +25,62 @@ struct key {
 	long long min, max;
 };
 
+/* One row of the table per kind: strings and booleans have no bounds;
+ * numbers are checked against [min, max] (seconds for SECS, stored as
+ * milliseconds). */
 #define F(m) offsetof(struct dgen_config, m)
+#define STR(name, m, def) { name, K_STR, F(m), def, 0, 0 }
+#define BOOL(name, m, def) { name, K_BOOL, F(m), def, 0, 0 }
+#define INT(name, m, def, min, max) { name, K_INT, F(m), def, min, max }
+#define LONG(name, m, def, min, max) { name, K_LONG, F(m), def, min, max }
+#define SIZE(name, m, def, min, max) { name, K_SIZE, F(m), def, min, max }
+#define SECS(name, m, def, min, max) { name, K_SECS_MS, F(m), def, min, max }
 #define MiB "1048576"
 
 static const struct key keys[] = {
-	{ "LLM_ENDPOINT", K_STR, F(llm_endpoint), "http://localhost:11434/v1/chat/completions", 0, 0 },
-	{ "LLM_API_KEY", K_STR, F(llm_api_key), "", 0, 0 },
-	{ "LLM_MODEL", K_STR, F(llm_model), "llama3", 0, 0 },
-	{ "LLM_PROVIDER", K_STR, F(llm_provider), "", 0, 0 },
-	{ "LLM_PROXY", K_STR, F(llm_proxy), "", 0, 0 },
-	{ "LLM_TIMEOUT", K_SECS_MS, F(llm_timeout_ms), "120", 1, 86400 },
-	{ "LLM_CONNECT_TIMEOUT", K_SECS_MS, F(llm_connect_timeout_ms), "10", 1, 3600 },
-	{ "LLM_MAX_RETRIES", K_INT, F(llm_max_retries), "4", 0, 100 },
-	{ "LLM_RETRY_AFTER_CAP", K_SECS_MS, F(llm_retry_after_cap_ms), "60", 0, 3600 },
-	{ "LLM_MAX_RESPONSE_BYTES", K_SIZE, F(llm_max_response), "8388608", 1024, 1LL << 32 },
-	{ "DATABASE_PATH", K_STR, F(database_path), "data/qa_records.db", 0, 0 },
-	{ "DGEN_DB_BUSY_TIMEOUT_MS", K_INT, F(db_busy_timeout_ms), "5000", 0, 600000 },
-	{ "HOST", K_STR, F(host), "127.0.0.1", 0, 0 },
-	{ "PORT", K_INT, F(port), "8080", 1, 65535 },
-	{ "DEBUG", K_BOOL, F(debug), "false", 0, 0 },
-	{ "DGEN_MAX_BODY", K_SIZE, F(max_body), MiB, 1024, 1LL << 31 },
-	{ "DGEN_MAX_UPLOAD", K_SIZE, F(max_upload), "10485760", 1024, 1LL << 31 },
-	{ "DGEN_JSON_DEPTH", K_INT, F(json_depth), "64", 2, 10000 },
-	{ "DGEN_MAX_STRING", K_SIZE, F(max_string), MiB, 64, 1LL << 31 },
-	{ "DGEN_MAX_SEEDS", K_LONG, F(max_seeds), "100000", 1, 100000000 },
-	{ "DGEN_MAX_REPETITIONS", K_LONG, F(max_repetitions), "10000", 1, 100000000 },
-	{ "DGEN_TEMPLATE_MAX_OUTPUT", K_SIZE, F(template_max_output), MiB, 1024, 1LL << 31 },
-	{ "DGEN_TEMPLATE_MAX_ITERATIONS", K_LONG, F(template_max_iterations), "100000", 1, 1000000000 },
-	{ "DGEN_TEMPLATES_DIR", K_STR, F(templates_dir), DGEN_PKGDATADIR "/templates", 0, 0 },
-	{ "DGEN_USER_TEMPLATES_DIR", K_STR, F(user_templates_dir), "", 0, 0 },
-	{ "DGEN_BLOCKS_DIR", K_STR, F(blocks_dir), "", 0, 0 },
-	{ "DGEN_RUNNER_CONCURRENCY", K_INT, F(runner_concurrency), "16", 1, 1024 },
-	{ "DGEN_LEASE_SECONDS", K_INT, F(lease_seconds), "30", 2, 86400 },
-	{ "DGEN_MAX_ATTEMPTS", K_INT, F(max_attempts), "3", 1, 100 },
-	{ "DGEN_RUNNER_POLL_MS", K_INT, F(poll_ms), "200", 10, 60000 },
-	{ "DGEN_RUNNER_GRACE_SECONDS", K_INT, F(grace_seconds), "20", 0, 3600 },
+	STR("LLM_ENDPOINT", llm_endpoint, "http://localhost:11434/v1/chat/completions"),
+	STR("LLM_API_KEY", llm_api_key, ""),
+	STR("LLM_MODEL", llm_model, "llama3"),
+	STR("LLM_PROVIDER", llm_provider, ""),
+	STR("LLM_PROXY", llm_proxy, ""),
+	SECS("LLM_TIMEOUT", llm_timeout_ms, "120", 1, 86400),
+	SECS("LLM_CONNECT_TIMEOUT", llm_connect_timeout_ms, "10", 1, 3600),
+	INT("LLM_MAX_RETRIES", llm_max_retries, "4", 0, 100),
+	SECS("LLM_RETRY_AFTER_CAP", llm_retry_after_cap_ms, "60", 0, 3600),
+	SIZE("LLM_MAX_RESPONSE_BYTES", llm_max_response, "8388608", 1024, 1LL << 32),
+	STR("DATABASE_PATH", database_path, "data/qa_records.db"),
+	INT("DGEN_DB_BUSY_TIMEOUT_MS", db_busy_timeout_ms, "5000", 0, 600000),
+	STR("HOST", host, "127.0.0.1"),
+	INT("PORT", port, "8080", 1, 65535),
+	BOOL("DEBUG", debug, "false"),
+	SIZE("DGEN_MAX_BODY", max_body, MiB, 1024, 1LL << 31),
+	SIZE("DGEN_MAX_UPLOAD", max_upload, "10485760", 1024, 1LL << 31),
+	INT("DGEN_JSON_DEPTH", json_depth, "64", 2, 10000),
+	SIZE("DGEN_MAX_STRING", max_string, MiB, 64, 1LL << 31),
+	LONG("DGEN_MAX_SEEDS", max_seeds, "100000", 1, 100000000),
+	LONG("DGEN_MAX_REPETITIONS", max_repetitions, "10000", 1, 100000000),
+	SIZE("DGEN_TEMPLATE_MAX_OUTPUT", template_max_output, MiB, 1024, 1LL << 31),
+	LONG("DGEN_TEMPLATE_MAX_ITERATIONS", template_max_iterations, "100000", 1, 1000000000),
+	STR("DGEN_TEMPLATES_DIR", templates_dir, DGEN_PKGDATADIR "/templates"),
+	STR("DGEN_USER_TEMPLATES_DIR", user_templates_dir, ""),
+	STR("DGEN_BLOCKS_DIR", blocks_dir, ""),
+	INT("DGEN_RUNNER_CONCURRENCY", runner_concurrency, "16", 1, 1024),
+	INT("DGEN_LEASE_SECONDS", lease_seconds, "30", 2, 86400),
+	INT("DGEN_MAX_ATTEMPTS", max_attempts, "3", 1, 100),
+	INT("DGEN_RUNNER_POLL_MS", poll_ms, "200", 10, 60000),
+	INT("DGEN_RUNNER_GRACE_SECONDS", grace_seconds, "20", 0, 3600),
 };
 
+#undef STR
+#undef BOOL
+#undef INT
+#undef LONG
+#undef SIZE
+#undef SECS
+
+/* Parses val as k's kind into its member of cfg. `where` says where the
+ * value came from ("default", "environment", "file:line") so that a bad
+ * value is reported at its source, with the bounds for a number. */
 static int set_value(struct dgen_config *cfg, const struct key *k, const char *val,
 		     const char *where, struct dgen_err *err)
 {
@@ -177,6 +196,18 @@ out:
 	return rc;
 }
 
+/* A setting that parsed but cannot be used: a config error naming it. */
+static int unusable(struct dgen_err *err, const char *name, const char *msg)
+{
+	dgen_err_set(err, DGEN_EINVALID, "%s", msg);
+	dgen_err_detail_str(err, "field", name);
+	return -1;
+}
+
+/* Defaults first, then one file (the one given, else $DGEN_CONFIG, else
+ * the system one when it exists), then the environment on top; each layer
+ * only overrides what it names. The checks that span a whole value (URL
+ * scheme, non-empty path) run last, on the result. */
 int dgen_config_load(struct dgen_config *cfg, const char *file, struct dgen_err *err)
 {
 	const char *env_file = getenv("DGEN_CONFIG");
@@ -201,13 +232,11 @@ int dgen_config_load(struct dgen_config *cfg, const char *file, struct dgen_err 
 			goto fail;
 	}
 	if (strncmp(cfg->llm_endpoint, "http://", 7) && strncmp(cfg->llm_endpoint, "https://", 8)) {
-		dgen_err_set(err, DGEN_EINVALID, "LLM_ENDPOINT must be an http:// or https:// URL");
-		dgen_err_detail_str(err, "field", "LLM_ENDPOINT");
+		unusable(err, "LLM_ENDPOINT", "LLM_ENDPOINT must be an http:// or https:// URL");
 		goto fail;
 	}
 	if (!*cfg->database_path) {
-		dgen_err_set(err, DGEN_EINVALID, "DATABASE_PATH must not be empty");
-		dgen_err_detail_str(err, "field", "DATABASE_PATH");
+		unusable(err, "DATABASE_PATH", "DATABASE_PATH must not be empty");
 		goto fail;
 	}
 	return 0;

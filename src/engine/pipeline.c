@@ -99,30 +99,24 @@ static int not_found(struct dgen_err *err, const struct dgen_registry *reg, cons
 	return -1;
 }
 
-int pipeline_load(const struct dgen_registry *reg, struct json_object *def,
-		  struct dgen_pipeline **out, struct dgen_err *err)
+/* The definition's own fields: a non-empty name and a list of at most
+ * DGEN_PIPELINE_MAX_BLOCKS blocks (borrowed from def). */
+static int read_outline(struct json_object *def, const char **name, struct json_object **blocks,
+			struct dgen_err *err)
 {
-	struct dgen_pipeline *p = NULL;
-	struct json_object *blocks = NULL, *cons = NULL;
-	const char *name = NULL;
-	char *path = NULL, *field = NULL;
 	size_t n;
-	int rc = -1;
 
-	*out = NULL;
-	if (!def || !json_object_is_type(def, json_type_object)) {
-		dgen_err_set(err, DGEN_EBADREQ, "the pipeline definition must be a JSON object");
+	if (!def || !json_object_is_type(def, json_type_object))
+		return dgen_err_set(err, DGEN_EBADREQ, "the pipeline definition must be a JSON object");
+	if (dgen_json_get_str(def, "", "name", true, name, err) != 0 ||
+	    dgen_json_get_arr(def, "", "blocks", true, blocks, err) != 0)
 		return -1;
-	}
-	if (dgen_json_get_str(def, "", "name", true, &name, err) != 0 ||
-	    dgen_json_get_arr(def, "", "blocks", true, &blocks, err) != 0)
-		return -1;
-	if (!*name) {
+	if (!**name) {
 		dgen_err_set(err, DGEN_EBADREQ, "'name' must not be empty");
 		dgen_err_detail_str(err, "field", "name");
 		return -1;
 	}
-	n = json_object_array_length(blocks);
+	n = json_object_array_length(*blocks);
 	if (n > DGEN_PIPELINE_MAX_BLOCKS) {
 		dgen_err_set(err, DGEN_EINVALID, "'blocks' has %zu blocks; at most %d are allowed",
 			     n, DGEN_PIPELINE_MAX_BLOCKS);
@@ -130,78 +124,110 @@ int pipeline_load(const struct dgen_registry *reg, struct json_object *def,
 		dgen_err_detail_int(err, "limit", DGEN_PIPELINE_MAX_BLOCKS);
 		return -1;
 	}
-	p = dgen_xcalloc(1, sizeof *p);
-	p->name = dgen_xstrdup(name);
-	p->b = dgen_xcalloc(n ? n : 1, sizeof *p->b);
-	p->n = n;
+	return 0;
+}
 
-	/* types and configs first, so a later bad block is reported before
-	 * any init() has run */
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *bd = json_object_array_get_idx(blocks, i);
-		struct json_object *cfg = NULL;
-		const char *type = NULL;
-		const struct dgen_block_type *t;
+/*
+ * blocks[i] of the definition: its type, found in the registry (only the
+ * first block may be a multiplier), and its config checked against the
+ * type's parameters with defaults filled in. Errors name the field as
+ * "blocks[i].type" / "blocks[i].config...".
+ */
+static int load_block(const struct dgen_registry *reg, struct json_object *bd, size_t i,
+		      struct pblock *b, struct dgen_err *err)
+{
+	struct json_object *cfg = NULL;
+	const struct dgen_block_type *t;
+	const char *type = NULL;
+	char *path = dgen_xasprintf("blocks[%zu]", i), *field = NULL;
+	int rc = -1;
 
-		free(path);
-		path = dgen_xasprintf("blocks[%zu]", i);
-		if (!bd || !json_object_is_type(bd, json_type_object)) {
-			dgen_json_type_error(err, DGEN_EBADREQ, path, NULL, "an object");
-			goto out;
-		}
-		if (dgen_json_get_str(bd, path, "type", true, &type, err) != 0)
-			goto out;
-		free(field);
-		field = dgen_xasprintf("%s.type", path);
-		if (!(t = registry_find(reg, type))) {
-			not_found(err, reg, type, field);
-			goto out;
-		}
-		if (t->is_multiplier && i != 0) {
-			dgen_err_set(err, DGEN_EINVALID,
-				     "'%s': %s is a multiplier block; a pipeline may have one, "
-				     "and only as its first block", field, type);
-			dgen_err_detail_str(err, "field", field);
-			dgen_err_detail_str(err, "block_type", type);
-			goto out;
-		}
-		json_object_object_get_ex(bd, "config", &cfg);
-		free(field);
-		field = dgen_xasprintf("%s.config", path);
-		p->b[i].type = t;
-		if (registry_check_config(t, cfg, field, &p->b[i].config, err) != 0) {
-			dgen_err_detail_str(err, "block_type", type);
-			goto out;
-		}
-	}
-	if (json_object_object_get_ex(def, "constraints", &cons) &&
-	    constraints_parse(cons, "constraints", &p->cons, err) != 0)
+	if (!bd || !json_object_is_type(bd, json_type_object)) {
+		dgen_json_type_error(err, DGEN_EBADREQ, path, NULL, "an object");
 		goto out;
-	if (!cons)
-		constraints_init(&p->cons);
-
-	for (size_t i = 0; i < n; i++) {
-		struct dgen_err e = DGEN_ERR_INIT;
-
-		if (!p->b[i].type->init) {
-			p->b[i].inited = true;
-			continue;
-		}
-		if (p->b[i].type->init(p->b[i].config, &p->b[i].state, &e) != 0) {
-			init_error(err, i, p->b[i].type->type, &e);
-			dgen_err_clear(&e);
-			goto out;
-		}
-		p->b[i].inited = true;
 	}
-	*out = p;
-	p = NULL;
+	if (dgen_json_get_str(bd, path, "type", true, &type, err) != 0)
+		goto out;
+	field = dgen_xasprintf("%s.type", path);
+	if (!(t = registry_find(reg, type))) {
+		not_found(err, reg, type, field);
+		goto out;
+	}
+	if (t->is_multiplier && i != 0) {
+		dgen_err_set(err, DGEN_EINVALID,
+			     "'%s': %s is a multiplier block; a pipeline may have one, "
+			     "and only as its first block", field, type);
+		dgen_err_detail_str(err, "field", field);
+		dgen_err_detail_str(err, "block_type", type);
+		goto out;
+	}
+	json_object_object_get_ex(bd, "config", &cfg);
+	free(field);
+	field = dgen_xasprintf("%s.config", path);
+	b->type = t;
+	if (registry_check_config(t, cfg, field, &b->config, err) != 0) {
+		dgen_err_detail_str(err, "block_type", type);
+		goto out;
+	}
 	rc = 0;
 out:
 	free(path);
 	free(field);
-	pipeline_free(p);
 	return rc;
+}
+
+/* Runs every block's init() in order; the first failure is reported with
+ * the block's position (init_error). Blocks inited so far are marked so
+ * that pipeline_free() releases exactly those. */
+static int init_blocks(struct dgen_pipeline *p, struct dgen_err *err)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct pblock *b = &p->b[i];
+		struct dgen_err e = DGEN_ERR_INIT;
+
+		if (b->type->init && b->type->init(b->config, &b->state, &e) != 0) {
+			init_error(err, i, b->type->type, &e);
+			dgen_err_clear(&e);
+			return -1;
+		}
+		b->inited = true;
+	}
+	return 0;
+}
+
+/* Every block's type and config is checked before any init() runs, so a
+ * bad later block is reported without side effects of the earlier ones. */
+int pipeline_load(const struct dgen_registry *reg, struct json_object *def,
+		  struct dgen_pipeline **out, struct dgen_err *err)
+{
+	struct dgen_pipeline *p = NULL;
+	struct json_object *blocks = NULL, *cons = NULL;
+	const char *name = NULL;
+	size_t n;
+
+	*out = NULL;
+	if (read_outline(def, &name, &blocks, err) != 0)
+		return -1;
+	n = json_object_array_length(blocks);
+	p = dgen_xcalloc(1, sizeof *p);
+	p->name = dgen_xstrdup(name);
+	p->b = dgen_xcalloc(n ? n : 1, sizeof *p->b);
+	p->n = n;
+	for (size_t i = 0; i < n; i++)
+		if (load_block(reg, json_object_array_get_idx(blocks, i), i, &p->b[i], err) != 0)
+			goto fail;
+	if (json_object_object_get_ex(def, "constraints", &cons) &&
+	    constraints_parse(cons, "constraints", &p->cons, err) != 0)
+		goto fail;
+	if (!cons)
+		constraints_init(&p->cons);
+	if (init_blocks(p, err) != 0)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	pipeline_free(p);
+	return -1;
 }
 
 const char *pipeline_name(const struct dgen_pipeline *p)
@@ -256,6 +282,8 @@ struct json_object *pipeline_accumulated_fields(const struct dgen_pipeline *p)
 	return a;
 }
 
+/* The non-empty prompt and schema templates of the pipeline, for
+ * callers that show or check what will be sent. */
 struct json_object *pipeline_prompts(const struct dgen_pipeline *p)
 {
 	struct json_object *a = json_object_new_array();
@@ -582,6 +610,8 @@ int pipeline_execute_chunk(const struct dgen_pipeline *p, struct json_object *ch
 	return run_blocks(p, 1, state, ctx, res, err);
 }
 
+/* Runs only the multiplier, so that the runner can queue its chunks as
+ * seeds of their own; its usage is reported even when it fails. */
 int pipeline_expand(const struct dgen_pipeline *p, struct json_object *metadata,
 		    const struct dgen_block_ctx *ctx, struct json_object **chunks,
 		    struct dgen_llm_usage *usage, struct dgen_err *err)
@@ -640,6 +670,8 @@ out:
 	return rc;
 }
 
+/* For the synchronous execute endpoint: a multiplier's chunks run one
+ * after the other here, where the runner would queue them. */
 int pipeline_execute_all(const struct dgen_pipeline *p, struct json_object *metadata,
 			 const struct dgen_block_ctx *ctx, struct json_object **out,
 			 struct dgen_err *err)

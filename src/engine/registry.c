@@ -161,6 +161,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Plugins load in name order, so that when two declare the same type
+ * name, which one is refused does not depend on the directory's order. A
+ * bad plugin is a listed problem, not a failure of the whole directory. */
 int registry_load_dir(struct dgen_registry *r, const char *dir, struct dgen_err *err)
 {
 	DIR *d;
@@ -289,6 +292,9 @@ static struct json_object *param_default(const struct dgen_block_type *t,
 	return v;
 }
 
+/* The JSON Schema of one parameter, as GET /api/blocks shows it to the
+ * UI: type, default, enum and description, plus the UI's hints (field
+ * reference, item type, format). */
 static struct json_object *param_schema(const struct dgen_block_type *t,
 					const struct dgen_block_param *p)
 {
@@ -378,6 +384,8 @@ struct json_object *registry_blocks_json(const struct dgen_registry *r)
 	return a;
 }
 
+/* Whether v has the JSON type the parameter declares (an integer is a
+ * number; a schema may be a template string). */
 static bool type_ok(enum dgen_param_type t, struct json_object *v)
 {
 	switch (t) {
@@ -426,110 +434,127 @@ static char *join_list(const char *const *v, size_t n)
 	return dgen_buf_steal(&b);
 }
 
+/* Refuses the first key of config that is none of t's parameters, listing
+ * the allowed ones: a typo is the likeliest mistake in a config. */
+static int check_known_keys(const struct dgen_block_type *t, struct json_object *config,
+			    const char *path, struct dgen_err *err)
+{
+	json_object_object_foreach(config, key, val) {
+		struct json_object *allowed;
+		const char **names;
+		char *list, *field;
+		bool known = false;
+
+		(void)val;
+		for (size_t i = 0; i < t->n_params && !known; i++)
+			known = strcmp(t->params[i].name, key) == 0;
+		if (known)
+			continue;
+		allowed = json_object_new_array();
+		names = dgen_xcalloc(t->n_params + 1, sizeof *names);
+		for (size_t i = 0; i < t->n_params; i++) {
+			names[i] = t->params[i].name;
+			json_object_array_add(allowed, json_object_new_string(names[i]));
+		}
+		list = join_list(names, t->n_params);
+		field = dgen_json_path_key(path, key);
+		dgen_err_set(err, DGEN_EINVALID, "'%s' is not a config key of %s (allowed: %s)",
+			     field, t->type, *list ? list : "none");
+		dgen_err_detail_str(err, "field", field);
+		dgen_err_detail(err, "allowed", allowed);
+		free(field);
+		free(list);
+		free(names);
+		return -1;
+	}
+	return 0;
+}
+
+/* A string value of a parameter with enum_values must be one of them. */
+static int check_enum(const struct dgen_block_param *p, struct json_object *v,
+		      const char *field, struct dgen_err *err)
+{
+	const char *s;
+	size_t ne = 0;
+	char *list, *tail;
+
+	if (!p->enum_values || !json_object_is_type(v, json_type_string))
+		return 0;
+	s = json_object_get_string(v);
+	for (; p->enum_values[ne]; ne++)
+		if (strcmp(p->enum_values[ne], s) == 0)
+			return 0;
+	list = join_list(p->enum_values, ne);
+	tail = dgen_xasprintf("must be one of: %s", list);
+	field_error(err, field, tail, NULL);
+	dgen_err_detail(err, "allowed", str_list(p->enum_values));
+	free(tail);
+	free(list);
+	return -1;
+}
+
+/*
+ * Parameter p of the given config into res: an explicit null kept for a
+ * nullable parameter; a missing value refused when required, else its
+ * default (when it has one); a present value checked for type and enum,
+ * then copied (the caller's config stays untouched).
+ */
+static int check_param(const struct dgen_block_type *t, const struct dgen_block_param *p,
+		       struct json_object *config, const char *field, struct json_object *res,
+		       struct dgen_err *err)
+{
+	struct json_object *v = NULL;
+	bool present = config && json_object_object_get_ex(config, p->name, &v);
+
+	if (present && !v && p->nullable) {
+		json_object_object_add(res, p->name, NULL);
+		return 0;
+	}
+	if (!v) {
+		struct json_object *d;
+
+		if (p->required)
+			return field_error(err, field, "is required", NULL);
+		if (p->default_json && ((d = param_default(t, p)) || p->nullable))
+			json_object_object_add(res, p->name, d);
+		return 0;
+	}
+	if (!type_ok(p->type, v)) {
+		char *what = dgen_xasprintf("must be %s%s", type_phrase(p->type),
+					    p->nullable ? " or null" : "");
+
+		field_error(err, field, what, NULL);
+		dgen_err_detail_str(err, "expected", type_name(p->type));
+		free(what);
+		return -1;
+	}
+	if (check_enum(p, v, field, err) != 0)
+		return -1;
+	json_object_object_add(res, p->name, dgen_json_copy(v));
+	return 0;
+}
+
 int registry_check_config(const struct dgen_block_type *t, struct json_object *config,
 			  const char *path, struct json_object **out, struct dgen_err *err)
 {
-	struct json_object *res = NULL;
-	char *field = NULL;
-	int rc = -1;
+	struct json_object *res;
 
 	*out = NULL;
-	if (config && !json_object_is_type(config, json_type_object)) {
-		field_error(err, path, "must be an object", NULL);
-		goto out;
-	}
-	/* unknown keys first: a typo is the likeliest mistake */
-	if (config) {
-		json_object_object_foreach(config, key, val) {
-			bool known = false;
-
-			(void)val;
-			for (size_t i = 0; i < t->n_params && !known; i++)
-				known = strcmp(t->params[i].name, key) == 0;
-			if (!known) {
-				struct json_object *allowed = json_object_new_array();
-				char *list;
-				const char **names = dgen_xcalloc(t->n_params + 1, sizeof *names);
-
-				for (size_t i = 0; i < t->n_params; i++) {
-					names[i] = t->params[i].name;
-					json_object_array_add(allowed,
-							      json_object_new_string(names[i]));
-				}
-				list = join_list(names, t->n_params);
-				field = dgen_json_path_key(path, key);
-				dgen_err_set(err, DGEN_EINVALID,
-					     "'%s' is not a config key of %s (allowed: %s)", field,
-					     t->type, *list ? list : "none");
-				dgen_err_detail_str(err, "field", field);
-				dgen_err_detail(err, "allowed", allowed);
-				free(list);
-				free(names);
-				goto out;
-			}
-		}
-	}
+	if (config && !json_object_is_type(config, json_type_object))
+		return field_error(err, path, "must be an object", NULL);
+	if (config && check_known_keys(t, config, path, err) != 0)
+		return -1;
 	res = json_object_new_object();
 	for (size_t i = 0; i < t->n_params; i++) {
-		const struct dgen_block_param *p = &t->params[i];
-		struct json_object *v = NULL;
-		bool present = config && json_object_object_get_ex(config, p->name, &v);
+		char *field = dgen_json_path_key(path, t->params[i].name);
+		int rc = check_param(t, &t->params[i], config, field, res, err);
 
 		free(field);
-		field = dgen_json_path_key(path, p->name);
-		if (present && !v && p->nullable) {
-			json_object_object_add(res, p->name, NULL);
-			continue;
+		if (rc != 0) {
+			json_object_put(res);
+			return -1;
 		}
-		if (!v) {
-			if (p->required) {
-				field_error(err, field, "is required", NULL);
-				goto out;
-			}
-			if (p->default_json) {
-				struct json_object *d = param_default(t, p);
-
-				if (d || p->nullable)
-					json_object_object_add(res, p->name, d);
-			}
-			continue;
-		}
-		if (!type_ok(p->type, v)) {
-			char *what = dgen_xasprintf("must be %s%s", type_phrase(p->type),
-						    p->nullable ? " or null" : "");
-
-			field_error(err, field, what, NULL);
-			dgen_err_detail_str(err, "expected", type_name(p->type));
-			free(what);
-			goto out;
-		}
-		if (p->enum_values && json_object_is_type(v, json_type_string)) {
-			const char *s = json_object_get_string(v);
-			size_t k, ne = 0;
-			bool found = false;
-
-			while (p->enum_values[ne])
-				ne++;
-			for (k = 0; k < ne && !found; k++)
-				found = strcmp(p->enum_values[k], s) == 0;
-			if (!found) {
-				char *list = join_list(p->enum_values, ne);
-				char *tail = dgen_xasprintf("must be one of: %s", list);
-
-				field_error(err, field, tail, NULL);
-				dgen_err_detail(err, "allowed", str_list(p->enum_values));
-				free(tail);
-				free(list);
-				goto out;
-			}
-		}
-		json_object_object_add(res, p->name, dgen_json_copy(v));
 	}
 	*out = res;
-	res = NULL;
-	rc = 0;
-out:
-	free(field);
-	json_object_put(res);
-	return rc;
+	return 0;
 }

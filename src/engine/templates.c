@@ -96,67 +96,69 @@ static bool all_digits(const char *s)
 	return true;
 }
 
+/* s past a run of ASCII digits (s itself when there is none). */
+static const char *skip_digits(const char *s)
+{
+	while (*s >= '0' && *s <= '9')
+		s++;
+	return s;
+}
+
+/* True when s is an optional exponent, [eE][-+]?[0-9]+, and nothing else:
+ * the common end of the JSON and YAML number grammars. */
+static bool exponent_ends(const char *s)
+{
+	const char *d;
+
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if ((d = skip_digits(s)) == s)
+			return false;
+		s = d;
+	}
+	return *s == '\0';
+}
+
 /* JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static bool json_number_text(const char *s)
 {
+	const char *d;
+
 	if (*s == '-')
 		s++;
 	if (*s == '0')
 		s++;
 	else if (*s >= '1' && *s <= '9')
-		while (*s >= '0' && *s <= '9')
-			s++;
+		s = skip_digits(s);
 	else
 		return false;
 	if (*s == '.') {
-		s++;
-		if (!(*s >= '0' && *s <= '9'))
+		if ((d = skip_digits(s + 1)) == s + 1)
 			return false;
-		while (*s >= '0' && *s <= '9')
-			s++;
+		s = d;
 	}
-	if (*s == 'e' || *s == 'E') {
-		s++;
-		if (*s == '+' || *s == '-')
-			s++;
-		if (!(*s >= '0' && *s <= '9'))
-			return false;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	return *s == '\0';
+	return exponent_ends(s);
 }
 
 /* YAML 1.2 float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
 static bool yaml_float_text(const char *s)
 {
-	bool digits = false;
+	const char *d;
+	bool digits;
 
 	if (*s == '-' || *s == '+')
 		s++;
-	while (*s >= '0' && *s <= '9') {
-		s++;
-		digits = true;
-	}
+	d = skip_digits(s);
+	digits = d != s;
+	s = d;
 	if (*s == '.') {
-		s++;
-		while (*s >= '0' && *s <= '9') {
-			s++;
-			digits = true;
-		}
+		d = skip_digits(s + 1);
+		digits = digits || d != s + 1;
+		s = d;
 	}
-	if (!digits)
-		return false;
-	if (*s == 'e' || *s == 'E') {
-		s++;
-		if (*s == '+' || *s == '-')
-			s++;
-		if (!(*s >= '0' && *s <= '9'))
-			return false;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	return *s == '\0';
+	return digits && exponent_ends(s);
 }
 
 /*
@@ -249,6 +251,9 @@ fail:
 	return -1;
 }
 
+/* Keys must be scalars without NUL bytes and appear once: with a repeated
+ * key, which value counts would depend on the reader, so the template
+ * would not mean what it reads. */
 static int parse_mapping(struct yctx *y, int depth, struct json_object **out)
 {
 	struct json_object *o = json_object_new_object();
@@ -364,6 +369,8 @@ static int expect(struct yctx *y, yaml_event_type_t t, yaml_event_t *ev)
 	return 0;
 }
 
+/* One document only, under the size and depth limits, so that a user
+ * template cannot make the API allocate without bound. */
 int templates_yaml_parse(const char *text, size_t len, const struct dgen_yaml_limits *lim,
 			 struct json_object **out, struct dgen_err *err)
 {
@@ -579,6 +586,8 @@ static char *find_seed(const char *dir, const char *id)
 	return NULL;
 }
 
+/* A file that does not load becomes a listed problem instead of hiding
+ * the other templates; ids are file names, and builtins win a clash. */
 static void load_dir(struct dgen_templates *t, const char *dir, bool builtin)
 {
 	DIR *d;
@@ -682,6 +691,9 @@ const struct dgen_pipeline_template *templates_find(const struct dgen_templates 
 	return NULL;
 }
 
+/* The seed file next to a template, for the UI to show: markdown as its
+ * text, JSON parsed; an unreadable one is logged and left out, not an
+ * error. */
 struct json_object *templates_example_seed(const struct dgen_pipeline_template *tp)
 {
 	struct dgen_err e = DGEN_ERR_INIT;
@@ -726,6 +738,9 @@ struct json_object *templates_list_json(const struct dgen_templates *t)
 	return a;
 }
 
+/* A command-line argument names a file when one exists at that path
+ * (YAML by its extension, else JSON), else a template id; an error from a
+ * JSON file is prefixed with its path. */
 int templates_resolve_pipeline(const struct dgen_templates *t, const char *arg,
 			       struct json_object **def, struct dgen_err *err)
 {

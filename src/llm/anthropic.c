@@ -31,6 +31,9 @@ static struct curl_slist *anthropic_headers(struct curl_slist *h, const char *ap
 	return curl_slist_append(h, "anthropic-version: " ANTHROPIC_VERSION);
 }
 
+/* System messages join the top-level system prompt (the API has no
+ * system role), and the JSON instruction goes there too since there is no
+ * JSON mode. Temperature is capped at 1, Anthropic's maximum. */
 static struct json_object *anthropic_build(const struct dgen_llm_request *req, const char *model)
 {
 	struct json_object *body = json_object_new_object(), *msgs = json_object_new_array();
@@ -73,16 +76,21 @@ static struct json_object *anthropic_build(const struct dgen_llm_request *req, c
 	return body;
 }
 
-static int anthropic_parse(struct json_object *reply, struct dgen_llm_response *resp,
-			   enum llm_finish *finish, struct dgen_err *err)
+/* The answer is the text blocks joined; thinking and tool blocks are not
+ * part of it. Cache reads and writes are added back into the input count
+ * (SPEC.md §7). */
+static int anthropic_parse(const struct llm_adapter *ad, struct json_object *reply,
+			   struct dgen_llm_response *resp, enum llm_finish *finish,
+			   struct dgen_err *err)
 {
-	const char *display = llm_anthropic_adapter.display;
-	struct json_object *content, *sr, *usage;
+	static const char *const usage_keys[] = { "input_tokens", "output_tokens",
+						  "cache_read_input_tokens",
+						  "cache_creation_input_tokens", NULL };
+	const char *display = ad->display;
+	struct json_object *content;
 	struct dgen_buf text = DGEN_BUF_INIT;
-	int64_t in = 0, out = 0, cread = 0, cwrite = 0;
+	int64_t n[4]; /* in, out, cache reads, cache writes */
 
-	if (!json_object_is_type(reply, json_type_object))
-		return llm_malformed(err, display, "the reply is not a JSON object");
 	if (!json_object_object_get_ex(reply, "content", &content) ||
 	    !json_object_is_type(content, json_type_array))
 		return llm_malformed(err, display, "no 'content' array");
@@ -103,39 +111,20 @@ static int anthropic_parse(struct json_object *reply, struct dgen_llm_response *
 		}
 		dgen_buf_append(&text, json_object_get_string(t), (size_t)json_object_get_string_len(t));
 	}
-	if (json_object_object_get_ex(reply, "stop_reason", &sr) && sr) {
-		if (!json_object_is_type(sr, json_type_string)) {
-			dgen_buf_free(&text);
-			return llm_malformed(err, display, "'stop_reason' is not a string");
-		}
-		resp->finish_reason = dgen_xstrdup(json_object_get_string(sr));
-	}
-	if (json_object_object_get_ex(reply, "usage", &usage) && usage) {
-		if (!json_object_is_type(usage, json_type_object) ||
-		    llm_usage_int(usage, "input_tokens", &in) || llm_usage_int(usage, "output_tokens", &out) ||
-		    llm_usage_int(usage, "cache_read_input_tokens", &cread) ||
-		    llm_usage_int(usage, "cache_creation_input_tokens", &cwrite)) {
-			dgen_buf_free(&text);
-			return llm_malformed(err, display, "'usage' has a bad token count");
-		}
+	if (llm_reply_reason(ad, reply, "stop_reason", "stop_reason", resp, err) ||
+	    llm_reply_usage(ad, reply, usage_keys, n, err)) {
+		dgen_buf_free(&text);
+		return -1;
 	}
 	resp->text = text.len ? dgen_buf_steal(&text) : dgen_xstrdup("");
 	dgen_buf_free(&text);
-	resp->usage.input_tokens = in + cread + cwrite;
-	resp->usage.output_tokens = out;
-	resp->usage.cached_tokens = cread;
+	llm_usage_set(resp, n[0] + n[2] + n[3], n[1], n[2]);
 	*finish = LLM_FINISH_OK;
 	if (resp->finish_reason && strcmp(resp->finish_reason, "max_tokens") == 0)
 		*finish = LLM_FINISH_LENGTH;
 	else if (resp->finish_reason && strcmp(resp->finish_reason, "refusal") == 0)
 		*finish = LLM_FINISH_FILTER;
 	return 0;
-}
-
-/* {"type": "error", "error": {"type": ..., "message": ...}} */
-static char *anthropic_error_text(struct json_object *reply)
-{
-	return openai_error_text(reply);
 }
 
 const struct llm_adapter llm_anthropic_adapter = {
@@ -146,5 +135,6 @@ const struct llm_adapter llm_anthropic_adapter = {
 	.headers = anthropic_headers,
 	.build = anthropic_build,
 	.parse = anthropic_parse,
-	.error_text = anthropic_error_text,
+	/* {"type": "error", "error": {"type": ..., "message": ...}} reads as OpenAI's */
+	.error_text = openai_error_text,
 };

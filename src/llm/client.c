@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -167,6 +168,48 @@ int llm_malformed(struct dgen_err *err, const char *display, const char *what)
 	return dgen_err_set(err, DGEN_ELLM, "malformed JSON from %s: %s", display, what);
 }
 
+int llm_reply_reason(const struct llm_adapter *ad, struct json_object *obj, const char *key,
+		     const char *where, struct dgen_llm_response *resp, struct dgen_err *err)
+{
+	struct json_object *v;
+	char what[128];
+
+	if (!json_object_object_get_ex(obj, key, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_string)) {
+		snprintf(what, sizeof(what), "'%s' is not a string", where);
+		return llm_malformed(err, ad->display, what);
+	}
+	resp->finish_reason = dgen_xstrdup(json_object_get_string(v));
+	return 0;
+}
+
+int llm_reply_usage(const struct llm_adapter *ad, struct json_object *reply,
+		    const char *const *keys, int64_t *counts, struct dgen_err *err)
+{
+	struct json_object *usage;
+	bool bad = false;
+
+	for (size_t i = 0; keys[i]; i++)
+		counts[i] = 0;
+	if (!json_object_object_get_ex(reply, "usage", &usage) || !usage)
+		return 0;
+	bad = !json_object_is_type(usage, json_type_object);
+	for (size_t i = 0; !bad && keys[i]; i++)
+		bad = llm_usage_int(usage, keys[i], &counts[i]) != 0;
+	return bad ? llm_malformed(err, ad->display, "'usage' has a bad token count") : 0;
+}
+
+void llm_usage_set(struct dgen_llm_response *resp, int64_t in, int64_t out, int64_t cached)
+{
+	resp->usage.input_tokens = in;
+	resp->usage.output_tokens = out;
+	resp->usage.cached_tokens = cached > in ? in : cached;
+}
+
+/* Providers send counts as integers, some gateways as 12.0: both are
+ * read, anything else (negative, fractional, absurdly large) is
+ * malformed rather than silently zero. */
 int llm_usage_int(struct json_object *obj, const char *path, int64_t *out)
 {
 	char key[64];
@@ -284,6 +327,9 @@ void llm_client_free(struct dgen_llm_client *c)
 	free(c);
 }
 
+/* Everything that can be wrong with the configuration is found here,
+ * once, not on the first call: the endpoint, the provider, libcurl. The
+ * printable endpoint (c->where) drops any user:password. */
 int llm_client_new(const struct dgen_config *cfg, struct dgen_llm_client **out,
 		   struct dgen_err *err)
 {
@@ -506,6 +552,9 @@ static uint64_t rng_next(struct dgen_llm_handle *h)
 	return x * 0x2545f4914f6cdd1dull;
 }
 
+/* Redirects are never followed (the request carries the key), only
+ * http(s) is allowed, and the proxy is always set so that the
+ * environment's http_proxy cannot override LLM_PROXY. */
 struct dgen_llm_handle *llm_handle_new(struct dgen_llm_client *c)
 {
 	struct dgen_llm_handle *h = dgen_xcalloc(1, sizeof(*h));
@@ -834,7 +883,11 @@ static int read_reply(struct dgen_llm_handle *h, const struct dgen_llm_request *
 		dgen_err_clear(&e);
 		return -1;
 	}
-	if (c->ad->parse(o, resp, &fin, err))
+	if (!json_object_is_type(o, json_type_object)) {
+		llm_malformed(err, disp, "the reply is not a JSON object");
+		goto out;
+	}
+	if (c->ad->parse(c->ad, o, resp, &fin, err))
 		goto out;
 	if (fin == LLM_FINISH_LENGTH) {
 		dgen_err_set(err, DGEN_ELLM, "%s reply cut by max_tokens (finish reason \"%s\")", disp,
@@ -859,11 +912,105 @@ out:
 	return rc;
 }
 
+/* Why a transfer failed (curl's own words, with any secret redacted) as
+ * the attempt's error; whether a retry may help is retryable_curl(). */
+static void transfer_error(struct dgen_llm_handle *h, CURLcode cc, struct dgen_err *last)
+{
+	const struct dgen_llm_client *c = h->c;
+	const char *disp = c->ad->display;
+	const char *raw = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
+	char *why = redact(c, raw, strlen(raw));
+
+	if (cc == CURLE_OPERATION_TIMEDOUT)
+		dgen_err_set(last, DGEN_ELLM, "%s at %s timed out: %s", disp, c->where, why);
+	else if (cc == CURLE_PARTIAL_FILE)
+		dgen_err_set(last, DGEN_ELLM, "%s reply was cut off: %s", disp, why);
+	else
+		dgen_err_set(last, DGEN_ELLM, "%s at %s could not be reached: %s", disp, c->where, why);
+	free(why);
+}
+
+/* A non-2xx answer as the attempt's error, with the provider's own error
+ * text kept in resp->provider_error. Redirects are refused rather than
+ * followed: the request holds the key. */
+static void status_error(struct dgen_llm_handle *h, long status, struct dgen_llm_response *resp,
+			 struct dgen_err *last)
+{
+	const char *disp = h->c->ad->display;
+
+	free(resp->provider_error);
+	resp->provider_error = error_text(h);
+	if (status >= 300 && status < 400)
+		dgen_err_set(last, DGEN_ELLM, "%s answered HTTP %ld (redirects are not followed: check LLM_ENDPOINT)",
+			     disp, status);
+	else
+		dgen_err_set(last, DGEN_ELLM, "%s answered HTTP %ld%s%s", disp, status,
+			     resp->provider_error ? ": " : "",
+			     resp->provider_error ? resp->provider_error : "");
+}
+
+/*
+ * What one finished attempt came to: 0 when a 2xx reply was read into
+ * resp; else -1 with the reason in *last (provider and HTTP status in its
+ * detail) and *retry telling whether another attempt may do better. An
+ * oversized or unreadable reply is never retried: it would come back the
+ * same.
+ */
+static int judge_attempt(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
+			 CURLcode cc, long status, struct dgen_llm_response *resp,
+			 struct dgen_err *last, bool *retry)
+{
+	const struct dgen_llm_client *c = h->c;
+
+	*retry = false;
+	dgen_err_clear(last);
+	if (h->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+		dgen_err_set(last, DGEN_ELLM, "%s reply is larger than the %zu-byte limit (LLM_MAX_RESPONSE_BYTES)",
+			     c->ad->display, c->max_response);
+	} else if (cc != CURLE_OK) {
+		transfer_error(h, cc, last);
+		*retry = retryable_curl(cc);
+	} else if (status >= 200 && status < 300) {
+		if (read_reply(h, req, resp, last) == 0)
+			return 0;
+	} else {
+		status_error(h, status, resp, last);
+		*retry = retryable_status(status);
+	}
+	if (!last->detail || !json_object_object_get_ex(last->detail, "provider", NULL))
+		dgen_err_detail_str(last, "provider", c->ad->name);
+	if (status > 0)
+		dgen_err_detail_int(last, "http_status", status);
+	return -1;
+}
+
+/* Waits before the next attempt. -1 (err set as cancelled, naming the
+ * last error) when the wait would pass the deadline or is cut short. */
+static int wait_to_retry(struct dgen_llm_handle *h, int attempt, int max_attempts,
+			 const struct dgen_err *last, struct dgen_err *err)
+{
+	long wait = backoff_ms(h, attempt, h->retry_after_ms);
+
+	if (h->deadline > 0 && dgen_clock_mono() + (double)wait / 1000.0 > h->deadline)
+		return cancelled(h, err, last->msg);
+	dgen_warn("llm: %s attempt %d of %d failed (%s); retrying in %ld ms", h->c->ad->name,
+		  attempt, max_attempts, last->msg, wait);
+	if (backoff_sleep(h, wait))
+		return cancelled(h, err, last->msg);
+	return 0;
+}
+
+/*
+ * The body is built once; each attempt sends it, and judge_attempt()
+ * says whether it succeeded or may be retried. Cancellation is checked
+ * before each attempt, after a transfer that stopped, and during the
+ * wait; a cancelled call names the last real error, which is what a user
+ * wants to see.
+ */
 int llm_call(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
 	     struct dgen_llm_response *resp, struct dgen_err *err)
 {
 	const struct dgen_llm_client *c = h->c;
-	const char *disp = c->ad->display;
 	const char *model = req->model && *req->model ? req->model : c->model;
 	struct json_object *body = NULL;
 	const char *text;
@@ -882,8 +1029,8 @@ int llm_call(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
 	len = strlen(text);
 
 	for (int attempt = 1; ; attempt++) {
-		bool stopped, retry = false;
-		long status = 0, wait;
+		bool stopped, retry;
+		long status = 0;
 		CURLcode cc;
 
 		if (should_stop(h)) {
@@ -898,59 +1045,17 @@ int llm_call(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
 			cancelled(h, err, last.msg);
 			goto out;
 		}
-		dgen_err_clear(&last);
-		if (h->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
-			dgen_err_set(&last, DGEN_ELLM, "%s reply is larger than the %zu-byte limit (LLM_MAX_RESPONSE_BYTES)",
-				     disp, c->max_response);
-		} else if (cc != CURLE_OK) {
-			char *why = redact(c, h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc),
-					   strlen(h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc)));
-
-			if (cc == CURLE_OPERATION_TIMEDOUT)
-				dgen_err_set(&last, DGEN_ELLM, "%s at %s timed out: %s", disp, c->where, why);
-			else if (cc == CURLE_PARTIAL_FILE)
-				dgen_err_set(&last, DGEN_ELLM, "%s reply was cut off: %s", disp, why);
-			else
-				dgen_err_set(&last, DGEN_ELLM, "%s at %s could not be reached: %s", disp, c->where, why);
-			free(why);
-			retry = retryable_curl(cc);
-		} else if (status >= 200 && status < 300) {
-			if (read_reply(h, req, resp, &last) == 0) {
-				rc = 0;
-				goto out;
-			}
-		} else {
-			free(resp->provider_error);
-			resp->provider_error = error_text(h);
-			if (status >= 300 && status < 400)
-				dgen_err_set(&last, DGEN_ELLM, "%s answered HTTP %ld (redirects are not followed: check LLM_ENDPOINT)",
-					     disp, status);
-			else
-				dgen_err_set(&last, DGEN_ELLM, "%s answered HTTP %ld%s%s", disp, status,
-					     resp->provider_error ? ": " : "",
-					     resp->provider_error ? resp->provider_error : "");
-			retry = retryable_status(status);
+		if (judge_attempt(h, req, cc, status, resp, &last, &retry) == 0) {
+			rc = 0;
+			goto out;
 		}
-		if (!last.detail || !json_object_object_get_ex(last.detail, "provider", NULL))
-			dgen_err_detail_str(&last, "provider", c->ad->name);
-		if (status > 0)
-			dgen_err_detail_int(&last, "http_status", status);
 		if (!retry || attempt >= max_attempts) {
 			dgen_err_detail_int(&last, "attempts", attempt);
 			dgen_err_move(err, &last);
 			goto out;
 		}
-		wait = backoff_ms(h, attempt, h->retry_after_ms);
-		if (h->deadline > 0 && dgen_clock_mono() + (double)wait / 1000.0 > h->deadline) {
-			cancelled(h, err, last.msg);
+		if (wait_to_retry(h, attempt, max_attempts, &last, err))
 			goto out;
-		}
-		dgen_warn("llm: %s attempt %d of %d failed (%s); retrying in %ld ms", c->ad->name, attempt,
-			  max_attempts, last.msg, wait);
-		if (backoff_sleep(h, wait)) {
-			cancelled(h, err, last.msg);
-			goto out;
-		}
 	}
 out:
 	resp->latency = dgen_clock_mono() - t0;

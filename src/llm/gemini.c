@@ -8,12 +8,6 @@
 
 #include "provider.h"
 
-static int gemini_parse(struct json_object *reply, struct dgen_llm_response *resp,
-			enum llm_finish *finish, struct dgen_err *err)
-{
-	return openai_parse_as(llm_gemini_adapter.display, reply, resp, finish, err);
-}
-
 const struct llm_adapter llm_gemini_adapter = {
 	.id = DGEN_LLM_GEMINI,
 	.name = "gemini",
@@ -21,6 +15,6 @@ const struct llm_adapter llm_gemini_adapter = {
 	.default_path = "/v1beta/openai/chat/completions",
 	.headers = openai_headers,
 	.build = openai_build,
-	.parse = gemini_parse,
+	.parse = openai_parse,
 	.error_text = openai_error_text,
 };

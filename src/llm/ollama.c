@@ -13,6 +13,8 @@
 #include "dgen/util.h"
 #include "provider.h"
 
+/* Native /api/chat: sampling settings go under "options" (sent only
+ * when one is set), and the schema itself is the "format". */
 static struct json_object *ollama_build(const struct dgen_llm_request *req, const char *model)
 {
 	struct json_object *body = json_object_new_object(), *msgs = json_object_new_array();
@@ -43,31 +45,25 @@ static struct json_object *ollama_build(const struct dgen_llm_request *req, cons
 	return body;
 }
 
-static int ollama_parse(struct json_object *reply, struct dgen_llm_response *resp,
-			enum llm_finish *finish, struct dgen_err *err)
+static int ollama_parse(const struct llm_adapter *ad, struct json_object *reply,
+			struct dgen_llm_response *resp, enum llm_finish *finish,
+			struct dgen_err *err)
 {
-	const char *display = llm_ollama_adapter.display;
-	struct json_object *msg, *content, *dr;
+	const char *display = ad->display;
+	struct json_object *msg, *content;
 	int64_t in = 0, out = 0;
 
-	if (!json_object_is_type(reply, json_type_object))
-		return llm_malformed(err, display, "the reply is not a JSON object");
 	if (!json_object_object_get_ex(reply, "message", &msg) || !json_object_is_type(msg, json_type_object))
 		return llm_malformed(err, display, "no 'message' object");
 	if (!json_object_object_get_ex(msg, "content", &content) ||
 	    !json_object_is_type(content, json_type_string))
 		return llm_malformed(err, display, "'message.content' is not a string");
-	if (json_object_object_get_ex(reply, "done_reason", &dr) && dr) {
-		if (!json_object_is_type(dr, json_type_string))
-			return llm_malformed(err, display, "'done_reason' is not a string");
-		resp->finish_reason = dgen_xstrdup(json_object_get_string(dr));
-	}
+	if (llm_reply_reason(ad, reply, "done_reason", "done_reason", resp, err))
+		return -1;
 	if (llm_usage_int(reply, "prompt_eval_count", &in) || llm_usage_int(reply, "eval_count", &out))
 		return llm_malformed(err, display, "a bad token count");
 	resp->text = dgen_xstrndup(json_object_get_string(content), (size_t)json_object_get_string_len(content));
-	resp->usage.input_tokens = in;
-	resp->usage.output_tokens = out;
-	resp->usage.cached_tokens = 0; /* Ollama does not report its KV-cache reuse */
+	llm_usage_set(resp, in, out, 0); /* Ollama does not report its KV-cache reuse */
 	*finish = resp->finish_reason && strcmp(resp->finish_reason, "length") == 0 ?
 		  LLM_FINISH_LENGTH : LLM_FINISH_OK;
 	return 0;

@@ -85,15 +85,18 @@ static enum llm_finish finish_kind(const char *r)
 	return LLM_FINISH_OK;
 }
 
-int openai_parse_as(const char *display, struct json_object *reply,
-		    struct dgen_llm_response *resp, enum llm_finish *finish,
-		    struct dgen_err *err)
+/* Only the first choice is read. content may be null for a refusal or a
+ * tool call; that is an empty answer, not a malformed reply, when the
+ * finish reason explains it. */
+int openai_parse(const struct llm_adapter *ad, struct json_object *reply,
+		 struct dgen_llm_response *resp, enum llm_finish *finish, struct dgen_err *err)
 {
-	struct json_object *choices, *choice, *msg, *content, *fr, *refusal, *usage;
-	int64_t in = 0, out = 0, cached = 0;
+	static const char *const usage_keys[] = { "prompt_tokens", "completion_tokens",
+						  "prompt_tokens_details.cached_tokens", NULL };
+	const char *display = ad->display;
+	struct json_object *choices, *choice, *msg, *content, *refusal;
+	int64_t n[3];
 
-	if (!json_object_is_type(reply, json_type_object))
-		return llm_malformed(err, display, "the reply is not a JSON object");
 	if (!json_object_object_get_ex(reply, "choices", &choices) ||
 	    !json_object_is_type(choices, json_type_array) || json_object_array_length(choices) == 0)
 		return llm_malformed(err, display, "no 'choices' array");
@@ -102,11 +105,8 @@ int openai_parse_as(const char *display, struct json_object *reply,
 	    !json_object_object_get_ex(choice, "message", &msg) ||
 	    !json_object_is_type(msg, json_type_object))
 		return llm_malformed(err, display, "no 'choices[0].message' object");
-	if (json_object_object_get_ex(choice, "finish_reason", &fr) && fr) {
-		if (!json_object_is_type(fr, json_type_string))
-			return llm_malformed(err, display, "'choices[0].finish_reason' is not a string");
-		resp->finish_reason = dgen_xstrdup(json_object_get_string(fr));
-	}
+	if (llm_reply_reason(ad, choice, "finish_reason", "choices[0].finish_reason", resp, err))
+		return -1;
 	*finish = finish_kind(resp->finish_reason);
 	/* A refusal (structured outputs) is a content-filter outcome. */
 	if (json_object_object_get_ex(msg, "refusal", &refusal) &&
@@ -125,23 +125,10 @@ int openai_parse_as(const char *display, struct json_object *reply,
 	} else {
 		return llm_malformed(err, display, "'choices[0].message.content' is not a string");
 	}
-	if (json_object_object_get_ex(reply, "usage", &usage) && usage) {
-		if (!json_object_is_type(usage, json_type_object) ||
-		    llm_usage_int(usage, "prompt_tokens", &in) ||
-		    llm_usage_int(usage, "completion_tokens", &out) ||
-		    llm_usage_int(usage, "prompt_tokens_details.cached_tokens", &cached))
-			return llm_malformed(err, display, "'usage' has a bad token count");
-	}
-	resp->usage.input_tokens = in;
-	resp->usage.output_tokens = out;
-	resp->usage.cached_tokens = cached > in ? in : cached;
+	if (llm_reply_usage(ad, reply, usage_keys, n, err))
+		return -1;
+	llm_usage_set(resp, n[0], n[1], n[2]);
 	return 0;
-}
-
-static int openai_parse(struct json_object *reply, struct dgen_llm_response *resp,
-			enum llm_finish *finish, struct dgen_err *err)
-{
-	return openai_parse_as(llm_openai_adapter.display, reply, resp, finish, err);
 }
 
 /* {"error": {"message": ...}}, {"error": "..."} (Ollama's /v1), or a

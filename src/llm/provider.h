@@ -36,10 +36,12 @@ struct llm_adapter {
 	struct curl_slist *(*headers)(struct curl_slist *h, const char *api_key);
 	/* The request body for req; model is already resolved. */
 	struct json_object *(*build)(const struct dgen_llm_request *req, const char *model);
-	/* Reads a 2xx reply. Fails (DGEN_ELLM, naming the provider) when the
-	 * reply does not have the provider's shape. */
-	int (*parse)(struct json_object *reply, struct dgen_llm_response *resp,
-		     enum llm_finish *finish, struct dgen_err *err);
+	/* Reads a 2xx reply, already known to be a JSON object. Fails
+	 * (DGEN_ELLM, naming ad->display) when it does not have the
+	 * provider's shape. */
+	int (*parse)(const struct llm_adapter *ad, struct json_object *reply,
+		     struct dgen_llm_response *resp, enum llm_finish *finish,
+		     struct dgen_err *err);
 	/* The provider's error message out of an error body, or NULL. */
 	char *(*error_text)(struct json_object *reply);
 };
@@ -51,15 +53,27 @@ extern const struct llm_adapter llm_anthropic_adapter;
 
 /* Shared by the OpenAI-shaped adapters (OpenAI and Gemini). */
 struct json_object *openai_build(const struct dgen_llm_request *req, const char *model);
-int openai_parse_as(const char *display, struct json_object *reply,
-		    struct dgen_llm_response *resp, enum llm_finish *finish,
-		    struct dgen_err *err);
+int openai_parse(const struct llm_adapter *ad, struct json_object *reply,
+		 struct dgen_llm_response *resp, enum llm_finish *finish, struct dgen_err *err);
 char *openai_error_text(struct json_object *reply);
 struct curl_slist *openai_headers(struct curl_slist *h, const char *api_key);
 
 /* Helpers for adapters (client.c). */
-/* Sets err to DGEN_ELLM "malformed reply from <display>: <what>". */
+/* Sets err to DGEN_ELLM "malformed JSON from <display>: <what>"; returns -1. */
 int llm_malformed(struct dgen_err *err, const char *display, const char *what);
+/* Copies the optional string member `key` of obj (how the provider says
+ * the reply ended) into resp->finish_reason; present but not a string is
+ * malformed, `where` naming it ("choices[0].finish_reason"). */
+int llm_reply_reason(const struct llm_adapter *ad, struct json_object *obj, const char *key,
+		     const char *where, struct dgen_llm_response *resp, struct dgen_err *err);
+/* Reads the token counts named by the NULL-terminated keys (paths for
+ * llm_usage_int) out of the reply's optional "usage" object into counts[]
+ * (0 when absent); a usage that is not an object, or a bad count, is
+ * malformed. */
+int llm_reply_usage(const struct llm_adapter *ad, struct json_object *reply,
+		    const char *const *keys, int64_t *counts, struct dgen_err *err);
+/* Sets resp->usage; the cached part never exceeds the input. */
+void llm_usage_set(struct dgen_llm_response *resp, int64_t in, int64_t out, int64_t cached);
 /* A non-negative integer member of obj (path "a.b" of nested objects);
  * 0 when absent or null; -1 when present but not an integer in
  * [0, 10^12]. */

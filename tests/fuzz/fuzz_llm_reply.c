@@ -41,7 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body[size - 1] = '\0';
 	if (dgen_json_parse(body, size - 1, &dgen_json_default_limits, &o, &err) == 0) {
 		memset(&resp, 0, sizeof(resp));
-		if (ad->parse(o, &resp, &fin, &err) == 0) {
+		/* as the client does, only an object reaches the parser */
+		if (json_object_is_type(o, json_type_object) &&
+		    ad->parse(ad, o, &resp, &fin, &err) == 0) {
 			/* a success always has text and sane usage */
 			if (!resp.text || resp.usage.input_tokens < 0 || resp.usage.output_tokens < 0 ||
 			    resp.usage.cached_tokens < 0 || resp.usage.cached_tokens > resp.usage.input_tokens)
