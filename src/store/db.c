@@ -245,15 +245,13 @@ int db_insert(struct dgen_db *db, enum db_stmt_id id, int64_t *row_id, struct dg
 {
 	sqlite3_stmt *st;
 	va_list ap;
-	int rc;
 
 	va_start(ap, types);
 	st = db_vquery(db, id, err, types, ap);
 	va_end(ap);
-	if (!st || (rc = db_step_one(db, st, err)) < 0)
+	if (!st || db_step_must(db, st, DGEN_ENOTFOUND, "A referenced item does not exist",
+				err) < 0)
 		return -1;
-	if (rc == 0)
-		return dgen_err_set(err, DGEN_ENOTFOUND, "A referenced item does not exist");
 	*row_id = db_col_int(st, 0);
 	db_reset(st);
 	return 0;
@@ -638,12 +636,9 @@ bool db_retry_busy(int *attempt, const struct dgen_err *err)
 int db_ping(struct dgen_db *db, struct dgen_err *err)
 {
 	sqlite3_stmt *st = db_query(db, STMT_PING, err, "");
-	int rc;
 
-	if (!st || (rc = db_step_one(db, st, err)) < 0)
+	if (!st || db_step_must(db, st, DGEN_EIO, "The database did not answer", err) < 0)
 		return -1;
-	if (rc == 0)
-		return dgen_err_set(err, DGEN_EIO, "The database did not answer");
 	db_reset(st);
 	return 0;
 }
@@ -669,6 +664,18 @@ int db_not_found(struct dgen_err *err, const char *what, const char *key, int64_
 	dgen_err_set(err, DGEN_ENOTFOUND, "%s %lld not found", what, (long long)id);
 	dgen_err_detail_int(err, key, id);
 	return -1;
+}
+
+int db_step_must(struct dgen_db *db, sqlite3_stmt *st, enum dgen_errcode code,
+		 const char *msg, struct dgen_err *err)
+{
+	int rc = db_step_one(db, st, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return dgen_err_set(err, code, "%s", msg);
+	return 0;
 }
 
 int db_step_row(struct dgen_db *db, sqlite3_stmt *st, const char *what, const char *key,

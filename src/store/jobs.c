@@ -175,12 +175,9 @@ int jobs_list(struct dgen_db *db, const struct dgen_job_filter *f, struct json_o
 int jobs_active(struct dgen_db *db, struct json_object **out, struct dgen_err *err)
 {
 	sqlite3_stmt *st = db_query(db, STMT_JOB_ACTIVE, err, "");
-	int rc;
 
-	if (!st || (rc = db_step_one(db, st, err)) < 0)
+	if (!st || db_step_must(db, st, DGEN_ENOTFOUND, "No job is running", err) < 0)
 		return -1;
-	if (rc == 0)
-		return dgen_err_set(err, DGEN_ENOTFOUND, "No job is running");
 	*out = job_row_json(st);
 	db_reset(st);
 	return 0;
@@ -237,9 +234,7 @@ int jobs_cancel(struct dgen_db *db, int64_t id, enum dgen_job_status *now_status
 {
 	enum dgen_job_status cur = DGEN_JOB_QUEUED;
 
-	if (db_begin(db, err) < 0)
-		return -1;
-	if (db_end(db, cancel(db, id, &cur, err), err) < 0)
+	if (db_begin(db, err) < 0 || db_end(db, cancel(db, id, &cur, err), err) < 0)
 		return -1;
 	if (now_status)
 		*now_status = cur;
@@ -284,9 +279,7 @@ int jobs_failures(struct dgen_db *db, int64_t id, struct json_object **out,
 {
 	struct json_object *arr = NULL;
 
-	if (db_begin_read(db, err) < 0)
-		return -1;
-	if (db_end(db, list_failures(db, id, &arr, err), err) < 0) {
+	if (db_begin_read(db, err) < 0 || db_end(db, list_failures(db, id, &arr, err), err) < 0) {
 		json_object_put(arr);
 		return -1;
 	}
@@ -319,8 +312,10 @@ static int retry_failed(struct dgen_db *db, int64_t id, const char *key, int64_t
 
 	if (found != 0)
 		return found < 0 ? -1 : 0;
-	if (job_status(db, id, NULL, err) < 0 || !(st = db_query(db, STMT_FAIL_UNITS, err, "i", id)) ||
-	    db_rows_json(db, st, unit_json, &units, err) < 0)
+	if (job_status(db, id, NULL, err) < 0)
+		return -1;
+	st = db_query(db, STMT_FAIL_UNITS, err, "i", id);
+	if (!st || db_rows_json(db, st, unit_json, &units, err) < 0)
 		return -1;
 	n = (int64_t)json_object_array_length(units);
 	if (n == 0) {

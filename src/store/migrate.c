@@ -115,12 +115,9 @@ int migrate_latest(void)
 int migrate_version(struct dgen_db *db, int *version, struct dgen_err *err)
 {
 	sqlite3_stmt *st = db_query(db, STMT_USER_VERSION, err, "");
-	int rc;
 
-	if (!st || (rc = db_step_one(db, st, err)) < 0)
+	if (!st || db_step_must(db, st, DGEN_EIO, "Cannot read the schema version", err) < 0)
 		return -1;
-	if (rc == 0)
-		return dgen_err_set(err, DGEN_EIO, "Cannot read the schema version");
 	*version = (int)db_col_int(st, 0);
 	db_reset(st);
 	return 0;
@@ -175,9 +172,7 @@ int migrate_run(struct dgen_db *db, int *applied, struct dgen_err *err)
 		return newer(version, latest, err);
 	if (version == latest)
 		return 0;
-	if (db_begin(db, err) < 0)
-		return -1;
-	if (db_end(db, apply_steps(db, latest, &n, err), err) < 0)
+	if (db_begin(db, err) < 0 || db_end(db, apply_steps(db, latest, &n, err), err) < 0)
 		return -1;
 	if (applied)
 		*applied = n;

@@ -96,11 +96,10 @@ static int claim_pipeline_input(struct dgen_db *db, struct dgen_claim *out,
 	sqlite3_stmt *st = db_query(db, STMT_Q_CLAIM_PIPELINE, err, "i", out->pipeline_id);
 	int rc;
 
-	if (!st || (rc = db_step_one(db, st, err)) < 0)
+	/* The foreign key cascade makes a job without its pipeline impossible. */
+	if (!st || db_step_must(db, st, DGEN_EINTERNAL, "The claimed job has no pipeline",
+				err) < 0)
 		return -1;
-	if (rc == 0) /* the foreign key cascade makes this impossible */
-		return dgen_err_set(err, DGEN_EINTERNAL, "Job %lld has no pipeline",
-				    (long long)out->job_id);
 	out->pipeline_name = db_col_dup(st, 0);
 	out->definition = db_col_dup(st, 1);
 	db_reset(st);
@@ -197,9 +196,8 @@ static int rescue(struct dgen_db *db, int64_t now_ms, const char *runner_id, int
 
 	if (count)
 		*count = 0;
-	if (db_begin(db, err) < 0)
-		return -1;
-	if (db_end(db, rescue_steps(db, now_ms, runner_id, max_attempts, &total, err), err) < 0)
+	if (db_begin(db, err) < 0 ||
+	    db_end(db, rescue_steps(db, now_ms, runner_id, max_attempts, &total, err), err) < 0)
 		return -1;
 	if (count)
 		*count = total;
@@ -284,17 +282,23 @@ int queue_done_units(struct dgen_db *db, int64_t job_id, int64_t **units, size_t
 	return 0;
 }
 
-/* Reads the job's counters inside the caller's transaction. */
-static int counters_now(struct dgen_db *db, int64_t job_id, struct dgen_job_counters *c,
-			struct dgen_err *err)
+/* Steps st (NULL: its db_query failed), which answers the COUNTER_COLS
+ * of job_id, into c. */
+static int step_counters(struct dgen_db *db, sqlite3_stmt *st, int64_t job_id,
+			 struct dgen_job_counters *c, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_Q_COUNTERS, err, "i", job_id);
-
 	if (!st || db_step_row(db, st, "Job", "job_id", job_id, err) < 0)
 		return -1;
 	read_counters(st, 0, c);
 	db_reset(st);
 	return 0;
+}
+
+/* Reads the job's counters inside the caller's transaction. */
+static int counters_now(struct dgen_db *db, int64_t job_id, struct dgen_job_counters *c,
+			struct dgen_err *err)
+{
+	return step_counters(db, db_query(db, STMT_Q_COUNTERS, err, "i", job_id), job_id, c, err);
 }
 
 /* Inside the transaction: stores the record or the failure of unit r.
@@ -326,11 +330,7 @@ static int count_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit
 				    r->output_tokens, r->cached_tokens, r->current_block,
 				    r->current_step);
 
-	if (!st || db_step_row(db, st, "Job", "job_id", job_id, err) < 0)
-		return -1;
-	read_counters(st, 0, c);
-	db_reset(st);
-	return 0;
+	return step_counters(db, st, job_id, c, err);
 }
 
 static int finish_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit_result *r,
@@ -362,9 +362,8 @@ int queue_finish_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit
 
 	if (inserted)
 		*inserted = false;
-	if (db_begin(db, err) < 0)
-		return -1;
-	if (db_end(db, finish_unit(db, job_id, r, &ins, &c, err), err) < 0)
+	if (db_begin(db, err) < 0 ||
+	    db_end(db, finish_unit(db, job_id, r, &ins, &c, err), err) < 0)
 		return -1;
 	if (inserted)
 		*inserted = ins;

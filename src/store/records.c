@@ -179,9 +179,7 @@ int records_delete(struct dgen_db *db, int64_t job_id, int64_t *deleted,
 
 	if (deleted)
 		*deleted = 0;
-	if (db_begin(db, err) < 0)
-		return -1;
-	if (db_end(db, delete_records(db, job_id, &n, err), err) < 0)
+	if (db_begin(db, err) < 0 || db_end(db, delete_records(db, job_id, &n, err), err) < 0)
 		return -1;
 	if (deleted)
 		*deleted = n;

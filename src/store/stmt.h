@@ -151,6 +151,11 @@ int db_step(struct dgen_db *db, sqlite3_stmt *st, struct dgen_err *err);
  * db_reset), 0 when there is none, -1 with err set; on 0 and -1 st is
  * reset already. */
 int db_step_one(struct dgen_db *db, sqlite3_stmt *st, struct dgen_err *err);
+/* Steps st for the one row it must answer: 0 with st on the row (read it,
+ * then db_reset), -1 with err set otherwise (no row: code and msg; st is
+ * reset). */
+int db_step_must(struct dgen_db *db, sqlite3_stmt *st, enum dgen_errcode code,
+		 const char *msg, struct dgen_err *err);
 /* Sets err to DGEN_ENOTFOUND "<what> <id> not found" with detail
  * {key: id}; returns -1. */
 int db_not_found(struct dgen_err *err, const char *what, const char *key, int64_t id);
