@@ -22,6 +22,7 @@
 #include "dgen/blocks.h"
 #include "dgen/buf.h"
 #include "dgen/db.h"
+#include "dgen/file.h"
 #include "dgen/json.h"
 #include "dgen/llm.h"
 #include "dgen/log.h"
@@ -213,27 +214,17 @@ static int cmd_validate(struct cli *c, int argc, char **argv)
 			report = seeds_validate(p, s.root, &slim);
 			seeds_free(&s);
 		} else {
-			FILE *f = fopen(argv[2], "rb");
-			struct dgen_buf b = DGEN_BUF_INIT;
 			struct json_object *doc = NULL;
-			char chunk[65536];
-			size_t got;
+			char *text = NULL;
+			size_t tlen = 0;
 
-			if (!f) {
-				dgen_err_set(&err, DGEN_EIO, "cannot open %s", argv[2]);
+			if (dgen_file_read_capped(argv[2], jlim.max_bytes, &text, &tlen, &err) != 0 ||
+			    dgen_json_parse(text, tlen, &jlim, &doc, &err) != 0) {
+				free(text);
 				cli_print_error(&err);
 				goto out;
 			}
-			while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 &&
-			       b.len <= jlim.max_bytes)
-				dgen_buf_append(&b, chunk, got);
-			fclose(f);
-			if (dgen_json_parse(dgen_buf_str(&b), b.len, &jlim, &doc, &err) != 0) {
-				dgen_buf_free(&b);
-				cli_print_error(&err);
-				goto out;
-			}
-			dgen_buf_free(&b);
+			free(text);
 			report = seeds_validate(p, doc, &slim);
 			json_object_put(doc);
 		}

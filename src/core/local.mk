@@ -35,3 +35,12 @@ tests_test_ids_LDADD = $(TEST_LIBS)
 tests_test_json_LDADD = $(TEST_LIBS)
 tests_test_log_LDADD = $(TEST_LIBS)
 tests_test_util_LDADD = $(TEST_LIBS)
+
+# Whole-file reads with a size cap.
+libdgen_a_SOURCES += src/core/file.c
+noinst_HEADERS += include/dgen/file.h
+check_PROGRAMS += tests/test_file
+TESTS += tests/test_file
+tests_test_file_LDADD = $(TEST_LIBS)
+# The TAP helper of the shell test suites.
+EXTRA_DIST += tests/lib/tap.sh
