@@ -182,7 +182,8 @@ static void test_busy_retry(void)
 		dgen_err_clear(&err);
 		rc = pipelines_insert(db, "never", "{}", &id, &err);
 	} while (rc < 0 && db_retry_busy(&attempt, &err));
-	ok(rc < 0 && err.code == DGEN_EBUSY, "a lock never released ends the retries with DGEN_EBUSY");
+	ok(rc < 0 && err.code == DGEN_EBUSY,
+	   "a lock never released ends the retries with DGEN_EBUSY");
 	ok(attempt > 0, "... once the policy gave up (%d retries)", attempt);
 	if (write(release, "U", 1) != 1)
 		exit(1);

@@ -42,14 +42,16 @@ int main(void)
 	write_file(path, "0123\0" "56789", 10);
 	write_file(empty, "", 0);
 
-	ok(dgen_file_read_capped(path, 10, &text, &len, &err) == 0, "a file of exactly the cap is read");
+	ok(dgen_file_read_capped(path, 10, &text, &len, &err) == 0,
+	   "a file of exactly the cap is read");
 	is_int(len, 10, "... all of it");
 	ok(text && memcmp(text, "0123\0" "56789", 10) == 0 && text[10] == '\0',
 	   "... byte for byte (an embedded NUL too), NUL-terminated");
 	free(text);
 	text = NULL;
 
-	ok(dgen_file_read_capped(path, 9, &text, &len, &err) < 0, "a file one byte over the cap is refused");
+	ok(dgen_file_read_capped(path, 9, &text, &len, &err) < 0,
+	   "a file one byte over the cap is refused");
 	is_int(err.code, DGEN_ETOOBIG, "... as too big (413)");
 	ok(strstr(err.msg, "larger than 9 bytes") != NULL, "... saying the limit: %s", err.msg);
 	ok(text == NULL, "... and hands nothing back");

@@ -218,7 +218,8 @@ static int cmd_validate(struct cli *c, int argc, char **argv)
 			char *text = NULL;
 			size_t tlen = 0;
 
-			if (dgen_file_read_capped(argv[2], jlim.max_bytes, &text, &tlen, &err) != 0 ||
+			if (dgen_file_read_capped(argv[2], jlim.max_bytes, &text, &tlen,
+						  &err) != 0 ||
 			    dgen_json_parse(text, tlen, &jlim, &doc, &err) != 0) {
 				free(text);
 				cli_print_error(&err);
