@@ -12,19 +12,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/dgen-install.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 dest=$T/dest
 
-n=0
-failed=0
-check() {
-	local desc=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		failed=$((failed + 1))
-	fi
-}
+. "$top/tests/lib/tap.sh"
 
 # A make of our own, not the jobserver of the make running the tests.
 mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$build" "$@"; }
@@ -41,7 +29,7 @@ mandir=$(var mandir)
 mk install DESTDIR="$dest" >"$T/install.out" 2>&1
 rc=$?
 check "make install DESTDIR=... succeeds" test $rc -eq 0
-[ $rc -eq 0 ] || { sed 's/^/# /' "$T/install.out" | tail -20; echo "1..$n"; exit 1; }
+[ $rc -eq 0 ] || { sed 's/^/# /' "$T/install.out" | tail -20; plan; exit 1; }
 
 # The binaries: wherever automake put them (bin or sbin), they run.
 for b in dgen dgen-api dgen-runner; do
@@ -87,5 +75,4 @@ check "make uninstall succeeds" test $? -eq 0
 left=$(find "$dest" -type f | sed "s|^$dest||")
 check "uninstall leaves no file behind${left:+ ($(echo "$left" | head -3 | tr '\n' ' '))}" test -z "$left"
 
-echo "1..$n"
-[ $failed -eq 0 ]
+done_testing

@@ -29,20 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-failed=0
-check() {
-	local desc=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc"
-		failed=$((failed + 1))
-	fi
-}
-diag() { printf '# %s\n' "$@"; }
+. "$top/tests/lib/tap.sh"
 
 # A port nothing listens on (checked, then handed to nginx: a race with
 # another program is possible but unlikely in this range).
@@ -97,7 +84,7 @@ wait_job() {
 out=$("$ctl" up --data "$data" --port "$port" --mock-llm --workers 2 2>"$T/up.err")
 rc=$?
 check "dgenctl up succeeds" test $rc -eq 0
-[ $rc -eq 0 ] || { diag "$(cat "$T/up.err")"; echo "1..$n"; exit 1; }
+[ $rc -eq 0 ] || { diag "$(cat "$T/up.err")"; plan; exit 1; }
 check "it prints the URL ($out)" test "$out" = "$base/"
 check "every process has a pid file" \
 	test -s "$data/run/nginx.pid" -a -s "$data/run/api.pid" -a -s "$data/run/runner.pid" -a -s "$data/run/mock-llm.pid"
@@ -203,5 +190,4 @@ check "no sanitizer report in the logs${bad:+ ($bad)}" test -z "$bad"
 # shellcheck disable=SC2086 # one file name per word
 [ -z "$bad" ] || grep -h -A15 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' $bad | head -40 | sed 's/^/# /'
 
-echo "1..$n"
-[ $failed -eq 0 ]
+done_testing

@@ -25,14 +25,10 @@ export DGEN_BLOCKS_DIR=
 export DATABASE_PATH="$TMP/dgen.db"
 unset DEBUG LLM_API_KEY LLM_PROVIDER LLM_MODEL
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { # check DESCRIPTION COMMAND...
-	desc=$1; shift
-	if "$@" >"$TMP/check.out" 2>&1; then ok "$desc"; else notok "$desc"; sed 's/^/# /' "$TMP/check.out"; fi
-}
+. "$top_srcdir/tests/lib/tap.sh"
+notok() { not_ok "$@"; }
+# A check's output is shown only when it fails.
+TAP_CHECK_LOG=$TMP/check.out
 
 # JSON questions answered by jq, else python3 (both read stdin).
 if command -v jq >/dev/null 2>&1; then JSONQ=jq; elif command -v python3 >/dev/null 2>&1; then JSONQ=py; else JSONQ=; fi
@@ -141,7 +137,7 @@ fi
 # --- against the mock LLM --------------------------------------------------
 if [ ! -x "$MOCK" ]; then
 	ok "# SKIP mock-llm not built"
-	echo "1..$n"; [ $failed = 0 ]; exit
+	done_testing; exit
 fi
 "$MOCK" --port 0 --port-file "$TMP/port" >/dev/null 2>"$TMP/mock.err" &
 MOCK_PID=$!
@@ -150,7 +146,7 @@ while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 PORT=$(cat "$TMP/port" 2>/dev/null)
 if [ -z "$PORT" ]; then
 	notok "mock-llm started"
-	echo "1..$n"; exit 1
+	plan; exit 1
 fi
 ok "mock-llm started on port $PORT"
 export LLM_ENDPOINT="http://127.0.0.1:$PORT/v1/chat/completions" LLM_MAX_RETRIES=2
@@ -209,5 +205,4 @@ printf '{"name":"c","blocks":[{"type":"TextGenerator","config":{"user_prompt":"{
 [ $rc = 3 ] && grep -q "Constraint exceeded: max_total_tokens" "$TMP/c.err" && [ "$(wc -l <"$TMP/c.jsonl" | tr -d ' ')" = 1 ] \
 	&& ok "a constraint stops the run (exit 3) after the budget is spent" || { notok "a constraint stops the run (rc $rc)"; sed 's/^/# /' "$TMP/c.err"; }
 
-echo "1..$n"
-[ $failed = 0 ]
+done_testing

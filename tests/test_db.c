@@ -113,6 +113,95 @@ static void test_busy(void)
 	close(to_parent[0]); close(to_parent[1]);
 }
 
+/* Holds the write lock of path in a child until told to let go (one byte
+ * on *release) or for hold_ms; returns the child's pid once it holds it. */
+static pid_t hold_lock(const char *path, int hold_ms, int *release)
+{
+	int to_child[2], to_parent[2];
+	pid_t pid;
+	char c = 0;
+
+	if (pipe(to_child) < 0 || pipe(to_parent) < 0)
+		exit(1);
+	pid = fork();
+	if (pid == 0) {
+		struct dgen_db *cdb = NULL;
+		struct dgen_err cerr = DGEN_ERR_INIT;
+
+		if (db_open(&cdb, path, 0, &cerr) < 0 || db_begin(cdb, &cerr) < 0)
+			_exit(2);
+		if (write(to_parent[1], "L", 1) != 1)
+			_exit(3);
+		if (hold_ms > 0)
+			usleep((useconds_t)hold_ms * 1000);
+		else if (read(to_child[0], &c, 1) != 1)
+			_exit(4);
+		db_rollback(cdb);
+		db_close(cdb);
+		_exit(0);
+	}
+	if (read(to_parent[0], &c, 1) != 1)
+		exit(1);
+	close(to_child[0]);
+	close(to_parent[0]);
+	close(to_parent[1]);
+	*release = to_child[1];
+	return pid;
+}
+
+/* The one busy retry policy: a write that meets a lock for longer than
+ * the busy timeout still lands when the caller retries by db_retry_busy();
+ * a lock that is never released ends the retries with DGEN_EBUSY; any
+ * other error is not retried at all. */
+static void test_busy_retry(void)
+{
+	struct dgen_db *db;
+	struct dgen_err err = DGEN_ERR_INIT;
+	char *p = st_path("retry.db");
+	int attempt, release, rc;
+	int64_t id;
+	pid_t pid;
+
+	db = st_open("retry.db");
+	db_close(db);
+	ok(db_open(&db, p, 20, &err) == 0, "open with a 20 ms busy timeout");
+
+	pid = hold_lock(p, 300, &release);
+	attempt = 0;
+	do {
+		dgen_err_clear(&err);
+		rc = pipelines_insert(db, "late", "{}", &id, &err);
+	} while (rc < 0 && db_retry_busy(&attempt, &err));
+	ok(rc == 0, "a write held up 300 ms lands through the retry policy %s", err.msg);
+	ok(attempt > 0, "... after retrying (%d)", attempt);
+	ok(st_wait_ok(pid), "lock holder finished");
+	close(release);
+
+	pid = hold_lock(p, 0, &release);
+	attempt = 0;
+	do {
+		dgen_err_clear(&err);
+		rc = pipelines_insert(db, "never", "{}", &id, &err);
+	} while (rc < 0 && db_retry_busy(&attempt, &err));
+	ok(rc < 0 && err.code == DGEN_EBUSY,
+	   "a lock never released ends the retries with DGEN_EBUSY");
+	ok(attempt > 0, "... once the policy gave up (%d retries)", attempt);
+	if (write(release, "U", 1) != 1)
+		exit(1);
+	ok(st_wait_ok(pid), "lock holder finished");
+	close(release);
+
+	attempt = 0;
+	dgen_err_clear(&err);
+	ok(pipelines_update(db, 999999, "x", "{}", &err) < 0 && !db_retry_busy(&attempt, &err),
+	   "an error other than busy is not retried");
+	is_int(attempt, 0, "... and costs no retry");
+	dgen_err_clear(&err);
+	ok(!db_in_transaction(db), "no transaction left open");
+	db_close(db);
+	free(p);
+}
+
 /* Two processes write at the same time: every row lands, and no busy
  * error escapes (the busy timeout absorbs the contention). */
 static void test_two_writers(void)
@@ -196,6 +285,7 @@ int main(void)
 	test_open_wal();
 	test_transactions();
 	test_busy();
+	test_busy_retry();
 	test_two_writers();
 	test_fork_guard();
 	test_not_a_db();

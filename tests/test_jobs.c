@@ -257,6 +257,32 @@ static void test_failures_retry(struct dgen_db *db, int64_t pid)
 	dgen_err_clear(&err);
 }
 
+/* Optional columns of a failure: chunk 0 is a chunk (not "no chunk"), and
+ * a failure outside any block has no step and no block type. */
+static void test_failure_optional_columns(struct dgen_db *db, int64_t pid)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct json_object *arr = NULL, *o;
+	struct dgen_unit_result f = {
+		.unit = 0, .chunk_index = 0, .failed = true, .step = 0, .error = NULL,
+	};
+	int64_t j = st_job(db, pid, NULL);
+
+	ok(queue_finish_unit(db, j, &f, NULL, NULL, &err) == 0, "failure before any block");
+	ok(jobs_failures(db, j, &arr, &err) == 0 && json_object_array_length(arr) == 1,
+	   "one failure");
+	o = json_object_array_get_idx(arr, 0);
+	ok(json_object_object_get(o, "chunk_index") != NULL && iget(o, "chunk_index") == 0,
+	   "chunk 0 is stored as 0");
+	ok(json_object_object_get(o, "step") == NULL, "no step: null");
+	ok(json_object_object_get(o, "block_type") == NULL, "no block type: null");
+	is_str(sget(o, "error"), "unknown error", "a failure without a message says so");
+	json_object_put(arr);
+	ok(jobs_failures(db, 999999, &arr, &err) < 0 && err.code == DGEN_ENOTFOUND,
+	   "failures of an unknown job: not found");
+	dgen_err_clear(&err);
+}
+
 static void test_status_names(void)
 {
 	enum dgen_job_status s;
@@ -281,6 +307,7 @@ int main(void)
 	test_list_active(db);
 	test_cancel(db, pid);
 	test_failures_retry(db, pid);
+	test_failure_optional_columns(db, pid);
 	st_integrity(db);
 	db_close(db);
 	st_teardown();

@@ -17,7 +17,9 @@
  *
  * Busy: a lock held by another process is waited for up to the busy
  * timeout; past it every function fails with DGEN_EBUSY (HTTP 503 with
- * Retry-After), never with a generic error.
+ * Retry-After), never with a generic error. A caller that must not give
+ * up (the runner storing a unit it already paid for) retries by
+ * db_retry_busy(), the one retry policy of dgen.
  */
 #ifndef DGEN_DB_H
 #define DGEN_DB_H
@@ -58,6 +60,14 @@ int db_commit(struct dgen_db *db, struct dgen_err *err);
 void db_rollback(struct dgen_db *db);
 /* True while a transaction is open on this connection. */
 bool db_in_transaction(const struct dgen_db *db);
+
+/* The busy retry policy, for a loop around one store call:
+ *     int attempt = 0;
+ *     do { dgen_err_clear(err); rc = store_call(..., err); }
+ *     while (rc < 0 && db_retry_busy(&attempt, err));
+ * True (after a short pause) when err is DGEN_EBUSY and the policy allows
+ * another try; false for any other error or once the tries are used up. */
+bool db_retry_busy(int *attempt, const struct dgen_err *err);
 
 /* A cheap read that proves the database answers (GET /api/health). */
 int db_ping(struct dgen_db *db, struct dgen_err *err);

@@ -22,6 +22,7 @@
 #include "dgen/blocks.h"
 #include "dgen/buf.h"
 #include "dgen/db.h"
+#include "dgen/file.h"
 #include "dgen/json.h"
 #include "dgen/llm.h"
 #include "dgen/log.h"
@@ -194,11 +195,8 @@ static int validate_seeds(struct cli *c, const struct dgen_pipeline *p, const ch
 	struct dgen_json_limits jlim;
 	struct dgen_seed_limits slim;
 	struct json_object *doc = NULL;
-	size_t len = strlen(path);
-	FILE *f;
-	struct dgen_buf b = DGEN_BUF_INIT;
-	char chunk[65536];
-	size_t got;
+	size_t len = strlen(path), tlen = 0;
+	char *text = NULL;
 	int rc;
 
 	exec_seed_limits(c->exec, &jlim, &slim);
@@ -211,13 +209,10 @@ static int validate_seeds(struct cli *c, const struct dgen_pipeline *p, const ch
 		seeds_free(&s);
 		return 0;
 	}
-	if (!(f = fopen(path, "rb")))
-		return dgen_err_set(err, DGEN_EIO, "cannot open %s", path);
-	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= jlim.max_bytes)
-		dgen_buf_append(&b, chunk, got);
-	fclose(f);
-	rc = dgen_json_parse(dgen_buf_str(&b), b.len, &jlim, &doc, err);
-	dgen_buf_free(&b);
+	if (dgen_file_read_capped(path, jlim.max_bytes, &text, &tlen, err) != 0)
+		return -1;
+	rc = dgen_json_parse(text, tlen, &jlim, &doc, err);
+	free(text);
 	if (rc == 0)
 		*report = seeds_validate(p, doc, &slim);
 	json_object_put(doc);

@@ -6,6 +6,7 @@ libdgen_a_SOURCES += \
 	src/core/clock.c \
 	src/core/config.c \
 	src/core/err.c \
+	src/core/file.c \
 	src/core/export_line.c \
 	src/core/ids.c \
 	src/core/json.c \
@@ -20,6 +21,7 @@ noinst_HEADERS += \
 	include/dgen/clock.h \
 	include/dgen/config.h \
 	include/dgen/err.h \
+	include/dgen/file.h \
 	include/dgen/export_line.h \
 	include/dgen/ids.h \
 	include/dgen/json.h \
@@ -29,7 +31,7 @@ noinst_HEADERS += \
 	include/dgen/util.h \
 	include/dgen/utf8.h
 
-CORE_TESTS = tests/test_arena tests/test_buf tests/test_clock tests/test_config tests/test_err \
+CORE_TESTS = tests/test_arena tests/test_buf tests/test_clock tests/test_config tests/test_err tests/test_file \
 	tests/test_ids tests/test_json tests/test_log tests/test_util \
 	tests/test_utf8
 check_PROGRAMS += $(CORE_TESTS)
@@ -44,3 +46,6 @@ tests_test_json_LDADD = $(TEST_LIBS)
 tests_test_log_LDADD = $(TEST_LIBS)
 tests_test_util_LDADD = $(TEST_LIBS)
 tests_test_utf8_LDADD = $(TEST_LIBS)
+tests_test_file_LDADD = $(TEST_LIBS)
+# The TAP helper of the shell test suites.
+EXTRA_DIST += tests/lib/tap.sh

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dgen/buf.h"
+#include "dgen/file.h"
 #include "dgen/seeds.h"
 #include "dgen/template.h"
 #include "dgen/util.h"
@@ -195,34 +196,20 @@ int seeds_load_file(const char *path, const struct dgen_json_limits *jlim,
 		    const struct dgen_seed_limits *lim, struct dgen_seeds *out,
 		    struct dgen_err *err)
 {
-	FILE *f;
-	struct dgen_buf b = DGEN_BUF_INIT;
-	char chunk[65536];
-	size_t got, max;
+	char *text = NULL;
+	size_t len = 0;
 	int rc;
 
 	memset(out, 0, sizeof *out);
 	if (!jlim)
 		jlim = &dgen_json_default_limits;
-	max = jlim->max_bytes;
-	if (!(f = fopen(path, "rb")))
-		return dgen_err_set(err, DGEN_EIO, "cannot open %s: %s", path, strerror(errno));
-	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (b.len + got > max) {
-			fclose(f);
-			dgen_buf_free(&b);
-			dgen_err_set(err, DGEN_ETOOBIG, "%s is larger than %zu bytes", path, max);
-			dgen_err_detail_int(err, "limit", (long long)max);
-			return -1;
-		}
-		dgen_buf_append(&b, chunk, got);
-	}
-	fclose(f);
+	if (dgen_file_read_capped(path, jlim->max_bytes, &text, &len, err) < 0)
+		return -1;
 	if (is_markdown(path))
-		rc = seeds_from_markdown(dgen_buf_str(&b), b.len, out, err);
+		rc = seeds_from_markdown(text, len, out, err);
 	else
-		rc = seeds_parse(dgen_buf_str(&b), b.len, jlim, lim, out, err);
-	dgen_buf_free(&b);
+		rc = seeds_parse(text, len, jlim, lim, out, err);
+	free(text);
 	return rc;
 }
 

@@ -16,6 +16,7 @@
 #include <yaml.h>
 
 #include "dgen/buf.h"
+#include "dgen/file.h"
 #include "dgen/json.h"
 #include "dgen/log.h"
 #include "dgen/templates.h"
@@ -430,37 +431,6 @@ out:
 
 /* ------------------------------------------------------------ templates */
 
-static int read_file(const char *path, size_t max, char **text, size_t *len,
-		     struct dgen_err *err)
-{
-	FILE *f = fopen(path, "rb");
-	struct dgen_buf b = DGEN_BUF_INIT;
-	char chunk[65536];
-	size_t got;
-
-	if (!f)
-		return dgen_err_set(err, DGEN_EIO, "cannot open %s: %s", path, strerror(errno));
-	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (b.len + got > max) {
-			fclose(f);
-			dgen_buf_free(&b);
-			dgen_err_set(err, DGEN_ETOOBIG, "%s is larger than %zu bytes", path, max);
-			dgen_err_detail_int(err, "limit", (long long)max);
-			return -1;
-		}
-		dgen_buf_append(&b, chunk, got);
-	}
-	if (ferror(f)) {
-		fclose(f);
-		dgen_buf_free(&b);
-		return dgen_err_set(err, DGEN_EIO, "cannot read %s", path);
-	}
-	fclose(f);
-	*len = b.len;
-	*text = dgen_buf_steal(&b);
-	return 0;
-}
-
 static bool has_suffix(const char *s, const char *suf)
 {
 	size_t a = strlen(s), b = strlen(suf);
@@ -528,7 +498,8 @@ int templates_load_file(const char *path, struct json_object **def, char **descr
 	int rc = -1;
 
 	*def = NULL;
-	if (read_file(path, templates_yaml_default_limits.max_bytes, &text, &len, err) != 0)
+	if (dgen_file_read_capped(path, templates_yaml_default_limits.max_bytes, &text, &len,
+				  err) != 0)
 		return -1;
 	if (templates_yaml_parse(text, len, NULL, &doc, err) != 0)
 		goto out;
@@ -703,7 +674,8 @@ struct json_object *templates_example_seed(const struct dgen_pipeline_template *
 
 	if (!tp->seed_path)
 		return NULL;
-	if (read_file(tp->seed_path, dgen_json_default_limits.max_bytes, &text, &len, &e) != 0)
+	if (dgen_file_read_capped(tp->seed_path, dgen_json_default_limits.max_bytes, &text, &len,
+				  &e) != 0)
 		goto out;
 	if (has_suffix(tp->seed_path, ".md")) {
 		if (dgen_utf8_valid(text, len))
@@ -762,7 +734,8 @@ int templates_resolve_pipeline(const struct dgen_templates *t, const char *arg,
 	}
 	if (has_suffix(arg, ".yaml") || has_suffix(arg, ".yml"))
 		return templates_load_file(arg, def, NULL, err);
-	if (read_file(arg, dgen_json_default_limits.max_bytes, &text, &len, err) != 0)
+	if (dgen_file_read_capped(arg, dgen_json_default_limits.max_bytes, &text, &len,
+				  err) != 0)
 		return -1;
 	rc = dgen_json_parse(text, len, NULL, def, err);
 	free(text);

@@ -42,7 +42,6 @@
 #define HEARTBEAT_SECONDS 2.0
 #define CANCEL_POLL_SECONDS 0.25
 #define PROGRESS_SECONDS 0.5
-#define BUSY_RETRIES 20
 
 struct job {
 	int64_t id;
@@ -130,14 +129,14 @@ static void job_stop(struct job *j, enum dgen_job_status st, const char *why)
 static int store_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit_result *ur,
 		      struct dgen_job_counters *after, struct dgen_err *err)
 {
-	for (int i = 0;; i++) {
+	int attempt = 0;
+
+	do {
 		dgen_err_clear(err);
 		if (queue_finish_unit(db, job_id, ur, NULL, after, err) == 0)
 			return 0;
-		if (err->code != DGEN_EBUSY || i >= BUSY_RETRIES)
-			return -1;
-		usleep(50000);
-	}
+	} while (db_retry_busy(&attempt, err));
+	return -1;
 }
 
 /* A finished unit waiting for its commit. */

@@ -1,7 +1,9 @@
 /*
  * db.c - one sqlite connection: pragmas, the lazily prepared statement
- * cache, typed binds, busy handling and transactions.
+ * cache, typed binds, busy handling and transactions. It knows no table
+ * and no schema step: migrate.c builds on it, and open.c joins the two.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +12,13 @@
 #include "dgen/clock.h"
 #include "dgen/db.h"
 #include "dgen/log.h"
-#include "dgen/migrate.h"
 #include "dgen/util.h"
 #include "stmt.h"
+
+/* The busy policy of callers that must not give up (db_retry_busy): how
+ * many more tries after the first, and the pause between two. */
+#define DB_BUSY_RETRIES 20
+#define DB_BUSY_PAUSE_US 50000
 
 struct dgen_db {
 	sqlite3 *h;
@@ -24,11 +30,6 @@ struct dgen_db {
 	bool doomed;                     /* an inner rollback happened */
 	sqlite3_stmt *stmts[STMT__COUNT];
 };
-
-sqlite3 *db_handle(struct dgen_db *db)
-{
-	return db->h;
-}
 
 const char *db_path(const struct dgen_db *db)
 {
@@ -46,7 +47,7 @@ void db_now(char out[DGEN_ISO_LEN])
  * Retry-After: the request is fine, the database is momentarily saturated.
  * Always returns -1.
  */
-int db_fail(struct dgen_db *db, int rc, struct dgen_err *err)
+static int db_fail(struct dgen_db *db, int rc, struct dgen_err *err)
 {
 	int prim = rc & 0xff;
 	const char *msg = db && db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
@@ -116,20 +117,8 @@ static void db_bind_rc(struct dgen_db *db, int rc)
 		db->bind_rc = rc;
 }
 
-void db_bind_int(struct dgen_db *db, sqlite3_stmt *st, int idx, int64_t v)
-{
-	db_bind_rc(db, sqlite3_bind_int64(st, idx, v));
-}
-
-void db_bind_text(struct dgen_db *db, sqlite3_stmt *st, int idx, const char *s)
-{
-	if (!s)
-		db_bind_rc(db, sqlite3_bind_null(st, idx));
-	else
-		db_bind_rc(db, sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT));
-}
-
-void db_bind_textn(struct dgen_db *db, sqlite3_stmt *st, int idx, const char *s, size_t n)
+static void db_bind_text(struct dgen_db *db, sqlite3_stmt *st, int idx, const char *s,
+			 size_t n)
 {
 	if (!s)
 		db_bind_rc(db, sqlite3_bind_null(st, idx));
@@ -137,9 +126,135 @@ void db_bind_textn(struct dgen_db *db, sqlite3_stmt *st, int idx, const char *s,
 		db_bind_rc(db, sqlite3_bind_text64(st, idx, s, n, SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 
-void db_bind_null(struct dgen_db *db, sqlite3_stmt *st, int idx)
+/*
+ * Binds the arguments ap to ?1, ?2, ... of st by the letters of types
+ * (stmt.h lists them). Parameters left alone stay NULL, since db_stmt()
+ * cleared the bindings. A bad letter cannot be told apart from the
+ * arguments that follow it, so binding stops there and the statement
+ * fails at its step.
+ */
+static void db_vbind(struct dgen_db *db, sqlite3_stmt *st, const char *types, va_list ap)
 {
-	db_bind_rc(db, sqlite3_bind_null(st, idx));
+	const char *s;
+	const void *p;
+	int64_t v;
+	size_t n;
+	int idx;
+
+	for (idx = 1; *types; types++, idx++) {
+		switch (*types) {
+		case 'i':
+			db_bind_rc(db, sqlite3_bind_int64(st, idx, va_arg(ap, int64_t)));
+			break;
+		case 'u':
+		case 'k':
+			v = va_arg(ap, int64_t);
+			if (v > 0 || (v == 0 && *types == 'u'))
+				db_bind_rc(db, sqlite3_bind_int64(st, idx, v));
+			break;
+		case 's':
+			s = va_arg(ap, const char *);
+			db_bind_text(db, st, idx, s, s ? strlen(s) : 0);
+			break;
+		case 'S':
+			s = va_arg(ap, const char *);
+			n = va_arg(ap, size_t);
+			db_bind_text(db, st, idx, s, n);
+			break;
+		case 'd':
+			db_bind_rc(db, sqlite3_bind_double(st, idx, va_arg(ap, double)));
+			break;
+		case 'b':
+			p = va_arg(ap, const void *);
+			n = va_arg(ap, size_t);
+			db_bind_rc(db, sqlite3_bind_blob64(st, idx, p, n, SQLITE_TRANSIENT));
+			break;
+		case '-':
+			break;
+		default:
+			dgen_error("bind letter '%c' is not one of stmt.h", *types);
+			db_bind_rc(db, SQLITE_MISUSE);
+			return;
+		}
+	}
+}
+
+static sqlite3_stmt *db_vquery(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err,
+			       const char *types, va_list ap)
+{
+	sqlite3_stmt *st = db_stmt(db, id, err);
+
+	if (st)
+		db_vbind(db, st, types, ap);
+	return st;
+}
+
+sqlite3_stmt *db_query(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err,
+		       const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, types);
+	st = db_vquery(db, id, err, types, ap);
+	va_end(ap);
+	return st;
+}
+
+static int64_t db_vrun(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err,
+		       const char *types, va_list ap)
+{
+	sqlite3_stmt *st = db_vquery(db, id, err, types, ap);
+	int64_t n;
+
+	if (!st || db_exec(db, st, &n, err) < 0)
+		return -1;
+	return n;
+}
+
+int64_t db_run(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err,
+	       const char *types, ...)
+{
+	va_list ap;
+	int64_t n;
+
+	va_start(ap, types);
+	n = db_vrun(db, id, err, types, ap);
+	va_end(ap);
+	return n;
+}
+
+int64_t db_write(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err,
+		 const char *types, ...)
+{
+	va_list ap;
+	int64_t n;
+
+	if (db_begin(db, err) < 0)
+		return -1;
+	va_start(ap, types);
+	n = db_vrun(db, id, err, types, ap);
+	va_end(ap);
+	if (db_end(db, n < 0 ? -1 : 0, err) < 0)
+		return -1;
+	return n;
+}
+
+int db_insert(struct dgen_db *db, enum db_stmt_id id, int64_t *row_id, struct dgen_err *err,
+	      const char *types, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, types);
+	st = db_vquery(db, id, err, types, ap);
+	va_end(ap);
+	if (!st || db_step_must(db, st, DGEN_ENOTFOUND, "A referenced item does not exist",
+				err) < 0)
+		return -1;
+	*row_id = db_col_int(st, 0);
+	db_reset(st);
+	return 0;
 }
 
 /*
@@ -166,6 +281,19 @@ int db_step(struct dgen_db *db, sqlite3_stmt *st, struct dgen_err *err)
 	return -1;
 }
 
+int db_step_one(struct dgen_db *db, sqlite3_stmt *st, struct dgen_err *err)
+{
+	int rc = db_step(db, st, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return 0;
+	}
+	return 1;
+}
+
 int db_exec(struct dgen_db *db, sqlite3_stmt *st, int64_t *changes, struct dgen_err *err)
 {
 	int rc;
@@ -180,23 +308,43 @@ int db_exec(struct dgen_db *db, sqlite3_stmt *st, int64_t *changes, struct dgen_
 	return 0;
 }
 
-int db_exec_write(struct dgen_db *db, sqlite3_stmt *st, int64_t *changes,
-		  struct dgen_err *err)
+int db_each(struct dgen_db *db, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *arg),
+	    void *arg, struct dgen_err *err)
 {
-	if (db_begin(db, err) < 0) {
-		sqlite3_reset(st);
+	int rc;
+
+	while ((rc = db_step(db, st, err)) == SQLITE_ROW)
+		row(st, arg);
+	if (rc < 0)
 		return -1;
-	}
-	if (db_exec(db, st, changes, err) < 0) {
-		db_rollback(db);
-		return -1;
-	}
-	return db_commit(db, err);
+	sqlite3_reset(st);
+	return 0;
 }
 
-int64_t db_changes(struct dgen_db *db)
+struct rows_json {
+	struct json_object *(*row)(sqlite3_stmt *st);
+	struct json_object *arr;
+};
+
+static void rows_json_add(sqlite3_stmt *st, void *arg)
 {
-	return sqlite3_changes64(db->h);
+	struct rows_json *r = arg;
+
+	json_object_array_add(r->arr, r->row(st));
+}
+
+int db_rows_json(struct dgen_db *db, sqlite3_stmt *st,
+		 struct json_object *(*row)(sqlite3_stmt *st), struct json_object **out,
+		 struct dgen_err *err)
+{
+	struct rows_json r = { row, json_object_new_array() };
+
+	if (db_each(db, st, rows_json_add, &r, err) < 0) {
+		json_object_put(r.arr);
+		return -1;
+	}
+	*out = r.arr;
+	return 0;
 }
 
 int64_t db_col_int(sqlite3_stmt *st, int col)
@@ -212,6 +360,11 @@ bool db_col_is_null(sqlite3_stmt *st, int col)
 const char *db_col_text(sqlite3_stmt *st, int col)
 {
 	return (const char *)sqlite3_column_text(st, col);
+}
+
+size_t db_col_len(sqlite3_stmt *st, int col)
+{
+	return (size_t)sqlite3_column_bytes(st, col);
 }
 
 char *db_col_dup(sqlite3_stmt *st, int col)
@@ -325,9 +478,10 @@ out:
  *    crash can drop the last commits before a checkpoint. FULL adds an
  *    fsync per commit and costs about 6x in commit rate on this hardware
  *    (DESIGN.md section 7).
- * Then the schema is migrated (cheap when current: one read).
+ * The schema is migrate.c's business (db_open in open.c runs it next).
  */
-int db_open(struct dgen_db **out, const char *path, int busy_timeout_ms, struct dgen_err *err)
+int db_connect(struct dgen_db **out, const char *path, int busy_timeout_ms,
+	       struct dgen_err *err)
 {
 	struct dgen_db *db;
 	char sql[64];
@@ -356,8 +510,6 @@ int db_open(struct dgen_db **out, const char *path, int busy_timeout_ms, struct 
 		goto fail;
 	snprintf(sql, sizeof(sql), "PRAGMA busy_timeout=%d", db->busy_timeout_ms);
 	if (db_pragma(db, sql, NULL, err) < 0)
-		goto fail;
-	if (migrate_run(db, NULL, err) < 0)
 		goto fail;
 	*out = db;
 	return 0;
@@ -456,13 +608,36 @@ bool db_in_transaction(const struct dgen_db *db)
 	return db->depth > 0;
 }
 
+/* Ends a transaction from the outcome of the work done inside it. */
+int db_end(struct dgen_db *db, int rc, struct dgen_err *err)
+{
+	if (rc < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db, err);
+}
+
+/*
+ * The one busy policy for work that is already paid for (a unit whose LLM
+ * tokens are spent): sqlite's busy handler has waited busy_timeout, and
+ * this gives the lock a few more chances, a short pause apart, before the
+ * caller gives up. Any other error is final at once.
+ */
+bool db_retry_busy(int *attempt, const struct dgen_err *err)
+{
+	if (err->code != DGEN_EBUSY || *attempt >= DB_BUSY_RETRIES)
+		return false;
+	(*attempt)++;
+	usleep(DB_BUSY_PAUSE_US);
+	return true;
+}
+
 int db_ping(struct dgen_db *db, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_PING, err);
+	sqlite3_stmt *st = db_query(db, STMT_PING, err, "");
 
-	if (!st)
-		return -1;
-	if (db_step(db, st, err) != SQLITE_ROW)
+	if (!st || db_step_must(db, st, DGEN_EIO, "The database did not answer", err) < 0)
 		return -1;
 	db_reset(st);
 	return 0;
@@ -470,23 +645,18 @@ int db_ping(struct dgen_db *db, struct dgen_err *err)
 
 int db_integrity_check(struct dgen_db *db, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_INTEGRITY, err);
+	sqlite3_stmt *st = db_query(db, STMT_INTEGRITY, err, "");
 	const char *s;
-	int rc;
+	int rc, ret = 0;
 
-	if (!st)
+	if (!st || (rc = db_step_one(db, st, err)) < 0)
 		return -1;
-	rc = db_step(db, st, err);
-	if (rc < 0)
-		return -1;
-	s = rc == SQLITE_ROW ? db_col_text(st, 0) : NULL;
-	if (!s || strcmp(s, "ok") != 0) {
-		dgen_err_set(err, DGEN_EIO, "Database integrity check failed: %s", s ? s : "no answer");
-		db_reset(st);
-		return -1;
-	}
+	s = rc ? db_col_text(st, 0) : NULL;
+	if (!s || strcmp(s, "ok") != 0)
+		ret = dgen_err_set(err, DGEN_EIO, "Database integrity check failed: %s",
+				   s ? s : "no answer");
 	db_reset(st);
-	return 0;
+	return ret;
 }
 
 int db_not_found(struct dgen_err *err, const char *what, const char *key, int64_t id)
@@ -496,16 +666,36 @@ int db_not_found(struct dgen_err *err, const char *what, const char *key, int64_
 	return -1;
 }
 
-int db_step_row(struct dgen_db *db, sqlite3_stmt *st, const char *what, const char *key,
-		int64_t id, struct dgen_err *err)
+int db_step_must(struct dgen_db *db, sqlite3_stmt *st, enum dgen_errcode code,
+		 const char *msg, struct dgen_err *err)
 {
-	int rc = db_step(db, st, err);
+	int rc = db_step_one(db, st, err);
 
 	if (rc < 0)
 		return -1;
-	if (rc != SQLITE_ROW) {
-		db_reset(st);
+	if (rc == 0)
+		return dgen_err_set(err, code, "%s", msg);
+	return 0;
+}
+
+int db_step_row(struct dgen_db *db, sqlite3_stmt *st, const char *what, const char *key,
+		int64_t id, struct dgen_err *err)
+{
+	int rc = db_step_one(db, st, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
 		return db_not_found(err, what, key, id);
-	}
+	return 0;
+}
+
+int db_changed_row(int64_t changes, const char *what, const char *key, int64_t id,
+		   struct dgen_err *err)
+{
+	if (changes < 0)
+		return -1;
+	if (changes == 0)
+		return db_not_found(err, what, key, id);
 	return 0;
 }

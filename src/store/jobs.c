@@ -38,9 +38,10 @@ const char *jobs_input_kind_name(enum dgen_input_kind k)
 	return k == DGEN_INPUT_MARKDOWN ? "markdown" : "json";
 }
 
-static int not_found(struct dgen_err *err, int64_t id)
+/* 0 when a write by id changed its row, else -1 (unknown id: not found). */
+static int changed(int64_t n, int64_t id, struct dgen_err *err)
 {
-	return db_not_found(err, "Job", "job_id", id);
+	return db_changed_row(n, "Job", "job_id", id, err);
 }
 
 /* The job JSON of SPEC.md §3 from a row of the JOB_COLS columns. */
@@ -84,23 +85,53 @@ static struct json_object *job_row_json(sqlite3_stmt *st)
 	return o;
 }
 
-/* Looks an idempotency key up inside the caller's transaction: 1 found
- * (*id set), 0 not, -1 error. */
-static int find_idem(struct dgen_db *db, const char *key, int64_t *id, struct dgen_err *err)
+/* The job an idempotency key (NULL: none) names already, looked up inside
+ * the caller's write transaction: 1 with *id set and *existed (may be NULL)
+ * true, 0 when there is none (create the job), -1 on error. */
+static int find_idem(struct dgen_db *db, const char *key, int64_t *id, bool *existed,
+		     struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_JOB_BY_IDEM, err);
+	sqlite3_stmt *st;
 	int rc;
 
-	if (!st)
+	if (!key)
+		return 0;
+	st = db_query(db, STMT_JOB_BY_IDEM, err, "s", key);
+	if (!st || (rc = db_step_one(db, st, err)) < 0)
 		return -1;
-	db_bind_text(db, st, 1, key);
-	rc = db_step(db, st, err);
-	if (rc < 0)
-		return -1;
-	if (rc == SQLITE_ROW)
+	if (rc) {
 		*id = db_col_int(st, 0);
-	db_reset(st);
-	return rc == SQLITE_ROW;
+		db_reset(st);
+		if (existed)
+			*existed = true;
+	}
+	return rc;
+}
+
+/* Inside the write transaction: the job row, then its input beside it. */
+static int insert_job(struct dgen_db *db, const struct dgen_job_new *job, int64_t *id,
+		      bool *existed, struct dgen_err *err)
+{
+	char now[DGEN_ISO_LEN];
+	int found = find_idem(db, job->idempotency_key, id, existed, err);
+
+	if (found != 0)
+		return found < 0 ? -1 : 0;
+	db_now(now);
+	if (db_insert(db, STMT_JOB_INSERT, id, err, "ississ", job->pipeline_id,
+		      jobs_input_kind_name(job->input_kind), job->units, job->total_seeds,
+		      job->idempotency_key, now) < 0) {
+		if (err->code == DGEN_ENOTFOUND) {
+			dgen_err_set(err, DGEN_ENOTFOUND, "Pipeline %lld not found",
+				     (long long)job->pipeline_id);
+			dgen_err_detail_int(err, "pipeline_id", job->pipeline_id);
+		}
+		return -1;
+	}
+	if (db_run(db, STMT_JOB_INPUT_INSERT, err, "iS", *id, job->input ? job->input : "",
+		   job->input ? job->input_len : 0) < 0)
+		return -1;
+	return 0;
 }
 
 /*
@@ -111,119 +142,85 @@ static int find_idem(struct dgen_db *db, const char *key, int64_t *id, struct dg
 int jobs_insert(struct dgen_db *db, const struct dgen_job_new *job, int64_t *id,
 		bool *existed, struct dgen_err *err)
 {
-	sqlite3_stmt *st;
-	char now[DGEN_ISO_LEN];
-	int found;
-
 	if (existed)
 		*existed = false;
 	if (db_begin(db, err) < 0)
 		return -1;
-	if (job->idempotency_key) {
-		found = find_idem(db, job->idempotency_key, id, err);
-		if (found < 0)
-			goto fail;
-		if (found) {
-			if (existed)
-				*existed = true;
-			return db_commit(db, err);
-		}
-	}
-	st = db_stmt(db, STMT_JOB_INSERT, err);
-	if (!st)
-		goto fail;
-	db_now(now);
-	db_bind_int(db, st, 1, job->pipeline_id);
-	db_bind_text(db, st, 2, jobs_input_kind_name(job->input_kind));
-	db_bind_text(db, st, 4, job->units);
-	db_bind_int(db, st, 5, job->total_seeds);
-	db_bind_text(db, st, 6, job->idempotency_key);
-	db_bind_text(db, st, 7, now);
-	if (db_step(db, st, err) != SQLITE_ROW) {
-		if (err->code == DGEN_ENOTFOUND) {
-			dgen_err_set(err, DGEN_ENOTFOUND, "Pipeline %lld not found",
-				     (long long)job->pipeline_id);
-			dgen_err_detail_int(err, "pipeline_id", job->pipeline_id);
-		}
-		goto fail;
-	}
-	*id = db_col_int(st, 0);
-	db_reset(st);
-	if (!(st = db_stmt(db, STMT_JOB_INPUT_INSERT, err)))
-		goto fail;
-	db_bind_int(db, st, 1, *id);
-	db_bind_textn(db, st, 2, job->input ? job->input : "", job->input ? job->input_len : 0);
-	if (db_exec(db, st, NULL, err) < 0)
-		goto fail;
-	return db_commit(db, err);
-fail:
-	db_rollback(db);
-	return -1;
+	return db_end(db, insert_job(db, job, id, existed, err), err);
 }
 
 int jobs_get(struct dgen_db *db, int64_t id, struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_JOB_GET, err);
+	sqlite3_stmt *st = db_query(db, STMT_JOB_GET, err, "i", id);
 
-	if (!st)
-		return -1;
-	db_bind_int(db, st, 1, id);
-	if (db_step_row(db, st, "Job", "job_id", id, err))
+	if (!st || db_step_row(db, st, "Job", "job_id", id, err) < 0)
 		return -1;
 	*out = job_row_json(st);
 	db_reset(st);
-	return 0;
-}
-
-/* Collects every row of a prepared JOB_COLS statement into an array. */
-static int job_rows(struct dgen_db *db, sqlite3_stmt *st, struct json_object **out,
-		    struct dgen_err *err)
-{
-	struct json_object *arr = json_object_new_array();
-	int rc;
-
-	while ((rc = db_step(db, st, err)) == SQLITE_ROW)
-		json_object_array_add(arr, job_row_json(st));
-	if (rc < 0) {
-		json_object_put(arr);
-		return -1;
-	}
-	db_reset(st);
-	*out = arr;
 	return 0;
 }
 
 int jobs_list(struct dgen_db *db, const struct dgen_job_filter *f, struct json_object **out,
 	      struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_JOB_LIST, err);
+	sqlite3_stmt *st = db_query(db, STMT_JOB_LIST, err, "ksi", f->pipeline_id,
+				    jobs_status_name(f->status),
+				    f->limit > 0 ? f->limit : (int64_t)100);
 
 	if (!st)
 		return -1;
-	if (f->pipeline_id > 0)
-		db_bind_int(db, st, 1, f->pipeline_id);
-	db_bind_text(db, st, 2, jobs_status_name(f->status));
-	db_bind_int(db, st, 3, f->limit > 0 ? f->limit : 100);
-	return job_rows(db, st, out, err);
+	return db_rows_json(db, st, job_row_json, out, err);
 }
 
 int jobs_active(struct dgen_db *db, struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_JOB_ACTIVE, err);
-	int rc;
+	sqlite3_stmt *st = db_query(db, STMT_JOB_ACTIVE, err, "");
 
-	if (!st)
+	if (!st || db_step_must(db, st, DGEN_ENOTFOUND, "No job is running", err) < 0)
 		return -1;
-	rc = db_step(db, st, err);
-	if (rc < 0)
-		return -1;
-	if (rc != SQLITE_ROW) {
-		db_reset(st);
-		return dgen_err_set(err, DGEN_ENOTFOUND, "No job is running");
-	}
 	*out = job_row_json(st);
 	db_reset(st);
 	return 0;
+}
+
+/* The status of job id (cur may be NULL: only that it exists), inside the
+ * caller's transaction. */
+static int job_status(struct dgen_db *db, int64_t id, enum dgen_job_status *cur,
+		      struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_query(db, STMT_JOB_STATE, err, "i", id);
+
+	if (!st || db_step_row(db, st, "Job", "job_id", id, err) < 0)
+		return -1;
+	if (cur && jobs_status_parse(db_col_text(st, 0), cur) < 0)
+		*cur = DGEN_JOB_FAILED;
+	db_reset(st);
+	return 0;
+}
+
+/* Inside the write transaction: *cur receives the status after the
+ * cancel (cancelled, or still running with the flag set). */
+static int cancel(struct dgen_db *db, int64_t id, enum dgen_job_status *cur,
+		  struct dgen_err *err)
+{
+	char now[DGEN_ISO_LEN];
+
+	if (job_status(db, id, cur, err) < 0)
+		return -1;
+	switch (*cur) {
+	case DGEN_JOB_QUEUED:
+		db_now(now);
+		*cur = DGEN_JOB_CANCELLED;
+		return db_run(db, STMT_JOB_CANCEL_QUEUED, err, "is", id, now) < 0 ? -1 : 0;
+	case DGEN_JOB_RUNNING:
+		return db_run(db, STMT_JOB_CANCEL_RUNNING, err, "i", id) < 0 ? -1 : 0;
+	default:
+		dgen_err_set(err, DGEN_ECONFLICT, "Job %lld already finished (%s)",
+			     (long long)id, jobs_status_name(*cur));
+		dgen_err_detail_int(err, "job_id", id);
+		dgen_err_detail_str(err, "status", jobs_status_name(*cur));
+		return -1;
+	}
 }
 
 /*
@@ -235,134 +232,109 @@ int jobs_active(struct dgen_db *db, struct json_object **out, struct dgen_err *e
 int jobs_cancel(struct dgen_db *db, int64_t id, enum dgen_job_status *now_status,
 		struct dgen_err *err)
 {
-	sqlite3_stmt *st;
-	char now[DGEN_ISO_LEN];
 	enum dgen_job_status cur = DGEN_JOB_QUEUED;
-	int rc;
 
-	if (db_begin(db, err) < 0)
-		return -1;
-	st = db_stmt(db, STMT_JOB_STATE, err);
-	if (!st)
-		goto fail;
-	db_bind_int(db, st, 1, id);
-	rc = db_step(db, st, err);
-	if (rc < 0)
-		goto fail;
-	if (rc != SQLITE_ROW) {
-		db_reset(st);
-		not_found(err, id);
-		goto fail;
-	}
-	if (jobs_status_parse(db_col_text(st, 0), &cur) < 0)
-		cur = DGEN_JOB_FAILED;
-	db_reset(st);
-	if (cur == DGEN_JOB_QUEUED) {
-		st = db_stmt(db, STMT_JOB_CANCEL_QUEUED, err);
-		if (!st)
-			goto fail;
-		db_now(now);
-		db_bind_int(db, st, 1, id);
-		db_bind_text(db, st, 2, now);
-		if (db_exec(db, st, NULL, err) < 0)
-			goto fail;
-		cur = DGEN_JOB_CANCELLED;
-	} else if (cur == DGEN_JOB_RUNNING) {
-		st = db_stmt(db, STMT_JOB_CANCEL_RUNNING, err);
-		if (!st)
-			goto fail;
-		db_bind_int(db, st, 1, id);
-		if (db_exec(db, st, NULL, err) < 0)
-			goto fail;
-	} else {
-		dgen_err_set(err, DGEN_ECONFLICT, "Job %lld already finished (%s)",
-			     (long long)id, jobs_status_name(cur));
-		dgen_err_detail_int(err, "job_id", id);
-		dgen_err_detail_str(err, "status", jobs_status_name(cur));
-		goto fail;
-	}
-	if (db_commit(db, err) < 0)
+	if (db_begin(db, err) < 0 || db_end(db, cancel(db, id, &cur, err), err) < 0)
 		return -1;
 	if (now_status)
 		*now_status = cur;
 	return 0;
-fail:
-	db_rollback(db);
-	return -1;
 }
 
 int jobs_delete(struct dgen_db *db, int64_t id, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_JOB_DELETE, err);
-	int64_t n;
-
-	if (!st)
-		return -1;
-	db_bind_int(db, st, 1, id);
-	if (db_exec_write(db, st, &n, err) < 0)
-		return -1;
-	if (n == 0)
-		return not_found(err, id);
-	return 0;
+	return changed(db_write(db, STMT_JOB_DELETE, err, "i", id), id, err);
 }
 
-/* 0 when job id exists (inside the caller's transaction). */
-static int job_must_exist(struct dgen_db *db, int64_t id, struct dgen_err *err)
+/* One failed execution, from a STMT_FAIL_LIST row. */
+static struct json_object *failure_json(sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_JOB_STATE, err);
-	int rc;
+	struct json_object *o = json_object_new_object();
 
-	if (!st)
+	json_object_object_add(o, "seed_index", json_object_new_int64(db_col_int(st, 0)));
+	json_object_object_add(o, "repetition", json_object_new_int64(db_col_int(st, 1)));
+	db_add_int(o, "chunk_index", st, 2);
+	db_add_text(o, "block_type", st, 3);
+	db_add_int(o, "step", st, 4);
+	db_add_text(o, "error", st, 5);
+	json_object_object_add(o, "trace", db_col_json(st, 6));
+	return o;
+}
+
+/* The failures of job id, which must exist, in the caller's transaction. */
+static int list_failures(struct dgen_db *db, int64_t id, struct json_object **out,
+			 struct dgen_err *err)
+{
+	sqlite3_stmt *st;
+
+	if (job_status(db, id, NULL, err) < 0)
 		return -1;
-	db_bind_int(db, st, 1, id);
-	rc = db_step(db, st, err);
-	if (rc < 0)
+	if (!(st = db_query(db, STMT_FAIL_LIST, err, "i", id)))
 		return -1;
-	db_reset(st);
-	if (rc != SQLITE_ROW)
-		return not_found(err, id);
-	return 0;
+	return db_rows_json(db, st, failure_json, out, err);
 }
 
 int jobs_failures(struct dgen_db *db, int64_t id, struct json_object **out,
 		  struct dgen_err *err)
 {
-	struct json_object *arr = NULL, *o;
-	sqlite3_stmt *st;
-	int rc;
+	struct json_object *arr = NULL;
 
-	if (db_begin_read(db, err) < 0)
+	if (db_begin_read(db, err) < 0 || db_end(db, list_failures(db, id, &arr, err), err) < 0) {
+		json_object_put(arr);
 		return -1;
-	if (job_must_exist(db, id, err) < 0)
-		goto fail;
-	st = db_stmt(db, STMT_FAIL_LIST, err);
-	if (!st)
-		goto fail;
-	db_bind_int(db, st, 1, id);
-	arr = json_object_new_array();
-	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
-		o = json_object_new_object();
-		json_object_object_add(o, "seed_index", json_object_new_int64(db_col_int(st, 0)));
-		json_object_object_add(o, "repetition", json_object_new_int64(db_col_int(st, 1)));
-		db_add_int(o, "chunk_index", st, 2);
-		db_add_text(o, "block_type", st, 3);
-		db_add_int(o, "step", st, 4);
-		db_add_text(o, "error", st, 5);
-		json_object_object_add(o, "trace", db_col_json(st, 6));
-		json_object_array_add(arr, o);
 	}
-	if (rc < 0)
-		goto fail;
-	db_reset(st);
-	if (db_commit(db, err) < 0)
-		goto fail_put;
 	*out = arr;
 	return 0;
-fail:
-	db_rollback(db);
-fail_put:
-	json_object_put(arr);
-	return -1;
+}
+
+/* A unit descriptor (the runner's format) from a STMT_FAIL_UNITS row. */
+static struct json_object *unit_json(sqlite3_stmt *st)
+{
+	struct json_object *u = json_object_new_object();
+
+	json_object_object_add(u, "unit", json_object_new_int64(db_col_int(st, 0)));
+	json_object_object_add(u, "seed_index", json_object_new_int64(db_col_int(st, 1)));
+	json_object_object_add(u, "repetition", json_object_new_int64(db_col_int(st, 2)));
+	db_add_int(u, "chunk_index", st, 3);
+	return u;
+}
+
+/* Inside the write transaction: the failed units of job id become the
+ * unit list of a new job, which gets a copy of the input. */
+static int retry_failed(struct dgen_db *db, int64_t id, const char *key, int64_t *new_id,
+			bool *existed, struct dgen_err *err)
+{
+	struct json_object *units = NULL;
+	sqlite3_stmt *st;
+	char now[DGEN_ISO_LEN];
+	int64_t n;
+	int rc = -1, found = find_idem(db, key, new_id, existed, err);
+
+	if (found != 0)
+		return found < 0 ? -1 : 0;
+	if (job_status(db, id, NULL, err) < 0)
+		return -1;
+	st = db_query(db, STMT_FAIL_UNITS, err, "i", id);
+	if (!st || db_rows_json(db, st, unit_json, &units, err) < 0)
+		return -1;
+	n = (int64_t)json_object_array_length(units);
+	if (n == 0) {
+		dgen_err_set(err, DGEN_ECONFLICT, "Job %lld has no failed executions to retry",
+			     (long long)id);
+		dgen_err_detail_int(err, "job_id", id);
+		goto out;
+	}
+	db_now(now);
+	if (db_insert(db, STMT_JOB_RETRY_INSERT, new_id, err, "isiss", id,
+		      json_object_to_json_string_ext(units, JSON_C_TO_STRING_PLAIN), n, key,
+		      now) < 0)
+		goto out;
+	if (db_run(db, STMT_JOB_INPUT_COPY, err, "ii", id, *new_id) < 0)
+		goto out;
+	rc = 0;
+out:
+	json_object_put(units);
+	return rc;
 }
 
 /*
@@ -374,72 +346,9 @@ fail_put:
 int jobs_retry_failed(struct dgen_db *db, int64_t id, const char *idempotency_key,
 		      int64_t *new_id, bool *existed, struct dgen_err *err)
 {
-	struct json_object *units = NULL, *u;
-	sqlite3_stmt *st;
-	char now[DGEN_ISO_LEN];
-	int rc, found;
-
 	if (existed)
 		*existed = false;
 	if (db_begin(db, err) < 0)
 		return -1;
-	if (idempotency_key) {
-		found = find_idem(db, idempotency_key, new_id, err);
-		if (found < 0)
-			goto fail;
-		if (found) {
-			if (existed)
-				*existed = true;
-			return db_commit(db, err);
-		}
-	}
-	if (job_must_exist(db, id, err) < 0)
-		goto fail;
-	st = db_stmt(db, STMT_FAIL_UNITS, err);
-	if (!st)
-		goto fail;
-	db_bind_int(db, st, 1, id);
-	units = json_object_new_array();
-	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
-		u = json_object_new_object();
-		json_object_object_add(u, "unit", json_object_new_int64(db_col_int(st, 0)));
-		json_object_object_add(u, "seed_index", json_object_new_int64(db_col_int(st, 1)));
-		json_object_object_add(u, "repetition", json_object_new_int64(db_col_int(st, 2)));
-		db_add_int(u, "chunk_index", st, 3);
-		json_object_array_add(units, u);
-	}
-	if (rc < 0)
-		goto fail;
-	db_reset(st);
-	if (json_object_array_length(units) == 0) {
-		dgen_err_set(err, DGEN_ECONFLICT, "Job %lld has no failed executions to retry",
-			     (long long)id);
-		dgen_err_detail_int(err, "job_id", id);
-		goto fail;
-	}
-	st = db_stmt(db, STMT_JOB_RETRY_INSERT, err);
-	if (!st)
-		goto fail;
-	db_now(now);
-	db_bind_int(db, st, 1, id);
-	db_bind_text(db, st, 2, json_object_to_json_string_ext(units, JSON_C_TO_STRING_PLAIN));
-	db_bind_int(db, st, 3, (int64_t)json_object_array_length(units));
-	db_bind_text(db, st, 4, idempotency_key);
-	db_bind_text(db, st, 5, now);
-	if (db_step(db, st, err) != SQLITE_ROW)
-		goto fail;
-	*new_id = db_col_int(st, 0);
-	db_reset(st);
-	if (!(st = db_stmt(db, STMT_JOB_INPUT_COPY, err)))
-		goto fail;
-	db_bind_int(db, st, 1, id);
-	db_bind_int(db, st, 2, *new_id);
-	if (db_exec(db, st, NULL, err) < 0)
-		goto fail;
-	json_object_put(units);
-	return db_commit(db, err);
-fail:
-	json_object_put(units);
-	db_rollback(db);
-	return -1;
+	return db_end(db, retry_failed(db, id, idempotency_key, new_id, existed, err), err);
 }

@@ -5,7 +5,7 @@ noinst_HEADERS += include/dgen/db.h include/dgen/migrate.h \
 	include/dgen/pipelines.h include/dgen/jobs.h include/dgen/queue.h \
 	include/dgen/records.h
 noinst_HEADERS += src/store/stmt.h
-libdgen_a_SOURCES += src/store/db.c src/store/stmt.c src/store/migrate.c \
+libdgen_a_SOURCES += src/store/db.c src/store/stmt.c src/store/migrate.c src/store/open.c \
 	src/store/pipelines.c src/store/jobs.c src/store/queue.c src/store/records.c
 EXTRA_DIST += tests/store_test.h
 check_PROGRAMS += tests/test_db

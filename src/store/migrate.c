@@ -114,18 +114,42 @@ int migrate_latest(void)
 
 int migrate_version(struct dgen_db *db, int *version, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_USER_VERSION, err);
+	sqlite3_stmt *st = db_query(db, STMT_USER_VERSION, err, "");
 
-	if (!st)
+	if (!st || db_step_must(db, st, DGEN_EIO, "Cannot read the schema version", err) < 0)
 		return -1;
-	if (db_step(db, st, err) != SQLITE_ROW) {
-		if (err->code == DGEN_OK)
-			dgen_err_set(err, DGEN_EIO, "Cannot read the schema version");
-		return -1;
-	}
 	*version = (int)db_col_int(st, 0);
 	db_reset(st);
 	return 0;
+}
+
+static int newer(int version, int latest, struct dgen_err *err)
+{
+	return dgen_err_set(err, DGEN_EIO,
+			    "Database schema version %d is newer than this dgen (%d); upgrade dgen",
+			    version, latest);
+}
+
+/* Inside the write transaction: re-reads the version (another process may
+ * have migrated meanwhile) and runs the steps still due. */
+static int apply_steps(struct dgen_db *db, int latest, int *applied, struct dgen_err *err)
+{
+	char sql[64];
+	int version, i;
+
+	if (migrate_version(db, &version, err) < 0)
+		return -1;
+	if (version > latest)
+		return newer(version, latest, err);
+	for (i = version; i < latest; i++) {
+		if (db_exec_script(db, steps[i], err) < 0)
+			return -1;
+		(*applied)++;
+	}
+	/* user_version is part of the database header: it changes in this
+	 * same transaction, so a crash leaves either all or none. */
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", latest);
+	return db_exec_script(db, sql, err);
 }
 
 /*
@@ -138,45 +162,19 @@ int migrate_version(struct dgen_db *db, int *version, struct dgen_err *err)
 int migrate_run(struct dgen_db *db, int *applied, struct dgen_err *err)
 {
 	int latest = migrate_latest();
-	int version, i, n = 0;
-	char sql[64];
+	int version, n = 0;
 
 	if (applied)
 		*applied = 0;
 	if (migrate_version(db, &version, err) < 0)
 		return -1;
 	if (version > latest)
-		goto newer;
+		return newer(version, latest, err);
 	if (version == latest)
 		return 0;
-	if (db_begin(db, err) < 0)
-		return -1;
-	if (migrate_version(db, &version, err) < 0)
-		goto fail;
-	if (version > latest) {
-		db_rollback(db);
-		goto newer;
-	}
-	for (i = version; i < latest; i++) {
-		if (db_exec_script(db, steps[i], err) < 0)
-			goto fail;
-		n++;
-	}
-	/* user_version is part of the database header: it changes in this
-	 * same transaction, so a crash leaves either all or none. */
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", latest);
-	if (db_exec_script(db, sql, err) < 0)
-		goto fail;
-	if (db_commit(db, err) < 0)
+	if (db_begin(db, err) < 0 || db_end(db, apply_steps(db, latest, &n, err), err) < 0)
 		return -1;
 	if (applied)
 		*applied = n;
 	return 0;
-fail:
-	db_rollback(db);
-	return -1;
-newer:
-	return dgen_err_set(err, DGEN_EIO,
-			    "Database schema version %d is newer than this dgen (%d); upgrade dgen",
-			    version, latest);
 }

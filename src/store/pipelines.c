@@ -7,75 +7,51 @@
 #include "dgen/util.h"
 #include "stmt.h"
 
-static int not_found(struct dgen_err *err, int64_t id)
+/* 0 when a write by id changed its row, else -1 (unknown id: not found). */
+static int changed(int64_t n, int64_t id, struct dgen_err *err)
 {
-	return db_not_found(err, "Pipeline", "pipeline_id", id);
+	return db_changed_row(n, "Pipeline", "pipeline_id", id, err);
+}
+
+/* The row of pipeline id from STMT_PIPE_GET, st on it (see db_step_row). */
+static sqlite3_stmt *get_row(struct dgen_db *db, int64_t id, struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_query(db, STMT_PIPE_GET, err, "i", id);
+
+	if (!st || db_step_row(db, st, "Pipeline", "pipeline_id", id, err) < 0)
+		return NULL;
+	return st;
 }
 
 int pipelines_insert(struct dgen_db *db, const char *name, const char *definition,
 		     int64_t *id, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_PIPE_INSERT, err);
 	char now[DGEN_ISO_LEN];
 
-	if (!st)
-		return -1;
 	db_now(now);
-	db_bind_text(db, st, 1, name);
-	db_bind_text(db, st, 2, definition);
-	db_bind_text(db, st, 3, now);
 	if (db_begin(db, err) < 0)
-		goto fail;
-	if (db_step(db, st, err) != SQLITE_ROW) {
-		db_rollback(db);
-		goto fail;
-	}
-	*id = db_col_int(st, 0);
-	db_reset(st);
-	return db_commit(db, err);
-fail:
-	db_reset(st);
-	return -1;
-}
-
-/* Runs a one-row update by id; 0 rows changed means the id is unknown. */
-static int update_one(struct dgen_db *db, sqlite3_stmt *st, int64_t id, struct dgen_err *err)
-{
-	int64_t n;
-
-	if (db_exec_write(db, st, &n, err) < 0)
 		return -1;
-	if (n == 0)
-		return not_found(err, id);
-	return 0;
+	return db_end(db, db_insert(db, STMT_PIPE_INSERT, id, err, "sss", name, definition, now),
+		      err);
 }
 
 int pipelines_update(struct dgen_db *db, int64_t id, const char *name,
 		     const char *definition, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_PIPE_UPDATE, err);
 	char now[DGEN_ISO_LEN];
 
-	if (!st)
-		return -1;
 	db_now(now);
-	db_bind_int(db, st, 1, id);
-	db_bind_text(db, st, 2, name);
-	db_bind_text(db, st, 3, definition);
-	db_bind_text(db, st, 4, now);
-	return update_one(db, st, id, err);
+	return changed(db_write(db, STMT_PIPE_UPDATE, err, "isss", id, name, definition, now),
+		       id, err);
 }
 
 int pipelines_get(struct dgen_db *db, int64_t id, struct json_object **out,
 		  struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_PIPE_GET, err);
+	sqlite3_stmt *st = get_row(db, id, err);
 	struct json_object *o;
 
 	if (!st)
-		return -1;
-	db_bind_int(db, st, 1, id);
-	if (db_step_row(db, st, "Pipeline", "pipeline_id", id, err))
 		return -1;
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_int64(db_col_int(st, 0)));
@@ -92,12 +68,9 @@ int pipelines_get(struct dgen_db *db, int64_t id, struct json_object **out,
 int pipelines_get_definition(struct dgen_db *db, int64_t id, char **name,
 			     char **definition, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_PIPE_GET, err);
+	sqlite3_stmt *st = get_row(db, id, err);
 
 	if (!st)
-		return -1;
-	db_bind_int(db, st, 1, id);
-	if (db_step_row(db, st, "Pipeline", "pipeline_id", id, err))
 		return -1;
 	if (name)
 		*name = db_col_dup(st, 1);
@@ -107,67 +80,47 @@ int pipelines_get_definition(struct dgen_db *db, int64_t id, char **name,
 	return 0;
 }
 
+/* A pipeline of the list (STMT_PIPE_LIST columns: no validation_config). */
+static struct json_object *list_row_json(sqlite3_stmt *st)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_int64(db_col_int(st, 0)));
+	db_add_text(o, "name", st, 1);
+	json_object_object_add(o, "definition", db_col_json(st, 2));
+	db_add_text(o, "created_at", st, 3);
+	db_add_text(o, "updated_at", st, 4);
+	return o;
+}
+
 int pipelines_list(struct dgen_db *db, struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_PIPE_LIST, err);
-	struct json_object *arr, *o;
-	int rc;
+	sqlite3_stmt *st = db_query(db, STMT_PIPE_LIST, err, "");
 
 	if (!st)
 		return -1;
-	arr = json_object_new_array();
-	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
-		o = json_object_new_object();
-		json_object_object_add(o, "id", json_object_new_int64(db_col_int(st, 0)));
-		db_add_text(o, "name", st, 1);
-		json_object_object_add(o, "definition", db_col_json(st, 2));
-		db_add_text(o, "created_at", st, 3);
-		db_add_text(o, "updated_at", st, 4);
-		json_object_array_add(arr, o);
-	}
-	if (rc < 0) {
-		json_object_put(arr);
-		return -1;
-	}
-	db_reset(st);
-	*out = arr;
-	return 0;
+	return db_rows_json(db, st, list_row_json, out, err);
 }
 
 int pipelines_delete(struct dgen_db *db, int64_t id, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_PIPE_DELETE, err);
-
-	if (!st)
-		return -1;
-	db_bind_int(db, st, 1, id);
-	return update_one(db, st, id, err);
+	return changed(db_write(db, STMT_PIPE_DELETE, err, "i", id), id, err);
 }
 
 int pipelines_set_validation_config(struct dgen_db *db, int64_t id, const char *config,
 				    struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_PIPE_SET_VALIDATION, err);
-
-	if (!st)
-		return -1;
-	db_bind_int(db, st, 1, id);
-	db_bind_text(db, st, 2, config);
-	return update_one(db, st, id, err);
+	return changed(db_write(db, STMT_PIPE_SET_VALIDATION, err, "is", id, config), id, err);
 }
 
 int pipelines_exists(struct dgen_db *db, int64_t id, bool *exists, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_PIPE_EXISTS, err);
+	sqlite3_stmt *st = db_query(db, STMT_PIPE_EXISTS, err, "i", id);
 	int rc;
 
-	if (!st)
+	if (!st || (rc = db_step_one(db, st, err)) < 0)
 		return -1;
-	db_bind_int(db, st, 1, id);
-	rc = db_step(db, st, err);
-	if (rc < 0)
-		return -1;
-	*exists = rc == SQLITE_ROW;
+	*exists = rc == 1;
 	db_reset(st);
 	return 0;
 }

@@ -17,9 +17,17 @@
 #include "dgen/util.h"
 #include "stmt.h"
 
-static int not_found(struct dgen_err *err, int64_t id)
+/* 0 when a write by job id changed its row, else -1 (unknown: not found). */
+static int changed(int64_t n, int64_t job_id, struct dgen_err *err)
 {
-	return db_not_found(err, "Job", "job_id", id);
+	return db_changed_row(n, "Job", "job_id", job_id, err);
+}
+
+/* The answer of a write that may find its job gone or not ours: 1 when it
+ * changed a row, 0 when not, -1 on error. */
+static int flag(int64_t n)
+{
+	return n < 0 ? -1 : n > 0;
 }
 
 int queue_enqueue(struct dgen_db *db, const struct dgen_job_new *job, int64_t *id,
@@ -51,40 +59,21 @@ void queue_claim_free(struct dgen_claim *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/*
- * One BEGIN IMMEDIATE transaction: the UPDATE ... RETURNING takes the
- * oldest queued job (the (status, id) index makes that a single probe)
- * and the pipeline definition is read under the same lock, so the runner
- * starts from a consistent picture. started_at keeps the first claim's
- * time across rescues.
- */
-int queue_claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
-		struct dgen_claim *out, struct dgen_err *err)
+/* Inside the claim's transaction: takes the oldest queued job into out.
+ * 1 claimed, 0 none queued, -1 error. */
+static int claim_job(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
+		     struct dgen_claim *out, struct dgen_err *err)
 {
-	sqlite3_stmt *st;
 	char now[DGEN_ISO_LEN];
 	const char *kind, *s;
+	sqlite3_stmt *st;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
-	if (db_begin(db, err) < 0)
-		return -1;
-	st = db_stmt(db, STMT_Q_CLAIM, err);
-	if (!st)
-		goto fail;
 	db_now(now);
-	db_bind_text(db, st, 1, runner_id);
-	db_bind_int(db, st, 2, dgen_clock_now_ms() + lease_ms);
-	db_bind_text(db, st, 3, now);
-	rc = db_step(db, st, err);
-	if (rc < 0)
-		goto fail;
-	if (rc != SQLITE_ROW) {
-		db_reset(st);
-		if (db_commit(db, err) < 0)
-			return -1;
-		return 0;
-	}
+	st = db_query(db, STMT_Q_CLAIM, err, "sis", runner_id, dgen_clock_now_ms() + lease_ms,
+		      now);
+	if (!st || (rc = db_step_one(db, st, err)) <= 0)
+		return st ? rc : -1;
 	out->job_id = db_col_int(st, 0);
 	out->pipeline_id = db_col_int(st, 1);
 	kind = db_col_text(st, 2);
@@ -97,149 +86,122 @@ int queue_claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
 	snprintf(out->started_at, sizeof(out->started_at), "%s", s ? s : now);
 	read_counters(st, 8, &out->counters);
 	db_reset(st);
+	return 1;
+}
 
-	st = db_stmt(db, STMT_Q_CLAIM_PIPELINE, err);
-	if (!st)
-		goto fail;
-	db_bind_int(db, st, 1, out->pipeline_id);
-	rc = db_step(db, st, err);
-	if (rc < 0)
-		goto fail;
-	if (rc != SQLITE_ROW) {
-		/* The foreign key cascade makes this impossible. */
-		db_reset(st);
-		dgen_err_set(err, DGEN_EINTERNAL, "Job %lld has no pipeline",
-			     (long long)out->job_id);
-		goto fail;
-	}
+/* Inside the claim's transaction: the claimed job's pipeline and input. */
+static int claim_pipeline_input(struct dgen_db *db, struct dgen_claim *out,
+				struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_query(db, STMT_Q_CLAIM_PIPELINE, err, "i", out->pipeline_id);
+	int rc;
+
+	/* The foreign key cascade makes a job without its pipeline impossible. */
+	if (!st || db_step_must(db, st, DGEN_EINTERNAL, "The claimed job has no pipeline",
+				err) < 0)
+		return -1;
 	out->pipeline_name = db_col_dup(st, 0);
 	out->definition = db_col_dup(st, 1);
 	db_reset(st);
 
-	if (!(st = db_stmt(db, STMT_JOB_INPUT_GET, err)))
-		goto fail;
-	db_bind_int(db, st, 1, out->job_id);
-	if (db_step(db, st, err) < 0)
-		goto fail;
-	out->input = db_col_dup(st, 0);
-	out->input_len = out->input ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+	st = db_query(db, STMT_JOB_INPUT_GET, err, "i", out->job_id);
+	if (!st || (rc = db_step_one(db, st, err)) < 0)
+		return -1;
+	out->input = rc ? db_col_dup(st, 0) : NULL;
+	out->input_len = out->input ? db_col_len(st, 0) : 0;
 	if (!out->input)
 		out->input = dgen_xstrdup("");
 	db_reset(st);
-	if (db_commit(db, err) < 0)
-		goto fail_free;
-	return 1;
-fail:
-	db_rollback(db);
-fail_free:
-	queue_claim_free(out);
-	return -1;
+	return 0;
 }
 
-/* Runs an update by job that reports 1 (a row changed) or 0. */
-static int update_flag(struct dgen_db *db, sqlite3_stmt *st, struct dgen_err *err)
+/*
+ * One BEGIN IMMEDIATE transaction: the UPDATE ... RETURNING takes the
+ * oldest queued job (the (status, id) index makes that a single probe)
+ * and the pipeline definition is read under the same lock, so the runner
+ * starts from a consistent picture. started_at keeps the first claim's
+ * time across rescues.
+ */
+int queue_claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
+		struct dgen_claim *out, struct dgen_err *err)
 {
-	int64_t n;
+	int rc;
 
-	if (db_exec_write(db, st, &n, err) < 0)
+	memset(out, 0, sizeof(*out));
+	if (db_begin(db, err) < 0)
 		return -1;
-	return n > 0;
+	rc = claim_job(db, runner_id, lease_ms, out, err);
+	if (rc > 0 && claim_pipeline_input(db, out, err) < 0)
+		rc = -1;
+	if (db_end(db, rc < 0 ? -1 : 0, err) < 0) {
+		queue_claim_free(out);
+		return -1;
+	}
+	return rc;
 }
 
 int queue_renew(struct dgen_db *db, int64_t job_id, const char *runner_id,
 		int64_t lease_ms, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_Q_RENEW, err);
-
-	if (!st)
-		return -1;
-	db_bind_int(db, st, 1, job_id);
-	db_bind_text(db, st, 2, runner_id);
-	db_bind_int(db, st, 3, dgen_clock_now_ms() + lease_ms);
-	return update_flag(db, st, err);
+	return flag(db_write(db, STMT_Q_RENEW, err, "isi", job_id, runner_id,
+			     dgen_clock_now_ms() + lease_ms));
 }
 
 int queue_release(struct dgen_db *db, int64_t job_id, const char *runner_id,
 		  struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_Q_RELEASE, err);
 	char now[DGEN_ISO_LEN];
 
-	if (!st)
-		return -1;
 	db_now(now);
-	db_bind_int(db, st, 1, job_id);
-	db_bind_text(db, st, 2, runner_id);
-	db_bind_text(db, st, 3, now);
-	return update_flag(db, st, err);
+	return flag(db_write(db, STMT_Q_RELEASE, err, "iss", job_id, runner_id, now));
 }
 
 /*
- * Order matters: cancelled first (a cancel must never be undone by a
- * requeue), then jobs that used up their attempts, then the rest back to
- * the queue. All three in one transaction.
- */
-/*
  * Puts back running jobs whose lease expired before now_ms (all of them,
- * or only runner_id's): cancelled ones end cancelled, ones claimed
- * max_attempts times in a row without finishing a unit end failed, the
- * rest go back to the queue. One transaction.
+ * or only runner_id's), inside the caller's transaction. Order matters:
+ * cancelled ones end cancelled first (a cancel must never be undone by a
+ * requeue), then ones claimed max_attempts times in a row without
+ * finishing a unit end failed, then the rest go back to the queue. The
+ * three statements share one parameter layout.
  */
+static int rescue_steps(struct dgen_db *db, int64_t now_ms, const char *runner_id,
+			int max_attempts, int64_t *total, struct dgen_err *err)
+{
+	static const enum db_stmt_id order[] = {
+		STMT_Q_RESCUE_CANCELLED, STMT_Q_RESCUE_EXHAUSTED, STMT_Q_RESCUE_REQUEUE,
+	};
+	char now[DGEN_ISO_LEN];
+	char *msg = dgen_xasprintf("The runner stopped %d times while running this job",
+				   max_attempts);
+	int64_t n = 0;
+	size_t i;
+
+	db_now(now);
+	for (i = 0; i < DGEN_ARRAY_LEN(order) && n >= 0; i++) {
+		if (order[i] == STMT_Q_RESCUE_EXHAUSTED && max_attempts <= 0)
+			continue;
+		n = db_run(db, order[i], err, "issis", now_ms, now, msg, (int64_t)max_attempts,
+			   runner_id);
+		if (n > 0)
+			*total += n;
+	}
+	free(msg);
+	return n < 0 ? -1 : 0;
+}
+
 static int rescue(struct dgen_db *db, int64_t now_ms, const char *runner_id, int max_attempts,
 		  int64_t *count, struct dgen_err *err)
 {
-	sqlite3_stmt *st;
-	char now[DGEN_ISO_LEN];
-	char *msg = NULL;
-	int64_t n, total = 0;
+	int64_t total = 0;
 
 	if (count)
 		*count = 0;
-	db_now(now);
-	if (db_begin(db, err) < 0)
-		return -1;
-	st = db_stmt(db, STMT_Q_RESCUE_CANCELLED, err);
-	if (!st)
-		goto fail;
-	db_bind_int(db, st, 1, now_ms);
-	db_bind_text(db, st, 2, now);
-	db_bind_text(db, st, 5, runner_id);
-	if (db_exec(db, st, &n, err) < 0)
-		goto fail;
-	total += n;
-	if (max_attempts > 0) {
-		st = db_stmt(db, STMT_Q_RESCUE_EXHAUSTED, err);
-		if (!st)
-			goto fail;
-		msg = dgen_xasprintf("The runner stopped %d times while running this job",
-				     max_attempts);
-		db_bind_int(db, st, 1, now_ms);
-		db_bind_text(db, st, 2, now);
-		db_bind_text(db, st, 3, msg);
-		db_bind_int(db, st, 4, max_attempts);
-		db_bind_text(db, st, 5, runner_id);
-		if (db_exec(db, st, &n, err) < 0)
-			goto fail;
-		total += n;
-	}
-	st = db_stmt(db, STMT_Q_RESCUE_REQUEUE, err);
-	if (!st)
-		goto fail;
-	db_bind_int(db, st, 1, now_ms);
-	db_bind_text(db, st, 5, runner_id);
-	if (db_exec(db, st, &n, err) < 0)
-		goto fail;
-	total += n;
-	free(msg);
-	if (db_commit(db, err) < 0)
+	if (db_begin(db, err) < 0 ||
+	    db_end(db, rescue_steps(db, now_ms, runner_id, max_attempts, &total, err), err) < 0)
 		return -1;
 	if (count)
 		*count = total;
 	return 0;
-fail:
-	free(msg);
-	db_rollback(db);
-	return -1;
 }
 
 int queue_rescue_expired(struct dgen_db *db, int64_t now_ms, int max_attempts,
@@ -254,60 +216,81 @@ int queue_rescue_runner(struct dgen_db *db, const char *runner_id, int max_attem
 	return rescue(db, INT64_MAX, runner_id, max_attempts, count, err);
 }
 
+/* A growing array of column 0 values (db_each callbacks below). */
+struct col_list {
+	void *v;
+	size_t len, cap;
+};
+
+static void *col_list_slot(struct col_list *l, size_t size)
+{
+	if (l->len == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->v = dgen_xrealloc(l->v, l->cap * size);
+	}
+	return (char *)l->v + l->len++ * size;
+}
+
+static void add_text(sqlite3_stmt *st, void *arg)
+{
+	const char *s = db_col_text(st, 0);
+
+	*(char **)col_list_slot(arg, sizeof(char *)) = dgen_xstrdup(s ? s : "");
+}
+
+static void add_int(sqlite3_stmt *st, void *arg)
+{
+	*(int64_t *)col_list_slot(arg, sizeof(int64_t)) = db_col_int(st, 0);
+}
+
 int queue_running_runners(struct dgen_db *db, char ***ids, size_t *n, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_Q_RUNNING_RUNNERS, err);
-	char **v = NULL;
-	size_t len = 0;
-	int rc;
+	sqlite3_stmt *st = db_query(db, STMT_Q_RUNNING_RUNNERS, err, "");
+	struct col_list l = { 0 };
 
 	*ids = NULL;
 	*n = 0;
 	if (!st)
 		return -1;
-	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
-		v = dgen_xrealloc(v, (len + 1) * sizeof *v);
-		v[len++] = dgen_xstrdup((const char *)sqlite3_column_text(st, 0));
-	}
-	if (rc < 0) {
-		for (size_t i = 0; i < len; i++)
-			free(v[i]);
-		free(v);
+	if (db_each(db, st, add_text, &l, err) < 0) {
+		for (size_t i = 0; i < l.len; i++)
+			free(((char **)l.v)[i]);
+		free(l.v);
 		return -1;
 	}
-	db_reset(st);
-	*ids = v;
-	*n = len;
+	*ids = l.v;
+	*n = l.len;
 	return 0;
 }
 
 int queue_done_units(struct dgen_db *db, int64_t job_id, int64_t **units, size_t *n,
 		     struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_Q_DONE_UNITS, err);
-	int64_t *v = NULL;
-	size_t len = 0, cap = 0;
-	int rc;
+	sqlite3_stmt *st = db_query(db, STMT_Q_DONE_UNITS, err, "i", job_id);
+	struct col_list l = { 0 };
 
 	*units = NULL;
 	*n = 0;
 	if (!st)
 		return -1;
-	db_bind_int(db, st, 1, job_id);
-	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = dgen_xrealloc(v, cap * sizeof(*v));
-		}
-		v[len++] = db_col_int(st, 0);
-	}
-	if (rc < 0) {
-		free(v);
+	if (db_each(db, st, add_int, &l, err) < 0) {
+		free(l.v);
 		return -1;
 	}
+	*units = l.v;
+	*n = l.len;
+	return 0;
+}
+
+/* Steps st (NULL: its db_query failed), which answers the COUNTER_COLS
+ * of job_id, into c. */
+static int step_counters(struct dgen_db *db, sqlite3_stmt *st, int64_t job_id,
+			 struct dgen_job_counters *c, struct dgen_err *err)
+{
+	if (!st || db_step_row(db, st, "Job", "job_id", job_id, err) < 0)
+		return -1;
+	read_counters(st, 0, c);
 	db_reset(st);
-	*units = v;
-	*n = len;
 	return 0;
 }
 
@@ -315,22 +298,53 @@ int queue_done_units(struct dgen_db *db, int64_t job_id, int64_t **units, size_t
 static int counters_now(struct dgen_db *db, int64_t job_id, struct dgen_job_counters *c,
 			struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_Q_COUNTERS, err);
-	int rc;
+	return step_counters(db, db_query(db, STMT_Q_COUNTERS, err, "i", job_id), job_id, c, err);
+}
 
-	if (!st)
+/* Inside the transaction: stores the record or the failure of unit r.
+ * The rows inserted: 0 when the unit was stored already (or the job is
+ * gone), -1 on error. */
+static int64_t insert_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit_result *r,
+			   struct dgen_err *err)
+{
+	char now[DGEN_ISO_LEN];
+
+	db_now(now);
+	if (r->failed)
+		return db_run(db, STMT_Q_FAILURE_INSERT, err, "iiiiusksss", job_id, r->unit,
+			      r->seed_index, r->repetition, r->chunk_index, r->block_type,
+			      r->step, r->error ? r->error : "unknown error", r->trace, now);
+	return db_run(db, STMT_Q_RECORD_INSERT, err, "iiiiussssss", job_id, r->unit,
+		      r->seed_index, r->repetition, r->chunk_index, r->output ? r->output : "",
+		      r->metadata ? r->metadata : "{}",
+		      r->accumulated_state ? r->accumulated_state : "{}", r->trace, r->trace_id,
+		      now);
+}
+
+/* Inside the transaction: counts the unit just inserted into its job. */
+static int count_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit_result *r,
+		      struct dgen_job_counters *c, struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_query(db, STMT_Q_COUNT_UNIT, err, "iiiiiisi", job_id,
+				    (int64_t)!r->failed, (int64_t)r->failed, r->input_tokens,
+				    r->output_tokens, r->cached_tokens, r->current_block,
+				    r->current_step);
+
+	return step_counters(db, st, job_id, c, err);
+}
+
+static int finish_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit_result *r,
+		       bool *inserted, struct dgen_job_counters *c, struct dgen_err *err)
+{
+	int64_t n = insert_unit(db, job_id, r, err);
+
+	if (n < 0)
 		return -1;
-	db_bind_int(db, st, 1, job_id);
-	rc = db_step(db, st, err);
-	if (rc < 0)
-		return -1;
-	if (rc != SQLITE_ROW) {
-		db_reset(st);
-		return not_found(err, job_id);
-	}
-	read_counters(st, 0, c);
-	db_reset(st);
-	return 0;
+	*inserted = n > 0;
+	/* Already stored (or the job is gone: counters_now tells). */
+	if (n == 0)
+		return counters_now(db, job_id, c, err);
+	return count_unit(db, job_id, r, c, err);
 }
 
 /*
@@ -344,168 +358,63 @@ int queue_finish_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit
 		      struct dgen_err *err)
 {
 	struct dgen_job_counters c = { 0 };
-	sqlite3_stmt *st;
-	char now[DGEN_ISO_LEN];
-	int64_t n = 0;
-	int rc;
+	bool ins = false;
 
 	if (inserted)
 		*inserted = false;
-	db_now(now);
-	if (db_begin(db, err) < 0)
-		return -1;
-	if (r->failed) {
-		st = db_stmt(db, STMT_Q_FAILURE_INSERT, err);
-		if (!st)
-			goto fail;
-		db_bind_int(db, st, 1, job_id);
-		db_bind_int(db, st, 2, r->unit);
-		db_bind_int(db, st, 3, r->seed_index);
-		db_bind_int(db, st, 4, r->repetition);
-		if (r->chunk_index >= 0)
-			db_bind_int(db, st, 5, r->chunk_index);
-		db_bind_text(db, st, 6, r->block_type);
-		if (r->step > 0)
-			db_bind_int(db, st, 7, r->step);
-		db_bind_text(db, st, 8, r->error ? r->error : "unknown error");
-		db_bind_text(db, st, 9, r->trace);
-		db_bind_text(db, st, 10, now);
-	} else {
-		st = db_stmt(db, STMT_Q_RECORD_INSERT, err);
-		if (!st)
-			goto fail;
-		db_bind_int(db, st, 1, job_id);
-		db_bind_int(db, st, 2, r->unit);
-		db_bind_int(db, st, 3, r->seed_index);
-		db_bind_int(db, st, 4, r->repetition);
-		if (r->chunk_index >= 0)
-			db_bind_int(db, st, 5, r->chunk_index);
-		db_bind_text(db, st, 6, r->output ? r->output : "");
-		db_bind_text(db, st, 7, r->metadata ? r->metadata : "{}");
-		db_bind_text(db, st, 8, r->accumulated_state ? r->accumulated_state : "{}");
-		db_bind_text(db, st, 9, r->trace);
-		db_bind_text(db, st, 10, r->trace_id);
-		db_bind_text(db, st, 11, now);
-	}
-	if (db_exec(db, st, &n, err) < 0)
-		goto fail;
-	if (n == 0) {
-		/* Already stored (or the job is gone: counters_now tells). */
-		if (counters_now(db, job_id, &c, err) < 0)
-			goto fail;
-	} else {
-		st = db_stmt(db, STMT_Q_COUNT_UNIT, err);
-		if (!st)
-			goto fail;
-		db_bind_int(db, st, 1, job_id);
-		db_bind_int(db, st, 2, r->failed ? 0 : 1);
-		db_bind_int(db, st, 3, r->failed ? 1 : 0);
-		db_bind_int(db, st, 4, r->input_tokens);
-		db_bind_int(db, st, 5, r->output_tokens);
-		db_bind_int(db, st, 6, r->cached_tokens);
-		db_bind_text(db, st, 7, r->current_block);
-		db_bind_int(db, st, 8, r->current_step);
-		rc = db_step(db, st, err);
-		if (rc < 0)
-			goto fail;
-		if (rc != SQLITE_ROW) {
-			db_reset(st);
-			not_found(err, job_id);
-			goto fail;
-		}
-		read_counters(st, 0, &c);
-		db_reset(st);
-	}
-	if (db_commit(db, err) < 0)
+	if (db_begin(db, err) < 0 ||
+	    db_end(db, finish_unit(db, job_id, r, &ins, &c, err), err) < 0)
 		return -1;
 	if (inserted)
-		*inserted = n > 0;
+		*inserted = ins;
 	if (after)
 		*after = c;
-	return 0;
-fail:
-	db_rollback(db);
-	return -1;
-}
-
-/* A one-row update by job id that must find the job. */
-static int update_job(struct dgen_db *db, sqlite3_stmt *st, int64_t job_id,
-		      struct dgen_err *err)
-{
-	int rc = update_flag(db, st, err);
-
-	if (rc < 0)
-		return -1;
-	if (rc == 0)
-		return not_found(err, job_id);
 	return 0;
 }
 
 int queue_set_total(struct dgen_db *db, int64_t job_id, int64_t total_seeds,
 		    struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_Q_SET_TOTAL, err);
-
-	if (!st)
-		return -1;
-	db_bind_int(db, st, 1, job_id);
-	db_bind_int(db, st, 2, total_seeds);
-	return update_job(db, st, job_id, err);
+	return changed(db_write(db, STMT_Q_SET_TOTAL, err, "ii", job_id, total_seeds), job_id,
+		       err);
 }
 
 int queue_progress(struct dgen_db *db, int64_t job_id, const char *current_block,
 		   int64_t current_step, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_Q_PROGRESS, err);
-
-	if (!st)
-		return -1;
-	db_bind_int(db, st, 1, job_id);
-	db_bind_text(db, st, 2, current_block);
-	db_bind_int(db, st, 3, current_step);
-	return update_job(db, st, job_id, err);
+	return changed(db_write(db, STMT_Q_PROGRESS, err, "isi", job_id, current_block,
+				current_step),
+		       job_id, err);
 }
 
 int queue_finish_job(struct dgen_db *db, int64_t job_id, enum dgen_job_status status,
 		     const char *error, struct dgen_err *err)
 {
-	sqlite3_stmt *st;
 	char now[DGEN_ISO_LEN];
 
 	if (status != DGEN_JOB_COMPLETED && status != DGEN_JOB_FAILED &&
 	    status != DGEN_JOB_CANCELLED && status != DGEN_JOB_STOPPED)
 		return dgen_err_set(err, DGEN_EINTERNAL, "A job cannot end as '%s'",
 				    jobs_status_name(status) ? jobs_status_name(status) : "?");
-	st = db_stmt(db, STMT_Q_FINISH_JOB, err);
-	if (!st)
-		return -1;
 	db_now(now);
-	db_bind_int(db, st, 1, job_id);
-	db_bind_text(db, st, 2, jobs_status_name(status));
-	db_bind_text(db, st, 3, error);
-	db_bind_text(db, st, 4, now);
-	return update_flag(db, st, err);
+	return flag(db_write(db, STMT_Q_FINISH_JOB, err, "isss", job_id,
+			     jobs_status_name(status), error, now));
 }
 
 int queue_should_stop(struct dgen_db *db, int64_t job_id, bool *stop, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_JOB_STATE, err);
+	sqlite3_stmt *st = db_query(db, STMT_JOB_STATE, err, "i", job_id);
 	const char *s;
 	int rc;
 
-	if (!st)
+	if (!st || (rc = db_step_one(db, st, err)) < 0)
 		return -1;
-	db_bind_int(db, st, 1, job_id);
-	rc = db_step(db, st, err);
-	if (rc < 0)
-		return -1;
-	if (rc != SQLITE_ROW) {
-		*stop = true;
-	} else {
+	*stop = true;
+	if (rc) {
 		s = db_col_text(st, 0);
 		*stop = db_col_int(st, 1) != 0 || !s || strcmp(s, "running") != 0;
+		db_reset(st);
 	}
-	db_reset(st);
 	return 0;
 }
 
@@ -518,24 +427,15 @@ int queue_counters(struct dgen_db *db, int64_t job_id, struct dgen_job_counters 
 int queue_heartbeat(struct dgen_db *db, const char *runner_id, long pid,
 		    const char *hostname, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_Q_HEARTBEAT, err);
 	char now[DGEN_ISO_LEN], day_ago[DGEN_ISO_LEN];
 
-	if (!st)
-		return -1;
 	db_now(now);
-	db_bind_text(db, st, 1, runner_id);
-	db_bind_int(db, st, 2, pid);
-	db_bind_text(db, st, 3, hostname);
-	db_bind_text(db, st, 4, now);
-	if (db_exec_write(db, st, NULL, err) < 0)
+	if (db_write(db, STMT_Q_HEARTBEAT, err, "siss", runner_id, (int64_t)pid, hostname,
+		     now) < 0)
 		return -1;
 	/* Every restart is a new runner id: forget those silent for a day. */
-	if (!(st = db_stmt(db, STMT_Q_RUNNERS_PRUNE, err)))
-		return -1;
 	dgen_clock_iso(dgen_clock_now_ms() - 86400000LL, day_ago);
-	db_bind_text(db, st, 1, day_ago);
-	return db_exec_write(db, st, NULL, err);
+	return db_write(db, STMT_Q_RUNNERS_PRUNE, err, "s", day_ago) < 0 ? -1 : 0;
 }
 
 /* ISO 8601 text of one fixed format sorts like time, so "alive" is a
@@ -543,19 +443,16 @@ int queue_heartbeat(struct dgen_db *db, const char *runner_id, long pid,
 int queue_runner_status(struct dgen_db *db, int alive_within_s, bool *alive,
 			char last_seen[DGEN_ISO_LEN], struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_Q_RUNNER_LAST, err);
+	sqlite3_stmt *st = db_query(db, STMT_Q_RUNNER_LAST, err, "");
 	char since[DGEN_ISO_LEN];
 	const char *s;
 	int rc;
 
 	*alive = false;
 	last_seen[0] = '\0';
-	if (!st)
+	if (!st || (rc = db_step_one(db, st, err)) < 0)
 		return -1;
-	rc = db_step(db, st, err);
-	if (rc < 0)
-		return -1;
-	s = rc == SQLITE_ROW ? db_col_text(st, 0) : NULL;
+	s = rc ? db_col_text(st, 0) : NULL;
 	if (s) {
 		snprintf(last_seen, DGEN_ISO_LEN, "%s", s);
 		dgen_clock_iso(dgen_clock_now_ms() - (int64_t)alive_within_s * 1000, since);

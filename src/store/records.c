@@ -32,11 +32,6 @@ int records_status_parse(const char *s, enum dgen_record_status *out)
 	return 0;
 }
 
-static int not_found(struct dgen_err *err, int64_t id)
-{
-	return db_not_found(err, "Record", "record_id", id);
-}
-
 /* The statement variant of a family (LIST, COUNT, PAGE are laid out as
  * JOB, PIPELINE, ANY) whose index fits the filter best: a job's records
  * are fewest, then a pipeline's. */
@@ -49,17 +44,14 @@ static enum db_stmt_id pick(enum db_stmt_id job_variant, const struct dgen_recor
 	return (enum db_stmt_id)(job_variant + 2);
 }
 
-/* Binds ?1 job_id and ?2 pipeline_id (NULL = any), and ?3 status when the
- * statement filters on it. */
-static void bind_filter(struct dgen_db *db, sqlite3_stmt *st, const struct dgen_record_filter *f,
-			bool with_status)
+/* The LIST or PAGE variant for f, bound: ?1 job_id and ?2 pipeline_id
+ * (0 = any), ?3 status (NULL = any), ?4 and ?5 as the family says. */
+static sqlite3_stmt *query_filtered(struct dgen_db *db, enum db_stmt_id job_variant,
+				    const struct dgen_record_filter *f, int64_t p4, int64_t p5,
+				    struct dgen_err *err)
 {
-	if (f->job_id > 0)
-		db_bind_int(db, st, 1, f->job_id);
-	if (f->pipeline_id > 0)
-		db_bind_int(db, st, 2, f->pipeline_id);
-	if (with_status)
-		db_bind_text(db, st, 3, records_status_name(f->status));
+	return db_query(db, pick(job_variant, f), err, "kksii", f->job_id, f->pipeline_id,
+			records_status_name(f->status), p4, p5);
 }
 
 /* The record JSON of SPEC.md §4 from a row of the REC_COLS columns. */
@@ -84,12 +76,9 @@ static struct json_object *record_row_json(sqlite3_stmt *st)
 int records_get(struct dgen_db *db, int64_t id, struct json_object **out,
 		struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_REC_GET, err);
+	sqlite3_stmt *st = db_query(db, STMT_REC_GET, err, "i", id);
 
-	if (!st)
-		return -1;
-	db_bind_int(db, st, 1, id);
-	if (db_step_row(db, st, "Record", "record_id", id, err))
+	if (!st || db_step_row(db, st, "Record", "record_id", id, err) < 0)
 		return -1;
 	*out = record_row_json(st);
 	db_reset(st);
@@ -99,25 +88,13 @@ int records_get(struct dgen_db *db, int64_t id, struct json_object **out,
 int records_list(struct dgen_db *db, const struct dgen_record_filter *f,
 		 struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, pick(STMT_REC_LIST_JOB, f), err);
-	struct json_object *arr;
-	int rc;
+	sqlite3_stmt *st = query_filtered(db, STMT_REC_LIST_JOB, f,
+					  f->limit > 0 ? f->limit : 100,
+					  f->offset > 0 ? f->offset : 0, err);
 
 	if (!st)
 		return -1;
-	bind_filter(db, st, f, true);
-	db_bind_int(db, st, 4, f->limit > 0 ? f->limit : 100);
-	db_bind_int(db, st, 5, f->offset > 0 ? f->offset : 0);
-	arr = json_object_new_array();
-	while ((rc = db_step(db, st, err)) == SQLITE_ROW)
-		json_object_array_add(arr, record_row_json(st));
-	if (rc < 0) {
-		json_object_put(arr);
-		return -1;
-	}
-	db_reset(st);
-	*out = arr;
-	return 0;
+	return db_rows_json(db, st, record_row_json, out, err);
 }
 
 /* Reads metadata (col 0) or accumulated_state (col 1) of record id inside
@@ -125,13 +102,10 @@ int records_list(struct dgen_db *db, const struct dgen_record_filter *f,
 static int read_state_col(struct dgen_db *db, int64_t id, int col, struct json_object **out,
 			  struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, STMT_REC_STATE, err);
+	sqlite3_stmt *st = db_query(db, STMT_REC_STATE, err, "i", id);
 	struct json_object *v;
 
-	if (!st)
-		return -1;
-	db_bind_int(db, st, 1, id);
-	if (db_step_row(db, st, "Record", "record_id", id, err))
+	if (!st || db_step_row(db, st, "Record", "record_id", id, err) < 0)
 		return -1;
 	v = db_col_json(st, col);
 	db_reset(st);
@@ -149,6 +123,31 @@ int records_get_state(struct dgen_db *db, int64_t id, struct json_object **out,
 	return read_state_col(db, id, 1, out, err);
 }
 
+/* Inside the write transaction: applies edit u to record id, the state
+ * patch merged into the stored state. */
+static int update_record(struct dgen_db *db, int64_t id, const struct dgen_record_update *u,
+			 struct dgen_err *err)
+{
+	struct json_object *state = NULL;
+	char now[DGEN_ISO_LEN];
+	int64_t n;
+
+	if (u->state_patch) {
+		if (read_state_col(db, id, 1, &state, err) < 0)
+			return -1;
+		json_object_object_foreach(u->state_patch, key, val) {
+			json_object_object_add(state, key, dgen_json_copy(val));
+		}
+	}
+	db_now(now);
+	n = db_run(db, STMT_REC_UPDATE, err, "isssss", id, u->output,
+		   records_status_name(u->status),
+		   u->metadata ? dgen_json_compact(u->metadata) : NULL,
+		   state ? dgen_json_compact(state) : NULL, now);
+	json_object_put(state);
+	return db_changed_row(n, "Record", "record_id", id, err);
+}
+
 /*
  * Applies an edit in one write transaction: the accumulated state patch is
  * a read-modify-write, so it must not interleave with another edit of the
@@ -157,108 +156,66 @@ int records_get_state(struct dgen_db *db, int64_t id, struct json_object **out,
 int records_update(struct dgen_db *db, int64_t id, const struct dgen_record_update *u,
 		   struct dgen_err *err)
 {
-	struct json_object *state = NULL;
-	sqlite3_stmt *st;
-	char now[DGEN_ISO_LEN];
-	int64_t n;
-
 	if (db_begin(db, err) < 0)
 		return -1;
-	if (u->state_patch) {
-		if (read_state_col(db, id, 1, &state, err) < 0)
-			goto fail;
-		json_object_object_foreach(u->state_patch, key, val) {
-			json_object_object_add(state, key, dgen_json_copy(val));
-		}
-	}
-	st = db_stmt(db, STMT_REC_UPDATE, err);
-	if (!st)
-		goto fail;
-	db_now(now);
-	db_bind_int(db, st, 1, id);
-	db_bind_text(db, st, 2, u->output);
-	db_bind_text(db, st, 3, records_status_name(u->status));
-	db_bind_text(db, st, 4, u->metadata ? dgen_json_compact(u->metadata) : NULL);
-	db_bind_text(db, st, 5, state ? dgen_json_compact(state) : NULL);
-	db_bind_text(db, st, 6, now);
-	if (db_exec(db, st, &n, err) < 0)
-		goto fail;
-	if (n == 0) {
-		not_found(err, id);
-		goto fail;
-	}
-	json_object_put(state);
-	return db_commit(db, err);
-fail:
-	json_object_put(state);
-	db_rollback(db);
-	return -1;
+	return db_end(db, update_record(db, id, u, err), err);
+}
+
+/* Inside the write transaction: the records of job_id (0: all records)
+ * and then the job itself. */
+static int delete_records(struct dgen_db *db, int64_t job_id, int64_t *n,
+			  struct dgen_err *err)
+{
+	if (job_id <= 0)
+		return (*n = db_run(db, STMT_REC_DELETE_ALL, err, "")) < 0 ? -1 : 0;
+	if ((*n = db_run(db, STMT_REC_DELETE_JOB, err, "i", job_id)) < 0)
+		return -1;
+	return db_run(db, STMT_JOB_DELETE, err, "i", job_id) < 0 ? -1 : 0;
 }
 
 int records_delete(struct dgen_db *db, int64_t job_id, int64_t *deleted,
 		   struct dgen_err *err)
 {
-	sqlite3_stmt *st;
-	int64_t n;
+	int64_t n = 0;
 
 	if (deleted)
 		*deleted = 0;
-	if (db_begin(db, err) < 0)
-		return -1;
-	st = db_stmt(db, job_id > 0 ? STMT_REC_DELETE_JOB : STMT_REC_DELETE_ALL, err);
-	if (!st)
-		goto fail;
-	if (job_id > 0)
-		db_bind_int(db, st, 1, job_id);
-	if (db_exec(db, st, &n, err) < 0)
-		goto fail;
-	if (job_id > 0) {
-		st = db_stmt(db, STMT_JOB_DELETE, err);
-		if (!st)
-			goto fail;
-		db_bind_int(db, st, 1, job_id);
-		if (db_exec(db, st, NULL, err) < 0)
-			goto fail;
-	}
-	if (db_commit(db, err) < 0)
+	if (db_begin(db, err) < 0 || db_end(db, delete_records(db, job_id, &n, err), err) < 0)
 		return -1;
 	if (deleted)
 		*deleted = n;
 	return 0;
-fail:
-	db_rollback(db);
-	return -1;
+}
+
+/* Adds one (status, count) row of the COUNT family to the counts. */
+static void count_row(sqlite3_stmt *st, void *arg)
+{
+	struct dgen_record_counts *out = arg;
+	enum dgen_record_status s;
+	int64_t n = db_col_int(st, 1);
+
+	out->total += n;
+	if (records_status_parse(db_col_text(st, 0), &s) < 0)
+		return;
+	switch (s) {
+	case DGEN_REC_PENDING: out->pending = n; break;
+	case DGEN_REC_ACCEPTED: out->accepted = n; break;
+	case DGEN_REC_REJECTED: out->rejected = n; break;
+	case DGEN_REC_EDITED: out->edited = n; break;
+	default: break;
+	}
 }
 
 int records_count(struct dgen_db *db, const struct dgen_record_filter *f,
 		  struct dgen_record_counts *out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_stmt(db, pick(STMT_REC_COUNT_JOB, f), err);
-	enum dgen_record_status s;
-	int64_t n;
-	int rc;
+	sqlite3_stmt *st = db_query(db, pick(STMT_REC_COUNT_JOB, f), err, "kk", f->job_id,
+				    f->pipeline_id);
 
 	memset(out, 0, sizeof(*out));
 	if (!st)
 		return -1;
-	bind_filter(db, st, f, false);
-	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
-		n = db_col_int(st, 1);
-		out->total += n;
-		if (records_status_parse(db_col_text(st, 0), &s) < 0)
-			continue;
-		switch (s) {
-		case DGEN_REC_PENDING: out->pending = n; break;
-		case DGEN_REC_ACCEPTED: out->accepted = n; break;
-		case DGEN_REC_REJECTED: out->rejected = n; break;
-		case DGEN_REC_EDITED: out->edited = n; break;
-		default: break;
-		}
-	}
-	if (rc < 0)
-		return -1;
-	db_reset(st);
-	return 0;
+	return db_each(db, st, count_row, out, err);
 }
 
 struct dgen_records_iter {
@@ -334,14 +291,11 @@ static int iter_fill(struct dgen_records_iter *it, struct dgen_err *err)
 	it->pos = 0;
 	if (db_begin_read(db, err) < 0)
 		return -1;
-	st = db_stmt(db, pick(STMT_REC_PAGE_JOB, &it->f), err);
+	st = query_filtered(db, STMT_REC_PAGE_JOB, &it->f, it->last_id, it->page_size, err);
 	if (!st) {
 		db_rollback(db);
 		return -1;
 	}
-	bind_filter(db, st, &it->f, true);
-	db_bind_int(db, st, 4, it->last_id);
-	db_bind_int(db, st, 5, it->page_size);
 	page = json_object_new_array();
 	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
 		it->last_id = db_col_int(st, 0);

@@ -67,7 +67,7 @@ const char *const db_sql[STMT__COUNT] = {
 	[STMT_JOB_INSERT] =
 		"INSERT INTO jobs (pipeline_id, status, input_kind, units, "
 		"total_seeds, idempotency_key, created_at) "
-		"VALUES (?1, 'queued', ?2, ?4, ?5, ?6, ?7) RETURNING id",
+		"VALUES (?1, 'queued', ?2, ?3, ?4, ?5, ?6) RETURNING id",
 	[STMT_JOB_INPUT_INSERT] = "INSERT INTO job_inputs (job_id, input) VALUES (?1, ?2)",
 	[STMT_JOB_INPUT_COPY] =
 		"INSERT INTO job_inputs (job_id, input) "

@@ -7,10 +7,14 @@
  * prepares each statement the first time it is used and keeps it until
  * db_close(), so a hot path (claim, finish unit) never re-parses SQL.
  *
- * Ownership: a statement from db_stmt() belongs to the connection; the
- * caller must db_reset() it when done (a statement left mid-step would hold
- * a read snapshot open). Strings from db_col_dup() are malloc'd; JSON from
- * db_col_json() is a new reference.
+ * Ownership: a statement from db_stmt() or db_query() belongs to the
+ * connection; the caller must db_reset() it when done (a statement left
+ * mid-step would hold a read snapshot open), which the stepping helpers
+ * below do on every path but "on a row". Strings from db_col_dup() are
+ * malloc'd; JSON from db_col_json() and db_rows_json() is a new reference.
+ *
+ * Nothing here is sqlite-only in spirit: a second backend keeps these
+ * names and the statement ids, and answers with its own handle type.
  */
 #ifndef DGEN_STORE_STMT_H
 #define DGEN_STORE_STMT_H
@@ -105,19 +109,53 @@ sqlite3_stmt *db_stmt(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *e
 /* Resets st after use (NULL is fine). */
 void db_reset(sqlite3_stmt *st);
 
-/* Typed binds (1-based index). A failing bind is remembered and reported
- * by the next db_step() on the connection. */
-void db_bind_int(struct dgen_db *db, sqlite3_stmt *st, int idx, int64_t v);
-/* NULL binds SQL NULL. */
-void db_bind_text(struct dgen_db *db, sqlite3_stmt *st, int idx, const char *s);
-void db_bind_textn(struct dgen_db *db, sqlite3_stmt *st, int idx, const char *s, size_t n);
-void db_bind_null(struct dgen_db *db, sqlite3_stmt *st, int idx);
+/*
+ * Typed binds. types holds one letter per parameter, bound to ?1, ?2, ...
+ * in order; each letter takes the arguments named here, of exactly these
+ * types (they travel through varargs, where C converts nothing: pass an
+ * int64_t to 'i', never an int):
+ *   'i'  int64_t
+ *   'u'  int64_t, left NULL when negative (an optional index or count)
+ *   'k'  int64_t row id, left NULL when 0 or less (a filter on "any")
+ *   's'  const char *, text; NULL binds SQL NULL
+ *   'S'  const char *, size_t: text of that length; NULL binds SQL NULL
+ *   'd'  double
+ *   'b'  const void *, size_t: a blob
+ *   '-'  no argument: the parameter is left NULL
+ * A failing bind (or an unknown letter) is remembered and reported by the
+ * next db_step() on the connection, as DGEN_EIO.
+ */
+/* The statement id, reset and bound, ready for db_step(); NULL with err
+ * set when it cannot be prepared. */
+sqlite3_stmt *db_query(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err,
+		       const char *types, ...);
+/* Binds and runs a statement whose rows (if any) nobody reads, inside the
+ * caller's transaction: the rows it changed, or -1 with err set. */
+int64_t db_run(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err,
+	       const char *types, ...);
+/* db_run() in its own BEGIN IMMEDIATE transaction (or inside the
+ * caller's): every write of dgen takes the write lock up front. */
+int64_t db_write(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err,
+		 const char *types, ...);
+/* Runs an INSERT ... RETURNING id; *row_id receives the new id. No row
+ * (an INSERT ... SELECT whose source is gone) is DGEN_ENOTFOUND. */
+int db_insert(struct dgen_db *db, enum db_stmt_id id, int64_t *row_id, struct dgen_err *err,
+	      const char *types, ...);
 
 /* Steps st: SQLITE_ROW or SQLITE_DONE, or -1 with err set: a lock held past
  * the busy timeout is DGEN_EBUSY, a missing foreign row DGEN_ENOTFOUND,
  * another constraint DGEN_ECONFLICT, anything else DGEN_EIO. On -1 the
  * statement is reset. */
 int db_step(struct dgen_db *db, sqlite3_stmt *st, struct dgen_err *err);
+/* Steps st for at most one row: 1 with st on the row (read it, then
+ * db_reset), 0 when there is none, -1 with err set; on 0 and -1 st is
+ * reset already. */
+int db_step_one(struct dgen_db *db, sqlite3_stmt *st, struct dgen_err *err);
+/* Steps st for the one row it must answer: 0 with st on the row (read it,
+ * then db_reset), -1 with err set otherwise (no row: code and msg; st is
+ * reset). */
+int db_step_must(struct dgen_db *db, sqlite3_stmt *st, enum dgen_errcode code,
+		 const char *msg, struct dgen_err *err);
 /* Sets err to DGEN_ENOTFOUND "<what> <id> not found" with detail
  * {key: id}; returns -1. */
 int db_not_found(struct dgen_err *err, const char *what, const char *key, int64_t id);
@@ -126,15 +164,25 @@ int db_not_found(struct dgen_err *err, const char *what, const char *key, int64_
  * row: db_not_found; st is reset). */
 int db_step_row(struct dgen_db *db, sqlite3_stmt *st, const char *what, const char *key,
 		int64_t id, struct dgen_err *err);
-/* Prepares, steps to the end and resets a statement that returns no rows
- * the caller needs; *changes (may be NULL) receives the rows changed. */
+/* For a write that must hit the one row of the <what> with this id:
+ * changes is db_run()'s answer; 0 when it is 1 or more, -1 otherwise
+ * (err set already for -1 in, db_not_found for 0). */
+int db_changed_row(int64_t changes, const char *what, const char *key, int64_t id,
+		   struct dgen_err *err);
+/* Steps st to the end, calling row(st, arg) on each row; st is reset. */
+int db_each(struct dgen_db *db, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *arg),
+	    void *arg, struct dgen_err *err);
+/* Steps st to the end, turning each row into a JSON value with row():
+ * *out receives the array (new reference). st is reset. */
+int db_rows_json(struct dgen_db *db, sqlite3_stmt *st,
+		 struct json_object *(*row)(sqlite3_stmt *st), struct json_object **out,
+		 struct dgen_err *err);
+/* Steps st to the end and resets it; *changes (may be NULL) receives the
+ * rows changed. */
 int db_exec(struct dgen_db *db, sqlite3_stmt *st, int64_t *changes, struct dgen_err *err);
-/* db_exec() inside its own BEGIN IMMEDIATE transaction (or the caller's):
- * every write of dgen takes the write lock up front. */
-int db_exec_write(struct dgen_db *db, sqlite3_stmt *st, int64_t *changes,
-		  struct dgen_err *err);
-/* Rows changed by the last statement on db. */
-int64_t db_changes(struct dgen_db *db);
+/* Ends the transaction the caller began: commits when rc is 0, else
+ * rolls back. Returns 0, or -1 (rc was -1, or the commit failed). */
+int db_end(struct dgen_db *db, int rc, struct dgen_err *err);
 
 /* Column readers. */
 int64_t db_col_int(sqlite3_stmt *st, int col);
@@ -151,12 +199,14 @@ void db_add_text(struct json_object *obj, const char *key, sqlite3_stmt *st, int
 /* Adds column col as an integer, or null when SQL NULL. */
 void db_add_int(struct json_object *obj, const char *key, sqlite3_stmt *st, int col);
 
-/* For db.c and migrate.c: the raw handle and a one-off multi-statement
- * exec (schema steps). */
-sqlite3 *db_handle(struct dgen_db *db);
+/* Opens the database at path with dgen's pragmas, without touching the
+ * schema (db_open() = db_connect() + migrate_run(); see open.c). */
+int db_connect(struct dgen_db **out, const char *path, int busy_timeout_ms,
+	       struct dgen_err *err);
+/* A one-off multi-statement exec (the schema steps of migrate.c). */
 int db_exec_script(struct dgen_db *db, const char *sql, struct dgen_err *err);
-/* Maps a sqlite result code of db to an error (see db_step). */
-int db_fail(struct dgen_db *db, int rc, struct dgen_err *err);
+/* Column bytes of a text or blob column. */
+size_t db_col_len(sqlite3_stmt *st, int col);
 /* ISO 8601 now, for created_at/updated_at binds. */
 void db_now(char out[DGEN_ISO_LEN]);
 

@@ -8,8 +8,7 @@
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 export top_builddir top_srcdir
 
-TAP_N=0
-TAP_FAILED=0
+. "$top_srcdir/tests/lib/tap.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/dgen-api-test.XXXXXX")
 CLEANUP_HOOKS=""
 cleanup() {
@@ -18,30 +17,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() {
-	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - $*"
-}
-
+# A failure shows the last response; a check's own output is not shown.
 not_ok() {
-	TAP_N=$((TAP_N + 1))
-	TAP_FAILED=$((TAP_FAILED + 1))
-	echo "not ok $TAP_N - $*"
+	tap_not_ok "$@"
 	echo "#   status: $STATUS"
 	echo "#   body: $(head -c 600 "$T/body" 2>/dev/null | tr '\n' ' ')"
 }
-
-done_testing() {
-	echo "1..$TAP_N"
-	[ "$TAP_FAILED" -eq 0 ]
-}
-
-# check DESCRIPTION COMMAND...: ok when the command succeeds.
-check() {
-	local d=$1
-	shift
-	if "$@" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi
-}
+TAP_CHECK_LOG=/dev/null
 
 # expect STATUS DESCRIPTION: the last response had this status.
 expect() {

@@ -6,24 +6,16 @@
 : "${top_srcdir:?run through make check}"
 B=$top_builddir
 T=$(mktemp -d "${TMPDIR:-/tmp}/dgen-runner-test.XXXXXX")
-n=0
-failed=0
 mock_pid=
 runner_pids=
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-check() { # check "description" command...
-	desc=$1; shift
-	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
-}
-diag() { echo "# $*"; }
-finish() { echo "1..$n"; [ "$failed" -eq 0 ]; }
+. "$top_srcdir/tests/lib/tap.sh"
+finish() { done_testing; }
 
 cleanup() {
 	for p in $runner_pids $mock_pid; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	if [ "$failed" -ne 0 ] && [ -f "$T/runner.log" ]; then
+	if [ "$tap_failed" -ne 0 ] && [ -f "$T/runner.log" ]; then
 		diag "runner log tail:"; tail -20 "$T/runner.log" | sed 's/^/# /'
 	fi
 	rm -rf "$T"
