@@ -17,7 +17,7 @@
 #include "dgen/db.h"
 #include "dgen/err.h"
 #include "dgen/jobs.h"
-#include "dgen/pipelines.h"
+#include "dgen/saved_pipelines.h"
 #include "dgen/queue.h"
 #include "dgen/util.h"
 #include "tap.h"
@@ -92,10 +92,10 @@ static inline int64_t st_pipeline(struct dgen_db *db, const char *name)
 	struct dgen_err err = DGEN_ERR_INIT;
 	int64_t id = 0;
 
-	if (pipelines_insert(db, name,
+	if (saved_pipelines_insert(db, name,
 			     "{\"name\":\"p\",\"blocks\":[{\"type\":\"TextGenerator\",\"config\":{}}]}",
 			     &id, &err) < 0) {
-		printf("Bail out! pipelines_insert: %s\n", err.msg);
+		printf("Bail out! saved_pipelines_insert: %s\n", err.msg);
 		exit(1);
 	}
 	return id;

@@ -35,13 +35,13 @@
 #include "dgen/registry.h"
 #include "dgen/request.h"
 #include "dgen/respond.h"
-#include "dgen/templates.h"
+#include "dgen/catalog.h"
 
 struct api_worker {
 	const struct dgen_config *cfg;
 	struct dgen_db *db;                /* NULL until first needed */
 	struct dgen_exec *exec;            /* NULL until first needed */
-	struct dgen_templates templates;
+	struct dgen_catalog templates;
 	bool templates_loaded;
 	struct dgen_llm_handle *llm;       /* NULL until execute needs it */
 	struct req req;
@@ -75,7 +75,7 @@ int api_handle(struct api_worker *w, const struct req_io *io, bool is_cgi);
 struct dgen_db *api_db(struct api_ctx *c);
 struct dgen_exec *api_exec(struct api_ctx *c);
 struct dgen_registry *api_registry(struct api_ctx *c);
-struct dgen_templates *api_templates(struct api_ctx *c);
+struct dgen_catalog *api_templates(struct api_ctx *c);
 
 /* Loads stored pipeline id through the worker's registry. Errors:
  * DGEN_ENOTFOUND for an unknown id; a stored definition that no longer

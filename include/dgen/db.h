@@ -1,7 +1,7 @@
 /*
  * db.h - one sqlite connection: open with dgen's pragmas, transactions,
  * health checks. Every table and every SQL text lives in src/store; the
- * rest of dgen calls the functions of pipelines.h, jobs.h, queue.h and
+ * rest of dgen calls the functions of saved_pipelines.h, jobs.h, queue.h and
  * records.h and never names a table.
  *
  * Ownership: db_open() hands the caller a connection that it releases with

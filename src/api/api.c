@@ -27,7 +27,7 @@ void api_worker_free(struct api_worker *w)
 	exec_handle_free(w->llm);
 	exec_free(w->exec);
 	if (w->templates_loaded)
-		templates_free(&w->templates);
+		catalog_free(&w->templates);
 	db_close(w->db);
 	request_free(&w->req);
 	respond_free(&w->resp);
@@ -71,12 +71,12 @@ struct dgen_registry *api_registry(struct api_ctx *c)
 	return exec_registry(api_exec(c));
 }
 
-struct dgen_templates *api_templates(struct api_ctx *c)
+struct dgen_catalog *api_templates(struct api_ctx *c)
 {
 	struct api_worker *w = c->w;
 
 	if (!w->templates_loaded) {
-		templates_load(w->cfg->templates_dir, w->cfg->user_templates_dir, &w->templates);
+		catalog_load(w->cfg->templates_dir, w->cfg->user_templates_dir, &w->templates);
 		w->templates_loaded = true;
 	}
 	return &w->templates;

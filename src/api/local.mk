@@ -12,9 +12,9 @@ noinst_HEADERS += include/dgen/request.h \
 
 noinst_LIBRARIES += libdgenapi.a
 libdgenapi_a_SOURCES = src/api/api.c src/api/route.c src/api/server.c \
-	src/api/health.c src/api/blocks.c src/api/templates.c src/api/pipelines.c \
-	src/api/seeds.c src/api/generate.c src/api/jobs.c src/api/records.c \
-	src/api/export.c
+	src/api/api_health.c src/api/api_blocks.c src/api/api_templates.c src/api/api_pipelines.c \
+	src/api/api_seeds.c src/api/api_generate.c src/api/api_jobs.c src/api/api_records.c \
+	src/api/api_export.c
 API_LIBS = libdgenapi.a $(DGEN_LIBS) $(FCGI_LIBS)
 
 sbin_PROGRAMS += dgen-api

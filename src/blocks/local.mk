@@ -1,9 +1,7 @@
-# src/blocks: the builtin block types (one file each), the text measures
-# they share (textmetrics, porter) and their tests (see Makefile.am).
+# src/blocks: the builtin block types (one file each) and their tests (see
+# Makefile.am). The text measures they score with live in src/text.
 libdgen_a_SOURCES += \
 	src/blocks/blockutil.c \
-	src/blocks/porter.c \
-	src/blocks/textmetrics.c \
 	src/blocks/text_generator.c \
 	src/blocks/structured_generator.c \
 	src/blocks/markdown_multiplier.c \
@@ -14,22 +12,18 @@ libdgen_a_SOURCES += \
 	src/blocks/rouge_score.c \
 	src/blocks/builtin.c
 noinst_HEADERS += \
-	include/dgen/blockutil.h \
-	include/dgen/porter.h \
-	include/dgen/textmetrics.h
+	include/dgen/blocks.h \
+	include/dgen/blockutil.h
 
-BLOCKS_TESTS = tests/test_porter tests/test_textmetrics tests/test_blocks_metrics \
+BLOCKS_TESTS = tests/test_blocks_metrics \
 	tests/test_blocks_validators tests/test_blocks_markdown tests/test_generators
 check_PROGRAMS += $(BLOCKS_TESTS)
 TESTS += $(BLOCKS_TESTS)
-tests_test_porter_LDADD = $(TEST_LIBS)
-tests_test_textmetrics_LDADD = $(TEST_LIBS)
 tests_test_blocks_metrics_LDADD = $(TEST_LIBS)
 tests_test_blocks_validators_LDADD = $(TEST_LIBS)
 tests_test_blocks_markdown_LDADD = $(TEST_LIBS)
 tests_test_generators_LDADD = $(TEST_LIBS)
 noinst_HEADERS += tests/blocks_test.h
-EXTRA_DIST += tests/data/porter/vocabulary.txt
 
 # Fuzz target: metrics, fences and the Markdown splitter over any bytes.
 check_PROGRAMS += tests/fuzz/fuzz_blocks

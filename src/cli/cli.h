@@ -12,7 +12,7 @@
 #include "dgen/config.h"
 #include "dgen/err.h"
 #include "dgen/exec.h"
-#include "dgen/templates.h"
+#include "dgen/catalog.h"
 
 /* Exit statuses (documented in `dgen --help` and dgen(1)). */
 enum {
@@ -25,7 +25,7 @@ enum {
 struct cli {
 	struct dgen_config cfg;
 	struct dgen_exec *exec;
-	struct dgen_templates tpl;
+	struct dgen_catalog tpl;
 };
 
 /* Prints {"error": ..., "detail": ...} (one line) on stderr. */

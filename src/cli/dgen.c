@@ -163,7 +163,7 @@ static int cmd_templates(struct cli *c, int argc, char **argv)
 	if (rc != CLI_OK)
 		return rc;
 	if (json) {
-		struct json_object *a = templates_list_json(&c->tpl);
+		struct json_object *a = catalog_list_json(&c->tpl);
 
 		print_json(a);
 		json_object_put(a);
@@ -229,7 +229,7 @@ static int cmd_validate(struct cli *c, int argc, char **argv)
 
 	if (argc < 2 || argc > 3)
 		return cli_usage_error("validate needs a PIPELINE (and optionally a SEEDS file)");
-	if (templates_resolve_pipeline(&c->tpl, argv[1], &def, &err) != 0 ||
+	if (catalog_resolve_pipeline(&c->tpl, argv[1], &def, &err) != 0 ||
 	    pipeline_load(exec_registry(c->exec), def, &p, &err) != 0 ||
 	    (argc == 3 && validate_seeds(c, p, argv[2], &report, &err) != 0)) {
 		cli_print_error(&err);
@@ -394,11 +394,11 @@ int main(int argc, char **argv)
 	dgen_log_set_debug(debug || c.cfg.debug);
 	dgen_log_secret(c.cfg.llm_api_key);
 	c.exec = exec_new(&c.cfg, blocks_registry());
-	templates_load(c.cfg.templates_dir, c.cfg.user_templates_dir, &c.tpl);
+	catalog_load(c.cfg.templates_dir, c.cfg.user_templates_dir, &c.tpl);
 
 	rc = commands[k].fn(&c, argc - optind, argv + optind);
 
-	templates_free(&c.tpl);
+	catalog_free(&c.tpl);
 	exec_free(c.exec);
 	dgen_config_free(&c.cfg);
 	return rc;

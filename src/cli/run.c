@@ -238,7 +238,7 @@ static int load_run(struct cli *c, const struct run_args *a, struct dgen_plan_jo
 	int rc = -1;
 
 	exec_seed_limits(c->exec, &jlim, &slim);
-	if (templates_resolve_pipeline(&c->tpl, a->pipeline, &def, err) == 0 &&
+	if (catalog_resolve_pipeline(&c->tpl, a->pipeline, &def, err) == 0 &&
 	    pipeline_load(exec_registry(c->exec), def, &pj->pipeline, err) == 0 &&
 	    seeds_load_file(a->seeds, &jlim, &slim, &pj->seeds, err) == 0)
 		rc = exec_connect(c->exec, err);

@@ -15,8 +15,6 @@ libdgen_a_SOURCES += \
 	src/core/utf8.c
 noinst_HEADERS += \
 	include/dgen/arena.h \
-	include/dgen/block.h \
-	include/dgen/blocks.h \
 	include/dgen/buf.h \
 	include/dgen/clock.h \
 	include/dgen/config.h \
@@ -25,9 +23,7 @@ noinst_HEADERS += \
 	include/dgen/export_line.h \
 	include/dgen/ids.h \
 	include/dgen/json.h \
-	include/dgen/llm.h \
 	include/dgen/log.h \
-	include/dgen/template.h \
 	include/dgen/util.h \
 	include/dgen/utf8.h
 

@@ -7,25 +7,26 @@ libdgen_a_SOURCES += \
 	src/engine/pipeline.c \
 	src/engine/usage.c \
 	src/engine/seeds.c \
-	src/engine/templates.c \
+	src/engine/catalog.c \
 	src/engine/plan.c \
 	src/engine/exec.c
 noinst_HEADERS += \
+	include/dgen/block.h \
 	include/dgen/registry.h \
 	include/dgen/pipeline.h \
 	include/dgen/usage.h \
 	include/dgen/seeds.h \
-	include/dgen/templates.h \
+	include/dgen/catalog.h \
 	include/dgen/plan.h \
 	include/dgen/exec.h
 
-ENGINE_TESTS = tests/test_registry tests/test_pipeline tests/test_templates tests/test_seeds \
+ENGINE_TESTS = tests/test_registry tests/test_pipeline tests/test_catalog tests/test_seeds \
 	tests/test_exec
 check_PROGRAMS += $(ENGINE_TESTS)
 TESTS += $(ENGINE_TESTS)
 tests_test_registry_LDADD = $(TEST_LIBS)
 tests_test_pipeline_LDADD = $(TEST_LIBS)
-tests_test_templates_LDADD = $(TEST_LIBS)
+tests_test_catalog_LDADD = $(TEST_LIBS)
 tests_test_seeds_LDADD = $(TEST_LIBS)
 tests_test_exec_LDADD = $(TEST_LIBS)
 

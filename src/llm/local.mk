@@ -6,7 +6,7 @@ libdgen_a_SOURCES += \
 	src/llm/gemini.c \
 	src/llm/ollama.c \
 	src/llm/anthropic.c
-noinst_HEADERS += src/llm/provider.h
+noinst_HEADERS += include/dgen/llm.h src/llm/provider.h
 
 check_PROGRAMS += tests/test_llm
 TESTS += tests/test_llm

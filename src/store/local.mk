@@ -2,19 +2,19 @@
 # The sqlite store: connection and statement table (db), schema (migrate),
 # pipelines, jobs, the queue protocol and records. All SQL of dgen is here.
 noinst_HEADERS += include/dgen/db.h include/dgen/migrate.h \
-	include/dgen/pipelines.h include/dgen/jobs.h include/dgen/queue.h \
+	include/dgen/saved_pipelines.h include/dgen/jobs.h include/dgen/queue.h \
 	include/dgen/records.h
 noinst_HEADERS += src/store/stmt.h
 libdgen_a_SOURCES += src/store/db.c src/store/stmt.c src/store/migrate.c src/store/open.c \
-	src/store/pipelines.c src/store/jobs.c src/store/queue.c src/store/records.c
+	src/store/saved_pipelines.c src/store/jobs.c src/store/queue.c src/store/records.c
 EXTRA_DIST += tests/store_test.h
 check_PROGRAMS += tests/test_db
 TESTS += tests/test_db
 tests_test_db_LDADD = $(TEST_LIBS)
-check_PROGRAMS += tests/test_migrate tests/test_pipelines
-TESTS += tests/test_migrate tests/test_pipelines
+check_PROGRAMS += tests/test_migrate tests/test_saved_pipelines
+TESTS += tests/test_migrate tests/test_saved_pipelines
 tests_test_migrate_LDADD = $(TEST_LIBS)
-tests_test_pipelines_LDADD = $(TEST_LIBS)
+tests_test_saved_pipelines_LDADD = $(TEST_LIBS)
 check_PROGRAMS += tests/test_jobs
 TESTS += tests/test_jobs
 tests_test_jobs_LDADD = $(TEST_LIBS)

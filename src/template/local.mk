@@ -12,6 +12,7 @@ libdgen_a_SOURCES += \
 	src/template/template_filters.c \
 	src/template/template_render.c
 noinst_HEADERS += \
+	include/dgen/template.h \
 	src/template/template_int.h \
 	src/template/template_builtins.h \
 	src/template/template_value.h \

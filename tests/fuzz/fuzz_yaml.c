@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dgen/templates.h"
+#include "dgen/catalog.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct json_object *v = NULL;
 	struct dgen_err err = DGEN_ERR_INIT;
 
-	if (templates_yaml_parse((const char *)data, size, NULL, &v, &err) == 0) {
+	if (catalog_yaml_parse((const char *)data, size, NULL, &v, &err) == 0) {
 		(void)json_object_to_json_string(v);
 		json_object_put(v);
 	}

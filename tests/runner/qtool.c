@@ -19,7 +19,7 @@
 #include "dgen/db.h"
 #include "dgen/jobs.h"
 #include "dgen/json.h"
-#include "dgen/pipelines.h"
+#include "dgen/saved_pipelines.h"
 #include "dgen/util.h"
 
 static char *slurp(const char *path, size_t *len)
@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 		size_t plen = strlen(argv[4]);
 		struct dgen_job_new j = { 0 };
 
-		if (pipelines_insert(db, "test pipeline", def, &pid, &err))
+		if (saved_pipelines_insert(db, "test pipeline", def, &pid, &err))
 			goto out;
 		j.pipeline_id = pid;
 		j.input_kind = plen > 3 && !strcmp(argv[4] + plen - 3, ".md") ? DGEN_INPUT_MARKDOWN

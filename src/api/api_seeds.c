@@ -1,5 +1,5 @@
 /*
- * seeds.c - POST /api/seeds/validate: check a seed document against a
+ * api_seeds.c - POST /api/seeds/validate: check a seed document against a
  * pipeline before uploading it (errors, and template variables the seeds
  * lack as warnings).
  */

@@ -1,5 +1,5 @@
 /*
- * jobs.c - /api/jobs: read the queue and ask for changes (cancel, retry
+ * api_jobs.c - /api/jobs: read the queue and ask for changes (cancel, retry
  * the failed executions). The runner does the work; these handlers only
  * read and write the job rows through the store.
  */

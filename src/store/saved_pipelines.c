@@ -1,9 +1,9 @@
 /*
- * pipelines.c - stored pipeline definitions.
+ * saved_pipelines.c - stored pipeline definitions.
  */
 #include <stdlib.h>
 
-#include "dgen/pipelines.h"
+#include "dgen/saved_pipelines.h"
 #include "dgen/util.h"
 #include "stmt.h"
 
@@ -23,7 +23,7 @@ static sqlite3_stmt *get_row(struct dgen_db *db, int64_t id, struct dgen_err *er
 	return st;
 }
 
-int pipelines_insert(struct dgen_db *db, const char *name, const char *definition,
+int saved_pipelines_insert(struct dgen_db *db, const char *name, const char *definition,
 		     int64_t *id, struct dgen_err *err)
 {
 	char now[DGEN_ISO_LEN];
@@ -35,7 +35,7 @@ int pipelines_insert(struct dgen_db *db, const char *name, const char *definitio
 		      err);
 }
 
-int pipelines_update(struct dgen_db *db, int64_t id, const char *name,
+int saved_pipelines_update(struct dgen_db *db, int64_t id, const char *name,
 		     const char *definition, struct dgen_err *err)
 {
 	char now[DGEN_ISO_LEN];
@@ -45,7 +45,7 @@ int pipelines_update(struct dgen_db *db, int64_t id, const char *name,
 		       id, err);
 }
 
-int pipelines_get(struct dgen_db *db, int64_t id, struct json_object **out,
+int saved_pipelines_get(struct dgen_db *db, int64_t id, struct json_object **out,
 		  struct dgen_err *err)
 {
 	sqlite3_stmt *st = get_row(db, id, err);
@@ -65,7 +65,7 @@ int pipelines_get(struct dgen_db *db, int64_t id, struct json_object **out,
 	return 0;
 }
 
-int pipelines_get_definition(struct dgen_db *db, int64_t id, char **name,
+int saved_pipelines_get_definition(struct dgen_db *db, int64_t id, char **name,
 			     char **definition, struct dgen_err *err)
 {
 	sqlite3_stmt *st = get_row(db, id, err);
@@ -93,7 +93,7 @@ static struct json_object *list_row_json(sqlite3_stmt *st)
 	return o;
 }
 
-int pipelines_list(struct dgen_db *db, struct json_object **out, struct dgen_err *err)
+int saved_pipelines_list(struct dgen_db *db, struct json_object **out, struct dgen_err *err)
 {
 	sqlite3_stmt *st = db_query(db, STMT_PIPE_LIST, err, "");
 
@@ -102,18 +102,18 @@ int pipelines_list(struct dgen_db *db, struct json_object **out, struct dgen_err
 	return db_rows_json(db, st, list_row_json, out, err);
 }
 
-int pipelines_delete(struct dgen_db *db, int64_t id, struct dgen_err *err)
+int saved_pipelines_delete(struct dgen_db *db, int64_t id, struct dgen_err *err)
 {
 	return changed(db_write(db, STMT_PIPE_DELETE, err, "i", id), id, err);
 }
 
-int pipelines_set_validation_config(struct dgen_db *db, int64_t id, const char *config,
+int saved_pipelines_set_validation_config(struct dgen_db *db, int64_t id, const char *config,
 				    struct dgen_err *err)
 {
 	return changed(db_write(db, STMT_PIPE_SET_VALIDATION, err, "is", id, config), id, err);
 }
 
-int pipelines_exists(struct dgen_db *db, int64_t id, bool *exists, struct dgen_err *err)
+int saved_pipelines_exists(struct dgen_db *db, int64_t id, bool *exists, struct dgen_err *err)
 {
 	sqlite3_stmt *st = db_query(db, STMT_PIPE_EXISTS, err, "i", id);
 	int rc;

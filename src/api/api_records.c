@@ -1,5 +1,5 @@
 /*
- * records.c - /api/records: review the generated records (list, read,
+ * api_records.c - /api/records: review the generated records (list, read,
  * edit, delete).
  */
 #include "config.h"

@@ -1,5 +1,5 @@
 /*
- * test_templates.c - YAML -> JSON (scalars, limits, aliases, errors with
+ * test_catalog.c - YAML -> JSON (scalars, limits, aliases, errors with
  * lines) and pipeline templates: the three builtin ones, user templates,
  * malformed files, and resolving a pipeline named on a command line.
  */
@@ -13,7 +13,7 @@
 #include "dgen/blocks.h"
 #include "dgen/log.h"
 #include "dgen/pipeline.h"
-#include "dgen/templates.h"
+#include "dgen/catalog.h"
 #include "dgen/util.h"
 #include "tap.h"
 
@@ -26,7 +26,7 @@ static struct json_object *yaml(const char *s, struct dgen_err *e)
 {
 	struct json_object *v = NULL;
 
-	if (templates_yaml_parse(s, strlen(s), NULL, &v, e) != 0)
+	if (catalog_yaml_parse(s, strlen(s), NULL, &v, e) != 0)
 		return NULL;
 	return v;
 }
@@ -120,20 +120,20 @@ static void test_yaml(void)
 		dgen_buf_puts(&b, "1, ");
 	dgen_buf_puts(&b, "1]");
 	lim.max_nodes = 20;
-	ok(templates_yaml_parse(b.data, b.len, &lim, &v, &e) == -1 && e.code == DGEN_ETOOBIG,
+	ok(catalog_yaml_parse(b.data, b.len, &lim, &v, &e) == -1 && e.code == DGEN_ETOOBIG,
 	   "more values than the node limit is refused");
 	dgen_err_clear(&e);
 	lim = templates_yaml_default_limits;
 	lim.max_bytes = 10;
-	ok(templates_yaml_parse(b.data, b.len, &lim, &v, &e) == -1 && e.code == DGEN_ETOOBIG,
+	ok(catalog_yaml_parse(b.data, b.len, &lim, &v, &e) == -1 && e.code == DGEN_ETOOBIG,
 	   "text past the size limit is refused");
 	dgen_err_clear(&e);
 	dgen_buf_free(&b);
 
-	ok(templates_yaml_parse("a: \"x\0y\"", 9, NULL, &v, &e) == -1,
+	ok(catalog_yaml_parse("a: \"x\0y\"", 9, NULL, &v, &e) == -1,
 	   "a NUL byte in the text is refused");
 	dgen_err_clear(&e);
-	ok(templates_yaml_parse("a: \xff\xfe", 5, NULL, &v, &e) == -1, "invalid UTF-8 is refused");
+	ok(catalog_yaml_parse("a: \xff\xfe", 5, NULL, &v, &e) == -1, "invalid UTF-8 is refused");
 	dgen_err_clear(&e);
 }
 
@@ -159,17 +159,17 @@ static void write_file(const char *dir, const char *name, const char *text)
 static void test_builtin_templates(void)
 {
 	char *dir = srcdir_path("templates");
-	struct dgen_templates t;
+	struct dgen_catalog t;
 	struct dgen_registry *reg = blocks_registry();
 	static const char *const ids[] = { "json_generation", "qa_generation",
 					   "text_classification" };
 	struct json_object *list;
 
-	templates_load(dir, NULL, &t);
+	catalog_load(dir, NULL, &t);
 	is_int(t.n, 3, "three builtin templates");
 	is_int(json_object_array_length(t.problems), 0, "none of them has a problem");
 	for (size_t i = 0; i < DGEN_ARRAY_LEN(ids) && i < t.n; i++) {
-		const struct dgen_pipeline_template *tp = templates_find(&t, ids[i]);
+		const struct dgen_pipeline_template *tp = catalog_find(&t, ids[i]);
 		struct dgen_pipeline *p = NULL;
 		struct dgen_err e = DGEN_ERR_INIT;
 		struct json_object *seed;
@@ -193,7 +193,7 @@ static void test_builtin_templates(void)
 			pipeline_free(p);
 		}
 		dgen_err_clear(&e);
-		seed = templates_example_seed(tp);
+		seed = catalog_example_seed(tp);
 		if (strcmp(ids[i], "qa_generation") == 0)
 			ok(seed && json_object_is_type(seed, json_type_string) &&
 			   strstr(json_object_get_string(seed), "# "),
@@ -205,7 +205,7 @@ static void test_builtin_templates(void)
 		json_object_put(seed);
 	}
 	{
-		const struct dgen_pipeline_template *tp = templates_find(&t, "text_classification");
+		const struct dgen_pipeline_template *tp = catalog_find(&t, "text_classification");
 		struct json_object *b0, *cfg, *schema, *cat, *en;
 
 		ok(tp && (b0 = json_object_array_get_idx(
@@ -218,7 +218,7 @@ static void test_builtin_templates(void)
 		   json_object_array_length(en) == 5,
 		   "text_classification asks for one category of five");
 	}
-	list = templates_list_json(&t);
+	list = catalog_list_json(&t);
 	{
 		struct json_object *e0 = json_object_array_get_idx(list, 0);
 
@@ -230,8 +230,8 @@ static void test_builtin_templates(void)
 		   "GET /api/templates entries have id, name, description, example_seed");
 	}
 	json_object_put(list);
-	ok(templates_find(&t, "nope") == NULL, "an unknown id is not found");
-	templates_free(&t);
+	ok(catalog_find(&t, "nope") == NULL, "an unknown id is not found");
+	catalog_free(&t);
 	registry_free(reg);
 	free(dir);
 }
@@ -241,7 +241,7 @@ static void test_user_templates(void)
 	char *dir = srcdir_path("templates");
 	char tmpl[] = "/tmp/dgen-tpl-XXXXXX";
 	char *udir = mkdtemp(tmpl);
-	struct dgen_templates t;
+	struct dgen_catalog t;
 	const struct dgen_pipeline_template *tp;
 	bool broken_line = false;
 	static const char *const files[] = { "mine.yaml", "json_generation.yaml", "broken.yaml",
@@ -263,11 +263,11 @@ static void test_user_templates(void)
 	write_file(udir, "notes.txt", "not a template");
 	write_file(udir, "typed.yml", "name: Typed\nblocks:\n  - type: 5\n");
 
-	templates_load(dir, udir, &t);
+	catalog_load(dir, udir, &t);
 	is_int(t.n, 4, "three builtin templates and one good user template");
-	tp = templates_find(&t, "mine");
+	tp = catalog_find(&t, "mine");
 	ok(tp && !tp->builtin && strcmp(tp->name, "Mine") == 0, "the user template is listed");
-	tp = templates_find(&t, "json_generation");
+	tp = catalog_find(&t, "json_generation");
 	ok(tp && tp->builtin && strcmp(tp->name, "Impostor") != 0, "a builtin id wins over a user file");
 	is_int(json_object_array_length(t.problems), 4, "four malformed user files are reported");
 	for (size_t i = 0; i < json_object_array_length(t.problems); i++) {
@@ -278,52 +278,52 @@ static void test_user_templates(void)
 			broken_line = true;
 	}
 	ok(broken_line, "a YAML error is reported with the file and its line");
-	templates_free(&t);
+	catalog_free(&t);
 
 	{
 		struct json_object *def = NULL;
 		struct dgen_err e = DGEN_ERR_INIT;
 		char *p = dgen_xasprintf("%s/typed.yml", udir);
 
-		ok(templates_load_file(p, &def, NULL, &e) == -1, "a block type that is not text");
+		ok(catalog_load_file(p, &def, NULL, &e) == -1, "a block type that is not text");
 		ok(strstr(e.msg, "blocks[0].type") != NULL, "... is named by its path: %s", e.msg);
 		dgen_err_clear(&e);
 		free(p);
 	}
 
 	/* a pipeline on the command line: id, YAML file, JSON file */
-	templates_load(dir, NULL, &t);
+	catalog_load(dir, NULL, &t);
 	{
 		struct json_object *def = NULL;
 		struct dgen_err e = DGEN_ERR_INIT;
 		char *yml = dgen_xasprintf("%s/mine.yaml", udir);
 		char *js = dgen_xasprintf("%s/p.json", udir);
 
-		ok(templates_resolve_pipeline(&t, "qa_generation", &def, &e) == 0 && def &&
+		ok(catalog_resolve_pipeline(&t, "qa_generation", &def, &e) == 0 && def &&
 		   strcmp(json_object_get_string(json_object_object_get(def, "name")),
 			  "Q&A Generation") == 0, "a template id resolves to its definition");
 		json_object_put(def);
-		ok(templates_resolve_pipeline(&t, yml, &def, &e) == 0 && def &&
+		ok(catalog_resolve_pipeline(&t, yml, &def, &e) == 0 && def &&
 		   strcmp(json_object_get_string(json_object_object_get(def, "name")), "Mine") == 0,
 		   "a YAML file resolves");
 		json_object_put(def);
 		write_file(udir, "p.json", "{\"name\": \"J\", \"blocks\": []}");
-		ok(templates_resolve_pipeline(&t, js, &def, &e) == 0 && def &&
+		ok(catalog_resolve_pipeline(&t, js, &def, &e) == 0 && def &&
 		   strcmp(json_object_get_string(json_object_object_get(def, "name")), "J") == 0,
 		   "a JSON file resolves");
 		json_object_put(def);
 		write_file(udir, "p.json", "{\"name\": ");
-		ok(templates_resolve_pipeline(&t, js, &def, &e) == -1 && strstr(e.msg, "p.json"),
+		ok(catalog_resolve_pipeline(&t, js, &def, &e) == -1 && strstr(e.msg, "p.json"),
 		   "a broken JSON file is an error naming the file");
 		dgen_err_clear(&e);
-		ok(templates_resolve_pipeline(&t, "no_such_thing", &def, &e) == -1 &&
+		ok(catalog_resolve_pipeline(&t, "no_such_thing", &def, &e) == -1 &&
 		   e.code == DGEN_ENOTFOUND, "neither an id nor a file: not found");
 		dgen_err_clear(&e);
 		unlink(js);
 		free(js);
 		free(yml);
 	}
-	templates_free(&t);
+	catalog_free(&t);
 
 	for (size_t i = 0; i < DGEN_ARRAY_LEN(files); i++) {
 		char *p = dgen_xasprintf("%s/%s", udir, files[i]);
@@ -337,7 +337,7 @@ static void test_user_templates(void)
 
 int main(void)
 {
-	dgen_log_init("test_templates", false, 2);
+	dgen_log_init("test_catalog", false, 2);
 	test_yaml();
 	test_builtin_templates();
 	test_user_templates();

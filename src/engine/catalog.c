@@ -1,5 +1,5 @@
 /*
- * templates.c - pipeline templates from YAML files, and the YAML reader
+ * catalog.c - the catalog of pipeline templates, from YAML files, and the YAML reader
  * behind them (libyaml events -> json-c values).
  */
 #include "config.h"
@@ -19,7 +19,7 @@
 #include "dgen/file.h"
 #include "dgen/json.h"
 #include "dgen/log.h"
-#include "dgen/templates.h"
+#include "dgen/catalog.h"
 #include "dgen/util.h"
 
 const struct dgen_yaml_limits templates_yaml_default_limits = {
@@ -372,7 +372,7 @@ static int expect(struct yctx *y, yaml_event_type_t t, yaml_event_t *ev)
 
 /* One document only, under the size and depth limits, so that a user
  * template cannot make the API allocate without bound. */
-int templates_yaml_parse(const char *text, size_t len, const struct dgen_yaml_limits *lim,
+int catalog_yaml_parse(const char *text, size_t len, const struct dgen_yaml_limits *lim,
 			 struct json_object **out, struct dgen_err *err)
 {
 	struct yctx y;
@@ -489,7 +489,7 @@ bad:
 	return -1;
 }
 
-int templates_load_file(const char *path, struct json_object **def, char **description,
+int catalog_load_file(const char *path, struct json_object **def, char **description,
 			struct dgen_err *err)
 {
 	char *text = NULL;
@@ -501,7 +501,7 @@ int templates_load_file(const char *path, struct json_object **def, char **descr
 	if (dgen_file_read_capped(path, templates_yaml_default_limits.max_bytes, &text, &len,
 				  err) != 0)
 		return -1;
-	if (templates_yaml_parse(text, len, NULL, &doc, err) != 0)
+	if (catalog_yaml_parse(text, len, NULL, &doc, err) != 0)
 		goto out;
 	rc = template_definition(doc, def, description, err);
 out:
@@ -530,7 +530,7 @@ static bool valid_id(const char *s, size_t len)
 	return true;
 }
 
-static void add_problem(struct dgen_templates *t, const char *file, const struct dgen_err *e)
+static void add_problem(struct dgen_catalog *t, const char *file, const struct dgen_err *e)
 {
 	struct json_object *p = json_object_new_object(), *line = NULL;
 
@@ -559,7 +559,7 @@ static char *find_seed(const char *dir, const char *id)
 
 /* A file that does not load becomes a listed problem instead of hiding
  * the other templates; ids are file names, and builtins win a clash. */
-static void load_dir(struct dgen_templates *t, const char *dir, bool builtin)
+static void load_dir(struct dgen_catalog *t, const char *dir, bool builtin)
 {
 	DIR *d;
 	struct dirent *de;
@@ -595,7 +595,7 @@ static void load_dir(struct dgen_templates *t, const char *dir, bool builtin)
 			continue;
 		}
 		id = dgen_xstrndup(de->d_name, stem);
-		if (templates_find(t, id)) {
+		if (catalog_find(t, id)) {
 			/* builtins load first, so a builtin id always wins */
 			dgen_warn("template %s: id '%s' is already taken; file ignored", path, id);
 			free(id);
@@ -603,7 +603,7 @@ static void load_dir(struct dgen_templates *t, const char *dir, bool builtin)
 			continue;
 		}
 		memset(&tp, 0, sizeof tp);
-		if (templates_load_file(path, &tp.definition, &tp.description, &e) != 0) {
+		if (catalog_load_file(path, &tp.definition, &tp.description, &e) != 0) {
 			add_problem(t, path, &e);
 			dgen_err_clear(&e);
 			free(id);
@@ -628,7 +628,7 @@ static int cmp_tpl(const void *a, const void *b)
 		      ((const struct dgen_pipeline_template *)b)->id);
 }
 
-void templates_load(const char *builtin_dir, const char *user_dir, struct dgen_templates *out)
+void catalog_load(const char *builtin_dir, const char *user_dir, struct dgen_catalog *out)
 {
 	memset(out, 0, sizeof *out);
 	out->problems = json_object_new_array();
@@ -638,7 +638,7 @@ void templates_load(const char *builtin_dir, const char *user_dir, struct dgen_t
 		qsort(out->v, out->n, sizeof *out->v, cmp_tpl);
 }
 
-void templates_free(struct dgen_templates *t)
+void catalog_free(struct dgen_catalog *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->v[i].id);
@@ -653,7 +653,7 @@ void templates_free(struct dgen_templates *t)
 	memset(t, 0, sizeof *t);
 }
 
-const struct dgen_pipeline_template *templates_find(const struct dgen_templates *t,
+const struct dgen_pipeline_template *catalog_find(const struct dgen_catalog *t,
 						     const char *id)
 {
 	for (size_t i = 0; id && i < t->n; i++)
@@ -665,7 +665,7 @@ const struct dgen_pipeline_template *templates_find(const struct dgen_templates 
 /* The seed file next to a template, for the UI to show: markdown as its
  * text, JSON parsed; an unreadable one is logged and left out, not an
  * error. */
-struct json_object *templates_example_seed(const struct dgen_pipeline_template *tp)
+struct json_object *catalog_example_seed(const struct dgen_pipeline_template *tp)
 {
 	struct dgen_err e = DGEN_ERR_INIT;
 	struct json_object *v = NULL;
@@ -693,7 +693,7 @@ out:
 	return v;
 }
 
-struct json_object *templates_list_json(const struct dgen_templates *t)
+struct json_object *catalog_list_json(const struct dgen_catalog *t)
 {
 	struct json_object *a = json_object_new_array();
 
@@ -704,7 +704,7 @@ struct json_object *templates_list_json(const struct dgen_templates *t)
 		json_object_object_add(o, "name", json_object_new_string(t->v[i].name));
 		json_object_object_add(o, "description",
 				       json_object_new_string(t->v[i].description));
-		json_object_object_add(o, "example_seed", templates_example_seed(&t->v[i]));
+		json_object_object_add(o, "example_seed", catalog_example_seed(&t->v[i]));
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -713,7 +713,7 @@ struct json_object *templates_list_json(const struct dgen_templates *t)
 /* A command-line argument names a file when one exists at that path
  * (YAML by its extension, else JSON), else a template id; an error from a
  * JSON file is prefixed with its path. */
-int templates_resolve_pipeline(const struct dgen_templates *t, const char *arg,
+int catalog_resolve_pipeline(const struct dgen_catalog *t, const char *arg,
 			       struct json_object **def, struct dgen_err *err)
 {
 	const struct dgen_pipeline_template *tp;
@@ -724,7 +724,7 @@ int templates_resolve_pipeline(const struct dgen_templates *t, const char *arg,
 
 	*def = NULL;
 	if (stat(arg, &st) != 0) {
-		if ((tp = templates_find(t, arg))) {
+		if ((tp = catalog_find(t, arg))) {
 			*def = json_object_get(tp->definition);
 			return 0;
 		}
@@ -733,7 +733,7 @@ int templates_resolve_pipeline(const struct dgen_templates *t, const char *arg,
 		return -1;
 	}
 	if (has_suffix(arg, ".yaml") || has_suffix(arg, ".yml"))
-		return templates_load_file(arg, def, NULL, err);
+		return catalog_load_file(arg, def, NULL, err);
 	if (dgen_file_read_capped(arg, dgen_json_default_limits.max_bytes, &text, &len,
 				  err) != 0)
 		return -1;

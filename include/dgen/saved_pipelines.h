@@ -1,5 +1,6 @@
 /*
- * pipelines.h - stored pipeline definitions.
+ * saved_pipelines.h - stored pipeline definitions (the engine's runnable
+ * pipeline is pipeline.h).
  *
  * Ownership: see db.h (returned JSON objects are new references; returned
  * strings are malloc'd). The definition and validation_config are stored
@@ -20,28 +21,28 @@
 #include "dgen/err.h"
 
 /* Stores a new pipeline; *id receives its id. definition is JSON text. */
-int pipelines_insert(struct dgen_db *db, const char *name, const char *definition,
+int saved_pipelines_insert(struct dgen_db *db, const char *name, const char *definition,
 		     int64_t *id, struct dgen_err *err);
 /* Replaces name and definition, bumps updated_at. */
-int pipelines_update(struct dgen_db *db, int64_t id, const char *name,
+int saved_pipelines_update(struct dgen_db *db, int64_t id, const char *name,
 		     const char *definition, struct dgen_err *err);
 /* {"id","name","definition" (object),"validation_config" (object or null),
  *  "created_at","updated_at"}. The API adds "first_block_is_multiplier". */
-int pipelines_get(struct dgen_db *db, int64_t id, struct json_object **out,
+int saved_pipelines_get(struct dgen_db *db, int64_t id, struct json_object **out,
 		  struct dgen_err *err);
 /* The raw stored texts (for the engine): *name and *definition malloc'd;
  * either out pointer may be NULL. */
-int pipelines_get_definition(struct dgen_db *db, int64_t id, char **name,
+int saved_pipelines_get_definition(struct dgen_db *db, int64_t id, char **name,
 			     char **definition, struct dgen_err *err);
 /* Array of {"id","name","definition","created_at","updated_at"}, newest
  * first. */
-int pipelines_list(struct dgen_db *db, struct json_object **out, struct dgen_err *err);
+int saved_pipelines_list(struct dgen_db *db, struct json_object **out, struct dgen_err *err);
 /* Deletes the pipeline and, by cascade, its jobs, records and failures. */
-int pipelines_delete(struct dgen_db *db, int64_t id, struct dgen_err *err);
+int saved_pipelines_delete(struct dgen_db *db, int64_t id, struct dgen_err *err);
 /* Stores the review layout JSON text (PUT .../validation_config). */
-int pipelines_set_validation_config(struct dgen_db *db, int64_t id, const char *config,
+int saved_pipelines_set_validation_config(struct dgen_db *db, int64_t id, const char *config,
 				    struct dgen_err *err);
 /* 0 and *exists set; never DGEN_ENOTFOUND. */
-int pipelines_exists(struct dgen_db *db, int64_t id, bool *exists, struct dgen_err *err);
+int saved_pipelines_exists(struct dgen_db *db, int64_t id, bool *exists, struct dgen_err *err);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * generate.c - POST /api/generate: a multipart upload of a seed file (or a
+ * api_generate.c - POST /api/generate: a multipart upload of a seed file (or a
  * markdown document) for a pipeline becomes a queued job. The upload is
  * checked completely here, so a job never fails for a reason the user
  * could have been told at upload time; the runner executes it later.

@@ -1,5 +1,5 @@
 /*
- * health.c - GET /api/health: the database answers, and is a runner alive.
+ * api_health.c - GET /api/health: the database answers, and is a runner alive.
  */
 #include "config.h"
 

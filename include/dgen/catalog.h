@@ -1,5 +1,6 @@
 /*
- * templates.h - pipeline templates (YAML files) and YAML -> JSON.
+ * catalog.h - the catalog of pipeline templates (YAML files in templates/)
+ * and YAML -> JSON.
  *
  * A template is templates/<id>.yaml (id = file stem, [A-Za-z0-9_-]+) with
  * `name`, `description`, `blocks` (as in a pipeline definition) and
@@ -16,7 +17,7 @@
  * tag keeps a string. Aliases are refused (no billion laughs), one document
  * only, bounded by size, depth and node count.
  *
- * Ownership: templates_load() fills a caller-owned struct; templates_free()
+ * Ownership: catalog_load() fills a caller-owned struct; catalog_free()
  * releases it. Pointers into it (info, definitions) are borrowed. JSON
  * builders and parsers hand over one new reference.
  */
@@ -40,7 +41,7 @@ extern const struct dgen_yaml_limits templates_yaml_default_limits;
 /* YAML text -> one JSON value. Errors: DGEN_EINVALID "YAML error at line
  * <n>: <problem>" with detail {"line": n, "column": c} (1-based), or
  * DGEN_ETOOBIG. lim NULL = defaults. */
-int templates_yaml_parse(const char *text, size_t len, const struct dgen_yaml_limits *lim,
+int catalog_yaml_parse(const char *text, size_t len, const struct dgen_yaml_limits *lim,
 			 struct json_object **out, struct dgen_err *err);
 
 struct dgen_pipeline_template {
@@ -53,7 +54,7 @@ struct dgen_pipeline_template {
 	struct json_object *definition; /* {name, blocks, constraints?} */
 };
 
-struct dgen_templates {
+struct dgen_catalog {
 	struct dgen_pipeline_template *v; /* sorted by id */
 	size_t n;
 	struct json_object *problems;     /* [{"file", "line"?, "error"}] */
@@ -61,26 +62,26 @@ struct dgen_templates {
 
 /* Loads builtin_dir then user_dir (either NULL or "" = none). A missing
  * directory is skipped with a warning; never fails. */
-void templates_load(const char *builtin_dir, const char *user_dir, struct dgen_templates *out);
-void templates_free(struct dgen_templates *t);
-const struct dgen_pipeline_template *templates_find(const struct dgen_templates *t,
+void catalog_load(const char *builtin_dir, const char *user_dir, struct dgen_catalog *out);
+void catalog_free(struct dgen_catalog *t);
+const struct dgen_pipeline_template *catalog_find(const struct dgen_catalog *t,
 						     const char *id);
 
 /* One template file -> its definition, with the file's errors (field
  * paths as in a definition: "blocks[1].type"). */
-int templates_load_file(const char *path, struct json_object **def, char **description,
+int catalog_load_file(const char *path, struct json_object **def, char **description,
 			struct dgen_err *err);
 
 /* The example seed: the parsed JSON for a .json file, the text (a string)
  * for a .md file, NULL when there is none or it cannot be read. */
-struct json_object *templates_example_seed(const struct dgen_pipeline_template *tp);
+struct json_object *catalog_example_seed(const struct dgen_pipeline_template *tp);
 
 /* GET /api/templates: [{"id","name","description","example_seed"}]. */
-struct json_object *templates_list_json(const struct dgen_templates *t);
+struct json_object *catalog_list_json(const struct dgen_catalog *t);
 
 /* Reads a pipeline given on a command line: a template id, or a file
  * (.yaml/.yml as a template file, anything else as a JSON definition). */
-int templates_resolve_pipeline(const struct dgen_templates *t, const char *arg,
+int catalog_resolve_pipeline(const struct dgen_catalog *t, const char *arg,
 			       struct json_object **def, struct dgen_err *err);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * pipelines.c - /api/pipelines: create (from a body or a template), list,
+ * api_pipelines.c - /api/pipelines: create (from a body or a template), list,
  * read, replace, delete, run one seed synchronously, the accumulated state
  * schema and the review layout.
  */
@@ -14,7 +14,7 @@
 #include "dgen/clock.h"
 #include "dgen/log.h"
 #include "dgen/pipeline.h"
-#include "dgen/pipelines.h"
+#include "dgen/saved_pipelines.h"
 
 #define NAME_MAX_BYTES 256
 
@@ -29,7 +29,7 @@ int api_load_pipeline(struct api_ctx *c, int64_t id, struct dgen_pipeline **out)
 	*out = NULL;
 	if (!db)
 		return -1;
-	if (pipelines_get_definition(db, id, NULL, &def_text, &c->err) != 0) {
+	if (saved_pipelines_get_definition(db, id, NULL, &def_text, &c->err) != 0) {
 		if (c->err.code == DGEN_ENOTFOUND) {
 			dgen_err_set(&c->err, DGEN_ENOTFOUND, "Pipeline %lld not found", (long long)id);
 			dgen_err_detail_int(&c->err, "pipeline_id", id);
@@ -117,7 +117,7 @@ int api_pipelines_create(struct api_ctx *c)
 
 	if (json_body(c, false, &body) != 0 || check_definition(c, body, &name) != 0 ||
 	    !(db = api_db(c)) ||
-	    pipelines_insert(db, name, dgen_json_compact(body), &id, &c->err) != 0) {
+	    saved_pipelines_insert(db, name, dgen_json_compact(body), &id, &c->err) != 0) {
 		st = api_fail(c);
 		goto out;
 	}
@@ -136,7 +136,7 @@ int api_pipelines_update(struct api_ctx *c)
 
 	if (json_body(c, false, &body) != 0 || check_definition(c, body, &name) != 0 ||
 	    !(db = api_db(c)) ||
-	    pipelines_update(db, c->id, name, dgen_json_compact(body), &c->err) != 0) {
+	    saved_pipelines_update(db, c->id, name, dgen_json_compact(body), &c->err) != 0) {
 		if (c->err.code == DGEN_ENOTFOUND) {
 			dgen_err_set(&c->err, DGEN_ENOTFOUND, "Pipeline %lld not found",
 				     (long long)c->id);
@@ -153,8 +153,8 @@ out:
 
 int api_pipelines_from_template(struct api_ctx *c)
 {
-	struct dgen_templates *ts = api_templates(c);
-	const struct dgen_pipeline_template *t = templates_find(ts, c->name);
+	struct dgen_catalog *ts = api_templates(c);
+	const struct dgen_pipeline_template *t = catalog_find(ts, c->name);
 	struct dgen_pipeline *p = NULL;
 	struct dgen_db *db;
 	struct json_object *o;
@@ -174,7 +174,7 @@ int api_pipelines_from_template(struct api_ctx *c)
 		return api_fail(c);
 	pipeline_free(p);
 	if (!(db = api_db(c)) ||
-	    pipelines_insert(db, t->name, dgen_json_compact(t->definition), &id, &c->err) != 0)
+	    saved_pipelines_insert(db, t->name, dgen_json_compact(t->definition), &id, &c->err) != 0)
 		return api_fail(c);
 	o = id_name(id, t->name);
 	json_object_object_add(o, "template_id", json_object_new_string(t->id));
@@ -186,7 +186,7 @@ int api_pipelines_list(struct api_ctx *c)
 	struct dgen_db *db = api_db(c);
 	struct json_object *arr;
 
-	if (!db || pipelines_list(db, &arr, &c->err) != 0)
+	if (!db || saved_pipelines_list(db, &arr, &c->err) != 0)
 		return api_fail(c);
 	return api_ok(c, 200, arr);
 }
@@ -208,7 +208,7 @@ int api_pipelines_get(struct api_ctx *c)
 	struct json_object *o, *def, *blocks, *first, *type;
 	bool multi = false;
 
-	if (!db || pipelines_get(db, c->id, &o, &c->err) != 0)
+	if (!db || saved_pipelines_get(db, c->id, &o, &c->err) != 0)
 		return not_found(c);
 	if (json_object_object_get_ex(o, "definition", &def) &&
 	    json_object_object_get_ex(def, "blocks", &blocks) &&
@@ -230,7 +230,7 @@ int api_pipelines_delete(struct api_ctx *c)
 	struct dgen_db *db = api_db(c);
 	struct json_object *o;
 
-	if (!db || pipelines_delete(db, c->id, &c->err) != 0)
+	if (!db || saved_pipelines_delete(db, c->id, &c->err) != 0)
 		return not_found(c);
 	o = json_object_new_object();
 	json_object_object_add(o, "success", json_object_new_boolean(true));
@@ -373,7 +373,7 @@ int api_pipelines_validation_config(struct api_ctx *c)
 		goto out;
 	}
 	if (!(db = api_db(c)) ||
-	    pipelines_set_validation_config(db, c->id, dgen_json_compact(body), &c->err) != 0) {
+	    saved_pipelines_set_validation_config(db, c->id, dgen_json_compact(body), &c->err) != 0) {
 		st = not_found(c);
 		goto out;
 	}

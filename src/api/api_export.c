@@ -1,5 +1,5 @@
 /*
- * export.c - GET /api/export and /api/export/download: every matching
+ * api_export.c - GET /api/export and /api/export/download: every matching
  * record as one JSON line, streamed. The store reads keyset pages in short
  * read transactions; each page goes out and is flushed before the next is
  * read, so memory stays flat whatever the record count and writers are

@@ -1,5 +1,5 @@
 /*
- * blocks.c - GET /api/blocks: every block type the worker knows, generated
+ * api_blocks.c - GET /api/blocks: every block type the worker knows, generated
  * from the block structs (the UI builds its forms from this alone).
  */
 #include "config.h"
