@@ -1,6 +1,6 @@
 /*
- * catalog.c - the catalog of pipeline templates, from YAML files, and the YAML reader
- * behind them (libyaml events -> json-c values).
+ * catalog.c - the catalog of pipeline templates, from YAML files, and
+ * the YAML reader behind them (libyaml events -> json-c values).
  */
 #include "config.h"
 
