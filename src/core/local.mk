@@ -7,6 +7,7 @@ libdgen_a_SOURCES += \
 	src/core/err.c \
 	src/core/ids.c \
 	src/core/json.c \
+	src/core/json_parse.c \
 	src/core/log.c \
 	src/core/util.c
 noinst_HEADERS += \
@@ -24,7 +25,7 @@ noinst_HEADERS += \
 	include/dgen/util.h
 
 CORE_TESTS = tests/test_buf tests/test_clock tests/test_config tests/test_err \
-	tests/test_ids tests/test_json tests/test_log tests/test_util
+	tests/test_ids tests/test_json tests/test_json_strict tests/test_log tests/test_util
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 tests_test_buf_LDADD = $(TEST_LIBS)
@@ -33,5 +34,6 @@ tests_test_config_LDADD = $(TEST_LIBS)
 tests_test_err_LDADD = $(TEST_LIBS)
 tests_test_ids_LDADD = $(TEST_LIBS)
 tests_test_json_LDADD = $(TEST_LIBS)
+tests_test_json_strict_LDADD = $(TEST_LIBS)
 tests_test_log_LDADD = $(TEST_LIBS)
 tests_test_util_LDADD = $(TEST_LIBS)
