@@ -37,6 +37,7 @@ ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 CTL="$top_srcdir/contrib/dgenctl"
 FAKE="$top_builddir/tests/api/fake_runner"
+STRICT="$top_builddir/tests/fixtures/json_strict"
 export DGEN_BUILDDIR="$top_builddir" DGEN_UP_TIMEOUT=60 DGEN_DOWN_TIMEOUT=10
 unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy no_proxy NO_PROXY
 unset DATABASE_PATH DGEN_CONFIG LLM_ENDPOINT
@@ -169,6 +170,22 @@ for _ in $(seq 100); do
 	[ "$(jq -r .status "$T/body")" = completed ] && break
 	sleep 0.1
 done
+# ---- JSON in is strict, JSON out parses strictly -------------------------------
+req POST /api/pipelines -H 'Content-Type: application/json' --data-binary '{"name": NaN, "blocks": []}'
+expect 400 "a body with NaN"
+jqt '.detail.offset == 9' "the error names byte 9"
+req POST /api/pipelines -H 'Content-Type: application/json' --data-binary '{"name": "a", "name": "b", "blocks": []}'
+expect 400 "a body with a duplicate key"
+printf '[{"metadata":{"text":"a\tb"}}]' >"$T/bad-seeds.json"
+req POST /api/generate -F "pipeline_id=$P" -F "file=@$T/bad-seeds.json;type=application/json"
+check "a seed file with a raw tab in a string is refused ($STATUS)" test "$STATUS" = 400 -o "$STATUS" = 422
+for path in "/api/jobs/$J" "/api/records?job_id=$J" "/api/pipelines/$P" /api/blocks; do
+	req GET "$path"
+	check "GET $path is strict JSON" "$STRICT" "$T/body"
+done
+req GET "/api/export?job_id=$J"
+check "every exported line is strict JSON" "$STRICT" --lines "$T/body"
+
 "$FAKE" "$DATA/dgen.db" fill "$J" 400 100000 >/dev/null
 curl -s -o "$T/export.jsonl" --limit-rate 2M "$BASE/api/export?job_id=$J" &
 CURL_PID=$!

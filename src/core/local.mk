@@ -35,5 +35,9 @@ tests_test_err_LDADD = $(TEST_LIBS)
 tests_test_ids_LDADD = $(TEST_LIBS)
 tests_test_json_LDADD = $(TEST_LIBS)
 tests_test_json_strict_LDADD = $(TEST_LIBS)
+
+# Shell tests check that what dgen writes parses strictly.
+check_PROGRAMS += tests/fixtures/json_strict
+tests_fixtures_json_strict_LDADD = $(TEST_LIBS)
 tests_test_log_LDADD = $(TEST_LIBS)
 tests_test_util_LDADD = $(TEST_LIBS)
