@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -113,17 +114,6 @@ static int bad_value(struct jp *p)
 	return fail_at(p, p->pos, DGEN_EBADREQ, "unexpected character '%c'", c);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Four hex digits at off; -1 when they are not there. */
 static long hex4(struct jp *p, size_t off)
 {
@@ -132,11 +122,11 @@ static long hex4(struct jp *p, size_t off)
 	if (p->len - off < 4)
 		return -1;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(p->s[off + i]);
+		unsigned char c = (unsigned char)p->s[off + i];
 
-		if (h < 0)
+		if (!isxdigit(c))
 			return -1;
-		v = v * 16 + h;
+		v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
 	}
 	return v;
 }
