@@ -365,8 +365,9 @@ static int parse_number(struct jp *p, struct json_object **out)
 
 static int parse_value(struct jp *p, struct json_object **out);
 
-/* Entering an array or object at p->pos: one level deeper. */
-static int open_level(struct jp *p)
+/* Entering an array or object at p->pos: one level deeper. Returns 1 when
+ * it closes at once ("[]", "{}"), 0 when members follow, -1 on error. */
+static int open_level(struct jp *p, char close)
 {
 	if (++p->depth > p->lim->max_depth) {
 		fail_at(p, p->pos, DGEN_EBADREQ, "JSON is nested deeper than %d levels",
@@ -376,6 +377,11 @@ static int open_level(struct jp *p)
 	}
 	p->pos++;
 	skip_ws(p);
+	if (p->pos < p->len && p->s[p->pos] == close) {
+		p->pos++;
+		p->depth--;
+		return 1;
+	}
 	return 0;
 }
 
@@ -406,13 +412,8 @@ static int parse_array(struct jp *p, struct json_object **out)
 	int r;
 
 	*out = a;
-	if (open_level(p))
-		return -1;
-	if (p->pos < p->len && p->s[p->pos] == ']') {
-		p->pos++;
-		p->depth--;
-		return 0;
-	}
+	if ((r = open_level(p, ']')) != 0)
+		return r < 0 ? -1 : 0;
 	do {
 		struct json_object *v = NULL;
 
@@ -431,13 +432,8 @@ static int parse_object(struct jp *p, struct json_object **out)
 	int r;
 
 	*out = o;
-	if (open_level(p))
-		return -1;
-	if (p->pos < p->len && p->s[p->pos] == '}') {
-		p->pos++;
-		p->depth--;
-		return 0;
-	}
+	if ((r = open_level(p, '}')) != 0)
+		return r < 0 ? -1 : 0;
 	do {
 		struct json_object *v = NULL;
 		size_t kpos = p->pos;
