@@ -75,5 +75,5 @@ dist-dgen-ui:
 .PHONY: install-dgen-ui uninstall-dgen-ui dist-dgen-ui
 
 # The local stack and the installation, end to end.
-TESTS += tests/stack.sh tests/install.sh
-EXTRA_DIST += tests/stack.sh tests/install.sh
+TESTS += tests/stack.sh tests/install.sh tests/harden_stack.sh
+EXTRA_DIST += tests/stack.sh tests/install.sh tests/harden_stack.sh

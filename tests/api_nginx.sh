@@ -87,7 +87,10 @@ started=
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
 	PORT=$((20000 + (RANDOM * 7 + attempt * 131) % 40000))
 	# the site sample, pointed at this directory, port and socket
-	sed -e "s|listen 80;|listen 127.0.0.1:$PORT;|" -e '/listen \[::\]:80;/d' \
+	# (the local test is addressed as 127.0.0.1: it is one of the names)
+	sed -e "s|listen 80;|listen 127.0.0.1:$PORT;|" -e '/listen \[::\]:80/d' \
+		-e "s|listen 80 default_server;|listen 127.0.0.1:$PORT default_server;|" \
+		-e "s|server_name dgen.example.org;|server_name dgen.example.org 127.0.0.1;|" \
 		-e "s|root /usr/share/dgen/www;|root $T/www;|" \
 		-e "s|unix:/run/dgen/api.sock|unix:$T/api.sock|" \
 		"$top_srcdir/conf/nginx-dgen.conf" >"$T/nginx/site.conf"
@@ -150,6 +153,10 @@ jreq() {
 req GET /
 expect 200 "GET / serves the UI"
 check "index.html" grep -q 'dgen ui' "$T/body"
+check "the UI with a Content-Security-Policy" grep -q "^Content-Security-Policy: default-src 'self'; script-src 'self'" "$T/headers"
+check "and nosniff" grep -qi '^X-Content-Type-Options: nosniff' "$T/headers"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H 'Host: evil.example' "$BASE/")
+check "another host name gets no answer" test "$code" = 000
 req GET /pipelines/12/builder
 expect 200 "a client-side route"
 check "falls back to index.html" grep -q 'dgen ui' "$T/body"

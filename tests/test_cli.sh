@@ -153,6 +153,14 @@ export LLM_ENDPOINT="http://127.0.0.1:$PORT/v1/chat/completions" LLM_MAX_RETRIES
 
 "$DGEN" llm test >"$TMP/llm.out" 2>&1 && grep -q "^latency:" "$TMP/llm.out" && grep -q "^usage:" "$TMP/llm.out" \
 	&& ok "dgen llm test prints latency and usage" || { notok "dgen llm test prints latency and usage"; sed 's/^/# /' "$TMP/llm.out"; }
+LLM_ENDPOINT="http://alice:pw-S3CRET@127.0.0.1:$PORT/v1/chat/completions?key=Q-S3CRET" \
+	"$DGEN" llm test >"$TMP/llm-redact.out" 2>&1
+if grep -q "^endpoint: http://\[redacted\]@127.0.0.1:$PORT/v1/chat/completions?\[redacted\]$" "$TMP/llm-redact.out" &&
+   ! grep -q "S3CRET" "$TMP/llm-redact.out"; then
+	ok "dgen llm test prints the endpoint without its userinfo and query"
+else
+	notok "dgen llm test prints the endpoint without its userinfo and query"; sed 's/^/# /' "$TMP/llm-redact.out"
+fi
 
 SEED="$top_srcdir/templates/seeds/seed_json_generation.json"
 "$DGEN" run json_generation "$SEED" -o "$TMP/out.jsonl" 2>"$TMP/run.err"; rc=$?

@@ -41,5 +41,27 @@ int main(void)
 	ok(strstr(text, "visible debug") != NULL, "DEBUG turns debug lines on");
 	close(fd);
 	unlink(path);
+
+	/* URLs are printed with their credentials cut out. */
+	{
+		static const char *const cases[][2] = {
+			{ "https://user:pa55@llm.example:8443/v1/chat?key=K3Y&x=1#frag",
+			  "https://[redacted]@llm.example:8443/v1/chat?[redacted]" },
+			{ "http://127.0.0.1:11434/v1/chat/completions",
+			  "http://127.0.0.1:11434/v1/chat/completions" },
+			{ "https://generativelanguage.example/v1beta?key=abc",
+			  "https://generativelanguage.example/v1beta?[redacted]" },
+			{ "http://tok@host?k=v", "http://[redacted]@host?[redacted]" },
+			{ "http://host/a@b", "http://host/a@b" },
+			{ "", "" },
+		};
+
+		for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+			char *r = dgen_log_redact_url(cases[i][0]);
+
+			is_str(r, cases[i][1], "redacted: %s", cases[i][0]);
+			free(r);
+		}
+	}
 	return done_testing();
 }

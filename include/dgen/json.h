@@ -29,9 +29,12 @@ struct dgen_json_limits {
 /* Defaults of SPEC.md: 1 MiB body, depth 64, 1 MiB strings. */
 extern const struct dgen_json_limits dgen_json_default_limits;
 
-/* Parses exactly one JSON value from s[0..len): strict syntax, valid UTF-8,
- * no NUL bytes, within limits. Trailing non-space bytes are an error.
- * Errors: DGEN_EBADREQ (syntax, with line/column in detail) or DGEN_ETOOBIG. */
+/* Parses exactly one JSON value from s[0..len), strictly RFC 8259 (see
+ * json_parse.c for everything refused: NaN, "2.", leading zeros, single
+ * quotes, comments, trailing commas, raw control characters, invalid UTF-8,
+ * lone surrogates, escaped NULs, duplicate keys), within limits. Trailing
+ * non-space bytes are an error. Errors: DGEN_EBADREQ (syntax, with the
+ * byte "offset", "line" and "column" in detail) or DGEN_ETOOBIG. */
 int dgen_json_parse(const char *s, size_t len, const struct dgen_json_limits *lim,
 		    struct json_object **out, struct dgen_err *err);
 
@@ -74,8 +77,14 @@ int dgen_json_only_keys(struct json_object *obj, const char *path,
 
 /* A JSON number that prints as the shortest text reading back to v, the
  * way Python prints floats (0.1, 0.6666666666666666, 3.0), not json-c's
- * default %.17g. Use it for every computed double (scores, timings). */
+ * default %.17g. Use it for every computed double (scores, timings).
+ * NaN and +-Infinity, which JSON cannot carry, become JSON null (NULL):
+ * a metric that cannot be computed reads as "no value", not as an error.
+ * dgen_json_compact() and dgen_json_pretty() print every double this way,
+ * whatever made it. */
 struct json_object *dgen_json_new_double(double v);
+/* The shortest round-trip text of v into txt; false for NaN/Infinity. */
+bool dgen_json_double_text(double v, char txt[40]);
 
 /* Adds a string (or JSON null for NULL) to obj. */
 void dgen_json_add_str(struct json_object *obj, const char *key, const char *val);

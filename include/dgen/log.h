@@ -25,6 +25,14 @@ bool dgen_log_debug_enabled(void);
 /* Registers a secret (an API key) to redact; empty strings are ignored. */
 void dgen_log_secret(const char *secret);
 
+/* A copy of url fit to print (malloc'd, the caller frees): userinfo
+ * ("user:pass@") and the query string ("?key=...") become "[redacted]",
+ * the fragment is dropped; scheme, host, port and path stay.
+ * "https://u:p@h:1/v1?key=k" -> "https://[redacted]@h:1/v1?[redacted]".
+ * Every place that prints an LLM endpoint (logs, dgen llm test, error
+ * messages) prints this instead. */
+char *dgen_log_redact_url(const char *url);
+
 void dgen_log(enum dgen_log_level lvl, const char *trace_id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

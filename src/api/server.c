@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -207,9 +208,16 @@ struct slot {
 static pid_t spawn(int listen_fd, const struct dgen_config *cfg, unsigned long max_requests,
 		   const sigset_t *saved)
 {
-	pid_t pid = fork();
+	pid_t master_pid = getpid(), pid = fork();
 
 	if (pid == 0) {
+		/* A worker dies with its master, even a master killed with
+		 * SIGKILL: otherwise orphans keep serving the socket and the
+		 * next start finds it taken. The getppid() check covers a
+		 * master that died before prctl() took effect. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != master_pid)
+			_exit(0);
 		signal(SIGCHLD, SIG_DFL);
 		sigprocmask(SIG_SETMASK, saved, NULL);
 		_exit(worker_loop(listen_fd, cfg, max_requests));
@@ -551,6 +559,9 @@ int api_main(int argc, char **argv)
 	int rc, fd;
 
 	dgen_log_init("dgen-api", false, 2);
+	/* The database, its WAL and SHM hold the dataset and maybe secrets:
+	 * 0640 at most (umask 027 or stricter), however we were started. */
+	umask(umask(0) | 027);
 	if ((rc = parse_opts(argc, argv, &o)) >= 0)
 		return rc;
 	memset(&cfg, 0, sizeof cfg);

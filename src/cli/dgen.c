@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -262,6 +263,7 @@ static int cmd_llm(struct cli *c, int argc, char **argv)
 	struct dgen_llm_request req;
 	struct dgen_llm_response resp;
 	struct dgen_err err = DGEN_ERR_INIT;
+	char *shown;
 	int rc = CLI_ERROR;
 
 	if (argc < 2 || strcmp(argv[1], "test") != 0)
@@ -284,9 +286,10 @@ static int cmd_llm(struct cli *c, int argc, char **argv)
 	req.temperature = 0.0;
 	req.max_tokens = 64;
 	req.format = DGEN_LLM_TEXT;
+	shown = dgen_log_redact_url(llm_client_endpoint(client));
 	printf("provider: %s\nmodel:    %s\nendpoint: %s\n",
-	       llm_provider_name(llm_client_provider(client)), llm_client_model(client),
-	       llm_client_endpoint(client));
+	       llm_provider_name(llm_client_provider(client)), llm_client_model(client), shown);
+	free(shown);
 	if (llm_call(h, &req, &resp, &err) != 0) {
 		printf("result:   failed after %.3f s (%d attempt(s), HTTP %ld)\n", resp.latency,
 		       resp.attempts, resp.http_status);
@@ -359,6 +362,8 @@ int main(int argc, char **argv)
 	size_t k;
 
 	memset(&c, 0, sizeof c);
+	/* The database, its WAL and SHM: 0640 at most, however we were started. */
+	umask(umask(0) | 027);
 	dgen_log_init("dgen", false, 2);
 	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (opt) {

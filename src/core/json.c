@@ -21,219 +21,60 @@ const struct dgen_json_limits dgen_json_default_limits = {
 	.max_string = 1 << 20,
 };
 
-/* Counts values and checks string lengths; depth is already bounded by the
- * tokener, so the recursion is too. */
-static int check_tree(struct json_object *v, const struct dgen_json_limits *lim,
-		      size_t *count, struct dgen_err *err)
+/* Prints a double the way dgen_json_new_double() does, and a non-finite
+ * one (which only arithmetic can make) as null: never NaN or Infinity. */
+static int double_serializer(struct json_object *jso, struct printbuf *pb, int level,
+			     int flags)
 {
-	if (++*count > lim->max_elements) {
-		dgen_err_set(err, DGEN_ETOOBIG, "JSON document has more than %zu values",
-			     lim->max_elements);
-		dgen_err_detail_int(err, "limit", (long long)lim->max_elements);
-		return -1;
-	}
-	switch (json_object_get_type(v)) {
-	case json_type_int: {
-		/* json-c saturates what does not fit in 64 bits; a silently
-		 * changed number is worse than a refused one. */
-		int64_t n = json_object_get_int64(v);
+	char txt[40];
 
-		if (n == INT64_MAX || n == INT64_MIN) {
-			dgen_err_set(err, DGEN_EBADREQ,
-				     "a JSON integer is out of range (at most 19 digits: "
-				     "-9223372036854775807 to 9223372036854775806)");
-			return -1;
-		}
-		break;
-	}
-	case json_type_string:
-		if ((size_t)json_object_get_string_len(v) > lim->max_string) {
-			dgen_err_set(err, DGEN_ETOOBIG, "a JSON string is longer than %zu bytes",
-				     lim->max_string);
-			dgen_err_detail_int(err, "limit", (long long)lim->max_string);
-			return -1;
-		}
+	(void)level;
+	(void)flags;
+	if (!dgen_json_double_text(json_object_get_double(jso), txt))
+		return printbuf_strappend(pb, "null");
+	return printbuf_memappend(pb, txt, (int)strlen(txt));
+}
+
+/*
+ * Before dgen writes a value, every double in it gets the serializer
+ * above, so whatever made the number (json-c's %.17g default, the text
+ * it was parsed from) it prints in one strict, shortest form.
+ */
+static void normalize_doubles(struct json_object *v)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_double:
+		json_object_set_serializer(v, double_serializer, NULL, NULL);
 		break;
 	case json_type_array: {
 		size_t n = json_object_array_length(v);
 
 		for (size_t i = 0; i < n; i++)
-			if (check_tree(json_object_array_get_idx(v, i), lim, count, err))
-				return -1;
+			normalize_doubles(json_object_array_get_idx(v, i));
 		break;
 	}
 	case json_type_object: {
 		json_object_object_foreach(v, key, val) {
-			if (strlen(key) > lim->max_string) {
-				dgen_err_set(err, DGEN_ETOOBIG, "a JSON key is longer than %zu bytes",
-					     lim->max_string);
-				return -1;
-			}
-			if (check_tree(val, lim, count, err))
-				return -1;
+			(void)key;
+			normalize_doubles(val);
 		}
 		break;
 	}
 	default:
 		break;
 	}
-	return 0;
-}
-
-static bool is_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static bool all_ws(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (!is_ws(s[i]))
-			return false;
-	return true;
-}
-
-/*
- * True when the text escapes a NUL character (\u0000): json-c would cut
- * the string (or key) there without a word, so a stored value would not
- * be what was sent. An escaped backslash before "u0000" does not count.
- */
-static bool has_escaped_nul(const char *s, size_t len)
-{
-	for (size_t i = 0; i + 5 < len; i++) {
-		size_t nb = 0;
-
-		if (s[i + 1] != 'u' || memcmp(s + i + 1, "u0000", 5) != 0 || s[i] != '\\')
-			continue;
-		while (nb <= i && s[i - nb] == '\\')
-			nb++;
-		if (nb % 2 == 1)
-			return true;
-	}
-	return false;
-}
-
-/* Line and column (1-based) of byte offset off, for error messages. */
-static void position(const char *s, size_t off, int *line, int *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < off; i++) {
-		if (s[i] == '\n') {
-			++*line;
-			*col = 1;
-		} else {
-			++*col;
-		}
-	}
-}
-
-int dgen_json_parse(const char *s, size_t len, const struct dgen_json_limits *lim,
-		    struct json_object **out, struct dgen_err *err)
-{
-	struct json_tokener *tok = NULL;
-	struct json_object *v = NULL;
-	enum json_tokener_error jerr;
-	size_t end, count = 0;
-	bool at_end = false;
-	int line, col, rc = -1;
-
-	*out = NULL;
-	if (!lim)
-		lim = &dgen_json_default_limits;
-	if (len > lim->max_bytes) {
-		dgen_err_set(err, DGEN_ETOOBIG, "JSON body is larger than the limit of %zu bytes",
-			     lim->max_bytes);
-		dgen_err_detail_int(err, "limit", (long long)lim->max_bytes);
-		goto out;
-	}
-	if (memchr(s, '\0', len)) {
-		dgen_err_set(err, DGEN_EBADREQ, "JSON text contains a NUL byte");
-		goto out;
-	}
-	if (!dgen_utf8_valid(s, len)) {
-		dgen_err_set(err, DGEN_EBADREQ, "JSON text is not valid UTF-8");
-		goto out;
-	}
-	if (has_escaped_nul(s, len)) {
-		dgen_err_set(err, DGEN_EBADREQ, "JSON text contains a NUL character (\\u0000)");
-		goto out;
-	}
-	if (len > (size_t)0x7fffffff) {
-		dgen_err_set(err, DGEN_ETOOBIG, "JSON body is too large");
-		goto out;
-	}
-	tok = json_tokener_new_ex(lim->max_depth);
-	if (!tok) {
-		dgen_err_set(err, DGEN_EINTERNAL, "cannot allocate a JSON parser");
-		goto out;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	v = json_tokener_parse_ex(tok, s, (int)len);
-	jerr = json_tokener_get_error(tok);
-	if (jerr == json_tokener_continue) {
-		/* Flush a trailing number such as "12" that needs an end marker;
-		 * an error now is at the end of the text (an unclosed value). */
-		v = json_tokener_parse_ex(tok, "", 1);
-		jerr = json_tokener_get_error(tok);
-		end = len;
-		at_end = true;
-	} else {
-		end = json_tokener_get_parse_end(tok);
-	}
-	if (jerr == json_tokener_error_depth) {
-		dgen_err_set(err, DGEN_EBADREQ, "JSON is nested deeper than %d levels",
-			     lim->max_depth);
-		dgen_err_detail_int(err, "limit", lim->max_depth);
-		goto out;
-	}
-	if (jerr != json_tokener_success || (!v && len == 0)) {
-		size_t off = at_end ? len : json_tokener_get_parse_end(tok);
-
-		if (off > len)
-			off = len;
-		position(s, off, &line, &col);
-		if (all_ws(s, len))
-			dgen_err_set(err, DGEN_EBADREQ, "JSON body is empty");
-		else
-			dgen_err_set(err, DGEN_EBADREQ, "malformed JSON at line %d, column %d: %s",
-				     line, col, json_tokener_error_desc(jerr));
-		dgen_err_detail_int(err, "line", line);
-		dgen_err_detail_int(err, "column", col);
-		goto out;
-	}
-	for (size_t i = end; i < len; i++) {
-		if (!is_ws(s[i])) {
-			position(s, i, &line, &col);
-			dgen_err_set(err, DGEN_EBADREQ,
-				     "malformed JSON at line %d, column %d: unexpected text after the value",
-				     line, col);
-			dgen_err_detail_int(err, "line", line);
-			dgen_err_detail_int(err, "column", col);
-			goto out;
-		}
-	}
-	if (check_tree(v, lim, &count, err))
-		goto out;
-	*out = v;
-	v = NULL;
-	rc = 0;
-out:
-	if (v)
-		json_object_put(v);
-	if (tok)
-		json_tokener_free(tok);
-	return rc;
 }
 
 const char *dgen_json_compact(struct json_object *v)
 {
+	normalize_doubles(v);
 	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
 						 JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 const char *dgen_json_pretty(struct json_object *v)
 {
+	normalize_doubles(v);
 	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PRETTY |
 						 JSON_C_TO_STRING_SPACED |
 						 JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -253,21 +94,37 @@ struct json_object *dgen_json_copy(struct json_object *v)
 /*
  * Shortest round-trip text: try increasing precision until the text reads
  * back to the same double. Integral values keep a ".0" so the number stays
- * a float to a reader, as Python prints it.
+ * a float to a reader, as Python prints it. False (txt empty) when v is
+ * NaN or infinite, which JSON cannot carry.
  */
+bool dgen_json_double_text(double v, char txt[40])
+{
+	int prec = 1, exp;
+
+	txt[0] = '\0';
+	if (!isfinite(v))
+		return false;
+	for (; prec <= 17; prec++) {
+		snprintf(txt, 40, "%.*e", prec - 1, v);
+		if (strtod(txt, NULL) == v)
+			break;
+	}
+	/* Python's repr: plain digits for exponents -4..15, else d.ddde+XX. */
+	exp = atoi(strchr(txt, 'e') + 1);
+	if (exp >= -4 && exp < 16) {
+		snprintf(txt, 40, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
+		if (!strchr(txt, '.'))
+			strcat(txt, ".0");
+	}
+	return true;
+}
+
 struct json_object *dgen_json_new_double(double v)
 {
 	char txt[40];
 
-	if (!isfinite(v))
-		return json_object_new_double(v);
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(txt, sizeof txt, "%.*g", prec, v);
-		if (strtod(txt, NULL) == v)
-			break;
-	}
-	if (!strpbrk(txt, ".eEn"))
-		strcat(txt, ".0");
+	if (!dgen_json_double_text(v, txt))
+		return NULL;
 	return json_object_new_double_s(v, txt);
 }
 

@@ -60,6 +60,34 @@ out:
 	pthread_mutex_unlock(&log_lock);
 }
 
+char *dgen_log_redact_url(const char *url)
+{
+	struct dgen_buf b = DGEN_BUF_INIT;
+	const char *scheme, *host, *auth_end, *at, *q;
+
+	if (!url)
+		return dgen_xstrdup("");
+	scheme = strstr(url, "://");
+	host = scheme ? scheme + 3 : url;
+	/* The authority ends at the first '/', '?' or '#'; userinfo is what
+	 * comes before its last '@'. */
+	auth_end = host + strcspn(host, "/?#");
+	at = NULL;
+	for (const char *p = host; p < auth_end; p++)
+		if (*p == '@')
+			at = p;
+	dgen_buf_append(&b, url, (size_t)(host - url));
+	if (at) {
+		dgen_buf_puts(&b, "[redacted]@");
+		host = at + 1;
+	}
+	q = host + strcspn(host, "?#");
+	dgen_buf_append(&b, host, (size_t)(q - host));
+	if (*q == '?')
+		dgen_buf_puts(&b, "?[redacted]");
+	return dgen_buf_steal(&b);
+}
+
 /* Appends s with control characters escaped and secrets redacted. */
 static void append_escaped(struct dgen_buf *b, const char *s)
 {

@@ -369,18 +369,12 @@ int llm_client_new(const struct dgen_config *cfg, struct dgen_llm_client **out,
 	c = dgen_xcalloc(1, sizeof(*c));
 	c->ad = adapters[p];
 	path = url_path(ep);
-	c->where = dgen_xstrndup(ep, (size_t)(path - ep));
-	/* The host part may carry user:password@: keep it out of messages. */
 	{
-		char *at = strchr(c->where, '@');
+		/* The host part may carry user:password@: keep it out of messages. */
+		char *host = dgen_xstrndup(ep, (size_t)(path - ep));
 
-		if (at) {
-			char *scheme_end = strstr(c->where, "://");
-			char *w = dgen_xasprintf("%.*s%s", (int)(scheme_end + 3 - c->where), c->where, at + 1);
-
-			free(c->where);
-			c->where = w;
-		}
+		c->where = dgen_log_redact_url(host);
+		free(host);
 	}
 	if (path[0] == '\0' || (path[0] == '/' && path[1] == '\0'))
 		c->endpoint = dgen_xasprintf("%.*s%s", (int)(path - ep), ep, c->ad->default_path);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dgen/config.h"
 #include "dgen/log.h"
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
 	const char *config_file = NULL;
 	int c, rc;
 
+	/* The database, its WAL and SHM: 0640 at most, however we were started. */
+	umask(umask(0) | 027);
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

@@ -7,7 +7,7 @@
  *   fake_runner DB claim                 prints the claimed job id (0: none)
  *   fake_runner DB record JOB UNIT TEXT  one record for unit UNIT
  *   fake_runner DB fail JOB UNIT ERROR   one failed unit (block ValidatorBlock, step 1)
- *   fake_runner DB fill JOB N            records for units 0..N-1
+ *   fake_runner DB fill JOB N [BYTES]    records for units 0..N-1 (texts of BYTES)
  *   fake_runner DB end JOB STATUS        completed | failed | cancelled | stopped
  */
 #include "config.h"
@@ -117,13 +117,22 @@ int main(int argc, char **argv)
 		r.error = argv[5];
 		if (queue_finish_unit(db, num(argv[3]), &r, NULL, NULL, &err) != 0)
 			rc = die("fail", &err);
-	} else if (strcmp(cmd, "fill") == 0 && argc == 5) {
+	} else if (strcmp(cmd, "fill") == 0 && (argc == 5 || argc == 6)) {
 		long long job = num(argv[3]), n = num(argv[4]);
+		char *text = NULL;
 
+		if (argc == 6) {
+			long long bytes = num(argv[5]);
+
+			text = dgen_xmalloc((size_t)bytes + 1);
+			memset(text, 'x', (size_t)bytes);
+			text[bytes] = '\0';
+		}
 		for (long long u = 0; u < n && rc == 0; u++)
-			if (store_record(db, job, u, "generated text of a moderate length for a record",
-					 &err) != 0)
+			if (store_record(db, job, u, text ? text :
+					 "generated text of a moderate length for a record", &err) != 0)
 				rc = die("fill", &err);
+		free(text);
 	} else if (strcmp(cmd, "end") == 0 && argc == 5) {
 		enum dgen_job_status st;
 
