@@ -42,7 +42,7 @@ static void test_encode(void)
 	size_t i = 0, adv;
 
 	for (size_t k = 0; k < 4; k++)
-		utf8_put(&b, cps[k]);
+		dgen_buf_put_utf8(&b, cps[k]);
 	is_str(dgen_buf_str(&b), "x\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
 	       "utf8_put encodes 1- to 4-byte code points");
 	for (size_t k = 0; k < 4; k++) {

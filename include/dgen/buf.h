@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct dgen_buf {
 	char *data; /* NUL-terminated when cap > 0 */
@@ -28,6 +29,8 @@ void dgen_buf_reset_keep(struct dgen_buf *b, size_t keep);
 void dgen_buf_reserve(struct dgen_buf *b, size_t extra);
 void dgen_buf_append(struct dgen_buf *b, const void *p, size_t n);
 void dgen_buf_puts(struct dgen_buf *b, const char *s);
+/* Appends code point cp (at most U+10FFFF) as UTF-8. */
+void dgen_buf_put_utf8(struct dgen_buf *b, uint32_t cp);
 void dgen_buf_putc(struct dgen_buf *b, char c);
 void dgen_buf_printf(struct dgen_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

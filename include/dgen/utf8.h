@@ -8,8 +8,8 @@
  * byte that does not start a well-formed sequence counts as one code point
  * of its own, so lengths, offsets and decoding always agree.
  *
- * Ownership: nothing here allocates, except utf8_put(), which appends to a
- * caller-owned buffer.
+ * Ownership: nothing here allocates (dgen_buf_put_utf8 in buf.h appends a
+ * code point to a buffer).
  */
 #ifndef DGEN_UTF8_H
 #define DGEN_UTF8_H
@@ -17,7 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dgen/buf.h"
 
 /* Length (1..4) of the well-formed sequence at p[0..n), or 0 when the
  * bytes there are not one (n == 0 included); *cp gets the code point. */
@@ -29,7 +28,6 @@ uint32_t utf8_decode(const char *p, size_t n, size_t *adv);
 
 /* Encodes cp (at most U+10FFFF) into out; returns the bytes written. */
 size_t utf8_encode(uint32_t cp, char out[4]);
-void utf8_put(struct dgen_buf *b, uint32_t cp);
 
 /* Offset of the first byte of p[0..n) that is not well-formed UTF-8 text
  * (a NUL byte counts as not text), or n when all of it is. */

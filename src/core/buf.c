@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dgen/buf.h"
+#include "dgen/utf8.h"
 #include "dgen/util.h"
 
 void dgen_buf_init(struct dgen_buf *b)
@@ -60,6 +61,13 @@ void dgen_buf_append(struct dgen_buf *b, const void *p, size_t n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
+}
+
+void dgen_buf_put_utf8(struct dgen_buf *b, uint32_t cp)
+{
+	char t[4];
+
+	dgen_buf_append(b, t, utf8_encode(cp, t));
 }
 
 void dgen_buf_puts(struct dgen_buf *b, const char *s)

@@ -77,13 +77,6 @@ size_t utf8_encode(uint32_t cp, char out[4])
 	return 4;
 }
 
-void utf8_put(struct dgen_buf *b, uint32_t cp)
-{
-	char t[4];
-
-	dgen_buf_append(b, t, utf8_encode(cp, t));
-}
-
 size_t utf8_valid_prefix(const char *p, size_t n)
 {
 	size_t i = 0, len;

@@ -91,7 +91,7 @@ static void put_upper(struct dgen_buf *b, unsigned c)
 	if (c == 0xdf) /* ß */
 		dgen_buf_puts(b, "SS");
 	else
-		utf8_put(b, utf8_upper(c));
+		dgen_buf_put_utf8(b, utf8_upper(c));
 }
 
 enum { CASE_UPPER, CASE_LOWER, CASE_TITLE, CASE_CAPITALIZE, CASE_PYTITLE };
@@ -134,7 +134,7 @@ static int recase(struct tpl_rs *s, int line, const struct tpl_val *in, int mode
 		else if (up)
 			put_upper(b, c);
 		else
-			utf8_put(b, utf8_lower(c));
+			dgen_buf_put_utf8(b, utf8_lower(c));
 		prev = c;
 		start = false;
 		i += adv;

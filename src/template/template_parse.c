@@ -168,7 +168,7 @@ static int lex_string(struct ps *ps, const char *s, size_t len, size_t *pos)
 				d++;
 			}
 			k--;
-			utf8_put(&b, v);
+			dgen_buf_put_utf8(&b, v);
 			break;
 		}
 		case 'x': case 'u': case 'U': {
@@ -189,7 +189,7 @@ static int lex_string(struct ps *ps, const char *s, size_t len, size_t *pos)
 				syntax_error(ps, line, "invalid code point U+%04X in string literal", v);
 				goto out;
 			}
-			utf8_put(&b, v);
+			dgen_buf_put_utf8(&b, v);
 			break;
 		}
 		default:
