@@ -74,9 +74,11 @@ function ServerDown({ onRetry, busy }: { onRetry: () => void; busy: boolean }) {
         The page loaded, but the API at <code>/api/</code> does not answer. Check that dgen is running (for a local stack:{' '}
         <code>contrib/dgenctl up</code>), then retry.
       </Text>
-      <Button variant="primary" leadingVisual={SyncIcon} onClick={onRetry} disabled={busy} data-testid="server-retry">
-        {busy ? 'Checking…' : 'Retry'}
-      </Button>
+      <Box sx={{ display: 'flex', justifyContent: 'center' }}>
+        <Button variant="primary" leadingVisual={SyncIcon} onClick={onRetry} disabled={busy} data-testid="server-retry">
+          {busy ? 'Checking…' : 'Retry'}
+        </Button>
+      </Box>
     </Box>
   );
 }
