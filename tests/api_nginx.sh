@@ -85,7 +85,7 @@ user_line=
 [ "$(id -u)" = 0 ] && user_line="user root $(id -gn);"
 started=
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
-	PORT=$((20000 + (RANDOM * 7 + attempt * 131) % 40000))
+	PORT=$(free_port) || continue
 	# the site sample, pointed at this directory, port and socket
 	# (the local test is addressed as 127.0.0.1: it is one of the names)
 	sed -e "s|listen 80;|listen 127.0.0.1:$PORT;|" -e '/listen \[::\]:80/d' \

@@ -51,8 +51,7 @@ group_live() {
 	done
 }
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PORT=$((21000 + RANDOM % 20000))
-while ! port_free "$PORT"; do PORT=$((PORT + 1)); done
+PORT=$(free_port) || { echo "Bail out! no free port found"; exit 1; }
 BASE="http://127.0.0.1:$PORT"
 
 stack_down() { "$CTL" down --data "$DATA" >>"$T/ctl.log" 2>&1; }

@@ -30,17 +30,7 @@ cleanup() {
 trap cleanup EXIT
 
 . "$top/tests/lib/tap.sh"
-
-# A port nothing listens on (checked, then handed to nginx: a race with
-# another program is possible but unlikely in this range).
-free_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	return 1
-}
+. "$top/tests/lib/port.sh"
 
 port=$(free_port) || { echo "Bail out! no free port found"; exit 1; }
 base=http://127.0.0.1:$port

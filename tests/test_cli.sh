@@ -87,6 +87,15 @@ for id in json_generation text_classification qa_generation; do
 	check "dgen validate $id" "$DGEN" validate "$id"
 done
 
+# Run from the build tree before `make install`, with no DGEN_TEMPLATES_DIR:
+# the tree's templates stand in for the missing installed ones.
+(unset DGEN_TEMPLATES_DIR; "$DGEN" templates) >"$TMP/tpl-default.txt" 2>&1
+grep -q "^json_generation " "$TMP/tpl-default.txt" \
+	&& ok "dgen templates without DGEN_TEMPLATES_DIR finds the templates" \
+	|| { notok "dgen templates without DGEN_TEMPLATES_DIR finds the templates"; sed 's/^/# /' "$TMP/tpl-default.txt"; }
+(unset DGEN_TEMPLATES_DIR; "$DGEN" validate json_generation) >/dev/null 2>&1 \
+	&& ok "... and a builtin template is found by name" || notok "... and a builtin template is found by name"
+
 printf '{"name":"bad","blocks":[{"type":"TextGenerator"},{"type":"NoSuchBlock"}]}' >"$TMP/bad.json"
 "$DGEN" validate "$TMP/bad.json" >/dev/null 2>"$TMP/bad.err"; rc=$?
 [ $rc = 1 ] && ok "an invalid pipeline exits 1" || notok "an invalid pipeline exits 1 (got $rc)"
@@ -182,6 +191,10 @@ jlines "$TMP/out.jsonl" \
 	'isinstance(d["accumulated_state"]["generated"], dict) and "title" in d["accumulated_state"]["generated"] and d["accumulated_state"]["valid"] is True and "content" not in d["accumulated_state"]' \
 	&& ok "records hold the generated object, validated, and the state minus the metadata" \
 	|| { notok "records hold the generated object, validated, and the state minus the metadata"; head -c 800 "$TMP/out.jsonl" | sed 's/^/# /'; }
+jlines "$TMP/out.jsonl" '(.output | fromjson | has("title") and has("description"))' \
+	'"title" in json.loads(d["output"]) and "description" in json.loads(d["output"])' \
+	&& ok "a record's output is the generated JSON, not the validator's flag" \
+	|| { notok "a record's output is the generated JSON, not the validator's flag"; head -c 600 "$TMP/out.jsonl" | sed 's/^/# /'; }
 jlines "$TMP/out.jsonl" '(.trace_id | test("^[0-9a-f-]{36}$")) and (.created_at | test("Z$"))' \
 	'len(d["trace_id"]) == 36 and d["created_at"].endswith("Z")' \
 	&& ok "records carry a trace_id and ISO timestamps" || notok "records carry a trace_id and ISO timestamps"

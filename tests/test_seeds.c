@@ -183,17 +183,26 @@ static void test_validate(void)
 	rep = seeds_validate(p, seeds, NULL);
 	w = json_object_object_get(rep, "warnings");
 	errs = json_object_object_get(rep, "errors");
-	ok(json_object_get_boolean(json_object_object_get(rep, "valid")),
-	   "missing template variables do not make seeds invalid");
-	is_int(json_object_array_length(errs), 0, "no errors");
-	ok(any_contains(w, "'topic'", "seeds 1, 2"), "a warning names the variable and the seeds");
-	ok(any_contains(w, "blocks[0].config.user_prompt", NULL) &&
-	   any_contains(w, "blocks[0].config.system_prompt", NULL),
+	/* strict undefined: every execution of a seed lacking `topic` fails */
+	ok(!json_object_get_boolean(json_object_object_get(rep, "valid")),
+	   "a template variable seeds lack and no block provides makes them invalid");
+	ok(any_contains(errs, "'topic'", "seeds 1, 2"), "the error names the variable and the seeds");
+	ok(any_contains(errs, "blocks[0].config.user_prompt", NULL) &&
+	   any_contains(errs, "blocks[0].config.system_prompt", NULL),
 	   "... and where each prompt uses it");
-	ok(!any_contains(w, "'style'", NULL) && !any_contains(w, "'tone'", NULL),
+	ok(!any_contains(errs, "'style'", NULL) && !any_contains(errs, "'tone'", NULL) &&
+	   !any_contains(w, "'style'", NULL) && !any_contains(w, "'tone'", NULL),
 	   "guarded variables (default, is defined) are not reported");
-	ok(!any_contains(w, "'assistant'", NULL),
+	ok(!any_contains(errs, "'assistant'", NULL) && !any_contains(w, "'assistant'", NULL),
 	   "a variable an earlier block outputs is not reported");
+	json_object_put(rep);
+	json_object_put(seeds);
+
+	seeds = json_tokener_parse("[{\"metadata\":{\"topic\":\"owls\"}}]");
+	rep = seeds_validate(p, seeds, NULL);
+	ok(json_object_get_boolean(json_object_object_get(rep, "valid")) &&
+	   json_object_array_length(json_object_object_get(rep, "errors")) == 0,
+	   "seeds carrying every variable are valid");
 	json_object_put(rep);
 	json_object_put(seeds);
 

@@ -79,11 +79,13 @@ int seeds_unit(const struct dgen_seeds *s, long long unit, size_t *seed_index, l
  * POST /api/seeds/validate: checks a seed document (parsed JSON) against a
  * pipeline and returns {"valid": bool, "errors": [str], "warnings": [str]}.
  * Errors are the problems seeds_from_json would refuse, every seed checked
- * (at most 100 messages). Warnings name the template variables a prompt
- * reads that neither the seed's metadata nor an earlier block provides
- * (one warning per block parameter and variable, naming the first seed
- * indexes that lack it), and for a multiplier pipeline the multiplier's
- * inputs missing from a seed.
+ * (at most 100 messages), and the template variables a prompt reads that
+ * neither the seed's metadata nor an earlier block provides (one error per
+ * block parameter and variable, naming the first seed indexes that lack
+ * it): prompts render with strict undefined, so such a seed always fails.
+ * Warnings are what may still work: a prompt this check cannot compile,
+ * variables after a multiplier, and the multiplier's inputs missing from
+ * a seed.
  */
 struct json_object *seeds_validate(const struct dgen_pipeline *p, struct json_object *doc,
 				   const struct dgen_seed_limits *lim);

@@ -1,7 +1,7 @@
 /*
  * api_seeds.c - POST /api/seeds/validate: check a seed document against a
- * pipeline before uploading it (errors, and template variables the seeds
- * lack as warnings).
+ * pipeline before uploading it (bad seeds and template variables the seeds
+ * lack are errors; what may still work is a warning).
  */
 #include "config.h"
 

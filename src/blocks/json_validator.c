@@ -19,7 +19,10 @@
 #include "dgen/util.h"
 
 static const char *const inputs[] = { "*", NULL };
-static const char *const outputs[] = { "valid", "parsed_json", NULL };
+/* parsed_json first: when this block ends a pipeline, the record's output
+ * is the checked JSON, not the flag (SPEC.md §2: the last block's first
+ * output). */
+static const char *const outputs[] = { "parsed_json", "valid", NULL };
 
 static const struct dgen_block_param params[] = {
 	{ "field_name", DGEN_PARAM_STRING, "\"assistant\"", NULL, true, false, false, NULL,

@@ -345,6 +345,20 @@ static const struct {
 
 /* The global options, then the configuration, the execution environment
  * and the templates every command shares, then the command. */
+/* A binary run from the build tree before `make install` has no installed
+ * templates yet: when the templates directory is the default and missing,
+ * the source tree's templates (baked in at build time) stand in. An
+ * explicit DGEN_TEMPLATES_DIR is always used as given. */
+static const char *templates_dir(const struct dgen_config *cfg)
+{
+	struct stat sb;
+
+	if (strcmp(cfg->templates_dir, DGEN_PKGDATADIR "/templates") == 0 &&
+	    stat(cfg->templates_dir, &sb) != 0 && stat(DGEN_SRC_TEMPLATESDIR, &sb) == 0)
+		return DGEN_SRC_TEMPLATESDIR;
+	return cfg->templates_dir;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -399,7 +413,7 @@ int main(int argc, char **argv)
 	dgen_log_set_debug(debug || c.cfg.debug);
 	dgen_log_secret(c.cfg.llm_api_key);
 	c.exec = exec_new(&c.cfg, blocks_registry());
-	catalog_load(c.cfg.templates_dir, c.cfg.user_templates_dir, &c.tpl);
+	catalog_load(templates_dir(&c.cfg), c.cfg.user_templates_dir, &c.tpl);
 
 	rc = commands[k].fn(&c, argc - optind, argv + optind);
 

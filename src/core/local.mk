@@ -49,5 +49,5 @@ tests_test_file_LDADD = $(TEST_LIBS)
 # Shell tests check that what dgen writes parses strictly.
 check_PROGRAMS += tests/fixtures/json_strict
 tests_fixtures_json_strict_LDADD = $(TEST_LIBS)
-# The TAP helper of the shell test suites.
-EXTRA_DIST += tests/lib/tap.sh
+# The TAP and port helpers of the shell test suites.
+EXTRA_DIST += tests/lib/tap.sh tests/lib/port.sh

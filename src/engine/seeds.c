@@ -260,10 +260,11 @@ static void add_msg(struct json_object *list, const char *msg)
 }
 
 /*
- * One warning for a variable some seeds lack: names the first few seed
- * indexes and how many lack it in all.
+ * One message for a variable some seeds lack: names the first few seed
+ * indexes and how many lack it in all. It goes into `list`: errors when
+ * every execution of such a seed is bound to fail, warnings otherwise.
  */
-static void lacking_warning(struct json_object *warnings, struct json_object *seeds,
+static void lacking_message(struct json_object *list, struct json_object *seeds,
 			    const char *var, const char *where)
 {
 	struct dgen_buf b = DGEN_BUF_INIT;
@@ -293,7 +294,7 @@ static void lacking_warning(struct json_object *warnings, struct json_object *se
 			msg = dgen_xasprintf("'%s' used by %s is missing from the metadata of seed%s "
 					     "%s", var, where, lacking > 1 ? "s" : "",
 					     dgen_buf_str(&b));
-		add_msg(warnings, msg);
+		add_msg(list, msg);
 		free(msg);
 	}
 	dgen_buf_free(&b);
@@ -318,8 +319,15 @@ static bool outputs_before(const struct dgen_pipeline *p, size_t from, size_t to
 	return any;
 }
 
-static void prompt_warnings(const struct dgen_pipeline *p, struct json_object *seeds,
-			    struct json_object *warnings)
+/*
+ * Prompt variables no seed-independent source provides. Templates render
+ * with strict undefined, so a seed lacking a variable that no earlier block
+ * outputs fails on every execution: that is an error. What may still work
+ * (a prompt that does not compile here, a chunk of a multiplier) stays a
+ * warning.
+ */
+static void prompt_checks(const struct dgen_pipeline *p, struct json_object *seeds,
+			  struct json_object *errors, struct json_object *warnings)
 {
 	struct json_object *prompts = pipeline_prompts(p);
 	bool mult = pipeline_is_multiplier(p);
@@ -365,7 +373,7 @@ static void prompt_warnings(const struct dgen_pipeline *p, struct json_object *s
 					add_msg(warnings, msg);
 					free(msg);
 				} else {
-					lacking_warning(warnings, seeds, var, where);
+					lacking_message(errors, seeds, var, where);
 				}
 			}
 		}
@@ -382,7 +390,7 @@ struct json_object *seeds_validate(const struct dgen_pipeline *p, struct json_ob
 	struct json_object *res = json_object_new_object();
 	struct json_object *errors = json_object_new_array();
 	struct json_object *warnings = json_object_new_array();
-	struct json_object *arr;
+	struct json_object *arr, *good;
 	struct dgen_err err = DGEN_ERR_INIT;
 
 	if (!lim)
@@ -392,13 +400,19 @@ struct json_object *seeds_validate(const struct dgen_pipeline *p, struct json_ob
 		dgen_err_clear(&err);
 		goto out;
 	}
+	/* The variable checks look only at seeds that passed (a refused seed
+	 * is a null here), so no seed is reported twice. */
+	good = json_object_new_array();
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *s = json_object_array_get_idx(arr, i), *meta;
 		long reps;
-		struct json_object *meta;
 
-		if (check_seed(json_object_array_get_idx(arr, i), i, lim, &reps, &meta, &err) != 0) {
+		if (check_seed(s, i, lim, &reps, &meta, &err) != 0) {
 			add_msg(errors, err.msg);
 			dgen_err_clear(&err);
+			json_object_array_add(good, NULL);
+		} else {
+			json_object_array_add(good, json_object_get(s));
 		}
 	}
 	if (pipeline_is_multiplier(p)) {
@@ -410,11 +424,12 @@ struct json_object *seeds_validate(const struct dgen_pipeline *p, struct json_ob
 			if (strcmp(in[k], "*") == 0)
 				continue;
 			where = dgen_xasprintf("blocks[0] (%s)", pipeline_block_type(p, 0)->type);
-			lacking_warning(warnings, arr, in[k], where);
+			lacking_message(warnings, good, in[k], where);
 			free(where);
 		}
 	}
-	prompt_warnings(p, arr, warnings);
+	prompt_checks(p, good, errors, warnings);
+	json_object_put(good);
 	json_object_put(arr);
 out:
 	json_object_object_add(res, "valid",

@@ -1,8 +1,9 @@
-import React, { Suspense, lazy, useEffect } from 'react';
+import React, { Suspense, lazy, useEffect, useState } from 'react';
 import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
 import { BaseStyles, Box, Button, Spinner, Text, ThemeProvider, useTheme } from '@primer/react';
-import { DeviceDesktopIcon, MoonIcon, SunIcon } from '@primer/octicons-react';
+import { AlertIcon, DeviceDesktopIcon, MoonIcon, SunIcon, SyncIcon } from '@primer/octicons-react';
 import { useModePref, type ModePref } from './theme';
+import { api, onReachability } from './api';
 
 const PipelinesPage = lazy(() => import('./pages/PipelinesPage'));
 const BuilderPage = lazy(() => import('./pages/BuilderPage'));
@@ -56,7 +57,61 @@ function NavItem({ to, children, testid }: { to: string; children: React.ReactNo
   );
 }
 
+// One page-wide state for "the API does not answer": the pages are not
+// rendered (no empty lists that look like "no data", no spinners that never
+// end), and Retry re-checks /api/health and remounts the page so it loads
+// afresh.
+function ServerDown({ onRetry, busy }: { onRetry: () => void; busy: boolean }) {
+  return (
+    <Box sx={{ p: 4, maxWidth: 640, mx: 'auto', mt: 6, textAlign: 'center' }} data-testid="server-down" role="alert">
+      <Box sx={{ color: 'danger.fg', mb: 2 }}>
+        <AlertIcon size={32} />
+      </Box>
+      <Box as="h1" sx={{ fontSize: 4, m: 0, mb: 2 }}>
+        Cannot reach the dgen server
+      </Box>
+      <Text as="p" sx={{ color: 'fg.muted' }}>
+        The page loaded, but the API at <code>/api/</code> does not answer. Check that dgen is running (for a local stack:{' '}
+        <code>contrib/dgenctl up</code>), then retry.
+      </Text>
+      <Box sx={{ display: 'flex', justifyContent: 'center' }}>
+        <Button variant="primary" leadingVisual={SyncIcon} onClick={onRetry} disabled={busy} data-testid="server-retry">
+          {busy ? 'Checking…' : 'Retry'}
+        </Button>
+      </Box>
+    </Box>
+  );
+}
+
+function useReachable(): { down: boolean; retry: () => void; checking: boolean; epoch: number } {
+  const [down, setDown] = useState(false);
+  const [checking, setChecking] = useState(false);
+  const [epoch, setEpoch] = useState(0);
+  const downRef = React.useRef(false);
+  useEffect(
+    () =>
+      onReachability((ok) => {
+        if (ok === !downRef.current) return;
+        downRef.current = !ok;
+        setDown(!ok);
+        if (ok) setEpoch((e) => e + 1); // back by itself: reload the page's data
+      }),
+    [],
+  );
+  const retry = () => {
+    setChecking(true);
+    api.health().then(
+      () => {
+        setChecking(false); // the successful request has already said so
+      },
+      () => setChecking(false),
+    );
+  };
+  return { down, retry, checking, epoch };
+}
+
 export default function App() {
+  const reach = useReachable();
   const [pref, cycle] = useModePref();
   const colorMode = pref === 'auto' ? 'auto' : pref === 'light' ? 'day' : 'night';
   const Icon = pref === 'auto' ? DeviceDesktopIcon : pref === 'light' ? SunIcon : MoonIcon;
@@ -97,7 +152,9 @@ export default function App() {
             </Button>
           </Box>
           <Box as="main" sx={{ flex: 1, display: 'flex', flexDirection: 'column', minHeight: 0 }}>
+            {reach.down ? <ServerDown onRetry={reach.retry} busy={reach.checking} /> : null}
             <Suspense fallback={<Box sx={{ p: 4 }}><Spinner /></Box>}>
+              <Box key={reach.epoch} sx={{ display: reach.down ? 'none' : 'flex', flexDirection: 'column', flex: 1, minHeight: 0 }}>
               <Routes>
                 <Route path="/" element={<Navigate to="/pipelines" replace />} />
                 <Route path="/pipelines" element={<PipelinesPage />} />
@@ -107,6 +164,7 @@ export default function App() {
                 <Route path="/review" element={<ReviewPage />} />
                 <Route path="*" element={<Box sx={{ p: 4 }} data-testid="not-found">Page not found.</Box>} />
               </Routes>
+              </Box>
             </Suspense>
           </Box>
         </Box>

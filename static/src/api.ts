@@ -20,6 +20,23 @@ export class ApiError extends Error {
   }
 }
 
+// Listeners told when a request cannot reach the API at all (network
+// error, or the proxy answering 502/503/504 without the API's JSON), and
+// when one gets through again. The app shows one "cannot reach the server"
+// state instead of every page failing on its own.
+type ReachListener = (reachable: boolean) => void;
+const reachListeners = new Set<ReachListener>();
+export function onReachability(fn: ReachListener): () => void {
+  reachListeners.add(fn);
+  return () => {
+    reachListeners.delete(fn);
+  };
+}
+function tellReach(ok: boolean) {
+  for (const fn of reachListeners) fn(ok);
+}
+export const UNREACHABLE = 'The server cannot be reached. Check that dgen is running.';
+
 async function request<T>(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
   const init: RequestInit = { method, headers: { Accept: 'application/json', ...(headers || {}) } };
   if (body instanceof FormData) {
@@ -32,7 +49,8 @@ async function request<T>(method: string, url: string, body?: unknown, headers?:
   try {
     res = await fetch(url, init);
   } catch (e) {
-    throw new ApiError(0, 'The server cannot be reached. Check that dgen is running.', {});
+    tellReach(false);
+    throw new ApiError(0, UNREACHABLE, {});
   }
   const text = await res.text();
   let data: unknown = undefined;
@@ -43,6 +61,12 @@ async function request<T>(method: string, url: string, body?: unknown, headers?:
       data = undefined;
     }
   }
+  const gateway = res.status === 502 || res.status === 503 || res.status === 504;
+  if (gateway && (data === undefined || data === null || typeof data !== 'object')) {
+    tellReach(false);
+    throw new ApiError(0, UNREACHABLE, {});
+  }
+  tellReach(true);
   if (!res.ok) {
     const obj = (data && typeof data === 'object' ? data : {}) as { error?: unknown; detail?: unknown };
     const msg = typeof obj.error === 'string' ? obj.error : `Request failed with status ${res.status}`;
@@ -114,7 +138,7 @@ export const api = {
   updateRecord: (id: string, body: JsonObject) =>
     request<{ success: boolean }>('PUT', `/api/records/${encodeURIComponent(id)}`, body),
   deleteRecords: (jobId: string) => request<{ deleted: number }>('DELETE', `/api/records${qs({ job_id: jobId })}`),
-  exportUrl: (params: { status?: string; job_id?: string }) => `/api/export/download${qs(params)}`,
+  exportUrl: (params: { status?: string; job_id?: string; pipeline_id?: string }) => `/api/export/download${qs(params)}`,
 };
 
 // A random v4 UUID without requiring a secure context (crypto.randomUUID is

@@ -9,6 +9,7 @@
 export top_builddir top_srcdir
 
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/port.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/dgen-api-test.XXXXXX")
 CLEANUP_HOOKS=""
 cleanup() {

@@ -8,7 +8,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { assert, BASE, SHOTS, test, diag, done, launch, shoot, mouseDrag, apiCall, apiOk, waitFor } = require('./lib.cjs');
+const { assert, BASE, SHOTS, test, diag, done, launch, shoot, mouseDrag, stableBox, apiCall, apiOk, waitFor } = require('./lib.cjs');
 
 const JOB_TIMEOUT = Number(process.env.DGEN_JOB_TIMEOUT_MS || 180000);
 const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
@@ -55,6 +55,33 @@ async function dropFile(page, selector, name, text, type) {
   await page.dispatchEvent(selector, 'drop', { dataTransfer: dt });
 }
 
+// The UI counts blocks and seeds from 1 in sentences (the server's detail
+// keeps 0-based paths): the same rewrite as static/src/lib/format.ts.
+function humanize(msg) {
+  return msg
+    .replace(/\bblocks\[(\d+)\]\.config\.([A-Za-z0-9_]+)/g, (_, i, k) => `block ${Number(i) + 1} (${k})`)
+    .replace(/\bblocks\[(\d+)\](\.[A-Za-z0-9_.]+)?/g, (_, i, rest) => `block ${Number(i) + 1}${rest ? ` (${rest.slice(1)})` : ''}`)
+    .replace(/\b([Ss]eeds?) (\d+(?:, \d+)*)/g, (_, w, list) => `${w} ${list.split(', ').map((n) => Number(n) + 1).join(', ')}`);
+}
+
+// Starts a job through the API the way the page does (multipart upload).
+async function generateViaApi(pipelineId, seeds) {
+  const fd = new FormData();
+  fd.append('pipeline_id', String(pipelineId));
+  fd.append('file', new Blob([JSON.stringify(seeds)], { type: 'application/json' }), 'seeds.json');
+  const res = await fetch(`${BASE}/api/generate`, { method: 'POST', body: fd });
+  const body = await res.json();
+  assert.ok(res.ok, `generate answered ${res.status}: ${JSON.stringify(body)}`);
+  return String(body.job_id);
+}
+
+async function jobEnded(jobId) {
+  return waitFor(async () => {
+    const j = await apiOk('GET', `/api/jobs/${encodeURIComponent(jobId)}`);
+    return ['completed', 'failed', 'cancelled', 'stopped'].includes(j.status) && j;
+  }, { timeoutMs: JOB_TIMEOUT, intervalMs: 500, what: `job ${jobId} to end` });
+}
+
 async function main() {
   if (!BASE) {
     console.log('Bail out! DGEN_URL is not set');
@@ -68,6 +95,14 @@ async function main() {
     return 1;
   }
   const { browser, page, pageErrors } = await launch();
+  // A page with unsaved changes asks before unloading; the tests navigate
+  // on purpose, so such prompts are accepted (and counted).
+  const dialogs = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.type());
+    if (d.type() === 'beforeunload') d.accept().catch(() => {});
+    else d.dismiss().catch(() => {});
+  });
   const go = (p) => page.goto(BASE + p);
   let templateId = null;
 
@@ -134,6 +169,72 @@ async function main() {
       await page.waitForFunction(() => document.documentElement.dataset.colorMode === 'light');
     });
 
+    await test('with the API down every page shows one "cannot reach the server" state, and Retry recovers', async () => {
+      await page.route('**/api/**', (route) => route.abort('connectionrefused'));
+      try {
+        for (const [p, id] of [['/pipelines', 'pipelines-page'], ['/generator', 'generator-page'], ['/review', 'review-page']]) {
+          await go(p);
+          await page.locator(tid('server-down')).waitFor();
+          assert.match(await page.locator(tid('server-down')).innerText(), /Cannot reach the dgen server/);
+          assert.equal(await page.locator('[role="alert"]:visible').count(), 1, `one alert on ${p}`);
+          assert.equal(await page.locator(`${tid('no-pipelines')}:visible, ${tid('no-jobs')}:visible, ${tid('no-records')}:visible`).count(), 0, `no "nothing yet" text on ${p}`);
+          assert.equal(await page.locator(`${tid(id)}:visible`).count(), 0);
+        }
+        await shoot(page, 'server-down');
+        await page.locator(tid('server-retry')).click();
+        await page.waitForTimeout(300);
+        await page.locator(tid('server-down')).waitFor(); // still down: the state stays
+      } finally {
+        await page.unroute('**/api/**');
+      }
+      await page.locator(tid('server-retry')).click();
+      await page.locator(tid('server-down')).waitFor({ state: 'detached' });
+      await page.locator(tid('review-page')).waitFor();
+      await page.locator(`${tid('filter-pipeline')}`).waitFor();
+    });
+
+    await test('pipelines with the same name can be told apart by their ids', async () => {
+      const def = { name: `Twin ${stamp}`, blocks: [{ type: 'ValidatorBlock', config: {} }] };
+      const a = String((await apiOk('POST', '/api/pipelines', def)).id);
+      const b = String((await apiOk('POST', '/api/pipelines', def)).id);
+      created.pipelines.add(a);
+      created.pipelines.add(b);
+      await go('/pipelines');
+      const idOf = async (id) => (await page.locator(`${tid('pipeline-row')}[data-pipeline-id="${id}"] ${tid('pipeline-id')}`).innerText()).trim();
+      assert.equal(await idOf(a), `#${a}`);
+      assert.equal(await idOf(b), `#${b}`);
+      await go('/generator');
+      await waitFor(async () => (await page.locator(`${tid('gen-pipeline')} option`).count()) > 2, { what: 'the pipeline choices' });
+      const labels = await page.locator(`${tid('gen-pipeline')} option`).evaluateAll((os) => os.map((o) => o.textContent));
+      const twins = labels.filter((l) => l.startsWith(`Twin ${stamp}`));
+      assert.equal(twins.length, 2);
+      assert.notEqual(twins[0], twins[1], `the two options read differently: ${twins}`);
+      await go('/review');
+      await waitFor(async () => (await page.locator(`${tid('filter-pipeline')} option`).count()) > 2, { what: 'the pipeline filter choices' });
+      const rl = await page.locator(`${tid('filter-pipeline')} option`).evaluateAll((os) => os.map((o) => o.textContent));
+      assert.equal(new Set(rl.filter((l) => l.startsWith(`Twin ${stamp}`))).size, 2);
+      for (const id of [a, b]) {
+        await apiCall('DELETE', `/api/pipelines/${id}`);
+        created.pipelines.delete(id);
+      }
+    });
+
+    await test('builder: unsaved changes ask before leaving, and Stay keeps them', async () => {
+      await go('/pipelines/new');
+      await page.locator(tid('palette-item-TextGenerator')).waitFor();
+      await page.locator(tid('pipeline-name-input')).fill('not saved yet');
+      await page.locator(tid('nav-generator')).click();
+      const dlg = page.locator('[role="alertdialog"], [role="dialog"]').filter({ hasText: 'Leave without saving?' });
+      await dlg.waitFor();
+      await dlg.getByRole('button', { name: 'Stay', exact: true }).click();
+      await dlg.waitFor({ state: 'detached' });
+      assert.match(new URL(page.url()).pathname, /\/pipelines\/new$/);
+      assert.equal(await page.locator(tid('pipeline-name-input')).inputValue(), 'not saved yet');
+      await page.locator(tid('nav-generator')).click();
+      await confirmDialog(page, 'Leave');
+      await page.locator(tid('generator-page')).waitFor();
+    });
+
     await test('every page has its own URL that survives a reload', async () => {
       for (const [p, id] of [
         ['/pipelines', 'pipelines-page'],
@@ -198,6 +299,8 @@ async function main() {
       await mouseDrag(page, tg.locator(tid('handle-out')), cs.locator(tid('handle-in')));
       await mouseDrag(page, cs.locator(tid('handle-out')), page.locator(`${tid('node-end')} ${tid('handle-in')}`));
       await waitFor(async () => (await page.locator(tid('badge-not-connected')).count()) === 0, { what: 'all blocks connected' });
+      // The banner from the failed save follows the graph: nothing is wrong now.
+      await waitFor(async () => (await page.locator(tid('validation-errors')).count()) === 0, { what: 'the validation banner to go away' });
       assert.equal((await tg.locator(tid('node-position')).innerText()).trim(), '1.');
       assert.equal((await cs.locator(tid('node-position')).innerText()).trim(), '2.');
       await page.locator(tid('auto-layout')).click();
@@ -256,7 +359,8 @@ async function main() {
       await page.locator(tid('save-error')).waitFor();
       const err = mm.locator(tid('node-server-error'));
       await err.waitFor();
-      assert.equal((await err.innerText()).trim(), body.error);
+      assert.equal((await err.innerText()).trim(), humanize(body.error));
+      assert.doesNotMatch(await err.innerText(), /blocks\[\d+\]/, 'blocks are counted from 1 in the sentence');
       assert.equal(await blockNode(page, 'TextGenerator').locator(tid('node-server-error')).count(), 0);
       await shoot(page, 'builder-server-error');
       // Remove it again and reconnect the chain: saving works again.
@@ -287,6 +391,10 @@ async function main() {
       await entries.nth(0).locator(tid('trace-input')).waitFor();
       await entries.nth(0).locator(tid('trace-output')).waitFor();
       await entries.nth(0).locator(tid('trace-state')).waitFor();
+      // Readable at 1280 px: input, output and state each get the panel's
+      // width instead of a third of it.
+      const w = (await entries.nth(0).locator(tid('trace-state')).boundingBox()).width;
+      assert.ok(w >= 300, `the state is ${Math.round(w)} px wide`);
       await shoot(page, 'builder-tryit');
     }, ['builder: save creates the pipeline with the blocks in edge order']);
 
@@ -298,6 +406,37 @@ async function main() {
       assert.match(await e.innerText(), /topic/);
       assert.equal(await page.locator(tid('tryit-result')).count(), 0);
     }, ['builder: save creates the pipeline with the blocks in edge order']);
+
+    await test('builder at 1280 px: a 4-block template fits and reads, panels fold, try-it starts from its example seed', async () => {
+      const t = await apiOk('POST', '/api/pipelines/from_template/qa_generation');
+      const id = String(t.id);
+      created.pipelines.add(id);
+      await go(`/pipelines/${id}/edit`);
+      await blockNode(page, 'JSONValidatorBlock').waitFor();
+      const nodes = page.locator(tid('block-node'));
+      assert.equal(await nodes.count(), 4);
+      await stableBox(page, nodes.last());
+      const canvas = await page.locator(tid('canvas')).boundingBox();
+      assert.ok(canvas.width >= 800, `the canvas is ${Math.round(canvas.width)} px wide`);
+      for (let i = 0; i < 4; i++) {
+        const b = await nodes.nth(i).boundingBox();
+        assert.ok(b.x >= canvas.x - 1 && b.y >= canvas.y - 1 && b.x + b.width <= canvas.x + canvas.width + 1 && b.y + b.height <= canvas.y + canvas.height + 1,
+          `block ${i + 1} is inside the canvas`);
+      }
+      const scale = await page.evaluate(() => new DOMMatrix(getComputedStyle(document.querySelector('.react-flow__viewport')).transform).a);
+      assert.ok(14 * scale >= 11, `node titles render at ${(14 * scale).toFixed(1)} px`);
+      await shoot(page, 'builder-template-1280');
+      await page.locator(tid('toggle-settings')).click();
+      await waitFor(async () => (await page.locator(tid('canvas')).boundingBox()).width > canvas.width + 200, { what: 'a wider canvas' });
+      await page.locator(tid('toggle-settings')).click();
+      await page.locator(tid('fit-view')).click();
+      await page.locator(tid('tab-tryit')).click();
+      const input = JSON.parse(await page.locator(tid('tryit-input')).inputValue());
+      assert.equal(typeof input.file_content, 'string', 'a markdown example seed for a multiplier pipeline');
+      assert.match(input.file_content, /^# /m);
+      await apiCall('DELETE', `/api/pipelines/${id}`);
+      created.pipelines.delete(id);
+    });
 
     // ---------------------------------------------------------------- generator
     await test('generator: a broken seed file shows its error and cannot be started', async () => {
@@ -322,10 +461,12 @@ async function main() {
       assert.ok(resp.status() === 400 || resp.status() === 422, `status ${resp.status()}`);
       const body = await resp.json();
       await page.locator(tid('generate-error')).waitFor();
-      assert.equal((await page.locator(tid('generate-error-message')).innerText()).trim(), body.error);
+      assert.equal((await page.locator(tid('generate-error-message')).innerText()).trim(), humanize(body.error));
       if (body.detail && typeof body.detail.seed_index === 'number') {
         assert.equal(body.detail.seed_index, 1);
-        assert.match(await page.locator(tid('generate-error-seed')).innerText(), /seed 1/);
+        // The second seed of the file: seed 2 to a person.
+        assert.match(await page.locator(tid('generate-error-seed')).innerText(), /seed 2\b/);
+        assert.match(await page.locator(tid('generate-error-message')).innerText(), /Seed 2\b/);
       }
     }, ['builder: save creates the pipeline with the blocks in edge order']);
 
@@ -336,6 +477,13 @@ async function main() {
       const r = page.locator(tid('verify-result'));
       await r.waitFor();
       assert.match(await r.innerText(), /topic/);
+      // Every execution of the third seed would fail (strict undefined):
+      // an error naming the variable and the seed, counted from 1.
+      assert.equal(await r.getAttribute('data-valid'), 'false');
+      const e = page.locator(tid('verify-error'));
+      assert.equal(await e.count(), 1);
+      assert.match(await e.innerText(), /'topic'.*seed 3\b/);
+      assert.match(await e.innerText(), /block 1 \(user_prompt\)/);
     }, ['builder: save creates the pipeline with the blocks in edge order']);
 
     await test('generator: runner warning banner matches the health of the runner', async () => {
@@ -379,6 +527,7 @@ async function main() {
       await items.first().waitFor();
       assert.equal(await items.count(), 1);
       assert.match(await items.first().locator(tid('failure-error')).innerText(), /topic/);
+      assert.match(await items.first().innerText(), /seed 3, repetition 1/);
       await shoot(page, 'generator-failures');
       const [resp] = await Promise.all([
         page.waitForResponse((r) => r.url().includes(`/api/jobs/${S.jobId}/retry_failed`)),
@@ -417,6 +566,30 @@ async function main() {
       }
     }, ['builder: save creates the pipeline with the blocks in edge order']);
 
+    await test('generator: a cancel racing the end of the job says so, and the note can be dismissed', async () => {
+      const jobId = await generateViaApi(S.pipelineId, [{ repetitions: 10000, metadata: { topic: 'race' } }]);
+      created.jobs.add(jobId);
+      try {
+        const card = page.locator(`${tid('job-card')}[data-job-id="${jobId}"]`);
+        await card.waitFor();
+        await card.locator(tid('job-cancel')).click();
+        await apiOk('DELETE', `/api/jobs/${encodeURIComponent(jobId)}`); // it ends elsewhere meanwhile
+        await confirmDialog(page, 'Cancel job');
+        const note = card.locator(tid('job-action-notice'));
+        await note.waitFor();
+        assert.match(await note.innerText(), /Nothing to cancel/);
+        assert.equal(await card.locator(tid('job-action-error')).count(), 0, 'no red error');
+        // Cancelled by the other request, or finished first: either way the
+        // card shows how it ended.
+        await waitFor(async () => ['cancelled', 'completed'].includes(await card.getAttribute('data-status')), { what: 'the ended status' });
+        await card.locator(tid('job-action-notice-dismiss')).click();
+        await note.waitFor({ state: 'detached' });
+      } finally {
+        await apiCall('DELETE', `/api/jobs/${encodeURIComponent(jobId)}`);
+        await apiCall('DELETE', `/api/records?job_id=${encodeURIComponent(jobId)}`);
+      }
+    }, ['builder: save creates the pipeline with the blocks in edge order']);
+
     async function watchAndCancel(jobId) {
       const card = page.locator(`${tid('job-card')}[data-job-id="${jobId}"]`);
       await card.waitFor();
@@ -438,6 +611,12 @@ async function main() {
       await confirmDialog(page, 'Cancel job');
       await waitFor(async () => (await card.getAttribute('data-status')) === 'cancelled', { what: 'cancelled status', intervalMs: 1000 });
       assert.equal(await card.locator(tid('job-cancel')).count(), 0);
+      // It no longer looks running: no running colour, no clock ticking.
+      assert.notEqual(await card.locator(tid('job-progress')).getAttribute('data-tone'), 'active');
+      assert.equal(await card.locator(tid('job-rate')).count(), 0);
+      const el = await card.locator(tid('job-elapsed')).innerText();
+      await page.waitForTimeout(2200);
+      assert.equal(await card.locator(tid('job-elapsed')).innerText(), el);
       const j = await apiOk('GET', `/api/jobs/${jobId}`);
       assert.equal(j.status, 'cancelled');
       assert.ok(j.current_seed < j.total_seeds, 'stopped before the end');
@@ -455,6 +634,18 @@ async function main() {
       assert.match(await page.locator(tid('status-filter-accepted')).innerText(), /0/);
       await page.locator(tid('shortcut-hint')).waitFor();
       await shoot(page, 'review-table');
+    }, needJob);
+
+    await test('review: a row\'s Open button opens that record', async () => {
+      const rows = page.locator(tid('record-row'));
+      const id = await rows.nth(1).getAttribute('data-record-id');
+      await rows.nth(1).locator(tid('open-record')).click();
+      const single = page.locator(tid('record-single'));
+      await single.waitFor();
+      assert.equal(await single.getAttribute('data-record-id'), id);
+      assert.equal(new URL(page.url()).searchParams.get('view'), 'single');
+      await go(`/review?pipeline_id=${encodeURIComponent(S.pipelineId)}&job_id=${encodeURIComponent(S.jobId)}`);
+      await page.locator(tid('records-table')).waitFor();
     }, needJob);
 
     await test('review: "a" accepts the current record, "n" moves to the next', async () => {
@@ -557,6 +748,34 @@ async function main() {
       assert.equal(acc.lines.length, 1);
       assert.equal(String(acc.lines[0].id), S.first);
       await page.locator(tid('status-filter-all')).click();
+    }, needJob);
+
+    await test('review: a JSON template\'s records show the JSON; export follows the Pipeline filter', async () => {
+      const t = await apiOk('POST', '/api/pipelines/from_template/json_generation');
+      const tp = String(t.id);
+      created.pipelines.add(tp);
+      const jid = await generateViaApi(tp, [{ metadata: { content: 'Solar panels turn light into power.' } }, { metadata: { content: 'Bread rises.' } }]);
+      assert.equal((await jobEnded(jid)).status, 'completed');
+      await go(`/review?pipeline_id=${encodeURIComponent(tp)}`);
+      await page.locator(tid('records-table')).waitFor();
+      const rows = page.locator(tid('record-row'));
+      assert.equal(await rows.count(), 2);
+      const text = await rows.first().innerText();
+      assert.match(text, /"title"/, `the row shows the generated JSON: ${text}`);
+      assert.doesNotMatch(text, /^\s*\d+\s+pending\s+true\b/m);
+      await shoot(page, 'review-json-template');
+      // Only the pipeline filter (no job): the other pipeline's records stay out.
+      await go(`/review?pipeline_id=${encodeURIComponent(S.pipelineId)}`);
+      await page.locator(tid('records-table')).waitFor();
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.locator(tid('export-link')).click()]);
+      const file = path.join(SHOTS, `export-pipeline-${Date.now()}.jsonl`);
+      await dl.saveAs(file);
+      const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      fs.unlinkSync(file);
+      assert.ok(lines.length > 0);
+      assert.deepEqual([...new Set(lines.map((l) => String(l.pipeline_id)))], [S.pipelineId]);
+      await go(`/review?pipeline_id=${encodeURIComponent(S.pipelineId)}&job_id=${encodeURIComponent(S.jobId)}`);
+      await page.locator(tid('records-table')).waitFor();
     }, needJob);
 
     await test('review: deleting the records of a job asks first, then empties the list', async () => {

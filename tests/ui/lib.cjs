@@ -107,7 +107,7 @@ async function launch() {
     ],
   });
   const context = await browser.newContext({
-    viewport: { width: 1400, height: 900 },
+    viewport: { width: 1280, height: 800 }, // a common laptop: every page must work here
     colorScheme: 'light',
     acceptDownloads: true,
   });
@@ -198,4 +198,4 @@ async function waitFor(fn, { timeoutMs = 30000, intervalMs = 500, what = 'condit
   }
 }
 
-module.exports = { assert, BASE, SHOTS, test, diag, done, launch, shoot, mouseDrag, apiCall, apiOk, waitFor };
+module.exports = { assert, BASE, SHOTS, test, diag, done, launch, shoot, mouseDrag, stableBox, apiCall, apiOk, waitFor };

@@ -1,8 +1,9 @@
 import { useState } from 'react';
-import { Box, Button, Flash, Label, Text, Textarea } from '@primer/react';
+import { Box, Button, Flash, Label, Select, Text, Textarea } from '@primer/react';
 import { PlayIcon } from '@primer/octicons-react';
 import { api } from '../api';
-import type { ExecuteOne, ExecuteResponse, Json } from '../types';
+import type { ExecuteOne, ExecuteResponse, Json, TemplateInfo } from '../types';
+import { exampleInput } from './model';
 import { ErrorFlash, JsonBlock, TraceView } from '../components/common';
 
 function OneResult({ r, label }: { r: ExecuteOne; label?: string }) {
@@ -18,14 +19,27 @@ function OneResult({ r, label }: { r: ExecuteOne; label?: string }) {
       <Text sx={{ fontSize: 0, color: 'fg.muted' }}>Result (final state)</Text>
       <JsonBlock value={r.result} testid="tryit-result" />
       <Text sx={{ fontSize: 0, color: 'fg.muted' }}>Trace</Text>
-      <TraceView trace={r.trace} testid="tryit-trace" />
+      <TraceView trace={r.trace} testid="tryit-trace" stacked />
     </Box>
   );
 }
 
 // Runs one seed through the saved pipeline (nothing is stored) and shows
 // the final state and the per-block trace, or the block error.
-export function TryIt({ pipelineId, dirty, input, setInput }: { pipelineId?: string; dirty: boolean; input: string; setInput: (s: string) => void }) {
+export function TryIt({
+  pipelineId,
+  dirty,
+  input,
+  setInput,
+  templates = [],
+}: {
+  pipelineId?: string;
+  dirty: boolean;
+  input: string;
+  setInput: (s: string) => void;
+  templates?: TemplateInfo[];
+}) {
+  const examples = templates.map((t) => ({ t, text: exampleInput(t) })).filter((x): x is { t: TemplateInfo; text: string } => !!x.text);
   const [busy, setBusy] = useState(false);
   const [res, setRes] = useState<ExecuteResponse | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -62,6 +76,30 @@ export function TryIt({ pipelineId, dirty, input, setInput }: { pipelineId?: str
       <Text as="label" htmlFor="tryit-input" sx={{ fontWeight: 'bold' }}>
         Seed metadata (JSON)
       </Text>
+      {examples.length ? (
+        <Box sx={{ display: 'flex', gap: 2, alignItems: 'center' }}>
+          <Text as="label" htmlFor="tryit-example" sx={{ fontSize: 0, color: 'fg.muted' }}>
+            Start from
+          </Text>
+          <Select
+            id="tryit-example"
+            value=""
+            onChange={(e) => {
+              const ex = examples.find((x) => x.t.id === e.target.value);
+              if (ex) setInput(ex.text);
+            }}
+            data-testid="tryit-example"
+            size="small"
+          >
+            <Select.Option value="">an example seed…</Select.Option>
+            {examples.map(({ t }) => (
+              <Select.Option key={t.id} value={t.id}>
+                {t.name}
+              </Select.Option>
+            ))}
+          </Select>
+        </Box>
+      ) : null}
       <Textarea
         id="tryit-input"
         className="mono"
@@ -91,7 +129,7 @@ export function TryIt({ pipelineId, dirty, input, setInput }: { pipelineId?: str
           <Box sx={{ display: 'flex', flexDirection: 'column', gap: 3 }}>
             <Text>{res.results.length} chunk(s)</Text>
             {res.results.map((r, i) => (
-              <OneResult key={i} r={r} label={`Chunk ${i}`} />
+              <OneResult key={i} r={r} label={`Chunk ${i + 1}`} />
             ))}
           </Box>
         ) : (

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   END_ID, START_ID, availableFields, chainFrom, constraintsFromForm, createsCycle, editorKind, fromForm,
-  layout, missingRequired, parseFieldPath, templateVars, toForm,
+  checkPipeline, exampleInput, graphFromDefinition, layout, missingRequired, nodesPerRow, parseFieldPath, pickExample,
+  templateVars, toForm, type GraphBlock,
 } from './model';
-import type { BlockInfo, ConfigSchema } from '../types';
+import type { BlockInfo, ConfigSchema, PipelineDef } from '../types';
 
 const info = (type: string, outputs: string[], is_multiplier = false): BlockInfo => ({
   type, name: type, description: '', category: 'x', inputs: [], outputs, is_multiplier, config_schema: {},
@@ -170,5 +171,72 @@ describe('layout', () => {
     expect(p.a.x).toBeLessThan(p.b.x);
     expect(p.b.x).toBeLessThan(p[END_ID].x);
     expect(p.c.y).toBeGreaterThan(p.a.y);
+  });
+});
+
+describe('layout wrapping', () => {
+  it('wraps a long chain into rows that fit the canvas', () => {
+    const p = layout(['a', 'b', 'c', 'd'], [], 260, 3);
+    expect(p[START_ID].y).toBeLessThan(p.c.y); // start, a, b on row 1; c, d, end on row 2
+    expect(p.a.y).toBe(p.b.y);
+    expect(p.c.y).toBe(p.d.y);
+    expect(p.c.x).toBe(p[START_ID].x);
+    expect(nodesPerRow(650)).toBe(2);
+    expect(nodesPerRow(1280)).toBe(4);
+  });
+});
+
+const schemaInfo = (type: string, schema: ConfigSchema, outputs: string[] = ['x']): BlockInfo => ({
+  type, name: type, description: '', category: 'x', inputs: [], outputs, is_multiplier: false, config_schema: schema,
+});
+
+describe('graph <-> definition', () => {
+  const infos = new Map([
+    ['T', schemaInfo('T', { required: ['prompt'], properties: { prompt: { type: 'string' }, temperature: { type: 'number' } } })],
+    ['C', schemaInfo('C', { properties: { field_name: { type: 'string', default: 'assistant' } } })],
+  ]);
+  it('round-trips a definition through the graph, unknown keys kept', () => {
+    const def: PipelineDef = { name: 'p', blocks: [{ type: 'T', config: { prompt: 'hi', temperature: 0.5, legacy: 1 } }, { type: 'C', config: { field_name: 'y' } }], constraints: {} };
+    const g = graphFromDefinition(def, infos);
+    expect(g.blocks.map((b) => b.id)).toEqual(['n1', 'n2']);
+    expect(g.edges.map((e) => `${e.source}>${e.target}`)).toEqual([`${START_ID}>n1`, 'n1>n2', `n2>${END_ID}`]);
+    const c = checkPipeline('p', g.blocks, g.edges, infos, {});
+    expect(c.messages).toEqual([]);
+    expect(c.definition).toEqual({ name: 'p', blocks: [{ type: 'T', config: { legacy: 1, prompt: 'hi', temperature: 0.5 } }, { type: 'C', config: { field_name: 'y' } }], constraints: {} });
+  });
+  it('says what stops a save, counting blocks from 1, and nothing once fixed', () => {
+    const blocks: GraphBlock[] = [
+      { id: 'a', blockType: 'T', values: { prompt: '', temperature: '' }, extra: {} },
+      { id: 'b', blockType: 'C', values: { field_name: 'assistant' }, extra: {} },
+    ];
+    let c = checkPipeline('', blocks, [], infos, { max_total_tokens: 'x' });
+    expect(c.definition).toBeNull();
+    expect(c.messages).toContain('Give the pipeline a name.');
+    expect(c.messages).toContain('Connect Start to the first block.');
+    expect(c.messages.some((m) => /Block \(T\) is not connected/.test(m))).toBe(true);
+    expect(c.messages).toContain('Constraint max_total_tokens: Must be a number');
+    const edges = [{ source: START_ID, target: 'a' }, { source: 'a', target: 'b' }];
+    c = checkPipeline('p', blocks, edges, infos, {});
+    expect(c.messages).toEqual(['Connect the last block to End.', 'Block 1 (T): “prompt” is required.']);
+    blocks[0].values.prompt = 'go';
+    c = checkPipeline('p', blocks, [...edges, { source: 'b', target: END_ID }], infos, {});
+    expect(c.messages).toEqual([]);
+    expect(c.definition?.blocks.map((b) => b.type)).toEqual(['T', 'C']);
+  });
+});
+
+describe('example seeds for try-it', () => {
+  const md = { id: 'qa', name: 'Q&A', description: '', example_seed: '# Title\n\nText.' };
+  const js = { id: 'j', name: 'JSON', description: '', example_seed: [{ metadata: { content: 'sun' } }] };
+  it('turns a template seed into try-it input', () => {
+    expect(JSON.parse(exampleInput(md)!)).toEqual({ file_content: '# Title\n\nText.' });
+    expect(JSON.parse(exampleInput(js)!)).toEqual({ content: 'sun' });
+    expect(JSON.parse(exampleInput({ ...js, example_seed: JSON.stringify(js.example_seed) })!)).toEqual({ content: 'sun' });
+    expect(exampleInput({ id: 'x', name: 'x', description: '' })).toBeNull();
+  });
+  it('prefers the template of the same name, else the same kind of seed', () => {
+    expect(pickExample([js, md], 'Q&A', false)?.id).toBe('qa');
+    expect(pickExample([js, md], 'mine', true)?.id).toBe('qa');
+    expect(pickExample([md, js], 'mine', false)?.id).toBe('j');
   });
 });

@@ -2,7 +2,7 @@
 // tested: the block order implied by the edges, the fields each block can
 // reference, turning form values into a block config and back, client-side
 // checks, and mapping a server field path onto a node.
-import type { BlockInfo, ConfigSchema, Constraints, Json, JsonObject, SchemaProperty } from '../types';
+import type { BlockInfo, ConfigSchema, Constraints, Json, JsonObject, PipelineDef, SchemaProperty, TemplateInfo } from '../types';
 
 export const START_ID = 'start';
 export const END_ID = 'end';
@@ -288,17 +288,149 @@ export interface XY {
   y: number;
 }
 
-// Simple left-to-right layout: Start, the chain in order, End on one row;
-// blocks that are not connected on a row below.
-export function layout(order: string[], unconnected: string[], spacing = 260): Record<string, XY> {
+// Left-to-right layout: Start, the chain in order, End; blocks that are
+// not connected on a row below. With `perRow` the chain wraps into rows of
+// that many nodes (Start and End count), so a long pipeline stays readable
+// in a narrow canvas instead of being zoomed out to a thin strip.
+export function layout(order: string[], unconnected: string[], spacing = 260, perRow = Infinity): Record<string, XY> {
   const pos: Record<string, XY> = {};
-  pos[START_ID] = { x: 0, y: 120 };
-  order.forEach((id, i) => {
-    pos[id] = { x: (i + 1) * spacing, y: 100 };
+  const row = Math.max(2, perRow);
+  const rowGap = 170;
+  const seq = [START_ID, ...order, END_ID];
+  seq.forEach((id, i) => {
+    const r = Math.floor(i / row);
+    const c = i % row;
+    const endpoint = id === START_ID || id === END_ID;
+    pos[id] = { x: c * spacing, y: r * rowGap + (endpoint ? 120 : 100) };
   });
-  pos[END_ID] = { x: (order.length + 1) * spacing, y: 120 };
+  const rows = Math.ceil(seq.length / row);
   unconnected.forEach((id, i) => {
-    pos[id] = { x: (i + 1) * spacing, y: 300 };
+    pos[id] = { x: (i + 1) * spacing, y: (rows - 1) * rowGap + 300 };
   });
   return pos;
+}
+
+// How many nodes fit side by side in a canvas this wide at a zoom that
+// keeps node text readable.
+export function nodesPerRow(canvasWidth: number, spacing = 260): number {
+  return Math.max(2, Math.floor((canvasWidth - 40) / spacing));
+}
+
+// --- graph <-> definition -------------------------------------------------
+
+export interface GraphBlock {
+  id: string;
+  blockType: string;
+  values: FormValues;
+  extra: JsonObject;
+}
+
+export interface GraphEdge extends SimpleEdge {
+  id: string;
+}
+
+// A saved definition -> block nodes n1..nN chained Start -> ... -> End.
+// Config keys the schema does not know are kept aside (extra) and written
+// back unchanged.
+export function graphFromDefinition(def: PipelineDef | undefined, infos: Map<string, BlockInfo>): { blocks: GraphBlock[]; edges: GraphEdge[] } {
+  const blocks: GraphBlock[] = [];
+  const edges: GraphEdge[] = [];
+  let prev = START_ID;
+  (def?.blocks || []).forEach((blk, i) => {
+    const id = `n${i + 1}`;
+    const schema = infos.get(blk.type)?.config_schema || {};
+    const known = new Set(Object.keys(schema.properties || {}));
+    const extra: JsonObject = {};
+    for (const [k, v] of Object.entries(blk.config || {})) if (!known.has(k)) extra[k] = v;
+    blocks.push({ id, blockType: blk.type, values: toForm(blk.config || {}, schema), extra });
+    edges.push({ id: `e-${prev}-${id}`, source: prev, target: id });
+    prev = id;
+  });
+  edges.push({ id: `e-${prev}-${END_ID}`, source: prev, target: END_ID });
+  return { blocks, edges };
+}
+
+export interface PipelineCheck {
+  messages: string[]; // what stops a save, in human words (blocks counted from 1)
+  definition: PipelineDef | null; // the definition to send when there is nothing to say
+}
+
+// Everything the builder checks before saving, and the definition it
+// saves: the blocks in edge order with their form values turned into
+// config. Recomputed on every change, so a banner never says something that
+// is no longer true.
+export function checkPipeline(
+  name: string,
+  blocks: GraphBlock[],
+  edges: SimpleEdge[],
+  infos: Map<string, BlockInfo>,
+  constraintValues: Record<string, string>,
+): PipelineCheck {
+  const msgs: string[] = [];
+  const byId = new Map(blocks.map((b) => [b.id, b]));
+  const chain = chainFrom(blocks.map((b) => b.id), edges);
+  const label = (id: string) => {
+    const b = byId.get(id)!;
+    const pos = chain.order.indexOf(id);
+    return `${pos >= 0 ? `Block ${pos + 1}` : 'Block'} (${infos.get(b.blockType)?.name || b.blockType})`;
+  };
+  if (!name.trim()) msgs.push('Give the pipeline a name.');
+  if (blocks.length === 0) msgs.push('Add at least one block: drag one from the palette onto the canvas.');
+  else if (chain.order.length === 0) msgs.push('Connect Start to the first block.');
+  for (const id of chain.unconnected) msgs.push(`${label(id)} is not connected: link it between Start and End, or delete it.`);
+  if (chain.order.length > 0 && !chain.reachesEnd) msgs.push('Connect the last block to End.');
+  const configs: JsonObject[] = [];
+  chain.order.forEach((id) => {
+    const b = byId.get(id)!;
+    const info = infos.get(b.blockType);
+    const schema = info?.config_schema || {};
+    const { config, errors } = fromForm(b.values, schema, b.extra);
+    const missing = missingRequired(b.values, schema);
+    if (!info) msgs.push(`${label(id)}: unknown block type.`);
+    for (const k of missing) msgs.push(`${label(id)}: “${k}” is required.`);
+    for (const [k, m] of Object.entries(errors)) if (!missing.includes(k)) msgs.push(`${label(id)}: ${k}: ${m}`);
+    configs.push(config);
+  });
+  const { constraints, errors: cErrors } = constraintsFromForm(constraintValues);
+  for (const [k, m] of Object.entries(cErrors)) msgs.push(`Constraint ${k}: ${m}`);
+  if (msgs.length) return { messages: msgs, definition: null };
+  return {
+    messages: [],
+    definition: { name: name.trim(), blocks: chain.order.map((id, i) => ({ type: byId.get(id)!.blockType, config: configs[i] })), constraints },
+  };
+}
+
+// --- try-it example seeds -------------------------------------------------
+
+// The try-it input a template's example seed gives: the metadata of its
+// first seed, or for a markdown seed the document as file_content (what a
+// multiplier reads).
+export function exampleInput(t: TemplateInfo): string | null {
+  const s = t.example_seed;
+  if (s === undefined || s === null) return null;
+  if (typeof s === 'string') {
+    try {
+      const parsed = JSON.parse(s) as Json;
+      return exampleInput({ ...t, example_seed: parsed });
+    } catch {
+      return JSON.stringify({ file_content: s }, null, 2);
+    }
+  }
+  const first = Array.isArray(s) ? s[0] : s;
+  if (first && typeof first === 'object' && !Array.isArray(first)) {
+    const meta = (first as JsonObject).metadata;
+    if (meta && typeof meta === 'object' && !Array.isArray(meta)) return JSON.stringify(meta, null, 2);
+  }
+  return null;
+}
+
+// The example that fits a pipeline best: the template it was made from
+// (same name), else one whose seed has the same shape (markdown for a
+// pipeline starting with a multiplier, JSON seeds otherwise).
+export function pickExample(templates: TemplateInfo[], pipelineName: string, multiplier: boolean): TemplateInfo | null {
+  const usable = templates.filter((t) => exampleInput(t) !== null);
+  const same = usable.find((t) => t.name === pipelineName);
+  if (same) return same;
+  const md = (t: TemplateInfo) => exampleInput(t)!.includes('"file_content"');
+  return usable.find((t) => md(t) === multiplier) || null;
 }

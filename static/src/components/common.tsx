@@ -2,7 +2,7 @@ import React from 'react';
 import { Box, Flash, Label, Text } from '@primer/react';
 import { ApiError } from '../api';
 import type { TraceEntry } from '../types';
-import { fmtDuration } from '../lib/format';
+import { fmtDuration, humanize } from '../lib/format';
 
 export function JsonBlock({ value, testid, label }: { value: unknown; testid?: string; label?: string }) {
   const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
@@ -13,10 +13,12 @@ export function JsonBlock({ value, testid, label }: { value: unknown; testid?: s
   );
 }
 
+// The sentence to show for a failed request, counting blocks and seeds
+// from 1 (the detail below keeps the server's 0-based field paths).
 export function errorText(e: unknown): string {
-  if (e instanceof ApiError) return e.message;
-  if (e instanceof Error) return e.message;
-  return String(e);
+  if (e instanceof ApiError) return humanize(e.message);
+  if (e instanceof Error) return humanize(e.message);
+  return humanize(String(e));
 }
 
 // A red banner for a failed request; shows the server's detail (field,
@@ -49,7 +51,10 @@ export function ErrorFlash({ error, testid = 'error', onDismiss }: { error: unkn
 
 // The execution trace: one collapsible entry per block with its input,
 // output, the accumulated state after it, and how long it took.
-export function TraceView({ trace, testid = 'trace' }: { trace?: TraceEntry[] | null; testid?: string }) {
+// `stacked` puts input, output and state under each other (narrow panels
+// such as the builder's try-it); otherwise they sit side by side when the
+// page is wide enough.
+export function TraceView({ trace, testid = 'trace', stacked = false }: { trace?: TraceEntry[] | null; testid?: string; stacked?: boolean }) {
   if (!trace || trace.length === 0) {
     return <Text sx={{ color: 'fg.muted' }} data-testid={testid}>No trace recorded.</Text>;
   }
@@ -75,8 +80,8 @@ export function TraceView({ trace, testid = 'trace' }: { trace?: TraceEntry[] | 
                 </Label>
               ) : null}
             </summary>
-            {t.error ? <Flash variant="danger" sx={{ my: 2 }}>{t.error}</Flash> : null}
-            <Box sx={{ display: 'grid', gridTemplateColumns: ['1fr', '1fr', '1fr 1fr 1fr'], gap: 2, mt: 2 }}>
+            {t.error ? <Flash variant="danger" sx={{ my: 2 }}>{humanize(t.error)}</Flash> : null}
+            <Box sx={{ display: 'grid', gridTemplateColumns: stacked ? '1fr' : ['1fr', '1fr', '1fr 1fr 1fr'], gap: 2, mt: 2 }}>
               <Box>
                 <Text sx={{ fontSize: 0, color: 'fg.muted' }}>Input</Text>
                 <JsonBlock value={t.input ?? null} testid="trace-input" />

@@ -57,3 +57,27 @@ export function downloadText(filename: string, text: string, type = 'application
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
+
+// The server's messages count blocks and seeds from 0, as the field paths in
+// `detail` do; people count from 1, like the builder's node labels. Turns
+// "blocks[0].config.user_prompt" into "block 1 (user_prompt)", "seed 2" into
+// "seed 3" and "seeds 1, 2" into "seeds 2, 3" in the sentence shown; the
+// detail keeps its 0-based paths.
+export function humanize(msg: string): string {
+  return msg
+    .replace(/\bblocks\[(\d+)\]\.config\.([A-Za-z0-9_]+)/g, (_, i, k) => `block ${Number(i) + 1} (${k})`)
+    .replace(/\bblocks\[(\d+)\](\.[A-Za-z0-9_.]+)?/g, (_, i, rest) => `block ${Number(i) + 1}${rest ? ` (${rest.slice(1)})` : ''}`)
+    .replace(/\b([Ss]eeds?) (\d+(?:, \d+)*)/g, (_, word, list: string) => `${word} ${list.split(', ').map((n) => Number(n) + 1).join(', ')}`);
+}
+
+// Executions per second so far, and the seconds left at that pace.
+export function throughput(done: number, total: number, elapsed: number | null): { perSecond: number | null; etaSeconds: number | null } {
+  if (!elapsed || elapsed <= 0) return { perSecond: null, etaSeconds: null };
+  const perSecond = done / elapsed;
+  return { perSecond, etaSeconds: perSecond > 0 ? Math.max(0, (total - done) / perSecond) : null };
+}
+
+// Pipelines may share a name: every place that lists them shows the id too.
+export function pipelineLabel(p: { id: string; name: string }): string {
+  return `${p.name} · #${p.id}`;
+}

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Link as RouterLink, useNavigate, useParams } from 'react-router-dom';
+import { Link as RouterLink, useBlocker, useNavigate, useParams } from 'react-router-dom';
 import {
   Background,
   Controls,
@@ -14,11 +14,12 @@ import {
   type Edge,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
-import { Box, Button, Flash, FormControl, Spinner, Text, TextInput, useTheme } from '@primer/react';
-import { ArrowLeftIcon, WorkflowIcon } from '@primer/octicons-react';
+import { Box, Button, Flash, FormControl, IconButton, Spinner, Text, TextInput, useConfirm, useTheme } from '@primer/react';
+import { ArrowLeftIcon, ScreenFullIcon, SidebarCollapseIcon, SidebarExpandIcon, WorkflowIcon } from '@primer/octicons-react';
 import { api, ApiError } from '../api';
-import type { BlockInfo, JsonObject, Pipeline, PipelineDef } from '../types';
+import type { BlockInfo, JsonObject, Pipeline, TemplateInfo } from '../types';
 import { ErrorFlash } from '../components/common';
+import { humanize } from '../lib/format';
 import { Palette, DND_TYPE } from '../builder/Palette';
 import { ConfigPanel } from '../builder/ConfigPanel';
 import { TryIt } from '../builder/TryIt';
@@ -29,12 +30,17 @@ import {
   START_ID,
   availableFields,
   chainFrom,
+  checkPipeline,
   constraintsFromForm,
   createsCycle,
+  exampleInput,
   fromForm,
+  graphFromDefinition,
   layout,
   missingRequired,
+  nodesPerRow,
   parseFieldPath,
+  pickExample,
   templateVars,
   toForm,
 } from '../builder/model';
@@ -42,6 +48,10 @@ import {
 type Tab = 'configure' | 'pipeline' | 'tryit';
 
 const edgeDefaults = { markerEnd: { type: MarkerType.ArrowClosed }, type: 'smoothstep' as const };
+const DEFAULT_TRY = '{\n  "content": "Write about the sea."\n}';
+// Below this window width the palette starts folded when a pipeline of
+// more than two blocks opens, so the canvas gets the room.
+const NARROW = 1440;
 
 function endpoints(): AnyNode[] {
   return [
@@ -71,11 +81,16 @@ function Builder() {
   const [tab, setTab] = useState<Tab>('pipeline');
   const [constraintValues, setConstraintValues] = useState<Record<string, string>>({});
   const [seedFieldsText, setSeedFieldsText] = useState('');
-  const [tryInput, setTryInput] = useState('{\n  "content": "Write about the sea."\n}');
+  const [tryInput, setTryInput] = useState(DEFAULT_TRY);
+  const [templates, setTemplates] = useState<TemplateInfo[]>([]);
+  const [paletteOpen, setPaletteOpen] = useState(true);
+  const [settingsOpen, setSettingsOpen] = useState(true);
+  const canvasRef = useRef<HTMLDivElement>(null);
+  const confirm = useConfirm();
   const [dirty, setDirty] = useState(false);
   const [saving, setSaving] = useState(false);
   const [saveError, setSaveError] = useState<unknown>(null);
-  const [validation, setValidation] = useState<string[]>([]);
+  const [showValidation, setShowValidation] = useState(false);
   const [savedAt, setSavedAt] = useState<string | null>(null);
   const [serverErrors, setServerErrors] = useState<Record<string, { key?: string; message: string }>>({});
   const [constraintServerError, setConstraintServerError] = useState<{ key: string; message: string } | null>(null);
@@ -99,28 +114,26 @@ function Builder() {
         setBlocks(b);
         const info = new Map(b.map((x) => [x.type, x]));
         if (id) {
-          const p: Pipeline = await api.pipeline(id);
+          const [p, tpl]: [Pipeline, TemplateInfo[]] = await Promise.all([api.pipeline(id), api.templates().catch(() => [] as TemplateInfo[])]);
           if (cancelled) return;
           setName(p.name);
-          const defBlocks = p.definition?.blocks || [];
-          const ns: AnyNode[] = endpoints();
-          const es: Edge[] = [];
-          let prev = START_ID;
-          defBlocks.forEach((blk, i) => {
-            const nid = `n${i + 1}`;
-            const schema = info.get(blk.type)?.config_schema || {};
-            const known = new Set(Object.keys(schema.properties || {}));
-            const extra: JsonObject = {};
-            for (const [k, v] of Object.entries(blk.config || {})) if (!known.has(k)) extra[k] = v;
-            ns.push({ id: nid, type: 'block', position: { x: 0, y: 0 }, data: { blockType: blk.type, values: toForm(blk.config || {}, schema), extra } });
-            es.push({ id: `e-${prev}-${nid}`, source: prev, target: nid, ...edgeDefaults });
-            prev = nid;
-          });
-          es.push({ id: `e-${prev}-${END_ID}`, source: prev, target: END_ID, ...edgeDefaults });
-          counter.current = defBlocks.length + 1;
-          const pos = layout(defBlocks.map((_, i) => `n${i + 1}`), []);
+          setTemplates(tpl);
+          const g = graphFromDefinition(p.definition, info);
+          const ns: AnyNode[] = [
+            ...endpoints(),
+            ...g.blocks.map((b) => ({ id: b.id, type: 'block', position: { x: 0, y: 0 }, data: { blockType: b.blockType, values: b.values, extra: b.extra } }) as BlockNodeT),
+          ];
+          counter.current = g.blocks.length + 1;
+          const fold = window.innerWidth < NARROW && g.blocks.length > 2;
+          if (fold) setPaletteOpen(false);
+          const pos = layout(g.blocks.map((b) => b.id), [], 260, nodesPerRow(canvasWidth(fold ? false : paletteOpen)));
           setNodes(ns.map((n) => ({ ...n, position: pos[n.id] || n.position })));
-          setEdges(es);
+          setEdges(g.edges.map((e) => ({ ...e, ...edgeDefaults })));
+          // Try it starts from the example seed of the template this
+          // pipeline came from (or one of the same kind).
+          const multiplier = !!info.get(p.definition?.blocks?.[0]?.type || '')?.is_multiplier;
+          const ex = pickExample(tpl, p.name, multiplier);
+          if (ex) setTryInput((cur) => (cur === DEFAULT_TRY ? exampleInput(ex) || cur : cur));
           const c = p.definition?.constraints || {};
           const cv: Record<string, string> = {};
           for (const { key } of CONSTRAINT_KEYS) {
@@ -129,7 +142,9 @@ function Builder() {
           }
           setConstraintValues(cv);
           setLoaded(true);
-          setTimeout(() => rf.fitView({ padding: 0.2 }), 50);
+          setTimeout(() => rf.fitView({ padding: 0.15, maxZoom: 1 }), 50);
+        } else {
+          api.templates().then((t) => !cancelled && setTemplates(t), () => undefined);
         }
         try {
           setSeedFieldsText(localStorage.getItem(seedKeyStore(id)) || '');
@@ -146,6 +161,10 @@ function Builder() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [id]);
 
+  // Before the canvas is laid out (while loading) its width follows from
+  // the window and the panels.
+  const canvasWidth = (palette = paletteOpen) =>
+    (palette === paletteOpen && canvasRef.current?.getBoundingClientRect().width) || Math.max(400, window.innerWidth - (palette ? 250 : 40) - (settingsOpen ? 380 : 40));
   const blockNodes = nodes.filter((n): n is BlockNodeT => n.type === 'block');
   const chain = useMemo(() => chainFrom(blockNodes.map((n) => n.id), edges), [blockNodes, edges]);
   const orderTypes = chain.order.map((nid) => (nodes.find((n) => n.id === nid) as BlockNodeT).data.blockType);
@@ -296,9 +315,9 @@ function Builder() {
   };
 
   const autoLayout = () => {
-    const pos = layout(chain.order, chain.unconnected);
+    const pos = layout(chain.order, chain.unconnected, 260, nodesPerRow(canvasWidth()));
     setNodes((ns) => ns.map((n) => ({ ...n, position: pos[n.id] || n.position })));
-    setTimeout(() => rf.fitView({ padding: 0.2 }), 30);
+    setTimeout(() => rf.fitView({ padding: 0.15, maxZoom: 1 }), 30);
   };
 
   const setValue = (nid: string, key: string, value: string | boolean) => {
@@ -312,41 +331,27 @@ function Builder() {
     touch();
   };
 
+  // Live: recomputed on every change, shown once a save was tried, gone
+  // as soon as nothing is wrong any more.
+  const check = useMemo(
+    () =>
+      checkPipeline(
+        name,
+        blockNodes.map((n) => ({ id: n.id, blockType: n.data.blockType, values: n.data.values, extra: n.data.extra })),
+        edges,
+        infos,
+        constraintValues,
+      ),
+    [name, blockNodes, edges, infos, constraintValues],
+  );
+  const validation = showValidation ? check.messages : [];
+
   const save = async () => {
-    const msgs: string[] = [];
-    const label = (nid: string) => {
-      const n = nodes.find((x) => x.id === nid) as BlockNodeT;
-      const pos = chain.order.indexOf(nid);
-      return `${pos >= 0 ? `Block ${pos + 1}` : 'Block'} (${infos.get(n.data.blockType)?.name || n.data.blockType})`;
-    };
-    if (!name.trim()) msgs.push('Give the pipeline a name.');
-    if (blockNodes.length === 0) msgs.push('Add at least one block: drag one from the palette onto the canvas.');
-    else if (chain.order.length === 0) msgs.push('Connect Start to the first block.');
-    for (const nid of chain.unconnected) msgs.push(`${label(nid)} is not connected: link it between Start and End, or delete it.`);
-    if (chain.order.length > 0 && !chain.reachesEnd) msgs.push('Connect the last block to End.');
-    chain.order.forEach((nid) => {
-      const st = perNode.get(nid)!;
-      const n = nodes.find((x) => x.id === nid) as BlockNodeT;
-      const info = infos.get(n.data.blockType);
-      if (!info) msgs.push(`${label(nid)}: unknown block type.`);
-      for (const k of st.missing) msgs.push(`${label(nid)}: “${k}” is required.`);
-      for (const [k, m] of Object.entries(st.errors)) if (!st.missing.includes(k)) msgs.push(`${label(nid)}: ${k}: ${m}`);
-    });
-    const { constraints, errors: cErrors } = constraintsFromForm(constraintValues);
-    for (const [k, m] of Object.entries(cErrors)) msgs.push(`Constraint ${k}: ${m}`);
-    setValidation(msgs);
+    setShowValidation(true);
     setSaveError(null);
     setConstraintServerError(null);
-    if (msgs.length) return;
-
-    const def: PipelineDef = {
-      name: name.trim(),
-      blocks: chain.order.map((nid) => {
-        const n = nodes.find((x) => x.id === nid) as BlockNodeT;
-        return { type: n.data.blockType, config: perNode.get(nid)!.config };
-      }),
-      constraints,
-    };
+    const def = check.definition;
+    if (!def) return;
     setSaving(true);
     try {
       const r = id ? await api.updatePipeline(id, def) : await api.createPipeline(def);
@@ -359,6 +364,7 @@ function Builder() {
         } catch {
           /* ignore */
         }
+        savedNav.current = true;
         navigate(`/pipelines/${r.id}/edit`, { replace: true });
       }
     } catch (e) {
@@ -368,12 +374,12 @@ function Builder() {
         const fp = parseFieldPath(e.field);
         if (fp && fp.blockIndex !== undefined && chain.order[fp.blockIndex]) {
           const nid = chain.order[fp.blockIndex];
-          setServerErrors({ [nid]: { key: fp.configKey, message: e.message } });
+          setServerErrors({ [nid]: { key: fp.configKey, message: humanize(e.message) } });
           setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === nid })));
           setSelected(nid);
           setTab('configure');
         } else if (fp?.constraint) {
-          setConstraintServerError({ key: fp.constraint, message: e.message });
+          setConstraintServerError({ key: fp.constraint, message: humanize(e.message) });
           setTab('pipeline');
         }
       }
@@ -381,6 +387,31 @@ function Builder() {
       setSaving(false);
     }
   };
+
+  // Unsaved changes: leaving through the app asks first; closing or
+  // reloading the tab gets the browser's own prompt.
+  const savedNav = useRef(false);
+  const blocker = useBlocker(({ currentLocation, nextLocation }) => dirty && !savedNav.current && currentLocation.pathname !== nextLocation.pathname);
+  useEffect(() => {
+    if (blocker.state !== 'blocked') return;
+    confirm({
+      title: 'Leave without saving?',
+      content: 'This pipeline has changes that are not saved. They will be lost.',
+      confirmButtonContent: 'Leave',
+      cancelButtonContent: 'Stay',
+      confirmButtonType: 'danger',
+    }).then((leave) => (leave ? blocker.proceed() : blocker.reset()));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [blocker.state]);
+  useEffect(() => {
+    if (!dirty) return;
+    const onBeforeUnload = (e: BeforeUnloadEvent) => {
+      e.preventDefault();
+      e.returnValue = '';
+    };
+    window.addEventListener('beforeunload', onBeforeUnload);
+    return () => window.removeEventListener('beforeunload', onBeforeUnload);
+  }, [dirty]);
 
   useEffect(() => {
     try {
@@ -438,6 +469,9 @@ function Builder() {
         <Button onClick={autoLayout} leadingVisual={WorkflowIcon} data-testid="auto-layout">
           Auto-layout
         </Button>
+        <Button onClick={() => rf.fitView({ padding: 0.15, maxZoom: 1, duration: 200 })} leadingVisual={ScreenFullIcon} data-testid="fit-view">
+          Fit to view
+        </Button>
         <Button variant="primary" onClick={save} disabled={saving} data-testid="save-pipeline">
           {saving ? 'Saving…' : id ? 'Save' : 'Create'}
         </Button>
@@ -466,10 +500,29 @@ function Builder() {
         </Box>
       ) : null}
       <Box sx={{ display: 'flex', flex: 1, minHeight: 0 }}>
-        <Box sx={{ width: 250, flexShrink: 0, borderRight: '1px solid', borderColor: 'border.default', display: 'flex', flexDirection: 'column', minHeight: 0 }}>
-          <Palette blocks={blocks} onAdd={(t) => addBlock(t, undefined, true)} />
+        <Box
+          sx={{ width: paletteOpen ? 250 : 40, flexShrink: 0, borderRight: '1px solid', borderColor: 'border.default', display: 'flex', flexDirection: 'column', minHeight: 0 }}
+          data-testid="palette-panel"
+          data-open={paletteOpen}
+        >
+          <Box sx={{ display: 'flex', justifyContent: paletteOpen ? 'flex-end' : 'center', p: 1 }}>
+            <IconButton
+              icon={paletteOpen ? SidebarExpandIcon : SidebarCollapseIcon}
+              size="small"
+              variant="invisible"
+              aria-label={paletteOpen ? 'Hide the block palette' : 'Show the block palette'}
+              aria-expanded={paletteOpen}
+              onClick={() => {
+                setPaletteOpen((o) => !o);
+                setTimeout(() => rf.fitView({ padding: 0.15, maxZoom: 1 }), 50);
+              }}
+              data-testid="toggle-palette"
+            />
+          </Box>
+          {paletteOpen ? <Palette blocks={blocks} onAdd={(t) => addBlock(t, undefined, true)} /> : null}
         </Box>
         <Box
+          ref={canvasRef}
           sx={{ flex: 1, minWidth: 0, position: 'relative' }}
           data-testid="canvas"
           onDragOver={(e: React.DragEvent) => {
@@ -501,6 +554,7 @@ function Builder() {
               if (n.type === 'block') {
                 setSelected(n.id);
                 setTab('configure');
+                setSettingsOpen(true);
               }
             }}
             onPaneClick={() => setSelected(null)}
@@ -508,7 +562,8 @@ function Builder() {
             colorMode={dark ? 'dark' : 'light'}
             defaultEdgeOptions={edgeDefaults}
             fitView
-            fitViewOptions={{ padding: 0.3, maxZoom: 1 }}
+            fitViewOptions={{ padding: 0.15, maxZoom: 1 }}
+            minZoom={0.2}
             proOptions={{ hideAttribution: true }}
           >
             <Background />
@@ -518,14 +573,40 @@ function Builder() {
         <Box
           as="aside"
           aria-label="Settings"
-          sx={{ width: 380, flexShrink: 0, borderLeft: '1px solid', borderColor: 'border.default', display: 'flex', flexDirection: 'column', minHeight: 0 }}
+          sx={{
+            width: settingsOpen ? (tab === 'tryit' ? 480 : 380) : 40,
+            flexShrink: 0,
+            borderLeft: '1px solid',
+            borderColor: 'border.default',
+            display: 'flex',
+            flexDirection: 'column',
+            minHeight: 0,
+          }}
+          data-testid="settings-panel"
+          data-open={settingsOpen}
         >
-          <Box sx={{ display: 'flex', gap: 1, p: 2, borderBottom: '1px solid', borderColor: 'border.default' }}>
-            {tabButton('configure', 'Block')}
-            {tabButton('pipeline', 'Pipeline')}
-            {tabButton('tryit', 'Try it')}
+          <Box sx={{ display: 'flex', gap: 1, p: 2, borderBottom: settingsOpen ? '1px solid' : 'none', borderColor: 'border.default', flexDirection: settingsOpen ? 'row' : 'column', alignItems: 'center' }}>
+            <IconButton
+              icon={settingsOpen ? SidebarCollapseIcon : SidebarExpandIcon}
+              size="small"
+              variant="invisible"
+              aria-label={settingsOpen ? 'Hide the settings panel' : 'Show the settings panel'}
+              aria-expanded={settingsOpen}
+              onClick={() => {
+                setSettingsOpen((o) => !o);
+                setTimeout(() => rf.fitView({ padding: 0.15, maxZoom: 1 }), 50);
+              }}
+              data-testid="toggle-settings"
+            />
+            {settingsOpen ? (
+              <>
+                {tabButton('configure', 'Block')}
+                {tabButton('pipeline', 'Pipeline')}
+                {tabButton('tryit', 'Try it')}
+              </>
+            ) : null}
           </Box>
-          <Box sx={{ p: 3, overflow: 'auto', flex: 1 }}>
+          <Box sx={{ p: 3, overflow: 'auto', flex: 1, display: settingsOpen ? 'block' : 'none' }}>
             {tab === 'configure' ? (
               selNode ? (
                 <ConfigPanel
@@ -594,7 +675,7 @@ function Builder() {
                 })}
               </Box>
             ) : null}
-            {tab === 'tryit' ? <TryIt pipelineId={id} dirty={dirty} input={tryInput} setInput={setTryInput} /> : null}
+            {tab === 'tryit' ? <TryIt pipelineId={id} dirty={dirty} input={tryInput} setInput={setTryInput} templates={templates} /> : null}
           </Box>
         </Box>
       </Box>

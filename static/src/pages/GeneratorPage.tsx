@@ -5,7 +5,7 @@ import { AlertIcon, CheckIcon, RocketIcon, SyncIcon, UploadIcon, XIcon } from '@
 import { api, ApiError, uuid4 } from '../api';
 import type { Failure, Health, Job, Json, Pipeline, SeedValidation } from '../types';
 import { ErrorFlash, PageTitle, TraceView, errorText } from '../components/common';
-import { elapsedSeconds, fmtDuration, fmtInt, fmtTime, shortId } from '../lib/format';
+import { elapsedSeconds, fmtDuration, fmtInt, fmtTime, humanize, pipelineLabel, shortId, throughput } from '../lib/format';
 
 const ACTIVE = new Set(['queued', 'running']);
 const MAX_UPLOAD = 10 * 1024 * 1024;
@@ -38,10 +38,10 @@ async function inspect(file: File): Promise<Picked> {
   let executions = 0;
   for (let i = 0; i < list.length; i++) {
     const s = list[i] as { metadata?: unknown; repetitions?: unknown } | null;
-    if (!s || typeof s !== 'object' || Array.isArray(s)) return { file, kind, parseError: `Seed ${i} is not an object with "metadata".` };
-    if (!s.metadata || typeof s.metadata !== 'object' || Array.isArray(s.metadata)) return { file, kind, parseError: `Seed ${i} has no "metadata" object.` };
+    if (!s || typeof s !== 'object' || Array.isArray(s)) return { file, kind, parseError: `Seed ${i + 1} is not an object with "metadata".` };
+    if (!s.metadata || typeof s.metadata !== 'object' || Array.isArray(s.metadata)) return { file, kind, parseError: `Seed ${i + 1} has no "metadata" object.` };
     const r = s.repetitions === undefined ? 1 : s.repetitions;
-    if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) return { file, kind, parseError: `Seed ${i}: "repetitions" must be a whole number of at least 1.` };
+    if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) return { file, kind, parseError: `Seed ${i + 1}: "repetitions" must be a whole number of at least 1.` };
     executions += r;
   }
   return { file, kind, seeds: parsed as Json, seedCount: list.length, executions };
@@ -57,6 +57,8 @@ function statusVariant(s: string): 'accent' | 'success' | 'danger' | 'attention'
       return 'danger';
     case 'stopped':
       return 'attention';
+    case 'cancelled':
+      return 'secondary';
     case 'queued':
       return 'secondary';
     default:
@@ -100,12 +102,12 @@ function Failures({ job, onRetried }: { job: Job; onRetried: (id: string) => voi
             {list.map((f, i) => (
               <Box as="li" key={i} data-testid="failure-item" sx={{ border: '1px solid', borderColor: 'danger.muted', borderRadius: 2, p: 2 }}>
                 <Text as="div" sx={{ fontSize: 0, color: 'fg.muted' }}>
-                  seed {f.seed_index}, repetition {f.repetition}
+                  seed {f.seed_index + 1}, repetition {f.repetition + 1}
                   {f.block_type ? ` · ${f.block_type}` : ''}
                   {f.step !== undefined && f.step !== null ? ` (step ${f.step})` : ''}
                 </Text>
                 <Text as="div" sx={{ color: 'danger.fg', wordBreak: 'break-word' }} data-testid="failure-error">
-                  {f.error}
+                  {humanize(f.error)}
                 </Text>
                 {f.trace && f.trace.length ? (
                   <details>
@@ -125,20 +127,33 @@ function Failures({ job, onRetried }: { job: Job; onRetried: (id: string) => voi
 function JobCard({ job, pipelineName, now, onChanged, highlight }: { job: Job; pipelineName?: string; now: number; onChanged: (newJobId?: string) => void; highlight: boolean }) {
   const [showFailures, setShowFailures] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const confirm = useConfirm();
   const active = ACTIVE.has(job.status);
   const pct = Math.round(Math.max(0, Math.min(1, job.progress || (job.total_seeds ? job.current_seed / job.total_seeds : 0))) * 100);
-  const el = elapsedSeconds(job.started_at, job.completed_at, now);
+  // A job that ended without a completion time (cancelled before the
+  // runner noticed) must not keep counting up.
+  const ended = !active && !job.completed_at;
+  const el = ended ? null : elapsedSeconds(job.started_at, job.completed_at, now);
+  const pace = active && job.status === 'running' ? throughput(job.current_seed, job.total_seeds, el) : null;
   const u = job.usage || {};
   const cancel = async () => {
     const ok = await confirm({ title: 'Cancel job?', content: 'Executions already finished keep their records.', confirmButtonContent: 'Cancel job', cancelButtonContent: 'Keep running', confirmButtonType: 'danger' });
     if (!ok) return;
     setError(null);
+    setNotice(null);
     try {
       await api.cancelJob(job.id);
       onChanged();
     } catch (e) {
-      setError(e);
+      // The job may have finished (or been cancelled elsewhere) while the
+      // question was open: that is news, not a failure.
+      if (e instanceof ApiError && (e.status === 409 || e.status === 404)) {
+        setNotice(`Nothing to cancel: ${humanize(e.message)}`);
+        onChanged();
+      } else {
+        setError(e);
+      }
     }
   };
   return (
@@ -152,7 +167,11 @@ function JobCard({ job, pipelineName, now, onChanged, highlight }: { job: Job; p
         <Label variant={statusVariant(job.status)} data-testid="job-status">
           {job.status}
         </Label>
-        <Text sx={{ fontWeight: 'bold' }}>{pipelineName || shortId(job.pipeline_id)}</Text>
+        <RouterLink to={`/pipelines/${encodeURIComponent(job.pipeline_id)}/edit`} data-testid="job-pipeline-link" title="Open the pipeline">
+          <Text sx={{ fontWeight: 'bold' }}>
+            {pipelineName || 'pipeline'} · #{job.pipeline_id}
+          </Text>
+        </RouterLink>
         <Text sx={{ color: 'fg.muted', fontSize: 0 }} title={job.id}>
           job {shortId(job.id)} · created {fmtTime(job.created_at)}
         </Text>
@@ -181,7 +200,8 @@ function JobCard({ job, pipelineName, now, onChanged, highlight }: { job: Job; p
         aria-valuemin={0}
         aria-valuemax={100}
         data-testid="job-progress"
-        bg={job.status === 'failed' ? 'danger.emphasis' : job.status === 'completed' ? 'success.emphasis' : 'accent.emphasis'}
+        data-tone={active ? 'active' : job.status}
+        bg={job.status === 'failed' ? 'danger.emphasis' : job.status === 'completed' ? 'success.emphasis' : active ? 'accent.emphasis' : 'neutral.emphasis'}
       />
       <Box sx={{ display: 'flex', gap: 3, flexWrap: 'wrap', fontSize: 1 }}>
         <Text data-testid="job-counts">
@@ -198,7 +218,13 @@ function JobCard({ job, pipelineName, now, onChanged, highlight }: { job: Job; p
             {job.current_step !== null && job.current_step !== undefined ? ` (step ${job.current_step})` : ''}
           </Text>
         ) : null}
-        <Text data-testid="job-elapsed">elapsed {el === null ? '–' : fmtDuration(el)}</Text>
+        <Text data-testid="job-elapsed">{ended ? `${job.status}, not running` : `elapsed ${el === null ? '–' : fmtDuration(el)}`}</Text>
+        {pace && pace.perSecond !== null ? (
+          <Text data-testid="job-rate" sx={{ color: 'fg.muted' }}>
+            {pace.perSecond >= 10 ? fmtInt(pace.perSecond) : pace.perSecond.toFixed(1)} executions/s
+            {pace.etaSeconds !== null ? ` · about ${fmtDuration(pace.etaSeconds)} left` : ''}
+          </Text>
+        ) : null}
         <Text data-testid="job-tokens" sx={{ color: 'fg.muted' }}>
           {fmtInt(u.total_tokens)} tokens (in {fmtInt(u.total_input_tokens)}, out {fmtInt(u.total_output_tokens)}, cached {fmtInt(u.total_cached_tokens)})
         </Text>
@@ -208,7 +234,15 @@ function JobCard({ job, pipelineName, now, onChanged, highlight }: { job: Job; p
           {job.error}
         </Flash>
       ) : null}
-      <ErrorFlash error={error} testid="job-action-error" />
+      <ErrorFlash error={error} testid="job-action-error" onDismiss={() => setError(null)} />
+      {notice ? (
+        <Flash sx={{ mt: 2, py: 2, display: 'flex', alignItems: 'center', gap: 2 }} data-testid="job-action-notice">
+          <Text sx={{ flex: 1 }}>{notice}</Text>
+          <Button size="small" variant="invisible" onClick={() => setNotice(null)} aria-label="Dismiss" data-testid="job-action-notice-dismiss">
+            Dismiss
+          </Button>
+        </Flash>
+      ) : null}
       {showFailures ? <Failures job={job} onRetried={(id) => onChanged(id)} /> : null}
     </Box>
   );
@@ -231,6 +265,7 @@ export default function GeneratorPage() {
   const [jobs, setJobs] = useState<Job[] | null>(null);
   const [jobsError, setJobsError] = useState<unknown>(null);
   const [now, setNow] = useState(Date.now());
+  const [jobLimit, setJobLimit] = useState(25);
   const idemKey = useRef(uuid4());
   const fileInput = useRef<HTMLInputElement>(null);
 
@@ -270,12 +305,12 @@ export default function GeneratorPage() {
 
   const loadJobs = useCallback(async () => {
     try {
-      setJobs(await api.jobs({ limit: 25 }));
+      setJobs(await api.jobs({ limit: jobLimit }));
       setJobsError(null);
     } catch (e) {
       setJobsError(e);
     }
-  }, []);
+  }, [jobLimit]);
 
   const anyActive = !!jobs && jobs.some((j) => ACTIVE.has(j.status));
   // Live progress: poll every second while a job is queued or running.
@@ -357,7 +392,7 @@ export default function GeneratorPage() {
           {health?.runner?.last_seen ? ` (last seen ${fmtTime(health.runner.last_seen)})` : ''}.
         </Flash>
       ) : null}
-      {healthError ? (
+      {healthError && !(healthError instanceof ApiError && healthError.status === 0) ? (
         <Flash variant="danger" sx={{ mb: 3 }} data-testid="health-error">
           Cannot reach the server: {errorText(healthError)}
         </Flash>
@@ -374,7 +409,7 @@ export default function GeneratorPage() {
               <Select.Option value="">Choose a pipeline…</Select.Option>
               {(pipelines || []).map((p) => (
                 <Select.Option key={p.id} value={p.id}>
-                  {p.name}
+                  {pipelineLabel(p)}
                 </Select.Option>
               ))}
             </Select>
@@ -481,12 +516,12 @@ export default function GeneratorPage() {
               <Box as="ul" sx={{ m: 0, pl: 3 }}>
                 {verify.errors.map((m, i) => (
                   <li key={`e${i}`} data-testid="verify-error">
-                    {typeof m === 'string' ? m : JSON.stringify(m)}
+                    {typeof m === 'string' ? humanize(m) : JSON.stringify(m)}
                   </li>
                 ))}
                 {verify.warnings.map((m, i) => (
                   <li key={`w${i}`} data-testid="verify-warning">
-                    {typeof m === 'string' ? m : JSON.stringify(m)}
+                    {typeof m === 'string' ? humanize(m) : JSON.stringify(m)}
                   </li>
                 ))}
               </Box>
@@ -497,7 +532,11 @@ export default function GeneratorPage() {
         {startError ? (
           <Box>
             <ErrorFlash error={startError} testid="generate-error" />
-            {typeof seedIndex === 'number' ? <Text sx={{ color: 'danger.fg' }} data-testid="generate-error-seed">Check seed {seedIndex} (counted from 0) in your file.</Text> : null}
+            {typeof seedIndex === 'number' ? (
+              <Text sx={{ color: 'danger.fg' }} data-testid="generate-error-seed">
+                Check seed {seedIndex + 1} (counted from 1) in your file.
+              </Text>
+            ) : null}
           </Box>
         ) : null}
         {started ? (
@@ -534,6 +573,13 @@ export default function GeneratorPage() {
             />
           ))}
         </Box>
+        {jobs && jobs.length >= jobLimit ? (
+          <Box sx={{ mt: 2, textAlign: 'center' }}>
+            <Button onClick={() => setJobLimit((l) => l + 25)} data-testid="more-jobs">
+              Show older jobs
+            </Button>
+          </Box>
+        ) : null}
       </Box>
     </Box>
   );

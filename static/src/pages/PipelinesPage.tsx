@@ -174,7 +174,10 @@ export default function PipelinesPage() {
                 <Box sx={{ flex: 1, minWidth: 0 }}>
                   <RouterLink to={`/pipelines/${p.id}/edit`} data-testid="pipeline-name">
                     <Text sx={{ fontWeight: 'bold' }}>{p.name}</Text>
-                  </RouterLink>
+                  </RouterLink>{' '}
+                  <Text sx={{ color: 'fg.muted', fontSize: 0, fontFamily: 'mono' }} data-testid="pipeline-id" title="Pipeline id">
+                    #{p.id}
+                  </Text>
                   <Box sx={{ display: 'flex', gap: 1, flexWrap: 'wrap', mt: 1 }}>
                     {(p.definition?.blocks || []).map((b, j) => (
                       <Label key={j} variant="secondary">

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import React, { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import { Box, Button, CounterLabel, Flash, FormControl, IconButton, Label, Select, Spinner, Text, Textarea, useConfirm } from '@primer/react';
 import {
@@ -17,7 +17,7 @@ import {
 import { api } from '../api';
 import type { DataRecord, FieldOrder, Job, Json, JsonObject, Pipeline, RecordStatus } from '../types';
 import { ErrorFlash, PageTitle, TraceView } from '../components/common';
-import { fmtTime, preview, shortId } from '../lib/format';
+import { fmtTime, pipelineLabel, preview, shortId } from '../lib/format';
 import { allFieldNames, arrange, normalizeOrder, recordFields, roleOf, withRole, type Role } from '../review/fields';
 
 const STATUSES: RecordStatus[] = ['pending', 'accepted', 'rejected', 'edited'];
@@ -336,7 +336,7 @@ export default function ReviewPage() {
     }
   };
 
-  const exportHref = api.exportUrl({ status, job_id: jobId });
+  const exportHref = api.exportUrl({ status, job_id: jobId, pipeline_id: pipelineId });
   const arranged = current ? arrange(order, recordFields(current)) : null;
   const primaryCols = fieldNames.filter((f) => roleOf(order, f) === 'primary').slice(0, 3);
 
@@ -367,7 +367,7 @@ export default function ReviewPage() {
             <Select.Option value="">All pipelines</Select.Option>
             {(pipelines || []).map((p) => (
               <Select.Option key={p.id} value={p.id}>
-                {p.name}
+                {pipelineLabel(p)}
               </Select.Option>
             ))}
           </Select>
@@ -420,11 +420,6 @@ export default function ReviewPage() {
         </Flash>
       ) : null}
       {capped ? <Flash variant="warning" sx={{ mb: 2 }}>Showing the newest {CAP} records; narrow the filter to see others.</Flash> : null}
-      {!jobId && pipelineId ? (
-        <Text as="div" sx={{ fontSize: 0, color: 'fg.muted', mb: 2 }}>
-          Export covers the job and status filters; choose a job to export only this pipeline&apos;s records.
-        </Text>
-      ) : null}
 
       {showHelp ? (
         <Box role="dialog" aria-label="Keyboard shortcuts" data-testid="shortcut-help" sx={{ border: '1px solid', borderColor: 'border.default', borderRadius: 2, p: 3, mb: 3, bg: 'canvas.overlay', boxShadow: 'shadow.large' }}>
@@ -543,7 +538,17 @@ export default function ReviewPage() {
                     ))}
                     <td style={{ whiteSpace: 'nowrap' }}>{fmtTime(r.created_at)}</td>
                     <td>
-                      <Button size="small" onClick={() => update({ view: 'single', record: r.id })} data-testid="open-record" aria-label={`Open record ${i + 1}`}>
+                      <Button
+                        size="small"
+                        onClick={(e: React.MouseEvent) => {
+                          // The row's own click would replace the URL again
+                          // without view=single.
+                          e.stopPropagation();
+                          update({ view: 'single', record: r.id });
+                        }}
+                        data-testid="open-record"
+                        aria-label={`Open record ${i + 1}`}
+                      >
                         Open
                       </Button>
                     </td>
