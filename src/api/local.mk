@@ -15,7 +15,14 @@ libdgenapi_a_SOURCES = src/api/api.c src/api/route.c src/api/server.c \
 	src/api/health.c src/api/blocks.c src/api/templates.c src/api/pipelines.c \
 	src/api/seeds.c src/api/generate.c src/api/jobs.c src/api/records.c \
 	src/api/export.c
-API_LIBS = libdgenapi.a $(DGEN_LIBS) $(FCGI_LIBS)
+# dgen-api does not link libcurl: as a CGI program it starts at every
+# request, and libcurl's thirty libraries cost most of that start. It links
+# src/llm/curl_lazy.c instead, which loads libcurl on the first LLM call.
+# (dgen-runner and dgen link libcurl as usual.)
+noinst_LIBRARIES += libdgencurllazy.a
+libdgencurllazy_a_SOURCES = src/llm/curl_lazy.c
+API_LIBS = libdgenapi.a libdgen.a libdgencurllazy.a $(SQLITE_LIBS) $(JSONC_LIBS) \
+	$(YAML_LIBS) $(PTHREAD_LIBS) $(LIBS) $(FCGI_LIBS)
 
 sbin_PROGRAMS += dgen-api
 dgen_api_SOURCES = src/api/main.c

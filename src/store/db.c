@@ -348,6 +348,9 @@ int db_open(struct dgen_db **out, const char *path, int busy_timeout_ms, struct 
 	}
 	sqlite3_extended_result_codes(db->h, 1);
 	sqlite3_busy_timeout(db->h, db->busy_timeout_ms);
+	/* keep -wal/-shm when the last connection closes: a CGI request would
+	 * otherwise create and delete both files every time */
+	sqlite3_file_control(db->h, "main", SQLITE_FCNTL_PERSIST_WAL, &(int){ 1 });
 	if (db_pragma(db, "PRAGMA journal_mode=WAL", "wal", err) < 0)
 		goto fail;
 	if (db_pragma(db, "PRAGMA foreign_keys=ON", NULL, err) < 0)
