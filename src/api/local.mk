@@ -49,10 +49,11 @@ tests_fuzz_fuzz_jsonbody_SOURCES = tests/fuzz/fuzz_jsonbody.c tests/fuzz/driver.
 tests_fuzz_fuzz_jsonbody_LDADD = $(TEST_LIBS)
 tests_fuzz_fuzz_jsonbody_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)
 
-# End-to-end tests: dgen-api as a CGI program, and behind a real nginx.
+# End-to-end tests: dgen-api as a CGI program, behind a real nginx, and as
+# CGI under a real Apache (mod_cgid) configured from contrib/apache.
 # tests/api/fake_runner plays the runner's side of the queue for them.
 check_PROGRAMS += tests/api/fake_runner tests/fixtures/listen_exec
 tests_api_fake_runner_LDADD = $(TEST_LIBS)
-TESTS += tests/api_cgi.sh tests/api_nginx.sh
-EXTRA_DIST += tests/api_cgi.sh tests/api_nginx.sh tests/api/lib.sh conf/nginx-dgen.conf \
-	contrib/bench-api
+TESTS += tests/api_cgi.sh tests/api_nginx.sh tests/api_apache.sh
+EXTRA_DIST += tests/api_cgi.sh tests/api_nginx.sh tests/api_apache.sh tests/api/lib.sh \
+	conf/nginx-dgen.conf contrib/bench-api
