@@ -75,13 +75,16 @@ chmod 0755 "$SB/env.cgi"
 MOCK="$top_builddir/tests/mock-llm/mock-llm"
 MOCK_PID=
 HTTPD_CONF=$T/apache/httpd.conf
-stop_all() {
+stop_httpd() {
 	if [ -f "$T/apache/httpd.pid" ]; then
 		local pid
 		pid=$(cat "$T/apache/httpd.pid")
 		"$HTTPD" -f "$HTTPD_CONF" -k stop 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	fi
+}
+stop_all() {
+	stop_httpd
 	if [ -n "$MOCK_PID" ]; then
 		kill "$MOCK_PID" 2>/dev/null
 		wait "$MOCK_PID" 2>/dev/null
@@ -180,7 +183,7 @@ EOF
 		sleep 0.1
 	done
 	[ -n "$started" ] && break
-	stop_all
+	stop_httpd
 done
 if [ -z "$started" ]; then
 	echo "Bail out! apache2 did not start"
@@ -340,6 +343,19 @@ check ".htaccess: a client-side route gets the UI" grep -q 'dgen ui' "$T/body"
 req GET /assets/missing.js
 expect 404 ".htaccess: a missing asset is a 404"
 check "as JSON" error_shape
+
+# ---- a database file the web server user may write, in a directory it may not --------
+mkdir -p "$T/rodata"
+cp "$T/home/data/dgen.db" "$T/rodata/dgen.db"
+chown "$RUN_USER:$RUN_GROUP" "$T/rodata/dgen.db"
+chmod 0555 "$T/rodata"
+sed -i "s|^SetEnv DATABASE_PATH .*|SetEnv DATABASE_PATH $T/rodata/dgen.db|" "$SHARED/.htaccess"
+req GET /api/health
+expect 503 "a database directory the web server cannot write"
+check "as JSON" error_shape
+jqt '.detail.hint | test("directory of the database must exist and be writable")' \
+	"the answer says why (not only Apache's log)"
+chmod 0755 "$T/rodata"
 
 check "no sanitizer report in Apache's error log" \
 	sh -c "! grep -Eq 'Sanitizer|runtime error' '$T/apache/error.log'"

@@ -14,7 +14,7 @@ noinst_LIBRARIES += libdgenapi.a
 libdgenapi_a_SOURCES = src/api/api.c src/api/route.c src/api/server.c \
 	src/api/health.c src/api/blocks.c src/api/templates.c src/api/pipelines.c \
 	src/api/seeds.c src/api/generate.c src/api/jobs.c src/api/records.c \
-	src/api/export.c
+	src/api/export.c src/api/dbhint.c
 # dgen-api does not link libcurl: as a CGI program it starts at every
 # request, and libcurl's thirty libraries cost most of that start. It links
 # src/llm/curl_lazy.c instead, which loads libcurl on the first LLM call.
