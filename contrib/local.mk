@@ -5,6 +5,7 @@
 #   $(sysconfdir)/dgen/dgen.conf.sample     every setting, commented out
 #   $(pkgdatadir)/ui/                       the built web UI (static/dist)
 #   $(pkgdatadir)/nginx/dgen.conf           nginx site for these paths
+#   $(pkgdatadir)/apache/                   Apache CGI site, .htaccess, JSON error documents
 #   $(prefix)/lib/systemd/system/           dgen-api.socket/.service, dgen-runner.service
 #   $(prefix)/lib/sysusers.d/dgen.conf      the dgen account
 #   man pages dgen(1) dgen.conf(5) dgen-api(8) dgen-runner(8)
@@ -22,17 +23,27 @@ sysusersdir = $(prefix)/lib/sysusers.d
 dist_sysusers_DATA = contrib/sysusers.d/dgen.conf
 nginxsitedir = $(pkgdatadir)/nginx
 nginxsite_DATA = contrib/nginx/dgen.conf
+apachesitedir = $(pkgdatadir)/apache
+apachesite_DATA = contrib/apache/dgen.conf contrib/apache/htaccess
+apacheerrorsdir = $(pkgdatadir)/apache/errors
+dist_apacheerrors_DATA = contrib/apache/errors/400.json contrib/apache/errors/403.json \
+	contrib/apache/errors/404.json contrib/apache/errors/408.json \
+	contrib/apache/errors/411.json contrib/apache/errors/413.json \
+	contrib/apache/errors/414.json contrib/apache/errors/500.json \
+	contrib/apache/errors/503.json contrib/apache/errors/504.json
 
 CONTRIB_GENERATED = contrib/systemd/dgen-api.service \
-	contrib/systemd/dgen-runner.service contrib/nginx/dgen.conf
+	contrib/systemd/dgen-runner.service contrib/nginx/dgen.conf \
+	contrib/apache/dgen.conf contrib/apache/htaccess
 CLEANFILES += $(CONTRIB_GENERATED)
 EXTRA_DIST += contrib/systemd/dgen-api.service.in \
 	contrib/systemd/dgen-runner.service.in contrib/nginx/dgen.conf.in \
-	contrib/apache/dgen.conf contrib/debian-chroot-test
+	contrib/apache/dgen.conf.in contrib/apache/htaccess.in contrib/debian-chroot-test
 
 # Installed paths go into the units and the nginx site at build time.
 contrib_edit = sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@bindir[@]|$(bindir)|g' \
-	-e 's|@pkgdatadir[@]|$(pkgdatadir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g'
+	-e 's|@pkgdatadir[@]|$(pkgdatadir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	-e 's|@localstatedir[@]|$(localstatedir)|g'
 contrib_generate = $(AM_V_GEN)$(MKDIR_P) $(@D) && \
 	$(contrib_edit) $(srcdir)/$@.in >$@.tmp && mv $@.tmp $@
 contrib/systemd/dgen-api.service: $(srcdir)/contrib/systemd/dgen-api.service.in Makefile
@@ -40,6 +51,10 @@ contrib/systemd/dgen-api.service: $(srcdir)/contrib/systemd/dgen-api.service.in 
 contrib/systemd/dgen-runner.service: $(srcdir)/contrib/systemd/dgen-runner.service.in Makefile
 	$(contrib_generate)
 contrib/nginx/dgen.conf: $(srcdir)/contrib/nginx/dgen.conf.in Makefile
+	$(contrib_generate)
+contrib/apache/dgen.conf: $(srcdir)/contrib/apache/dgen.conf.in Makefile
+	$(contrib_generate)
+contrib/apache/htaccess: $(srcdir)/contrib/apache/htaccess.in Makefile
 	$(contrib_generate)
 
 # The UI: static/dist when it is built (contrib/dgenctl setup, or shipped

@@ -296,6 +296,58 @@ static void test_body(void)
 	dgen_err_clear(&err);
 }
 
+static int wait_never(void *ctx, int ms)
+{
+	(void)ctx;
+	(void)ms;
+	return 0;
+}
+
+/* A CGI body the request refused is read to its end when the request is
+ * reset (Apache's mod_cgid loses the response of a program that exits
+ * with its body unread), unless no byte arrives in time. */
+static void test_cgi_drain(void)
+{
+	static const char *p[] = { "REQUEST_METHOD", "POST", "REQUEST_URI", "/api/x",
+				   "CONTENT_LENGTH", "20", NULL };
+	struct req r;
+	struct req_mem m;
+	struct req_io io;
+	struct dgen_err err = DGEN_ERR_INIT;
+
+	memset(&m, 0, sizeof m);
+	m.params = p;
+	m.body = "01234567890123456789";
+	m.body_len = 20;
+	m.max_read = 3;
+	request_mem_io(&m, &io);
+	request_init(&r);
+	r.is_cgi = true;
+	ok(request_parse(&r, &io, &err) == 0 && request_read_body(&r, 10, &err) != 0,
+	   "CGI body over the limit refused");
+	is_int(m.pos, 0, "unread");
+	request_reset(&r);
+	is_int(m.pos, 20, "reset reads the refused body to its end");
+	dgen_err_clear(&err);
+
+	m.pos = 0;
+	io.wait = wait_never;
+	request_parse(&r, &io, &err);
+	request_reset(&r);
+	is_int(m.pos, 0, "nothing read when no byte arrives in time");
+
+	m.pos = 0;
+	io.wait = NULL;
+	p[1] = "GET";
+	p[3] = "/api/nothing";
+	request_parse(&r, &io, &err);
+	r.is_cgi = false;
+	request_reset(&r);
+	is_int(m.pos, 0, "FastCGI bodies are left to libfcgi");
+	request_free(&r);
+	dgen_err_clear(&err);
+}
+
 static int json(struct req *r, const char *ct, const char *text, bool allow_empty,
 		struct json_object **out, struct dgen_err *err)
 {
@@ -460,6 +512,7 @@ int main(void)
 	test_query();
 	test_parse();
 	test_body();
+	test_cgi_drain();
 	test_json();
 	test_respond();
 	return done_testing();

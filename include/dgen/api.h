@@ -76,6 +76,9 @@ struct dgen_db *api_db(struct api_ctx *c);
 struct dgen_exec *api_exec(struct api_ctx *c);
 struct dgen_registry *api_registry(struct api_ctx *c);
 struct dgen_catalog *api_templates(struct api_ctx *c);
+/* Adds a "hint" to err's detail when the database at path cannot be
+ * opened for want of permissions (its directory, or the file). (dbhint.c) */
+void api_db_hint(struct dgen_err *err, const char *path);
 
 /* Loads stored pipeline id through the worker's registry. Errors:
  * DGEN_ENOTFOUND for an unknown id; a stored definition that no longer

@@ -41,6 +41,10 @@ struct req_io {
 	int (*write)(void *ctx, const char *buf, size_t n);
 	/* Pushes buffered response bytes to the web server: 0 or -1. */
 	int (*flush)(void *ctx);
+	/* Optional: waits up to ms for body bytes to read: 1 when there are
+	 * (or the end), 0 on timeout, -1 on error. Bounds the time spent
+	 * dropping an unread CGI body; NULL when reads never wait long. */
+	int (*wait)(void *ctx, int ms);
 };
 
 struct req_param {
@@ -71,9 +75,17 @@ struct req {
 	bool body_read;
 };
 
+/* Plain CGI: what request_reset reads of a body nobody read, at most. */
+#define REQ_DRAIN_MAX (64LL << 20) /* bytes (the web server caps bodies lower) */
+#define REQ_DRAIN_SECONDS 10.0
+
 void request_init(struct req *r);
 /* Forgets the request and keeps the memory for the next one (shrinking
- * anything a large request grew). */
+ * anything a large request grew). In plain CGI it first reads and drops
+ * the rest of a body the request did not read (refused: too big, wrong
+ * content type, unknown route ...), within REQ_DRAIN_MAX bytes and
+ * REQ_DRAIN_SECONDS: under Apache's mod_cgid a program that exits with
+ * its body unread loses its response. */
 void request_reset(struct req *r);
 void request_free(struct req *r);
 

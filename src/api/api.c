@@ -51,6 +51,7 @@ struct dgen_db *api_db(struct api_ctx *c)
 			dgen_err_set(&c->err, DGEN_EBUSY,
 				     "The database is unavailable; try again later");
 			dgen_err_detail_str(&c->err, "reason", "database cannot be opened");
+			api_db_hint(&c->err, w->cfg->database_path);
 		}
 		return NULL;
 	}

@@ -14,8 +14,15 @@ noinst_LIBRARIES += libdgenapi.a
 libdgenapi_a_SOURCES = src/api/api.c src/api/route.c src/api/server.c \
 	src/api/api_health.c src/api/api_blocks.c src/api/api_templates.c src/api/api_pipelines.c \
 	src/api/api_seeds.c src/api/api_generate.c src/api/api_jobs.c src/api/api_records.c \
-	src/api/api_export.c
-API_LIBS = libdgenapi.a $(DGEN_LIBS) $(FCGI_LIBS)
+	src/api/api_export.c src/api/dbhint.c
+# dgen-api does not link libcurl: as a CGI program it starts at every
+# request, and libcurl's thirty libraries cost most of that start. It links
+# src/llm/curl_lazy.c instead, which loads libcurl on the first LLM call.
+# (dgen-runner and dgen link libcurl as usual.)
+noinst_LIBRARIES += libdgencurllazy.a
+libdgencurllazy_a_SOURCES = src/llm/curl_lazy.c
+API_LIBS = libdgenapi.a libdgen.a libdgencurllazy.a $(SQLITE_LIBS) $(JSONC_LIBS) \
+	$(YAML_LIBS) $(PTHREAD_LIBS) $(LIBS) $(FCGI_LIBS)
 
 sbin_PROGRAMS += dgen-api
 dgen_api_SOURCES = src/api/main.c
@@ -42,10 +49,11 @@ tests_fuzz_fuzz_jsonbody_SOURCES = tests/fuzz/fuzz_jsonbody.c tests/fuzz/driver.
 tests_fuzz_fuzz_jsonbody_LDADD = $(TEST_LIBS)
 tests_fuzz_fuzz_jsonbody_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)
 
-# End-to-end tests: dgen-api as a CGI program, and behind a real nginx.
+# End-to-end tests: dgen-api as a CGI program, behind a real nginx, and as
+# CGI under a real Apache (mod_cgid) configured from contrib/apache.
 # tests/api/fake_runner plays the runner's side of the queue for them.
 check_PROGRAMS += tests/api/fake_runner tests/fixtures/listen_exec
 tests_api_fake_runner_LDADD = $(TEST_LIBS)
-TESTS += tests/api_cgi.sh tests/api_nginx.sh
-EXTRA_DIST += tests/api_cgi.sh tests/api_nginx.sh tests/api/lib.sh conf/nginx-dgen.conf \
-	contrib/bench-api
+TESTS += tests/api_cgi.sh tests/api_nginx.sh tests/api_apache.sh
+EXTRA_DIST += tests/api_cgi.sh tests/api_nginx.sh tests/api_apache.sh tests/api/lib.sh \
+	conf/nginx-dgen.conf contrib/bench-api

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dgen/clock.h"
 #include "dgen/request.h"
 #include "dgen/utf8.h"
 #include "dgen/util.h"
@@ -25,13 +26,63 @@ void request_init(struct req *r)
 	dgen_buf_init(&r->body);
 }
 
+/* The body length the client announced: the parsed CONTENT_LENGTH, or
+ * the raw parameter when parsing stopped before it (a bad path ...). */
+static long long announced_length(const struct req *r)
+{
+	const char *cl;
+	long long n;
+
+	if (r->content_length >= 0)
+		return r->content_length;
+	if (!r->io)
+		return 0;
+	cl = r->io->getparam(r->io->ctx, "CONTENT_LENGTH");
+	if (!cl || !*cl || strspn(cl, "0123456789") != strlen(cl) || strlen(cl) > 18 ||
+	    dgen_parse_long(cl, 0, LLONG_MAX, &n) != 0)
+		return 0;
+	return n;
+}
+
+/*
+ * Plain CGI: reads and drops what is left of the body. Apache's mod_cgid
+ * writes the body into the program's stdin, a socket that is also its
+ * stdout; a program that exits with body bytes unread resets that socket
+ * and Apache loses the response (an empty reply, or a chunked body cut
+ * short). Bounded by REQ_DRAIN_MAX bytes and REQ_DRAIN_SECONDS: a client
+ * that trickles its body does not keep the process for longer.
+ */
+static void drain_cgi_body(struct req *r)
+{
+	long long left = announced_length(r) - (long long)r->body.len;
+	double deadline = dgen_clock_mono() + REQ_DRAIN_SECONDS;
+	char buf[READ_CHUNK];
+
+	if (left > REQ_DRAIN_MAX)
+		left = REQ_DRAIN_MAX;
+	while (left > 0) {
+		int ms = (int)((deadline - dgen_clock_mono()) * 1000.0);
+		long n;
+
+		if (ms <= 0 || (r->io->wait && r->io->wait(r->io->ctx, ms) <= 0))
+			break;
+		n = r->io->read(r->io->ctx, buf, left < READ_CHUNK ? (size_t)left : READ_CHUNK);
+		if (n <= 0)
+			break;
+		left -= n;
+	}
+}
+
 /* Everything but the transport flavour (is_cgi) is forgotten. */
 void request_reset(struct req *r)
 {
 	bool cgi = r->is_cgi;
 	struct arena a = r->arena;
-	struct dgen_buf body = r->body;
+	struct dgen_buf body;
 
+	if (cgi && r->io)
+		drain_cgi_body(r);
+	body = r->body;
 	arena_reset(&a);
 	dgen_buf_reset_keep(&body, BODY_KEEP);
 	memset(r, 0, sizeof(*r));
@@ -554,4 +605,5 @@ void request_mem_io(struct req_mem *m, struct req_io *io)
 	io->read = mem_read;
 	io->write = mem_write;
 	io->flush = mem_flush;
+	io->wait = NULL;
 }

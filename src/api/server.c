@@ -18,6 +18,7 @@
 #include <fcgiapp.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,17 @@ static long cgi_read(void *ctx, char *buf, size_t n)
 	return got < 0 ? -1 : (long)got;
 }
 
+static int cgi_wait(void *ctx, int ms)
+{
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+	int rc;
+
+	(void)ctx;
+	while ((rc = poll(&p, 1, ms)) < 0 && errno == EINTR)
+		;
+	return rc < 0 ? -1 : rc;
+}
+
 static int cgi_write(void *ctx, const char *buf, size_t n)
 {
 	(void)ctx;
@@ -144,7 +156,7 @@ static int worker_loop(int listen_fd, const struct dgen_config *cfg, unsigned lo
 	sigset_t term;
 	FCGX_Request fr;
 	struct api_worker w;
-	struct req_io io = { &fr, fcgx_getparam, fcgx_read, fcgx_write, fcgx_flush };
+	struct req_io io = { &fr, fcgx_getparam, fcgx_read, fcgx_write, fcgx_flush, NULL };
 	int rc = 0;
 
 	sigemptyset(&term);
@@ -432,7 +444,7 @@ static int run_cgi(const struct dgen_config *cfg)
 {
 	static char outbuf[65536];
 	struct api_worker w;
-	struct req_io io = { NULL, cgi_getparam, cgi_read, cgi_write, cgi_flush };
+	struct req_io io = { NULL, cgi_getparam, cgi_read, cgi_write, cgi_flush, cgi_wait };
 
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);

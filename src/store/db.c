@@ -502,11 +502,16 @@ int db_connect(struct dgen_db **out, const char *path, int busy_timeout_ms,
 	}
 	sqlite3_extended_result_codes(db->h, 1);
 	sqlite3_busy_timeout(db->h, db->busy_timeout_ms);
+	/* keep -wal/-shm when the last connection closes (a CGI request would
+	 * otherwise create and delete both every time); with a size limit set,
+	 * that close empties the WAL, so the next one has nothing to replay */
+	sqlite3_file_control(db->h, "main", SQLITE_FCNTL_PERSIST_WAL, &(int){ 1 });
 	if (db_pragma(db, "PRAGMA journal_mode=WAL", "wal", err) < 0)
 		goto fail;
 	if (db_pragma(db, "PRAGMA foreign_keys=ON", NULL, err) < 0)
 		goto fail;
-	if (db_pragma(db, "PRAGMA synchronous=NORMAL", NULL, err) < 0)
+	if (db_pragma(db, "PRAGMA synchronous=NORMAL", NULL, err) < 0 ||
+	    db_pragma(db, "PRAGMA journal_size_limit=67108864", NULL, err) < 0)
 		goto fail;
 	snprintf(sql, sizeof(sql), "PRAGMA busy_timeout=%d", db->busy_timeout_ms);
 	if (db_pragma(db, sql, NULL, err) < 0)
