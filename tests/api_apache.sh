@@ -55,14 +55,20 @@ as_web_user() {
 chmod 0755 "$T"
 
 # ---- an installation under $T, laid out as make install does -------------
+# make install gives programs 0755 and data 0644 whatever the builder's
+# umask (contrib/dgenctl runs the suites under 027): do the same here, so
+# the web server user can read and run what it serves.
+umask 022
 SH=$T/share          # $pkgdatadir
 SB=$T/sbin           # $sbindir
 ETC=$T/etc           # $sysconfdir
 DATA=$T/data         # /var/lib/dgen
 mkdir -p "$SH/ui/assets" "$SH/apache" "$SB" "$ETC/dgen" "$DATA" "$T/apache" "$T/home/www"
-cp "$top_builddir/dgen-api" "$SB/dgen-api"
+install -m 0755 "$top_builddir/dgen-api" "$SB/dgen-api"
+install -m 0755 "$top_builddir/dgen-runner" "$SB/dgen-runner"
 cp -R "$top_srcdir/templates" "$SH/templates"
 cp -R "$top_srcdir/contrib/apache/errors" "$SH/apache/errors"
+chmod -R a+rX "$SH"
 printf '<!doctype html><title>dgen</title><div id="root">dgen ui</div>\n' >"$SH/ui/index.html"
 printf 'console.log("dgen");\n' >"$SH/ui/assets/app.js"
 # A trivial CGI program beside dgen-api: prints what Apache handed it.
@@ -112,7 +118,7 @@ chgrp "$RUN_GROUP" "$ETC/dgen/dgen.conf"
 # and the shipped .htaccess.
 SHARED=$T/home/www
 cp -R "$SH/ui/." "$SHARED/"
-cp "$top_builddir/dgen-api" "$SHARED/api.cgi"
+install -m 0755 "$top_builddir/dgen-api" "$SHARED/api.cgi"
 cp -R "$SH/apache/errors" "$SHARED/dgen-errors"
 mkdir -p "$T/home/data"
 chown -R "$RUN_USER:$RUN_GROUP" "$SHARED" "$T/home/data"
@@ -253,7 +259,7 @@ req POST /api/generate -F "pipeline_id=$P" -F "file=@$T/seeds.json" -H 'Idempote
 check "same Idempotency-Key, same job" test "$(jqv .job_id)" = "$J"
 if [ -n "$MOCK_PID" ]; then
 	as_web_user env DATABASE_PATH="$DATA/dgen.db" DGEN_CONFIG="$ETC/dgen/dgen.conf" \
-		"$top_builddir/dgen-runner" --once >"$T/runner.log" 2>&1
+		"$SB/dgen-runner" --once >"$T/runner.log" 2>&1
 	check "dgen-runner --once as the web server user" test $? -eq 0
 else
 	"$top_builddir/tests/api/fake_runner" "$DATA/dgen.db" claim >/dev/null
