@@ -396,36 +396,37 @@ static int f_replace(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val 
 	return replace(s, LINE, in, &a[0], &a[1], &a[2], out);
 }
 
-static int f_first(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
-		   struct tpl_val *a, struct tpl_val *out)
+/* first and last: the item at one end, or an undefined that says the
+ * sequence was empty. `last` needs a sequence, as Jinja's reversed() does. */
+static int end_item(struct tpl_rs *s, int line, struct tpl_val *in, bool last,
+		    struct tpl_val *out)
 {
 	size_t n;
 
-	(void)a;
-	if (tpl_iter_len(s, LINE, in, &n) < 0)
+	if (last && !tpl_is_seq(in))
+		return tpl_error(s, line, "'%s' object is not reversible", tpl_type_name(in));
+	if (tpl_iter_len(s, line, in, &n) < 0)
 		return -1;
 	if (n == 0) {
-		mk_hint(out, "No first item, sequence was empty.");
+		mk_hint(out, last ? "No last item, sequence was empty."
+				  : "No first item, sequence was empty.");
 		return 0;
 	}
-	return tpl_iter_get(s, LINE, in, 0, out);
+	return tpl_iter_get(s, line, in, last ? n - 1 : 0, out);
+}
+
+static int f_first(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
+		   struct tpl_val *a, struct tpl_val *out)
+{
+	(void)a;
+	return end_item(s, LINE, in, false, out);
 }
 
 static int f_last(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		  struct tpl_val *a, struct tpl_val *out)
 {
-	size_t n;
-
 	(void)a;
-	if (!tpl_is_seq(in))
-		return tpl_error(s, LINE, "'%s' object is not reversible", tpl_type_name(in));
-	if (tpl_iter_len(s, LINE, in, &n) < 0)
-		return -1;
-	if (n == 0) {
-		mk_hint(out, "No last item, sequence was empty.");
-		return 0;
-	}
-	return tpl_iter_get(s, LINE, in, n - 1, out);
+	return end_item(s, LINE, in, true, out);
 }
 
 /* ---- numbers ---- */
