@@ -612,6 +612,19 @@ static bool py_parse_float(const char *p, size_t n, double *out)
 /* int(default, base): ints and bools as they are, strings parsed as
  * Python's int() (then float()) would, floats truncated; anything else,
  * or a failed parse, is the default (0). */
+/* int and float when the input does not convert: their `default`
+ * argument, else 0 (0.0). */
+static int conversion_default(const struct tpl_val *dflt, bool is_float, struct tpl_val *out)
+{
+	if (!tpl_is_absent(dflt))
+		*out = *dflt;
+	else if (is_float)
+		tpl_set_float(out, 0.0);
+	else
+		tpl_set_int(out, 0);
+	return 0;
+}
+
 static int f_int(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		 struct tpl_val *a, struct tpl_val *out)
 {
@@ -651,11 +664,7 @@ static int f_int(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 	tpl_set_int(out, (long long)d);
 	return 0;
 dflt:
-	if (tpl_is_absent(&a[0]))
-		tpl_set_int(out, 0);
-	else
-		*out = a[0];
-	return 0;
+	return conversion_default(&a[0], false, out);
 }
 
 static int f_float(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
@@ -673,11 +682,7 @@ static int f_float(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 		tpl_set_float(out, d);
 		return 0;
 	}
-	if (tpl_is_absent(&a[0]))
-		tpl_set_float(out, 0.0);
-	else
-		*out = a[0];
-	return 0;
+	return conversion_default(&a[0], true, out);
 }
 
 static int f_abs(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
