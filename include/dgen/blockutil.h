@@ -36,6 +36,43 @@
 	.abi = DGEN_BLOCK_ABI, .inputs = inputs, .outputs = outputs,       \
 	.params = params, .n_params = DGEN_ARRAY_LEN(params)
 
+/* The other members every builtin block fills: its type name (as pipelines
+ * spell it), display name, category and one-line description. Follow it
+ * with the block's functions (.init, .execute, .free, .is_multiplier). */
+#define BLOCKUTIL_TYPE(type_, name_, category_, description_)             \
+	BLOCKUTIL_TABLES, .type = (type_), .name = (name_),                  \
+	.category = (category_), .description = (description_)
+
+/* Rows of a params table, one macro per kind of parameter; what a kind
+ * does not name is NULL/false (not required, not nullable, no enum):
+ *   BLOCKUTIL_PARAM        a plain value of a type, its default as JSON text
+ *   BLOCKUTIL_PARAM_FIELD  names a field of the state; dflt is that name
+ *   BLOCKUTIL_PARAM_PROMPT a prompt template; "" uses a state field instead
+ *   BLOCKUTIL_PARAM_ENUM   a string out of values (NULL-terminated)
+ * A row of any other shape spells the struct out. BLOCKUTIL_PARAMS_SAMPLING
+ * is the generators' model, temperature and max_tokens, checked by
+ * blockutil_check_sampling() and sent by blockutil_ask(). */
+#define BLOCKUTIL_PARAM(name_, type_, dflt, description_)                 \
+	{ .name = (name_), .type = (type_), .default_json = (dflt),          \
+	  .description = (description_) }
+#define BLOCKUTIL_PARAM_FIELD(name_, dflt, description_)                  \
+	{ .name = (name_), .type = DGEN_PARAM_STRING, .default_json = "\"" dflt "\"", \
+	  .field_ref = true, .description = (description_) }
+#define BLOCKUTIL_PARAM_PROMPT(name_, description_)                       \
+	{ .name = (name_), .type = DGEN_PARAM_STRING, .default_json = "\"\"",  \
+	  .format = "prompt", .description = (description_) }
+#define BLOCKUTIL_PARAM_ENUM(name_, dflt, values, description_)           \
+	{ .name = (name_), .type = DGEN_PARAM_STRING, .default_json = (dflt), \
+	  .enum_values = (values), .description = (description_) }
+#define BLOCKUTIL_PARAMS_SAMPLING                                          \
+	{ .name = "model", .type = DGEN_PARAM_STRING, .default_json = "null", \
+	  .nullable = true,                                                  \
+	  .description = "Model name; null uses the configured default (LLM_MODEL)" }, \
+	BLOCKUTIL_PARAM("temperature", DGEN_PARAM_NUMBER, "0.7",             \
+			"Sampling temperature (0 to 2)"),                    \
+	BLOCKUTIL_PARAM("max_tokens", DGEN_PARAM_INTEGER, "2048",            \
+			"Most tokens the reply may have")
+
 /* The value a field reference names in the state: the top-level key of
  * that exact name if there is one, else a dotted path through objects
  * (and array indexes: "items.0.title"). NULL when absent or JSON null. */

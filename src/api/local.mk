@@ -30,30 +30,12 @@ dgen_api_LDADD = $(API_LIBS)
 
 check_PROGRAMS += tests/test_request tests/test_multipart tests/test_route
 TESTS += tests/test_request tests/test_multipart tests/test_route
-tests_test_request_LDADD = $(TEST_LIBS)
-tests_test_multipart_LDADD = $(TEST_LIBS)
 tests_test_route_LDADD = $(API_LIBS)
-
-# libFuzzer targets (tests/fuzz/local.mk): the request parser, the
-# multipart parser and the JSON body path. In a normal `make check` they
-# replay their corpus.
-check_PROGRAMS += tests/fuzz/fuzz_request tests/fuzz/fuzz_multipart tests/fuzz/fuzz_jsonbody
-FUZZ_TESTS += tests/fuzz/fuzz_request tests/fuzz/fuzz_multipart tests/fuzz/fuzz_jsonbody
-tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c tests/fuzz/driver.c
-tests_fuzz_fuzz_request_LDADD = $(TEST_LIBS)
-tests_fuzz_fuzz_request_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)
-tests_fuzz_fuzz_multipart_SOURCES = tests/fuzz/fuzz_multipart.c tests/fuzz/driver.c
-tests_fuzz_fuzz_multipart_LDADD = $(TEST_LIBS)
-tests_fuzz_fuzz_multipart_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)
-tests_fuzz_fuzz_jsonbody_SOURCES = tests/fuzz/fuzz_jsonbody.c tests/fuzz/driver.c
-tests_fuzz_fuzz_jsonbody_LDADD = $(TEST_LIBS)
-tests_fuzz_fuzz_jsonbody_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)
 
 # End-to-end tests: dgen-api as a CGI program, behind a real nginx, and as
 # CGI under a real Apache (mod_cgid) configured from contrib/apache.
 # tests/api/fake_runner plays the runner's side of the queue for them.
 check_PROGRAMS += tests/api/fake_runner tests/fixtures/listen_exec
-tests_api_fake_runner_LDADD = $(TEST_LIBS)
 TESTS += tests/api_cgi.sh tests/api_nginx.sh tests/api_apache.sh
 EXTRA_DIST += tests/api_cgi.sh tests/api_nginx.sh tests/api_apache.sh tests/api/lib.sh \
 	conf/nginx-dgen.conf contrib/bench-api

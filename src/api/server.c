@@ -33,6 +33,7 @@
 
 #include "dgen/api.h"
 #include "dgen/clock.h"
+#include "dgen/cmdline.h"
 #include "dgen/log.h"
 #include "dgen/util.h"
 
@@ -467,23 +468,20 @@ static void cgi_config_error(const struct dgen_err *e)
 
 /* ---- main -------------------------------------------------------------- */
 
-static void usage(FILE *f)
-{
-	fputs("usage: dgen-api [--socket PATH] [--workers N] [--mode OCTAL] [--backlog N]\n"
-	      "                [--max-requests N] [--config FILE]\n"
-	      "\n"
-	      "Answers the dgen HTTP API (/api/...) as a FastCGI responder:\n"
-	      "  --socket PATH     listen on a unix socket (host:port for TCP) with a pool\n"
-	      "  --workers N       worker processes (default 2)\n"
-	      "  --mode OCTAL      permissions of the socket file (default 0660)\n"
-	      "  --backlog N       listen backlog (default 128)\n"
-	      "  --max-requests N  restart a worker after N requests (default: never)\n"
-	      "  --config FILE     configuration file (KEY=value)\n"
-	      "Without --socket it serves a socket from systemd (LISTEN_FDS) or on fd 0\n"
-	      "(spawn-fcgi), or answers one request as a CGI program when run by a web\n"
-	      "server (GATEWAY_INTERFACE set).\n",
-	      f);
-}
+static const char usage_text[] =
+	"usage: dgen-api [--socket PATH] [--workers N] [--mode OCTAL] [--backlog N]\n"
+	"                [--max-requests N] [--config FILE]\n"
+	"\n"
+	"Answers the dgen HTTP API (/api/...) as a FastCGI responder:\n"
+	"  --socket PATH     listen on a unix socket (host:port for TCP) with a pool\n"
+	"  --workers N       worker processes (default 2)\n"
+	"  --mode OCTAL      permissions of the socket file (default 0660)\n"
+	"  --backlog N       listen backlog (default 128)\n"
+	"  --max-requests N  restart a worker after N requests (default: never)\n"
+	"  --config FILE     configuration file (KEY=value)\n"
+	"Without --socket it serves a socket from systemd (LISTEN_FDS) or on fd 0\n"
+	"(spawn-fcgi), or answers one request as a CGI program when run by a web\n"
+	"server (GATEWAY_INTERFACE set).\n";
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -493,12 +491,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "backlog", required_argument, NULL, 'b' },
 		{ "max-requests", required_argument, NULL, 'r' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		DGEN_CMDLINE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch;
+	int ch, rc;
 	long long v;
 
 	memset(o, 0, sizeof *o);
@@ -541,22 +537,19 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			o->max_requests = (unsigned long)v;
 			break;
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("dgen-api %s\n", PACKAGE_VERSION);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			rc = dgen_cmdline_common(ch, "dgen-api", usage_text, &o->config);
+			if (rc == DGEN_CMDLINE_OTHER) {
+				fputs(usage_text, stderr);
+				return 2;
+			}
+			if (rc >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (optind < argc) {
-		usage(stderr);
+		fputs(usage_text, stderr);
 		return 2;
 	}
 	return -1;

@@ -19,8 +19,8 @@ static const char *const inputs[] = { "*", NULL };
 static const char *const outputs[] = { "coherence_score", NULL };
 
 static const struct dgen_block_param params[] = {
-	{ "field_name", DGEN_PARAM_STRING, "\"assistant\"", NULL, true, false, false, NULL,
-	  "Field holding the text to score" },
+	BLOCKUTIL_PARAM_FIELD("field_name", "assistant",
+			      "Field holding the text to score"),
 };
 
 static int coherence_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
@@ -41,11 +41,8 @@ static int coherence_execute(void *state, struct json_object *config, struct dge
 }
 
 const struct dgen_block_type coherence_score_block = {
-	BLOCKUTIL_TABLES,
-	.type = "CoherenceScore",
-	.name = "Coherence Score",
-	.description = "Scores text in [0,1] by average sentence length: words per "
-		       "'.'-separated sentence divided by 20, capped at 1",
-	.category = "metrics",
+	BLOCKUTIL_TYPE("CoherenceScore", "Coherence Score", "metrics",
+		       "Scores text in [0,1] by average sentence length: words per "
+		       "'.'-separated sentence divided by 20, capped at 1"),
 	.execute = coherence_execute,
 };

@@ -19,9 +19,9 @@ static const char *const inputs[] = { "*", NULL };
 static const char *const outputs[] = { "diversity_score", NULL };
 
 static const struct dgen_block_param params[] = {
-	{ "field_name", DGEN_PARAM_STRING, "\"assistant\"", NULL, true, false, false, NULL,
-	  "Field to score: a list of texts (pairwise dissimilarity) or one text "
-	  "(share of distinct words)" },
+	BLOCKUTIL_PARAM_FIELD("field_name", "assistant",
+			      "Field to score: a list of texts (pairwise dissimilarity) or one text "
+			      "(share of distinct words)"),
 };
 
 /* Mean pairwise dissimilarity of the items; each text is turned into
@@ -94,12 +94,9 @@ static int diversity_execute(void *state, struct json_object *config, struct dge
 }
 
 const struct dgen_block_type diversity_score_block = {
-	BLOCKUTIL_TABLES,
-	.type = "DiversityScore",
-	.name = "Diversity Score",
-	.description = "Scores diversity in [0,1]: for a list of texts the mean pairwise "
+	BLOCKUTIL_TYPE("DiversityScore", "Diversity Score", "metrics",
+		       "Scores diversity in [0,1]: for a list of texts the mean pairwise "
 		       "dissimilarity (1 - similarity ratio), for one text the share of "
-		       "distinct words",
-	.category = "metrics",
+		       "distinct words"),
 	.execute = diversity_execute,
 };

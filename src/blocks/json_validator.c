@@ -25,12 +25,12 @@ static const char *const inputs[] = { "*", NULL };
 static const char *const outputs[] = { "parsed_json", "valid", NULL };
 
 static const struct dgen_block_param params[] = {
-	{ "field_name", DGEN_PARAM_STRING, "\"assistant\"", NULL, true, false, false, NULL,
-	  "Field holding the JSON text (or value) to check" },
-	{ "required_fields", DGEN_PARAM_STRING_LIST, "[]", NULL, false, false, false, NULL,
-	  "Keys the parsed JSON object must have" },
-	{ "strict", DGEN_PARAM_BOOLEAN, "false", NULL, false, false, false, NULL,
-	  "Fail the run instead of setting valid to false" },
+	BLOCKUTIL_PARAM_FIELD("field_name", "assistant",
+			      "Field holding the JSON text (or value) to check"),
+	BLOCKUTIL_PARAM("required_fields", DGEN_PARAM_STRING_LIST, "[]",
+			"Keys the parsed JSON object must have"),
+	BLOCKUTIL_PARAM("strict", DGEN_PARAM_BOOLEAN, "false",
+			"Fail the run instead of setting valid to false"),
 };
 
 /* Parses the field into *parsed (a new reference). On failure returns -1
@@ -114,11 +114,8 @@ static int json_validator_execute(void *state, struct json_object *config,
 }
 
 const struct dgen_block_type json_validator_block = {
-	BLOCKUTIL_TABLES,
-	.type = "JSONValidatorBlock",
-	.name = "JSON Validator",
-	.description = "Parses a field as JSON (one surrounding code fence allowed) and "
-		       "checks required keys; sets `valid` and `parsed_json`",
-	.category = "validators",
+	BLOCKUTIL_TYPE("JSONValidatorBlock", "JSON Validator", "validators",
+		       "Parses a field as JSON (one surrounding code fence allowed) and "
+		       "checks required keys; sets `valid` and `parsed_json`"),
 	.execute = json_validator_execute,
 };

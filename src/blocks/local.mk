@@ -19,15 +19,4 @@ BLOCKS_TESTS = tests/test_blocks_metrics \
 	tests/test_blocks_validators tests/test_blocks_markdown tests/test_generators
 check_PROGRAMS += $(BLOCKS_TESTS)
 TESTS += $(BLOCKS_TESTS)
-tests_test_blocks_metrics_LDADD = $(TEST_LIBS)
-tests_test_blocks_validators_LDADD = $(TEST_LIBS)
-tests_test_blocks_markdown_LDADD = $(TEST_LIBS)
-tests_test_generators_LDADD = $(TEST_LIBS)
 noinst_HEADERS += tests/blocks_test.h
-
-# Fuzz target: metrics, fences and the Markdown splitter over any bytes.
-check_PROGRAMS += tests/fuzz/fuzz_blocks
-FUZZ_TESTS += tests/fuzz/fuzz_blocks
-tests_fuzz_fuzz_blocks_SOURCES = tests/fuzz/fuzz_blocks.c tests/fuzz/driver.c
-tests_fuzz_fuzz_blocks_LDADD = $(TEST_LIBS)
-tests_fuzz_fuzz_blocks_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)

@@ -28,10 +28,10 @@ static const char *const inputs[] = { "file_content", NULL };
 static const char *const outputs[] = { "content", "chunk_index", NULL };
 
 static const struct dgen_block_param params[] = {
-	{ "chunk_size", DGEN_PARAM_INTEGER, "0", NULL, false, false, false, NULL,
-	  "0: split only at headers; N > 0: also cut sections longer than N words" },
-	{ "chunk_overlap", DGEN_PARAM_INTEGER, "0", NULL, false, false, false, NULL,
-	  "Words shared by consecutive pieces of a cut section (less than chunk_size)" },
+	BLOCKUTIL_PARAM("chunk_size", DGEN_PARAM_INTEGER, "0",
+			"0: split only at headers; N > 0: also cut sections longer than N words"),
+	BLOCKUTIL_PARAM("chunk_overlap", DGEN_PARAM_INTEGER, "0",
+			"Words shared by consecutive pieces of a cut section (less than chunk_size)"),
 };
 
 static int markdown_init(struct json_object *config, void **state, struct dgen_err *err)
@@ -208,13 +208,10 @@ static int markdown_execute(void *state, struct json_object *config, struct dgen
 }
 
 const struct dgen_block_type markdown_multiplier_block = {
-	BLOCKUTIL_TABLES,
-	.type = "MarkdownMultiplierBlock",
-	.name = "Markdown Multiplier",
-	.description = "Splits a Markdown document (file_content) at its headers, and "
+	BLOCKUTIL_TYPE("MarkdownMultiplierBlock", "Markdown Multiplier", "seeders",
+		       "Splits a Markdown document (file_content) at its headers, and "
 		       "optionally into pieces of chunk_size words; each chunk becomes its "
-		       "own seed {content, chunk_index}",
-	.category = "seeders",
+		       "own seed {content, chunk_index}"),
 	.is_multiplier = true,
 	.init = markdown_init,
 	.execute = markdown_execute,

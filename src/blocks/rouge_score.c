@@ -19,12 +19,13 @@ static const char *const outputs[] = { "rouge_score", NULL };
 static const char *const rouge_types[] = { "rouge1", "rouge2", "rougeL", NULL };
 
 static const struct dgen_block_param params[] = {
-	{ "generated_field", DGEN_PARAM_STRING, "\"assistant\"", NULL, true, false, false, NULL,
-	  "Field holding the generated text" },
-	{ "reference_field", DGEN_PARAM_STRING, "\"reference\"", NULL, true, false, false, NULL,
-	  "Field holding the reference text" },
-	{ "rouge_type", DGEN_PARAM_STRING, "\"rouge1\"", rouge_types, false, false, false, NULL,
-	  "rouge1 (words), rouge2 (word pairs) or rougeL (longest common subsequence)" },
+	BLOCKUTIL_PARAM_FIELD("generated_field", "assistant",
+			      "Field holding the generated text"),
+	BLOCKUTIL_PARAM_FIELD("reference_field", "reference",
+			      "Field holding the reference text"),
+	BLOCKUTIL_PARAM_ENUM("rouge_type", "\"rouge1\"", rouge_types,
+			     "rouge1 (words), rouge2 (word pairs) or rougeL (longest common "
+			     "subsequence)"),
 };
 
 static int rouge_execute(void *state, struct json_object *config, struct dgen_block_ctx *ctx,
@@ -54,11 +55,8 @@ static int rouge_execute(void *state, struct json_object *config, struct dgen_bl
 }
 
 const struct dgen_block_type rouge_score_block = {
-	BLOCKUTIL_TABLES,
-	.type = "RougeScore",
-	.name = "ROUGE Score",
-	.description = "ROUGE F-measure of a generated text against a reference text "
-		       "(lowercased, punctuation removed, Porter-stemmed words)",
-	.category = "metrics",
+	BLOCKUTIL_TYPE("RougeScore", "ROUGE Score", "metrics",
+		       "ROUGE F-measure of a generated text against a reference text "
+		       "(lowercased, punctuation removed, Porter-stemmed words)"),
 	.execute = rouge_execute,
 };

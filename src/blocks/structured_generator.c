@@ -26,17 +26,12 @@ static const char *const outputs[] = { "generated", NULL };
 #define DEFAULT_PROMPT "Generate data according to schema"
 
 static const struct dgen_block_param params[] = {
-	{ "json_schema", DGEN_PARAM_SCHEMA, NULL, NULL, false, true, false, "json",
-	  "JSON Schema of the object to generate: an object, or a template that "
-	  "renders to one" },
-	{ "model", DGEN_PARAM_STRING, "null", NULL, false, false, true, NULL,
-	  "Model name; null uses the configured default (LLM_MODEL)" },
-	{ "temperature", DGEN_PARAM_NUMBER, "0.7", NULL, false, false, false, NULL,
-	  "Sampling temperature (0 to 2)" },
-	{ "max_tokens", DGEN_PARAM_INTEGER, "2048", NULL, false, false, false, NULL,
-	  "Most tokens the reply may have" },
-	{ "user_prompt", DGEN_PARAM_STRING, "\"\"", NULL, false, false, false, "prompt",
-	  "Prompt template; empty uses the state's `user_prompt`, else \"" DEFAULT_PROMPT "\"" },
+	{ .name = "json_schema", .type = DGEN_PARAM_SCHEMA, .required = true, .format = "json",
+	  .description = "JSON Schema of the object to generate: an object, or a template "
+			 "that renders to one" },
+	BLOCKUTIL_PARAMS_SAMPLING,
+	BLOCKUTIL_PARAM_PROMPT("user_prompt", "Prompt template; empty uses the state's "
+			       "`user_prompt`, else \"" DEFAULT_PROMPT "\""),
 };
 
 struct sg {
@@ -156,12 +151,9 @@ out:
 }
 
 const struct dgen_block_type structured_generator_block = {
-	BLOCKUTIL_TABLES,
-	.type = "StructuredGenerator",
-	.name = "Structured Generator",
-	.description = "Asks the LLM for a JSON object that follows a JSON Schema and "
-		       "returns it as `generated`",
-	.category = "generators",
+	BLOCKUTIL_TYPE("StructuredGenerator", "Structured Generator", "generators",
+		       "Asks the LLM for a JSON object that follows a JSON Schema and "
+		       "returns it as `generated`"),
 	.init = sg_init,
 	.execute = sg_execute,
 	.free = sg_free,

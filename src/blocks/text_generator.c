@@ -20,16 +20,11 @@ static const char *const inputs[] = { NULL };
 static const char *const outputs[] = { "assistant", "system", "user", NULL };
 
 static const struct dgen_block_param params[] = {
-	{ "model", DGEN_PARAM_STRING, "null", NULL, false, false, true, NULL,
-	  "Model name; null uses the configured default (LLM_MODEL)" },
-	{ "temperature", DGEN_PARAM_NUMBER, "0.7", NULL, false, false, false, NULL,
-	  "Sampling temperature (0 to 2)" },
-	{ "max_tokens", DGEN_PARAM_INTEGER, "2048", NULL, false, false, false, NULL,
-	  "Most tokens the reply may have" },
-	{ "system_prompt", DGEN_PARAM_STRING, "\"\"", NULL, false, false, false, "prompt",
-	  "System message template; empty uses the state's `system` field" },
-	{ "user_prompt", DGEN_PARAM_STRING, "\"\"", NULL, false, false, false, "prompt",
-	  "User message template; empty uses the state's `user` field" },
+	BLOCKUTIL_PARAMS_SAMPLING,
+	BLOCKUTIL_PARAM_PROMPT("system_prompt",
+			       "System message template; empty uses the state's `system` field"),
+	BLOCKUTIL_PARAM_PROMPT("user_prompt",
+			       "User message template; empty uses the state's `user` field"),
 };
 
 struct tg {
@@ -113,12 +108,9 @@ out:
 }
 
 const struct dgen_block_type text_generator_block = {
-	BLOCKUTIL_TABLES,
-	.type = "TextGenerator",
-	.name = "Text Generator",
-	.description = "Sends a system and a user prompt (templates over the state) to the "
-		       "LLM and returns its reply as `assistant`",
-	.category = "generators",
+	BLOCKUTIL_TYPE("TextGenerator", "Text Generator", "generators",
+		       "Sends a system and a user prompt (templates over the state) to the "
+		       "LLM and returns its reply as `assistant`"),
 	.init = tg_init,
 	.execute = tg_execute,
 	.free = tg_free,

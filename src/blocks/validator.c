@@ -20,12 +20,12 @@ static const char *const inputs[] = { "text", "assistant", NULL };
 static const char *const outputs[] = { "text", "valid", "assistant", NULL };
 
 static const struct dgen_block_param params[] = {
-	{ "min_length", DGEN_PARAM_INTEGER, "0", NULL, false, false, false, NULL,
-	  "Fewest characters the text may have" },
-	{ "max_length", DGEN_PARAM_INTEGER, "100000", NULL, false, false, false, NULL,
-	  "Most characters the text may have" },
-	{ "forbidden_words", DGEN_PARAM_STRING_LIST, "[]", NULL, false, false, false, NULL,
-	  "The text is invalid if it contains any of these (case-insensitive)" },
+	BLOCKUTIL_PARAM("min_length", DGEN_PARAM_INTEGER, "0",
+			"Fewest characters the text may have"),
+	BLOCKUTIL_PARAM("max_length", DGEN_PARAM_INTEGER, "100000",
+			"Most characters the text may have"),
+	BLOCKUTIL_PARAM("forbidden_words", DGEN_PARAM_STRING_LIST, "[]",
+			"The text is invalid if it contains any of these (case-insensitive)"),
 };
 
 static int validator_init(struct json_object *config, void **state, struct dgen_err *err)
@@ -114,12 +114,9 @@ static int validator_execute(void *state, struct json_object *config, struct dge
 }
 
 const struct dgen_block_type validator_block = {
-	BLOCKUTIL_TABLES,
-	.type = "ValidatorBlock",
-	.name = "Validator",
-	.description = "Checks the length of `text` (or `assistant` when `text` is empty) "
-		       "and that it contains no forbidden word; sets `valid`",
-	.category = "validators",
+	BLOCKUTIL_TYPE("ValidatorBlock", "Validator", "validators",
+		       "Checks the length of `text` (or `assistant` when `text` is empty) "
+		       "and that it contains no forbidden word; sets `valid`"),
 	.init = validator_init,
 	.execute = validator_execute,
 };

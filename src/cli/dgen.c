@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "dgen/blocks.h"
 #include "dgen/buf.h"
+#include "dgen/cmdline.h"
 #include "dgen/db.h"
 #include "dgen/file.h"
 #include "dgen/json.h"
@@ -362,10 +363,8 @@ static const char *templates_dir(const struct dgen_config *cfg)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'C' },
 		{ "debug", no_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		DGEN_CMDLINE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli c;
@@ -379,23 +378,17 @@ int main(int argc, char **argv)
 	/* The database, its WAL and SHM: 0640 at most, however we were started. */
 	umask(umask(0) | 027);
 	dgen_log_init("dgen", false, 2);
+	/* "+": the options before the command only; --config has no short form. */
 	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'C':
-			config_file = optarg;
-			break;
-		case 'd':
+		if (opt == 'd') {
 			debug = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return CLI_OK;
-		case 'V':
-			printf("dgen %s\n", PACKAGE_VERSION);
-			return CLI_OK;
-		default:
-			return cli_usage_error("unknown option");
+			continue;
 		}
+		rc = dgen_cmdline_common(opt, "dgen", usage_text, &config_file);
+		if (rc == DGEN_CMDLINE_OTHER)
+			return cli_usage_error("unknown option");
+		if (rc >= 0)
+			return rc;
 	}
 	if (optind >= argc)
 		return cli_usage_error("no command given");

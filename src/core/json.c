@@ -171,27 +171,45 @@ static int lookup(struct json_object *obj, const char *path, const char *key,
 	return 0;
 }
 
-int dgen_json_get_str(struct json_object *obj, const char *path, const char *key,
-		      bool required, const char **out, struct dgen_err *err)
+/* lookup() and a type check in one: 1 with the value in *out when it is
+ * there and its json type is one of `types` (a mask of TYPE() bits), 0
+ * when it is absent and optional (*out untouched: the caller's default),
+ * -1 with "'<field>' must be <what>" or "is required". */
+#define TYPE(t) (1u << (t))
+static int lookup_as(struct json_object *obj, const char *path, const char *key, bool required,
+		     unsigned types, const char *what, struct json_object **out,
+		     struct dgen_err *err)
 {
 	struct json_object *v;
 	int r = lookup(obj, path, key, required, &v, err);
 
-	if (r <= 0)
-		return r;
-	if (!json_object_is_type(v, json_type_string))
-		return dgen_json_type_error(err, DGEN_EBADREQ, path, key, "a string");
-	*out = json_object_get_string(v);
-	return 0;
+	if (r > 0 && !(types & TYPE(json_object_get_type(v))))
+		return dgen_json_type_error(err, DGEN_EBADREQ, path, key, what);
+	if (r > 0)
+		*out = v;
+	return r;
 }
 
+int dgen_json_get_str(struct json_object *obj, const char *path, const char *key,
+		      bool required, const char **out, struct dgen_err *err)
+{
+	struct json_object *v;
+	int r = lookup_as(obj, path, key, required, TYPE(json_type_string), "a string", &v, err);
+
+	if (r > 0)
+		*out = json_object_get_string(v);
+	return r < 0 ? -1 : 0;
+}
+
+/* An integer, also written as a double with no fraction (1.0, 1e3). */
 int dgen_json_get_int(struct json_object *obj, const char *path, const char *key,
 		      bool required, int64_t min, int64_t max, int64_t *out,
 		      struct dgen_err *err)
 {
 	struct json_object *v;
 	int64_t n;
-	int r = lookup(obj, path, key, required, &v, err);
+	int r = lookup_as(obj, path, key, required, TYPE(json_type_double) | TYPE(json_type_int),
+			  "an integer", &v, err);
 
 	if (r <= 0)
 		return r;
@@ -201,10 +219,8 @@ int dgen_json_get_int(struct json_object *obj, const char *path, const char *key
 		if (d != floor(d) || d < -9e18 || d > 9e18)
 			return dgen_json_type_error(err, DGEN_EBADREQ, path, key, "an integer");
 		n = (int64_t)d;
-	} else if (json_object_is_type(v, json_type_int)) {
-		n = json_object_get_int64(v);
 	} else {
-		return dgen_json_type_error(err, DGEN_EBADREQ, path, key, "an integer");
+		n = json_object_get_int64(v);
 	}
 	if (n < min || n > max) {
 		char *field = dgen_json_path_key(path, key);
@@ -225,57 +241,40 @@ int dgen_json_get_num(struct json_object *obj, const char *path, const char *key
 		      bool required, double *out, struct dgen_err *err)
 {
 	struct json_object *v;
-	int r = lookup(obj, path, key, required, &v, err);
+	int r = lookup_as(obj, path, key, required, TYPE(json_type_double) | TYPE(json_type_int),
+			  "a number", &v, err);
 
-	if (r <= 0)
-		return r;
-	if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
-		return dgen_json_type_error(err, DGEN_EBADREQ, path, key, "a number");
-	*out = json_object_get_double(v);
-	return 0;
+	if (r > 0)
+		*out = json_object_get_double(v);
+	return r < 0 ? -1 : 0;
 }
 
 int dgen_json_get_bool(struct json_object *obj, const char *path, const char *key,
 		       bool required, bool *out, struct dgen_err *err)
 {
 	struct json_object *v;
-	int r = lookup(obj, path, key, required, &v, err);
+	int r = lookup_as(obj, path, key, required, TYPE(json_type_boolean), "true or false", &v,
+			  err);
 
-	if (r <= 0)
-		return r;
-	if (!json_object_is_type(v, json_type_boolean))
-		return dgen_json_type_error(err, DGEN_EBADREQ, path, key, "true or false");
-	*out = json_object_get_boolean(v);
-	return 0;
+	if (r > 0)
+		*out = json_object_get_boolean(v);
+	return r < 0 ? -1 : 0;
 }
 
 int dgen_json_get_obj(struct json_object *obj, const char *path, const char *key,
 		      bool required, struct json_object **out, struct dgen_err *err)
 {
-	struct json_object *v;
-	int r = lookup(obj, path, key, required, &v, err);
-
-	if (r <= 0)
-		return r;
-	if (!json_object_is_type(v, json_type_object))
-		return dgen_json_type_error(err, DGEN_EBADREQ, path, key, "an object");
-	*out = v;
-	return 0;
+	return lookup_as(obj, path, key, required, TYPE(json_type_object), "an object", out,
+			 err) < 0 ? -1 : 0;
 }
 
 int dgen_json_get_arr(struct json_object *obj, const char *path, const char *key,
 		      bool required, struct json_object **out, struct dgen_err *err)
 {
-	struct json_object *v;
-	int r = lookup(obj, path, key, required, &v, err);
-
-	if (r <= 0)
-		return r;
-	if (!json_object_is_type(v, json_type_array))
-		return dgen_json_type_error(err, DGEN_EBADREQ, path, key, "an array");
-	*out = v;
-	return 0;
+	return lookup_as(obj, path, key, required, TYPE(json_type_array), "an array", out,
+			 err) < 0 ? -1 : 0;
 }
+#undef TYPE
 
 int dgen_json_only_keys(struct json_object *obj, const char *path,
 			const char *const *allowed, struct dgen_err *err)

@@ -406,69 +406,74 @@ static int next_member(struct jp *p, char close)
 	return 0;
 }
 
-static int parse_array(struct jp *p, struct json_object **out)
+/* One element of an array: a value, added to a. */
+static int parse_element(struct jp *p, struct json_object *a)
 {
-	struct json_object *a = json_object_new_array();
-	int r;
+	struct json_object *v = NULL;
 
-	*out = a;
-	if ((r = open_level(p, ']')) != 0)
-		return r < 0 ? -1 : 0;
-	do {
-		struct json_object *v = NULL;
-
-		if (parse_value(p, &v)) {
-			json_object_put(v);
-			return -1;
-		}
-		json_object_array_add(a, v);
-	} while ((r = next_member(p, ']')) == 0);
-	return r < 0 ? -1 : 0;
+	if (parse_value(p, &v)) {
+		json_object_put(v);
+		return -1;
+	}
+	json_object_array_add(a, v);
+	return 0;
 }
 
-static int parse_object(struct jp *p, struct json_object **out)
+/* One member of an object: "key": value, added to o; a key comes once. */
+static int parse_member(struct jp *p, struct json_object *o)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *v = NULL;
+	size_t kpos = p->pos;
+	char *key;
+
+	if (p->pos >= p->len || p->s[p->pos] != '"') {
+		if (p->pos < p->len && p->s[p->pos] == '\'')
+			return fail_at(p, p->pos, DGEN_EBADREQ,
+				       "keys take double quotes, not single");
+		if (p->pos < p->len && p->s[p->pos] == '/')
+			return fail_at(p, p->pos, DGEN_EBADREQ, "comments are not JSON");
+		return fail_at(p, p->pos < p->len ? p->pos : p->len, DGEN_EBADREQ,
+			       "expected a key in double quotes");
+	}
+	if (parse_string(p, "key"))
+		return -1;
+	if (json_object_object_get_ex(o, dgen_buf_str(&p->tmp), NULL))
+		return fail_at(p, kpos, DGEN_EBADREQ, "duplicate key \"%.60s\"",
+			       dgen_buf_str(&p->tmp));
+	key = dgen_buf_steal(&p->tmp);
+	skip_ws(p);
+	if (p->pos >= p->len || p->s[p->pos] != ':') {
+		free(key);
+		return fail_at(p, p->pos < p->len ? p->pos : p->len, DGEN_EBADREQ,
+			       "expected ':' after a key");
+	}
+	p->pos++;
+	if (parse_value(p, &v)) {
+		json_object_put(v);
+		free(key);
+		return -1;
+	}
+	json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW);
+	free(key);
+	return 0;
+}
+
+/* An array or an object at p->pos ('[' or '{'): elements or members
+ * separated by commas up to the closing bracket. On error *out holds what
+ * was read so far, for the caller to release. */
+static int parse_container(struct jp *p, struct json_object **out)
+{
+	bool object = p->s[p->pos] == '{';
+	char close = object ? '}' : ']';
 	int r;
 
-	*out = o;
-	if ((r = open_level(p, '}')) != 0)
+	*out = object ? json_object_new_object() : json_object_new_array();
+	if ((r = open_level(p, close)) != 0)
 		return r < 0 ? -1 : 0;
 	do {
-		struct json_object *v = NULL;
-		size_t kpos = p->pos;
-		char *key;
-
-		if (p->pos >= p->len || p->s[p->pos] != '"') {
-			if (p->pos < p->len && p->s[p->pos] == '\'')
-				return fail_at(p, p->pos, DGEN_EBADREQ,
-					       "keys take double quotes, not single");
-			if (p->pos < p->len && p->s[p->pos] == '/')
-				return fail_at(p, p->pos, DGEN_EBADREQ, "comments are not JSON");
-			return fail_at(p, p->pos < p->len ? p->pos : p->len, DGEN_EBADREQ,
-				       "expected a key in double quotes");
-		}
-		if (parse_string(p, "key"))
+		if ((object ? parse_member(p, *out) : parse_element(p, *out)) != 0)
 			return -1;
-		if (json_object_object_get_ex(o, dgen_buf_str(&p->tmp), NULL))
-			return fail_at(p, kpos, DGEN_EBADREQ, "duplicate key \"%.60s\"",
-				       dgen_buf_str(&p->tmp));
-		key = dgen_buf_steal(&p->tmp);
-		skip_ws(p);
-		if (p->pos >= p->len || p->s[p->pos] != ':') {
-			free(key);
-			return fail_at(p, p->pos < p->len ? p->pos : p->len, DGEN_EBADREQ,
-				       "expected ':' after a key");
-		}
-		p->pos++;
-		if (parse_value(p, &v)) {
-			json_object_put(v);
-			free(key);
-			return -1;
-		}
-		json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW);
-		free(key);
-	} while ((r = next_member(p, '}')) == 0);
+	} while ((r = next_member(p, close)) == 0);
 	return r < 0 ? -1 : 0;
 }
 
@@ -492,9 +497,8 @@ static int parse_value(struct jp *p, struct json_object **out)
 	c = p->s[p->pos];
 	switch (c) {
 	case '{':
-		return parse_object(p, out);
 	case '[':
-		return parse_array(p, out);
+		return parse_container(p, out);
 	case '"':
 		if (parse_string(p, "string"))
 			return -1;

@@ -4,7 +4,10 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
+
 #include "dgen/utf8.h"
+#include "dgen/util.h"
 
 /* The lead byte gives the length and the smallest code point that may
  * use it; continuation bytes are checked before anything is trusted. */
@@ -131,77 +134,80 @@ int utf8_hex_digit(int c)
 	return -1;
 }
 
-/* The pairs differ by a fixed distance within each script's block; in
- * Latin Extended-A, upper and lower case alternate, odd or even first. */
+/* Case pairs by block: the lower-case letters lo..hi have their capitals at
+ * up..up + (hi - lo). Both directions read this one table, so upper and
+ * lower stay each other's inverse. (÷ and ×, final sigma and the unused
+ * U+03A2 sit in the gaps.) */
+static const struct {
+	uint32_t lo, hi, up;
+} case_blocks[] = {
+	{ 0xe0, 0xf6, 0xc0 },   { 0xf8, 0xfe, 0xd8 },   { 0xff, 0xff, 0x178 },
+	{ 0x3ac, 0x3ac, 0x386 }, { 0x3ad, 0x3af, 0x388 }, { 0x3b1, 0x3c1, 0x391 },
+	{ 0x3c3, 0x3c9, 0x3a3 }, { 0x3cc, 0x3cc, 0x38c }, { 0x3cd, 0x3ce, 0x38e },
+	{ 0x430, 0x44f, 0x410 }, { 0x450, 0x45f, 0x400 },
+};
+
+/* Latin Extended-A: upper and lower case alternate, each capital at an
+ * even (odd: 1) code point with its small letter right after it. */
+static const struct {
+	uint32_t lo, hi, upper_parity;
+} case_alternating[] = {
+	{ 0x100, 0x137, 0 }, { 0x139, 0x148, 1 }, { 0x14a, 0x177, 0 }, { 0x179, 0x17e, 1 },
+};
+
+/* Letters that map one way only: micro sign, dotless i, long s and final
+ * sigma upper to a capital that lowers to another letter; dotted capital
+ * I lowers to plain 'i'. */
+static const struct {
+	uint32_t from, to;
+	bool upper;
+} case_one_way[] = {
+	{ 0xb5, 0x39c, true }, { 0x131, 'I', true }, { 0x17f, 'S', true },
+	{ 0x3c2, 0x3a3, true }, { 0x130, 'i', false },
+};
+
+static uint32_t case_map(uint32_t c, bool upper)
+{
+	size_t i;
+
+	if (c < 0x80) {
+		if (upper)
+			return c >= 'a' && c <= 'z' ? c - 32 : c;
+		return c >= 'A' && c <= 'Z' ? c + 32 : c;
+	}
+	for (i = 0; i < DGEN_ARRAY_LEN(case_one_way); i++)
+		if (case_one_way[i].from == c && case_one_way[i].upper == upper)
+			return case_one_way[i].to;
+	for (i = 0; i < DGEN_ARRAY_LEN(case_blocks); i++) {
+		uint32_t lo = case_blocks[i].lo, up = case_blocks[i].up;
+		uint32_t n = case_blocks[i].hi - lo;
+
+		if (upper && c >= lo && c <= lo + n)
+			return c - lo + up;
+		if (!upper && c >= up && c <= up + n)
+			return c - up + lo;
+	}
+	for (i = 0; i < DGEN_ARRAY_LEN(case_alternating); i++) {
+		bool is_upper = (c & 1) == case_alternating[i].upper_parity;
+
+		if (c < case_alternating[i].lo || c > case_alternating[i].hi)
+			continue;
+		if (upper && !is_upper)
+			return c - 1;
+		if (!upper && is_upper)
+			return c + 1;
+		return c;
+	}
+	return c;
+}
+
 uint32_t utf8_upper(uint32_t c)
 {
-	if (c >= 'a' && c <= 'z')
-		return c - 32;
-	if (c < 0x80)
-		return c;
-	if (c >= 0xe0 && c <= 0xfe && c != 0xf7)
-		return c - 32;
-	if (c == 0xff)
-		return 0x178;
-	if (c == 0xb5)
-		return 0x39c;
-	if (c == 0x131)
-		return 'I';
-	if (c == 0x17f)
-		return 'S';
-	if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
-		return c & 1 ? c - 1 : c;
-	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
-		return c & 1 ? c : c - 1;
-	if (c >= 0x3b1 && c <= 0x3c9 && c != 0x3c2)
-		return c - 32;
-	if (c == 0x3c2)
-		return 0x3a3;
-	if (c == 0x3ac)
-		return 0x386;
-	if (c >= 0x3ad && c <= 0x3af)
-		return c - 37;
-	if (c == 0x3cc)
-		return 0x38c;
-	if (c == 0x3cd || c == 0x3ce)
-		return c - 63;
-	if (c >= 0x430 && c <= 0x44f)
-		return c - 32;
-	if (c >= 0x450 && c <= 0x45f)
-		return c - 80;
-	return c;
+	return case_map(c, true);
 }
 
 /* The inverse of utf8_upper() (dotted capital I lowers to plain 'i'). */
 uint32_t utf8_lower(uint32_t c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c + 32;
-	if (c < 0x80)
-		return c;
-	if (c >= 0xc0 && c <= 0xde && c != 0xd7)
-		return c + 32;
-	if (c == 0x178)
-		return 0xff;
-	if (c == 0x130)
-		return 'i';
-	if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
-		return c & 1 ? c : c + 1;
-	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
-		return c & 1 ? c + 1 : c;
-	if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2)
-		return c + 32;
-	if (c == 0x386)
-		return 0x3ac;
-	if (c >= 0x388 && c <= 0x38a)
-		return c + 37;
-	if (c == 0x38c)
-		return 0x3cc;
-	if (c == 0x38e || c == 0x38f)
-		return c + 63;
-	if (c >= 0x410 && c <= 0x42f)
-		return c + 32;
-	if (c >= 0x400 && c <= 0x40f)
-		return c + 80;
-	return c;
+	return case_map(c, false);
 }

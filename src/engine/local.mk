@@ -1,34 +1,19 @@
 # src/engine: sources and tests (see Makefile.am).
 
 # engine: block registry and plugins, pipelines, usage and constraints,
-# seed files, YAML pipeline templates; their tests and the YAML fuzz target.
-libdgen_a_SOURCES += \
-	src/engine/registry.c \
-	src/engine/pipeline.c \
-	src/engine/usage.c \
-	src/engine/seeds.c \
-	src/engine/catalog.c \
-	src/engine/plan.c \
-	src/engine/exec.c
-noinst_HEADERS += \
-	include/dgen/block.h \
-	include/dgen/registry.h \
-	include/dgen/pipeline.h \
-	include/dgen/usage.h \
-	include/dgen/seeds.h \
-	include/dgen/catalog.h \
-	include/dgen/plan.h \
-	include/dgen/exec.h
+# seed files, YAML pipeline templates; their tests. One line per group: the
+# blocks, what a pipeline is made of, how it runs.
+libdgen_a_SOURCES += src/engine/registry.c \
+	src/engine/pipeline.c src/engine/seeds.c src/engine/catalog.c \
+	src/engine/plan.c src/engine/exec.c src/engine/usage.c
+noinst_HEADERS += include/dgen/block.h include/dgen/registry.h \
+	include/dgen/pipeline.h include/dgen/seeds.h include/dgen/catalog.h \
+	include/dgen/plan.h include/dgen/exec.h include/dgen/usage.h
 
 ENGINE_TESTS = tests/test_registry tests/test_pipeline tests/test_catalog tests/test_seeds \
 	tests/test_exec
 check_PROGRAMS += $(ENGINE_TESTS)
 TESTS += $(ENGINE_TESTS)
-tests_test_registry_LDADD = $(TEST_LIBS)
-tests_test_pipeline_LDADD = $(TEST_LIBS)
-tests_test_catalog_LDADD = $(TEST_LIBS)
-tests_test_seeds_LDADD = $(TEST_LIBS)
-tests_test_exec_LDADD = $(TEST_LIBS)
 
 # test_registry loads real plugins: the example one and three it must refuse.
 ENGINE_PLUGINS = tests/plugins/uppercase_block.so tests/plugins/bad_abi.so \
@@ -52,12 +37,6 @@ tests/plugins/no_symbol.so: $(srcdir)/tests/fixtures/plugin_bad.c $(ENGINE_PLUGI
 CLEANFILES += $(ENGINE_PLUGINS)
 EXTRA_DIST += contrib/plugin-example/uppercase_block.c contrib/plugin-example/README \
 	tests/fixtures/plugin_bad.c
-
-check_PROGRAMS += tests/fuzz/fuzz_yaml
-FUZZ_TESTS += tests/fuzz/fuzz_yaml
-tests_fuzz_fuzz_yaml_SOURCES = tests/fuzz/fuzz_yaml.c tests/fuzz/driver.c
-tests_fuzz_fuzz_yaml_LDADD = $(TEST_LIBS)
-tests_fuzz_fuzz_yaml_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)
 
 # The builtin pipeline templates and their example seeds.
 enginetemplatesdir = $(pkgdatadir)/templates

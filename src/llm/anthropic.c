@@ -128,9 +128,7 @@ static int anthropic_parse(const struct llm_adapter *ad, struct json_object *rep
 }
 
 const struct llm_adapter llm_anthropic_adapter = {
-	.id = DGEN_LLM_ANTHROPIC,
-	.name = "anthropic",
-	.display = "Anthropic",
+	.id = DGEN_LLM_ANTHROPIC, .name = "anthropic", .display = "Anthropic",
 	.default_path = "/v1/messages",
 	.headers = anthropic_headers,
 	.build = anthropic_build,

@@ -9,12 +9,7 @@
 #include "provider.h"
 
 const struct llm_adapter llm_gemini_adapter = {
-	.id = DGEN_LLM_GEMINI,
-	.name = "gemini",
-	.display = "Gemini",
+	.id = DGEN_LLM_GEMINI, .name = "gemini", .display = "Gemini",
 	.default_path = "/v1beta/openai/chat/completions",
-	.headers = openai_headers,
-	.build = openai_build,
-	.parse = openai_parse,
-	.error_text = openai_error_text,
+	LLM_OPENAI_WIRE,
 };

@@ -81,11 +81,9 @@ static char *ollama_error_text(struct json_object *reply)
 }
 
 const struct llm_adapter llm_ollama_adapter = {
-	.id = DGEN_LLM_OLLAMA,
-	.name = "ollama",
-	.display = "Ollama",
+	.id = DGEN_LLM_OLLAMA, .name = "ollama", .display = "Ollama",
 	.default_path = "/api/chat",
-	.headers = openai_headers,
+	.headers = openai_headers, /* a key, when set, goes as a Bearer token */
 	.build = ollama_build,
 	.parse = ollama_parse,
 	.error_text = ollama_error_text,

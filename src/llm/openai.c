@@ -151,12 +151,7 @@ char *openai_error_text(struct json_object *reply)
 }
 
 const struct llm_adapter llm_openai_adapter = {
-	.id = DGEN_LLM_OPENAI,
-	.name = "openai",
-	.display = "OpenAI",
+	.id = DGEN_LLM_OPENAI, .name = "openai", .display = "OpenAI",
 	.default_path = "/v1/chat/completions",
-	.headers = openai_headers,
-	.build = openai_build,
-	.parse = openai_parse,
-	.error_text = openai_error_text,
+	LLM_OPENAI_WIRE,
 };

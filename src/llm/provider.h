@@ -52,6 +52,10 @@ extern const struct llm_adapter llm_ollama_adapter;
 extern const struct llm_adapter llm_anthropic_adapter;
 
 /* Shared by the OpenAI-shaped adapters (OpenAI and Gemini). */
+/* The functions of an adapter that speaks OpenAI's wire format whole. */
+#define LLM_OPENAI_WIRE                                                    \
+	.headers = openai_headers, .build = openai_build, .parse = openai_parse, \
+	.error_text = openai_error_text
 struct json_object *openai_build(const struct dgen_llm_request *req, const char *model);
 int openai_parse(const struct llm_adapter *ad, struct json_object *reply,
 		 struct dgen_llm_response *resp, enum llm_finish *finish, struct dgen_err *err);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dgen/cmdline.h"
 #include "dgen/config.h"
 #include "dgen/log.h"
 #include "dgen/runner.h"
@@ -23,23 +24,19 @@ static void on_signal(int sig)
 	terminate_flag = 1;
 }
 
-static void usage(FILE *f)
-{
-	fputs("usage: dgen-runner [--config FILE] [--once]\n"
-	      "Claims queued dgen jobs and runs their pipelines.\n"
-	      "  --config FILE  settings file (KEY=value); the environment wins\n"
-	      "  --once         exit when the queue is empty\n", f);
-}
+static const char usage_text[] =
+	"usage: dgen-runner [--config FILE] [--once]\n"
+	"Claims queued dgen jobs and runs their pipelines.\n"
+	"  --config FILE  settings file (KEY=value); the environment wins\n"
+	"  --once         exit when the queue is empty\n";
 
 /* SIGTERM and SIGINT ask runner_run to stop (let units in flight finish
  * within the grace period); SIGPIPE is ignored. */
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
 		{ "once", no_argument, NULL, '1' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		DGEN_CMDLINE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dgen_runner_opts opts = { 0 };
@@ -52,23 +49,17 @@ int main(int argc, char **argv)
 	/* The database, its WAL and SHM: 0640 at most, however we were started. */
 	umask(umask(0) | 027);
 	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config_file = optarg;
-			break;
-		case '1':
+		if (c == '1') {
 			opts.once = true;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			puts("dgen-runner " PACKAGE_VERSION);
-			return 0;
-		default:
-			usage(stderr);
+			continue;
+		}
+		rc = dgen_cmdline_common(c, "dgen-runner", usage_text, &config_file);
+		if (rc == DGEN_CMDLINE_OTHER) {
+			fputs(usage_text, stderr);
 			return 2;
 		}
+		if (rc >= 0)
+			return rc;
 	}
 	if (dgen_config_load(&cfg, config_file, &err)) {
 		fprintf(stderr, "dgen-runner: %s\n", err.msg);

@@ -4,27 +4,15 @@
 # way only: base (arena, errors) and builtins (names of filters, tests,
 # methods, functions) <- parse; value (render state, Python-like values)
 # <- filters <- render. Public header: include/dgen/template.h.
-libdgen_a_SOURCES += \
-	src/template/template_base.c \
-	src/template/template_builtins.c \
+libdgen_a_SOURCES += src/template/template_base.c src/template/template_builtins.c \
 	src/template/template_parse.c \
-	src/template/template_value.c \
-	src/template/template_filters.c \
+	src/template/template_value.c src/template/template_filters.c \
 	src/template/template_render.c
-noinst_HEADERS += \
-	include/dgen/template.h \
-	src/template/template_int.h \
+noinst_HEADERS += include/dgen/template.h src/template/template_int.h \
 	src/template/template_builtins.h \
-	src/template/template_value.h \
-	src/template/template_filters.h
+	src/template/template_value.h src/template/template_filters.h
 
-# Golden tests and the fuzz target.
+# Golden tests (the fuzz target is in tests/fuzz/local.mk).
 check_PROGRAMS += tests/test_template
 TESTS += tests/test_template
-tests_test_template_LDADD = $(TEST_LIBS)
 EXTRA_DIST += tests/data/template
-check_PROGRAMS += tests/fuzz/fuzz_template
-FUZZ_TESTS += tests/fuzz/fuzz_template
-tests_fuzz_fuzz_template_SOURCES = tests/fuzz/fuzz_template.c tests/fuzz/driver.c
-tests_fuzz_fuzz_template_LDADD = $(TEST_LIBS)
-tests_fuzz_fuzz_template_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)

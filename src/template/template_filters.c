@@ -396,36 +396,37 @@ static int f_replace(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val 
 	return replace(s, LINE, in, &a[0], &a[1], &a[2], out);
 }
 
-static int f_first(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
-		   struct tpl_val *a, struct tpl_val *out)
+/* first and last: the item at one end, or an undefined that says the
+ * sequence was empty. `last` needs a sequence, as Jinja's reversed() does. */
+static int end_item(struct tpl_rs *s, int line, struct tpl_val *in, bool last,
+		    struct tpl_val *out)
 {
 	size_t n;
 
-	(void)a;
-	if (tpl_iter_len(s, LINE, in, &n) < 0)
+	if (last && !tpl_is_seq(in))
+		return tpl_error(s, line, "'%s' object is not reversible", tpl_type_name(in));
+	if (tpl_iter_len(s, line, in, &n) < 0)
 		return -1;
 	if (n == 0) {
-		mk_hint(out, "No first item, sequence was empty.");
+		mk_hint(out, last ? "No last item, sequence was empty."
+				  : "No first item, sequence was empty.");
 		return 0;
 	}
-	return tpl_iter_get(s, LINE, in, 0, out);
+	return tpl_iter_get(s, line, in, last ? n - 1 : 0, out);
+}
+
+static int f_first(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
+		   struct tpl_val *a, struct tpl_val *out)
+{
+	(void)a;
+	return end_item(s, LINE, in, false, out);
 }
 
 static int f_last(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		  struct tpl_val *a, struct tpl_val *out)
 {
-	size_t n;
-
 	(void)a;
-	if (!tpl_is_seq(in))
-		return tpl_error(s, LINE, "'%s' object is not reversible", tpl_type_name(in));
-	if (tpl_iter_len(s, LINE, in, &n) < 0)
-		return -1;
-	if (n == 0) {
-		mk_hint(out, "No last item, sequence was empty.");
-		return 0;
-	}
-	return tpl_iter_get(s, LINE, in, n - 1, out);
+	return end_item(s, LINE, in, true, out);
 }
 
 /* ---- numbers ---- */
@@ -611,6 +612,19 @@ static bool py_parse_float(const char *p, size_t n, double *out)
 /* int(default, base): ints and bools as they are, strings parsed as
  * Python's int() (then float()) would, floats truncated; anything else,
  * or a failed parse, is the default (0). */
+/* int and float when the input does not convert: their `default`
+ * argument, else 0 (0.0). */
+static int conversion_default(const struct tpl_val *dflt, bool is_float, struct tpl_val *out)
+{
+	if (!tpl_is_absent(dflt))
+		*out = *dflt;
+	else if (is_float)
+		tpl_set_float(out, 0.0);
+	else
+		tpl_set_int(out, 0);
+	return 0;
+}
+
 static int f_int(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		 struct tpl_val *a, struct tpl_val *out)
 {
@@ -650,11 +664,7 @@ static int f_int(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 	tpl_set_int(out, (long long)d);
 	return 0;
 dflt:
-	if (tpl_is_absent(&a[0]))
-		tpl_set_int(out, 0);
-	else
-		*out = a[0];
-	return 0;
+	return conversion_default(&a[0], false, out);
 }
 
 static int f_float(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
@@ -672,11 +682,7 @@ static int f_float(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *i
 		tpl_set_float(out, d);
 		return 0;
 	}
-	if (tpl_is_absent(&a[0]))
-		tpl_set_float(out, 0.0);
-	else
-		*out = a[0];
-	return 0;
+	return conversion_default(&a[0], true, out);
 }
 
 static int f_abs(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,

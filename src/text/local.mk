@@ -11,6 +11,4 @@ noinst_HEADERS += \
 TEXT_TESTS = tests/test_porter tests/test_textmetrics
 check_PROGRAMS += $(TEXT_TESTS)
 TESTS += $(TEXT_TESTS)
-tests_test_porter_LDADD = $(TEST_LIBS)
-tests_test_textmetrics_LDADD = $(TEST_LIBS)
 EXTRA_DIST += tests/data/porter/vocabulary.txt
