@@ -17,6 +17,10 @@
 
 #include "dgen/api.h"
 
+/* sqlite's "unable to open" does not say which permission is missing; the
+ * usual mistake on a shared host is a database directory the web server
+ * cannot write (sqlite needs it for -wal and -shm). Name the cause in the
+ * answer, not only in the web server's log. */
 void api_db_hint(struct dgen_err *err, const char *path)
 {
 	char dir[PATH_MAX];

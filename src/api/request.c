@@ -100,6 +100,9 @@ void request_free(struct req *r)
 	r->content_length = -1;
 }
 
+/* Decodes %XX escapes (and '+' as a space in query strings) into out,
+ * which holds at least len bytes; -1 on a truncated or non-hex escape, so
+ * a malformed URL is a 400, never a guess. */
 int request_percent_decode(const char *s, size_t len, bool plus_space, char *out,
 			   size_t *out_len)
 {
@@ -161,6 +164,9 @@ bad:
 	return -1;
 }
 
+/* Splits the query string into decoded key/value pairs carved from the
+ * request's arena: bounded in length and in count, each key and value
+ * checked as UTF-8 without NUL, so handlers read only clean text. */
 int request_parse_query(struct req *r, const char *qs, size_t len, struct dgen_err *err)
 {
 	size_t cap = 0;
@@ -223,6 +229,9 @@ const char *request_param(const struct req *r, const char *key)
 	return NULL;
 }
 
+/* Reads an integer parameter strictly (digits only, an optional minus,
+ * within [min, max]); absent gives def. A bad value is a 400 that names the
+ * parameter and its bounds. */
 int request_param_int(const struct req *r, const char *key, long long min, long long max,
 		      long long def, long long *out, struct dgen_err *err)
 {
@@ -397,6 +406,9 @@ bad_text:
 	return -1;
 }
 
+/* Builds the request from the CGI/FastCGI parameters: method, path,
+ * query, content type and length, each validated at the edge, so
+ * everything past this point can trust the typed fields. */
 int request_parse(struct req *r, const struct req_io *io, struct dgen_err *err)
 {
 	const char *m, *cl, *qs;
@@ -452,6 +464,10 @@ static int too_big(struct dgen_err *err, size_t limit)
 	return -1;
 }
 
+/* Reads the body up to limit bytes: by Content-Length when there is one,
+ * else to the end of the stream (FastCGI; a CGI request without a length
+ * has no body). A declared length over the limit is a 413 before anything
+ * is read. */
 int request_read_body(struct req *r, size_t limit, struct dgen_err *err)
 {
 	size_t want, got = 0;

@@ -360,6 +360,9 @@ static const char *templates_dir(const struct dgen_config *cfg)
 	return cfg->templates_dir;
 }
 
+/* Parses the global options, loads the configuration and the execution
+ * environment every verb shares, then runs the verb named by the first
+ * argument. */
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -525,6 +525,9 @@ static int parse_value(struct jp *p, struct json_object **out)
 	}
 }
 
+/* The one entry for untrusted JSON: checks the size cap, parses one value
+ * strictly (RFC 8259) and refuses anything after it but white space. Every
+ * refusal carries the byte offset, line and column in its detail. */
 int dgen_json_parse(const char *s, size_t len, const struct dgen_json_limits *lim,
 		    struct json_object **out, struct dgen_err *err)
 {

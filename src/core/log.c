@@ -123,6 +123,10 @@ static void append_escaped(struct dgen_buf *b, const char *s)
 	}
 }
 
+/* One log line: timestamp, level, program and pid, the trace id when
+ * there is one, then the message with registered secrets masked and
+ * control characters escaped, written in one write() so concurrent
+ * writers never interleave within a line. */
 void dgen_log(enum dgen_log_level lvl, const char *trace_id, const char *fmt, ...)
 {
 	struct dgen_buf msg = DGEN_BUF_INIT, line = DGEN_BUF_INIT;

@@ -166,6 +166,9 @@ static const struct {
 	{ 0x3c2, 0x3a3, true }, { 0x130, 'i', false },
 };
 
+/* ASCII inline; then the one-way exceptions; then the table of case
+ * blocks (a range whose other case is at a fixed offset, for every code
+ * point or every other one). */
 static uint32_t case_map(uint32_t c, bool upper)
 {
 	size_t i;

@@ -625,6 +625,10 @@ static int conversion_default(const struct tpl_val *dflt, bool is_float, struct 
 	return 0;
 }
 
+/* Jinja's int(default=0, base=10): numbers truncate toward zero; strings
+ * parse as integers in the base (0: by prefix, as Python), else as floats
+ * that truncate; anything else, or NaN, gives the default. Infinity and
+ * values past 64 bits are errors, not silent wraps. */
 static int f_int(struct tpl_rs *s, const struct tpl_expr *e, struct tpl_val *in,
 		 struct tpl_val *a, struct tpl_val *out)
 {

@@ -177,6 +177,10 @@ static void step1a(struct word *w)
 		w->k--;
 }
 
+/* Step 1b: -eed -> -ee in a measured stem; -ed and -ing dropped when the
+ * stem has a vowel, then the stem tidied (-at/-bl/-iz gain an e, a double
+ * consonant loses one, a short cvc stem gains an e). The NLTK variant
+ * first maps -ied. */
 static void step1b(struct word *w)
 {
 	size_t j;

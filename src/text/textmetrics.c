@@ -95,6 +95,10 @@ static struct b2j_slot *b2j_find(const struct matcher *m, uint32_t key)
 	return &m->tab[h];
 }
 
+/* difflib's SequenceMatcher setup: index every element of b by its
+ * positions (an open-addressing table), and drop as "popular" the elements
+ * that occur in more than 1% of a b of 200 or more, as difflib's autojunk
+ * does, so the matches agree with Python's. */
 static void matcher_init(struct matcher *m, const uint32_t *a, size_t la, const uint32_t *b,
 			 size_t lb)
 {
@@ -211,6 +215,9 @@ static void longest_match(struct matcher *m, size_t alo, size_t ahi, size_t blo,
 	*ok = bestsize;
 }
 
+/* Total size of the matching blocks difflib finds: the longest match,
+ * then recursively the parts to its left and right, with an explicit stack
+ * so hostile input cannot exhaust the thread's. */
 size_t textmetrics_seq_matches(const uint32_t *a, size_t la, const uint32_t *b, size_t lb)
 {
 	struct matcher m;
@@ -406,6 +413,8 @@ static uint64_t hash_units(const uint32_t *p, size_t n)
 	return h;
 }
 
+/* Distinct words over words, words being lowercase alphanumeric runs
+ * (SPEC.md §7), counted with a hash table of the words seen. */
 double textmetrics_word_diversity(const char *s, size_t len)
 {
 	size_t n, nw = 0, distinct = 0, i = 0, cap = 16;
@@ -457,6 +466,8 @@ double textmetrics_word_diversity(const char *s, size_t len)
 	return r;
 }
 
+/* Words per non-empty '.'-separated sentence over 20, capped at 1
+ * (SPEC.md §1 and §7); 0 for text without a sentence. */
 double textmetrics_coherence(const char *s, size_t len)
 {
 	size_t i = 0, words = 0, sentences = 0;
@@ -488,6 +499,8 @@ double textmetrics_coherence(const char *s, size_t len)
 
 /* ---- ROUGE -------------------------------------------------------------- */
 
+/* rouge_score's tokenizer: lowercase, everything outside [a-z0-9] a
+ * separator, and the Porter stem of tokens longer than 3 characters. */
 void textmetrics_rouge_tokenize(const char *s, size_t len, struct textmetrics_tokens *out)
 {
 	size_t i = 0, o = 0, ntok = 0, cap = 16;
@@ -641,6 +654,9 @@ static size_t ngram_overlap(const uint32_t *g, size_t gn, const uint32_t *r, siz
 	return overlap;
 }
 
+/* ROUGE-1/2 (n-gram overlap) or ROUGE-L (longest common subsequence) of
+ * generated against reference: precision, recall and F-measure; either
+ * side without tokens scores 0. */
 void textmetrics_rouge(const char *generated, size_t glen, const char *reference,
 		       size_t rlen, enum textmetrics_rouge type, struct textmetrics_prf *out)
 {
