@@ -97,6 +97,16 @@ void api_seed_limits(const struct api_ctx *c, struct dgen_seed_limits *lim);
 struct dgen_record_filter;
 int api_record_filter(struct api_ctx *c, struct dgen_record_filter *f);
 
+/* The paging of the list endpoints (pipelines, jobs): ?limit=1..1000
+ * (default 100) and ?offset=0.. (default 0); a bad value is 400 naming
+ * the parameter. */
+#define API_PAGE_DEFAULT 100
+#define API_PAGE_MAX 1000
+int api_page_params(struct api_ctx *c, int64_t *limit, int64_t *offset);
+/* 200 with the page arr (put) and X-Total-Count: total, the rows of the
+ * whole list. */
+int api_ok_page(struct api_ctx *c, int64_t total, struct json_object *arr);
+
 /* Writes body with status and puts it. Returns status. */
 int api_ok(struct api_ctx *c, int status, struct json_object *body);
 /* api_ok(c, 200, {key: val}): the answers that are one member (val is put). */

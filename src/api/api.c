@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,6 +91,27 @@ void api_json_limits(const struct api_ctx *c, struct dgen_json_limits *lim)
 		lim->max_depth = c->cfg->json_depth;
 	if (c->cfg->max_string > 0)
 		lim->max_string = c->cfg->max_string;
+}
+
+int api_page_params(struct api_ctx *c, int64_t *limit, int64_t *offset)
+{
+	long long l, o;
+
+	if (request_param_int(c->req, "limit", 1, API_PAGE_MAX, API_PAGE_DEFAULT, &l, &c->err) != 0 ||
+	    request_param_int(c->req, "offset", 0, INT64_MAX, 0, &o, &c->err) != 0)
+		return -1;
+	*limit = l;
+	*offset = o;
+	return 0;
+}
+
+int api_ok_page(struct api_ctx *c, int64_t total, struct json_object *arr)
+{
+	char n[24];
+
+	snprintf(n, sizeof n, "%lld", (long long)total);
+	respond_header(c->resp, "X-Total-Count", n);
+	return api_ok(c, 200, arr);
 }
 
 int api_ok(struct api_ctx *c, int status, struct json_object *body)

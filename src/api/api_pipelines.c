@@ -183,12 +183,14 @@ int api_pipelines_from_template(struct api_ctx *c)
 
 int api_pipelines_list(struct api_ctx *c)
 {
-	struct dgen_db *db = api_db(c);
+	struct dgen_db *db;
 	struct json_object *arr;
+	int64_t limit, offset, total;
 
-	if (!db || saved_pipelines_list(db, &arr, &c->err) != 0)
+	if (api_page_params(c, &limit, &offset) != 0 || !(db = api_db(c)) ||
+	    saved_pipelines_page(db, limit, offset, &total, &arr, &c->err) != 0)
 		return api_fail(c);
-	return api_ok(c, 200, arr);
+	return api_ok_page(c, total, arr);
 }
 
 static int not_found(struct api_ctx *c)
