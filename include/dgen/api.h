@@ -44,6 +44,8 @@ struct api_worker {
 	struct dgen_catalog templates;
 	bool templates_loaded;
 	struct dgen_llm_handle *llm;       /* NULL until execute needs it */
+	int execute_slots;                 /* executes at once across the pool */
+	int execute_fd;                    /* the slot file; -1 until opened */
 	struct req req;
 	struct resp resp;
 	unsigned long requests;            /* answered so far */
@@ -63,6 +65,35 @@ typedef int (*api_handler)(struct api_ctx *c);
 
 /* Prepares a worker; opens nothing yet (safe before fork). */
 void api_worker_init(struct api_worker *w, const struct dgen_config *cfg);
+
+/*
+ * The execute allowance. POST /api/pipelines/{id}/execute holds its worker
+ * for a whole LLM call (up to LLM_TIMEOUT + 5 s): without a bound, a few
+ * executes against a hanging LLM take every worker and all of /api stops
+ * answering. So at most api_execute_allowance(workers) executes run at
+ * once across the pool (half the workers, at least 1; API_EXECUTE_CGI in
+ * plain CGI, where the web server decides the process count), and one
+ * past it is refused at once: 429 with Retry-After (API_EXECUTE_RETRY
+ * seconds).
+ *
+ * The slots are byte-range locks on one file beside the database,
+ * "<database>-execute", one byte per slot (open file description locks):
+ * every process of every mode (pool, spawn-fcgi, CGI) that serves the
+ * database shares them without a master, and the kernel releases the slot
+ * of a worker that dies mid-call. A slot file that cannot be opened lets
+ * executes run unbounded (logged once): the allowance guards availability
+ * and must not take execute down with it.
+ */
+#define API_EXECUTE_CGI 4
+#define API_EXECUTE_RETRY "5"
+int api_execute_allowance(int workers);
+/* Sets the allowance of w (before the first request). */
+void api_worker_set_workers(struct api_worker *w, int workers);
+/* Takes a free slot: its index, or -1 with c->err set (DGEN_EBUSY) when
+ * all are taken; -2 when there is no slot file (run unbounded). */
+int api_execute_enter(struct api_ctx *c);
+/* Gives slot back (a no-op for a negative slot). */
+void api_execute_leave(struct api_ctx *c, int slot);
 void api_worker_free(struct api_worker *w);
 
 /* Answers one request read through io (is_cgi: plain CGI semantics for

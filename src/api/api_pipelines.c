@@ -268,7 +268,7 @@ int api_pipelines_execute(struct api_ctx *c)
 	struct dgen_block_ctx bctx;
 	struct dgen_llm_usage usage = { 0, 0, 0 };
 	double budget = (double)c->cfg->llm_timeout_ms / 1000.0;
-	int st;
+	int st, slot, rc;
 
 	if (json_body(c, true, &body) != 0) {
 		st = api_fail(c);
@@ -285,9 +285,16 @@ int api_pipelines_execute(struct api_ctx *c)
 	}
 	if (budget <= 0)
 		budget = 120;
+	if ((slot = api_execute_enter(c)) == -1) {
+		respond_header(c->resp, "Retry-After", API_EXECUTE_RETRY);
+		st = respond_error_as(c->resp, 429, &c->err);
+		goto done;
+	}
 	bctx = execute_ctx(c, dgen_clock_mono() + budget + 5);
 	bctx.usage = &usage;
-	if (pipeline_execute_all(p, body, &bctx, &out, &c->err) != 0) {
+	rc = pipeline_execute_all(p, body, &bctx, &out, &c->err);
+	api_execute_leave(c, slot);
+	if (rc != 0) {
 		if (c->err.code == DGEN_ECANCELLED) {
 			snprintf(c->err.msg, sizeof c->err.msg,
 				 "Execution took longer than %.0f seconds", budget + 5);
