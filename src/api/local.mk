@@ -48,4 +48,4 @@ check_PROGRAMS += tests/api/fake_runner tests/fixtures/listen_exec
 tests_api_fake_runner_LDADD = $(TEST_LIBS)
 TESTS += tests/api_cgi.sh tests/api_nginx.sh tests/api_paging.sh tests/api_storm.sh
 EXTRA_DIST += tests/api_cgi.sh tests/api_nginx.sh tests/api_paging.sh tests/api_storm.sh tests/api/lib.sh tests/api/pool.sh conf/nginx-dgen.conf \
-	contrib/bench-api
+	contrib/bench-api contrib/bench-execute-storm
