@@ -97,7 +97,10 @@ void api_execute_leave(struct api_ctx *c, int slot);
 void api_worker_free(struct api_worker *w);
 
 /* Answers one request read through io (is_cgi: plain CGI semantics for
- * the body). Returns the status sent. */
+ * the body). Returns the status sent. After a body of API_TRIM_BYTES or
+ * more, the freed heap goes back to the kernel (malloc_trim), so a worker
+ * that took an upload returns to its idle size. */
+#define API_TRIM_BYTES (1024 * 1024)
 int api_handle(struct api_worker *w, const struct req_io *io, bool is_cgi);
 
 /* The worker's database / execution environment / registry (the

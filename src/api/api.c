@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -216,6 +219,16 @@ int api_failf(struct api_ctx *c, enum dgen_errcode code, const char *fmt, ...)
 	return api_fail(c);
 }
 
+/* A request with a large body (an upload up to DGEN_MAX_UPLOAD) leaves
+ * freed memory that glibc keeps in the worker's heap; a pooled worker lives
+ * long, so it is handed back to the kernel at once. */
+static void give_back_memory(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 /* Parse, route, run, answer; whatever the handler leaves unsaid becomes an
  * error response here, so every request gets exactly one response. */
 int api_handle(struct api_worker *w, const struct req_io *io, bool is_cgi)
@@ -224,6 +237,7 @@ int api_handle(struct api_worker *w, const struct req_io *io, bool is_cgi)
 	struct route_match m;
 	double t0 = dgen_clock_mono();
 	int status;
+	bool big;
 
 	memset(&c, 0, sizeof(c));
 	c.w = w;
@@ -269,7 +283,10 @@ out:
 			   w->req.path ? w->req.path : "-", status,
 			   (dgen_clock_mono() - t0) * 1000.0);
 	dgen_err_clear(&c.err);
+	big = w->req.body.len >= API_TRIM_BYTES;
 	request_reset(&w->req);
+	if (big)
+		give_back_memory();
 	w->requests++;
 	return status;
 }

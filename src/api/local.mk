@@ -46,6 +46,6 @@ tests_fuzz_fuzz_jsonbody_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)
 # tests/api/fake_runner plays the runner's side of the queue for them.
 check_PROGRAMS += tests/api/fake_runner tests/fixtures/listen_exec
 tests_api_fake_runner_LDADD = $(TEST_LIBS)
-TESTS += tests/api_cgi.sh tests/api_nginx.sh tests/api_paging.sh tests/api_storm.sh
-EXTRA_DIST += tests/api_cgi.sh tests/api_nginx.sh tests/api_paging.sh tests/api_storm.sh tests/api/lib.sh tests/api/pool.sh conf/nginx-dgen.conf \
+TESTS += tests/api_cgi.sh tests/api_nginx.sh tests/api_paging.sh tests/api_storm.sh tests/api_upload_memory.sh
+EXTRA_DIST += tests/api_cgi.sh tests/api_nginx.sh tests/api_paging.sh tests/api_storm.sh tests/api_upload_memory.sh tests/api/lib.sh tests/api/pool.sh conf/nginx-dgen.conf \
 	contrib/bench-api contrib/bench-execute-storm

@@ -131,6 +131,10 @@ static int insert_job(struct dgen_db *db, const struct dgen_job_new *job, int64_
 	if (db_run(db, STMT_JOB_INPUT_INSERT, err, "iS", *id, job->input ? job->input : "",
 		   job->input ? job->input_len : 0) < 0)
 		return -1;
+	/* The cached statement keeps its copy of the bound input until its
+	 * bindings are cleared, which fetching it does: an upload of up to
+	 * 10 MiB must not stay in a long-lived worker. */
+	db_stmt(db, STMT_JOB_INPUT_INSERT, err);
 	return 0;
 }
 
