@@ -193,20 +193,15 @@ int jobs_count(struct dgen_db *db, const struct dgen_job_filter *f, int64_t *tot
 int jobs_page(struct dgen_db *db, const struct dgen_job_filter *f, int64_t *total,
 	      struct json_object **out, struct dgen_err *err)
 {
-	int rc;
-
 	*out = NULL;
 	if (db_begin_read(db, err) < 0)
 		return -1;
-	rc = jobs_count(db, f, total, err) == 0 ? jobs_list(db, f, out, err) : -1;
-	if (rc == 0 && db_commit(db, err) < 0) {
-		json_object_put(*out);
-		*out = NULL;
-		return -1;
-	}
-	if (rc)
-		db_rollback(db);
-	return rc;
+	if (db_end(db, jobs_count(db, f, total, err) == 0 ? jobs_list(db, f, out, err) : -1,
+		   err) == 0)
+		return 0;
+	json_object_put(*out);
+	*out = NULL;
+	return -1;
 }
 
 int jobs_active(struct dgen_db *db, struct json_object **out, struct dgen_err *err)

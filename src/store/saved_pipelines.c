@@ -117,24 +117,19 @@ static int count_all(struct dgen_db *db, int64_t *total, struct dgen_err *err)
 int saved_pipelines_page(struct dgen_db *db, int64_t limit, int64_t offset, int64_t *total,
 			 struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
+	sqlite3_stmt *st = NULL;
 
 	*out = NULL;
 	if (db_begin_read(db, err) < 0)
 		return -1;
-	if (count_all(db, total, err) == 0 &&
-	    (st = db_query(db, STMT_PIPE_PAGE, err, "ii", limit > 0 ? limit : (int64_t)100,
-			   offset > 0 ? offset : (int64_t)0)))
-		rc = db_rows_json(db, st, list_row_json, out, err);
-	if (rc == 0 && db_commit(db, err) < 0) {
-		json_object_put(*out);
-		*out = NULL;
-		return -1;
-	}
-	if (rc)
-		db_rollback(db);
-	return rc;
+	if (count_all(db, total, err) == 0)
+		st = db_query(db, STMT_PIPE_PAGE, err, "ii", limit > 0 ? limit : (int64_t)100,
+			      offset > 0 ? offset : (int64_t)0);
+	if (db_end(db, st ? db_rows_json(db, st, list_row_json, out, err) : -1, err) == 0)
+		return 0;
+	json_object_put(*out);
+	*out = NULL;
+	return -1;
 }
 
 int saved_pipelines_delete(struct dgen_db *db, int64_t id, struct dgen_err *err)
