@@ -243,10 +243,76 @@ out:
 	registry_free(reg);
 }
 
+/* seeds_check walks the file seed by seed; it must say exactly what
+ * seeds_parse says of the whole text, errors included (code, message and
+ * detail), since the upload is refused by one and run by the other. */
+static void same_as_parse(const char *text, const struct dgen_json_limits *jlim,
+			  const struct dgen_seed_limits *lim)
+{
+	struct dgen_err e1 = DGEN_ERR_INIT, e2 = DGEN_ERR_INIT;
+	struct dgen_seeds s;
+	long long units = -1;
+	int r1 = seeds_parse(text, strlen(text), jlim, lim, &s, &e1);
+	int r2 = seeds_check(text, strlen(text), jlim, lim, &units, &e2);
+	const char *d1 = e1.detail ? json_object_to_json_string(e1.detail) : "null";
+	const char *d2 = e2.detail ? json_object_to_json_string(e2.detail) : "null";
+	bool same = r1 == r2 && e1.code == e2.code && strcmp(e1.msg, e2.msg) == 0 &&
+		    strcmp(d1, d2) == 0 && (r1 != 0 || units == s.total_units);
+
+	ok(same, "check = parse: %.50s", text);
+	if (!same)
+		diag("parse %d %s %s / check %d %s %s", r1, e1.msg, d1, r2, e2.msg, d2);
+	if (r1 == 0)
+		seeds_free(&s);
+	dgen_err_clear(&e1);
+	dgen_err_clear(&e2);
+}
+
+static void test_check(void)
+{
+	static const char *const texts[] = {
+		"[{\"metadata\":{\"a\":1}},{\"metadata\":{},\"repetitions\":3}]",
+		" [ {\"metadata\": {\"a\": [1, {\"b\": \"]}\\\"\"}]}} ,\n{\"metadata\":{}} ] \n",
+		"{\"metadata\":{\"a\":1},\"repetitions\":2}",
+		"[]", " [ ] ", "", "   ", "5", "\"x\"", "null",
+		"[{\"metadata\":{}}", "[{\"metadata\":{}},", "[{\"metadata\":{}},]",
+		"[{\"metadata\":{}} {\"metadata\":{}}]", "[{\"metadata\":{}}}]",
+		"[{\"metadata\":{}}] x", "[,{\"metadata\":{}}]", "[{\"metadata\":{}},,]",
+		"[{\"metadata\":{\"a\":NaN}}]", "[{\"metadata\":{\"a\":01}}]",
+		"[{\"metadata\":{}},\n {\"metadata\":\n {\"a\":'x'}}]",
+		"[{\"metadata\":{\"a\":\"unterminated}}]",
+		"[{\"metadata\":{\"a\":1,\"a\":2}}]",
+		"[{\"metadata\":{\"s\":\"\\u0000\"}}]",
+		"[{\"metadata\":{}},{\"nope\":1}]", "[{\"metadata\":{}},5]",
+		"[{\"metadata\":{},\"repetitions\":0},{\"metadata\":1}]",
+		"[{\"metadata\":[]},{\"metadata\":{}},{]",
+		"[1,2,3,4]", "[{\"metadata\":{}},[[[[[[1]]]]]]]",
+	};
+	struct dgen_json_limits small = dgen_json_default_limits;
+	struct dgen_seed_limits two = { 2, 5 };
+
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+		same_as_parse(texts[i], NULL, NULL);
+	small.max_depth = 4;
+	same_as_parse("[{\"metadata\":{\"a\":[[1]]}}]", &small, NULL);
+	same_as_parse("[{\"metadata\":{\"a\":[1]}}]", &small, NULL);
+	small.max_depth = 64;
+	small.max_elements = 6;
+	same_as_parse("[{\"metadata\":{\"a\":1}},{\"metadata\":{\"a\":1}}]", &small, NULL);
+	same_as_parse("[{\"metadata\":{\"a\":1}},{\"metadata\":{}}]", &small, NULL);
+	small.max_elements = dgen_json_default_limits.max_elements;
+	small.max_string = 3;
+	same_as_parse("[{\"metadata\":{}},{\"metadata\":{\"a\":\"long\"}}]", &small, NULL);
+	same_as_parse("[{\"metadata\":{}},{\"metadata\":{}},{\"metadata\":{}}]", NULL, &two);
+	same_as_parse("[{\"metadata\":{}},{\"metadata\":{}},{\"x\":{}},5]", NULL, &two);
+	same_as_parse("[{\"metadata\":{},\"repetitions\":6}]", NULL, &two);
+}
+
 int main(void)
 {
 	dgen_log_init("test_seeds", false, 2);
 	test_parse();
+	test_check();
 	test_markdown();
 	test_validate();
 	return done_testing();

@@ -44,6 +44,8 @@ struct api_worker {
 	struct dgen_catalog templates;
 	bool templates_loaded;
 	struct dgen_llm_handle *llm;       /* NULL until execute needs it */
+	int execute_slots;                 /* executes at once across the pool */
+	int execute_fd;                    /* the slot file; -1 until opened */
 	struct req req;
 	struct resp resp;
 	unsigned long requests;            /* answered so far */
@@ -63,10 +65,42 @@ typedef int (*api_handler)(struct api_ctx *c);
 
 /* Prepares a worker; opens nothing yet (safe before fork). */
 void api_worker_init(struct api_worker *w, const struct dgen_config *cfg);
+
+/*
+ * The execute allowance. POST /api/pipelines/{id}/execute holds its worker
+ * for a whole LLM call (up to LLM_TIMEOUT + 5 s): without a bound, a few
+ * executes against a hanging LLM take every worker and all of /api stops
+ * answering. So at most api_execute_allowance(workers) executes run at
+ * once across the pool (half the workers, at least 1; API_EXECUTE_CGI in
+ * plain CGI, where the web server decides the process count), and one
+ * past it is refused at once: 429 with Retry-After (API_EXECUTE_RETRY
+ * seconds).
+ *
+ * The slots are byte-range locks on one file beside the database,
+ * "<database>-execute", one byte per slot (open file description locks):
+ * every process of every mode (pool, spawn-fcgi, CGI) that serves the
+ * database shares them without a master, and the kernel releases the slot
+ * of a worker that dies mid-call. A slot file that cannot be opened lets
+ * executes run unbounded (logged once): the allowance guards availability
+ * and must not take execute down with it.
+ */
+#define API_EXECUTE_CGI 4
+#define API_EXECUTE_RETRY "5"
+int api_execute_allowance(int workers);
+/* Sets the allowance of w (before the first request). */
+void api_worker_set_workers(struct api_worker *w, int workers);
+/* Takes a free slot: its index, or -1 with c->err set (DGEN_EBUSY) when
+ * all are taken; -2 when there is no slot file (run unbounded). */
+int api_execute_enter(struct api_ctx *c);
+/* Gives slot back (a no-op for a negative slot). */
+void api_execute_leave(struct api_ctx *c, int slot);
 void api_worker_free(struct api_worker *w);
 
 /* Answers one request read through io (is_cgi: plain CGI semantics for
- * the body). Returns the status sent. */
+ * the body). Returns the status sent. After a body of API_TRIM_BYTES or
+ * more, the freed heap goes back to the kernel (malloc_trim), so a worker
+ * that took an upload returns to its idle size. */
+#define API_TRIM_BYTES (1024 * 1024)
 int api_handle(struct api_worker *w, const struct req_io *io, bool is_cgi);
 
 /* The worker's database / execution environment / registry (the
@@ -99,6 +133,16 @@ void api_seed_limits(const struct api_ctx *c, struct dgen_seed_limits *lim);
  * the query (400 naming a bad parameter). (records.c) */
 struct dgen_record_filter;
 int api_record_filter(struct api_ctx *c, struct dgen_record_filter *f);
+
+/* The paging of the list endpoints (pipelines, jobs): ?limit=1..1000
+ * (default 100) and ?offset=0.. (default 0); a bad value is 400 naming
+ * the parameter. */
+#define API_PAGE_DEFAULT 100
+#define API_PAGE_MAX 1000
+int api_page_params(struct api_ctx *c, int64_t *limit, int64_t *offset);
+/* 200 with the page arr (put) and X-Total-Count: total, the rows of the
+ * whole list. */
+int api_ok_page(struct api_ctx *c, int64_t total, struct json_object *arr);
 
 /* Writes body with status and puts it. Returns status. */
 int api_ok(struct api_ctx *c, int status, struct json_object *body);

@@ -71,10 +71,18 @@ struct dgen_job_filter {
 	int64_t pipeline_id;         /* 0 = any */
 	enum dgen_job_status status; /* DGEN_JOB_ANY = any */
 	int64_t limit;               /* rows; <= 0 means 100 */
+	int64_t offset;              /* rows skipped first */
 };
 /* Array of job objects, newest first. */
 int jobs_list(struct dgen_db *db, const struct dgen_job_filter *f, struct json_object **out,
 	      struct dgen_err *err);
+/* The number of jobs f matches (limit and offset ignored). */
+int jobs_count(struct dgen_db *db, const struct dgen_job_filter *f, int64_t *total,
+	       struct dgen_err *err);
+/* jobs_list() and jobs_count() read in one snapshot: a page and the total
+ * it is a page of. */
+int jobs_page(struct dgen_db *db, const struct dgen_job_filter *f, int64_t *total,
+	      struct json_object **out, struct dgen_err *err);
 /* The running job that started first; DGEN_ENOTFOUND when none runs. */
 int jobs_active(struct dgen_db *db, struct json_object **out, struct dgen_err *err);
 

@@ -37,6 +37,11 @@ int saved_pipelines_get_definition(struct dgen_db *db, int64_t id, char **name,
 /* Array of {"id","name","definition","created_at","updated_at"}, newest
  * first. */
 int saved_pipelines_list(struct dgen_db *db, struct json_object **out, struct dgen_err *err);
+/* One page of that list: at most limit (<= 0 means 100) pipelines after
+ * skipping offset, and *total, the number of pipelines, read in one
+ * snapshot. */
+int saved_pipelines_page(struct dgen_db *db, int64_t limit, int64_t offset, int64_t *total,
+			 struct json_object **out, struct dgen_err *err);
 /* Deletes the pipeline and, by cascade, its jobs, records and failures. */
 int saved_pipelines_delete(struct dgen_db *db, int64_t id, struct dgen_err *err);
 /* Stores the review layout JSON text (PUT .../validation_config). */

@@ -61,6 +61,13 @@ int seeds_from_json(struct json_object *doc, const struct dgen_seed_limits *lim,
 int seeds_parse(const char *text, size_t len, const struct dgen_json_limits *jlim,
 		const struct dgen_seed_limits *lim, struct dgen_seeds *out,
 		struct dgen_err *err);
+/* The check of seeds_parse(), same answers and errors, without keeping
+ * the seeds: the file is walked seed by seed, so memory stays at one
+ * seed's parsed tree whatever the file's size (the upload check of POST
+ * /api/generate). *total_units receives the sum of repetitions. */
+int seeds_check(const char *text, size_t len, const struct dgen_json_limits *jlim,
+		const struct dgen_seed_limits *lim, long long *total_units,
+		struct dgen_err *err);
 /* One seed {"metadata": {"file_content": text}}; text must be UTF-8
  * without NUL bytes (DGEN_EINVALID). */
 int seeds_from_markdown(const char *text, size_t len, struct dgen_seeds *out,

@@ -4,26 +4,98 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#include <stdlib.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dgen/api.h"
 #include "dgen/blocks.h"
 #include "dgen/clock.h"
 #include "dgen/log.h"
 #include "dgen/route.h"
+#include "dgen/util.h"
 
 void api_worker_init(struct api_worker *w, const struct dgen_config *cfg)
 {
 	memset(w, 0, sizeof(*w));
 	w->cfg = cfg;
+	w->execute_slots = API_EXECUTE_CGI;
+	w->execute_fd = -1;
 	request_init(&w->req);
 	respond_init(&w->resp);
 }
 
+int api_execute_allowance(int workers)
+{
+	return workers / 2 > 1 ? workers / 2 : 1;
+}
+
+void api_worker_set_workers(struct api_worker *w, int workers)
+{
+	w->execute_slots = api_execute_allowance(workers);
+}
+
+/* One byte-range lock on the slot file: F_OFD_SETLK, so the lock belongs
+ * to this open file (never shared with another worker, never dropped by
+ * closing some other descriptor of the file). */
+static int slot_lock(int fd, int slot, short type)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = slot;
+	fl.l_len = 1;
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+int api_execute_enter(struct api_ctx *c)
+{
+	struct api_worker *w = c->w;
+	static bool warned;
+
+	if (w->execute_fd < 0) {
+		char *path = dgen_xasprintf("%s-execute", w->cfg->database_path);
+
+		w->execute_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+		if (w->execute_fd < 0 && !warned) {
+			dgen_warn("cannot open %s (%s): executes run without an allowance", path,
+				  strerror(errno));
+			warned = true;
+		}
+		free(path);
+		if (w->execute_fd < 0)
+			return -2;
+	}
+	for (int i = 0; i < w->execute_slots; i++)
+		if (slot_lock(w->execute_fd, i, F_WRLCK) == 0)
+			return i;
+	dgen_err_set(&c->err, DGEN_EBUSY,
+		     "Too many pipeline executions at once (%d); try again later",
+		     w->execute_slots);
+	dgen_err_detail_int(&c->err, "limit", w->execute_slots);
+	return -1;
+}
+
+void api_execute_leave(struct api_ctx *c, int slot)
+{
+	if (slot >= 0 && c->w->execute_fd >= 0)
+		slot_lock(c->w->execute_fd, slot, F_UNLCK);
+}
+
 void api_worker_free(struct api_worker *w)
 {
+	if (w->execute_fd >= 0)
+		close(w->execute_fd);
 	exec_handle_free(w->llm);
 	exec_free(w->exec);
 	if (w->templates_loaded)
@@ -93,6 +165,27 @@ void api_json_limits(const struct api_ctx *c, struct dgen_json_limits *lim)
 		lim->max_string = c->cfg->max_string;
 }
 
+int api_page_params(struct api_ctx *c, int64_t *limit, int64_t *offset)
+{
+	long long l, o;
+
+	if (request_param_int(c->req, "limit", 1, API_PAGE_MAX, API_PAGE_DEFAULT, &l, &c->err) != 0 ||
+	    request_param_int(c->req, "offset", 0, INT64_MAX, 0, &o, &c->err) != 0)
+		return -1;
+	*limit = l;
+	*offset = o;
+	return 0;
+}
+
+int api_ok_page(struct api_ctx *c, int64_t total, struct json_object *arr)
+{
+	char n[24];
+
+	snprintf(n, sizeof n, "%lld", (long long)total);
+	respond_header(c->resp, "X-Total-Count", n);
+	return api_ok(c, 200, arr);
+}
+
 int api_ok(struct api_ctx *c, int status, struct json_object *body)
 {
 	respond_json(c->resp, status, body);
@@ -127,6 +220,16 @@ int api_failf(struct api_ctx *c, enum dgen_errcode code, const char *fmt, ...)
 	return api_fail(c);
 }
 
+/* A request with a large body (an upload up to DGEN_MAX_UPLOAD) leaves
+ * freed memory that glibc keeps in the worker's heap; a pooled worker lives
+ * long, so it is handed back to the kernel at once. */
+static void give_back_memory(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
 /* Parse, route, run, answer; whatever the handler leaves unsaid becomes an
  * error response here, so every request gets exactly one response. */
 int api_handle(struct api_worker *w, const struct req_io *io, bool is_cgi)
@@ -135,6 +238,7 @@ int api_handle(struct api_worker *w, const struct req_io *io, bool is_cgi)
 	struct route_match m;
 	double t0 = dgen_clock_mono();
 	int status;
+	bool big;
 
 	memset(&c, 0, sizeof(c));
 	c.w = w;
@@ -180,7 +284,10 @@ out:
 			   w->req.path ? w->req.path : "-", status,
 			   (dgen_clock_mono() - t0) * 1000.0);
 	dgen_err_clear(&c.err);
+	big = w->req.body.len >= API_TRIM_BYTES;
 	request_reset(&w->req);
+	if (big)
+		give_back_memory();
 	w->requests++;
 	return status;
 }

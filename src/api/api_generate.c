@@ -131,19 +131,23 @@ static int read_upload(struct api_ctx *c, struct upload *u)
 }
 
 /* The seeds of the upload, checked now so that a bad file is refused
- * before a job exists. A markdown file only makes sense for a pipeline
+ * before a job exists; *units receives their units. A JSON file is checked
+ * seed by seed (seeds_check), so the check costs one seed's memory, not a
+ * tree of the whole file. A markdown file only makes sense for a pipeline
  * that starts with a multiplier, which cuts it into seeds. */
 static int read_seeds(struct api_ctx *c, const struct upload *u, const struct dgen_pipeline *p,
-		      struct dgen_seeds *seeds)
+		      long long *units)
 {
 	struct dgen_json_limits jlim;
 	struct dgen_seed_limits slim;
+	struct dgen_seeds md;
+	int rc;
 
 	api_json_limits(c, &jlim);
 	jlim.max_bytes = c->cfg->max_upload;
 	api_seed_limits(c, &slim);
 	if (u->kind == DGEN_INPUT_JSON)
-		return seeds_parse(u->data, u->len, &jlim, &slim, seeds, &c->err);
+		return seeds_check(u->data, u->len, &jlim, &slim, units, &c->err);
 	if (!pipeline_is_multiplier(p)) {
 		dgen_err_set(&c->err, DGEN_EINVALID,
 			     "A markdown file needs a pipeline whose first block is a "
@@ -153,13 +157,16 @@ static int read_seeds(struct api_ctx *c, const struct upload *u, const struct dg
 		dgen_err_detail_int(&c->err, "pipeline_id", u->pid);
 		return -1;
 	}
-	return seeds_from_markdown(u->data, u->len, seeds, &c->err);
+	rc = seeds_from_markdown(u->data, u->len, &md, &c->err);
+	*units = md.total_units;
+	seeds_free(&md);
+	return rc;
 }
 
 int api_generate(struct api_ctx *c)
 {
 	struct dgen_pipeline *p = NULL;
-	struct dgen_seeds seeds;
+	long long units = 0;
 	struct dgen_job_new job;
 	struct dgen_db *db;
 	struct upload u;
@@ -167,9 +174,8 @@ int api_generate(struct api_ctx *c)
 	bool existed = false;
 	int st;
 
-	memset(&seeds, 0, sizeof seeds);
 	if (read_upload(c, &u) != 0 || api_load_pipeline(c, u.pid, &p) != 0 ||
-	    read_seeds(c, &u, p, &seeds) != 0)
+	    read_seeds(c, &u, p, &units) != 0)
 		goto fail;
 	memset(&job, 0, sizeof job);
 	job.pipeline_id = u.pid;
@@ -178,7 +184,7 @@ int api_generate(struct api_ctx *c)
 	job.input_len = u.len;
 	job.units = NULL;
 	/* a multiplier's chunks are only known once it runs: the runner counts */
-	job.total_seeds = pipeline_is_multiplier(p) ? 0 : seeds.total_units;
+	job.total_seeds = pipeline_is_multiplier(p) ? 0 : units;
 	job.idempotency_key = c->req->idempotency_key;
 	if (!(db = api_db(c)) || jobs_insert(db, &job, &job_id, &existed, &c->err) != 0) {
 		if (c->err.code == DGEN_ENOTFOUND) {
@@ -193,7 +199,6 @@ int api_generate(struct api_ctx *c)
 fail:
 	st = api_fail(c);
 out:
-	seeds_free(&seeds);
 	pipeline_free(p);
 	return st;
 }

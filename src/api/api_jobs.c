@@ -59,20 +59,19 @@ static int status_param(struct api_ctx *c, enum dgen_job_status *out)
 
 int api_jobs_list(struct api_ctx *c)
 {
-	struct dgen_job_filter f = { 0, DGEN_JOB_ANY, 100 };
+	struct dgen_job_filter f = { 0, DGEN_JOB_ANY, API_PAGE_DEFAULT, 0 };
 	struct dgen_db *db;
 	struct json_object *arr;
-	long long pid, limit;
+	long long pid;
+	int64_t total;
 
 	if (request_param_int(c->req, "pipeline_id", 1, LLONG_MAX, 0, &pid, &c->err) != 0 ||
-	    request_param_int(c->req, "limit", 1, 1000, 100, &limit, &c->err) != 0 ||
-	    status_param(c, &f.status) != 0)
+	    api_page_params(c, &f.limit, &f.offset) != 0 || status_param(c, &f.status) != 0)
 		return api_fail(c);
 	f.pipeline_id = pid;
-	f.limit = limit;
-	if (!(db = api_db(c)) || jobs_list(db, &f, &arr, &c->err) != 0)
+	if (!(db = api_db(c)) || jobs_page(db, &f, &total, &arr, &c->err) != 0)
 		return api_fail(c);
-	return api_ok(c, 200, arr);
+	return api_ok_page(c, total, arr);
 }
 
 /* Answers with what `read` gives for the route's job (404 naming an

@@ -183,12 +183,14 @@ int api_pipelines_from_template(struct api_ctx *c)
 
 int api_pipelines_list(struct api_ctx *c)
 {
-	struct dgen_db *db = api_db(c);
+	struct dgen_db *db;
 	struct json_object *arr;
+	int64_t limit, offset, total;
 
-	if (!db || saved_pipelines_list(db, &arr, &c->err) != 0)
+	if (api_page_params(c, &limit, &offset) != 0 || !(db = api_db(c)) ||
+	    saved_pipelines_page(db, limit, offset, &total, &arr, &c->err) != 0)
 		return api_fail(c);
-	return api_ok(c, 200, arr);
+	return api_ok_page(c, total, arr);
 }
 
 static int not_found(struct api_ctx *c)
@@ -266,7 +268,7 @@ int api_pipelines_execute(struct api_ctx *c)
 	struct dgen_block_ctx bctx;
 	struct dgen_llm_usage usage = { 0, 0, 0 };
 	double budget = (double)c->cfg->llm_timeout_ms / 1000.0;
-	int st;
+	int st, slot, rc;
 
 	if (json_body(c, true, &body) != 0) {
 		st = api_fail(c);
@@ -283,9 +285,16 @@ int api_pipelines_execute(struct api_ctx *c)
 	}
 	if (budget <= 0)
 		budget = 120;
+	if ((slot = api_execute_enter(c)) == -1) {
+		respond_header(c->resp, "Retry-After", API_EXECUTE_RETRY);
+		st = respond_error_as(c->resp, 429, &c->err);
+		goto done;
+	}
 	bctx = execute_ctx(c, dgen_clock_mono() + budget + 5);
 	bctx.usage = &usage;
-	if (pipeline_execute_all(p, body, &bctx, &out, &c->err) != 0) {
+	rc = pipeline_execute_all(p, body, &bctx, &out, &c->err);
+	api_execute_leave(c, slot);
+	if (rc != 0) {
 		if (c->err.code == DGEN_ECANCELLED) {
 			snprintf(c->err.msg, sizeof c->err.msg,
 				 "Execution took longer than %.0f seconds", budget + 5);

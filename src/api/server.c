@@ -151,7 +151,8 @@ static void worker_on_term(int sig)
 
 /* Accepts and answers requests on listen_fd until told to stop (or
  * max_requests answered). Returns the exit status. */
-static int worker_loop(int listen_fd, const struct dgen_config *cfg, unsigned long max_requests)
+static int worker_loop(int listen_fd, const struct dgen_config *cfg, unsigned long max_requests,
+		       int workers)
 {
 	struct sigaction sa;
 	sigset_t term;
@@ -178,6 +179,7 @@ static int worker_loop(int listen_fd, const struct dgen_config *cfg, unsigned lo
 
 	worker_listen_fd = listen_fd;
 	api_worker_init(&w, cfg);
+	api_worker_set_workers(&w, workers);
 	if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		dgen_error("cannot set up a FastCGI request");
 		return 1;
@@ -219,7 +221,7 @@ struct slot {
 };
 
 static pid_t spawn(int listen_fd, const struct dgen_config *cfg, unsigned long max_requests,
-		   const sigset_t *saved)
+		   int workers, const sigset_t *saved)
 {
 	pid_t master_pid = getpid(), pid = fork();
 
@@ -233,7 +235,7 @@ static pid_t spawn(int listen_fd, const struct dgen_config *cfg, unsigned long m
 			_exit(0);
 		signal(SIGCHLD, SIG_DFL);
 		sigprocmask(SIG_SETMASK, saved, NULL);
-		_exit(worker_loop(listen_fd, cfg, max_requests));
+		_exit(worker_loop(listen_fd, cfg, max_requests, workers));
 	}
 	if (pid < 0)
 		dgen_error("fork failed: %s", strerror(errno));
@@ -311,7 +313,7 @@ static int master(int listen_fd, const struct opts *o, const struct dgen_config 
 			if (slots[i].pid)
 				continue;
 			if (now >= slots[i].next_start) {
-				pid_t pid = spawn(listen_fd, cfg, o->max_requests, &saved);
+				pid_t pid = spawn(listen_fd, cfg, o->max_requests, n, &saved);
 
 				if (pid > 0) {
 					slots[i].pid = pid;
@@ -599,7 +601,7 @@ int api_main(int argc, char **argv)
 		rc = master(fd, &o, &cfg, NULL);
 	} else if (!FCGX_IsCGI()) {
 		/* spawn-fcgi: fd 0 listens; it runs as many of us as it was told */
-		rc = o.workers ? master(0, &o, &cfg, NULL) : worker_loop(0, &cfg, o.max_requests);
+		rc = o.workers ? master(0, &o, &cfg, NULL) : worker_loop(0, &cfg, o.max_requests, 1);
 	} else if (cgi_env) {
 		rc = run_cgi(&cfg);
 	} else {

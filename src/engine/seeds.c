@@ -154,6 +154,285 @@ int seeds_parse(const char *text, size_t len, const struct dgen_json_limits *jli
 	return rc;
 }
 
+/* ------------------------------------------------------------ streaming */
+
+/*
+ * A seed file checked seed by seed. json-c spends 100 bytes and more on
+ * every value, and a whole seed file as one tree costs 20 to 50 times its
+ * size; so the top-level array is walked here, and each seed alone goes
+ * through the strict parser (dgen_json_parse) and check_seed, then is
+ * freed. Memory stays at one seed's tree; the answers and errors are those
+ * of seeds_parse() on the whole text: a syntax error anywhere first (with
+ * the offset, line and column of the whole file), then an empty or too
+ * long array, then the first bad seed.
+ */
+struct walk {
+	const char *text;
+	size_t len;
+	const struct dgen_json_limits *jlim;
+	const struct dgen_seed_limits *lim;
+	size_t values;          /* counted so far, the array included */
+	size_t n;               /* seeds so far */
+	long long units;
+	struct dgen_err first;  /* the first bad seed */
+	int (*each)(struct walk *w, struct json_object *meta, long reps);
+	void *arg;
+	struct dgen_err *err;
+};
+
+/* Moves to the next byte that is not JSON white space. */
+static size_t walk_ws(const struct walk *w, size_t pos)
+{
+	while (pos < w->len && (w->text[pos] == ' ' || w->text[pos] == '\t' ||
+				w->text[pos] == '\r' || w->text[pos] == '\n'))
+		pos++;
+	return pos;
+}
+
+/* A syntax error at byte off of the whole text, worded as the parser's. */
+static int walk_fail(const struct walk *w, size_t off, const char *why)
+{
+	int line = 1, col = 1;
+
+	for (size_t i = 0; i < off; i++, col++)
+		if (w->text[i] == '\n') {
+			line++;
+			col = 0;
+		}
+	dgen_err_set(w->err, DGEN_EBADREQ, "malformed JSON at line %d, column %d (byte %zu): %s",
+		     line, col, off, why);
+	dgen_err_detail_int(w->err, "offset", (long long)off);
+	dgen_err_detail_int(w->err, "line", line);
+	dgen_err_detail_int(w->err, "column", col);
+	return -1;
+}
+
+/* The byte offset the parser reported, or 0. */
+static size_t err_offset(const struct dgen_err *e)
+{
+	struct json_object *v;
+
+	if (e->detail && json_object_object_get_ex(e->detail, "offset", &v))
+		return (size_t)json_object_get_int64(v);
+	return 0;
+}
+
+/* An error of the parser run over text + base, told about the whole text:
+ * offsets, lines and columns moved by base, and the depth and value limits
+ * of the whole document instead of the ones left for this seed. */
+static void rebase_error(const struct walk *w, size_t base, struct dgen_err *e)
+{
+	size_t off = base + err_offset(e);
+	const char *why = strstr(e->msg, "): ");
+	char msg[DGEN_ERR_MSG_MAX];
+	int line = 1, col = 1;
+
+	if (e->code == DGEN_ETOOBIG && strncmp(e->msg, "JSON document has more", 22) == 0) {
+		dgen_err_set(e, DGEN_ETOOBIG, "JSON document has more than %zu values",
+			     w->jlim->max_elements);
+		dgen_err_detail_int(e, "limit", (long long)w->jlim->max_elements);
+		dgen_err_detail_int(e, "offset", (long long)off);
+		return;
+	}
+	if (!why || strncmp(e->msg, "malformed JSON at line", 22) != 0) {
+		if (e->detail && json_object_object_get_ex(e->detail, "offset", NULL))
+			dgen_err_detail_int(e, "offset", (long long)off);
+		return;
+	}
+	for (size_t i = 0; i < off && i < w->len; i++, col++)
+		if (w->text[i] == '\n') {
+			line++;
+			col = 0;
+		}
+	if (strncmp(why + 3, "JSON is nested deeper than", 26) == 0)
+		snprintf(msg, sizeof msg, "JSON is nested deeper than %d levels",
+			 w->jlim->max_depth);
+	else
+		snprintf(msg, sizeof msg, "%s", why + 3);
+	dgen_err_set(e, e->code, "malformed JSON at line %d, column %d (byte %zu): %s", line, col,
+		     off, msg);
+	dgen_err_detail_int(e, "offset", (long long)off);
+	dgen_err_detail_int(e, "line", line);
+	dgen_err_detail_int(e, "column", col);
+	if (strncmp(msg, "JSON is nested deeper than", 26) == 0)
+		dgen_err_detail_int(e, "limit", w->jlim->max_depth);
+}
+
+/* Values in v as the parser counts them (null members included). */
+static size_t count_values(struct json_object *v)
+{
+	size_t n = 1;
+
+	if (json_object_is_type(v, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(v); i++)
+			n += count_values(json_object_array_get_idx(v, i));
+	} else if (json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, k, m) {
+			(void)k;
+			n += count_values(m);
+		}
+	}
+	return n;
+}
+
+/* The seed value at *pos (white space skipped): parsed alone, counted,
+ * checked (the first bad seed is kept in w->first, and the walk goes on:
+ * a syntax error further on still comes first). *pos moves past it. */
+static int walk_seed(struct walk *w, size_t *pos)
+{
+	struct dgen_json_limits sub = *w->jlim;
+	struct json_object *seed = NULL, *meta = NULL;
+	size_t start = walk_ws(w, *pos), end = start;
+	int depth = 0, rc = -1;
+	bool in_str = false;
+	long reps = 1;
+
+	if (start >= w->len)
+		return walk_fail(w, w->len, "the text ends before the value does");
+	/* where the value ends, if it is well formed: the parser says if so */
+	for (; end < w->len; end++) {
+		char ch = w->text[end];
+
+		if (in_str) {
+			if (ch == '\\')
+				end++;
+			else if (ch == '"')
+				in_str = false;
+		} else if (ch == '"') {
+			in_str = true;
+		} else if (ch == '[' || ch == '{') {
+			depth++;
+		} else if (ch == ']' || ch == '}') {
+			if (--depth < 0)
+				break;
+		} else if (ch == ',' && depth == 0) {
+			break;
+		}
+	}
+	if (end > w->len)
+		end = w->len;
+	sub.max_depth = w->jlim->max_depth - 1;
+	sub.max_elements = w->jlim->max_elements - w->values;
+	if (sub.max_depth < 1 ||
+	    dgen_json_parse(w->text + start, end - start, &sub, &seed, w->err) != 0) {
+		/* the same value read to the end of the text: its own error */
+		dgen_err_clear(w->err);
+		if (dgen_json_parse(w->text + start, w->len - start, &sub, &seed, w->err) == 0) {
+			json_object_put(seed);
+			return walk_fail(w, w->len, "the text ends before ']'");
+		}
+		if (strstr(w->err->msg, "unexpected text after the value")) {
+			size_t at = walk_ws(w, start + err_offset(w->err));
+
+			dgen_err_clear(w->err);
+			return walk_fail(w, at, "expected ',' or ']'");
+		}
+		rebase_error(w, start, w->err);
+		return -1;
+	}
+	w->values += count_values(seed);
+	if (w->first.code == DGEN_OK &&
+	    check_seed(seed, w->n, w->lim, &reps, &meta, &w->first) == 0 && w->each)
+		rc = w->each(w, meta, reps);
+	else
+		rc = 0;
+	w->n++;
+	w->units += reps;
+	json_object_put(seed);
+	*pos = end;
+	return rc;
+}
+
+/* The array of seeds, from its '[' at pos. */
+static int walk_array(struct walk *w, size_t pos)
+{
+	w->values = 1;
+	pos = walk_ws(w, pos + 1);
+	if (pos < w->len && w->text[pos] == ']')
+		goto closed;
+	for (;;) {
+		if (walk_seed(w, &pos) != 0)
+			return -1;
+		pos = walk_ws(w, pos);
+		if (pos >= w->len)
+			return walk_fail(w, w->len, "the text ends before ']'");
+		if (w->text[pos] == ']')
+			break;
+		if (w->text[pos] != ',')
+			return walk_fail(w, pos, "expected ',' or ']'");
+		pos = walk_ws(w, pos + 1);
+		if (pos < w->len && w->text[pos] == ']')
+			return walk_fail(w, pos, "a trailing comma before ']'");
+	}
+closed:
+	pos = walk_ws(w, pos + 1);
+	if (pos < w->len)
+		return walk_fail(w, pos, "unexpected text after the value");
+	return 0;
+}
+
+/*
+ * Walks the seed file text, calling w->each on every good seed while no
+ * seed was bad. Anything but an array (one seed object, a scalar, an
+ * over-long or empty text) takes the whole-document path: it is one seed
+ * at most, or fails before any tree is built.
+ */
+static int walk_file(struct walk *w, struct dgen_err *err)
+{
+	size_t pos;
+	int rc = -1;
+
+	w->err = err;
+	dgen_err_init(&w->first);
+	pos = walk_ws(w, 0);
+	if (pos >= w->len || w->text[pos] != '[' || w->len > w->jlim->max_bytes ||
+	    w->len > (size_t)0x7fffffff || w->jlim->max_elements < 1 || w->jlim->max_depth < 1)
+		return 1;
+	if (walk_array(w, pos) != 0)
+		goto out;
+	if (w->n == 0) {
+		dgen_err_set(err, DGEN_EINVALID, "the seed file has no seeds");
+		goto out;
+	}
+	if ((long long)w->n > w->lim->max_seeds) {
+		dgen_err_set(err, DGEN_EINVALID, "the seed file has %zu seeds; the limit is %ld",
+			     w->n, w->lim->max_seeds);
+		dgen_err_detail_int(err, "limit", w->lim->max_seeds);
+		goto out;
+	}
+	if (w->first.code != DGEN_OK) {
+		dgen_err_set(err, w->first.code, "%s", w->first.msg);
+		if (w->first.detail)
+			err->detail = json_object_get(w->first.detail);
+		goto out;
+	}
+	rc = 0;
+out:
+	dgen_err_clear(&w->first);
+	return rc;
+}
+
+int seeds_check(const char *text, size_t len, const struct dgen_json_limits *jlim,
+		const struct dgen_seed_limits *lim, long long *total_units, struct dgen_err *err)
+{
+	struct walk w = { .text = text, .len = len };
+	int rc;
+
+	w.jlim = jlim ? jlim : &dgen_json_default_limits;
+	w.lim = lim ? lim : &seeds_default_limits;
+	rc = walk_file(&w, err);
+	if (rc == 1) {
+		struct dgen_seeds s;
+
+		rc = seeds_parse(text, len, w.jlim, w.lim, &s, err);
+		w.units = s.total_units;
+		seeds_free(&s);
+	}
+	if (rc == 0)
+		*total_units = w.units;
+	return rc;
+}
+
 int seeds_from_markdown(const char *text, size_t len, struct dgen_seeds *out,
 			struct dgen_err *err)
 {

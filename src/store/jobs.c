@@ -131,6 +131,10 @@ static int insert_job(struct dgen_db *db, const struct dgen_job_new *job, int64_
 	if (db_run(db, STMT_JOB_INPUT_INSERT, err, "iS", *id, job->input ? job->input : "",
 		   job->input ? job->input_len : 0) < 0)
 		return -1;
+	/* The cached statement keeps its copy of the bound input until its
+	 * bindings are cleared, which fetching it does: an upload of up to
+	 * 10 MiB must not stay in a long-lived worker. */
+	db_stmt(db, STMT_JOB_INPUT_INSERT, err);
 	return 0;
 }
 
@@ -163,13 +167,41 @@ int jobs_get(struct dgen_db *db, int64_t id, struct json_object **out, struct dg
 int jobs_list(struct dgen_db *db, const struct dgen_job_filter *f, struct json_object **out,
 	      struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_LIST, err, "ksi", f->pipeline_id,
+	sqlite3_stmt *st = db_query(db, STMT_JOB_LIST, err, "ksii", f->pipeline_id,
 				    jobs_status_name(f->status),
-				    f->limit > 0 ? f->limit : (int64_t)100);
+				    f->limit > 0 ? f->limit : (int64_t)100,
+				    f->offset > 0 ? f->offset : (int64_t)0);
 
 	if (!st)
 		return -1;
 	return db_rows_json(db, st, job_row_json, out, err);
+}
+
+int jobs_count(struct dgen_db *db, const struct dgen_job_filter *f, int64_t *total,
+	       struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_query(db, STMT_JOB_COUNT, err, "ks", f->pipeline_id,
+				    jobs_status_name(f->status));
+
+	if (!st || db_step_must(db, st, DGEN_EIO, "count answered no row", err) < 0)
+		return -1;
+	*total = db_col_int(st, 0);
+	db_reset(st);
+	return 0;
+}
+
+int jobs_page(struct dgen_db *db, const struct dgen_job_filter *f, int64_t *total,
+	      struct json_object **out, struct dgen_err *err)
+{
+	*out = NULL;
+	if (db_begin_read(db, err) < 0)
+		return -1;
+	if (db_end(db, jobs_count(db, f, total, err) == 0 ? jobs_list(db, f, out, err) : -1,
+		   err) == 0)
+		return 0;
+	json_object_put(*out);
+	*out = NULL;
+	return -1;
 }
 
 int jobs_active(struct dgen_db *db, struct json_object **out, struct dgen_err *err)

@@ -102,6 +102,36 @@ int saved_pipelines_list(struct dgen_db *db, struct json_object **out, struct dg
 	return db_rows_json(db, st, list_row_json, out, err);
 }
 
+/* Reads the count that STMT_PIPE_COUNT answers into *total. */
+static int count_all(struct dgen_db *db, int64_t *total, struct dgen_err *err)
+{
+	sqlite3_stmt *st = db_query(db, STMT_PIPE_COUNT, err, "");
+
+	if (!st || db_step_must(db, st, DGEN_EIO, "count answered no row", err) < 0)
+		return -1;
+	*total = db_col_int(st, 0);
+	db_reset(st);
+	return 0;
+}
+
+int saved_pipelines_page(struct dgen_db *db, int64_t limit, int64_t offset, int64_t *total,
+			 struct json_object **out, struct dgen_err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	*out = NULL;
+	if (db_begin_read(db, err) < 0)
+		return -1;
+	if (count_all(db, total, err) == 0)
+		st = db_query(db, STMT_PIPE_PAGE, err, "ii", limit > 0 ? limit : (int64_t)100,
+			      offset > 0 ? offset : (int64_t)0);
+	if (db_end(db, st ? db_rows_json(db, st, list_row_json, out, err) : -1, err) == 0)
+		return 0;
+	json_object_put(*out);
+	*out = NULL;
+	return -1;
+}
+
 int saved_pipelines_delete(struct dgen_db *db, int64_t id, struct dgen_err *err)
 {
 	return changed(db_write(db, STMT_PIPE_DELETE, err, "i", id), id, err);

@@ -62,6 +62,10 @@ const char *const db_sql[STMT__COUNT] = {
 	[STMT_PIPE_SET_VALIDATION] =
 		"UPDATE pipelines SET validation_config = ?2 WHERE id = ?1",
 	[STMT_PIPE_EXISTS] = "SELECT 1 FROM pipelines WHERE id = ?1",
+	[STMT_PIPE_PAGE] =
+		"SELECT id, name, definition, created_at, updated_at "
+		"FROM pipelines ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+	[STMT_PIPE_COUNT] = "SELECT count(*) FROM pipelines",
 
 	/* jobs */
 	[STMT_JOB_INSERT] =
@@ -78,7 +82,10 @@ const char *const db_sql[STMT__COUNT] = {
 	[STMT_JOB_LIST] =
 		"SELECT " JOB_COLS " FROM jobs "
 		"WHERE (?1 IS NULL OR pipeline_id = ?1) AND (?2 IS NULL OR status = ?2) "
-		"ORDER BY id DESC LIMIT ?3",
+		"ORDER BY id DESC LIMIT ?3 OFFSET ?4",
+	[STMT_JOB_COUNT] =
+		"SELECT count(*) FROM jobs "
+		"WHERE (?1 IS NULL OR pipeline_id = ?1) AND (?2 IS NULL OR status = ?2)",
 	[STMT_JOB_ACTIVE] =
 		"SELECT " JOB_COLS " FROM jobs WHERE status = 'running' "
 		"ORDER BY started_at, id LIMIT 1",

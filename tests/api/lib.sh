@@ -78,3 +78,36 @@ multipart() {
 	} >"$1"
 }
 MP_TYPE="multipart/form-data; boundary=dgenBoundary"
+
+# cgi METHOD URI [CONTENT_TYPE [BODY_FILE]]: one CGI run; extra request
+# variables (HTTP_IDEMPOTENCY_KEY=...) come from the CGI_ENV array. With
+# RAW=1 the URI goes in REQUEST_URI undecoded (as nginx passes it) instead
+# of PATH_INFO and QUERY_STRING. A command in the CGI_WRAP array runs
+# the program (/usr/bin/time ...).
+CGI_ENV=()
+CGI_WRAP=()
+cgi() {
+	local method=$1 uri=$2 ct=${3-} body=${4-/dev/null} path query=""
+	local len
+	path=${uri%%\?*}
+	case $uri in *\?*) query=${uri#*\?} ;; esac
+	len=$(wc -c <"$body")
+	local loc=(PATH_INFO="$path" QUERY_STRING="$query")
+	if [ "${RAW-}" = 1 ]; then loc=(REQUEST_URI="$uri"); fi
+	env GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 REQUEST_METHOD="$method" \
+		SCRIPT_NAME= "${loc[@]}" CONTENT_TYPE="$ct" CONTENT_LENGTH="$len" \
+		"${CGI_ENV[@]}" "${CGI_WRAP[@]}" "$API" <"$body" >"$T/out" 2>"$T/stderr"
+	local rc=$?
+	# headers end at the first empty line; the rest is the body
+	awk 'h==0 { sub(/\r$/, ""); if ($0 == "") { h=1; next } print > "/dev/stderr"; next }
+	     { print }' "$T/out" >"$T/body" 2>"$T/headers"
+	STATUS=$(sed -n 's/^Status: \([0-9]*\).*/\1/p' "$T/headers")
+	CGI_RC=$rc
+	[ -n "$STATUS" ] || STATUS="exit$rc"
+}
+
+# json METHOD URI JSON_TEXT: a request with a JSON body.
+json() {
+	printf '%s' "$3" >"$T/req"
+	cgi "$1" "$2" application/json "$T/req"
+}
