@@ -519,7 +519,7 @@ out:
  * nothing the runner commits was acknowledged to anyone, and a commit
  * lost to a power cut is a unit run again) and with the WAL limit. */
 #ifndef RUNNER_SYNC
-#define RUNNER_SYNC DB_SYNC_NORMAL
+#define RUNNER_SYNC DB_SYNC_FULL
 #endif
 static int runner_db_open(struct runner *r, struct dgen_db **db, struct dgen_err *err)
 {
@@ -1131,8 +1131,15 @@ int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
 
 	gethostname(host, sizeof host - 1);
 	runner_init(&r, cfg, host);
-	if (runner_db_open(&r, &db, err))
-		goto out;
+	/* A database on storage that cannot be written yet (read-only, full)
+	 * is waited for, as the workers do: the runner goes on by itself. */
+	while (runner_db_open(&r, &db, err)) {
+		if (db_err_storage(err) == DB_STORAGE_OK || *opts->terminate)
+			goto out;
+		dgen_error("cannot open the database yet: %s", err->msg);
+		dgen_err_clear(err);
+		sleep(1);
+	}
 	r.exec = exec_new(cfg, blocks_registry());
 	if (!(h = exec_handle_new(r.exec, err)))
 		goto out;
