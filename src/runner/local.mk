@@ -21,4 +21,4 @@ tests/plugins-abort/abort_block.so: $(srcdir)/tests/fixtures/plugin_abort.c $(EN
 	@$(MKDIR_P) tests/plugins-abort
 	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -o $@ $(srcdir)/tests/fixtures/plugin_abort.c
 CLEANFILES += $(RUNNER_PLUGINS)
-EXTRA_DIST += contrib/bench-runner
+EXTRA_DIST += contrib/bench-runner contrib/soak-storage
