@@ -290,23 +290,32 @@ int queue_running_runners(struct dgen_db *db, char ***ids, size_t *n, struct dge
 	return 0;
 }
 
-int queue_done_units(struct dgen_db *db, int64_t job_id, int64_t **units, size_t *n,
-		     struct dgen_err *err)
+/* Steps st (NULL: its db_query failed) to the end, each row added by row
+ * to a malloc'd array: *out and *n (NULL and 0 on error or no row). Rows
+ * must own nothing (the array alone is freed on error). */
+static int collect(struct dgen_db *db, sqlite3_stmt *st, void (*row)(sqlite3_stmt *, void *),
+		   void **out, size_t *n, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_Q_DONE_UNITS, err, "i", job_id);
 	struct col_list l = { 0 };
 
-	*units = NULL;
+	*out = NULL;
 	*n = 0;
 	if (!st)
 		return -1;
-	if (db_each(db, st, add_int, &l, err) < 0) {
+	if (db_each(db, st, row, &l, err) < 0) {
 		free(l.v);
 		return -1;
 	}
-	*units = l.v;
+	*out = l.v;
 	*n = l.len;
 	return 0;
+}
+
+int queue_done_units(struct dgen_db *db, int64_t job_id, int64_t **units, size_t *n,
+		     struct dgen_err *err)
+{
+	return collect(db, db_query(db, STMT_Q_DONE_UNITS, err, "i", job_id), add_int,
+		       (void **)units, n, err);
 }
 
 int queue_start_unit(struct dgen_db *db, int64_t job_id, const char *runner_id,
@@ -333,20 +342,8 @@ static void add_suspect(sqlite3_stmt *st, void *arg)
 int queue_suspects(struct dgen_db *db, int64_t job_id, struct dgen_suspect **out, size_t *n,
 		   struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_Q_SUSPECTS, err, "i", job_id);
-	struct col_list l = { 0 };
-
-	*out = NULL;
-	*n = 0;
-	if (!st)
-		return -1;
-	if (db_each(db, st, add_suspect, &l, err) < 0) {
-		free(l.v);
-		return -1;
-	}
-	*out = l.v;
-	*n = l.len;
-	return 0;
+	return collect(db, db_query(db, STMT_Q_SUSPECTS, err, "i", job_id), add_suspect,
+		       (void **)out, n, err);
 }
 
 /* Steps st (NULL: its db_query failed), which answers the COUNTER_COLS
