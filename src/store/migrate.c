@@ -105,6 +105,23 @@ static const char *const steps[] = {
 	"  hostname TEXT,"
 	"  last_seen TEXT NOT NULL"
 	");",
+	/* 2: the units a claim has started and not stored yet, with the number
+	 * of runner deaths each was in flight at (queue.h, "Blame"). A row is
+	 * written when the unit starts (with the group commit), removed with
+	 * the unit's record or failure, and dropped with its job's end. */
+	"CREATE TABLE unit_starts ("
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  unit INTEGER NOT NULL,"
+	"  seed_index INTEGER NOT NULL,"
+	"  repetition INTEGER NOT NULL,"
+	"  chunk_index INTEGER,"
+	"  runner_id TEXT,"                    /* the claim running it; NULL = none */
+	"  deaths INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (job_id, unit)"
+	");"
+	"CREATE TRIGGER jobs_end_unit_starts AFTER UPDATE OF status ON jobs "
+	"WHEN NEW.status IN ('completed','failed','cancelled','stopped') "
+	"BEGIN DELETE FROM unit_starts WHERE job_id = NEW.id; END;",
 };
 
 int migrate_latest(void)

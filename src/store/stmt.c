@@ -134,6 +134,36 @@ const char *const db_sql[STMT__COUNT] = {
 		"runner_id = NULL, lease_expires_at = NULL "
 		"WHERE status = 'running' AND lease_expires_at < ?1 AND cancel_requested = 1 "
 		"AND (?5 IS NULL OR runner_id = ?5)",
+	/* Blame (queue.h): the units the dying claim had in flight. The
+	 * rescue statements share ?1 now_ms, ?2 now, ?3 message, ?4
+	 * max_attempts, ?5 runner (NULL = any); RESCUED picks their jobs. */
+#define RESCUED(j) \
+	j "status = 'running' AND " j "lease_expires_at < ?1 " \
+	"AND (?5 IS NULL OR " j "runner_id = ?5)"
+	[STMT_Q_RESCUE_BLAME] =
+		"UPDATE unit_starts SET deaths = deaths + 1, runner_id = NULL "
+		"WHERE runner_id IS NOT NULL AND job_id IN "
+		"(SELECT id FROM jobs WHERE " RESCUED("") ")",
+	[STMT_Q_RESCUE_POISON_COUNT] =
+		"UPDATE jobs SET "
+		"records_failed = records_failed + (SELECT count(*) FROM unit_starts s "
+		"WHERE s.job_id = jobs.id AND s.deaths >= ?4), "
+		"current_seed = current_seed + (SELECT count(*) FROM unit_starts s "
+		"WHERE s.job_id = jobs.id AND s.deaths >= ?4) "
+		"WHERE " RESCUED("") " AND EXISTS (SELECT 1 FROM unit_starts s "
+		"WHERE s.job_id = jobs.id AND s.deaths >= ?4)",
+	[STMT_Q_RESCUE_POISON_FAIL] =
+		"INSERT INTO failures (job_id, unit, seed_index, repetition, chunk_index, "
+		"block_type, step, error, trace, created_at) "
+		"SELECT s.job_id, s.unit, s.seed_index, s.repetition, s.chunk_index, NULL, 0, "
+		"'The runner stopped ' || s.deaths || ' times while running this unit', "
+		"NULL, ?2 FROM unit_starts s JOIN jobs j ON j.id = s.job_id "
+		"WHERE s.deaths >= ?4 AND " RESCUED("j.") " "
+		"ON CONFLICT (job_id, unit) DO NOTHING",
+	[STMT_Q_RESCUE_POISON_CLEAR] =
+		"DELETE FROM unit_starts WHERE deaths >= ?4 AND job_id IN "
+		"(SELECT id FROM jobs WHERE " RESCUED("") ")",
+#undef RESCUED
 	[STMT_Q_RESCUE_EXHAUSTED] =
 		"UPDATE jobs SET status = 'failed', error = ?3, completed_at = ?2, "
 		"runner_id = NULL, lease_expires_at = NULL "
@@ -143,6 +173,21 @@ const char *const db_sql[STMT__COUNT] = {
 		"UPDATE jobs SET status = 'queued', runner_id = NULL, lease_expires_at = NULL "
 		"WHERE status = 'running' AND lease_expires_at < ?1 "
 		"AND (?5 IS NULL OR runner_id = ?5)",
+	[STMT_Q_RELEASE_STARTS] =
+		"UPDATE unit_starts SET runner_id = NULL WHERE job_id = ?1 AND runner_id = ?2",
+	/* Only under a claim that is still ours; the unit keeps its deaths. */
+	[STMT_Q_UNIT_START] =
+		"INSERT INTO unit_starts (job_id, unit, seed_index, repetition, chunk_index, "
+		"runner_id) SELECT id, ?2, ?3, ?4, ?5, ?6 FROM jobs "
+		"WHERE id = ?1 AND runner_id = ?6 AND status = 'running' "
+		"ON CONFLICT (job_id, unit) DO UPDATE SET runner_id = excluded.runner_id",
+	/* A claim that started a unit got past planning (see RESCUE_EXHAUSTED). */
+	[STMT_Q_UNIT_STARTED_JOB] =
+		"UPDATE jobs SET attempts = 0 WHERE id = ?1 AND runner_id = ?2 AND attempts <> 0",
+	[STMT_Q_UNIT_DONE] = "DELETE FROM unit_starts WHERE job_id = ?1 AND unit = ?2",
+	[STMT_Q_SUSPECTS] =
+		"SELECT unit, deaths FROM unit_starts WHERE job_id = ?1 AND deaths > 0 "
+		"ORDER BY unit",
 	[STMT_Q_DONE_UNITS] =
 		"SELECT unit FROM records WHERE job_id = ?1 "
 		"UNION SELECT unit FROM failures WHERE job_id = ?1 ORDER BY 1",
