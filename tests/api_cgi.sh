@@ -65,6 +65,7 @@ cgi GET /api/health
 expect 200 "GET /api/health"
 jqt '.status == "healthy" and .database == "ok"' "health reports the database"
 jqt '.runner.alive == false and .runner.last_seen == null' "no runner has ever beaten"
+jqt '.limits.max_body == 1048576 and .limits.max_upload == 10485760' "health tells the size limits"
 check "JSON content type" grep -qi '^Content-Type: application/json' "$T/headers"
 "$FAKE" "$DB" heartbeat
 cgi GET /api/health

@@ -12,6 +12,18 @@
  * queue (runners beat every few seconds while idle or busy). */
 #define RUNNER_ALIVE_WITHIN_S 30
 
+/* The request size limits of this server, so a client can refuse a file
+ * too large before sending it instead of learning it from a 413. */
+static struct json_object *limits_json(const struct api_ctx *c)
+{
+	struct json_object *l = json_object_new_object();
+
+	json_object_object_add(l, "max_body", json_object_new_int64((int64_t)c->cfg->max_body));
+	json_object_object_add(l, "max_upload",
+			       json_object_new_int64((int64_t)c->cfg->max_upload));
+	return l;
+}
+
 /* A database that cannot be reached is 503, so a load balancer takes the
  * worker out; a runner that is down is reported but still healthy: the
  * API can serve everything but new results. */
@@ -44,5 +56,6 @@ int api_health_get(struct api_ctx *c)
 	json_object_object_add(runner, "last_seen",
 			       last_seen[0] ? json_object_new_string(last_seen) : NULL);
 	json_object_object_add(o, "runner", runner);
+	json_object_object_add(o, "limits", limits_json(c));
 	return api_ok(c, 200, o);
 }
