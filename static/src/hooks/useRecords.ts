@@ -4,10 +4,15 @@ import type { DataRecord, RecordPage, RecordStats } from '../types';
 import { filterToParams, type RecordFilter } from '../review/query';
 import { useLatest } from './useLatest';
 
+interface Loaded {
+  key: string;
+  page: RecordPage;
+}
+
 export interface RecordsQuery {
   filter: RecordFilter;
   sort: string;
-  page: number; // from 0
+  offset: number;
   size: number;
 }
 
@@ -16,17 +21,34 @@ export interface RecordsQuery {
 // record in the page without a reload (a record accepted under the
 // "pending" filter stays in view until the next load); reload() asks again.
 export function useRecords(q: RecordsQuery, tick: number) {
-  const params: Record<string, string | number> = { ...filterToParams(q.filter), limit: q.size, offset: q.page * q.size };
+  const params: Record<string, string | number> = { ...filterToParams(q.filter), limit: q.size, offset: q.offset };
   if (q.sort) params.sort = q.sort;
   const key = `${JSON.stringify(params)}#${tick}`;
-  const s = useLatest((p: Record<string, string | number>, signal) => api.recordsPage(p, signal), params, key);
+  const s = useLatest(
+    async (k: { params: Record<string, string | number>; key: string }, signal: AbortSignal): Promise<Loaded> => ({
+      key: k.key,
+      page: await api.recordsPage(k.params, signal),
+    }),
+    { params, key },
+    key,
+  );
   const { loader } = s;
   const patch = useCallback(
     (id: string, changes: Partial<DataRecord>) =>
-      loader.set((d: RecordPage | null) => (d ? { ...d, records: d.records.map((r) => (r.id === id ? { ...r, ...changes } : r)) } : d)),
+      loader.set((d: Loaded | null) =>
+        d ? { ...d, page: { ...d.page, records: d.page.records.map((r) => (r.id === id ? { ...r, ...changes } : r)) } } : d,
+      ),
     [loader],
   );
-  return { records: s.data?.records ?? null, total: s.data?.total ?? 0, loading: s.loading, error: s.error, patch };
+  return {
+    records: s.data?.page.records ?? null,
+    total: s.data?.page.total ?? 0,
+    // The page shown answers the query asked (not the one before it).
+    fresh: s.data?.key === key && !s.loading,
+    loading: s.loading,
+    error: s.error,
+    patch,
+  };
 }
 
 // Counts and distributions of the records matching a filter
