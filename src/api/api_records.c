@@ -161,6 +161,22 @@ int api_records_stats(struct api_ctx *c)
 	return api_ok(c, 200, o);
 }
 
+/* The request body, which must be a JSON object (*body is put by the
+ * caller on every path). */
+static int object_body(struct api_ctx *c, struct json_object **body)
+{
+	struct dgen_json_limits lim;
+
+	api_json_limits(c, &lim);
+	if (request_json_body(c->req, &lim, false, body, &c->err) != 0)
+		return -1;
+	if (!json_object_is_type(*body, json_type_object)) {
+		dgen_err_set(&c->err, DGEN_EBADREQ, "Request body must be a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
 /* The bulk filter: the keys of the list's query parameters, as JSON
  * (ids as integers, bounds as numbers or numeric strings). */
 static int body_filter(struct api_ctx *c, struct json_object *fo, struct dgen_record_filter *f)
@@ -213,48 +229,38 @@ static int body_filter(struct api_ctx *c, struct json_object *fo, struct dgen_re
  * filter is required (an empty object means every record) so that a
  * body without it cannot touch everything by accident.
  */
-int api_records_bulk(struct api_ctx *c)
+static int bulk_request(struct api_ctx *c, struct json_object *body,
+			struct dgen_record_filter *f, enum dgen_record_status *to)
 {
-	struct json_object *body = NULL, *fo = NULL, *set = NULL;
-	struct dgen_record_filter f;
-	enum dgen_record_status to = DGEN_REC_ANY;
-	struct dgen_json_limits lim;
+	struct json_object *fo = NULL, *set = NULL;
 	const char *status = NULL;
-	struct dgen_db *db;
-	int64_t n = 0;
-	int st;
 
-	api_json_limits(c, &lim);
-	if (request_json_body(c->req, &lim, false, &body, &c->err) != 0)
-		goto fail;
-	if (!json_object_is_type(body, json_type_object)) {
-		dgen_err_set(&c->err, DGEN_EBADREQ, "Request body must be a JSON object");
-		goto fail;
-	}
 	if (dgen_json_get_obj(body, "", "filter", true, &fo, &c->err) != 0 ||
 	    dgen_json_get_obj(body, "", "set", true, &set, &c->err) != 0 ||
 	    dgen_json_get_str(set, "set", "status", true, &status, &c->err) != 0)
-		goto fail;
-	if (records_status_parse(status, &to) != 0) {
-		bad_status(c, "'set.status' is not a record status", "field", "set.status", status);
-		goto fail;
-	}
+		return -1;
+	if (records_status_parse(status, to) != 0)
+		return bad_status(c, "'set.status' is not a record status", "field", "set.status",
+				  status);
 	if (json_object_object_length(set) != 1) {
 		dgen_err_set(&c->err, DGEN_EBADREQ, "'set' takes only \"status\"");
-		dgen_err_detail_str(&c->err, "field", "set");
-		goto fail;
+		return name_it(c, "field", "set");
 	}
-	if (body_filter(c, fo, &f) != 0)
-		goto fail;
-	if (!(db = api_db(c)) || records_bulk_status(db, &f, to, &n, &c->err) != 0)
-		goto fail;
-	st = api_ok_member(c, "updated", json_object_new_int64(n));
-	goto out;
-fail:
-	st = api_fail(c);
-out:
+	return body_filter(c, fo, f);
+}
+
+int api_records_bulk(struct api_ctx *c)
+{
+	struct json_object *body = NULL;
+	struct dgen_record_filter f;
+	enum dgen_record_status to = DGEN_REC_ANY;
+	struct dgen_db *db;
+	int64_t n = 0;
+	bool done = object_body(c, &body) == 0 && bulk_request(c, body, &f, &to) == 0 &&
+		    (db = api_db(c)) && records_bulk_status(db, &f, to, &n, &c->err) == 0;
+
 	json_object_put(body);
-	return st;
+	return done ? api_ok_member(c, "updated", json_object_new_int64(n)) : api_fail(c);
 }
 
 int api_records_get(struct api_ctx *c)
@@ -278,18 +284,12 @@ int api_records_update(struct api_ctx *c)
 {
 	struct json_object *body = NULL, *patch = NULL, *meta = NULL;
 	struct dgen_record_update u = { NULL, DGEN_REC_ANY, NULL, NULL };
-	struct dgen_json_limits lim;
 	struct dgen_db *db;
 	const char *status = NULL;
 	int st;
 
-	api_json_limits(c, &lim);
-	if (request_json_body(c->req, &lim, false, &body, &c->err) != 0)
+	if (object_body(c, &body) != 0)
 		goto fail;
-	if (!json_object_is_type(body, json_type_object)) {
-		dgen_err_set(&c->err, DGEN_EBADREQ, "Request body must be a JSON object");
-		goto fail;
-	}
 	if (dgen_json_get_str(body, "", "output", false, &u.output, &c->err) != 0 ||
 	    dgen_json_get_str(body, "", "status", false, &status, &c->err) != 0 ||
 	    dgen_json_get_obj(body, "", "metadata", false, &meta, &c->err) != 0)

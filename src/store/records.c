@@ -293,6 +293,21 @@ int records_list_total(struct dgen_db *db, const struct dgen_record_filter *f,
 	return 0;
 }
 
+/* Equal-width bins over [lo, hi] being filled. */
+struct bins {
+	int64_t counts[DGEN_REC_STATS_BINS];
+	int n;
+	double lo, width;
+};
+
+static void bin_row(sqlite3_stmt *st, void *arg)
+{
+	struct bins *h = arg;
+	int b = h->width > 0 ? (int)((sqlite3_column_double(st, 0) - h->lo) / h->width) : 0;
+
+	h->counts[b < 0 ? 0 : b >= h->n ? h->n - 1 : b]++;
+}
+
 /* One field's histogram: DGEN_REC_STATS_BINS equal-width bins over
  * [lo, hi] (one bin when every value is the same), filled from the
  * values of the matching records. */
@@ -300,35 +315,36 @@ static int field_histogram(struct dgen_db *db, const struct dgen_record_filter *
 			   const char *field, double lo, double hi, struct json_object **out,
 			   struct dgen_err *err)
 {
-	int64_t counts[DGEN_REC_STATS_BINS] = { 0 };
-	int bins = hi > lo ? DGEN_REC_STATS_BINS : 1;
-	double width = hi > lo ? (hi - lo) / bins : 0;
+	struct bins h = { .n = hi > lo ? DGEN_REC_STATS_BINS : 1, .lo = lo };
 	sqlite3_stmt *st = query_filtered(db, STMT_REC_STATS_VALUES, f,
 					  &(struct rec_args){ .field = field }, err);
-	int rc;
 
-	if (!st)
+	h.width = hi > lo ? (hi - lo) / h.n : 0;
+	if (!st || db_each(db, st, bin_row, &h, err) < 0)
 		return -1;
-	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
-		double v = sqlite3_column_double(st, 0);
-		int b = width > 0 ? (int)((v - lo) / width) : 0;
-
-		counts[b < 0 ? 0 : b >= bins ? bins - 1 : b]++;
-	}
-	if (rc < 0)
-		return -1;
-	db_reset(st);
 	*out = json_object_new_array();
-	for (int b = 0; b < bins; b++) {
+	for (int b = 0; b < h.n; b++) {
 		struct json_object *bin = json_object_new_object();
 
-		json_object_object_add(bin, "from", json_object_new_double(lo + b * width));
+		json_object_object_add(bin, "from", json_object_new_double(lo + b * h.width));
 		json_object_object_add(bin, "to", json_object_new_double(
-						  b == bins - 1 ? hi : lo + (b + 1) * width));
-		json_object_object_add(bin, "count", json_object_new_int64(counts[b]));
+						  b == h.n - 1 ? hi : lo + (b + 1) * h.width));
+		json_object_object_add(bin, "count", json_object_new_int64(h.counts[b]));
 		json_object_array_add(*out, bin);
 	}
 	return 0;
+}
+
+/* A row of STATS_FIELDS (key, count, min, max, mean) into fields. */
+static void field_row(sqlite3_stmt *st, void *arg)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "count", json_object_new_int64(db_col_int(st, 1)));
+	json_object_object_add(o, "min", json_object_new_double(sqlite3_column_double(st, 2)));
+	json_object_object_add(o, "max", json_object_new_double(sqlite3_column_double(st, 3)));
+	json_object_object_add(o, "mean", json_object_new_double(sqlite3_column_double(st, 4)));
+	json_object_object_add(arg, db_col_text(st, 0), o);
 }
 
 /* Inside the read transaction: the numeric fields of the matching final
@@ -338,22 +354,9 @@ static int stats_fields(struct dgen_db *db, const struct dgen_record_filter *f,
 {
 	sqlite3_stmt *st = query_filtered(db, STMT_REC_STATS_FIELDS, f,
 					  &(struct rec_args){ .p4 = DGEN_REC_STATS_FIELDS }, err);
-	int rc;
 
-	if (!st)
+	if (!st || db_each(db, st, field_row, fields, err) < 0)
 		return -1;
-	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "count", json_object_new_int64(db_col_int(st, 1)));
-		json_object_object_add(o, "min", json_object_new_double(sqlite3_column_double(st, 2)));
-		json_object_object_add(o, "max", json_object_new_double(sqlite3_column_double(st, 3)));
-		json_object_object_add(o, "mean", json_object_new_double(sqlite3_column_double(st, 4)));
-		json_object_object_add(fields, db_col_text(st, 0), o);
-	}
-	if (rc < 0)
-		return -1;
-	db_reset(st);
 	json_object_object_foreach(fields, name, o) {
 		struct json_object *h = NULL;
 
