@@ -13,6 +13,18 @@
  * queue (runners beat every few seconds while idle or busy). */
 #define RUNNER_ALIVE_WITHIN_S 30
 
+/* The request size limits of this server, so a client can refuse a file
+ * too large before sending it instead of learning it from a 413. */
+static struct json_object *limits_json(const struct api_ctx *c)
+{
+	struct json_object *l = json_object_new_object();
+
+	json_object_object_add(l, "max_body", json_object_new_int64((int64_t)c->cfg->max_body));
+	json_object_object_add(l, "max_upload",
+			       json_object_new_int64((int64_t)c->cfg->max_upload));
+	return l;
+}
+
 /* The runner part of the answer; {"alive": false} when it cannot be read. */
 static struct json_object *runner_json(struct dgen_db *db)
 {
@@ -73,6 +85,7 @@ int api_health_get(struct api_ctx *c)
 			json_object_object_add(o, "hint", json_object_get(hint));
 	}
 	json_object_object_add(o, "runner", runner_json(state == DB_STORAGE_OK ? db : NULL));
+	json_object_object_add(o, "limits", limits_json(c));
 	dgen_err_clear(&c->err);
 	return api_ok(c, status, o);
 }

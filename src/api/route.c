@@ -32,6 +32,8 @@ const struct route route_table[] = {
 	{ "POST", "/api/jobs/{id}/retry_failed", api_jobs_retry_failed },
 	{ "GET", "/api/records", api_records_list },
 	{ "DELETE", "/api/records", api_records_delete },
+	{ "GET", "/api/records/stats", api_records_stats },
+	{ "POST", "/api/records/bulk", api_records_bulk },
 	{ "GET", "/api/records/{id}", api_records_get },
 	{ "PUT", "/api/records/{id}", api_records_update },
 	{ "GET", "/api/export", api_export },

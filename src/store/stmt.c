@@ -29,12 +29,41 @@
 
 /* Record filters: ?1 job_id, ?2 pipeline_id, ?3 status (NULL = any). The
  * variants name the indexed column without the IS NULL escape so sqlite
- * can drive the query from that column's index. */
+ * can drive the query from that column's index. Every record statement
+ * binds the whole filter (records.c, bind_filter): ?4 and ?5 as the
+ * family says, ?6 a LIKE pattern on output, ?7 a state field path, ?8 a
+ * sort direction, ?9 and ?10 what a write sets, and ?11.. three per range
+ * filter (path, low, high; a NULL path is an unused slot). */
 #define F_JOB "job_id = ?1"
 #define F_JOB_ANY "(?1 IS NULL OR job_id = ?1)"
 #define F_PIPE "pipeline_id = ?2"
 #define F_PIPE_ANY "(?2 IS NULL OR pipeline_id = ?2)"
 #define F_STATUS_ANY "(?3 IS NULL OR status = ?3)"
+
+/* The one JSON expression of the store: a number of the final accumulated
+ * state at a bound path ('$.field', made by records.c's state_path()). A
+ * PostgreSQL store spells it (accumulated_state->>$n)::float8. */
+#define STATE_AT(p) "json_extract(accumulated_state, " p ")"
+#define F_RANGE(p, lo, hi) \
+	" AND (" p " IS NULL OR " STATE_AT(p) " BETWEEN " lo " AND " hi ")"
+/* Output search and range filters: every slot of DGEN_REC_MAX_RANGES. */
+#define F_MORE \
+	" AND (?6 IS NULL OR output LIKE ?6 ESCAPE '\\')" \
+	F_RANGE("?11", "?12", "?13") F_RANGE("?14", "?15", "?16") \
+	F_RANGE("?17", "?18", "?19") F_RANGE("?20", "?21", "?22") \
+	F_RANGE("?23", "?24", "?25") F_RANGE("?26", "?27", "?28") \
+	F_RANGE("?29", "?30", "?31") F_RANGE("?32", "?33", "?34")
+/* WHERE of a record statement: index variant, status, the rest. */
+#define REC_WHERE(job, pipe) " WHERE " job " AND " pipe " AND " F_STATUS_ANY F_MORE
+#define REC_WHERE_NS(job, pipe) " WHERE " job " AND " pipe F_MORE
+/* A list of the REC_COLS, ORDER BY order, page ?4 from ?5. */
+#define REC_LIST(job, pipe, order) \
+	"SELECT " REC_COLS " FROM records" REC_WHERE(job, pipe) " ORDER BY " order \
+	" LIMIT ?4 OFFSET ?5"
+/* By a state field (?7), ?8 > 0 ascending: records without it last. */
+#define BY_FIELD \
+	STATE_AT("?7") " IS NULL, CASE WHEN ?8 > 0 THEN " STATE_AT("?7") " END, " \
+	"CASE WHEN ?8 < 0 THEN " STATE_AT("?7") " END DESC, id DESC"
 
 const char *const db_sql[STMT__COUNT] = {
 	[STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
@@ -237,15 +266,9 @@ const char *const db_sql[STMT__COUNT] = {
 
 	/* records */
 	[STMT_REC_GET] = "SELECT " REC_COLS " FROM records WHERE id = ?1",
-	[STMT_REC_LIST_JOB] =
-		"SELECT " REC_COLS " FROM records WHERE " F_JOB " AND " F_PIPE_ANY
-		" AND " F_STATUS_ANY " ORDER BY id DESC LIMIT ?4 OFFSET ?5",
-	[STMT_REC_LIST_PIPELINE] =
-		"SELECT " REC_COLS " FROM records WHERE " F_JOB_ANY " AND " F_PIPE
-		" AND " F_STATUS_ANY " ORDER BY id DESC LIMIT ?4 OFFSET ?5",
-	[STMT_REC_LIST_ANY] =
-		"SELECT " REC_COLS " FROM records WHERE " F_JOB_ANY " AND " F_PIPE_ANY
-		" AND " F_STATUS_ANY " ORDER BY id DESC LIMIT ?4 OFFSET ?5",
+	[STMT_REC_LIST_JOB] = REC_LIST(F_JOB, F_PIPE_ANY, "id DESC"),
+	[STMT_REC_LIST_PIPELINE] = REC_LIST(F_JOB_ANY, F_PIPE, "id DESC"),
+	[STMT_REC_LIST_ANY] = REC_LIST(F_JOB_ANY, F_PIPE_ANY, "id DESC"),
 	[STMT_REC_STATE] =
 		"SELECT metadata, accumulated_state FROM records WHERE id = ?1",
 	[STMT_REC_UPDATE] =
@@ -256,22 +279,47 @@ const char *const db_sql[STMT__COUNT] = {
 	[STMT_REC_DELETE_JOB] = "DELETE FROM records WHERE job_id = ?1",
 	[STMT_REC_DELETE_ALL] = "DELETE FROM records",
 	[STMT_REC_COUNT_JOB] =
-		"SELECT status, count(*) FROM records WHERE " F_JOB " AND " F_PIPE_ANY
+		"SELECT status, count(*) FROM records" REC_WHERE_NS(F_JOB, F_PIPE_ANY)
 		" GROUP BY status",
 	[STMT_REC_COUNT_PIPELINE] =
-		"SELECT status, count(*) FROM records WHERE " F_JOB_ANY " AND " F_PIPE
+		"SELECT status, count(*) FROM records" REC_WHERE_NS(F_JOB_ANY, F_PIPE)
 		" GROUP BY status",
 	[STMT_REC_COUNT_ANY] =
-		"SELECT status, count(*) FROM records WHERE " F_JOB_ANY " AND " F_PIPE_ANY
+		"SELECT status, count(*) FROM records" REC_WHERE_NS(F_JOB_ANY, F_PIPE_ANY)
 		" GROUP BY status",
 	/* keyset pages: ?4 last id seen, ?5 page size */
 	[STMT_REC_PAGE_JOB] =
-		"SELECT " REC_COLS ", accumulated_state FROM records WHERE id > ?4 AND "
-		F_JOB " AND " F_PIPE_ANY " AND " F_STATUS_ANY " ORDER BY id LIMIT ?5",
+		"SELECT " REC_COLS ", accumulated_state FROM records"
+		REC_WHERE(F_JOB, F_PIPE_ANY) " AND id > ?4 ORDER BY id LIMIT ?5",
 	[STMT_REC_PAGE_PIPELINE] =
-		"SELECT " REC_COLS ", accumulated_state FROM records WHERE id > ?4 AND "
-		F_JOB_ANY " AND " F_PIPE " AND " F_STATUS_ANY " ORDER BY id LIMIT ?5",
+		"SELECT " REC_COLS ", accumulated_state FROM records"
+		REC_WHERE(F_JOB_ANY, F_PIPE) " AND id > ?4 ORDER BY id LIMIT ?5",
 	[STMT_REC_PAGE_ANY] =
-		"SELECT " REC_COLS ", accumulated_state FROM records WHERE id > ?4 AND "
-		F_JOB_ANY " AND " F_PIPE_ANY " AND " F_STATUS_ANY " ORDER BY id LIMIT ?5",
+		"SELECT " REC_COLS ", accumulated_state FROM records"
+		REC_WHERE(F_JOB_ANY, F_PIPE_ANY) " AND id > ?4 ORDER BY id LIMIT ?5",
+
+	/* review at scale: oldest first, by a state field, stats, bulk */
+	[STMT_REC_LIST_OLD_JOB] = REC_LIST(F_JOB, F_PIPE_ANY, "id"),
+	[STMT_REC_LIST_OLD_PIPELINE] = REC_LIST(F_JOB_ANY, F_PIPE, "id"),
+	[STMT_REC_LIST_OLD_ANY] = REC_LIST(F_JOB_ANY, F_PIPE_ANY, "id"),
+	[STMT_REC_LIST_FIELD_JOB] = REC_LIST(F_JOB, F_PIPE_ANY, BY_FIELD),
+	[STMT_REC_LIST_FIELD_PIPELINE] = REC_LIST(F_JOB_ANY, F_PIPE, BY_FIELD),
+	[STMT_REC_LIST_FIELD_ANY] = REC_LIST(F_JOB_ANY, F_PIPE_ANY, BY_FIELD),
+	/* The numeric top-level keys of the matching final states (at most
+	 * ?4 of them, by name) with their range and mean. json_each is the
+	 * sqlite spelling; PostgreSQL has jsonb_each and jsonb_typeof. */
+	[STMT_REC_STATS_FIELDS] =
+		"SELECT j.key, count(*), min(j.value), max(j.value), avg(j.value) "
+		"FROM (SELECT accumulated_state FROM records"
+		REC_WHERE(F_JOB_ANY, F_PIPE_ANY) ") r, json_each(r.accumulated_state) j "
+		"WHERE j.type IN ('integer', 'real') GROUP BY j.key ORDER BY j.key LIMIT ?4",
+	/* The values of one field (?7) of the matching records, for a
+	 * histogram. */
+	[STMT_REC_STATS_VALUES] =
+		"SELECT " STATE_AT("?7") " FROM records" REC_WHERE(F_JOB_ANY, F_PIPE_ANY)
+		" AND json_type(accumulated_state, ?7) IN ('integer', 'real')",
+	/* Bulk review: ?9 the new status, ?10 now. */
+	[STMT_REC_BULK_STATUS] =
+		"UPDATE records SET status = ?9, updated_at = ?10"
+		REC_WHERE(F_JOB_ANY, F_PIPE_ANY),
 };
