@@ -40,6 +40,7 @@ enum dgen_param_type {
 	DGEN_PARAM_BOOLEAN,
 	DGEN_PARAM_STRING_LIST, /* array of strings */
 	DGEN_PARAM_SCHEMA,      /* a JSON object, or a string template rendering to one */
+	DGEN_PARAM_INT_OR_TEMPLATE, /* an integer, or a string template rendering to one */
 };
 
 struct dgen_block_param {

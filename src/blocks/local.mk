@@ -31,3 +31,17 @@ FUZZ_TESTS += tests/fuzz/fuzz_blocks
 tests_fuzz_fuzz_blocks_SOURCES = tests/fuzz/fuzz_blocks.c tests/fuzz/driver.c
 tests_fuzz_fuzz_blocks_LDADD = $(TEST_LIBS)
 tests_fuzz_fuzz_blocks_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)
+
+# The blocks of DataGenFlow 1.3 and dgen's own (SPEC.md §10), and what they
+# share (blockctx: json-or-template values, JSON replies, embeddings).
+libdgen_a_SOURCES += \
+	src/blocks/blockctx.c \
+	src/blocks/field_mapper.c \
+	src/blocks/structure_sampler.c \
+	src/blocks/semantic_infiller.c \
+	src/blocks/duplicate_remover.c \
+	src/blocks/ragas_metrics.c \
+	src/blocks/llm_judge.c \
+	src/blocks/sampler.c \
+	src/blocks/near_duplicate.c
+noinst_HEADERS += include/dgen/blockctx.h

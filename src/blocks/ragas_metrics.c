@@ -1,0 +1,6 @@
+#include "dgen/blocks.h"
+#include "dgen/blockutil.h"
+static const char *const inputs[] = { NULL };
+static const char *const outputs[] = { NULL };
+static const struct dgen_block_param params[] = { { "x", DGEN_PARAM_STRING, NULL, NULL, false, false, false, NULL, "" } };
+const struct dgen_block_type ragas_metrics_block = { BLOCKUTIL_TABLES, .type = "RagasMetrics", .name = "RagasMetrics", .description = "", .category = "metrics" };
