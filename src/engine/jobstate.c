@@ -136,7 +136,8 @@ static int mem_check(void *self, int64_t job_id, int64_t unit, const uint32_t *s
 		}
 	}
 	*dup_unit = best ? m->entries[best - 1].unit : -1;
-	*dup_record = -1;
+	/* `dgen run` numbers its records by unit: the record is the unit */
+	*dup_record = *dup_unit;
 	*similarity = best ? best_sim : 0;
 	pthread_mutex_unlock(&m->lock);
 	return 0;

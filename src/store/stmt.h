@@ -97,6 +97,12 @@ enum db_stmt_id {
 	STMT_REC_PAGE_JOB,
 	STMT_REC_PAGE_PIPELINE,
 	STMT_REC_PAGE_ANY,
+	/* near-duplicate index (neardup.c) */
+	STMT_ND_OWN,
+	STMT_ND_CANDIDATES,
+	STMT_ND_SIG_INSERT,
+	STMT_ND_BAND_INSERT,
+	STMT_ND_RECORD,
 	STMT__COUNT
 };
 
