@@ -71,3 +71,7 @@ dist_enginetemplateseeds_DATA = templates/seeds/seed_json_generation.json \
 # Job-wide block state in memory (`dgen run`; the runner keeps it in the store).
 libdgen_a_SOURCES += src/engine/jobstate.c
 noinst_HEADERS += include/dgen/jobstate.h
+# The templates of the blocks beyond the first eight (SPEC.md §10).
+dist_enginetemplates_DATA += templates/data_augmentation.yaml templates/ragas_evaluation.yaml
+dist_enginetemplateseeds_DATA += templates/seeds/seed_data_augmentation.json \
+	templates/seeds/seed_ragas_evaluation.json
