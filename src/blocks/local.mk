@@ -45,3 +45,6 @@ libdgen_a_SOURCES += \
 	src/blocks/sampler.c \
 	src/blocks/near_duplicate.c
 noinst_HEADERS += include/dgen/blockctx.h
+check_PROGRAMS += tests/test_blocks_dgf
+TESTS += tests/test_blocks_dgf
+tests_test_blocks_dgf_LDADD = $(TEST_LIBS)
