@@ -147,14 +147,20 @@ static int check_column(const char *col, struct json_object *s, struct json_obje
 			return spec_error(err, col, "min", "and max must be numbers");
 		if (a > b)
 			return spec_error(err, col, "min", "must not exceed max");
-		if (strcmp(type, "integer") == 0 && (a != floor(a) || b != floor(b)))
-			return spec_error(err, col, "min", "and max must be integers");
+		if (!isfinite(b - a))
+			return spec_error(err, col, "max", "minus min must be a finite number");
+		if (strcmp(type, "integer") == 0 && (a != floor(a) || b != floor(b) ||
+						     fabs(a) > 9007199254740992.0 ||
+						     fabs(b) > 9007199254740992.0))
+			return spec_error(err, col, "min", "and max must be integers within +-2^53");
 		return 0;
 	}
 	if (strcmp(type, "normal") == 0) {
 		if (!num(s, "mean", &a) || !num(s, "std", &b) || !(b >= 0) || !isfinite(a) || !isfinite(b))
 			return spec_error(err, col, "std", "must be a number of 0 or more, with a "
 					  "numeric mean");
+		if (!isfinite(fabs(a) + 64 * b))
+			return spec_error(err, col, "std", "is too large: draws would overflow");
 		if (num(s, "min", &a) && num(s, "max", &b) && a > b)
 			return spec_error(err, col, "min", "must not exceed max");
 		return 0;

@@ -15,3 +15,10 @@ FUZZ_LINKFLAGS =
 TESTS += $(FUZZ_TESTS)
 endif
 EXTRA_DIST += tests/fuzz/corpus tests/tap.h
+
+# The configs and states of the blocks of SPEC.md §10, and embeddings replies.
+check_PROGRAMS += tests/fuzz/fuzz_block_configs
+FUZZ_TESTS += tests/fuzz/fuzz_block_configs
+tests_fuzz_fuzz_block_configs_SOURCES = tests/fuzz/fuzz_block_configs.c tests/fuzz/driver.c
+tests_fuzz_fuzz_block_configs_LDADD = $(TEST_LIBS)
+tests_fuzz_fuzz_block_configs_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINKFLAGS)
