@@ -13,3 +13,7 @@ RUNNER_TESTS = tests/runner_basic.sh tests/runner_signals.sh tests/runner_limits
 TESTS += $(RUNNER_TESTS)
 EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.sh
 EXTRA_DIST += contrib/bench-runner
+# The blocks of SPEC.md §10 end to end: templates via dgen run and the API,
+# NearDuplicate across a job in the runner.
+TESTS += tests/blocks_e2e.sh
+EXTRA_DIST += tests/blocks_e2e.sh
