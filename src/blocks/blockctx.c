@@ -61,22 +61,6 @@ int blockctx_check_template(struct json_object *config, const char *key, struct 
 	return 0;
 }
 
-static struct json_object *object_of(const char *s, size_t n)
-{
-	struct dgen_err e = DGEN_ERR_INIT;
-	struct json_object *v = NULL;
-
-	if (!s || dgen_json_parse(s, n, &dgen_json_default_limits, &v, &e) != 0) {
-		dgen_err_clear(&e);
-		return NULL;
-	}
-	if (!json_object_is_type(v, json_type_object)) {
-		json_object_put(v);
-		return NULL;
-	}
-	return v;
-}
-
 /* The first '{' whose braces balance (strings and escapes respected). */
 static const char *brace_span(const char *t, size_t *n)
 {
@@ -108,24 +92,29 @@ static const char *brace_span(const char *t, size_t *n)
 	return NULL;
 }
 
+/* blockutil_json_reply() reads the whole text and the fences; what it
+ * could not read comes back as its {"raw_response": text} stand-in, and
+ * then the first {...} span is tried. */
 struct json_object *blockctx_reply_object(const char *text)
 {
-	size_t len = strlen(text), n = 0;
+	struct json_object *o = blockutil_json_reply(text), *raw = NULL;
+	struct dgen_err e = DGEN_ERR_INIT;
 	const char *body;
-	struct json_object *o = object_of(text, len);
+	size_t n = 0;
 
-	if (!o) {
-		body = blockutil_strip_fence(text, len, &n);
-		o = object_of(body, n);
+	if (!(json_object_object_length(o) == 1 &&
+	      json_object_object_get_ex(o, "raw_response", &raw) &&
+	      strcmp(json_object_get_string(raw), text) == 0))
+		return o;
+	json_object_put(o);
+	o = NULL;
+	body = brace_span(text, &n);
+	if (!body || dgen_json_parse(body, n, &dgen_json_default_limits, &o, &e) != 0 ||
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
 	}
-	if (!o) {
-		body = blockutil_find_fence(text, len, &n);
-		o = object_of(body, n);
-	}
-	if (!o) {
-		body = brace_span(text, &n);
-		o = object_of(body, n);
-	}
+	dgen_err_clear(&e);
 	return o;
 }
 

@@ -268,13 +268,31 @@ static int verdicts(struct json_object *list, const char *key, int *v, size_t *n
 	return 0;
 }
 
+/* One LLM call whose reply holds a list (list_key) of objects with a 0/1
+ * verdict (item_key); *score is the share of 1s. */
+static int verdict_share(struct dgen_block_ctx *ctx, struct json_object *config,
+			 const char *schema, const char *prompt, const char *list_key,
+			 const char *item_key, double *score, struct dgen_err *err)
+{
+	struct json_object *r = NULL, *list;
+	int v[MAX_ITEMS];
+	size_t n = 0;
+	int rc = -1;
+
+	if (ask(ctx, config, schema, prompt, &r, err) == 0 && (list = reply_list(r, list_key, err)) &&
+	    verdicts(list, item_key, v, &n, err) == 0) {
+		*score = ragas_share(v, n);
+		rc = 0;
+	}
+	json_object_put(r);
+	return rc;
+}
+
 static int faithfulness(struct dgen_block_ctx *ctx, struct json_object *config,
 			const struct inputs_ *in, double *score, struct dgen_err *err)
 {
 	struct dgen_buf p = DGEN_BUF_INIT;
-	struct json_object *r1 = NULL, *r2 = NULL, *st, *vl;
-	int v[MAX_ITEMS];
-	size_t n = 0;
+	struct json_object *r1 = NULL, *st;
 	int rc = -1;
 
 	dgen_buf_printf(&p, "Break the answer to the question into standalone statements, each "
@@ -282,11 +300,10 @@ static int faithfulness(struct dgen_block_ctx *ctx, struct json_object *config,
 			"Answer: %s\n\nReply as {\"statements\": [...]}.", in->question, in->answer);
 	if (ask(ctx, config, STATEMENTS_SCHEMA, dgen_buf_str(&p), &r1, err) || !(st = reply_list(r1, "statements", err)))
 		goto out;
-	if (json_object_array_length(st) == 0) {
-		*score = 0;
-		rc = 0;
+	*score = 0;
+	rc = 0;
+	if (json_object_array_length(st) == 0)
 		goto out;
-	}
 	p.len = 0;
 	dgen_buf_puts(&p, "Judge each statement against the context: verdict 1 if it can be "
 			 "directly inferred from the context, else 0.\n\nContext:\n");
@@ -296,14 +313,9 @@ static int faithfulness(struct dgen_block_ctx *ctx, struct json_object *config,
 		dgen_buf_printf(&p, "- %s\n", json_object_get_string(json_object_array_get_idx(st, i)));
 	dgen_buf_puts(&p, "\nReply as {\"verdicts\": [{\"statement\", \"reason\", \"verdict\"}, ...]}, "
 			 "one per statement, in order.");
-	if (ask(ctx, config, VERDICTS_SCHEMA, dgen_buf_str(&p), &r2, err) ||
-	    !(vl = reply_list(r2, "verdicts", err)) || verdicts(vl, "verdict", v, &n, err))
-		goto out;
-	*score = ragas_share(v, n);
-	rc = 0;
+	rc = verdict_share(ctx, config, VERDICTS_SCHEMA, dgen_buf_str(&p), "verdicts", "verdict", score, err);
 out:
 	json_object_put(r1);
-	json_object_put(r2);
 	dgen_buf_free(&p);
 	return rc;
 }
@@ -377,10 +389,7 @@ static int context_recall(struct dgen_block_ctx *ctx, struct json_object *config
 			  const struct inputs_ *in, double *score, struct dgen_err *err)
 {
 	struct dgen_buf p = DGEN_BUF_INIT;
-	struct json_object *r = NULL, *cl;
-	int v[MAX_ITEMS];
-	size_t n = 0;
-	int rc = -1;
+	int rc;
 
 	dgen_buf_printf(&p, "Split the expected answer into sentences and say of each whether the "
 			"context supports it: attributed 1 if so, else 0.\n\nQuestion: %s\n\nContext:\n",
@@ -388,13 +397,8 @@ static int context_recall(struct dgen_block_ctx *ctx, struct json_object *config
 	put_contexts(&p, in);
 	dgen_buf_printf(&p, "\nExpected answer: %s\n\nReply as {\"classifications\": [{\"statement\", "
 			"\"reason\", \"attributed\"}, ...]}.", in->truth);
-	if (ask(ctx, config, RECALL_SCHEMA, dgen_buf_str(&p), &r, err) ||
-	    !(cl = reply_list(r, "classifications", err)) || verdicts(cl, "attributed", v, &n, err))
-		goto out;
-	*score = ragas_share(v, n);
-	rc = 0;
-out:
-	json_object_put(r);
+	rc = verdict_share(ctx, config, RECALL_SCHEMA, dgen_buf_str(&p), "classifications",
+			   "attributed", score, err);
 	dgen_buf_free(&p);
 	return rc;
 }
