@@ -194,7 +194,12 @@ static char *sample_text(struct json_object *rec, struct json_object *fields)
 		    json_object_is_type(v, json_type_string))
 			dgen_buf_printf(&b, "%s%s", b.len ? " " : "", json_object_get_string(v));
 	}
-	return dgen_xstrdup(dgen_buf_str(&b));
+	{
+		char *t = dgen_xstrdup(dgen_buf_str(&b));
+
+		dgen_buf_free(&b);
+		return t;
+	}
 }
 
 struct pool {
