@@ -122,6 +122,22 @@ static const char *const steps[] = {
 	"CREATE TRIGGER jobs_end_unit_starts AFTER UPDATE OF status ON jobs "
 	"WHEN NEW.status IN ('completed','failed','cancelled','stopped') "
 	"BEGIN DELETE FROM unit_starts WHERE job_id = NEW.id; END;",
+	/* 3: NearDuplicate's index of a job (neardup.c): each checked record's
+	 * MinHash signature in check order (seq), and one row per LSH band
+	 * key, so a check reads only the records sharing a band. */
+	"CREATE TABLE neardup_sigs ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  unit INTEGER NOT NULL,"
+	"  sig BLOB NOT NULL,"
+	"  UNIQUE (job_id, unit)"
+	");"
+	"CREATE TABLE neardup_bands ("
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  key INTEGER NOT NULL,"
+	"  unit INTEGER NOT NULL"
+	");"
+	"CREATE INDEX neardup_bands_key ON neardup_bands(job_id, key);",
 };
 
 int migrate_latest(void)
