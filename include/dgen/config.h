@@ -37,6 +37,7 @@ struct dgen_config {
 	long embedding_dimensions;  /* EMBEDDING_DIMENSIONS: 0 = any */
 
 	char *database_path;        /* DATABASE_PATH */
+	char *key_file;             /* DGEN_KEY_FILE: "" = "dgen.key" beside the database */
 	int db_busy_timeout_ms;     /* DGEN_DB_BUSY_TIMEOUT_MS */
 	size_t wal_limit;           /* DGEN_WAL_LIMIT (bytes) */
 	char *host;                 /* HOST */

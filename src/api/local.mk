@@ -22,7 +22,7 @@ libdgenapi_a_SOURCES = src/api/api.c src/api/route.c src/api/server.c \
 noinst_LIBRARIES += libdgencurllazy.a
 libdgencurllazy_a_SOURCES = src/llm/curl_lazy.c
 API_LIBS = libdgenapi.a libdgen.a libdgencurllazy.a $(SQLITE_LIBS) $(JSONC_LIBS) \
-	$(YAML_LIBS) $(PTHREAD_LIBS) $(LIBS) $(FCGI_LIBS)
+	$(YAML_LIBS) $(SODIUM_LIBS) $(PTHREAD_LIBS) $(LIBS) $(FCGI_LIBS)
 
 sbin_PROGRAMS += dgen-api
 dgen_api_SOURCES = src/api/main.c

@@ -54,6 +54,7 @@ static const struct key keys[] = {
 	STR("EMBEDDING_PROVIDER", embedding_provider, ""),
 	LONG("EMBEDDING_DIMENSIONS", embedding_dimensions, "0", 0, 65536),
 	STR("DATABASE_PATH", database_path, "data/qa_records.db"),
+	STR("DGEN_KEY_FILE", key_file, ""),
 	INT("DGEN_DB_BUSY_TIMEOUT_MS", db_busy_timeout_ms, "5000", 0, 600000),
 	SIZE("DGEN_WAL_LIMIT", wal_limit, "67108864", 1048576, 1LL << 40),
 	STR("HOST", host, "127.0.0.1"),

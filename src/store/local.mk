@@ -31,3 +31,10 @@ libdgen_a_SOURCES += src/store/neardup.c
 check_PROGRAMS += tests/test_neardup
 TESTS += tests/test_neardup
 tests_test_neardup_LDADD = $(TEST_LIBS)
+
+# Named LLM and embedding models, keys sealed under the key file.
+noinst_HEADERS += include/dgen/saved_models.h
+libdgen_a_SOURCES += src/store/saved_models.c
+check_PROGRAMS += tests/test_saved_models
+TESTS += tests/test_saved_models
+tests_test_saved_models_LDADD = $(TEST_LIBS)

@@ -138,6 +138,28 @@ static const char *const steps[] = {
 	"  unit INTEGER NOT NULL"
 	");"
 	"CREATE INDEX neardup_bands_key ON neardup_bands(job_id, key);",
+	/* 4: named LLM and embedding models (saved_models.c); the key is
+	 * sealed under the key file, only its last 4 characters are plain. */
+	"CREATE TABLE models ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('llm','embedding')),"
+	"  name TEXT NOT NULL,"
+	"  provider TEXT NOT NULL,"
+	"  endpoint TEXT NOT NULL,"
+	"  model_name TEXT NOT NULL,"
+	"  api_key BLOB,"
+	"  api_key_last4 TEXT,"
+	"  is_default INTEGER NOT NULL DEFAULT 0,"
+	"  dimensions INTEGER NOT NULL DEFAULT 0,"
+	"  max_in_flight INTEGER NOT NULL DEFAULT 0,"
+	"  requests_per_minute INTEGER NOT NULL DEFAULT 0,"
+	"  tokens_per_minute INTEGER NOT NULL DEFAULT 0,"
+	"  price_input REAL, price_output REAL, price_cached REAL,"
+	"  currency TEXT,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  UNIQUE (kind, name)"
+	");",
 };
 
 int migrate_latest(void)

@@ -65,6 +65,11 @@
 	STATE_AT("?7") " IS NULL, CASE WHEN ?8 > 0 THEN " STATE_AT("?7") " END, " \
 	"CASE WHEN ?8 < 0 THEN " STATE_AT("?7") " END DESC, id DESC"
 
+#define MODEL_COLS \
+	"SELECT name, provider, endpoint, model_name, api_key, api_key_last4, is_default, " \
+	"dimensions, max_in_flight, requests_per_minute, tokens_per_minute, price_input, " \
+	"price_output, price_cached, currency FROM models "
+
 const char *const db_sql[STMT__COUNT] = {
 	[STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[STMT_BEGIN_READ] = "BEGIN",
@@ -332,4 +337,34 @@ const char *const db_sql[STMT__COUNT] = {
 		"INSERT INTO neardup_sigs (job_id, unit, sig) VALUES (?1, ?2, ?3) RETURNING seq",
 	[STMT_ND_BAND_INSERT] = "INSERT INTO neardup_bands (job_id, key, unit) VALUES (?1, ?2, ?3)",
 	[STMT_ND_RECORD] = "SELECT id FROM records WHERE job_id = ?1 AND unit = ?2",
+
+	/* named models: ?1 kind, ?2 name */
+	[STMT_MODEL_LIST] = MODEL_COLS "WHERE kind = ?1 ORDER BY id",
+	[STMT_MODEL_GET] = MODEL_COLS "WHERE kind = ?1 AND name = ?2",
+	[STMT_MODEL_INSERT] =
+		"INSERT INTO models (kind, name, provider, endpoint, model_name, api_key, "
+		"api_key_last4, is_default, dimensions, max_in_flight, requests_per_minute, "
+		"tokens_per_minute, price_input, price_output, price_cached, currency, "
+		"created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+		"?12, ?13, ?14, ?15, ?16, ?17, ?17) RETURNING id",
+	/* ?3 the new name; ?6/?7 the key only when ?18 is 1 (a PUT without
+	 * api_key keeps the stored one) */
+	[STMT_MODEL_UPDATE] =
+		"UPDATE models SET name = ?3, provider = ?4, endpoint = ?5, model_name = ?6, "
+		"api_key = CASE WHEN ?18 THEN ?7 ELSE api_key END, "
+		"api_key_last4 = CASE WHEN ?18 THEN ?8 ELSE api_key_last4 END, "
+		"is_default = ?9, dimensions = ?10, max_in_flight = ?11, "
+		"requests_per_minute = ?12, tokens_per_minute = ?13, price_input = ?14, "
+		"price_output = ?15, price_cached = ?16, currency = ?17, updated_at = ?19 "
+		"WHERE kind = ?1 AND name = ?2",
+	[STMT_MODEL_DELETE] = "DELETE FROM models WHERE kind = ?1 AND name = ?2",
+	[STMT_MODEL_COUNT] = "SELECT count(*) FROM models WHERE kind = ?1",
+	/* every model of the kind but ?2 loses the flag */
+	[STMT_MODEL_CLEAR_DEFAULT] =
+		"UPDATE models SET is_default = 0 WHERE kind = ?1 AND name <> ?2 AND is_default",
+	/* a kind with models and no default: the oldest becomes it */
+	[STMT_MODEL_FIX_DEFAULT] =
+		"UPDATE models SET is_default = 1 WHERE id = (SELECT min(id) FROM models "
+		"WHERE kind = ?1) AND NOT EXISTS (SELECT 1 FROM models WHERE kind = ?1 "
+		"AND is_default)",
 };
