@@ -36,6 +36,7 @@
 #include "dgen/request.h"
 #include "dgen/respond.h"
 #include "dgen/catalog.h"
+#include "dgen/secret.h"
 
 struct api_worker {
 	const struct dgen_config *cfg;
@@ -49,6 +50,8 @@ struct api_worker {
 	struct req req;
 	struct resp resp;
 	unsigned long requests;            /* answered so far */
+	struct dgen_secret_key key;        /* of stored secrets; once models_ready */
+	bool models_ready;                 /* key loaded, default models made */
 };
 
 struct api_ctx {
@@ -188,5 +191,14 @@ int api_records_stats(struct api_ctx *c);
 int api_records_bulk(struct api_ctx *c);
 int api_export(struct api_ctx *c);                     /* export.c */
 int api_export_download(struct api_ctx *c);
+/* models.c: both kinds, told apart by the path. api_models_db is api_db
+ * after the key file is loaded and empty kinds got their default model. */
+struct dgen_db *api_models_db(struct api_ctx *c);
+int api_models_list(struct api_ctx *c);
+int api_models_get(struct api_ctx *c);
+int api_models_create(struct api_ctx *c);
+int api_models_update(struct api_ctx *c);
+int api_models_delete(struct api_ctx *c);
+int api_models_test(struct api_ctx *c);
 
 #endif

@@ -38,6 +38,18 @@ const struct route route_table[] = {
 	{ "PUT", "/api/records/{id}", api_records_update },
 	{ "GET", "/api/export", api_export },
 	{ "GET", "/api/export/download", api_export_download },
+	{ "GET", "/api/llm-models", api_models_list },
+	{ "POST", "/api/llm-models", api_models_create },
+	{ "POST", "/api/llm-models/test", api_models_test },
+	{ "GET", "/api/llm-models/{name}", api_models_get },
+	{ "PUT", "/api/llm-models/{name}", api_models_update },
+	{ "DELETE", "/api/llm-models/{name}", api_models_delete },
+	{ "GET", "/api/embedding-models", api_models_list },
+	{ "POST", "/api/embedding-models", api_models_create },
+	{ "POST", "/api/embedding-models/test", api_models_test },
+	{ "GET", "/api/embedding-models/{name}", api_models_get },
+	{ "PUT", "/api/embedding-models/{name}", api_models_update },
+	{ "DELETE", "/api/embedding-models/{name}", api_models_delete },
 };
 const size_t route_count = sizeof(route_table) / sizeof(route_table[0]);
 
