@@ -341,6 +341,7 @@ static const struct {
 	{ "validate", cmd_validate },
 	{ "run", cli_run },
 	{ "llm", cmd_llm },
+	{ "models", cli_models },
 	{ "migrate", cmd_migrate },
 };
 
