@@ -8,7 +8,13 @@
  * Unknown ids are DGEN_ENOTFOUND.
  *
  * Record JSON (SPEC.md §4): {"id","output","metadata","status","trace",
- * "trace_id","job_id","pipeline_id","created_at","updated_at"}.
+ * "trace_id","job_id","pipeline_id","created_at","updated_at",
+ * "reviewed_by","reviewed_at"} (who last set the status, and when).
+ *
+ * who scopes every call (caller.h): a member reads, edits, counts,
+ * exports and deletes only their own records (the job's owner's); another
+ * user's id answers like an unknown one. A status change records who as
+ * the reviewer.
  * Export lines are those of export_line.h.
  */
 #ifndef DGEN_RECORDS_H
@@ -17,6 +23,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "dgen/caller.h"
 #include "dgen/db.h"
 #include "dgen/err.h"
 
@@ -40,10 +47,10 @@ struct dgen_record_filter {
 };
 
 /* The record JSON object. */
-int records_get(struct dgen_db *db, int64_t id, struct json_object **out,
+int records_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id, struct json_object **out,
 		struct dgen_err *err);
 /* Array of record objects, newest first. */
-int records_list(struct dgen_db *db, const struct dgen_record_filter *f,
+int records_list(struct dgen_db *db, const struct dgen_caller *who, const struct dgen_record_filter *f,
 		 struct json_object **out, struct dgen_err *err);
 
 /* What to change; NULL fields stay as they are. The store applies exactly
@@ -56,17 +63,17 @@ struct dgen_record_update {
 	struct json_object *state_patch; /* keys set into the final accumulated
 					  * state, last writer wins (borrowed) */
 };
-int records_update(struct dgen_db *db, int64_t id, const struct dgen_record_update *u,
+int records_update(struct dgen_db *db, const struct dgen_caller *who, int64_t id, const struct dgen_record_update *u,
 		   struct dgen_err *err);
 /* The record's final accumulated state (object). */
-int records_get_state(struct dgen_db *db, int64_t id, struct json_object **out,
+int records_get_state(struct dgen_db *db, const struct dgen_caller *who, int64_t id, struct json_object **out,
 		      struct dgen_err *err);
 
 /* Deletes the records of job_id and the job itself (its failures too);
  * job_id 0 deletes every record and keeps the jobs. *deleted (may be NULL)
  * receives the number of records deleted. An unknown job_id deletes
  * nothing and is not an error. */
-int records_delete(struct dgen_db *db, int64_t job_id, int64_t *deleted,
+int records_delete(struct dgen_db *db, const struct dgen_caller *who, int64_t job_id, int64_t *deleted,
 		   struct dgen_err *err);
 
 struct dgen_record_counts {
@@ -74,7 +81,7 @@ struct dgen_record_counts {
 };
 /* Counts per status of the records matching f (f->status, limit and offset
  * are ignored). */
-int records_count(struct dgen_db *db, const struct dgen_record_filter *f,
+int records_count(struct dgen_db *db, const struct dgen_caller *who, const struct dgen_record_filter *f,
 		  struct dgen_record_counts *out, struct dgen_err *err);
 
 /* Export: records matching f (limit and offset ignored) in id order, read
@@ -82,7 +89,7 @@ int records_count(struct dgen_db *db, const struct dgen_record_filter *f,
  * read transaction, so memory stays flat and writers are never held up
  * for the length of a download. */
 struct dgen_records_iter;
-int records_iter_open(struct dgen_db *db, const struct dgen_record_filter *f, int page_size,
+int records_iter_open(struct dgen_db *db, const struct dgen_caller *who, const struct dgen_record_filter *f, int page_size,
 		      struct dgen_records_iter **out, struct dgen_err *err);
 /* Returns 1 and an export line object in *line, 0 at the end, -1 on error. */
 int records_iter_next(struct dgen_records_iter *it, struct json_object **line,

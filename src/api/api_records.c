@@ -68,7 +68,7 @@ int api_records_list(struct api_ctx *c)
 		return api_fail(c);
 	f.limit = limit;
 	f.offset = offset;
-	if (!(db = api_db(c)) || records_list(db, &f, &arr, &c->err) != 0)
+	if (!(db = api_db(c)) || records_list(db, c->who, &f, &arr, &c->err) != 0)
 		return api_fail(c);
 	return api_ok(c, 200, arr);
 }
@@ -78,7 +78,7 @@ int api_records_get(struct api_ctx *c)
 	struct dgen_db *db = api_db(c);
 	struct json_object *o;
 
-	if (!db || records_get(db, c->id, &o, &c->err) != 0)
+	if (!db || records_get(db, c->who, c->id, &o, &c->err) != 0)
 		return record_fail(c);
 	return api_ok(c, 200, o);
 }
@@ -131,7 +131,7 @@ int api_records_update(struct api_ctx *c)
 	}
 	if (u.status == DGEN_REC_ANY && (u.output || u.metadata || patch))
 		u.status = DGEN_REC_EDITED;
-	if (!(db = api_db(c)) || records_update(db, c->id, &u, &c->err) != 0) {
+	if (!(db = api_db(c)) || records_update(db, c->who, c->id, &u, &c->err) != 0) {
 		st = record_fail(c);
 		goto out;
 	}
@@ -153,7 +153,7 @@ int api_records_delete(struct api_ctx *c)
 
 	if (request_param_int(c->req, "job_id", 1, LLONG_MAX, 0, &job, &c->err) != 0)
 		return api_fail(c);
-	if (!(db = api_db(c)) || records_delete(db, job, &deleted, &c->err) != 0)
+	if (!(db = api_db(c)) || records_delete(db, c->who, job, &deleted, &c->err) != 0)
 		return api_fail(c);
 	return api_ok_member(c, "deleted", json_object_new_int64(deleted));
 }

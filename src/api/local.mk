@@ -11,7 +11,7 @@ noinst_HEADERS += include/dgen/request.h \
 	include/dgen/api.h
 
 noinst_LIBRARIES += libdgenapi.a
-libdgenapi_a_SOURCES = src/api/api.c src/api/route.c src/api/server.c \
+libdgenapi_a_SOURCES = src/api/api.c src/api/api_accounts.c src/api/route.c src/api/server.c \
 	src/api/api_health.c src/api/api_blocks.c src/api/api_templates.c src/api/api_pipelines.c \
 	src/api/api_seeds.c src/api/api_generate.c src/api/api_jobs.c src/api/api_records.c \
 	src/api/api_export.c src/api/dbhint.c
@@ -21,7 +21,7 @@ libdgenapi_a_SOURCES = src/api/api.c src/api/route.c src/api/server.c \
 # (dgen-runner and dgen link libcurl as usual.)
 noinst_LIBRARIES += libdgencurllazy.a
 libdgencurllazy_a_SOURCES = src/llm/curl_lazy.c
-API_LIBS = libdgenapi.a libdgen.a libdgencurllazy.a $(SQLITE_LIBS) $(JSONC_LIBS) \
+API_LIBS = libdgenapi.a libdgen.a libdgencurllazy.a $(SQLITE_LIBS) $(JSONC_LIBS) $(SODIUM_LIBS) \
 	$(YAML_LIBS) $(PTHREAD_LIBS) $(LIBS) $(FCGI_LIBS)
 
 sbin_PROGRAMS += dgen-api

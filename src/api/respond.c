@@ -43,6 +43,12 @@ int respond_http_status(enum dgen_errcode code)
 	case DGEN_EIO:
 	case DGEN_EINTERNAL:
 		return 500;
+	case DGEN_EAUTH:
+		return 401;
+	case DGEN_EFORBIDDEN:
+		return 403;
+	case DGEN_EQUOTA:
+		return 429;
 	}
 	return 500;
 }

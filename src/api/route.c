@@ -1,5 +1,7 @@
 /*
- * route.c - the route table (every row of SPEC.md §4) and its matcher.
+ * route.c - the route table (every row of SPEC.md §4 and §8) and its
+ * matcher. Every route but the ROUTE_PUBLIC ones needs a caller; the
+ * dispatcher checks it once, before any handler.
  */
 #include "config.h"
 
@@ -10,32 +12,41 @@
 #include "dgen/route.h"
 
 const struct route route_table[] = {
-	{ "GET", "/api/health", api_health_get },
-	{ "GET", "/api/blocks", api_blocks_list },
-	{ "GET", "/api/templates", api_templates_list },
-	{ "POST", "/api/pipelines/from_template/{name}", api_pipelines_from_template },
-	{ "POST", "/api/pipelines", api_pipelines_create },
-	{ "GET", "/api/pipelines", api_pipelines_list },
-	{ "GET", "/api/pipelines/{id}", api_pipelines_get },
-	{ "PUT", "/api/pipelines/{id}", api_pipelines_update },
-	{ "DELETE", "/api/pipelines/{id}", api_pipelines_delete },
-	{ "POST", "/api/pipelines/{id}/execute", api_pipelines_execute },
-	{ "GET", "/api/pipelines/{id}/accumulated_state_schema", api_pipelines_state_schema },
-	{ "PUT", "/api/pipelines/{id}/validation_config", api_pipelines_validation_config },
-	{ "POST", "/api/seeds/validate", api_seeds_validate },
-	{ "POST", "/api/generate", api_generate },
-	{ "GET", "/api/jobs/active", api_jobs_active },
-	{ "GET", "/api/jobs", api_jobs_list },
-	{ "GET", "/api/jobs/{id}", api_jobs_get },
-	{ "DELETE", "/api/jobs/{id}", api_jobs_cancel },
-	{ "GET", "/api/jobs/{id}/failures", api_jobs_failures },
-	{ "POST", "/api/jobs/{id}/retry_failed", api_jobs_retry_failed },
-	{ "GET", "/api/records", api_records_list },
-	{ "DELETE", "/api/records", api_records_delete },
-	{ "GET", "/api/records/{id}", api_records_get },
-	{ "PUT", "/api/records/{id}", api_records_update },
-	{ "GET", "/api/export", api_export },
-	{ "GET", "/api/export/download", api_export_download },
+	{ "GET", "/api/health", api_health_get, ROUTE_PUBLIC },
+	{ "POST", "/api/auth/login", api_auth_login, ROUTE_PUBLIC },
+	{ "POST", "/api/auth/logout", api_auth_logout, 0 },
+	{ "GET", "/api/auth/me", api_auth_me, 0 },
+	{ "GET", "/api/users", api_users_list, ROUTE_ADMIN },
+	{ "POST", "/api/users", api_users_create, ROUTE_ADMIN },
+	{ "PUT", "/api/users/{name}", api_users_update, ROUTE_ADMIN },
+	{ "GET", "/api/tokens", api_tokens_list, 0 },
+	{ "POST", "/api/tokens", api_tokens_create, 0 },
+	{ "DELETE", "/api/tokens/{id}", api_tokens_revoke, 0 },
+	{ "GET", "/api/blocks", api_blocks_list, 0 },
+	{ "GET", "/api/templates", api_templates_list, 0 },
+	{ "POST", "/api/pipelines/from_template/{name}", api_pipelines_from_template, 0 },
+	{ "POST", "/api/pipelines", api_pipelines_create, 0 },
+	{ "GET", "/api/pipelines", api_pipelines_list, 0 },
+	{ "GET", "/api/pipelines/{id}", api_pipelines_get, 0 },
+	{ "PUT", "/api/pipelines/{id}", api_pipelines_update, 0 },
+	{ "DELETE", "/api/pipelines/{id}", api_pipelines_delete, 0 },
+	{ "POST", "/api/pipelines/{id}/execute", api_pipelines_execute, 0 },
+	{ "GET", "/api/pipelines/{id}/accumulated_state_schema", api_pipelines_state_schema, 0 },
+	{ "PUT", "/api/pipelines/{id}/validation_config", api_pipelines_validation_config, 0 },
+	{ "POST", "/api/seeds/validate", api_seeds_validate, 0 },
+	{ "POST", "/api/generate", api_generate, 0 },
+	{ "GET", "/api/jobs/active", api_jobs_active, 0 },
+	{ "GET", "/api/jobs", api_jobs_list, 0 },
+	{ "GET", "/api/jobs/{id}", api_jobs_get, 0 },
+	{ "DELETE", "/api/jobs/{id}", api_jobs_cancel, 0 },
+	{ "GET", "/api/jobs/{id}/failures", api_jobs_failures, 0 },
+	{ "POST", "/api/jobs/{id}/retry_failed", api_jobs_retry_failed, 0 },
+	{ "GET", "/api/records", api_records_list, 0 },
+	{ "DELETE", "/api/records", api_records_delete, 0 },
+	{ "GET", "/api/records/{id}", api_records_get, 0 },
+	{ "PUT", "/api/records/{id}", api_records_update, 0 },
+	{ "GET", "/api/export", api_export, 0 },
+	{ "GET", "/api/export/download", api_export_download, 0 },
 };
 const size_t route_count = sizeof(route_table) / sizeof(route_table[0]);
 

@@ -46,12 +46,13 @@ static enum db_stmt_id pick(enum db_stmt_id job_variant, const struct dgen_recor
 
 /* The LIST or PAGE variant for f, bound: ?1 job_id and ?2 pipeline_id
  * (0 = any), ?3 status (NULL = any), ?4 and ?5 as the family says. */
-static sqlite3_stmt *query_filtered(struct dgen_db *db, enum db_stmt_id job_variant,
+static sqlite3_stmt *query_filtered(struct dgen_db *db, const struct dgen_caller *who,
+				    enum db_stmt_id job_variant,
 				    const struct dgen_record_filter *f, int64_t p4, int64_t p5,
 				    struct dgen_err *err)
 {
-	return db_query(db, pick(job_variant, f), err, "kksii", f->job_id, f->pipeline_id,
-			records_status_name(f->status), p4, p5);
+	return db_query(db, pick(job_variant, f), err, "kksiik", f->job_id, f->pipeline_id,
+			records_status_name(f->status), p4, p5, dgen_caller_scope(who));
 }
 
 /* The record JSON of SPEC.md §4 from a row of the REC_COLS columns. */
@@ -70,13 +71,15 @@ static struct json_object *record_row_json(sqlite3_stmt *st)
 	json_object_object_add(o, "pipeline_id", json_object_new_int64(db_col_int(st, 7)));
 	db_add_text(o, "created_at", st, 8);
 	db_add_text(o, "updated_at", st, 9);
+	db_add_text(o, "reviewed_by", st, 10);
+	db_add_text(o, "reviewed_at", st, 11);
 	return o;
 }
 
-int records_get(struct dgen_db *db, int64_t id, struct json_object **out,
-		struct dgen_err *err)
+int records_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+		struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_REC_GET, err, "i", id);
+	sqlite3_stmt *st = db_query(db, STMT_REC_GET, err, "ik", id, dgen_caller_scope(who));
 
 	if (!st || db_step_row(db, st, "Record", "record_id", id, err) < 0)
 		return -1;
@@ -85,10 +88,11 @@ int records_get(struct dgen_db *db, int64_t id, struct json_object **out,
 	return 0;
 }
 
-int records_list(struct dgen_db *db, const struct dgen_record_filter *f,
-		 struct json_object **out, struct dgen_err *err)
+int records_list(struct dgen_db *db, const struct dgen_caller *who,
+		 const struct dgen_record_filter *f, struct json_object **out,
+		 struct dgen_err *err)
 {
-	sqlite3_stmt *st = query_filtered(db, STMT_REC_LIST_JOB, f,
+	sqlite3_stmt *st = query_filtered(db, who, STMT_REC_LIST_JOB, f,
 					  f->limit > 0 ? f->limit : 100,
 					  f->offset > 0 ? f->offset : 0, err);
 
@@ -99,10 +103,10 @@ int records_list(struct dgen_db *db, const struct dgen_record_filter *f,
 
 /* Reads metadata (col 0) or accumulated_state (col 1) of record id inside
  * the caller's transaction. */
-static int read_state_col(struct dgen_db *db, int64_t id, int col, struct json_object **out,
-			  struct dgen_err *err)
+static int read_state_col(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+			  int col, struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_REC_STATE, err, "i", id);
+	sqlite3_stmt *st = db_query(db, STMT_REC_STATE, err, "ik", id, dgen_caller_scope(who));
 	struct json_object *v;
 
 	if (!st || db_step_row(db, st, "Record", "record_id", id, err) < 0)
@@ -117,33 +121,34 @@ static int read_state_col(struct dgen_db *db, int64_t id, int col, struct json_o
 	return 0;
 }
 
-int records_get_state(struct dgen_db *db, int64_t id, struct json_object **out,
-		      struct dgen_err *err)
+int records_get_state(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+		      struct json_object **out, struct dgen_err *err)
 {
-	return read_state_col(db, id, 1, out, err);
+	return read_state_col(db, who, id, 1, out, err);
 }
 
 /* Inside the write transaction: applies edit u to record id, the state
  * patch merged into the stored state. */
-static int update_record(struct dgen_db *db, int64_t id, const struct dgen_record_update *u,
-			 struct dgen_err *err)
+static int update_record(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+			 const struct dgen_record_update *u, struct dgen_err *err)
 {
 	struct json_object *state = NULL;
 	char now[DGEN_ISO_LEN];
 	int64_t n;
 
 	if (u->state_patch) {
-		if (read_state_col(db, id, 1, &state, err) < 0)
+		if (read_state_col(db, who, id, 1, &state, err) < 0)
 			return -1;
 		json_object_object_foreach(u->state_patch, key, val) {
 			json_object_object_add(state, key, dgen_json_copy(val));
 		}
 	}
 	db_now(now);
-	n = db_run(db, STMT_REC_UPDATE, err, "isssss", id, u->output,
+	n = db_run(db, STMT_REC_UPDATE, err, "isssssk", id, u->output,
 		   records_status_name(u->status),
 		   u->metadata ? dgen_json_compact(u->metadata) : NULL,
-		   state ? dgen_json_compact(state) : NULL, now);
+		   state ? dgen_json_compact(state) : NULL, now, dgen_caller_scope(who),
+		   dgen_caller_owner(who));
 	json_object_put(state);
 	return db_changed_row(n, "Record", "record_id", id, err);
 }
@@ -153,34 +158,45 @@ static int update_record(struct dgen_db *db, int64_t id, const struct dgen_recor
  * a read-modify-write, so it must not interleave with another edit of the
  * same record.
  */
-int records_update(struct dgen_db *db, int64_t id, const struct dgen_record_update *u,
-		   struct dgen_err *err)
+int records_update(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+		   const struct dgen_record_update *u, struct dgen_err *err)
 {
 	if (db_begin(db, err) < 0)
 		return -1;
-	return db_end(db, update_record(db, id, u, err), err);
+	return db_end(db, update_record(db, who, id, u, err), err);
 }
 
-/* Inside the write transaction: the records of job_id (0: all records)
- * and then the job itself. */
-static int delete_records(struct dgen_db *db, int64_t job_id, int64_t *n,
-			  struct dgen_err *err)
+/* Inside the write transaction: the records of job_id (0: all records
+ * who may see) and then the job itself. A job who may not see is left
+ * alone, like an unknown one. */
+static int delete_records(struct dgen_db *db, const struct dgen_caller *who, int64_t job_id,
+			  int64_t *n, struct dgen_err *err)
 {
+	int64_t scope = dgen_caller_scope(who);
+	sqlite3_stmt *st;
+	int rc;
+
 	if (job_id <= 0)
-		return (*n = db_run(db, STMT_REC_DELETE_ALL, err, "")) < 0 ? -1 : 0;
+		return (*n = db_run(db, STMT_REC_DELETE_ALL, err, "k", scope)) < 0 ? -1 : 0;
+	st = db_query(db, STMT_JOB_STATE, err, "ik", job_id, scope);
+	if (!st || (rc = db_step_one(db, st, err)) < 0)
+		return -1;
+	if (rc == 0)
+		return 0;
+	db_reset(st);
 	if ((*n = db_run(db, STMT_REC_DELETE_JOB, err, "i", job_id)) < 0)
 		return -1;
-	return db_run(db, STMT_JOB_DELETE, err, "i", job_id) < 0 ? -1 : 0;
+	return db_run(db, STMT_JOB_DELETE, err, "ik", job_id, scope) < 0 ? -1 : 0;
 }
 
-int records_delete(struct dgen_db *db, int64_t job_id, int64_t *deleted,
-		   struct dgen_err *err)
+int records_delete(struct dgen_db *db, const struct dgen_caller *who, int64_t job_id,
+		   int64_t *deleted, struct dgen_err *err)
 {
 	int64_t n = 0;
 
 	if (deleted)
 		*deleted = 0;
-	if (db_begin(db, err) < 0 || db_end(db, delete_records(db, job_id, &n, err), err) < 0)
+	if (db_begin(db, err) < 0 || db_end(db, delete_records(db, who, job_id, &n, err), err) < 0)
 		return -1;
 	if (deleted)
 		*deleted = n;
@@ -206,11 +222,12 @@ static void count_row(sqlite3_stmt *st, void *arg)
 	}
 }
 
-int records_count(struct dgen_db *db, const struct dgen_record_filter *f,
-		  struct dgen_record_counts *out, struct dgen_err *err)
+int records_count(struct dgen_db *db, const struct dgen_caller *who,
+		  const struct dgen_record_filter *f, struct dgen_record_counts *out,
+		  struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, pick(STMT_REC_COUNT_JOB, f), err, "kk", f->job_id,
-				    f->pipeline_id);
+	sqlite3_stmt *st = db_query(db, pick(STMT_REC_COUNT_JOB, f), err, "kk---k", f->job_id,
+				    f->pipeline_id, dgen_caller_scope(who));
 
 	memset(out, 0, sizeof(*out));
 	if (!st)
@@ -220,6 +237,8 @@ int records_count(struct dgen_db *db, const struct dgen_record_filter *f,
 
 struct dgen_records_iter {
 	struct dgen_db *db;
+	struct dgen_caller who;
+	bool scoped;                /* who applies (else: every owner) */
 	struct dgen_record_filter f;
 	int page_size;
 	int64_t last_id;            /* keyset cursor: the last id read */
@@ -228,13 +247,18 @@ struct dgen_records_iter {
 	bool last_page;             /* the current page was short: no more */
 };
 
-int records_iter_open(struct dgen_db *db, const struct dgen_record_filter *f, int page_size,
+int records_iter_open(struct dgen_db *db, const struct dgen_caller *who,
+		      const struct dgen_record_filter *f, int page_size,
 		      struct dgen_records_iter **out, struct dgen_err *err)
 {
 	struct dgen_records_iter *it = dgen_xcalloc(1, sizeof(*it));
 
 	(void)err;
 	it->db = db;
+	if (who) {
+		it->who = *who;
+		it->scoped = true;
+	}
 	it->f = *f;
 	it->page_size = page_size > 0 ? page_size : 500;
 	*out = it;
@@ -258,12 +282,14 @@ static struct json_object *export_line(sqlite3_stmt *st)
 		.output = db_col_text(st, 1),
 		.metadata = db_col_json(st, 2),
 		.status = db_col_text(st, 3),
-		.state = db_col_json(st, 10),
+		.state = db_col_json(st, 12),
 		.trace_id = db_col_text(st, 5),
 		.job_id = db_col_int(st, 6),
 		.pipeline_id = db_col_int(st, 7),
 		.created_at = db_col_text(st, 8),
 		.updated_at = db_col_text(st, 9),
+		.reviewed_by = db_col_text(st, 10),
+		.reviewed_at = db_col_text(st, 11),
 	};
 	struct json_object *o = export_line_new(&f);
 
@@ -291,7 +317,8 @@ static int iter_fill(struct dgen_records_iter *it, struct dgen_err *err)
 	it->pos = 0;
 	if (db_begin_read(db, err) < 0)
 		return -1;
-	st = query_filtered(db, STMT_REC_PAGE_JOB, &it->f, it->last_id, it->page_size, err);
+	st = query_filtered(db, it->scoped ? &it->who : NULL, STMT_REC_PAGE_JOB, &it->f,
+			    it->last_id, it->page_size, err);
 	if (!st) {
 		db_rollback(db);
 		return -1;
