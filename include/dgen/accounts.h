@@ -43,6 +43,10 @@
  * cannot (no randomness). Every function below calls it. */
 int accounts_init(void);
 
+/* A new random password: 24 base64url characters (144 bits). */
+#define ACCOUNTS_RANDOM_PASSWORD_LEN 24
+int accounts_random_password(char out[ACCOUNTS_RANDOM_PASSWORD_LEN + 1]);
+
 /* Per-user quotas; 0 means "the configured default". */
 struct dgen_quotas {
 	int64_t jobs;        /* jobs queued or running */

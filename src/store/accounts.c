@@ -36,6 +36,19 @@ static int init_or_fail(struct dgen_err *err)
 	return dgen_err_set(err, DGEN_EINTERNAL, "libsodium cannot start");
 }
 
+int accounts_random_password(char out[ACCOUNTS_RANDOM_PASSWORD_LEN + 1])
+{
+	unsigned char raw[18];
+
+	if (accounts_init() < 0)
+		return -1;
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2base64(out, ACCOUNTS_RANDOM_PASSWORD_LEN + 1, raw, sizeof raw,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(raw, sizeof raw);
+	return 0;
+}
+
 static void hash_secret(const char *secret, unsigned char out[HASH_LEN])
 {
 	crypto_generichash(out, HASH_LEN, (const unsigned char *)secret, strlen(secret), NULL, 0);
