@@ -27,6 +27,7 @@ FAKE="$top_builddir/tests/api/fake_runner"
 DB="$T/dgen.db"
 : >"$T/dgen.conf"
 export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"
+admin_token
 export DGEN_TEMPLATES_DIR="${DGEN_TEMPLATES_DIR:-$top_srcdir/templates}"
 export LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions" LLM_TIMEOUT=2
 unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy no_proxy NO_PROXY
@@ -140,8 +141,9 @@ check "the socket has mode 0660" test "$(stat -c %a "$T/api.sock")" = 660
 req() {
 	local method=$1 path=$2
 	shift 2
+	auth_args
 	STATUS=$(curl -s -X "$method" -o "$T/body" -D "$T/headers.raw" -w '%{http_code}' \
-		"$@" "$BASE$path")
+		"${AUTH[@]}" "$@" "$BASE$path")
 	tr -d '\r' <"$T/headers.raw" >"$T/headers"
 }
 # jreq METHOD PATH JSON: a JSON request.

@@ -33,7 +33,7 @@ static void test_shape_and_edit(struct dgen_db *db, int64_t pid)
 {
 	static const char *const keys[] = {
 		"id", "output", "metadata", "status", "trace", "trace_id", "job_id",
-		"pipeline_id", "created_at", "updated_at",
+		"pipeline_id", "created_at", "updated_at", "reviewed_by", "reviewed_at",
 	};
 	struct dgen_err err = DGEN_ERR_INIT;
 	struct json_object *o = NULL, *meta, *patch, *state = NULL;
@@ -214,7 +214,7 @@ static void test_iterator(void)
 		last = id;
 		count++;
 		state = json_object_object_get(line, "accumulated_state");
-		shape = shape && json_object_object_length(line) == 10 &&
+		shape = shape && json_object_object_length(line) == 12 &&
 			iget(line, "job_id") == j &&
 			!json_object_object_get_ex(state, "topic", NULL) &&
 			iget(state, "n") == 2 &&

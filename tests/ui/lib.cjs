@@ -32,6 +32,10 @@ function loadPlaywright() {
 const BASE = (process.env.DGEN_URL || '').replace(/\/+$/, '');
 const SHOTS = process.env.DGEN_SCREENSHOTS || path.join(__dirname, 'screenshots');
 const CHROMIUM = process.env.DGEN_CHROMIUM || '/usr/bin/chromium';
+// The admin's API token (contrib/dgenctl token): sent with every request of
+// the browser and of apiCall until the UI tests log in through the page.
+const TOKEN = process.env.DGEN_TOKEN || '';
+const AUTH = TOKEN ? { Authorization: `Bearer ${TOKEN}` } : {};
 
 // --- TAP -------------------------------------------------------------------
 
@@ -110,6 +114,7 @@ async function launch() {
     viewport: { width: 1280, height: 800 }, // a common laptop: every page must work here
     colorScheme: 'light',
     acceptDownloads: true,
+    extraHTTPHeaders: AUTH,
   });
   context.setDefaultTimeout(Number(process.env.DGEN_UI_TIMEOUT_MS || 20000));
   const page = await context.newPage();
@@ -161,7 +166,7 @@ async function mouseDrag(page, from, to) {
 // --- API client ----------------------------------------------------------------
 
 async function apiCall(method, p, body) {
-  const init = { method, headers: { Accept: 'application/json' } };
+  const init = { method, headers: { Accept: 'application/json', ...AUTH } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers['Content-Type'] = 'application/json';

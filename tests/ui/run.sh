@@ -8,6 +8,8 @@
 # DGEN_CHROMIUM). Installs and downloads nothing. Prints TAP; exits 0 when
 # every test passed, 1 otherwise.
 #
+# DGEN_TOKEN: an API token the browser and the API calls send (the stack's
+# admin token: contrib/dgenctl token --data DIR).
 # Optional: DGEN_SCREENSHOTS (default tests/ui/screenshots): each page in light
 # and dark mode, plus a screenshot of every failure. DGEN_JOB_TIMEOUT_MS
 # (default 180000): how long a generation job may take.
@@ -38,7 +40,7 @@ fi
 
 DGEN_URL=$DGEN_URL
 DGEN_SCREENSHOTS=${DGEN_SCREENSHOTS:-$here/screenshots}
-export DGEN_URL DGEN_SCREENSHOTS
+export DGEN_URL DGEN_SCREENSHOTS DGEN_TOKEN
 node "$here/e2e.cjs"
 rc=$?
 [ "$rc" -eq 0 ] || exit 1
