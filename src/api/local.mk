@@ -37,7 +37,7 @@ tests_test_route_LDADD = $(API_LIBS)
 # tests/api/fake_runner plays the runner's side of the queue for them.
 check_PROGRAMS += tests/api/fake_runner tests/fixtures/listen_exec
 API_SHELL_TESTS = tests/api_cgi.sh tests/api_nginx.sh tests/api_apache.sh \
-	tests/api_paging.sh tests/api_storm.sh tests/api_upload_memory.sh
+	tests/api_paging.sh tests/api_storm.sh tests/api_upload_memory.sh tests/api_access.sh
 TESTS += $(API_SHELL_TESTS)
 EXTRA_DIST += $(API_SHELL_TESTS) tests/api/lib.sh tests/api/pool.sh conf/nginx-dgen.conf \
 	contrib/bench-api contrib/bench-execute-storm

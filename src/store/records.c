@@ -144,7 +144,7 @@ static int update_record(struct dgen_db *db, const struct dgen_caller *who, int6
 		}
 	}
 	db_now(now);
-	n = db_run(db, STMT_REC_UPDATE, err, "isssssk", id, u->output,
+	n = db_run(db, STMT_REC_UPDATE, err, "issssskk", id, u->output,
 		   records_status_name(u->status),
 		   u->metadata ? dgen_json_compact(u->metadata) : NULL,
 		   state ? dgen_json_compact(state) : NULL, now, dgen_caller_scope(who),
