@@ -377,8 +377,9 @@ if [ -x "$MOCK" ]; then
 		LLM_PROVIDER=openai LLM_MODEL=mock LLM_TIMEOUT=10 start_api
 	jreq POST /api/pipelines '{"name":"slow","blocks":[{"type":"TextGenerator","config":{"user_prompt":"hi"}}]}'
 	PS=$(jqv .id)
+	auth_args
 	curl -s -o "$T/slow.body" -w '%{http_code}' -H 'Content-Type: application/json' \
-		-d '{}' "$BASE/api/pipelines/$PS/execute" >"$T/slow.status" &
+		"${AUTH[@]}" -d '{}' "$BASE/api/pipelines/$PS/execute" >"$T/slow.status" &
 	CURL_PID=$!
 	# stop the pool once the worker is inside the LLM call: a connection to
 	# the mock's port is established (/proc/net/tcp, ports in hex)

@@ -114,6 +114,10 @@ static int cross_site_check(struct api_ctx *c)
 static int identify(struct api_ctx *c)
 {
 	const char *auth = request_env(c->req, "HTTP_AUTHORIZATION");
+	/* Apache with a .htaccess only: the header handed over by the api
+	 * rewrite (contrib/apache/htaccess.in) */
+	if (!auth && c->req->is_cgi)
+		auth = request_env(c->req, "REDIRECT_HTTP_AUTHORIZATION");
 	const char *cookies = request_env(c->req, "HTTP_COOKIE");
 	struct dgen_db *db;
 
