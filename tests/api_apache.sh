@@ -374,6 +374,10 @@ chown "$RUN_USER:$RUN_GROUP" "$T/rodata/dgen.db"
 chmod 0555 "$T/rodata"
 sed -i "s|^SetEnv DATABASE_PATH .*|SetEnv DATABASE_PATH $T/rodata/dgen.db|" "$SHARED/.htaccess"
 req GET /api/health
+expect 503 "a database directory the web server cannot write: health"
+jqt '.status == "degraded" and (.hint | test("directory of the database must exist and be writable"))' \
+	"health is degraded and says why"
+req GET /api/pipelines
 expect 503 "a database directory the web server cannot write"
 check "as JSON" error_shape
 jqt '.detail.hint | test("directory of the database must exist and be writable")' \

@@ -36,6 +36,7 @@ cgi GET /api/health
 expect 200 "GET /api/health"
 jqt '.status == "healthy" and .database == "ok"' "health reports the database"
 jqt '.runner.alive == false and .runner.last_seen == null' "no runner has ever beaten"
+jqt '.limits.max_body == 1048576 and .limits.max_upload == 10485760' "health tells the size limits"
 check "JSON content type" grep -qi '^Content-Type: application/json' "$T/headers"
 "$FAKE" "$DB" heartbeat
 cgi GET /api/health
@@ -359,6 +360,90 @@ check "Content-Disposition attachment" \
 check "filtered by status" test "$(jq -c . "$T/body" | wc -l)" -eq 2
 cgi GET "/api/export?status=bogus"
 expect 400 "export with a bad status"
+
+# ---- review at scale: q, sort, ranges, totals, stats, bulk ------------------
+# 200 records of J2: score = (unit % 100) / 100, length 10..16, a needle
+# in the output of every tenth.
+"$FAKE" "$DB" scored "$J2" 200
+cgi GET "/api/records?job_id=$J2&limit=5"
+expect 200 "list a page"
+check "X-Total-Count counts every match" test "$(header X-Total-Count)" = 200
+jqt 'length == 5' "but answers one page"
+cgi GET "/api/records?job_id=$J2&q=NEEDLE&limit=1000"
+check "q: 20 records mention a needle" test "$(header X-Total-Count)" = 20
+jqt 'length == 20 and all(.[]; .output | test("needle"))' "q matches output, case folded"
+cgi GET "/api/records?job_id=$J2&q=100%25"
+check "q: % is literal" test "$(header X-Total-Count)" = 0
+cgi GET "/api/records?job_id=$J2&sort=-score&limit=3"
+expect 200 "sort by a state field"
+cgi GET "/api/export?job_id=$J2&min.score=0.99"
+jqs 'length == 2 and all(.[]; .accumulated_state.score == 0.99)' "export: min.score=0.99 leaves two"
+TOP=$(jq -s -r '[.[].id] | sort | join(",")' "$T/body")
+cgi GET "/api/records?job_id=$J2&sort=-score&limit=2"
+check "-score puts the best first" test "$(jq -r '[.[].id] | sort | join(",")' "$T/body")" = "$TOP"
+cgi GET "/api/records?job_id=$J2&sort=score&limit=2"
+jqt 'all(.[]; .output | test("needle"))' "score ascending: units 0 and 100 first"
+cgi GET "/api/records?job_id=$J2&sort=created_at&limit=1"
+jqt '.[0].output == "scored record 0 with a needle"' "created_at: oldest first"
+cgi GET "/api/records?job_id=$J2&min.score=0.5&max.score=0.595&max.length=12"
+check "two ranges on one field, one on another" test "$(header X-Total-Count)" = 8
+cgi GET "/api/records/stats?job_id=$J2&min.score=0.9"
+expect 200 "GET /api/records/stats"
+jqt '.total == 20 and .by_status.pending == 20 and .by_status.accepted == 0' "total and by_status"
+jqt '.fields.score.min == 0.9 and .fields.score.max == 0.99 and (.fields.score.mean * 1000 | round) == 945' \
+	"score min, max, mean"
+jqt '(.fields.score.histogram | length) == 10 and ([.fields.score.histogram[].count] | add) == 20
+	and .fields.score.histogram[0].from == 0.9 and .fields.score.histogram[9].to == 0.99' \
+	"ten bins holding every value"
+jqt '(.fields | has("length")) and (.fields | has("label") | not)' "numeric fields only"
+json POST /api/records/bulk '{"filter":{"job_id":'"$J2"',"min.score":0.9},"set":{"status":"accepted"}}'
+expect 200 "POST /api/records/bulk"
+jqt '.updated == 20' "20 updated"
+json POST /api/records/bulk '{"filter":{"job_id":'"$J2"',"status":"pending","q":"needle"},"set":{"status":"rejected"}}'
+jqt '.updated == 18' "bulk reject of the pending needles"
+cgi GET "/api/records/stats?job_id=$J2"
+jqt '.total == 200 and .by_status.accepted == 20 and .by_status.rejected == 18 and .by_status.pending == 162' \
+	"stats after bulk review"
+cgi GET "/api/records?job_id=$J2&status=accepted&limit=1"
+check "X-Total-Count with a status" test "$(header X-Total-Count)" = 20
+cgi GET "/api/export?job_id=$J2&status=rejected&q=needle"
+check "export takes the same filters" test "$(jq -c . "$T/body" | wc -l)" -eq 18
+cgi GET "/api/records?sort=bad-name"
+expect 400 "sort by a bad name"
+jqt '.detail.parameter == "sort"' "names the parameter"
+cgi GET "/api/records?min.sc%20ore=1"
+expect 400 "range on a bad field name"
+jqt '.detail.parameter == "min.sc ore"' "names the parameter"
+cgi GET "/api/records?min.score=abc"
+expect 400 "range bound not a number"
+jqt '.detail.parameter == "min.score"' "names it"
+cgi GET "/api/records/stats?max.score=nan"
+expect 400 "nan is no bound"
+cgi GET "/api/records?$(printf 'min.f%d=1&' 1 2 3 4 5 6 7 8 9)"
+expect 400 "nine range filters"
+jqt '.detail.parameter == "min.f9"' "the ninth is named"
+cgi GET "/api/records?q=$(head -c 257 /dev/zero | tr '\0' a)"
+expect 400 "q over 256 bytes"
+jqt '.detail.parameter == "q" and .detail.max_bytes == 256' "names q and the limit"
+json POST /api/records/bulk '{"filter":{"job_id":'"$J2"'},"set":{"status":"bogus"}}'
+expect 400 "bulk to an unknown status"
+jqt '.detail.field == "set.status"' "names set.status"
+json POST /api/records/bulk '{"filter":{"min.1x":1},"set":{"status":"accepted"}}'
+expect 400 "bulk with a bad field"
+jqt '.detail.field == "filter.min.1x"' "names the filter field"
+json POST /api/records/bulk '{"filter":{"owner":1},"set":{"status":"accepted"}}'
+expect 400 "bulk with an unknown filter key"
+jqt '.detail.field == "filter.owner"' "names it"
+json POST /api/records/bulk '{"filter":{"status":"nope"},"set":{"status":"accepted"}}'
+expect 400 "bulk with a bad status filter"
+json POST /api/records/bulk '{"set":{"status":"accepted"}}'
+expect 400 "bulk without a filter"
+json POST /api/records/bulk '{"filter":{},"set":{"status":"accepted","output":"x"}}'
+expect 400 "bulk sets only the status"
+cgi GET "/api/records/stats?job_id=$J2"
+jqt '.by_status.accepted == 20 and .by_status.rejected == 18' "refused bulk requests changed nothing"
+cgi DELETE "/api/records?job_id=$J2"
+jqt '.deleted == 200' "clean up"
 
 # ---- deletes ----------------------------------------------------------------
 cgi DELETE "/api/records?job_id=$J1"

@@ -1,7 +1,8 @@
 /*
  * test_queue.c - the queue protocol: claim races between processes, lease
  * renewal and expiry, rescue, cancel never resurrected, exactly-once units
- * under re-runs and concurrent writers, release, finish, heartbeat.
+ * under re-runs and concurrent writers, release, finish, heartbeat, and
+ * blame for a runner's death going to the units it had in flight.
  */
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -263,6 +264,128 @@ static void test_release_and_attempts(struct dgen_db *db, int64_t pid)
 	is_str(job_status(db, j), "cancelled", "it ends cancelled, not queued");
 }
 
+/* The deaths of each suspect of job j, as "unit:deaths,..." */
+static const char *suspects(struct dgen_db *db, int64_t j)
+{
+	static char buf[256];
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_suspect *s = NULL;
+	size_t n = 0, len = 0;
+
+	buf[0] = '\0';
+	if (queue_suspects(db, j, &s, &n, &err) < 0)
+		snprintf(buf, sizeof buf, "error %d", (int)err.code);
+	for (size_t i = 0; i < n && len < sizeof buf - 32; i++)
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%lld:%d", i ? "," : "",
+					(long long)s[i].unit, s[i].deaths);
+	free(s);
+	dgen_err_clear(&err);
+	return buf;
+}
+
+/* One claim by runner, which starts the units listed (-1 ends the list),
+ * then dies (its lease runs out and a rescue with limit 3 follows). */
+static void claim_start_die(struct dgen_db *db, int64_t j, const char *runner,
+			    const int64_t *units)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_claim c;
+	int64_t n = 0;
+	bool all = true;
+
+	ok(queue_claim(db, runner, 60000, &c, &err) == 1 && c.job_id == j, "%s claims", runner);
+	queue_claim_free(&c);
+	for (; *units >= 0; units++) {
+		struct dgen_unit_start u = { *units, *units, 0, -1 };
+
+		all = all && queue_start_unit(db, j, runner, &u, &err) == 0;
+	}
+	ok(all, "%s starts its units", runner);
+	expire_lease(db, j);
+	ok(queue_rescue_expired(db, dgen_clock_now_ms(), 3, &n, &err) == 0 && n == 1,
+	   "%s dies: its job is rescued", runner);
+	dgen_err_clear(&err);
+}
+
+/*
+ * Blame goes to units, not jobs: each death of a claim adds one to the
+ * units it had started and not stored; a unit at the limit becomes a
+ * failure naming why, counted, and the job goes back to the queue. A
+ * release (SIGTERM) blames nobody; a start by a runner that lost the job
+ * is not written; a job's end forgets its starts.
+ */
+static void test_unit_blame(struct dgen_db *db, int64_t pid)
+{
+	static const int64_t first[] = { 5, 6, 9, -1 }, only5[] = { 5, -1 }, none[] = { -1 };
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_claim c;
+	struct json_object *o = NULL;
+	struct dgen_unit_start u5 = { 5, 5, 0, -1 }, u6 = { 6, 6, 0, -1 };
+	int64_t j = st_job(db, pid, NULL), n = 0;
+
+	ok(queue_claim(db, "A", 60000, &c, &err) == 1 && c.job_id == j, "A claims");
+	queue_claim_free(&c);
+	for (const int64_t *u = first; *u >= 0; u++) {
+		struct dgen_unit_start us = { *u, *u, 0, -1 };
+
+		queue_start_unit(db, j, "A", &us, &err);
+	}
+	ok(st_record(db, j, 9, "done"), "A stores unit 9");
+	expire_lease(db, j);
+	ok(queue_rescue_expired(db, dgen_clock_now_ms(), 3, &n, &err) == 0 && n == 1, "A dies");
+	is_str(suspects(db, j), "5:1,6:1", "the units in flight at A's death are suspects");
+	is_str(job_status(db, j), "queued", "the job is queued again");
+
+	claim_start_die(db, j, "B", only5);
+	is_str(suspects(db, j), "5:2,6:1", "only the unit in flight at B's death is blamed");
+
+	ok(queue_claim(db, "C", 60000, &c, &err) == 1, "C claims");
+	queue_claim_free(&c);
+	queue_start_unit(db, j, "C", &u5, &err);
+	ok(queue_release(db, j, "C", &err) == 1, "C hands the job back (SIGTERM)");
+	is_str(suspects(db, j), "5:2,6:1", "a release blames nobody");
+
+	claim_start_die(db, j, "D", only5);
+	is_str(job_status(db, j), "queued", "a unit at the limit does not fail its job");
+	is_str(suspects(db, j), "6:1", "the unit at the limit is no longer a suspect");
+	ok(jobs_get(db, NULL, j, &o, &err) == 0, "get");
+	is_int(json_object_get_int64(json_object_object_get(o, "records_failed")), 1,
+	       "the unit counts as failed");
+	is_int(json_object_get_int64(json_object_object_get(o, "current_seed")), 2,
+	       "finished units: the record and the failure");
+	json_object_put(o);
+	o = NULL;
+	ok(jobs_failures(db, NULL, j, &o, &err) == 0 && json_object_array_length(o) == 1, "one failure");
+	ok(o && json_object_array_length(o) == 1 &&
+	   strstr(sget(json_object_array_get_idx(o, 0), "error"),
+		  "stopped 3 times while running this unit"),
+	   "the failure says why: %s",
+	   o && json_object_array_length(o) ? sget(json_object_array_get_idx(o, 0), "error") : "");
+	json_object_put(o);
+
+	/* E holds the job; a start written by A, who lost it, is ignored. */
+	ok(queue_claim(db, "E", 60000, &c, &err) == 1, "E claims");
+	queue_claim_free(&c);
+	ok(queue_start_unit(db, j, "A", &u6, &err) == 0, "a start by a runner that lost the job");
+	expire_lease(db, j);
+	queue_rescue_expired(db, dgen_clock_now_ms(), 3, &n, &err);
+	is_str(suspects(db, j), "6:1", "... is not written, so E's death does not blame it");
+	is_str(job_status(db, j), "queued", "the job goes on");
+
+	/* Deaths with nothing started count against the job's planning only
+	 * while no unit starts: a start resets it. */
+	claim_start_die(db, j, "F", none);
+	ok(queue_claim(db, "G", 60000, &c, &err) == 1, "G claims");
+	ok(c.attempts == 3, "two deaths before a unit started: third attempt (%d)", c.attempts);
+	queue_claim_free(&c);
+	queue_start_unit(db, j, "G", &u6, &err);
+	ok(st_record(db, j, 6, "done"), "G stores unit 6");
+	is_str(suspects(db, j), "", "a stored unit is no longer a suspect");
+	ok(queue_finish_job(db, j, DGEN_JOB_COMPLETED, NULL, &err) == 1, "G ends the job");
+	is_str(job_status(db, j), "completed", "completed");
+	dgen_err_clear(&err);
+}
+
 /* A claim that finishes a unit is making progress: its crash does not
  * count toward the poison limit. And a dead runner's jobs can be taken
  * back at once, whatever their lease. */
@@ -464,6 +587,7 @@ int main(void)
 	test_claim_lease(db, pid);
 	test_cancel_not_resurrected(db, pid);
 	test_release_and_attempts(db, pid);
+	test_unit_blame(db, pid);
 	test_unit_key(db, pid);
 	test_progress_and_dead_runner(db, pid);
 	test_large_input(db, pid);

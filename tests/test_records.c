@@ -258,6 +258,200 @@ static void test_iterator(void)
 	db_close(db);
 }
 
+/* Stores a record whose final state holds score (and, for odd units, a
+ * length), output "item <unit>" (+ " needle" every fifth). */
+static void scored_record(struct dgen_db *db, int64_t job, int unit)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	char out[64], state[160];
+	struct dgen_unit_result r = {
+		.unit = unit, .seed_index = unit, .chunk_index = -1, .output = out,
+		.metadata = "{}", .accumulated_state = state, .trace = "[]", .trace_id = "t",
+	};
+
+	snprintf(out, sizeof out, "item %d%s", unit, unit % 5 == 0 ? " NEEDLE 50%_off" : "");
+	if (unit % 2)
+		snprintf(state, sizeof state, "{\"score\":%g,\"length\":%d,\"label\":\"x\"}",
+			 unit / 100.0, unit);
+	else
+		snprintf(state, sizeof state, "{\"score\":%g,\"label\":\"x\",\"flag\":true}",
+			 unit / 100.0);
+	if (queue_finish_unit(db, job, &r, NULL, NULL, &err) < 0)
+		printf("Bail out! %s\n", err.msg);
+}
+
+static double first_score(struct json_object *arr, struct dgen_db *db, size_t i)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct json_object *state = NULL;
+	double v = -1;
+
+	if (records_get_state(db, NULL, iget(json_object_array_get_idx(arr, i), "id"), &state, &err) == 0)
+		v = json_object_get_double(json_object_object_get(state, "score"));
+	json_object_put(state);
+	return v;
+}
+
+/* q, sort by a state field, min./max. ranges, the total, stats and bulk
+ * review over 100 scored records (scores 0.00 .. 0.99). */
+static void test_review_at_scale(void)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_db *db = st_open("scale.db");
+	struct dgen_record_filter f = { 0 };
+	struct json_object *arr = NULL, *o = NULL, *fields, *score, *hist;
+	int64_t pid = st_pipeline(db, "s"), j = st_job(db, pid, NULL), total = 0, n = 0;
+	int64_t sum = 0;
+	int i;
+
+	ok(db_begin(db, &err) == 0, "begin");
+	for (i = 0; i < 100; i++)
+		scored_record(db, j, i);
+	ok(db_commit(db, &err) == 0, "100 scored records");
+
+	f.limit = 5;
+	ok(records_list_total(db, &f, &arr, &total, &err) == 0, "list with total");
+	is_int(json_object_array_length(arr), 5, "one page of 5");
+	is_int(total, 100, "total counts past the page");
+	json_object_put(arr);
+
+	f.q = "needle 50%_";
+	ok(records_list_total(db, &f, &arr, &total, &err) == 0, "search output");
+	is_int(total, 20, "q matches a substring, ASCII case folded, wildcards literal");
+	json_object_put(arr);
+	f.q = "50%x";
+	ok(records_list_total(db, &f, &arr, &total, &err) == 0 && total == 0,
+	   "'%%' in q is no wildcard");
+	json_object_put(arr);
+	f.q = NULL;
+
+	ok(records_filter_sort(&f, "-score", &err) == 0, "sort -score");
+	ok(records_list(db, NULL, &f, &arr, &err) == 0, "list by score descending");
+	is_dbl(first_score(arr, db, 0), 0.99, 1e-9, "highest score first");
+	is_dbl(first_score(arr, db, 4), 0.95, 1e-9, "then descending");
+	json_object_put(arr);
+	ok(records_filter_sort(&f, "length", &err) == 0, "sort length (only odd units have it)");
+	f.offset = 95;
+	ok(records_list(db, NULL, &f, &arr, &err) == 0 && json_object_array_length(arr) == 5,
+	   "last page");
+	ok(first_score(arr, db, 4) < 0.98, "records without the field come last");
+	json_object_put(arr);
+	f.offset = 0;
+	ok(records_list(db, NULL, &f, &arr, &err) == 0, "ascending");
+	is_dbl(first_score(arr, db, 0), 0.01, 1e-9, "lowest length first");
+	json_object_put(arr);
+	ok(records_filter_sort(&f, "created_at", &err) == 0 && f.sort == DGEN_SORT_OLDEST,
+	   "created_at is oldest first");
+	ok(records_list(db, NULL, &f, &arr, &err) == 0, "oldest first");
+	is_dbl(first_score(arr, db, 0), 0.0, 1e-9, "the first record first");
+	json_object_put(arr);
+	ok(records_filter_sort(&f, "-created_at", &err) == 0 && f.sort == DGEN_SORT_NEWEST,
+	   "-created_at is newest first");
+	ok(records_filter_sort(&f, "sc ore", &err) < 0 && err.code == DGEN_EBADREQ,
+	   "a bad sort field is refused");
+	dgen_err_clear(&err);
+	ok(records_filter_sort(&f, "-", &err) < 0, "a lone '-' is refused");
+	dgen_err_clear(&err);
+
+	ok(records_filter_range(&f, "score", false, 0.5, &err) == 0 &&
+	   records_filter_range(&f, "score", true, 0.595, &err) == 0, "0.5 <= score <= 0.595");
+	is_int(f.n_ranges, 1, "both bounds share a slot");
+	ok(records_list_total(db, &f, &arr, &total, &err) == 0, "range");
+	is_int(total, 10, "10 records in range");
+	json_object_put(arr);
+	ok(records_filter_range(&f, "length", false, 55, &err) == 0, "and length >= 55");
+	ok(records_list_total(db, &f, &arr, &total, &err) == 0, "two ranges");
+	is_int(total, 3, "55, 57, 59");
+	json_object_put(arr);
+	ok(records_filter_range(&f, "label", false, 0, &err) == 0, "a range on a text field");
+	ok(records_list_total(db, &f, &arr, &total, &err) == 0 && total == 0,
+	   "text values never match a range");
+	json_object_put(arr);
+	memset(&f, 0, sizeof f);
+	ok(records_filter_range(&f, "1bad", false, 0, &err) < 0 && err.code == DGEN_EBADREQ,
+	   "a field name must not start with a digit");
+	dgen_err_clear(&err);
+	ok(records_filter_range(&f, "a.b", false, 0, &err) < 0, "no path syntax in a field name");
+	dgen_err_clear(&err);
+	ok(!records_field_valid("xy123456789012345678901234567890123456789012345678901234567890123"),
+	   "65-byte field name refused");
+	ok(records_field_valid("x123456789012345678901234567890123456789012345678901234567890123"),
+	   "64-byte field name allowed");
+	for (i = 0; i < DGEN_REC_MAX_RANGES; i++) {
+		char name[8];
+
+		snprintf(name, sizeof name, "f%d", i);
+		records_filter_range(&f, name, false, 0, &err);
+	}
+	ok(records_filter_range(&f, "one_more", true, 1, &err) < 0 && err.code == DGEN_EBADREQ,
+	   "at most %d range bounds", DGEN_REC_MAX_RANGES);
+	dgen_err_clear(&err);
+
+	memset(&f, 0, sizeof f);
+	f.status = DGEN_REC_PENDING;
+	ok(records_filter_range(&f, "score", false, 0.9, &err) == 0, "score >= 0.9");
+	ok(records_stats(db, &f, &o, &err) == 0, "stats");
+	is_int(iget(o, "total"), 10, "stats total");
+	is_int(iget(json_object_object_get(o, "by_status"), "pending"), 10, "by status");
+	fields = json_object_object_get(o, "fields");
+	score = json_object_object_get(fields, "score");
+	is_dbl(json_object_get_double(json_object_object_get(score, "min")), 0.9, 1e-9, "min");
+	is_dbl(json_object_get_double(json_object_object_get(score, "max")), 0.99, 1e-9, "max");
+	is_dbl(json_object_get_double(json_object_object_get(score, "mean")), 0.945, 1e-9, "mean");
+	hist = json_object_object_get(score, "histogram");
+	is_int(json_object_array_length(hist), DGEN_REC_STATS_BINS, "10 bins");
+	for (i = 0; i < (int)json_object_array_length(hist); i++)
+		sum += iget(json_object_array_get_idx(hist, (size_t)i), "count");
+	is_int(sum, 10, "every value in a bin");
+	is_int(iget(json_object_array_get_idx(hist, 9), "count"), 1, "max in the last bin");
+	ok(json_object_object_get_ex(fields, "length", NULL), "length is numeric");
+	ok(!json_object_object_get_ex(fields, "label", NULL) &&
+	   !json_object_object_get_ex(fields, "flag", NULL), "text and booleans are no fields");
+	json_object_put(o);
+
+	/* bulk: accept the ten best, then reject what is pending above 0.5 */
+	ok(records_bulk_status(db, &f, DGEN_REC_ACCEPTED, &n, &err) == 0, "bulk accept");
+	is_int(n, 10, "10 updated");
+	memset(&f, 0, sizeof f);
+	f.status = DGEN_REC_PENDING;
+	records_filter_range(&f, "score", false, 0.5, &err);
+	ok(records_bulk_status(db, &f, DGEN_REC_REJECTED, &n, &err) == 0 && n == 40,
+	   "bulk reject of the pending ones in range: 40");
+	memset(&f, 0, sizeof f);
+	ok(records_stats(db, &f, &o, &err) == 0, "stats of all");
+	is_int(iget(json_object_object_get(o, "by_status"), "accepted"), 10, "10 accepted");
+	is_int(iget(json_object_object_get(o, "by_status"), "rejected"), 40, "40 rejected");
+	is_int(iget(json_object_object_get(o, "by_status"), "pending"), 50, "50 pending");
+	json_object_put(o);
+	f.status = DGEN_REC_ACCEPTED;
+	ok(records_stats(db, &f, &o, &err) == 0, "stats of accepted");
+	is_int(iget(o, "total"), 10, "total follows the status");
+	is_int(iget(json_object_object_get(o, "by_status"), "pending"), 50,
+	   "by_status ignores the status filter");
+	json_object_put(o);
+	ok(records_bulk_status(db, &f, DGEN_REC_ANY, &n, &err) < 0 && err.code == DGEN_EBADREQ,
+	   "bulk needs a status");
+	dgen_err_clear(&err);
+
+	f.status = DGEN_REC_REJECTED;
+	f.q = "NEEDLE";
+	{
+		struct dgen_records_iter *it = NULL;
+		struct json_object *line = NULL;
+		int count = 0;
+
+		ok(records_iter_open(db, NULL, &f, 3, &it, &err) == 0, "export with the same filter");
+		while (records_iter_next(it, &line, &err) == 1) {
+			count++;
+			json_object_put(line);
+		}
+		is_int(count, 8, "rejected needles: 50..95 step 5 minus the accepted 90, 95");
+		records_iter_free(it);
+	}
+	st_integrity(db);
+	db_close(db);
+}
+
 int main(void)
 {
 	struct dgen_db *db;
@@ -274,6 +468,7 @@ int main(void)
 	st_integrity(db);
 	db_close(db);
 	test_iterator();
+	test_review_at_scale();
 	st_teardown();
 	return done_testing();
 }

@@ -141,8 +141,9 @@ void api_json_limits(const struct api_ctx *c, struct dgen_json_limits *lim);
 struct dgen_seed_limits;
 void api_seed_limits(const struct api_ctx *c, struct dgen_seed_limits *lim);
 
-/* The status/job_id/pipeline_id filters of the records endpoints, from
- * the query (400 naming a bad parameter). (records.c) */
+/* The record filter of the records and export endpoints (status, job_id,
+ * pipeline_id, q, min.<field>, max.<field>) from the query (400 naming a
+ * bad parameter). f->q points into the request. (records.c) */
 struct dgen_record_filter;
 int api_record_filter(struct api_ctx *c, struct dgen_record_filter *f);
 
@@ -214,6 +215,8 @@ int api_records_list(struct api_ctx *c);               /* records.c */
 int api_records_get(struct api_ctx *c);
 int api_records_update(struct api_ctx *c);
 int api_records_delete(struct api_ctx *c);
+int api_records_stats(struct api_ctx *c);
+int api_records_bulk(struct api_ctx *c);
 int api_export(struct api_ctx *c);                     /* export.c */
 int api_export_download(struct api_ctx *c);
 int api_auth_login(struct api_ctx *c);                 /* accounts.c */

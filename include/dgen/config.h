@@ -33,6 +33,7 @@ struct dgen_config {
 
 	char *database_path;        /* DATABASE_PATH */
 	int db_busy_timeout_ms;     /* DGEN_DB_BUSY_TIMEOUT_MS */
+	size_t wal_limit;           /* DGEN_WAL_LIMIT (bytes) */
 	char *host;                 /* HOST */
 	int port;                   /* PORT */
 	bool debug;                 /* DEBUG */

@@ -71,10 +71,15 @@ int queue_renew(struct dgen_db *db, int64_t job_id, const char *runner_id,
 int queue_release(struct dgen_db *db, int64_t job_id, const char *runner_id,
 		  struct dgen_err *err);
 /* Running jobs whose lease expired before now_ms go back to queued; those
- * with the cancel flag end cancelled; with max_attempts > 0, those claimed
- * max_attempts times in a row without finishing a unit (a finished unit
- * resets the count to 1) end failed ("The runner stopped N times while
- * running this job"): a unit that kills its runner cannot crash-loop it.
+ * with the cancel flag end cancelled.
+ * Blame: each unit the dead claim had started (queue_start_unit) and not
+ * stored takes a death; with max_attempts > 0, a unit at max_attempts
+ * deaths is stored as a failure ("The runner stopped N times while
+ * running this unit", counted in records_failed, retried by retry_failed)
+ * and its job goes on: a unit that kills its runner cannot crash-loop it,
+ * and innocent units are not failed with it. Only a job claimed
+ * max_attempts times in a row without starting a unit (its planning kills
+ * the runner) ends failed ("... while preparing this job").
  * *count (may be NULL) receives the jobs touched. */
 int queue_rescue_expired(struct dgen_db *db, int64_t now_ms, int max_attempts,
 			 int64_t *count, struct dgen_err *err);
@@ -92,6 +97,31 @@ int queue_running_runners(struct dgen_db *db, char ***ids, size_t *n, struct dge
  * so a resumed job skips them. *units is malloc'd (NULL when *n == 0). */
 int queue_done_units(struct dgen_db *db, int64_t job_id, int64_t **units, size_t *n,
 		     struct dgen_err *err);
+
+/* A unit about to run. */
+struct dgen_unit_start {
+	int64_t unit;
+	int64_t seed_index;
+	int64_t repetition;
+	int64_t chunk_index;        /* -1 = no chunk */
+};
+
+/* Writes down that runner_id starts unit u of job_id (a no-op when the
+ * job is no longer ours), before the unit runs: if the runner dies, the
+ * rescue blames the units so written. Also tells the job its claim got
+ * past planning. queue_finish_unit() removes the mark. */
+int queue_start_unit(struct dgen_db *db, int64_t job_id, const char *runner_id,
+		     const struct dgen_unit_start *u, struct dgen_err *err);
+
+/* A unit that was in flight at `deaths` deaths of its runner. */
+struct dgen_suspect {
+	int64_t unit;
+	int deaths;
+};
+/* The suspects of job_id (deaths > 0), by unit. *out is malloc'd (NULL
+ * when *n == 0). */
+int queue_suspects(struct dgen_db *db, int64_t job_id, struct dgen_suspect **out, size_t *n,
+		   struct dgen_err *err);
 
 /* One finished unit: a record (failed = false) or a failure. */
 struct dgen_unit_result {

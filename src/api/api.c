@@ -275,6 +275,10 @@ out:
 				   w->req.path ? w->req.path : "-", status);
 			status = respond_error_msg(&w->resp, 500, "Internal error");
 		} else {
+			/* a database that will not write says why when permissions
+			 * are the cause (a shared host's usual mistake) */
+			if (db_err_storage(&c.err) != DB_STORAGE_OK)
+				api_db_hint(&c.err, w->cfg->database_path);
 			status = respond_error(&w->resp, &c.err);
 		}
 	}

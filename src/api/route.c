@@ -43,6 +43,8 @@ const struct route route_table[] = {
 	{ "POST", "/api/jobs/{id}/retry_failed", api_jobs_retry_failed, 0 },
 	{ "GET", "/api/records", api_records_list, 0 },
 	{ "DELETE", "/api/records", api_records_delete, 0 },
+	{ "GET", "/api/records/stats", api_records_stats, 0 },
+	{ "POST", "/api/records/bulk", api_records_bulk, 0 },
 	{ "GET", "/api/records/{id}", api_records_get, 0 },
 	{ "PUT", "/api/records/{id}", api_records_update, 0 },
 	{ "GET", "/api/export", api_export, 0 },

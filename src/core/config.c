@@ -50,6 +50,7 @@ static const struct key keys[] = {
 	SIZE("LLM_MAX_RESPONSE_BYTES", llm_max_response, "8388608", 1024, 1LL << 32),
 	STR("DATABASE_PATH", database_path, "data/qa_records.db"),
 	INT("DGEN_DB_BUSY_TIMEOUT_MS", db_busy_timeout_ms, "5000", 0, 600000),
+	SIZE("DGEN_WAL_LIMIT", wal_limit, "67108864", 1048576, 1LL << 40),
 	STR("HOST", host, "127.0.0.1"),
 	INT("PORT", port, "8080", 1, 65535),
 	BOOL("DEBUG", debug, "false"),

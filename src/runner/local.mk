@@ -9,7 +9,16 @@ dgen_runner_LDADD = $(DGEN_LIBS)
 check_PROGRAMS += tests/runner/qtool
 tests_runner_qtool_LDADD = $(TEST_LIBS)
 RUNNER_TESTS = tests/runner_basic.sh tests/runner_signals.sh tests/runner_limits.sh \
-	tests/runner_crash.sh
+	tests/runner_crash.sh tests/runner_storage.sh
 TESTS += $(RUNNER_TESTS)
-EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.sh
-EXTRA_DIST += contrib/bench-runner
+EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.sh tests/fixtures/plugin_abort.c
+
+# The blame test's block that kills its runner (a directory of its own, so
+# no other test loads it).
+RUNNER_PLUGINS = tests/plugins-abort/abort_block.so
+EXTRA_tests_runner_qtool_DEPENDENCIES = $(RUNNER_PLUGINS)
+tests/plugins-abort/abort_block.so: $(srcdir)/tests/fixtures/plugin_abort.c $(ENGINE_PLUGIN_DEPS)
+	@$(MKDIR_P) tests/plugins-abort
+	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -o $@ $(srcdir)/tests/fixtures/plugin_abort.c
+CLEANFILES += $(RUNNER_PLUGINS)
+EXTRA_DIST += contrib/bench-runner contrib/soak-storage

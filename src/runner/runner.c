@@ -9,6 +9,17 @@
  * keyed by its unit number: a crash at any point loses at most the units
  * in flight, and never stores one twice.
  *
+ * Blame: a unit's start is committed (with the group commit) before it
+ * runs, so when the runner dies the rescue knows which units were in
+ * flight (queue.h). A unit that was in flight at a death is a suspect:
+ * suspects run last, one at a time with nothing else in flight, so a unit
+ * that kills its runner every time is the only one blamed for it.
+ *
+ * Storage: while a write fails on storage (disk full, read-only, I/O
+ * error) no unit is handed out and nothing is claimed, so no LLM call is
+ * made whose result could not be kept; the units in flight wait to be
+ * stored and the runner goes on by itself once a write succeeds again.
+ *
  * Locking: one mutex guards the job list and every job's dispatch state;
  * workers hold it only to pick a unit and to report one done, never while
  * running a pipeline or writing to the database.
@@ -42,6 +53,18 @@
 #define HEARTBEAT_SECONDS 2.0
 #define CANCEL_POLL_SECONDS 0.25
 #define PROGRESS_SECONDS 0.5
+/* A unit that cannot be stored (storage fault) is tried again this often. */
+#define STORAGE_RETRY_SECONDS 1.0
+/* How often the WAL's size is looked at, and how long a checkpoint may
+ * hold new writers back while it waits for readers. */
+#define WAL_CHECK_SECONDS 1.0
+#define CHECKPOINT_WAIT_MS 2000
+
+/* A unit passed over for later: a suspect, run alone at the end. */
+struct deferred {
+	struct dgen_unit u;
+	int deaths;
+};
 
 struct job {
 	int64_t id;
@@ -51,6 +74,12 @@ struct job {
 	atomic_int cancel;         /* aborts this job's in-flight LLM calls */
 	bool stop;                 /* hand out no more units */
 	bool lost;                 /* the lease went to someone else */
+	int unstored;              /* units run but not stored: release, not end */
+	bool end_failed;           /* ending it failed once (logged) */
+	struct dgen_suspect *suspects; /* by unit: units in flight at a death */
+	size_t n_suspects;
+	struct deferred *deferred; /* suspects the cursor passed */
+	size_t n_deferred, cap_deferred;
 	enum dgen_job_status final; /* when stopping early */
 	char *final_error;
 	double deadline;           /* monotonic; 0 = no time limit */
@@ -82,32 +111,108 @@ struct runner {
 	struct job *jobs;          /* claimed jobs */
 	struct job *rr;            /* where the round robin resumes */
 	bool quit;
+	int running;               /* units in flight, all jobs */
+	bool solo;                 /* a suspect is running: nothing else starts */
+	bool storage_down;         /* the last write failed on storage */
+	double storage_back_at;    /* monotonic time it came back */
+	int64_t wal_limit;
 };
 
 /* ---- picking and reporting units (under r->lock) ---------------------- */
 
 static bool job_has_work(const struct job *j)
 {
-	return !j->stop && j->plan.pending > 0;
+	return !j->stop && (j->plan.pending > 0 || j->n_deferred > 0);
 }
 
-/* The next unit in round-robin order over the claimed jobs. */
-static struct job *pick_job(struct runner *r)
+static int cmp_suspect(const void *a, const void *b)
+{
+	int64_t x = ((const struct dgen_suspect *)a)->unit;
+	int64_t y = ((const struct dgen_suspect *)b)->unit;
+
+	return (x > y) - (x < y);
+}
+
+/* The deaths unit was in flight at (0: not a suspect). */
+static int suspect_deaths(const struct job *j, int64_t unit)
+{
+	struct dgen_suspect key = { .unit = unit }, *s;
+
+	if (!j->n_suspects)
+		return 0;
+	s = bsearch(&key, j->suspects, j->n_suspects, sizeof key, cmp_suspect);
+	return s ? s->deaths : 0;
+}
+
+static void defer_unit(struct job *j, const struct dgen_unit *u, int deaths)
+{
+	if (j->n_deferred == j->cap_deferred) {
+		j->cap_deferred = j->cap_deferred ? j->cap_deferred * 2 : 8;
+		j->deferred = dgen_xrealloc(j->deferred, j->cap_deferred * sizeof *j->deferred);
+	}
+	j->deferred[j->n_deferred++] = (struct deferred){ *u, deaths };
+}
+
+/* Takes the deferred unit with the fewest deaths (then the lowest
+ * number): a unit just blamed again goes to the back of the line. */
+static void take_deferred(struct job *j, struct dgen_unit *u)
+{
+	size_t best = 0;
+
+	for (size_t i = 1; i < j->n_deferred; i++) {
+		const struct deferred *a = &j->deferred[i], *b = &j->deferred[best];
+
+		if (a->deaths < b->deaths || (a->deaths == b->deaths && a->u.unit < b->u.unit))
+			best = i;
+	}
+	*u = j->deferred[best].u;
+	j->deferred[best] = j->deferred[--j->n_deferred];
+}
+
+/*
+ * The next unit to run, under r->lock: from the claimed jobs in round
+ * robin, passing suspects over; once no other unit is left and nothing is
+ * in flight, one suspect, alone (*solo). Nothing while a suspect runs or
+ * while the storage is down. True with *jp and *u filled.
+ */
+static bool pick_unit(struct runner *r, struct job **jp, struct dgen_unit *u, bool *solo)
 {
 	struct job *start = r->rr ? r->rr : r->jobs, *j = start;
 
-	if (!j)
-		return NULL;
+	if (!j || r->solo || r->storage_down)
+		return false;
 	do {
 		struct job *nx = j->next_job ? j->next_job : r->jobs;
 
-		if (job_has_work(j)) {
-			r->rr = nx;
-			return j;
+		while (!j->stop && j->plan.pending > 0) {
+			int deaths;
+
+			if (!plan_next(&j->plan, u)) {
+				j->plan.pending = 0; /* the count was off: nothing is left */
+				break;
+			}
+			deaths = suspect_deaths(j, u->unit);
+			if (deaths == 0) {
+				r->rr = nx;
+				*jp = j;
+				*solo = false;
+				return true;
+			}
+			defer_unit(j, u, deaths);
 		}
 		j = nx;
 	} while (j != start);
-	return NULL;
+	if (r->running > 0)
+		return false;
+	for (j = r->jobs; j; j = j->next_job) {
+		if (!j->stop && j->n_deferred > 0) {
+			take_deferred(j, u);
+			*jp = j;
+			*solo = r->solo = true;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Stops a job early with a final status (the first reason wins). */
@@ -124,24 +229,10 @@ static void job_stop(struct job *j, enum dgen_job_status st, const char *why)
 
 /* ---- one unit ---------------------------------------------------------- */
 
-/* Commits one unit, retrying while the database stays busy: the work is
- * already paid for (LLM tokens), so give the lock every chance. */
-static int store_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit_result *ur,
-		      struct dgen_job_counters *after, struct dgen_err *err)
-{
-	int attempt = 0;
-
-	do {
-		dgen_err_clear(err);
-		if (queue_finish_unit(db, job_id, ur, NULL, after, err) == 0)
-			return 0;
-	} while (db_retry_busy(&attempt, err));
-	return -1;
-}
-
-/* A finished unit waiting for its commit. */
+/* A unit's start (ur NULL) or its result, waiting for the next commit. */
 struct pending {
 	int64_t job_id;
+	const struct dgen_unit_start *start;
 	const struct dgen_unit_result *ur;
 	struct dgen_job_counters after;
 	struct dgen_err err;
@@ -150,15 +241,37 @@ struct pending {
 	struct pending *next;
 };
 
+/* Writes p inside the caller's transaction (or its own). */
+static int pending_write(struct runner *r, struct dgen_db *db, struct pending *p)
+{
+	if (p->ur)
+		return queue_finish_unit(db, p->job_id, p->ur, NULL, &p->after, &p->err);
+	return queue_start_unit(db, p->job_id, r->runner_id, p->start, &p->err);
+}
+
+/* Commits one pending write, retrying while the database stays busy: the
+ * work is already paid for (LLM tokens), so give the lock every chance. */
+static int pending_store(struct runner *r, struct dgen_db *db, struct pending *p)
+{
+	int attempt = 0;
+
+	do {
+		dgen_err_clear(&p->err);
+		if (pending_write(r, db, p) == 0)
+			return 0;
+	} while (db_retry_busy(&attempt, &p->err));
+	return -1;
+}
+
 /* One transaction for a whole batch; when it fails (a deleted job dooms
- * it), each unit is committed on its own so the others still land. */
-static void commit_batch(struct dgen_db *db, struct pending *batch)
+ * it), each write is committed on its own so the others still land. */
+static void commit_batch(struct runner *r, struct dgen_db *db, struct pending *batch)
 {
 	struct dgen_err err = DGEN_ERR_INIT;
 	bool ok = db_begin(db, &err) == 0;
 
 	for (struct pending *p = batch; ok && p; p = p->next)
-		ok = queue_finish_unit(db, p->job_id, p->ur, NULL, &p->after, &p->err) == 0;
+		ok = pending_write(r, db, p) == 0;
 	if (ok && db_commit(db, &err) == 0) {
 		for (struct pending *p = batch; p; p = p->next)
 			p->rc = 0;
@@ -166,7 +279,7 @@ static void commit_batch(struct dgen_db *db, struct pending *batch)
 		if (db_in_transaction(db))
 			db_rollback(db);
 		for (struct pending *p = batch; p; p = p->next)
-			p->rc = store_unit(db, p->job_id, p->ur, &p->after, &p->err);
+			p->rc = pending_store(r, db, p);
 	}
 	dgen_err_clear(&err);
 }
@@ -181,11 +294,12 @@ static void commit_batch(struct dgen_db *db, struct pending *batch)
  * them. A unit is durable when this returns 0.
  */
 #define COMMIT_GAP 0.002
-static int commit_unit(struct runner *r, struct dgen_db *db, int64_t job_id,
-		       const struct dgen_unit_result *ur, struct dgen_job_counters *after,
-		       struct dgen_err *err)
+static int commit_write(struct runner *r, struct dgen_db *db, int64_t job_id,
+			const struct dgen_unit_start *start, const struct dgen_unit_result *ur,
+			struct dgen_job_counters *after, struct dgen_err *err)
 {
-	struct pending me = { .job_id = job_id, .ur = ur, .err = DGEN_ERR_INIT, .rc = -1 };
+	struct pending me = { .job_id = job_id, .start = start, .ur = ur, .err = DGEN_ERR_INIT,
+			      .rc = -1 };
 
 	pthread_mutex_lock(&r->commit_lock);
 	me.next = r->queue;
@@ -207,7 +321,7 @@ static int commit_unit(struct runner *r, struct dgen_db *db, int64_t job_id,
 		batch = r->queue;
 		r->queue = NULL;
 		pthread_mutex_unlock(&r->commit_lock);
-		commit_batch(db, batch);
+		commit_batch(r, db, batch);
 		pthread_mutex_lock(&r->commit_lock);
 		for (struct pending *p = batch; p; p = p->next)
 			p->done = true;
@@ -216,9 +330,93 @@ static int commit_unit(struct runner *r, struct dgen_db *db, int64_t job_id,
 		pthread_cond_broadcast(&r->committed);
 	}
 	pthread_mutex_unlock(&r->commit_lock);
-	*after = me.after;
+	if (after)
+		*after = me.after;
 	dgen_err_move(err, &me.err);
 	return me.rc;
+}
+
+/* The storage is down (err is a storage fault): hand out nothing more. */
+static void storage_fault(struct runner *r, const struct dgen_err *err)
+{
+	if (db_err_storage(err) == DB_STORAGE_OK)
+		return;
+	pthread_mutex_lock(&r->lock);
+	if (!r->storage_down)
+		dgen_error("cannot write the database (%s): no unit starts until it can: %s",
+			   db_storage_name(db_err_storage(err)), err->msg);
+	r->storage_down = true;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* A write succeeded: if the storage was down, it is back. The leases are
+ * renewed at once (they may have run out meanwhile) and units handed out
+ * again. Called with r->lock held. */
+static void storage_back_locked(struct runner *r)
+{
+	if (!r->storage_down)
+		return;
+	r->storage_down = false;
+	r->storage_back_at = dgen_clock_mono();
+	for (struct job *j = r->jobs; j; j = j->next_job)
+		j->last_renew = 0;
+	dgen_info("the database can be written again: going on");
+	pthread_cond_broadcast(&r->work);
+}
+
+static void storage_back(struct runner *r)
+{
+	pthread_mutex_lock(&r->lock);
+	storage_back_locked(r);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* True when a worker should stop waiting to store a unit of j: the grace
+ * period after a stop is over (j->cancel) or the runner quits. */
+static bool give_up_storing(struct runner *r, struct job *j)
+{
+	bool quit;
+
+	pthread_mutex_lock(&r->lock);
+	quit = r->quit;
+	pthread_mutex_unlock(&r->lock);
+	return quit || atomic_load(&j->cancel);
+}
+
+/*
+ * Commits a unit's start or result through the group commit. A storage
+ * fault does not lose it: the runner stops handing out units and this
+ * tries again every STORAGE_RETRY_SECONDS until the write lands (the
+ * storage came back) or the runner gives up on the job (grace over).
+ * 0 when stored, -1 with err set otherwise.
+ */
+static int commit_unit(struct runner *r, struct dgen_db *db, struct job *j,
+		       const struct dgen_unit_start *start, const struct dgen_unit_result *ur,
+		       struct dgen_job_counters *after, struct dgen_err *err)
+{
+	for (;;) {
+		dgen_err_clear(err);
+		if (commit_write(r, db, j->id, start, ur, after, err) == 0) {
+			storage_back(r);
+			return 0;
+		}
+		if (db_err_storage(err) == DB_STORAGE_OK)
+			return -1;
+		storage_fault(r, err);
+		if (give_up_storing(r, j))
+			return -1;
+		usleep((useconds_t)(STORAGE_RETRY_SECONDS * 1e6));
+	}
+}
+
+/* The unit could not be stored: this claim must not end the job as if it
+ * were complete; it hands the job back instead, and the next claim runs
+ * the unit again. */
+static void unit_unstored(struct runner *r, struct job *j)
+{
+	pthread_mutex_lock(&r->lock);
+	j->unstored++;
+	pthread_mutex_unlock(&r->lock);
 }
 
 /* Called by the engine as a block of the job starts: remembered here,
@@ -231,14 +429,16 @@ static void note_block(void *arg, const char *block_type, int step)
 	atomic_store(&j->cur_step, step);
 }
 
-/* Runs one unit and stores its record or failure. A unit cut short by
- * cancel or the time limit is stored as nothing: it was not finished. */
+/* Runs one unit and stores its record or failure: its start first, so a
+ * death while it runs is blamed on it. A unit cut short by cancel or the
+ * time limit is stored as nothing: it was not finished. */
 static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
 		     struct job *j, const struct dgen_unit *u)
 {
 	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, j->deadline);
 	struct dgen_exec_result res;
 	struct dgen_unit_result ur = { 0 };
+	struct dgen_unit_start us = { u->unit, u->seed_index, u->repetition, u->chunk_index };
 	struct dgen_job_counters after = { 0 };
 	struct dgen_err err = DGEN_ERR_INIT, serr = DGEN_ERR_INIT;
 	struct dgen_llm_usage total;
@@ -248,6 +448,12 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	ctx.on_block = note_block;
 	ctx.on_block_arg = j;
 	pipeline_result_init(&res);
+	if (commit_unit(r, db, j, &us, NULL, NULL, &serr)) {
+		dgen_error("job %lld unit %lld: cannot write its start: %s", (long long)j->id,
+			   (long long)u->unit, serr.msg);
+		unit_unstored(r, j);
+		goto out;
+	}
 	if (pipeline_is_multiplier(j->plan.pipeline))
 		rc = pipeline_execute_chunk(j->plan.pipeline, u->state, &ctx, &res, &err);
 	else
@@ -284,11 +490,12 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 		dgen_log(DGEN_LOG_WARN, res.trace_id, "job %lld unit %lld failed: %s",
 			 (long long)j->id, (long long)u->unit, err.msg);
 	}
-	rc = commit_unit(r, db, j->id, &ur, &after, &serr);
+	rc = commit_unit(r, db, j, NULL, &ur, &after, &serr);
 	if (rc) {
 		/* The unit stays unstored; a later claim runs it again. */
 		dgen_error("job %lld unit %lld: cannot store the result: %s", (long long)j->id,
 			   (long long)u->unit, serr.msg);
+		unit_unstored(r, j);
 		goto out;
 	}
 	total = (struct dgen_llm_usage){ after.input_tokens, after.output_tokens,
@@ -308,6 +515,24 @@ out:
 	dgen_err_clear(&serr);
 }
 
+/* A connection of the runner: commits at RUNNER_SYNC (dgen-runner(8):
+ * nothing the runner commits was acknowledged to anyone, and a commit
+ * lost to a power cut is a unit run again) and with the WAL limit. */
+#ifndef RUNNER_SYNC
+#define RUNNER_SYNC DB_SYNC_FULL
+#endif
+static int runner_db_open(struct runner *r, struct dgen_db **db, struct dgen_err *err)
+{
+	if (db_open(db, r->cfg->database_path, r->cfg->db_busy_timeout_ms, err))
+		return -1;
+	if (db_set_sync(*db, RUNNER_SYNC, err) || db_set_wal_limit(*db, r->wal_limit, err)) {
+		db_close(*db);
+		*db = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 struct worker_arg {
 	struct runner *r;
 	pthread_t tid;
@@ -325,7 +550,7 @@ static void *worker_main(void *arg)
 	/* the client is made before the workers start: this cannot fail */
 	struct dgen_llm_handle *h = exec_handle_new(r->exec, &err);
 
-	while (db_open(&db, r->cfg->database_path, r->cfg->db_busy_timeout_ms, &err)) {
+	while (runner_db_open(r, &db, &err)) {
 		dgen_error("worker cannot open the database: %s", err.msg);
 		sleep(1);
 		pthread_mutex_lock(&r->lock);
@@ -337,22 +562,26 @@ static void *worker_main(void *arg)
 	}
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		struct job *j;
+		struct job *j = NULL;
 		struct dgen_unit u;
+		bool solo = false;
 
-		while (!r->quit && !(j = pick_job(r)))
+		while (!r->quit && !pick_unit(r, &j, &u, &solo))
 			pthread_cond_wait(&r->work, &r->lock);
 		if (r->quit)
 			break;
-		if (!plan_next(&j->plan, &u)) {
-			j->plan.pending = 0; /* the count was off: nothing is left */
-			continue;
-		}
 		j->in_flight++;
+		r->running++;
 		pthread_mutex_unlock(&r->lock);
 		run_unit(r, db, h, j, &u);
 		pthread_mutex_lock(&r->lock);
 		j->in_flight--;
+		r->running--;
+		/* A suspect may start once nothing runs; others once it ended. */
+		if (solo)
+			r->solo = false;
+		if (solo || r->running == 0)
+			pthread_cond_broadcast(&r->work);
 		pthread_cond_signal(&r->done);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -417,6 +646,8 @@ static void job_free(struct job *j)
 {
 	plan_free(&j->plan);
 	free(j->final_error);
+	free(j->suspects);
+	free(j->deferred);
 	free(j);
 }
 
@@ -468,6 +699,7 @@ static int plan_job(struct runner *r, struct dgen_db *db, struct dgen_llm_handle
 	struct dgen_plan_job pj = { .units = c->units, .ctx = &ctx };
 
 	if (queue_done_units(db, c->job_id, &pj.done, &pj.n_done, err) ||
+	    queue_suspects(db, c->job_id, &j->suspects, &j->n_suspects, err) ||
 	    job_pipeline(r, c, &pj.pipeline, err) || job_seeds(r, c, &pj.seeds, err)) {
 		free(pj.done);
 		pipeline_free(pj.pipeline);
@@ -490,8 +722,9 @@ static void add_job(struct runner *r, struct job *j, const struct dgen_claim *c)
 		j->deadline = dgen_clock_mono() + j->cons.max_total_execution_time - elapsed;
 	}
 	j->last_renew = j->last_poll = dgen_clock_mono();
-	dgen_info("job %lld claimed (attempt %d): %lld of %lld units to run", (long long)j->id,
-		  c->attempts, (long long)j->plan.pending, (long long)j->plan.total);
+	dgen_info("job %lld claimed (attempt %d): %lld of %lld units to run, %zu suspects last",
+		  (long long)j->id, c->attempts, (long long)j->plan.pending,
+		  (long long)j->plan.total, j->n_suspects);
 	pthread_mutex_lock(&r->lock);
 	j->next_job = r->jobs;
 	r->jobs = j;
@@ -512,6 +745,8 @@ static int claim_one(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	if (rc <= 0) {
 		if (rc < 0 && err.code != DGEN_EBUSY)
 			dgen_error("claim failed: %s", err.msg);
+		if (rc < 0)
+			storage_fault(r, &err);
 		dgen_err_clear(&err);
 		return rc;
 	}
@@ -565,9 +800,52 @@ static enum dgen_job_status final_status(struct dgen_db *db, struct job *j)
 	return DGEN_JOB_COMPLETED;
 }
 
+/*
+ * Ends a job nothing of which is in flight or left to hand out: hands it
+ * back to the queue when stopping, or when some of its units could not be
+ * stored (the next claim runs them); else ends it with its final status.
+ * False when that write failed for a reason that passes (busy, storage):
+ * the job stays and is tried again, unless give_up (the grace after a
+ * stop is over; its lease then runs out and a rescue takes it back).
+ */
+static bool end_job(struct runner *r, struct dgen_db *db, struct job *j, bool releasing,
+		    bool give_up)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	bool release = j->final == DGEN_JOB_RUNNING &&
+		       ((releasing && j->plan.pending > 0) || j->unstored > 0);
+	enum dgen_job_status st = DGEN_JOB_RUNNING;
+	int rc;
+
+	if (j->lost)
+		return true;
+	if (release) {
+		rc = queue_release(db, j->id, r->runner_id, &err);
+	} else {
+		st = final_status(db, j);
+		rc = queue_finish_job(db, j->id, st, j->final_error, &err);
+	}
+	if (rc < 0) {
+		storage_fault(r, &err);
+		if (!j->end_failed)
+			dgen_error("job %lld: cannot %s it yet: %s", (long long)j->id,
+				   release ? "hand back" : "end", err.msg);
+		j->end_failed = true;
+		dgen_err_clear(&err);
+		return give_up || err.code != DGEN_EBUSY;
+	}
+	if (release)
+		dgen_info("job %lld released to the queue%s", (long long)j->id,
+			  j->unstored ? " (units left unstored)" : "");
+	else
+		dgen_info("job %lld %s%s%s", (long long)j->id, jobs_status_name(st),
+			  j->final_error ? ": " : "", j->final_error ? j->final_error : "");
+	return true;
+}
+
 /* Lease, cancel and time limit of each job; ends the jobs that are done.
  * Called with r->lock held; drops it around database calls. */
-static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing)
+static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing, bool give_up)
 {
 	struct job **pp = &r->jobs;
 	double now = dgen_clock_mono();
@@ -575,7 +853,7 @@ static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing)
 	while (*pp) {
 		struct job *j = *pp;
 		struct dgen_err err = DGEN_ERR_INIT;
-		bool stop_now = false;
+		bool stop_now = false, ended;
 		int rc;
 
 		if (j->deadline > 0 && now >= j->deadline && !j->stop)
@@ -618,27 +896,19 @@ static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing)
 			pp = &j->next_job;
 			continue;
 		}
-		/* Nothing in flight and nothing more to hand out: end it. */
+		/* Nothing in flight and nothing more to hand out: end it. Only
+		 * this thread changes the list, so j stays at *pp meanwhile. */
+		pthread_mutex_unlock(&r->lock);
+		ended = end_job(r, db, j, releasing, give_up);
+		pthread_mutex_lock(&r->lock);
+		if (!ended) {
+			pp = &j->next_job;
+			continue;
+		}
 		*pp = j->next_job;
 		if (r->rr == j)
 			r->rr = NULL;
-		pthread_mutex_unlock(&r->lock);
-		if (!j->lost) {
-			if (releasing && j->plan.pending > 0 && j->final == DGEN_JOB_RUNNING) {
-				queue_release(db, j->id, r->runner_id, &err);
-				dgen_info("job %lld released to the queue", (long long)j->id);
-			} else {
-				enum dgen_job_status st = final_status(db, j);
-
-				queue_finish_job(db, j->id, st, j->final_error, &err);
-				dgen_info("job %lld %s%s%s", (long long)j->id, jobs_status_name(st),
-					  j->final_error ? ": " : "",
-					  j->final_error ? j->final_error : "");
-			}
-		}
-		dgen_err_clear(&err);
 		job_free(j);
-		pthread_mutex_lock(&r->lock);
 	}
 }
 
@@ -654,20 +924,12 @@ static void wait_done(struct runner *r, double seconds)
 	pthread_cond_timedwait(&r->done, &r->lock, &ts);
 }
 
-static int in_flight(const struct runner *r)
-{
-	int n = 0;
-
-	for (const struct job *j = r->jobs; j; j = j->next_job)
-		n += j->in_flight;
-	return n;
-}
-
 static void runner_init(struct runner *r, const struct dgen_config *cfg, const char *host)
 {
 	memset(r, 0, sizeof *r);
 	r->cfg = cfg;
 	r->lease_ms = (int64_t)cfg->lease_seconds * 1000;
+	r->wal_limit = cfg->wal_limit > 0 ? (int64_t)cfg->wal_limit : DGEN_DB_WAL_LIMIT_DEFAULT;
 	snprintf(r->runner_id, sizeof r->runner_id, "%s:%ld", host, (long)getpid());
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_init(&r->commit_lock, NULL);
@@ -722,7 +984,7 @@ static void grace(struct runner *r, double now, bool terminating, double *grace_
 {
 	if (terminating && *grace_end == 0) {
 		*grace_end = now + r->cfg->grace_seconds;
-		dgen_info("stopping: no more claims, %d units in flight, grace %ds", in_flight(r),
+		dgen_info("stopping: no more claims, %d units in flight, grace %ds", r->running,
 			  r->cfg->grace_seconds);
 		for (struct job *j = r->jobs; j; j = j->next_job)
 			j->stop = true;
@@ -740,13 +1002,27 @@ static void housekeeping(struct runner *r, struct dgen_db *db, const char *host,
 {
 	struct dgen_err e = DGEN_ERR_INIT;
 
+	bool down;
+
 	if (now - *last_beat >= HEARTBEAT_SECONDS) {
 		*last_beat = now;
-		if (queue_heartbeat(db, r->runner_id, (long)getpid(), host, &e))
+		if (queue_heartbeat(db, r->runner_id, (long)getpid(), host, &e) == 0)
+			storage_back(r); /* a write landed */
+		else if (db_err_storage(&e) != DB_STORAGE_OK)
+			storage_fault(r, &e);
+		else
 			dgen_warn("heartbeat: %s", e.msg);
 		dgen_err_clear(&e);
 	}
-	if (!terminating && now - *last_rescue >= (double)r->cfg->lease_seconds / 2.0) {
+	/* Not while the storage is down, nor right after: the leases held
+	 * here may have run out meanwhile, and are renewed first. */
+	pthread_mutex_lock(&r->lock);
+	down = r->storage_down ||
+	       (r->storage_back_at > 0 &&
+		now - r->storage_back_at < (double)r->cfg->lease_seconds / 2.0);
+	pthread_mutex_unlock(&r->lock);
+	if (!terminating && !down &&
+	    now - *last_rescue >= (double)r->cfg->lease_seconds / 2.0) {
 		int64_t n = 0;
 
 		*last_rescue = now;
@@ -759,6 +1035,37 @@ static void housekeeping(struct runner *r, struct dgen_db *db, const char *host,
 	}
 }
 
+/*
+ * Keeps the WAL file under r->wal_limit: past it, and whenever the runner
+ * is idle, a checkpoint copies the WAL back and truncates it to zero. Under
+ * load the autocheckpoint keeps the WAL small unless readers pin old
+ * snapshots; then this waits up to CHECKPOINT_WAIT_MS for them, holding
+ * new writers back, and tries again a second later if they outlast it.
+ */
+static void wal_check(struct runner *r, struct dgen_db *db, double now, double *last_wal)
+{
+	struct dgen_err e = DGEN_ERR_INIT;
+	int64_t size, after = 0;
+	bool idle;
+
+	if (now - *last_wal < WAL_CHECK_SECONDS)
+		return;
+	*last_wal = now;
+	size = db_wal_size(db);
+	pthread_mutex_lock(&r->lock);
+	idle = !r->jobs && !r->storage_down;
+	pthread_mutex_unlock(&r->lock);
+	if (size <= r->wal_limit && !(idle && size > 0))
+		return;
+	if (db_checkpoint(db, idle ? 200 : CHECKPOINT_WAIT_MS, &after, &e) == 0)
+		dgen_debug("WAL checkpointed: %lld -> %lld bytes", (long long)size,
+			   (long long)after);
+	else if (size > r->wal_limit)
+		dgen_warn("WAL is %lld bytes (limit %lld) and cannot be checkpointed yet: %s",
+			  (long long)size, (long long)r->wal_limit, e.msg);
+	dgen_err_clear(&e);
+}
+
 /* Claims up to MAX_ACTIVE_JOBS: a job queued behind a long one starts at
  * once and shares the workers (round robin) instead of waiting for it to
  * end. Called with r->lock held. */
@@ -768,6 +1075,8 @@ static void claim_more(struct runner *r, struct dgen_db *db, struct dgen_llm_han
 		size_t active = 0;
 		int rc;
 
+		if (r->storage_down)
+			return;
 		for (struct job *j = r->jobs; j; j = j->next_job)
 			active++;
 		if (active >= MAX_ACTIVE_JOBS)
@@ -785,7 +1094,7 @@ static void claim_more(struct runner *r, struct dgen_db *db, struct dgen_llm_han
 static void claim_loop(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
 		       const struct dgen_runner_opts *opts, const char *host)
 {
-	double last_beat = 0, last_rescue = 0, grace_end = 0;
+	double last_beat = 0, last_rescue = 0, last_wal = 0, grace_end = 0;
 
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
@@ -795,10 +1104,11 @@ static void claim_loop(struct runner *r, struct dgen_db *db, struct dgen_llm_han
 		grace(r, now, terminating, &grace_end);
 		pthread_mutex_unlock(&r->lock);
 		housekeeping(r, db, host, now, terminating, &last_beat, &last_rescue);
+		wal_check(r, db, now, &last_wal);
 		pthread_mutex_lock(&r->lock);
 		if (!terminating)
 			claim_more(r, db, h);
-		tend_jobs(r, db, terminating);
+		tend_jobs(r, db, terminating, grace_end > 0 && now >= grace_end);
 		if (!r->jobs && (terminating || opts->once))
 			break;
 		wait_done(r, (double)r->cfg->poll_ms / 1000.0);
@@ -821,8 +1131,15 @@ int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
 
 	gethostname(host, sizeof host - 1);
 	runner_init(&r, cfg, host);
-	if (db_open(&db, cfg->database_path, cfg->db_busy_timeout_ms, err))
-		goto out;
+	/* A database on storage that cannot be written yet (read-only, full)
+	 * is waited for, as the workers do: the runner goes on by itself. */
+	while (runner_db_open(&r, &db, err)) {
+		if (db_err_storage(err) == DB_STORAGE_OK || *opts->terminate)
+			goto out;
+		dgen_error("cannot open the database yet: %s", err->msg);
+		dgen_err_clear(err);
+		sleep(1);
+	}
 	r.exec = exec_new(cfg, blocks_registry());
 	if (!(h = exec_handle_new(r.exec, err)))
 		goto out;

@@ -3,10 +3,13 @@
  * cache, typed binds, busy handling and transactions. It knows no table
  * and no schema step: migrate.c builds on it, and open.c joins the two.
  */
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "dgen/clock.h"
@@ -19,6 +22,9 @@
  * many more tries after the first, and the pause between two. */
 #define DB_BUSY_RETRIES 20
 #define DB_BUSY_PAUSE_US 50000
+/* How long a storage fault seen by a write of this connection keeps
+ * db_storage_state() from answering "ok" without a write succeeding. */
+#define DB_FAULT_MEMORY_S 10.0
 
 struct dgen_db {
 	sqlite3 *h;
@@ -28,6 +34,8 @@ struct dgen_db {
 	int bind_rc;                     /* first failing bind since the last step */
 	int depth;                       /* nesting of db_begin/db_begin_read */
 	bool doomed;                     /* an inner rollback happened */
+	enum db_storage fault;           /* last storage fault of a write */
+	double fault_at;                 /* when (monotonic seconds) */
 	sqlite3_stmt *stmts[STMT__COUNT];
 };
 
@@ -41,17 +49,123 @@ void db_now(char out[DGEN_ISO_LEN])
 	dgen_clock_iso_now(out);
 }
 
+/* What the filesystem holding path says: read-only, nearly full, or
+ * fine (also when it cannot be asked). */
+static enum db_storage fs_state(const char *path)
+{
+	char *dir = dgen_xstrdup(path);
+	struct statvfs sv;
+	enum db_storage st = DB_STORAGE_OK;
+
+	if (statvfs(dirname(dir), &sv) == 0) {
+		if (sv.f_flag & ST_RDONLY)
+			st = DB_STORAGE_READONLY;
+		else if ((long long)sv.f_bavail * (long long)sv.f_frsize < DGEN_DB_FREE_MIN)
+			st = DB_STORAGE_FULL;
+	}
+	free(dir);
+	return st;
+}
+
+/* The storage fault behind a sqlite result code, or DB_STORAGE_OK when
+ * rc is not about storage. An I/O error or a file that cannot be opened
+ * is named by what the filesystem says, when it says something. */
+static enum db_storage db_fault_of(struct dgen_db *db, int rc)
+{
+	enum db_storage fs;
+
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return DB_STORAGE_FULL;
+	case SQLITE_READONLY:
+		return DB_STORAGE_READONLY;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		fs = db ? fs_state(db->path) : DB_STORAGE_OK;
+		return fs != DB_STORAGE_OK ? fs : DB_STORAGE_ERROR;
+	default:
+		return DB_STORAGE_OK;
+	}
+}
+
+const char *db_storage_name(enum db_storage s)
+{
+	switch (s) {
+	case DB_STORAGE_FULL:
+		return "full";
+	case DB_STORAGE_READONLY:
+		return "read-only";
+	case DB_STORAGE_ERROR:
+		return "error";
+	default:
+		return "ok";
+	}
+}
+
+enum db_storage db_err_storage(const struct dgen_err *err)
+{
+	struct json_object *v;
+	const char *s;
+
+	if (err->code != DGEN_EBUSY || !err->detail ||
+	    !json_object_object_get_ex(err->detail, "database", &v))
+		return DB_STORAGE_OK;
+	s = json_object_get_string(v);
+	if (!s)
+		return DB_STORAGE_OK;
+	if (!strcmp(s, "full"))
+		return DB_STORAGE_FULL;
+	if (!strcmp(s, "read-only"))
+		return DB_STORAGE_READONLY;
+	return !strcmp(s, "error") ? DB_STORAGE_ERROR : DB_STORAGE_OK;
+}
+
+enum db_storage db_storage_state(struct dgen_db *db)
+{
+	enum db_storage fs = fs_state(db->path);
+
+	if (fs != DB_STORAGE_OK)
+		return fs;
+	if (db->fault != DB_STORAGE_OK && dgen_clock_mono() - db->fault_at < DB_FAULT_MEMORY_S)
+		return db->fault;
+	return DB_STORAGE_OK;
+}
+
+/* A storage fault: 503 + Retry-After (DGEN_EBUSY) naming the fault in
+ * the detail, remembered for db_storage_state(). */
+static int db_fail_storage(struct dgen_db *db, enum db_storage fault, const char *msg,
+			   struct dgen_err *err)
+{
+	static const char *const what[] = {
+		[DB_STORAGE_FULL] = "The disk holding the database is full",
+		[DB_STORAGE_READONLY] = "The database cannot be written (read-only)",
+		[DB_STORAGE_ERROR] = "The database's storage failed",
+	};
+
+	if (db) {
+		db->fault = fault;
+		db->fault_at = dgen_clock_mono();
+	}
+	dgen_err_set(err, DGEN_EBUSY, "%s: %s; retry once an operator has fixed it",
+		     what[fault], msg);
+	dgen_err_detail_str(err, "database", db_storage_name(fault));
+	return -1;
+}
+
 /*
  * Maps a sqlite result code to dgen's error codes. A lock still held when
  * the busy timeout ran out is DGEN_EBUSY, which the API answers with 503 and
  * Retry-After: the request is fine, the database is momentarily saturated.
- * Always returns -1.
+ * Storage faults are DGEN_EBUSY as well (db_fail_storage). Always returns -1.
  */
 static int db_fail(struct dgen_db *db, int rc, struct dgen_err *err)
 {
 	int prim = rc & 0xff;
 	const char *msg = db && db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
+	enum db_storage fault = db_fault_of(db, rc);
 
+	if (fault != DB_STORAGE_OK)
+		return db_fail_storage(db, fault, msg, err);
 	switch (prim) {
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
@@ -64,8 +178,6 @@ static int db_fail(struct dgen_db *db, int rc, struct dgen_err *err)
 		return dgen_err_set(err, DGEN_ECONFLICT, "Conflicts with stored data: %s", msg);
 	case SQLITE_TOOBIG:
 		return dgen_err_set(err, DGEN_ETOOBIG, "Value too large to store");
-	case SQLITE_FULL:
-		return dgen_err_set(err, DGEN_EIO, "The disk holding the database is full");
 	default:
 		return dgen_err_set(err, DGEN_EIO, "Database error: %s", msg);
 	}
@@ -424,7 +536,8 @@ int db_exec_script(struct dgen_db *db, const char *sql, struct dgen_err *err)
 	rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK) {
 		rc = sqlite3_extended_errcode(db->h);
-		if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+		if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ||
+		    db_fault_of(db, rc) != DB_STORAGE_OK)
 			db_fail(db, rc, err);
 		else
 			dgen_err_set(err, DGEN_EIO, "Database error: %s", msg ? msg : sqlite3_errstr(rc));
@@ -472,12 +585,13 @@ out:
  *  - journal_mode=WAL: readers never block the writer nor the writer them,
  *    which the API pool and the runner need to share one file;
  *  - foreign_keys=ON: deleting a pipeline or a job cascades to its rows;
- *  - synchronous=NORMAL: with WAL a commit survives any crash of a dgen
- *    process (the kernel holds the written pages), which is the crash
- *    safety the queue protocol relies on; only a power loss or kernel
- *    crash can drop the last commits before a checkpoint. FULL adds an
- *    fsync per commit and costs about 6x in commit rate on this hardware
- *    (DESIGN.md section 7).
+ *  - synchronous=FULL: every commit is fsync'd before it returns, so
+ *    what the API acknowledged survives a power loss or an OS crash, not
+ *    only a crash of a dgen process. The runner lowers its own
+ *    connections to NORMAL (dgen-runner(8) says why and what it costs);
+ *    an fsync of the shared WAL by any FULL commit makes everything
+ *    before it durable too;
+ *  - journal_size_limit: a WAL that is reset shrinks back to the limit.
  * The schema is migrate.c's business (db_open in open.c runs it next).
  */
 int db_connect(struct dgen_db **out, const char *path, int busy_timeout_ms,
@@ -502,6 +616,14 @@ int db_connect(struct dgen_db **out, const char *path, int busy_timeout_ms,
 	}
 	sqlite3_extended_result_codes(db->h, 1);
 	sqlite3_busy_timeout(db->h, db->busy_timeout_ms);
+	/* sqlite opens a file it may not write read-only, without a word, and
+	 * the connection stays read-only after the filesystem comes back: refuse
+	 * it as a storage fault (503), so the caller opens again later. */
+	if (sqlite3_db_readonly(db->h, "main") == 1) {
+		db_fail_storage(NULL, DB_STORAGE_READONLY,
+				"the database file or its filesystem is read-only", err);
+		goto fail;
+	}
 	/* keep -wal/-shm when the last connection closes (a CGI request would
 	 * otherwise create and delete both every time); with a size limit set,
 	 * that close empties the WAL, so the next one has nothing to replay */
@@ -510,8 +632,8 @@ int db_connect(struct dgen_db **out, const char *path, int busy_timeout_ms,
 		goto fail;
 	if (db_pragma(db, "PRAGMA foreign_keys=ON", NULL, err) < 0)
 		goto fail;
-	if (db_pragma(db, "PRAGMA synchronous=NORMAL", NULL, err) < 0 ||
-	    db_pragma(db, "PRAGMA journal_size_limit=67108864", NULL, err) < 0)
+	if (db_set_sync(db, DB_SYNC_FULL, err) < 0 ||
+	    db_set_wal_limit(db, DGEN_DB_WAL_LIMIT_DEFAULT, err) < 0)
 		goto fail;
 	snprintf(sql, sizeof(sql), "PRAGMA busy_timeout=%d", db->busy_timeout_ms);
 	if (db_pragma(db, sql, NULL, err) < 0)
@@ -521,6 +643,52 @@ int db_connect(struct dgen_db **out, const char *path, int busy_timeout_ms,
 fail:
 	db_close(db);
 	return -1;
+}
+
+int db_set_sync(struct dgen_db *db, enum db_sync sync, struct dgen_err *err)
+{
+	return db_pragma(db, sync == DB_SYNC_FULL ? "PRAGMA synchronous=FULL"
+						  : "PRAGMA synchronous=NORMAL", NULL, err);
+}
+
+int db_set_wal_limit(struct dgen_db *db, int64_t bytes, struct dgen_err *err)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit=%lld", (long long)bytes);
+	return db_pragma(db, sql, NULL, err);
+}
+
+int64_t db_wal_size(const struct dgen_db *db)
+{
+	char *wal = dgen_xasprintf("%s-wal", db->path);
+	struct stat sb;
+	int64_t n = stat(wal, &sb) == 0 ? (int64_t)sb.st_size : 0;
+
+	free(wal);
+	return n;
+}
+
+/*
+ * wal_checkpoint(TRUNCATE) waits, through the busy handler, for the
+ * writers and for the readers of older snapshots; new writers wait behind
+ * it. So the wait is cut to wait_ms here (the API's writes keep their own
+ * busy timeout, which must stay longer) and put back afterwards.
+ */
+int db_checkpoint(struct dgen_db *db, int wait_ms, int64_t *wal_after, struct dgen_err *err)
+{
+	int rc;
+
+	if (db_check_owner(db, err) < 0)
+		return -1;
+	sqlite3_busy_timeout(db->h, wait_ms > 0 ? wait_ms : 1);
+	rc = sqlite3_wal_checkpoint_v2(db->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	sqlite3_busy_timeout(db->h, db->busy_timeout_ms);
+	if (wal_after)
+		*wal_after = db_wal_size(db);
+	if (rc != SQLITE_OK)
+		return db_fail(db, sqlite3_extended_errcode(db->h), err);
+	return 0;
 }
 
 void db_close(struct dgen_db *db)
@@ -585,6 +753,7 @@ int db_commit(struct dgen_db *db, struct dgen_err *err)
 		db_rollback(db);
 		return -1;
 	}
+	db->fault = DB_STORAGE_OK;
 	return 0;
 }
 
@@ -627,11 +796,13 @@ int db_end(struct dgen_db *db, int rc, struct dgen_err *err)
  * The one busy policy for work that is already paid for (a unit whose LLM
  * tokens are spent): sqlite's busy handler has waited busy_timeout, and
  * this gives the lock a few more chances, a short pause apart, before the
- * caller gives up. Any other error is final at once.
+ * caller gives up. Any other error is final at once, storage faults too
+ * (they last until an operator acts: the caller decides how to wait).
  */
 bool db_retry_busy(int *attempt, const struct dgen_err *err)
 {
-	if (err->code != DGEN_EBUSY || *attempt >= DB_BUSY_RETRIES)
+	if (err->code != DGEN_EBUSY || *attempt >= DB_BUSY_RETRIES ||
+	    db_err_storage(err) != DB_STORAGE_OK)
 		return false;
 	(*attempt)++;
 	usleep(DB_BUSY_PAUSE_US);

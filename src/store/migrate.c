@@ -105,7 +105,24 @@ static const char *const steps[] = {
 	"  hostname TEXT,"
 	"  last_seen TEXT NOT NULL"
 	");",
-	/* 2: accounts (SPEC.md §8). Users, their API tokens and browser
+	/* 2: the units a claim has started and not stored yet, with the number
+	 * of runner deaths each was in flight at (queue.h, "Blame"). A row is
+	 * written when the unit starts (with the group commit), removed with
+	 * the unit's record or failure, and dropped with its job's end. */
+	"CREATE TABLE unit_starts ("
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  unit INTEGER NOT NULL,"
+	"  seed_index INTEGER NOT NULL,"
+	"  repetition INTEGER NOT NULL,"
+	"  chunk_index INTEGER,"
+	"  runner_id TEXT,"                    /* the claim running it; NULL = none */
+	"  deaths INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (job_id, unit)"
+	");"
+	"CREATE TRIGGER jobs_end_unit_starts AFTER UPDATE OF status ON jobs "
+	"WHEN NEW.status IN ('completed','failed','cancelled','stopped') "
+	"BEGIN DELETE FROM unit_starts WHERE job_id = NEW.id; END;",
+	/* 3: accounts (SPEC.md §8). Users, their API tokens and browser
 	 * sessions (only hashes of the secrets), the login failure budgets
 	 * (in the store, so they hold across workers and hosts), and the
 	 * owner of every pipeline, job and record. Rows from before accounts

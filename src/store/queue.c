@@ -8,6 +8,11 @@
  * Each unit's record (or failure) and the job's counters commit together,
  * and the record insert is a no-op on a unit already stored, so a unit run
  * twice is stored and counted once.
+ *
+ * Blame: a unit's start is written (unit_starts) before it runs, and
+ * removed with its record. A rescue adds a death to each unit the dead
+ * claim had started; one at max_attempts deaths is stored as a failure
+ * naming why, and the job goes on without it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,42 +152,64 @@ int queue_renew(struct dgen_db *db, int64_t job_id, const char *runner_id,
 			     dgen_clock_now_ms() + lease_ms));
 }
 
+/* A release is no death: the started units lose their claim, not their
+ * innocence. */
 int queue_release(struct dgen_db *db, int64_t job_id, const char *runner_id,
 		  struct dgen_err *err)
 {
 	char now[DGEN_ISO_LEN];
+	int64_t n = -1;
 
 	db_now(now);
-	return flag(db_write(db, STMT_Q_RELEASE, err, "iss", job_id, runner_id, now));
+	if (db_begin(db, err) < 0)
+		return -1;
+	if (db_run(db, STMT_Q_RELEASE_STARTS, err, "is", job_id, runner_id) >= 0)
+		n = db_run(db, STMT_Q_RELEASE, err, "iss", job_id, runner_id, now);
+	if (db_end(db, n < 0 ? -1 : 0, err) < 0)
+		return -1;
+	return flag(n);
 }
 
 /*
  * Puts back running jobs whose lease expired before now_ms (all of them,
  * or only runner_id's), inside the caller's transaction. Order matters:
  * cancelled ones end cancelled first (a cancel must never be undone by a
- * requeue), then ones claimed max_attempts times in a row without
- * finishing a unit end failed, then the rest go back to the queue. The
- * three statements share one parameter layout.
+ * requeue); then the units the dead claims had started take a death each,
+ * and those at max_attempts deaths become failures, counted in their jobs;
+ * then jobs claimed max_attempts times in a row without starting a unit
+ * (their planning kills the runner) end failed; the rest go back to the
+ * queue. The statements share one parameter layout; only the first, the
+ * two job-level ones and the requeue count as jobs touched.
  */
 static int rescue_steps(struct dgen_db *db, int64_t now_ms, const char *runner_id,
 			int max_attempts, int64_t *total, struct dgen_err *err)
 {
-	static const enum db_stmt_id order[] = {
-		STMT_Q_RESCUE_CANCELLED, STMT_Q_RESCUE_EXHAUSTED, STMT_Q_RESCUE_REQUEUE,
+	static const struct {
+		enum db_stmt_id id;
+		bool limit;  /* only with max_attempts > 0 */
+		bool jobs;   /* counts jobs touched */
+	} order[] = {
+		{ STMT_Q_RESCUE_CANCELLED, false, true },
+		{ STMT_Q_RESCUE_BLAME, false, false },
+		{ STMT_Q_RESCUE_POISON_COUNT, true, false },
+		{ STMT_Q_RESCUE_POISON_FAIL, true, false },
+		{ STMT_Q_RESCUE_POISON_CLEAR, true, false },
+		{ STMT_Q_RESCUE_EXHAUSTED, true, true },
+		{ STMT_Q_RESCUE_REQUEUE, false, true },
 	};
 	char now[DGEN_ISO_LEN];
-	char *msg = dgen_xasprintf("The runner stopped %d times while running this job",
+	char *msg = dgen_xasprintf("The runner stopped %d times while preparing this job",
 				   max_attempts);
 	int64_t n = 0;
 	size_t i;
 
 	db_now(now);
 	for (i = 0; i < DGEN_ARRAY_LEN(order) && n >= 0; i++) {
-		if (order[i] == STMT_Q_RESCUE_EXHAUSTED && max_attempts <= 0)
+		if (order[i].limit && max_attempts <= 0)
 			continue;
-		n = db_run(db, order[i], err, "issis", now_ms, now, msg, (int64_t)max_attempts,
-			   runner_id);
-		if (n > 0)
+		n = db_run(db, order[i].id, err, "issis", now_ms, now, msg,
+			   (int64_t)max_attempts, runner_id);
+		if (n > 0 && order[i].jobs)
 			*total += n;
 	}
 	free(msg);
@@ -263,23 +290,60 @@ int queue_running_runners(struct dgen_db *db, char ***ids, size_t *n, struct dge
 	return 0;
 }
 
-int queue_done_units(struct dgen_db *db, int64_t job_id, int64_t **units, size_t *n,
-		     struct dgen_err *err)
+/* Steps st (NULL: its db_query failed) to the end, each row added by row
+ * to a malloc'd array: *out and *n (NULL and 0 on error or no row). Rows
+ * must own nothing (the array alone is freed on error). */
+static int collect(struct dgen_db *db, sqlite3_stmt *st, void (*row)(sqlite3_stmt *, void *),
+		   void **out, size_t *n, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_Q_DONE_UNITS, err, "i", job_id);
 	struct col_list l = { 0 };
 
-	*units = NULL;
+	*out = NULL;
 	*n = 0;
 	if (!st)
 		return -1;
-	if (db_each(db, st, add_int, &l, err) < 0) {
+	if (db_each(db, st, row, &l, err) < 0) {
 		free(l.v);
 		return -1;
 	}
-	*units = l.v;
+	*out = l.v;
 	*n = l.len;
 	return 0;
+}
+
+int queue_done_units(struct dgen_db *db, int64_t job_id, int64_t **units, size_t *n,
+		     struct dgen_err *err)
+{
+	return collect(db, db_query(db, STMT_Q_DONE_UNITS, err, "i", job_id), add_int,
+		       (void **)units, n, err);
+}
+
+int queue_start_unit(struct dgen_db *db, int64_t job_id, const char *runner_id,
+		     const struct dgen_unit_start *u, struct dgen_err *err)
+{
+	int64_t n = -1;
+
+	if (db_begin(db, err) < 0)
+		return -1;
+	if (db_run(db, STMT_Q_UNIT_START, err, "iiiius", job_id, u->unit, u->seed_index,
+		   u->repetition, u->chunk_index, runner_id) >= 0)
+		n = db_run(db, STMT_Q_UNIT_STARTED_JOB, err, "is", job_id, runner_id);
+	return db_end(db, n < 0 ? -1 : 0, err);
+}
+
+static void add_suspect(sqlite3_stmt *st, void *arg)
+{
+	struct dgen_suspect *s = col_list_slot(arg, sizeof(*s));
+
+	s->unit = db_col_int(st, 0);
+	s->deaths = (int)db_col_int(st, 1);
+}
+
+int queue_suspects(struct dgen_db *db, int64_t job_id, struct dgen_suspect **out, size_t *n,
+		   struct dgen_err *err)
+{
+	return collect(db, db_query(db, STMT_Q_SUSPECTS, err, "i", job_id), add_suspect,
+		       (void **)out, n, err);
 }
 
 /* Steps st (NULL: its db_query failed), which answers the COUNTER_COLS
@@ -338,7 +402,7 @@ static int finish_unit(struct dgen_db *db, int64_t job_id, const struct dgen_uni
 {
 	int64_t n = insert_unit(db, job_id, r, err);
 
-	if (n < 0)
+	if (n < 0 || db_run(db, STMT_Q_UNIT_DONE, err, "ii", job_id, r->unit) < 0)
 		return -1;
 	*inserted = n > 0;
 	/* Already stored (or the job is gone: counters_now tells). */

@@ -29,7 +29,12 @@
 
 /* Record filters: ?1 job_id, ?2 pipeline_id, ?3 status (NULL = any). The
  * variants name the indexed column without the IS NULL escape so sqlite
- * can drive the query from that column's index. */
+ * can drive the query from that column's index. Every record statement
+ * binds the whole filter (records.c, bind_filter): ?4 and ?5 as the
+ * family says, ?6 a LIKE pattern on output, ?7 a state field path, ?8 a
+ * sort direction, ?9 and ?10 what a write sets, and ?11.. three per range
+ * filter (path, low, high; a NULL path is an unused slot); ?35 the
+ * owner (F_OWNER). */
 #define F_JOB "job_id = ?1"
 #define F_JOB_ANY "(?1 IS NULL OR job_id = ?1)"
 #define F_PIPE "pipeline_id = ?2"
@@ -38,6 +43,32 @@
 /* The owner of the row: a member's id (NULL for an admin = any owner).
  * Every query of pipelines, jobs and records binds it (SPEC.md §8). */
 #define F_OWNER(n) "(?" #n " IS NULL OR owner_id = ?" #n ")"
+
+/* The one JSON expression of the store: a number of the final accumulated
+ * state at a bound path ('$.field', made by records.c's state_path()). A
+ * PostgreSQL store spells it (accumulated_state->>$n)::float8. */
+#define STATE_AT(p) "json_extract(accumulated_state, " p ")"
+#define F_RANGE(p, lo, hi) \
+	" AND (" p " IS NULL OR " STATE_AT(p) " BETWEEN " lo " AND " hi ")"
+/* Output search and range filters: every slot of DGEN_REC_MAX_RANGES. */
+#define F_MORE \
+	" AND (?6 IS NULL OR output LIKE ?6 ESCAPE '\\')" \
+	F_RANGE("?11", "?12", "?13") F_RANGE("?14", "?15", "?16") \
+	F_RANGE("?17", "?18", "?19") F_RANGE("?20", "?21", "?22") \
+	F_RANGE("?23", "?24", "?25") F_RANGE("?26", "?27", "?28") \
+	F_RANGE("?29", "?30", "?31") F_RANGE("?32", "?33", "?34") \
+	" AND " F_OWNER(35)
+/* WHERE of a record statement: index variant, status, the rest. */
+#define REC_WHERE(job, pipe) " WHERE " job " AND " pipe " AND " F_STATUS_ANY F_MORE
+#define REC_WHERE_NS(job, pipe) " WHERE " job " AND " pipe F_MORE
+/* A list of the REC_COLS, ORDER BY order, page ?4 from ?5. */
+#define REC_LIST(job, pipe, order) \
+	"SELECT " REC_COLS " FROM records" REC_WHERE(job, pipe) " ORDER BY " order \
+	" LIMIT ?4 OFFSET ?5"
+/* By a state field (?7), ?8 > 0 ascending: records without it last. */
+#define BY_FIELD \
+	STATE_AT("?7") " IS NULL, CASE WHEN ?8 > 0 THEN " STATE_AT("?7") " END, " \
+	"CASE WHEN ?8 < 0 THEN " STATE_AT("?7") " END DESC, id DESC"
 
 const char *const db_sql[STMT__COUNT] = {
 	[STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
@@ -139,6 +170,36 @@ const char *const db_sql[STMT__COUNT] = {
 		"runner_id = NULL, lease_expires_at = NULL "
 		"WHERE status = 'running' AND lease_expires_at < ?1 AND cancel_requested = 1 "
 		"AND (?5 IS NULL OR runner_id = ?5)",
+	/* Blame (queue.h): the units the dying claim had in flight. The
+	 * rescue statements share ?1 now_ms, ?2 now, ?3 message, ?4
+	 * max_attempts, ?5 runner (NULL = any); RESCUED picks their jobs. */
+#define RESCUED(j) \
+	j "status = 'running' AND " j "lease_expires_at < ?1 " \
+	"AND (?5 IS NULL OR " j "runner_id = ?5)"
+	[STMT_Q_RESCUE_BLAME] =
+		"UPDATE unit_starts SET deaths = deaths + 1, runner_id = NULL "
+		"WHERE runner_id IS NOT NULL AND job_id IN "
+		"(SELECT id FROM jobs WHERE " RESCUED("") ")",
+	[STMT_Q_RESCUE_POISON_COUNT] =
+		"UPDATE jobs SET "
+		"records_failed = records_failed + (SELECT count(*) FROM unit_starts s "
+		"WHERE s.job_id = jobs.id AND s.deaths >= ?4), "
+		"current_seed = current_seed + (SELECT count(*) FROM unit_starts s "
+		"WHERE s.job_id = jobs.id AND s.deaths >= ?4) "
+		"WHERE " RESCUED("") " AND EXISTS (SELECT 1 FROM unit_starts s "
+		"WHERE s.job_id = jobs.id AND s.deaths >= ?4)",
+	[STMT_Q_RESCUE_POISON_FAIL] =
+		"INSERT INTO failures (job_id, unit, seed_index, repetition, chunk_index, "
+		"block_type, step, error, trace, created_at) "
+		"SELECT s.job_id, s.unit, s.seed_index, s.repetition, s.chunk_index, NULL, 0, "
+		"'The runner stopped ' || s.deaths || ' times while running this unit', "
+		"NULL, ?2 FROM unit_starts s JOIN jobs j ON j.id = s.job_id "
+		"WHERE s.deaths >= ?4 AND " RESCUED("j.") " "
+		"ON CONFLICT (job_id, unit) DO NOTHING",
+	[STMT_Q_RESCUE_POISON_CLEAR] =
+		"DELETE FROM unit_starts WHERE deaths >= ?4 AND job_id IN "
+		"(SELECT id FROM jobs WHERE " RESCUED("") ")",
+#undef RESCUED
 	[STMT_Q_RESCUE_EXHAUSTED] =
 		"UPDATE jobs SET status = 'failed', error = ?3, completed_at = ?2, "
 		"runner_id = NULL, lease_expires_at = NULL "
@@ -148,6 +209,21 @@ const char *const db_sql[STMT__COUNT] = {
 		"UPDATE jobs SET status = 'queued', runner_id = NULL, lease_expires_at = NULL "
 		"WHERE status = 'running' AND lease_expires_at < ?1 "
 		"AND (?5 IS NULL OR runner_id = ?5)",
+	[STMT_Q_RELEASE_STARTS] =
+		"UPDATE unit_starts SET runner_id = NULL WHERE job_id = ?1 AND runner_id = ?2",
+	/* Only under a claim that is still ours; the unit keeps its deaths. */
+	[STMT_Q_UNIT_START] =
+		"INSERT INTO unit_starts (job_id, unit, seed_index, repetition, chunk_index, "
+		"runner_id) SELECT id, ?2, ?3, ?4, ?5, ?6 FROM jobs "
+		"WHERE id = ?1 AND runner_id = ?6 AND status = 'running' "
+		"ON CONFLICT (job_id, unit) DO UPDATE SET runner_id = excluded.runner_id",
+	/* A claim that started a unit got past planning (see RESCUE_EXHAUSTED). */
+	[STMT_Q_UNIT_STARTED_JOB] =
+		"UPDATE jobs SET attempts = 0 WHERE id = ?1 AND runner_id = ?2 AND attempts <> 0",
+	[STMT_Q_UNIT_DONE] = "DELETE FROM unit_starts WHERE job_id = ?1 AND unit = ?2",
+	[STMT_Q_SUSPECTS] =
+		"SELECT unit, deaths FROM unit_starts WHERE job_id = ?1 AND deaths > 0 "
+		"ORDER BY unit",
 	[STMT_Q_DONE_UNITS] =
 		"SELECT unit FROM records WHERE job_id = ?1 "
 		"UNION SELECT unit FROM failures WHERE job_id = ?1 ORDER BY 1",
@@ -197,15 +273,9 @@ const char *const db_sql[STMT__COUNT] = {
 
 	/* records */
 	[STMT_REC_GET] = "SELECT " REC_COLS " FROM records WHERE id = ?1 AND " F_OWNER(2),
-	[STMT_REC_LIST_JOB] =
-		"SELECT " REC_COLS " FROM records WHERE " F_JOB " AND " F_PIPE_ANY
-		" AND " F_STATUS_ANY " AND " F_OWNER(6) " ORDER BY id DESC LIMIT ?4 OFFSET ?5",
-	[STMT_REC_LIST_PIPELINE] =
-		"SELECT " REC_COLS " FROM records WHERE " F_JOB_ANY " AND " F_PIPE
-		" AND " F_STATUS_ANY " AND " F_OWNER(6) " ORDER BY id DESC LIMIT ?4 OFFSET ?5",
-	[STMT_REC_LIST_ANY] =
-		"SELECT " REC_COLS " FROM records WHERE " F_JOB_ANY " AND " F_PIPE_ANY
-		" AND " F_STATUS_ANY " AND " F_OWNER(6) " ORDER BY id DESC LIMIT ?4 OFFSET ?5",
+	[STMT_REC_LIST_JOB] = REC_LIST(F_JOB, F_PIPE_ANY, "id DESC"),
+	[STMT_REC_LIST_PIPELINE] = REC_LIST(F_JOB_ANY, F_PIPE, "id DESC"),
+	[STMT_REC_LIST_ANY] = REC_LIST(F_JOB_ANY, F_PIPE_ANY, "id DESC"),
 	[STMT_REC_STATE] =
 		"SELECT metadata, accumulated_state FROM records WHERE id = ?1 AND " F_OWNER(2),
 	[STMT_REC_UPDATE] =
@@ -219,24 +289,49 @@ const char *const db_sql[STMT__COUNT] = {
 	[STMT_REC_DELETE_JOB] = "DELETE FROM records WHERE job_id = ?1",
 	[STMT_REC_DELETE_ALL] = "DELETE FROM records WHERE " F_OWNER(1),
 	[STMT_REC_COUNT_JOB] =
-		"SELECT status, count(*) FROM records WHERE " F_JOB " AND " F_PIPE_ANY
-		" AND " F_OWNER(6) " GROUP BY status",
+		"SELECT status, count(*) FROM records" REC_WHERE_NS(F_JOB, F_PIPE_ANY)
+		" GROUP BY status",
 	[STMT_REC_COUNT_PIPELINE] =
-		"SELECT status, count(*) FROM records WHERE " F_JOB_ANY " AND " F_PIPE
-		" AND " F_OWNER(6) " GROUP BY status",
+		"SELECT status, count(*) FROM records" REC_WHERE_NS(F_JOB_ANY, F_PIPE)
+		" GROUP BY status",
 	[STMT_REC_COUNT_ANY] =
-		"SELECT status, count(*) FROM records WHERE " F_JOB_ANY " AND " F_PIPE_ANY
-		" AND " F_OWNER(6) " GROUP BY status",
+		"SELECT status, count(*) FROM records" REC_WHERE_NS(F_JOB_ANY, F_PIPE_ANY)
+		" GROUP BY status",
 	/* keyset pages: ?4 last id seen, ?5 page size */
 	[STMT_REC_PAGE_JOB] =
-		"SELECT " REC_COLS ", accumulated_state FROM records WHERE id > ?4 AND "
-		F_JOB " AND " F_PIPE_ANY " AND " F_STATUS_ANY " AND " F_OWNER(6) " ORDER BY id LIMIT ?5",
+		"SELECT " REC_COLS ", accumulated_state FROM records"
+		REC_WHERE(F_JOB, F_PIPE_ANY) " AND id > ?4 ORDER BY id LIMIT ?5",
 	[STMT_REC_PAGE_PIPELINE] =
-		"SELECT " REC_COLS ", accumulated_state FROM records WHERE id > ?4 AND "
-		F_JOB_ANY " AND " F_PIPE " AND " F_STATUS_ANY " AND " F_OWNER(6) " ORDER BY id LIMIT ?5",
+		"SELECT " REC_COLS ", accumulated_state FROM records"
+		REC_WHERE(F_JOB_ANY, F_PIPE) " AND id > ?4 ORDER BY id LIMIT ?5",
 	[STMT_REC_PAGE_ANY] =
-		"SELECT " REC_COLS ", accumulated_state FROM records WHERE id > ?4 AND "
-		F_JOB_ANY " AND " F_PIPE_ANY " AND " F_STATUS_ANY " AND " F_OWNER(6) " ORDER BY id LIMIT ?5",
+		"SELECT " REC_COLS ", accumulated_state FROM records"
+		REC_WHERE(F_JOB_ANY, F_PIPE_ANY) " AND id > ?4 ORDER BY id LIMIT ?5",
+
+	/* review at scale: oldest first, by a state field, stats, bulk */
+	[STMT_REC_LIST_OLD_JOB] = REC_LIST(F_JOB, F_PIPE_ANY, "id"),
+	[STMT_REC_LIST_OLD_PIPELINE] = REC_LIST(F_JOB_ANY, F_PIPE, "id"),
+	[STMT_REC_LIST_OLD_ANY] = REC_LIST(F_JOB_ANY, F_PIPE_ANY, "id"),
+	[STMT_REC_LIST_FIELD_JOB] = REC_LIST(F_JOB, F_PIPE_ANY, BY_FIELD),
+	[STMT_REC_LIST_FIELD_PIPELINE] = REC_LIST(F_JOB_ANY, F_PIPE, BY_FIELD),
+	[STMT_REC_LIST_FIELD_ANY] = REC_LIST(F_JOB_ANY, F_PIPE_ANY, BY_FIELD),
+	/* The numeric top-level keys of the matching final states (at most
+	 * ?4 of them, by name) with their range and mean. json_each is the
+	 * sqlite spelling; PostgreSQL has jsonb_each and jsonb_typeof. */
+	[STMT_REC_STATS_FIELDS] =
+		"SELECT j.key, count(*), min(j.value), max(j.value), avg(j.value) "
+		"FROM (SELECT accumulated_state FROM records"
+		REC_WHERE(F_JOB_ANY, F_PIPE_ANY) ") r, json_each(r.accumulated_state) j "
+		"WHERE j.type IN ('integer', 'real') GROUP BY j.key ORDER BY j.key LIMIT ?4",
+	/* The values of one field (?7) of the matching records, for a
+	 * histogram. */
+	[STMT_REC_STATS_VALUES] =
+		"SELECT " STATE_AT("?7") " FROM records" REC_WHERE(F_JOB_ANY, F_PIPE_ANY)
+		" AND json_type(accumulated_state, ?7) IN ('integer', 'real')",
+	/* Bulk review: ?9 the new status, ?10 now. */
+	[STMT_REC_BULK_STATUS] =
+		"UPDATE records SET status = ?9, updated_at = ?10"
+		REC_WHERE(F_JOB_ANY, F_PIPE_ANY),
 
 	/* accounts */
 #define USER_COLS \

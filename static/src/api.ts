@@ -3,7 +3,7 @@
 // {error, detail} so pages can point at the offending field.
 import type {
   BlockInfo, DataRecord, ExecuteResponse, Failure, FieldOrder, Health, Job, JobStatus,
-  Json, JsonObject, Pipeline, PipelineDef, SeedValidation, TemplateInfo,
+  Json, JsonObject, Pipeline, PipelineDef, RecordPage, RecordStats, RecordStatus, SeedValidation, TemplateInfo,
 } from './types';
 
 export class ApiError extends Error {
@@ -37,8 +37,20 @@ function tellReach(ok: boolean) {
 }
 export const UNREACHABLE = 'The server cannot be reached. Check that dgen is running.';
 
-async function request<T>(method: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
-  const init: RequestInit = { method, headers: { Accept: 'application/json', ...(headers || {}) } };
+// Per-request options: an AbortSignal (a superseded request is cancelled,
+// and its AbortError is no sign of an unreachable server), and a look at
+// the response headers (X-Total-Count).
+interface RequestOpts {
+  signal?: AbortSignal;
+  onHeaders?: (h: Headers) => void;
+}
+
+export function isAbort(e: unknown): boolean {
+  return !!e && typeof e === 'object' && (e as { name?: unknown }).name === 'AbortError';
+}
+
+async function request<T>(method: string, url: string, body?: unknown, headers?: Record<string, string>, opts?: RequestOpts): Promise<T> {
+  const init: RequestInit = { method, headers: { Accept: 'application/json', ...(headers || {}) }, signal: opts?.signal };
   if (body instanceof FormData) {
     init.body = body;
   } else if (body !== undefined) {
@@ -49,10 +61,12 @@ async function request<T>(method: string, url: string, body?: unknown, headers?:
   try {
     res = await fetch(url, init);
   } catch (e) {
+    if (isAbort(e)) throw e;
     tellReach(false);
     throw new ApiError(0, UNREACHABLE, {});
   }
   const text = await res.text();
+  opts?.onHeaders?.(res.headers);
   let data: unknown = undefined;
   if (text) {
     try {
@@ -138,7 +152,24 @@ export const api = {
   updateRecord: (id: string, body: JsonObject) =>
     request<{ success: boolean }>('PUT', `/api/records/${encodeURIComponent(id)}`, body),
   deleteRecords: (jobId: string) => request<{ deleted: number }>('DELETE', `/api/records${qs({ job_id: jobId })}`),
-  exportUrl: (params: { status?: string; job_id?: string; pipeline_id?: string }) => `/api/export/download${qs(params)}`,
+  exportUrl: (params: Record<string, string>) => `/api/export/download${qs(params)}`,
+  // One page of records and how many match in all (X-Total-Count). params
+  // are a record filter's query (review/query.ts) plus sort, limit, offset.
+  recordsPage: async (params: Record<string, string | number>, signal?: AbortSignal): Promise<RecordPage> => {
+    let total = NaN;
+    const records = await request<DataRecord[]>('GET', `/api/records${qs(params)}`, undefined, undefined, {
+      signal,
+      onHeaders: (h) => {
+        total = Number(h.get('X-Total-Count'));
+      },
+    });
+    const list = normIds(records);
+    return { records: list, total: Number.isFinite(total) ? total : list.length };
+  },
+  recordStats: (params: Record<string, string>, signal?: AbortSignal) =>
+    request<RecordStats>('GET', `/api/records/stats${qs(params)}`, undefined, undefined, { signal }),
+  bulkStatus: (filter: JsonObject, status: RecordStatus) =>
+    request<{ updated: number }>('POST', '/api/records/bulk', { filter, set: { status } }),
 };
 
 // A random v4 UUID without requiring a secure context (crypto.randomUUID is

@@ -157,6 +157,35 @@ export interface Health {
   status: string;
   database?: string;
   runner?: { alive: boolean; last_seen?: string | null };
+  // Request size limits of the server, in bytes.
+  limits?: { max_body?: number; max_upload?: number };
+}
+
+export interface RecordPage {
+  records: DataRecord[];
+  total: number; // every record matching the filter (X-Total-Count)
+}
+
+export interface HistogramBin {
+  from: number;
+  to: number;
+  count: number;
+}
+
+export interface FieldStats {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  histogram?: HistogramBin[];
+}
+
+// GET /api/records/stats: total matches the whole filter, by_status every
+// criterion but the status.
+export interface RecordStats {
+  total: number;
+  by_status: Partial<Record<RecordStatus, number>>;
+  fields: Record<string, FieldStats>;
 }
 
 export interface SeedValidation {

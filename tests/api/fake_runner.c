@@ -8,6 +8,10 @@
  *   fake_runner DB record JOB UNIT TEXT  one record for unit UNIT
  *   fake_runner DB fail JOB UNIT ERROR   one failed unit (block ValidatorBlock, step 1)
  *   fake_runner DB fill JOB N [BYTES]    records for units 0..N-1 (texts of BYTES)
+ *   fake_runner DB scored JOB N [FIRST]  records for units FIRST..FIRST+N-1 (FIRST
+ *                                        defaults to 0) in one transaction,
+ *                                        state score = (unit % 100) / 100,
+ *                                        output "... needle ..." every tenth unit
  *   fake_runner DB end JOB STATUS        completed | failed | cancelled | stopped
  */
 #include "config.h"
@@ -69,6 +73,43 @@ static int store_record(struct dgen_db *db, long long job, long long unit, const
 	free(meta);
 	free(state);
 	return rc;
+}
+
+/* N records with a numeric state (review at scale), in one transaction so
+ * that 10 000 of them take a moment. */
+static int store_scored(struct dgen_db *db, long long job, long long first, long long n,
+			struct dgen_err *err)
+{
+	struct dgen_unit_result r;
+	char out[96], state[128], trace[256];
+	int rc = 0;
+
+	if (db_begin(db, err) != 0)
+		return -1;
+	for (long long u = first; u < first + n && rc == 0; u++) {
+		memset(&r, 0, sizeof r);
+		snprintf(out, sizeof out, "scored record %lld%s", u, u % 10 ? "" : " with a needle");
+		snprintf(state, sizeof state, "{\"score\":%.2f,\"length\":%lld,\"label\":\"x\"}",
+			 (double)(u % 100) / 100, 10 + u % 7);
+		r.unit = u;
+		r.seed_index = u;
+		r.chunk_index = -1;
+		/* the UI reads the final state from the last trace entry */
+		snprintf(trace, sizeof trace,
+			 "[{\"block_type\":\"RougeScore\",\"input\":{},\"output\":{},"
+			 "\"accumulated_state\":%s,\"execution_time\":0.001}]", state);
+		r.trace = trace;
+		r.output = out;
+		r.metadata = "{}";
+		r.accumulated_state = state;
+		r.trace_id = "00000000-0000-4000-8000-000000000000";
+		rc = queue_finish_unit(db, job, &r, NULL, NULL, err);
+	}
+	if (rc != 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db, err);
 }
 
 int main(int argc, char **argv)
@@ -133,6 +174,10 @@ int main(int argc, char **argv)
 					 "generated text of a moderate length for a record", &err) != 0)
 				rc = die("fill", &err);
 		free(text);
+	} else if (strcmp(cmd, "scored") == 0 && (argc == 5 || argc == 6)) {
+		if (store_scored(db, num(argv[3]), argc == 6 ? num(argv[5]) : 0, num(argv[4]),
+				 &err) != 0)
+			rc = die("scored", &err);
 	} else if (strcmp(cmd, "end") == 0 && argc == 5) {
 		enum dgen_job_status st;
 

@@ -567,7 +567,7 @@ async function main() {
     }, ['builder: save creates the pipeline with the blocks in edge order']);
 
     await test('generator: a cancel racing the end of the job says so, and the note can be dismissed', async () => {
-      const jobId = await generateViaApi(S.pipelineId, [{ repetitions: 10000, metadata: { topic: 'race' } }]);
+      const jobId = await generateViaApi(S.pipelineId, [{ repetitions: 100000, metadata: { topic: 'race' } }]);
       created.jobs.add(jobId);
       try {
         const card = page.locator(`${tid('job-card')}[data-job-id="${jobId}"]`);
@@ -648,19 +648,23 @@ async function main() {
       await page.locator(tid('records-table')).waitFor();
     }, needJob);
 
-    await test('review: "a" accepts the current record, "n" moves to the next', async () => {
+    await test('review: "a" accepts the current record and moves on to the next pending one, "p" goes back', async () => {
       await page.locator(tid('view-single')).click();
       const single = page.locator(tid('record-single'));
       await single.waitFor();
       assert.match(await page.locator(tid('record-position')).innerText(), /Record 1 of 3/);
       S.first = await single.getAttribute('data-record-id');
       await page.keyboard.press('a');
-      await waitFor(async () => (await single.getAttribute('data-status')) === 'accepted', { what: 'accepted in the page' });
-      await waitFor(async () => (await apiOk('GET', `/api/records/${S.first}`)).status === 'accepted', { what: 'accepted on the server' });
-      assert.match(await page.locator(tid('status-filter-accepted')).innerText(), /1/);
-      await page.keyboard.press('n');
       await waitFor(async () => /Record 2 of 3/.test(await page.locator(tid('record-position')).innerText()), { what: 'record 2' });
       assert.notEqual(await single.getAttribute('data-record-id'), S.first);
+      assert.equal(await single.getAttribute('data-status'), 'pending');
+      await waitFor(async () => (await apiOk('GET', `/api/records/${S.first}`)).status === 'accepted', { what: 'accepted on the server' });
+      await waitFor(async () => /1/.test(await page.locator(tid('status-filter-accepted')).innerText()), { what: 'the accepted count' });
+      await page.keyboard.press('p');
+      await waitFor(async () => (await single.getAttribute('data-record-id')) === S.first, { what: 'back to record 1' });
+      assert.equal(await single.getAttribute('data-status'), 'accepted');
+      await page.keyboard.press('n');
+      await waitFor(async () => /Record 2 of 3/.test(await page.locator(tid('record-position')).innerText()), { what: 'record 2 again' });
     }, needJob);
 
     await test('review: "e" edits the output of a record, saved as edited', async () => {
@@ -793,6 +797,155 @@ async function main() {
       assert.equal(left.length, 0);
       created.jobs.delete(S.jobId);
     }, needJob);
+
+    // ---------------------------------------------------------- review at scale
+    // 10 000 records with a numeric state (score = (unit % 100) / 100, a
+    // needle in every tenth output) stored straight into the stack's
+    // database by the test tool that plays the runner; one real record of
+    // the same pipeline has no score.
+    const DB = process.env.DGEN_DB;
+    const FAKE = process.env.DGEN_FAKE_RUNNER || path.join(__dirname, '..', '..', 'build', 'tests', 'api', 'fake_runner');
+    if (!DB || !fs.existsSync(FAKE)) diag('review at scale is skipped: set DGEN_DB to the database of the stack under test (and build fake_runner)');
+    else {
+    const info = () => page.locator(tid('pager-info')).innerText();
+    const totalIs = (n) => waitFor(async () => (await page.locator(tid('pager-info')).getAttribute('data-total')) === String(n), { what: `a total of ${n}` });
+
+    await test('review at scale: 10 000 records are seeded', async () => {
+      const p = await apiOk('POST', '/api/pipelines', { name: `Scale ${stamp}`, blocks: [{ type: 'TextGenerator', config: { user_prompt: 'Say {{ topic }}.' } }] });
+      S.scalePipeline = String(p.id);
+      created.pipelines.add(S.scalePipeline);
+      const jid = await generateViaApi(S.scalePipeline, [{ metadata: { topic: 'hi' } }]);
+      assert.equal((await jobEnded(jid)).status, 'completed');
+      const t0 = Date.now();
+      require('node:child_process').execFileSync(FAKE, [DB, 'scored', jid, '10000', '1000']);
+      diag(`seeded 10 000 records in ${Date.now() - t0} ms`);
+      const st = await apiOk('GET', `/api/records/stats?pipeline_id=${S.scalePipeline}`);
+      assert.equal(st.total, 10001);
+    });
+    const scale = ['review at scale: 10 000 records are seeded'];
+
+    await test('review at scale: the table pages through the server with the total', async () => {
+      const t0 = Date.now();
+      await go(`/review?pipeline_id=${S.scalePipeline}`);
+      await page.locator(tid('records-table')).waitFor();
+      await totalIs(10001);
+      diag(`first page of 10 001 records shown in ${Date.now() - t0} ms`);
+      assert.equal(await page.locator(tid('record-row')).count(), 50);
+      assert.match(await info(), /^1–50 of 10,001$/);
+      assert.match(await page.locator(tid('status-filter-all')).innerText(), /10,001|10001/);
+      await page.locator(tid('pager-next')).click();
+      await waitFor(async () => /^51–100 of 10,001$/.test(await info()), { what: 'page 2' });
+      assert.match(await page.locator(tid('record-row')).first().innerText(), /^51\b/);
+      assert.equal(new URL(page.url()).searchParams.get('offset'), '50');
+      await page.locator(tid('pager-prev')).click();
+      await waitFor(async () => /^1–50 of/.test(await info()), { what: 'page 1 again' });
+      await shoot(page, 'review-scale-table');
+    }, scale);
+
+    await test('review at scale: search in the output', async () => {
+      await page.locator(tid('record-search')).fill('NEEDLE');
+      await totalIs(1000);
+      assert.equal(new URL(page.url()).searchParams.get('q'), 'NEEDLE');
+      const rows = await page.locator(tid('record-row')).allInnerTexts();
+      assert.ok(rows.every((r) => /needle/.test(r)), 'every row mentions the needle');
+      await page.locator(tid('record-search')).fill('');
+      await totalIs(10001);
+    }, scale);
+
+    await test('review at scale: sort by a score column, both ways', async () => {
+      const head = page.locator(tid('sort-score'));
+      await head.click();
+      await waitFor(async () => (await page.locator(tid('cell-score')).first().innerText()) === '0.99', { what: 'the highest score first' });
+      assert.equal(await head.getAttribute('data-sort'), 'descending');
+      assert.equal(new URL(page.url()).searchParams.get('sort'), '-score');
+      await head.click();
+      await waitFor(async () => (await page.locator(tid('cell-score')).first().innerText()) === '0', { what: 'the lowest score first' });
+      assert.equal(await head.getAttribute('data-sort'), 'ascending');
+      const byTime = page.locator(tid('sort-created_at'));
+      await byTime.click();
+      await waitFor(async () => (await byTime.getAttribute('data-sort')) === 'descending', { what: 'newest first' });
+      assert.equal(new URL(page.url()).searchParams.get('sort'), null);
+      assert.equal(await head.getAttribute('data-sort'), 'none');
+      await byTime.click();
+      await waitFor(async () => new URL(page.url()).searchParams.get('sort') === 'created_at', { what: 'oldest first' });
+      await waitFor(async () => /^scored record 1000\b/.test(await page.locator(tid('record-row')).nth(1).locator('td').nth(2).innerText()), { what: 'the first seeded record second, after the real one' });
+    }, scale);
+
+    await test('review at scale: histograms of the filter, and a range filter narrows the list', async () => {
+      await go(`/review?pipeline_id=${S.scalePipeline}`);
+      const card = page.locator(tid('stats-field-score'));
+      await card.waitFor();
+      assert.equal(await card.locator(tid('hist-bar')).count(), 10);
+      const counts = await card.locator(tid('hist-bar')).evaluateAll((bars) => bars.map((b) => Number(b.getAttribute('data-count'))));
+      assert.equal(counts.reduce((a, b) => a + b, 0), 10000);
+      await page.locator(tid('range-min-score')).fill('0.9');
+      await page.locator(tid('range-min-score')).press('Enter');
+      await totalIs(1000);
+      assert.equal(new URL(page.url()).searchParams.get('min.score'), '0.9');
+      await waitFor(async () => {
+        const c = await card.locator(tid('hist-bar')).evaluateAll((bars) => bars.map((b) => Number(b.getAttribute('data-count'))));
+        return c.reduce((a, b) => a + b, 0) === 1000;
+      }, { what: 'the histogram of the filtered records' });
+      await shoot(page, 'review-scale-range');
+      await page.locator(tid('range-clear-score')).click();
+      await totalIs(10001);
+    }, scale);
+
+    await test('review at scale: "a" and "r" decide and move on to the next pending record, across pages', async () => {
+      await go(`/review?pipeline_id=${S.scalePipeline}&status=pending&view=single&sort=created_at`);
+      const single = page.locator(tid('record-single'));
+      await single.waitFor();
+      const a = await single.getAttribute('data-record-id');
+      await page.keyboard.press('a');
+      await waitFor(async () => (await single.getAttribute('data-record-id')) !== a, { what: 'the next record' });
+      const b = await single.getAttribute('data-record-id');
+      assert.equal(await single.getAttribute('data-status'), 'pending');
+      await page.keyboard.press('r');
+      await waitFor(async () => (await single.getAttribute('data-record-id')) !== b, { what: 'the next record after b' });
+      await waitFor(async () => (await apiOk('GET', `/api/records/${a}`)).status === 'accepted', { what: 'a accepted' });
+      await waitFor(async () => (await apiOk('GET', `/api/records/${b}`)).status === 'rejected', { what: 'b rejected' });
+      // The last record of the page: "a" loads the next page and lands on
+      // its first pending record, none skipped.
+      const q = `pipeline_id=${S.scalePipeline}&status=pending&sort=created_at`;
+      const page1 = await apiOk('GET', `/api/records?${q}&limit=50`);
+      const last = String(page1[49].id);
+      const [next] = await apiOk('GET', `/api/records?${q}&limit=1&offset=50`);
+      await go(`/review?${q}&view=single&record=${last}`);
+      await waitFor(async () => (await single.getAttribute('data-record-id')) === last, { what: 'the last record of page 1' });
+      assert.match(await page.locator(tid('record-position')).innerText(), /Record 50 of/);
+      await page.keyboard.press('a');
+      await waitFor(async () => (await single.getAttribute('data-record-id')) === String(next.id), { what: `record ${next.id}, the first pending one of the next page` });
+      assert.equal(await single.getAttribute('data-status'), 'pending');
+      assert.equal((await apiOk('GET', `/api/records/${last}`)).status, 'accepted');
+    }, scale);
+
+    await test('review at scale: bulk accept of the 10 000 records matching a filter, after a confirmation naming the count', async () => {
+      const [outside] = await apiOk('GET', `/api/records?pipeline_id=${S.scalePipeline}&sort=created_at&limit=1`);
+      await go(`/review?pipeline_id=${S.scalePipeline}`);
+      await totalIs(10001);
+      const t0 = Date.now();
+      await page.locator(tid('range-min-score')).fill('0');
+      await page.locator(tid('range-min-score')).press('Enter');
+      await totalIs(10000);
+      const tFilter = Date.now() - t0;
+      await page.locator(tid('bulk-accept')).click();
+      const dlg = page.locator('[role="alertdialog"], [role="dialog"]').filter({ hasText: '10,000' });
+      await dlg.waitFor();
+      assert.match(await dlg.innerText(), /Accept 10,000 records\?/);
+      assert.match(await dlg.innerText(), /score ≥ 0/);
+      await shoot(page, 'review-scale-bulk-confirm');
+      const t1 = Date.now();
+      await confirmDialog(page, 'Accept 10,000');
+      await waitFor(async () => /Accepted 10,000 records\./.test(await page.locator(tid('review-notice')).innerText().catch(() => '')), { what: 'the bulk notice', timeoutMs: 60000, intervalMs: 100 });
+      const tBulk = Date.now() - t1;
+      await waitFor(async () => /10,?000/.test(await page.locator(tid('status-filter-accepted')).innerText()), { what: 'the accepted count' });
+      diag(`bulk review of 10 000 records: filter ${tFilter} ms, confirm to done ${tBulk} ms, filter to done ${Date.now() - t0} ms (including the confirmation click)`);
+      const st = await apiOk('GET', `/api/records/stats?pipeline_id=${S.scalePipeline}&min.score=0`);
+      assert.equal(st.total, 10000);
+      assert.equal(st.by_status.accepted, 10000);
+      assert.equal((await apiOk('GET', `/api/records/${outside.id}`)).status, outside.status, 'the record outside the filter is untouched');
+    }, scale);
+    }
 
     await test('pipelines: delete asks for confirmation and removes the pipeline', async () => {
       assert.ok(S.templatePipelineId, 'a pipeline from a template exists');

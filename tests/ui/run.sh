@@ -12,7 +12,9 @@
 # admin token: contrib/dgenctl token --data DIR).
 # Optional: DGEN_SCREENSHOTS (default tests/ui/screenshots): each page in light
 # and dark mode, plus a screenshot of every failure. DGEN_JOB_TIMEOUT_MS
-# (default 180000): how long a generation job may take.
+# (default 180000): how long a generation job may take. DGEN_DB: the
+# database of the stack under test; with it (and build/tests/api/fake_runner,
+# or DGEN_FAKE_RUNNER) the review-at-scale tests seed 10 000 records there.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
