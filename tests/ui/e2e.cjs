@@ -1016,7 +1016,7 @@ async function main() {
     } else {
       await test(ACC[0], async () => {
         await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
-        const name = `ui token ${stamp}`;
+        const name = `ui-token-${stamp}`;
         await go('/tokens');
         await page.locator(tid('tokens-page')).waitFor();
         await page.locator(tid('token-name')).fill(name);

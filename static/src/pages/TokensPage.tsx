@@ -64,11 +64,12 @@ export default function TokensPage() {
         as="form"
         onSubmit={create}
         aria-label="New token"
-        sx={{ display: 'flex', gap: 3, alignItems: 'flex-end', flexWrap: 'wrap', p: 3, mb: 4, border: '1px solid', borderColor: 'border.default', borderRadius: 2, bg: 'canvas.subtle' }}
+        sx={{ display: 'flex', gap: 3, alignItems: 'flex-start', flexWrap: 'wrap', p: 3, mb: 4, border: '1px solid', borderColor: 'border.default', borderRadius: 2, bg: 'canvas.subtle' }}
       >
         <FormControl required>
           <FormControl.Label>Token name</FormControl.Label>
-          <TextInput value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. nightly export" data-testid="token-name" sx={{ width: 260 }} />
+          <TextInput value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. nightly-export" data-testid="token-name" sx={{ width: 260 }} />
+          <FormControl.Caption>Letters, digits, '.', '_' and '-'.</FormControl.Caption>
         </FormControl>
         <FormControl>
           <FormControl.Label>Expires after (days)</FormControl.Label>
@@ -81,11 +82,13 @@ export default function TokensPage() {
             sx={{ width: 140 }}
             validationStatus={expiry === undefined ? 'error' : undefined}
           />
-          {expiry === undefined ? <FormControl.Validation variant="error">A whole number of days, 1 or more.</FormControl.Validation> : null}
+          {expiry === undefined ? <FormControl.Validation variant="error">A whole number of days, 1 or more.</FormControl.Validation> : <FormControl.Caption>Empty: never.</FormControl.Caption>}
         </FormControl>
-        <Button type="submit" variant="primary" leadingVisual={KeyIcon} disabled={busy || !name.trim() || expiry === undefined} data-testid="create-token">
-          {busy ? 'Creating…' : 'Create token'}
-        </Button>
+        <Box sx={{ pt: '24px' }}>
+          <Button type="submit" variant="primary" leadingVisual={KeyIcon} disabled={busy || !name.trim() || expiry === undefined} data-testid="create-token">
+            {busy ? 'Creating…' : 'Create token'}
+          </Button>
+        </Box>
       </Box>
       <Box as="h2" sx={{ fontSize: 2, mb: 2 }}>
         Your tokens

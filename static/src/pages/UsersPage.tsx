@@ -217,7 +217,7 @@ function UserTokens({ user }: { user: UserInfo }) {
   const create = async () => {
     setError(null);
     try {
-      const t = await api.createToken(`${user.name} (by admin)`, null, user.name);
+      const t = await api.createToken(`${user.name}-by-admin-${Date.now().toString(36)}`, null, user.name);
       dispatch({ type: 'created', token: t.token, name: t.name });
       await load();
     } catch (e) {
