@@ -1010,6 +1010,7 @@ async function main() {
       'users: an admin adds a member; a too-short password is refused first',
       'users: the member signs in, sees none of the admin\'s pipelines, gets 404 opening one, and has no Users page',
       'users: back as the admin, disabling the member shows and sticks',
+      'login: too many wrong passwords say how long to wait, and the button waits too',
     ];
     if (!accounts) {
       for (const n of ACC) skip(n, 'the server has no accounts');
@@ -1112,6 +1113,31 @@ async function main() {
         const r = await apiCall('POST', '/api/auth/login', { name: S.member.name, password: S.member.password }, { token: '' });
         assert.equal(r.status, 401, 'a disabled user cannot sign in');
       }, [ACC[1]]);
+
+      // Last of the sign-ins: the budget it spends is per client too.
+      await test(ACC[4], async () => {
+        const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+        try {
+          const p2 = await ctx.newPage();
+          p2.on('pageerror', (e) => pageErrors.push(e.message));
+          await p2.goto(BASE + '/login');
+          await p2.locator(tid('login-name')).fill(`nobody${stamp}`);
+          let text = '';
+          for (let i = 0; i < 30 && !/Too many attempts/.test(text); i++) {
+            await p2.locator(tid('login-password')).fill(`wrong password ${i}`);
+            await p2.locator(tid('login-submit')).click();
+            await p2.locator(tid('login-error')).waitFor();
+            await p2.waitForFunction(() => !document.querySelector('[data-testid="login-submit"]')?.textContent?.includes('Signing in'));
+            text = await p2.locator(tid('login-error')).innerText();
+          }
+          assert.match(text, /Too many attempts, try again in \d+ s/);
+          assert.ok(await p2.locator(tid('login-submit')).isDisabled(), 'no new attempt while waiting');
+          assert.match(await p2.locator(tid('login-submit')).innerText(), /Wait \d+ s/);
+          await shoot(p2, 'login-too-many');
+        } finally {
+          await ctx.close();
+        }
+      });
     }
 
     await test('no uncaught errors in the page', async () => {
