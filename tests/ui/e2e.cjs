@@ -611,7 +611,7 @@ async function main() {
     }, ['builder: save creates the pipeline with the blocks in edge order']);
 
     await test('generator: a cancel racing the end of the job says so, and the note can be dismissed', async () => {
-      const jobId = await generateViaApi(S.pipelineId, [{ repetitions: 100000, metadata: { topic: 'race' } }]);
+      const jobId = await generateViaApi(S.pipelineId, [{ repetitions: 10000, metadata: { topic: 'race' } }]);
       created.jobs.add(jobId);
       try {
         const card = page.locator(`${tid('job-card')}[data-job-id="${jobId}"]`);
