@@ -166,15 +166,18 @@ static void test_builtin_templates(void)
 	struct json_object *list;
 
 	catalog_load(dir, NULL, &t);
-	is_int(t.n, 3, "three builtin templates");
+	is_int(t.n, 5, "five builtin templates");
 	is_int(json_object_array_length(t.problems), 0, "none of them has a problem");
+	for (size_t i = 1; i < t.n; i++)
+		ok(strcmp(t.v[i - 1].id, t.v[i].id) < 0, "templates are sorted by id (%s < %s)",
+		   t.v[i - 1].id, t.v[i].id);
 	for (size_t i = 0; i < DGEN_ARRAY_LEN(ids) && i < t.n; i++) {
 		const struct dgen_pipeline_template *tp = catalog_find(&t, ids[i]);
 		struct dgen_pipeline *p = NULL;
 		struct dgen_err e = DGEN_ERR_INIT;
 		struct json_object *seed;
 
-		is_str(t.v[i].id, ids[i], "template %zu is %s (sorted by id)", i, ids[i]);
+		is_str(tp ? tp->id : "", ids[i], "template %s is listed", ids[i]);
 		if (!tp)
 			continue;
 		ok(tp->builtin && tp->name && *tp->name && tp->description && *tp->description,
@@ -222,7 +225,7 @@ static void test_builtin_templates(void)
 	{
 		struct json_object *e0 = json_object_array_get_idx(list, 0);
 
-		ok(json_object_array_length(list) == 3 && e0 &&
+		ok(json_object_array_length(list) == 5 && e0 &&
 		   json_object_object_get_ex(e0, "id", NULL) &&
 		   json_object_object_get_ex(e0, "name", NULL) &&
 		   json_object_object_get_ex(e0, "description", NULL) &&
@@ -230,6 +233,24 @@ static void test_builtin_templates(void)
 		   "GET /api/templates entries have id, name, description, example_seed");
 	}
 	json_object_put(list);
+	/* the templates of SPEC.md §10: valid, with a JSON seed file */
+	for (size_t i = 0; i < 2; i++) {
+		static const char *const more[] = { "data_augmentation", "ragas_evaluation" };
+		static const char *const last[] = { "DuplicateRemover", "RagasMetrics" };
+		const struct dgen_pipeline_template *tp = catalog_find(&t, more[i]);
+		struct dgen_pipeline *p = NULL;
+		struct dgen_err e = DGEN_ERR_INIT;
+		struct json_object *seed = tp ? catalog_example_seed(tp) : NULL;
+
+		ok(tp && pipeline_load(reg, tp->definition, &p, &e) == 0 &&
+		   strcmp(pipeline_block_type(p, pipeline_n_blocks(p) - 1)->type, last[i]) == 0,
+		   "%s is valid and ends with %s (%s)", more[i], last[i], e.msg);
+		ok(seed && json_object_is_type(seed, json_type_array) && json_object_array_length(seed) > 0,
+		   "%s ships a JSON seed file", more[i]);
+		json_object_put(seed);
+		pipeline_free(p);
+		dgen_err_clear(&e);
+	}
 	ok(catalog_find(&t, "nope") == NULL, "an unknown id is not found");
 	catalog_free(&t);
 	registry_free(reg);
@@ -264,7 +285,7 @@ static void test_user_templates(void)
 	write_file(udir, "typed.yml", "name: Typed\nblocks:\n  - type: 5\n");
 
 	catalog_load(dir, udir, &t);
-	is_int(t.n, 4, "three builtin templates and one good user template");
+	is_int(t.n, 6, "five builtin templates and one good user template");
 	tp = catalog_find(&t, "mine");
 	ok(tp && !tp->builtin && strcmp(tp->name, "Mine") == 0, "the user template is listed");
 	tp = catalog_find(&t, "json_generation");

@@ -61,29 +61,29 @@ check "dgen --version" "$DGEN" --version
 
 "$DGEN" blocks --json >"$TMP/blocks.json" 2>"$TMP/blocks.err"; rc=$?
 [ $rc = 0 ] && ok "dgen blocks --json exits 0" || notok "dgen blocks --json exits 0 (got $rc)"
-jtrue "$TMP/blocks.json" 'length == 8' 'len(d) == 8' \
-	&& ok "dgen blocks --json lists the 8 builtin types" || notok "dgen blocks --json lists the 8 builtin types"
+jtrue "$TMP/blocks.json" 'length == 16' 'len(d) == 16' \
+	&& ok "dgen blocks --json lists the 16 builtin types" || notok "dgen blocks --json lists the 16 builtin types"
 jtrue "$TMP/blocks.json" \
 	'all(.[]; (.config_schema.type == "object") and (.config_schema.properties | type == "object") and has("is_multiplier") and has("inputs") and has("outputs") and has("category"))' \
 	'all(b["config_schema"]["type"] == "object" and isinstance(b["config_schema"]["properties"], dict) and "is_multiplier" in b for b in d)' \
 	&& ok "every block has a config_schema" || notok "every block has a config_schema"
 jtrue "$TMP/blocks.json" \
-	'[.[] | .type] == ["TextGenerator","StructuredGenerator","MarkdownMultiplierBlock","ValidatorBlock","JSONValidatorBlock","DiversityScore","CoherenceScore","RougeScore"] or ([.[] | .type] | sort) == (["TextGenerator","StructuredGenerator","MarkdownMultiplierBlock","ValidatorBlock","JSONValidatorBlock","DiversityScore","CoherenceScore","RougeScore"] | sort)' \
-	'sorted(b["type"] for b in d) == sorted(["TextGenerator","StructuredGenerator","MarkdownMultiplierBlock","ValidatorBlock","JSONValidatorBlock","DiversityScore","CoherenceScore","RougeScore"])' \
+	'[.[] | .type] == ["TextGenerator","StructuredGenerator","MarkdownMultiplierBlock","ValidatorBlock","JSONValidatorBlock","DiversityScore","CoherenceScore","RougeScore","FieldMapper","StructureSampler","SemanticInfiller","DuplicateRemover","RagasMetrics","LLMJudge","Sampler","NearDuplicate"] or ([.[] | .type] | sort) == (["TextGenerator","StructuredGenerator","MarkdownMultiplierBlock","ValidatorBlock","JSONValidatorBlock","DiversityScore","CoherenceScore","RougeScore","FieldMapper","StructureSampler","SemanticInfiller","DuplicateRemover","RagasMetrics","LLMJudge","Sampler","NearDuplicate"] | sort)' \
+	'sorted(b["type"] for b in d) == sorted(["TextGenerator","StructuredGenerator","MarkdownMultiplierBlock","ValidatorBlock","JSONValidatorBlock","DiversityScore","CoherenceScore","RougeScore","FieldMapper","StructureSampler","SemanticInfiller","DuplicateRemover","RagasMetrics","LLMJudge","Sampler","NearDuplicate"])' \
 	&& ok "the builtin type ids are the SPEC's" || notok "the builtin type ids are the SPEC's"
 "$DGEN" blocks >"$TMP/blocks.txt" 2>&1 && grep -q "^RougeScore " "$TMP/blocks.txt" \
 	&& ok "dgen blocks prints a table" || notok "dgen blocks prints a table"
 
 "$DGEN" templates >"$TMP/tpl.txt" 2>&1
-for id in json_generation text_classification qa_generation; do
+for id in json_generation text_classification qa_generation data_augmentation ragas_evaluation; do
 	grep -q "^$id " "$TMP/tpl.txt" && ok "dgen templates lists $id" || notok "dgen templates lists $id"
 done
 "$DGEN" templates --json >"$TMP/tpl.json" 2>/dev/null
-jtrue "$TMP/tpl.json" 'length == 3 and all(.[]; has("id") and has("name") and has("description") and has("example_seed"))' \
-	'len(d) == 3 and all(set(["id","name","description","example_seed"]) <= set(t) for t in d)' \
+jtrue "$TMP/tpl.json" 'length == 5 and all(.[]; has("id") and has("name") and has("description") and has("example_seed"))' \
+	'len(d) == 5 and all(set(["id","name","description","example_seed"]) <= set(t) for t in d)' \
 	&& ok "dgen templates --json has the GET /api/templates shape" || notok "dgen templates --json has the GET /api/templates shape"
 
-for id in json_generation text_classification qa_generation; do
+for id in json_generation text_classification qa_generation data_augmentation ragas_evaluation; do
 	check "dgen validate $id" "$DGEN" validate "$id"
 done
 
@@ -99,7 +99,7 @@ grep -q "^json_generation " "$TMP/tpl-default.txt" \
 printf '{"name":"bad","blocks":[{"type":"TextGenerator"},{"type":"NoSuchBlock"}]}' >"$TMP/bad.json"
 "$DGEN" validate "$TMP/bad.json" >/dev/null 2>"$TMP/bad.err"; rc=$?
 [ $rc = 1 ] && ok "an invalid pipeline exits 1" || notok "an invalid pipeline exits 1 (got $rc)"
-jtrue "$TMP/bad.err" '.error == "Block '"'"'NoSuchBlock'"'"' not found" and .detail.field == "blocks[1].type" and (.detail.available_blocks | length) == 8' \
+jtrue "$TMP/bad.err" '.error == "Block '"'"'NoSuchBlock'"'"' not found" and .detail.field == "blocks[1].type" and (.detail.available_blocks | length) == 16' \
 	'd["error"] == "Block '"'"'NoSuchBlock'"'"' not found" and d["detail"]["field"] == "blocks[1].type"' \
 	&& ok "... with the structured error JSON on stderr" || { notok "... with the structured error JSON on stderr"; sed 's/^/# /' "$TMP/bad.err"; }
 
@@ -130,8 +130,8 @@ export LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions" LLM_MAX_RETRIES=0 L
 # --- plugins ---------------------------------------------------------------
 if [ -f "$top_builddir/tests/plugins/uppercase_block.so" ]; then
 	DGEN_BLOCKS_DIR="$top_builddir/tests/plugins" "$DGEN" blocks --json >"$TMP/pb.json" 2>"$TMP/pb.err"; rc=$?
-	[ $rc = 0 ] && jtrue "$TMP/pb.json" 'length == 9 and any(.[]; .type == "Uppercase")' \
-		'len(d) == 9 and any(b["type"] == "Uppercase" for b in d)' \
+	[ $rc = 0 ] && jtrue "$TMP/pb.json" 'length == 17 and any(.[]; .type == "Uppercase")' \
+		'len(d) == 17 and any(b["type"] == "Uppercase" for b in d)' \
 		&& ok "a plugin directory adds the Uppercase block" || notok "a plugin directory adds the Uppercase block"
 	[ "$(grep -c 'skipped' "$TMP/pb.err")" = 3 ] && ok "the three broken plugins are reported and skipped" \
 		|| { notok "the three broken plugins are reported and skipped"; sed 's/^/# /' "$TMP/pb.err"; }

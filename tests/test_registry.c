@@ -53,15 +53,17 @@ static void test_builtins(struct dgen_registry *r)
 	static const char *const want[] = {
 		"TextGenerator", "StructuredGenerator", "MarkdownMultiplierBlock", "ValidatorBlock",
 		"JSONValidatorBlock", "DiversityScore", "CoherenceScore", "RougeScore",
+		"FieldMapper", "StructureSampler", "SemanticInfiller", "DuplicateRemover",
+		"RagasMetrics", "LLMJudge", "Sampler", "NearDuplicate",
 	};
 	struct json_object *blocks = registry_blocks_json(r), *v, *ty;
 	bool shape = true, order = true;
 
-	is_int(registry_count(r), 8, "eight builtin block types");
+	is_int(registry_count(r), 16, "sixteen builtin block types");
 	for (size_t i = 0; i < DGEN_ARRAY_LEN(want); i++)
 		ok(registry_find(r, want[i]) != NULL, "%s is registered", want[i]);
 	ok(registry_find(r, "NoSuchBlock") == NULL, "unknown type id is not found");
-	is_int(json_object_array_length(blocks), 8, "GET /api/blocks lists eight blocks");
+	is_int(json_object_array_length(blocks), 16, "GET /api/blocks lists sixteen blocks");
 
 	for (size_t i = 0; i < json_object_array_length(blocks); i++) {
 		static const char *const keys[] = { "type", "name", "description", "category",
@@ -338,7 +340,7 @@ static void test_plugins(void)
 	is_int(n, 1, "one plugin type loaded from the directory");
 	up = registry_find(r, "Uppercase");
 	ok(up != NULL, "the example Uppercase plugin is registered");
-	is_int(registry_count(r), 9, "builtins plus the plugin");
+	is_int(registry_count(r), 17, "builtins plus the plugin");
 	problems = registry_problems(r);
 	is_int(json_object_array_length(problems), 4, "four broken plugins are reported");
 	ok(problem_for(problems, "garbage.so", NULL), "a file that is not a shared object is reported");

@@ -23,8 +23,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <json-c/json.h>
 
+#include "dgen/embed.h"
 #include "dgen/err.h"
 #include "dgen/llm.h"
 #include "dgen/template.h"
@@ -38,6 +40,7 @@ enum dgen_param_type {
 	DGEN_PARAM_BOOLEAN,
 	DGEN_PARAM_STRING_LIST, /* array of strings */
 	DGEN_PARAM_SCHEMA,      /* a JSON object, or a string template rendering to one */
+	DGEN_PARAM_INT_OR_TEMPLATE, /* an integer, or a string template rendering to one */
 };
 
 struct dgen_block_param {
@@ -52,6 +55,38 @@ struct dgen_block_param {
 	const char *description;
 };
 
+struct dgen_block_ctx;
+
+/* Named models (SPEC.md §9): a block's `model` / `embedding_model` config
+ * value to what serves it. NULL or "" names the default. Today's
+ * implementation (exec.c) knows only the configured default, so every
+ * name maps to it (the name still goes into the request as the model).
+ * On failure: NULL with err set. Results are borrowed from the context. */
+struct dgen_model_ops {
+	struct dgen_llm_handle *(*llm)(const struct dgen_block_ctx *ctx, const char *name,
+				       struct dgen_err *err);
+	struct dgen_embed_client *(*embedder)(const struct dgen_block_ctx *ctx, const char *name,
+					      struct dgen_err *err);
+};
+
+/* State shared by every execution of one job, kept by whoever runs the
+ * job (the runner over the store, `dgen run` in memory). */
+struct dgen_jobstate_ops {
+	/* NearDuplicate: compares a record's MinHash signature sig[0..n_sig)
+	 * with every earlier record of the job through its LSH band keys
+	 * bands[0..n_bands) and adds it, in one step that no other unit of the
+	 * job can interleave with: of two equal records exactly one comes
+	 * first. A unit checked again (after a restart) is compared only with
+	 * the records checked before it the first time. *dup_unit receives the
+	 * unit of the most similar earlier record with an estimated Jaccard
+	 * similarity >= threshold (-1: none), *dup_record its record id when
+	 * stored already (else -1), *similarity that estimate (0: none). */
+	int (*near_dup_check)(void *self, int64_t job_id, int64_t unit, const uint32_t *sig,
+			      size_t n_sig, const uint64_t *bands, size_t n_bands, double threshold,
+			      int64_t *dup_unit, int64_t *dup_record, double *similarity,
+			      struct dgen_err *err);
+};
+
 /* What a running block may use; owned by the caller of execute(). */
 struct dgen_block_ctx {
 	struct dgen_llm_handle *llm;            /* NULL when no LLM is configured */
@@ -64,6 +99,16 @@ struct dgen_block_ctx {
 	 * be NULL. Called from the executing thread; must be cheap. */
 	void (*on_block)(void *arg, const char *block_type, int step);
 	void *on_block_arg;
+	/* Model lookup (never NULL in a context from exec_block_ctx). */
+	const struct dgen_model_ops *models;
+	void *models_arg;
+	/* The job and unit being executed (0 / -1 outside a job), and the
+	 * job-wide state; jobstate NULL = none (blocks that need it work
+	 * within the execution only and say so). */
+	int64_t job_id;
+	int64_t unit;
+	const struct dgen_jobstate_ops *jobstate;
+	void *jobstate_arg;
 };
 
 struct dgen_block_type {

@@ -19,6 +19,14 @@ extern const struct dgen_block_type json_validator_block;       /* json_validato
 extern const struct dgen_block_type diversity_score_block;      /* diversity_score.c */
 extern const struct dgen_block_type coherence_score_block;      /* coherence_score.c */
 extern const struct dgen_block_type rouge_score_block;          /* rouge_score.c */
+extern const struct dgen_block_type field_mapper_block;         /* field_mapper.c */
+extern const struct dgen_block_type structure_sampler_block;    /* structure_sampler.c */
+extern const struct dgen_block_type semantic_infiller_block;    /* semantic_infiller.c */
+extern const struct dgen_block_type duplicate_remover_block;    /* duplicate_remover.c */
+extern const struct dgen_block_type ragas_metrics_block;        /* ragas_metrics.c */
+extern const struct dgen_block_type llm_judge_block;            /* llm_judge.c */
+extern const struct dgen_block_type sampler_block;              /* sampler.c */
+extern const struct dgen_block_type near_duplicate_block;       /* near_duplicate.c */
 
 /* The builtin types in the order `dgen blocks` and GET /api/blocks list
  * them; *n receives the count. (builtin.c) */

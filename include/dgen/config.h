@@ -30,6 +30,11 @@ struct dgen_config {
 	int llm_max_retries;        /* LLM_MAX_RETRIES */
 	long llm_retry_after_cap_ms;/* LLM_RETRY_AFTER_CAP (seconds) */
 	size_t llm_max_response;    /* LLM_MAX_RESPONSE_BYTES */
+	char *embedding_endpoint;   /* EMBEDDING_ENDPOINT: "" = LLM_ENDPOINT's host */
+	char *embedding_model;      /* EMBEDDING_MODEL: "" = LLM_MODEL */
+	char *embedding_api_key;    /* EMBEDDING_API_KEY: "" = LLM_API_KEY (never logged) */
+	char *embedding_provider;   /* EMBEDDING_PROVIDER: "" = detect */
+	long embedding_dimensions;  /* EMBEDDING_DIMENSIONS: 0 = any */
 
 	char *database_path;        /* DATABASE_PATH */
 	int db_busy_timeout_ms;     /* DGEN_DB_BUSY_TIMEOUT_MS */

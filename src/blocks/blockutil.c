@@ -337,11 +337,16 @@ int blockutil_ask(struct dgen_block_ctx *ctx, struct json_object *config,
 {
 	struct dgen_llm_request req;
 	struct dgen_llm_response resp;
+	struct dgen_llm_handle *h = ctx->llm;
 	int rc;
 
 	*reply = NULL;
-	if (!ctx->llm)
-		return dgen_err_set(err, DGEN_EBLOCK, "no LLM is configured (set LLM_ENDPOINT)");
+	if (ctx->models) /* named models (SPEC.md §9) resolve here */
+		h = ctx->models->llm(ctx, blockutil_cfg_str(config, "model"), err);
+	else if (!h)
+		dgen_err_set(err, DGEN_EBLOCK, "no LLM is configured (set LLM_ENDPOINT)");
+	if (!h)
+		return -1;
 	memset(&req, 0, sizeof(req));
 	memset(&resp, 0, sizeof(resp));
 	req.messages = msgs;
@@ -353,7 +358,7 @@ int blockutil_ask(struct dgen_block_ctx *ctx, struct json_object *config,
 	req.schema = schema;
 	req.cancel = ctx->cancel;
 	req.deadline = ctx->deadline;
-	rc = llm_call(ctx->llm, &req, &resp, err);
+	rc = llm_call(h, &req, &resp, err);
 	if (ctx->usage)
 		usage_add(ctx->usage, &resp.usage);
 	if (rc == 0) {

@@ -15,6 +15,14 @@ static const struct dgen_block_type *const builtin[] = {
 	&diversity_score_block,
 	&coherence_score_block,
 	&rouge_score_block,
+	&field_mapper_block,
+	&structure_sampler_block,
+	&semantic_infiller_block,
+	&duplicate_remover_block,
+	&ragas_metrics_block,
+	&llm_judge_block,
+	&sampler_block,
+	&near_duplicate_block,
 };
 
 const struct dgen_block_type *const *blocks_builtin(size_t *n)

@@ -20,3 +20,18 @@ BLOCKS_TESTS = tests/test_blocks_metrics \
 check_PROGRAMS += $(BLOCKS_TESTS)
 TESTS += $(BLOCKS_TESTS)
 noinst_HEADERS += tests/blocks_test.h
+# The blocks of DataGenFlow 1.3 and dgen's own (SPEC.md §10), and what they
+# share (blockctx: json-or-template values, JSON replies, embeddings).
+libdgen_a_SOURCES += \
+	src/blocks/blockctx.c \
+	src/blocks/field_mapper.c \
+	src/blocks/structure_sampler.c \
+	src/blocks/semantic_infiller.c \
+	src/blocks/duplicate_remover.c \
+	src/blocks/ragas_metrics.c \
+	src/blocks/llm_judge.c \
+	src/blocks/sampler.c \
+	src/blocks/near_duplicate.c
+noinst_HEADERS += include/dgen/blockctx.h
+check_PROGRAMS += tests/test_blocks_dgf
+TESTS += tests/test_blocks_dgf

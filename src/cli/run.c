@@ -26,6 +26,7 @@
 #include "dgen/clock.h"
 #include "dgen/exec.h"
 #include "dgen/export_line.h"
+#include "dgen/jobstate.h"
 #include "dgen/json.h"
 #include "dgen/log.h"
 #include "dgen/pipeline.h"
@@ -62,6 +63,7 @@ struct run {
 	struct dgen_llm_usage usage;
 	double t0;
 	const char *stopped;      /* the constraint that stopped the run */
+	struct dgen_jobstate_mem *js; /* job-wide block state (NearDuplicate) */
 };
 
 static atomic_int run_cancel;
@@ -188,12 +190,14 @@ static void run_unit(struct run *r, const struct dgen_block_ctx *ctx, const stru
 	 * and json-c reference counts are not atomic */
 	struct json_object *meta = dgen_json_copy(u->state);
 	char *line = NULL;
+	struct dgen_block_ctx uctx = *ctx;
 	int rc;
 
+	uctx.unit = u->unit;
 	if (u->chunk_index >= 0)
-		rc = pipeline_execute_chunk(r->plan.pipeline, meta, ctx, &res, &err);
+		rc = pipeline_execute_chunk(r->plan.pipeline, meta, &uctx, &res, &err);
 	else
-		rc = pipeline_execute(r->plan.pipeline, meta, ctx, &res, &err);
+		rc = pipeline_execute(r->plan.pipeline, meta, &uctx, &res, &err);
 	if (rc == 0)
 		line = record_line(r, u->unit, meta, &res);
 	finish_unit(r, u, line, &res.usage, &err);
@@ -211,6 +215,8 @@ static void *worker(void *arg)
 	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &run_cancel, 0);
 	struct dgen_unit u;
 
+	ctx.jobstate = &jobstate_mem_ops;
+	ctx.jobstate_arg = r->js;
 	while (claim(r, &u))
 		run_unit(r, &ctx, &u);
 	exec_handle_free(h);
@@ -378,6 +384,7 @@ static void run_free(struct run *r)
 	if (r->out && r->out != stdout)
 		fclose(r->out);
 	plan_free(&r->plan);
+	jobstate_mem_free(r->js);
 }
 
 /* Opens the output: the file of -o, or standard output. */
@@ -409,6 +416,7 @@ int cli_run(struct cli *c, int argc, char **argv)
 	memset(&r, 0, sizeof r);
 	r.exec = c->exec;
 	r.trace = a.trace;
+	r.js = jobstate_mem_new();
 	if (load_run(c, &a, &pj, &err) != 0 || open_output(&r, a.outpath, &err) != 0) {
 		pipeline_free(pj.pipeline);
 		seeds_free(&pj.seeds);

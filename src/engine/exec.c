@@ -4,9 +4,11 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgen/embed.h"
 #include "dgen/exec.h"
 #include "dgen/llm.h"
 #include "dgen/log.h"
@@ -19,6 +21,8 @@ struct dgen_exec {
 	struct dgen_template_limits tlim;
 	pthread_mutex_t lock;           /* guards the making of llm */
 	struct dgen_llm_client *llm;    /* NULL until connected */
+	struct dgen_embed_client *embed;/* NULL until first asked for */
+	char embed_err[DGEN_ERR_MSG_MAX];/* why it could not be made */
 };
 
 struct dgen_exec *exec_new(const struct dgen_config *cfg, struct dgen_registry *reg)
@@ -46,6 +50,7 @@ void exec_free(struct dgen_exec *x)
 		return;
 	if (x->llm)
 		llm_client_free(x->llm);
+	embed_client_free(x->embed);
 	if (x->reg)
 		registry_free(x->reg);
 	pthread_mutex_destroy(&x->lock);
@@ -98,6 +103,40 @@ void exec_handle_free(struct dgen_llm_handle *h)
 		llm_handle_free(h);
 }
 
+/* The default-only model lookup: every name is served by the configured
+ * LLM and embeddings endpoints (named models come with SPEC.md §9). */
+static struct dgen_llm_handle *default_llm(const struct dgen_block_ctx *ctx, const char *name,
+					   struct dgen_err *err)
+{
+	(void)name;
+	if (!ctx->llm)
+		dgen_err_set(err, DGEN_EBLOCK, "no LLM is configured (set LLM_ENDPOINT)");
+	return ctx->llm;
+}
+
+/* The embeddings client is made on first use, under the lock; a bad
+ * EMBEDDING_* setting is told to every block that asks. */
+static struct dgen_embed_client *default_embedder(const struct dgen_block_ctx *ctx,
+						  const char *name, struct dgen_err *err)
+{
+	struct dgen_exec *x = ctx->models_arg;
+	struct dgen_embed_client *c;
+	struct dgen_err e = DGEN_ERR_INIT;
+
+	(void)name;
+	pthread_mutex_lock(&x->lock);
+	if (!x->embed && !x->embed_err[0] && embed_client_new(x->cfg, &x->embed, &e) != 0)
+		snprintf(x->embed_err, sizeof x->embed_err, "%s", e.msg);
+	c = x->embed;
+	if (!c)
+		dgen_err_set(err, DGEN_EBLOCK, "no embeddings endpoint: %s", x->embed_err);
+	pthread_mutex_unlock(&x->lock);
+	dgen_err_clear(&e);
+	return c;
+}
+
+static const struct dgen_model_ops default_models = { default_llm, default_embedder };
+
 struct dgen_block_ctx exec_block_ctx(const struct dgen_exec *x, struct dgen_llm_handle *h,
 				     const atomic_int *cancel, double deadline)
 {
@@ -108,6 +147,9 @@ struct dgen_block_ctx exec_block_ctx(const struct dgen_exec *x, struct dgen_llm_
 	ctx.tlim = &x->tlim;
 	ctx.cancel = cancel;
 	ctx.deadline = deadline;
+	ctx.models = &default_models;
+	ctx.models_arg = (void *)x; /* the lookup takes the lock before writing */
+	ctx.unit = -1;
 	return ctx;
 }
 

@@ -46,3 +46,11 @@ enginetemplateseedsdir = $(pkgdatadir)/templates/seeds
 dist_enginetemplateseeds_DATA = templates/seeds/seed_json_generation.json \
 	templates/seeds/seed_text_classification.json templates/seeds/seed_qa_generation.md
 # end engine
+
+# Job-wide block state in memory (`dgen run`; the runner keeps it in the store).
+libdgen_a_SOURCES += src/engine/jobstate.c
+noinst_HEADERS += include/dgen/jobstate.h
+# The templates of the blocks beyond the first eight (SPEC.md §10).
+dist_enginetemplates_DATA += templates/data_augmentation.yaml templates/ragas_evaluation.yaml
+dist_enginetemplateseeds_DATA += templates/seeds/seed_data_augmentation.json \
+	templates/seeds/seed_ragas_evaluation.json

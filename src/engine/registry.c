@@ -257,6 +257,7 @@ static const char *type_name(enum dgen_param_type t)
 	case DGEN_PARAM_BOOLEAN: return "boolean";
 	case DGEN_PARAM_STRING_LIST: return "array";
 	case DGEN_PARAM_SCHEMA: return "object";
+	case DGEN_PARAM_INT_OR_TEMPLATE: return "integer";
 	}
 	return "string";
 }
@@ -271,6 +272,7 @@ static const char *type_phrase(enum dgen_param_type t)
 	case DGEN_PARAM_BOOLEAN: return "true or false";
 	case DGEN_PARAM_STRING_LIST: return "an array of strings";
 	case DGEN_PARAM_SCHEMA: return "an object or a string";
+	case DGEN_PARAM_INT_OR_TEMPLATE: return "an integer or a template string";
 	}
 	return "a string";
 }
@@ -301,9 +303,9 @@ static struct json_object *param_schema(const struct dgen_block_type *t,
 	struct json_object *s = json_object_new_object();
 	struct json_object *ty;
 
-	if (p->type == DGEN_PARAM_SCHEMA) {
+	if (p->type == DGEN_PARAM_SCHEMA || p->type == DGEN_PARAM_INT_OR_TEMPLATE) {
 		ty = json_object_new_array();
-		json_object_array_add(ty, json_object_new_string("object"));
+		json_object_array_add(ty, json_object_new_string(type_name(p->type)));
 		json_object_array_add(ty, json_object_new_string("string"));
 		if (p->nullable)
 			json_object_array_add(ty, json_object_new_string("null"));
@@ -408,6 +410,9 @@ static bool type_ok(enum dgen_param_type t, struct json_object *v)
 		return true;
 	case DGEN_PARAM_SCHEMA:
 		return json_object_is_type(v, json_type_object) ||
+		       json_object_is_type(v, json_type_string);
+	case DGEN_PARAM_INT_OR_TEMPLATE:
+		return json_object_is_type(v, json_type_int) ||
 		       json_object_is_type(v, json_type_string);
 	}
 	return false;

@@ -5,8 +5,9 @@ libdgen_a_SOURCES += \
 	src/llm/openai.c \
 	src/llm/gemini.c \
 	src/llm/ollama.c \
-	src/llm/anthropic.c
-noinst_HEADERS += include/dgen/llm.h src/llm/provider.h
+	src/llm/anthropic.c \
+	src/llm/embed.c
+noinst_HEADERS += include/dgen/llm.h src/llm/provider.h include/dgen/embed.h
 
 check_PROGRAMS += tests/test_llm
 TESTS += tests/test_llm

@@ -22,3 +22,7 @@ tests/plugins-abort/abort_block.so: $(srcdir)/tests/fixtures/plugin_abort.c $(EN
 	$(AM_V_CC)$(ENGINE_PLUGIN_CC) -o $@ $(srcdir)/tests/fixtures/plugin_abort.c
 CLEANFILES += $(RUNNER_PLUGINS)
 EXTRA_DIST += contrib/bench-runner contrib/soak-storage
+# The blocks of SPEC.md §10 end to end: templates via dgen run and the API,
+# NearDuplicate across a job in the runner.
+TESTS += tests/blocks_e2e.sh
+EXTRA_DIST += tests/blocks_e2e.sh

@@ -42,6 +42,7 @@
 #include "dgen/exec.h"
 #include "dgen/json.h"
 #include "dgen/log.h"
+#include "dgen/neardup.h"
 #include "dgen/plan.h"
 #include "dgen/queue.h"
 #include "dgen/runner.h"
@@ -429,6 +430,18 @@ static void note_block(void *arg, const char *block_type, int step)
 	atomic_store(&j->cur_step, step);
 }
 
+/* NearDuplicate's job-wide index: in the store, on the worker's connection. */
+static int store_near_dup(void *db, int64_t job_id, int64_t unit, const uint32_t *sig,
+			  size_t n_sig, const uint64_t *bands, size_t n_bands, double threshold,
+			  int64_t *dup_unit, int64_t *dup_record, double *similarity,
+			  struct dgen_err *err)
+{
+	return neardup_check(db, job_id, unit, sig, n_sig, bands, n_bands, threshold, dup_unit,
+			     dup_record, similarity, err);
+}
+
+static const struct dgen_jobstate_ops store_jobstate = { store_near_dup };
+
 /* Runs one unit and stores its record or failure: its start first, so a
  * death while it runs is blamed on it. A unit cut short by cancel or the
  * time limit is stored as nothing: it was not finished. */
@@ -447,6 +460,10 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 
 	ctx.on_block = note_block;
 	ctx.on_block_arg = j;
+	ctx.job_id = j->id;
+	ctx.unit = u->unit;
+	ctx.jobstate = &store_jobstate;
+	ctx.jobstate_arg = db;
 	pipeline_result_init(&res);
 	if (commit_unit(r, db, j, &us, NULL, NULL, &serr)) {
 		dgen_error("job %lld unit %lld: cannot write its start: %s", (long long)j->id,

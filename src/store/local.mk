@@ -24,3 +24,10 @@ tests_test_queue_LDADD = $(TEST_LIBS)
 check_PROGRAMS += tests/test_records
 TESTS += tests/test_records
 tests_test_records_LDADD = $(TEST_LIBS)
+
+# NearDuplicate's job-wide index (MinHash signatures and LSH band keys).
+noinst_HEADERS += include/dgen/neardup.h
+libdgen_a_SOURCES += src/store/neardup.c
+check_PROGRAMS += tests/test_neardup
+TESTS += tests/test_neardup
+tests_test_neardup_LDADD = $(TEST_LIBS)

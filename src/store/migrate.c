@@ -122,7 +122,23 @@ static const char *const steps[] = {
 	"CREATE TRIGGER jobs_end_unit_starts AFTER UPDATE OF status ON jobs "
 	"WHEN NEW.status IN ('completed','failed','cancelled','stopped') "
 	"BEGIN DELETE FROM unit_starts WHERE job_id = NEW.id; END;",
-	/* 3: accounts (SPEC.md §8). Users, their API tokens and browser
+	/* 3: NearDuplicate's index of a job (neardup.c): each checked record's
+	 * MinHash signature in check order (seq), and one row per LSH band
+	 * key, so a check reads only the records sharing a band. */
+	"CREATE TABLE neardup_sigs ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  unit INTEGER NOT NULL,"
+	"  sig BLOB NOT NULL,"
+	"  UNIQUE (job_id, unit)"
+	");"
+	"CREATE TABLE neardup_bands ("
+	"  job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  key INTEGER NOT NULL,"
+	"  unit INTEGER NOT NULL"
+	");"
+	"CREATE INDEX neardup_bands_key ON neardup_bands(job_id, key);",
+	/* 4: accounts (SPEC.md §8). Users, their API tokens and browser
 	 * sessions (only hashes of the secrets), the login failure budgets
 	 * (in the store, so they hold across workers and hosts), and the
 	 * owner of every pipeline, job and record. Rows from before accounts

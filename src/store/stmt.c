@@ -332,6 +332,16 @@ const char *const db_sql[STMT__COUNT] = {
 	[STMT_REC_BULK_STATUS] =
 		"UPDATE records SET status = ?9, updated_at = ?10"
 		REC_WHERE(F_JOB_ANY, F_PIPE_ANY),
+	/* near-duplicate index: ?1 job_id; seq orders the checks of a job */
+	[STMT_ND_OWN] = "SELECT seq FROM neardup_sigs WHERE job_id = ?1 AND unit = ?2",
+	[STMT_ND_CANDIDATES] =
+		"SELECT s.seq, s.unit, s.sig FROM neardup_bands b JOIN neardup_sigs s "
+		"ON s.job_id = b.job_id AND s.unit = b.unit "
+		"WHERE b.job_id = ?1 AND b.key = ?2 AND s.seq < ?3",
+	[STMT_ND_SIG_INSERT] =
+		"INSERT INTO neardup_sigs (job_id, unit, sig) VALUES (?1, ?2, ?3) RETURNING seq",
+	[STMT_ND_BAND_INSERT] = "INSERT INTO neardup_bands (job_id, key, unit) VALUES (?1, ?2, ?3)",
+	[STMT_ND_RECORD] = "SELECT id FROM records WHERE job_id = ?1 AND unit = ?2",
 
 	/* accounts */
 #define USER_COLS \

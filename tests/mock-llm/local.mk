@@ -12,3 +12,9 @@ noinst_PROGRAMS += contrib/bench/bench_llm
 contrib_bench_bench_llm_SOURCES = contrib/bench/bench_llm.c
 contrib_bench_bench_llm_LDADD = $(DGEN_LIBS)
 EXTRA_DIST += contrib/bench-llm
+
+# NearDuplicate's store index under load (contrib/bench-neardup runs it).
+noinst_PROGRAMS += contrib/bench/bench_neardup
+contrib_bench_bench_neardup_SOURCES = contrib/bench/bench_neardup.c
+contrib_bench_bench_neardup_LDADD = $(DGEN_LIBS)
+EXTRA_DIST += contrib/bench-neardup

@@ -11,7 +11,13 @@
  *   POST /v1beta/openai/chat/completions    Gemini's OpenAI-compatible API
  *   POST /api/chat                          Ollama native (stream:false)
  *   POST /v1/messages                       Anthropic messages
+ *   POST /v1/embeddings                     OpenAI embeddings
+ *   POST /v1beta/openai/embeddings          Gemini's OpenAI-compatible embeddings
+ *   POST /api/embed                         Ollama embeddings
  *
+ * Embeddings are hashed bags of lowercased words and character trigrams
+ * in 64 dimensions (or the request's "dimensions"), L2-normalised: equal
+ * texts get equal vectors, texts sharing words get close ones.
  * Replies are deterministic, derived from the prompt ("Mock reply to:
  * <first 40 characters of the last user message>"); a requested JSON
  * schema is answered with JSON that conforms to it. Failure modes (errors,
@@ -1609,6 +1615,131 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* Embeddings                                                          */
+
+#define EMBED_DIM_DEFAULT 64
+
+static void embed_add(double *v, size_t dim, const char *s, size_t n, double w)
+{
+	uint64_t h = fnv1a(0xcbf29ce484222325ull, s, n);
+
+	v[h % dim] += (h >> 63) ? -w : w;
+}
+
+/* Words (lowercase alphanumeric runs) weigh 1, their character trigrams
+ * 0.5: near-identical texts land close, unrelated ones near orthogonal. */
+static void embed_text(const char *t, size_t dim, double *v)
+{
+	char word[256];
+	size_t wl = 0;
+	double norm = 0;
+
+	memset(v, 0, dim * sizeof(*v));
+	for (const char *p = t;; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch && (ch >= 0x80 || (ch >= '0' && ch <= '9') || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z'))) {
+			if (wl < sizeof(word))
+				word[wl++] = (char)(ch < 0x80 ? (ch | ((ch >= 'A' && ch <= 'Z') ? 0x20 : 0)) : ch);
+			continue;
+		}
+		if (wl) {
+			embed_add(v, dim, word, wl, 1.0);
+			for (size_t i = 0; i + 3 <= wl; i++)
+				embed_add(v, dim, word + i, 3, 0.5);
+			wl = 0;
+		}
+		if (!ch)
+			break;
+	}
+	for (size_t i = 0; i < dim; i++)
+		norm += v[i] * v[i];
+	norm = sqrt(norm);
+	for (size_t i = 0; i < dim; i++)
+		v[i] = norm > 0 ? v[i] / norm : 0;
+}
+
+static void handle_embed(struct conn *c, const struct http_req *r, enum provider p)
+{
+	struct log_entry *le = log_start(r);
+	struct json_object *body = NULL, *input = NULL, *dimv = NULL, *o, *arr;
+	size_t dim = EMBED_DIM_DEFAULT, n;
+	int64_t tokens = 0;
+	double *v;
+
+	snprintf(le->provider, sizeof(le->provider), "%s", provider_names[p]);
+	if (strcmp(r->method, "POST") != 0) {
+		bad(c, le, p, 405, "this endpoint only answers POST");
+		return;
+	}
+	if (le->key_ok == 0) {
+		bad(c, le, p, 401, "Incorrect API key provided.");
+		return;
+	}
+	if (r->body_len) {
+		struct json_tokener *t = json_tokener_new();
+
+		body = json_tokener_parse_ex(t, r->body, (int)r->body_len);
+		if (json_tokener_get_error(t) != json_tokener_success)
+			body = NULL; /* a partial object is never handed out */
+		json_tokener_free(t);
+	}
+	if (!body || !json_object_object_get_ex(body, "input", &input)) {
+		json_object_put(body);
+		bad(c, le, p, 400, "'input' is required");
+		return;
+	}
+	if (json_object_object_get_ex(body, "dimensions", &dimv) && json_object_get_int(dimv) > 0 &&
+	    json_object_get_int(dimv) <= 4096)
+		dim = (size_t)json_object_get_int(dimv);
+	n = json_object_is_type(input, json_type_array) ? json_object_array_length(input) : 1;
+	v = xrealloc(NULL, dim * sizeof(*v));
+	o = json_object_new_object();
+	arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *it = json_object_is_type(input, json_type_array) ?
+					 json_object_array_get_idx(input, i) : input;
+		const char *t = json_object_get_string(it);
+		struct json_object *vec = json_object_new_array(), *item;
+
+		tokens += tok(strlen(t ? t : ""));
+		embed_text(t ? t : "", dim, v);
+		for (size_t k = 0; k < dim; k++)
+			json_object_array_add(vec, json_object_new_double(round(v[k] * 1e6) / 1e6));
+		if (p == P_OLLAMA) {
+			json_object_array_add(arr, vec);
+			continue;
+		}
+		item = json_object_new_object();
+		json_object_object_add(item, "object", json_object_new_string("embedding"));
+		json_object_object_add(item, "index", json_object_new_int64((int64_t)i));
+		json_object_object_add(item, "embedding", vec);
+		json_object_array_add(arr, item);
+	}
+	if (p == P_OLLAMA) {
+		json_object_object_add(o, "model", json_object_new_string("mock-embed"));
+		json_object_object_add(o, "embeddings", arr);
+		json_object_object_add(o, "prompt_eval_count", json_object_new_int64(tokens));
+	} else {
+		struct json_object *u = json_object_new_object();
+
+		json_object_object_add(o, "object", json_object_new_string("list"));
+		json_object_object_add(o, "data", arr);
+		json_object_object_add(o, "model", json_object_new_string("mock-embed"));
+		json_object_object_add(u, "prompt_tokens", json_object_new_int64(tokens));
+		json_object_object_add(u, "total_tokens", json_object_new_int64(tokens));
+		json_object_object_add(o, "usage", u);
+	}
+	le->has_usage = true;
+	le->u_input = tokens;
+	respond_json(c, 200, o, NULL, cfg.latency_ms);
+	log_finish(le, 200);
+	json_object_put(o);
+	json_object_put(body);
+	free(v);
+}
+
+/* ------------------------------------------------------------------ */
 /* The control endpoints under /mock/                                 */
 
 static long query_long(const char *query, const char *key, long def)
@@ -1725,6 +1856,12 @@ static void dispatch(struct conn *c, struct http_req *r)
 		handle_llm(c, r, P_OLLAMA);
 	else if (strcmp(r->route, "/v1/messages") == 0)
 		handle_llm(c, r, P_ANTHROPIC);
+	else if (strcmp(r->route, "/v1/embeddings") == 0)
+		handle_embed(c, r, P_OPENAI);
+	else if (strcmp(r->route, "/v1beta/openai/embeddings") == 0)
+		handle_embed(c, r, P_GEMINI);
+	else if (strcmp(r->route, "/api/embed") == 0)
+		handle_embed(c, r, P_OLLAMA);
 	else if (strcmp(r->route, "/health") == 0) {
 		count_path(r->route);
 		respond(c, 200, "application/json", "{\"ok\":true}", 11, NULL, 0);

@@ -8,13 +8,14 @@
 # DGEN_CHROMIUM). Installs and downloads nothing. Prints TAP; exits 0 when
 # every test passed, 1 otherwise.
 #
-# DGEN_TOKEN: an API token the browser and the API calls send (the stack's
-# admin token: contrib/dgenctl token --data DIR).
 # Optional: DGEN_SCREENSHOTS (default tests/ui/screenshots): each page in light
 # and dark mode, plus a screenshot of every failure. DGEN_JOB_TIMEOUT_MS
 # (default 180000): how long a generation job may take. DGEN_DB: the
 # database of the stack under test; with it (and build/tests/api/fake_runner,
 # or DGEN_FAKE_RUNNER) the review-at-scale tests seed 10 000 records there.
+# DGEN_DATA: the data dir of the stack (`contrib/dgenctl up --data DIR`),
+# where the tests read the admin's password and token to sign in (or set
+# DGEN_ADMIN_PASSWORD and DGEN_TOKEN).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -42,7 +43,12 @@ fi
 
 DGEN_URL=$DGEN_URL
 DGEN_SCREENSHOTS=${DGEN_SCREENSHOTS:-$here/screenshots}
-export DGEN_URL DGEN_SCREENSHOTS DGEN_TOKEN
+DGEN_DATA=${DGEN_DATA:-}
+if [ -n "$DGEN_DATA" ] && [ ! -d "$DGEN_DATA" ]; then
+	echo "Bail out! DGEN_DATA=$DGEN_DATA is not a directory"
+	exit 1
+fi
+export DGEN_URL DGEN_SCREENSHOTS DGEN_DATA
 node "$here/e2e.cjs"
 rc=$?
 [ "$rc" -eq 0 ] || exit 1
