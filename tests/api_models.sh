@@ -18,6 +18,7 @@ done
 DB="$T/dgen.db"
 : >"$T/dgen.conf"
 export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"
+admin_token
 export LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions" LLM_MODEL=boot-model \
 	LLM_API_KEY=sk-boot-key-9876 LLM_TIMEOUT=2 LLM_CONNECT_TIMEOUT=2
 unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy LLM_PROVIDER EMBEDDING_ENDPOINT

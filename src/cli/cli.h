@@ -38,4 +38,7 @@ int cli_run(struct cli *c, int argc, char **argv);
 /* `dgen models [--embedding] list|add JSON|test NAME|rm NAME` (models.c). */
 int cli_models(struct cli *c, int argc, char **argv);
 
+/* `dgen users ...` and `dgen tokens ...` (accounts.c). */
+int cli_accounts(struct cli *c, int argc, char **argv);
+
 #endif
