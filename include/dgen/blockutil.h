@@ -49,6 +49,7 @@
  *   BLOCKUTIL_PARAM_FIELD  names a field of the state; dflt is that name
  *   BLOCKUTIL_PARAM_PROMPT a prompt template; "" uses a state field instead
  *   BLOCKUTIL_PARAM_ENUM   a string out of values (NULL-terminated)
+ *   BLOCKUTIL_PARAM_MODEL  a model's name; null picks the default model
  * A row of any other shape spells the struct out. BLOCKUTIL_PARAMS_SAMPLING
  * is the generators' model, temperature and max_tokens, checked by
  * blockutil_check_sampling() and sent by blockutil_ask(). */
@@ -64,10 +65,12 @@
 #define BLOCKUTIL_PARAM_ENUM(name_, dflt, values, description_)           \
 	{ .name = (name_), .type = DGEN_PARAM_STRING, .default_json = (dflt), \
 	  .enum_values = (values), .description = (description_) }
+#define BLOCKUTIL_PARAM_MODEL(name_, description_)                       \
+	{ .name = (name_), .type = DGEN_PARAM_STRING, .default_json = "null", \
+	  .nullable = true, .description = (description_) }
 #define BLOCKUTIL_PARAMS_SAMPLING                                          \
-	{ .name = "model", .type = DGEN_PARAM_STRING, .default_json = "null", \
-	  .nullable = true,                                                  \
-	  .description = "Model name; null uses the configured default (LLM_MODEL)" }, \
+	BLOCKUTIL_PARAM_MODEL("model",                                       \
+			      "Model name; null uses the configured default (LLM_MODEL)"), \
 	BLOCKUTIL_PARAM("temperature", DGEN_PARAM_NUMBER, "0.7",             \
 			"Sampling temperature (0 to 2)"),                    \
 	BLOCKUTIL_PARAM("max_tokens", DGEN_PARAM_INTEGER, "2048",            \

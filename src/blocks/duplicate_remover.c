@@ -26,12 +26,12 @@ static const char *const inputs[] = { "samples", NULL };
 static const char *const outputs[] = { "generated_samples", NULL };
 
 static const struct dgen_block_param params[] = {
-	{ "similarity_threshold", DGEN_PARAM_NUMBER, "0.85", NULL, false, false, false, NULL,
-	  "Cosine similarity (0 to 1) at or above which a sample is a duplicate" },
-	{ "comparison_fields", DGEN_PARAM_STRING_LIST, "[]", NULL, false, false, false, NULL,
-	  "Fields compared; empty compares every non-empty text field" },
-	{ "embedding_model", DGEN_PARAM_STRING, "null", NULL, false, false, true, NULL,
-	  "Embedding model; null uses the default" },
+	BLOCKUTIL_PARAM("similarity_threshold", DGEN_PARAM_NUMBER, "0.85",
+			"Cosine similarity (0 to 1) at or above which a sample is a duplicate"),
+	BLOCKUTIL_PARAM("comparison_fields", DGEN_PARAM_STRING_LIST, "[]",
+			"Fields compared; empty compares every non-empty text field"),
+	BLOCKUTIL_PARAM_MODEL("embedding_model",
+			      "Embedding model; null uses the default"),
 };
 
 static int dr_init(struct json_object *config, void **state, struct dgen_err *err)
@@ -195,12 +195,9 @@ out:
 }
 
 const struct dgen_block_type duplicate_remover_block = {
-	BLOCKUTIL_TABLES,
-	.type = "DuplicateRemover",
-	.name = "Duplicate Remover",
-	.description = "Flags samples whose embedding is too close to a seed example or to "
-		       "another sample (similarity_to_seeds, similarity_to_generated, is_duplicate)",
-	.category = "validators",
+	BLOCKUTIL_TYPE("DuplicateRemover", "Duplicate Remover", "validators",
+		       "Flags samples whose embedding is too close to a seed example or to "
+		       "another sample (similarity_to_seeds, similarity_to_generated, is_duplicate)"),
 	.init = dr_init,
 	.execute = dr_execute,
 };

@@ -18,8 +18,8 @@ static const char *const inputs[] = { "*", NULL };
 static const char *const outputs[] = { "*", NULL };
 
 static const struct dgen_block_param params[] = {
-	{ "mappings", DGEN_PARAM_SCHEMA, NULL, NULL, false, true, false, "json",
-	  "Object of new field -> template expression (e.g. {\"question\": "
+	{ .name = "mappings", .type = DGEN_PARAM_SCHEMA, .required = true, .format = "json",
+	  .description = "Object of new field -> template expression (e.g. {\"question\": "
 	  "\"{{ generated.question }}\"}), or a template that renders to such an object" },
 };
 
@@ -88,12 +88,9 @@ out:
 }
 
 const struct dgen_block_type field_mapper_block = {
-	BLOCKUTIL_TABLES,
-	.type = "FieldMapper",
-	.name = "Field Mapper",
-	.description = "Sets new fields from template expressions; a result that is JSON is "
-		       "stored parsed",
-	.category = "utilities",
+	BLOCKUTIL_TYPE("FieldMapper", "Field Mapper", "utilities",
+		       "Sets new fields from template expressions; a result that is JSON is "
+		       "stored parsed"),
 	.init = fm_init,
 	.execute = fm_execute,
 };

@@ -25,20 +25,20 @@ static const char *const inputs[] = { "*", NULL };
 static const char *const outputs[] = { "judge_score", "judge_reasoning", "judge_passed", NULL };
 
 static const struct dgen_block_param params[] = {
-	{ "rubric", DGEN_PARAM_SCHEMA, NULL, NULL, false, true, false, "json",
-	  "{\"criteria\": text or list, \"scale\": N, \"levels\": {\"1\": ..., ...}?}" },
-	{ "field", DGEN_PARAM_STRING, "\"assistant\"", NULL, true, false, false, NULL,
-	  "Field holding the text to judge" },
-	{ "reference_field", DGEN_PARAM_STRING, "\"\"", NULL, true, false, false, NULL,
-	  "Field holding a reference answer (optional)" },
-	{ "pass_score", DGEN_PARAM_NUMBER, "null", NULL, false, false, true, NULL,
-	  "Least score that passes; null = the upper half of the scale" },
-	{ "model", DGEN_PARAM_STRING, "null", NULL, false, false, true, NULL,
-	  "Model name; null uses the default model" },
-	{ "temperature", DGEN_PARAM_NUMBER, "0", NULL, false, false, false, NULL,
-	  "Sampling temperature (0 to 2)" },
-	{ "max_tokens", DGEN_PARAM_INTEGER, "1024", NULL, false, false, false, NULL,
-	  "Most tokens the reply may have" },
+	{ .name = "rubric", .type = DGEN_PARAM_SCHEMA, .required = true, .format = "json",
+	  .description = "{\"criteria\": text or list, \"scale\": N, \"levels\": {\"1\": ..., ...}?}" },
+	BLOCKUTIL_PARAM_FIELD("field", "assistant",
+			      "Field holding the text to judge"),
+	BLOCKUTIL_PARAM_FIELD("reference_field", "",
+			      "Field holding a reference answer (optional)"),
+	{ .name = "pass_score", .type = DGEN_PARAM_NUMBER, .default_json = "null", .nullable = true,
+	  .description = "Least score that passes; null = the upper half of the scale" },
+	BLOCKUTIL_PARAM_MODEL("model",
+			      "Model name; null uses the default model"),
+	BLOCKUTIL_PARAM("temperature", DGEN_PARAM_NUMBER, "0",
+			"Sampling temperature (0 to 2)"),
+	BLOCKUTIL_PARAM("max_tokens", DGEN_PARAM_INTEGER, "1024",
+			"Most tokens the reply may have"),
 };
 
 #define SCALE_MAX 100
@@ -193,12 +193,9 @@ out:
 }
 
 const struct dgen_block_type llm_judge_block = {
-	BLOCKUTIL_TABLES,
-	.type = "LLMJudge",
-	.name = "LLM Judge",
-	.description = "An LLM scores a field against a rubric (criteria, scale 1..N), with an "
-		       "optional reference: judge_score, judge_reasoning, judge_passed",
-	.category = "metrics",
+	BLOCKUTIL_TYPE("LLMJudge", "LLM Judge", "metrics",
+		       "An LLM scores a field against a rubric (criteria, scale 1..N), with an "
+		       "optional reference: judge_score, judge_reasoning, judge_passed"),
 	.init = judge_init,
 	.execute = judge_execute,
 };

@@ -28,14 +28,14 @@ static const char *const outputs[] = { "is_duplicate", "duplicate_of", "duplicat
 				       "duplicate_similarity", "duplicate_scope", NULL };
 
 static const struct dgen_block_param params[] = {
-	{ "field", DGEN_PARAM_STRING, "\"assistant\"", NULL, true, false, false, NULL,
-	  "Field whose text is compared" },
-	{ "threshold", DGEN_PARAM_NUMBER, "0.8", NULL, false, false, false, NULL,
-	  "Estimated Jaccard similarity (0 to 1) at or above which a record is a duplicate" },
-	{ "shingle_size", DGEN_PARAM_INTEGER, "3", NULL, false, false, false, NULL,
-	  "Words per shingle (1 to 16)" },
-	{ "num_perm", DGEN_PARAM_INTEGER, "128", NULL, false, false, false, NULL,
-	  "MinHash signature length (16 to 1024); longer is more exact and slower" },
+	BLOCKUTIL_PARAM_FIELD("field", "assistant",
+			      "Field whose text is compared"),
+	BLOCKUTIL_PARAM("threshold", DGEN_PARAM_NUMBER, "0.8",
+			"Estimated Jaccard similarity (0 to 1) at or above which a record is a duplicate"),
+	BLOCKUTIL_PARAM("shingle_size", DGEN_PARAM_INTEGER, "3",
+			"Words per shingle (1 to 16)"),
+	BLOCKUTIL_PARAM("num_perm", DGEN_PARAM_INTEGER, "128",
+			"MinHash signature length (16 to 1024); longer is more exact and slower"),
 };
 
 static int nd_init(struct json_object *config, void **state, struct dgen_err *err)
@@ -101,13 +101,10 @@ static int nd_execute(void *state, struct json_object *config, struct dgen_block
 }
 
 const struct dgen_block_type near_duplicate_block = {
-	BLOCKUTIL_TABLES,
-	.type = "NearDuplicate",
-	.name = "Near Duplicate",
-	.description = "MinHash over word shingles of a field: marks is_duplicate and "
+	BLOCKUTIL_TYPE("NearDuplicate", "Near Duplicate", "validators",
+		       "MinHash over word shingles of a field: marks is_duplicate and "
 		       "duplicate_of when an earlier record of the same job is at least "
-		       "`threshold` similar (Jaccard)",
-	.category = "validators",
+		       "`threshold` similar (Jaccard)"),
 	.init = nd_init,
 	.execute = nd_execute,
 };

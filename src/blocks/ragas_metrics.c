@@ -39,22 +39,23 @@ static const char *const metric_names[] = { "faithfulness", "answer_relevancy",
 #define RAGAS_MAX_TOKENS 2048
 
 static const struct dgen_block_param params[] = {
-	{ "question_field", DGEN_PARAM_STRING, "\"question\"", NULL, true, false, false, NULL,
-	  "Field holding the question" },
-	{ "answer_field", DGEN_PARAM_STRING, "\"answer\"", NULL, true, false, false, NULL,
-	  "Field holding the answer" },
-	{ "contexts_field", DGEN_PARAM_STRING, "\"contexts\"", NULL, true, false, false, NULL,
-	  "Field holding the retrieved contexts (a list of texts, or one text)" },
-	{ "ground_truth_field", DGEN_PARAM_STRING, "\"ground_truth\"", NULL, true, false, false, NULL,
-	  "Field holding the expected answer" },
-	{ "metrics", DGEN_PARAM_STRING_LIST, "[\"faithfulness\"]", NULL, false, false, false,
-	  NULL, "Metrics to compute: faithfulness, answer_relevancy, context_precision, context_recall" },
-	{ "score_threshold", DGEN_PARAM_NUMBER, "0.5", NULL, false, false, false, NULL,
-	  "Least score (0 to 1) every non-zero metric needs to pass" },
-	{ "model", DGEN_PARAM_STRING, "null", NULL, false, false, true, NULL,
-	  "LLM for statements and verdicts; null uses the default" },
-	{ "embedding_model", DGEN_PARAM_STRING, "null", NULL, false, false, true, NULL,
-	  "Embedding model for answer_relevancy; null uses the default" },
+	BLOCKUTIL_PARAM_FIELD("question_field", "question",
+			      "Field holding the question"),
+	BLOCKUTIL_PARAM_FIELD("answer_field", "answer",
+			      "Field holding the answer"),
+	BLOCKUTIL_PARAM_FIELD("contexts_field", "contexts",
+			      "Field holding the retrieved contexts (a list of texts, or one text)"),
+	BLOCKUTIL_PARAM_FIELD("ground_truth_field", "ground_truth",
+			      "Field holding the expected answer"),
+	BLOCKUTIL_PARAM("metrics", DGEN_PARAM_STRING_LIST, "[\"faithfulness\"]",
+			"Metrics to compute: faithfulness, answer_relevancy, context_precision, "
+			"context_recall"),
+	BLOCKUTIL_PARAM("score_threshold", DGEN_PARAM_NUMBER, "0.5",
+			"Least score (0 to 1) every non-zero metric needs to pass"),
+	BLOCKUTIL_PARAM_MODEL("model",
+			      "LLM for statements and verdicts; null uses the default"),
+	BLOCKUTIL_PARAM_MODEL("embedding_model",
+			      "Embedding model for answer_relevancy; null uses the default"),
 };
 
 static const char SYSTEM[] = "You evaluate question answering for a RAG system. Answer with JSON only.";
@@ -482,12 +483,9 @@ out:
 }
 
 const struct dgen_block_type ragas_metrics_block = {
-	BLOCKUTIL_TABLES,
-	.type = "RagasMetrics",
-	.name = "Ragas Metrics",
-	.description = "RAGAS faithfulness, answer relevancy, context precision and context recall "
-		       "of a question/answer/contexts record, with a pass flag",
-	.category = "metrics",
+	BLOCKUTIL_TYPE("RagasMetrics", "Ragas Metrics", "metrics",
+		       "RAGAS faithfulness, answer relevancy, context precision and context recall "
+		       "of a question/answer/contexts record, with a pass flag"),
 	.init = ragas_init,
 	.execute = ragas_execute,
 };

@@ -30,11 +30,11 @@ static const char *const inputs[] = { "*", NULL };
 static const char *const outputs[] = { "*", NULL };
 
 static const struct dgen_block_param params[] = {
-	{ "columns", DGEN_PARAM_SCHEMA, NULL, NULL, false, true, false, "json",
-	  "Object of column -> spec: category (values, weights), uniform / integer (min, max), "
+	{ .name = "columns", .type = DGEN_PARAM_SCHEMA, .required = true, .format = "json",
+	  .description = "Object of column -> spec: category (values, weights), uniform / integer (min, max), "
 	  "normal (mean, std, min?, max?), date (start, end), conditional (on, choices, default)" },
-	{ "seed", DGEN_PARAM_INTEGER, "0", NULL, false, false, false, NULL,
-	  "Seed of the draws; the same seed file and seed give the same values" },
+	BLOCKUTIL_PARAM("seed", DGEN_PARAM_INTEGER, "0",
+			"Seed of the draws; the same seed file and seed give the same values"),
 };
 
 /* A config error naming columns.<col>.<what>: "<that path> <msg>". */
@@ -352,13 +352,10 @@ static int sampler_execute(void *state, struct json_object *config, struct dgen_
 }
 
 const struct dgen_block_type sampler_block = {
-	BLOCKUTIL_TABLES,
-	.type = "Sampler",
-	.name = "Sampler",
-	.description = "Adds columns drawn without an LLM: weighted categories, uniform, normal "
+	BLOCKUTIL_TYPE("Sampler", "Sampler", "seeders",
+		       "Adds columns drawn without an LLM: weighted categories, uniform, normal "
 		       "and integer ranges, dates, choices conditioned on another column; "
-		       "seeded and reproducible per unit",
-	.category = "seeders",
+		       "seeded and reproducible per unit"),
 	.init = sampler_init,
 	.execute = sampler_execute,
 };

@@ -31,24 +31,25 @@ static const char *const outputs[] = { "samples", NULL };
 #define DEFAULT_SYSTEM "You are a synthetic data generator that produces realistic, diverse records."
 
 static const struct dgen_block_param params[] = {
-	{ "fields_to_generate", DGEN_PARAM_STRING_LIST, NULL, NULL, false, true, false, NULL,
-	  "Fields the LLM writes for each skeleton" },
-	{ "model", DGEN_PARAM_STRING, "null", NULL, false, false, true, NULL,
-	  "Model name; null uses the default model" },
-	{ "temperature", DGEN_PARAM_NUMBER, "0.8", NULL, false, false, false, NULL,
-	  "Sampling temperature (0 to 2); +0.1 per diversity retry" },
-	{ "max_tokens", DGEN_PARAM_INTEGER, "500", NULL, false, false, false, NULL,
-	  "Most tokens a reply may have" },
-	{ "system_prompt", DGEN_PARAM_STRING, "\"\"", NULL, false, false, false, "prompt",
-	  "System prompt; empty uses a default" },
-	{ "embedding_model", DGEN_PARAM_STRING, "null", NULL, false, false, true, NULL,
-	  "Embedding model for the diversity check; null uses the default" },
-	{ "diversity_threshold", DGEN_PARAM_NUMBER, "0.85", NULL, false, false, false, NULL,
-	  "Cosine similarity at or above which a sample is asked again (1 disables)" },
-	{ "negative_examples_count", DGEN_PARAM_INTEGER, "5", NULL, false, false, false, NULL,
-	  "Most similar samples shown as negative examples on a retry" },
-	{ "max_diversity_retries", DGEN_PARAM_INTEGER, "2", NULL, false, false, false, NULL,
-	  "Retries per sample for diversity (0 disables)" },
+	{ .name = "fields_to_generate", .type = DGEN_PARAM_STRING_LIST, .required = true,
+	  .description = "Fields the LLM writes for each skeleton" },
+	BLOCKUTIL_PARAM_MODEL("model",
+			      "Model name; null uses the default model"),
+	BLOCKUTIL_PARAM("temperature", DGEN_PARAM_NUMBER, "0.8",
+			"Sampling temperature (0 to 2); +0.1 per diversity retry"),
+	BLOCKUTIL_PARAM("max_tokens", DGEN_PARAM_INTEGER, "500",
+			"Most tokens a reply may have"),
+	{ .name = "system_prompt", .type = DGEN_PARAM_STRING, .default_json = "\"\"",
+	  .format = "prompt",
+	  .description = "System prompt; empty uses a default" },
+	BLOCKUTIL_PARAM_MODEL("embedding_model",
+			      "Embedding model for the diversity check; null uses the default"),
+	BLOCKUTIL_PARAM("diversity_threshold", DGEN_PARAM_NUMBER, "0.85",
+			"Cosine similarity at or above which a sample is asked again (1 disables)"),
+	BLOCKUTIL_PARAM("negative_examples_count", DGEN_PARAM_INTEGER, "5",
+			"Most similar samples shown as negative examples on a retry"),
+	BLOCKUTIL_PARAM("max_diversity_retries", DGEN_PARAM_INTEGER, "2",
+			"Retries per sample for diversity (0 disables)"),
 };
 
 static int si_init(struct json_object *config, void **state, struct dgen_err *err)
@@ -365,12 +366,9 @@ out:
 }
 
 const struct dgen_block_type semantic_infiller_block = {
-	BLOCKUTIL_TABLES,
-	.type = "SemanticInfiller",
-	.name = "Semantic Infiller",
-	.description = "An LLM fills the free-text fields of each skeleton, keeping its fixed "
-		       "values; embeddings keep the samples diverse",
-	.category = "generators",
+	BLOCKUTIL_TYPE("SemanticInfiller", "Semantic Infiller", "generators",
+		       "An LLM fills the free-text fields of each skeleton, keeping its fixed "
+		       "values; embeddings keep the samples diverse"),
 	.init = si_init,
 	.execute = si_execute,
 };

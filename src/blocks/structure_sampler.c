@@ -34,17 +34,17 @@ static const char *const outputs[] = { "skeletons", "_seed_samples", NULL };
 #define MAX_TARGET 100000
 
 static const struct dgen_block_param params[] = {
-	{ "target_count", DGEN_PARAM_INT_OR_TEMPLATE, NULL, NULL, false, true, false, NULL,
-	  "Number of skeletons to generate: an integer or a template (\"{{ target_count }}\")" },
-	{ "categorical_fields", DGEN_PARAM_STRING_LIST, "[]", NULL, false, false, false, NULL,
-	  "Fields whose values are sampled from the learned frequencies" },
-	{ "numeric_fields", DGEN_PARAM_STRING_LIST, "[]", NULL, false, false, false, NULL,
-	  "Fields whose [min, max] range is given to the LLM as a hint" },
-	{ "dependencies", DGEN_PARAM_SCHEMA, "{}", NULL, false, false, false, "json",
-	  "Object of child field -> [parent fields]: the child is sampled conditional on them "
+	{ .name = "target_count", .type = DGEN_PARAM_INT_OR_TEMPLATE, .required = true,
+	  .description = "Number of skeletons to generate: an integer or a template (\"{{ target_count }}\")" },
+	BLOCKUTIL_PARAM("categorical_fields", DGEN_PARAM_STRING_LIST, "[]",
+			"Fields whose values are sampled from the learned frequencies"),
+	BLOCKUTIL_PARAM("numeric_fields", DGEN_PARAM_STRING_LIST, "[]",
+			"Fields whose [min, max] range is given to the LLM as a hint"),
+	{ .name = "dependencies", .type = DGEN_PARAM_SCHEMA, .default_json = "{}", .format = "json",
+	  .description = "Object of child field -> [parent fields]: the child is sampled conditional on them "
 	  "(an object or a template rendering to one)" },
-	{ "seed", DGEN_PARAM_INTEGER, "null", NULL, false, false, true, NULL,
-	  "Random seed for reproducibility (null: 0)" },
+	{ .name = "seed", .type = DGEN_PARAM_INTEGER, .default_json = "null", .nullable = true,
+	  .description = "Random seed for reproducibility (null: 0)" },
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -469,12 +469,9 @@ out:
 }
 
 const struct dgen_block_type structure_sampler_block = {
-	BLOCKUTIL_TABLES,
-	.type = "StructureSampler",
-	.name = "Structure Sampler",
-	.description = "Learns category frequencies and numeric ranges from `samples` and draws "
-		       "skeleton records with hints for an LLM to fill in",
-	.category = "seeders",
+	BLOCKUTIL_TYPE("StructureSampler", "Structure Sampler", "seeders",
+		       "Learns category frequencies and numeric ranges from `samples` and draws "
+		       "skeleton records with hints for an LLM to fill in"),
 	.init = ss_init,
 	.execute = ss_execute,
 };

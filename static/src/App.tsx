@@ -1,14 +1,19 @@
 import React, { Suspense, lazy, useEffect, useState } from 'react';
-import { NavLink, Navigate, Route, Routes } from 'react-router-dom';
-import { BaseStyles, Box, Button, Spinner, Text, ThemeProvider, useTheme } from '@primer/react';
-import { AlertIcon, DeviceDesktopIcon, MoonIcon, SunIcon, SyncIcon } from '@primer/octicons-react';
+import { NavLink, Navigate, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
+import { BaseStyles, Box, Button, Label, Spinner, Text, ThemeProvider, useTheme } from '@primer/react';
+import { AlertIcon, DeviceDesktopIcon, MoonIcon, PersonIcon, SignOutIcon, SunIcon, SyncIcon } from '@primer/octicons-react';
 import { useModePref, type ModePref } from './theme';
 import { api, onReachability } from './api';
+import { AuthProvider, useAuth } from './auth/AuthProvider';
+import { LOGIN_PATH, loginRedirect } from './lib/auth';
 
 const PipelinesPage = lazy(() => import('./pages/PipelinesPage'));
 const BuilderPage = lazy(() => import('./pages/BuilderPage'));
 const GeneratorPage = lazy(() => import('./pages/GeneratorPage'));
 const ReviewPage = lazy(() => import('./pages/ReviewPage'));
+const LoginPage = lazy(() => import('./pages/LoginPage'));
+const TokensPage = lazy(() => import('./pages/TokensPage'));
+const UsersPage = lazy(() => import('./pages/UsersPage'));
 
 // Mirrors a few theme colours into CSS variables for the plain CSS in
 // styles.css and tags <html> with the resolved mode (tests and React Flow
@@ -110,7 +115,71 @@ function useReachable(): { down: boolean; retry: () => void; checking: boolean; 
   return { down, retry, checking, epoch };
 }
 
+// The signed-in user at the right of the header, their tokens, and
+// logout. Nothing when the server has no accounts.
+function UserMenu() {
+  const { state, logout } = useAuth();
+  const navigate = useNavigate();
+  const [busy, setBusy] = useState(false);
+  if (state.kind !== 'user') return null;
+  const out = async () => {
+    setBusy(true);
+    await logout();
+    setBusy(false);
+    navigate(LOGIN_PATH, { replace: true }); // the next user starts from the home page
+  };
+  return (
+    <Box sx={{ display: 'flex', alignItems: 'center', gap: 2 }} data-testid="user-menu">
+      <Box sx={{ display: 'flex', alignItems: 'center', gap: 1, color: 'fg.muted' }}>
+        <PersonIcon />
+        <Text sx={{ color: 'fg.default', fontWeight: 'bold' }} data-testid="current-user">
+          {state.user.name}
+        </Text>
+        <Label variant={state.user.role === 'admin' ? 'accent' : 'secondary'} data-testid="current-role">
+          {state.user.role}
+        </Label>
+      </Box>
+      <Button size="small" leadingVisual={SignOutIcon} onClick={out} disabled={busy} data-testid="logout">
+        Log out
+      </Button>
+    </Box>
+  );
+}
+
+// Sends a caller without a session to the login page, remembering where
+// they were; waits for the first answer about the session before showing
+// a page (no flash of a page that would answer 401).
+function Gate({ children }: { children: React.ReactNode }) {
+  const { state } = useAuth();
+  const loc = useLocation();
+  if (state.kind === 'loading') {
+    return (
+      <Box sx={{ p: 4 }} data-testid="auth-loading">
+        <Spinner />
+      </Box>
+    );
+  }
+  if (state.kind === 'anonymous') {
+    const to = loginRedirect(loc);
+    if (to) return <Navigate to={to} replace />;
+  }
+  return <>{children}</>;
+}
+
 export default function App() {
+  return (
+    <AuthProvider>
+      <Shell />
+    </AuthProvider>
+  );
+}
+
+function Shell() {
+  const { state } = useAuth();
+  const loc = useLocation();
+  const onLogin = loc.pathname === LOGIN_PATH;
+  const signedIn = state.kind === 'user';
+  const showNav = !onLogin && state.kind !== 'anonymous' && state.kind !== 'loading';
   const reach = useReachable();
   const [pref, cycle] = useModePref();
   const colorMode = pref === 'auto' ? 'auto' : pref === 'light' ? 'day' : 'night';
@@ -134,12 +203,17 @@ export default function App() {
             }}
           >
             <Text sx={{ fontWeight: 'bold', fontSize: 3, mr: 2 }}>dgen</Text>
-            <Box as="nav" aria-label="Main" sx={{ display: 'flex', gap: 1 }}>
-              <NavItem to="/pipelines" testid="nav-pipelines">Pipelines</NavItem>
-              <NavItem to="/generator" testid="nav-generator">Generator</NavItem>
-              <NavItem to="/review" testid="nav-review">Review</NavItem>
-            </Box>
+            {showNav ? (
+              <Box as="nav" aria-label="Main" sx={{ display: 'flex', gap: 1 }}>
+                <NavItem to="/pipelines" testid="nav-pipelines">Pipelines</NavItem>
+                <NavItem to="/generator" testid="nav-generator">Generator</NavItem>
+                <NavItem to="/review" testid="nav-review">Review</NavItem>
+                {signedIn ? <NavItem to="/tokens" testid="nav-tokens">API tokens</NavItem> : null}
+                {signedIn && state.user.role === 'admin' ? <NavItem to="/users" testid="nav-users">Users</NavItem> : null}
+              </Box>
+            ) : null}
             <Box sx={{ flex: 1 }} />
+            {onLogin ? null : <UserMenu />}
             <Button
               size="small"
               leadingVisual={Icon}
@@ -155,8 +229,12 @@ export default function App() {
             {reach.down ? <ServerDown onRetry={reach.retry} busy={reach.checking} /> : null}
             <Suspense fallback={<Box sx={{ p: 4 }}><Spinner /></Box>}>
               <Box key={reach.epoch} sx={{ display: reach.down ? 'none' : 'flex', flexDirection: 'column', flex: 1, minHeight: 0 }}>
+              <Gate>
               <Routes>
                 <Route path="/" element={<Navigate to="/pipelines" replace />} />
+                <Route path="/login" element={<LoginPage />} />
+                <Route path="/tokens" element={<TokensPage />} />
+                <Route path="/users" element={<UsersPage />} />
                 <Route path="/pipelines" element={<PipelinesPage />} />
                 <Route path="/pipelines/new" element={<BuilderPage />} />
                 <Route path="/pipelines/:id/edit" element={<BuilderPage />} />
@@ -164,6 +242,7 @@ export default function App() {
                 <Route path="/review" element={<ReviewPage />} />
                 <Route path="*" element={<Box sx={{ p: 4 }} data-testid="not-found">Page not found.</Box>} />
               </Routes>
+              </Gate>
               </Box>
             </Suspense>
           </Box>

@@ -2,17 +2,20 @@
 // works behind any prefix-less nginx vhost; errors keep the server's
 // {error, detail} so pages can point at the offending field.
 import type {
-  BlockInfo, DataRecord, ExecuteResponse, Failure, FieldOrder, Health, Job, JobStatus,
+  AuthUser, Me, NewToken, Token, UserInfo, UserUpdate, BlockInfo, DataRecord, ExecuteResponse, Failure, FieldOrder, Health, Job, JobStatus,
   Json, JsonObject, Pipeline, PipelineDef, RecordPage, RecordStats, RecordStatus, SeedValidation, TemplateInfo,
 } from './types';
 
 export class ApiError extends Error {
   status: number;
   detail: JsonObject;
-  constructor(status: number, message: string, detail: JsonObject) {
+  // Seconds from a Retry-After header (429), else null.
+  retryAfter: number | null;
+  constructor(status: number, message: string, detail: JsonObject, retryAfter: number | null = null) {
     super(message);
     this.status = status;
     this.detail = detail;
+    this.retryAfter = retryAfter;
   }
   get field(): string | undefined {
     const f = this.detail?.field;
@@ -43,6 +46,36 @@ export const UNREACHABLE = 'The server cannot be reached. Check that dgen is run
 interface RequestOpts {
   signal?: AbortSignal;
   onHeaders?: (h: Headers) => void;
+  quiet401?: boolean; // a 401 is an expected answer, not a lost session
+}
+
+// Listeners told when the server answers 401 to an ordinary request: the
+// session is gone (logged out elsewhere, expired, user disabled). The app
+// sends the user to the login page. Login itself and the "who am I" probe
+// answer 401 as a normal outcome and do not tell.
+type UnauthorizedListener = () => void;
+const unauthorizedListeners = new Set<UnauthorizedListener>();
+export function onUnauthorized(fn: UnauthorizedListener): () => void {
+  unauthorizedListeners.add(fn);
+  return () => {
+    unauthorizedListeners.delete(fn);
+  };
+}
+
+// The headers of every request. The session cookie goes along by itself
+// (same origin); X-Requested-With is what the server asks of a
+// cookie-carried state-changing request so another site cannot forge one
+// (a cross-site form cannot set it). It goes on reads too: harmless, and no
+// request can forget it.
+export function requestHeaders(extra?: Record<string, string>): Record<string, string> {
+  return { Accept: 'application/json', 'X-Requested-With': 'dgen', ...(extra || {}) };
+}
+
+// Retry-After in seconds (the HTTP-date form is not used by dgen).
+export function parseRetryAfter(v: string | null | undefined): number | null {
+  if (!v) return null;
+  const n = Number(v.trim());
+  return Number.isFinite(n) && n >= 0 ? Math.ceil(n) : null;
 }
 
 export function isAbort(e: unknown): boolean {
@@ -50,7 +83,7 @@ export function isAbort(e: unknown): boolean {
 }
 
 async function request<T>(method: string, url: string, body?: unknown, headers?: Record<string, string>, opts?: RequestOpts): Promise<T> {
-  const init: RequestInit = { method, headers: { Accept: 'application/json', ...(headers || {}) }, signal: opts?.signal };
+  const init: RequestInit = { method, headers: requestHeaders(headers), credentials: 'same-origin', signal: opts?.signal };
   if (body instanceof FormData) {
     init.body = body;
   } else if (body !== undefined) {
@@ -85,7 +118,8 @@ async function request<T>(method: string, url: string, body?: unknown, headers?:
     const obj = (data && typeof data === 'object' ? data : {}) as { error?: unknown; detail?: unknown };
     const msg = typeof obj.error === 'string' ? obj.error : `Request failed with status ${res.status}`;
     const detail = (obj.detail && typeof obj.detail === 'object' && !Array.isArray(obj.detail) ? obj.detail : {}) as JsonObject;
-    throw new ApiError(res.status, msg, detail);
+    if (res.status === 401 && !opts?.quiet401) for (const fn of unauthorizedListeners) fn();
+    throw new ApiError(res.status, msg, detail, parseRetryAfter(res.headers.get('Retry-After')));
   }
   return data as T;
 }
@@ -119,6 +153,22 @@ function qs(params: Record<string, string | number | undefined | null>): string 
 
 export const api = {
   health: () => request<Health>('GET', '/api/health'),
+  // Accounts (SPEC §8).
+  login: (name: string, password: string) =>
+    request<{ user: AuthUser }>('POST', '/api/auth/login', { name, password }, undefined, { quiet401: true }),
+  logout: () => request<{ success: boolean }>('POST', '/api/auth/logout', undefined, undefined, { quiet401: true }),
+  me: () => request<Me>('GET', '/api/auth/me', undefined, undefined, { quiet401: true }),
+  users: () => request<UserInfo[]>('GET', '/api/users'),
+  createUser: (name: string, password: string, role: string) => request<UserInfo>('POST', '/api/users', { name, password, role }),
+  updateUser: (name: string, body: UserUpdate) => request<UserInfo>('PUT', `/api/users/${encodeURIComponent(name)}`, body),
+  tokens: (user?: string) => request<Token[]>('GET', `/api/tokens${qs({ user })}`).then(normIds),
+  createToken: (name: string, expiresInDays?: number | null, user?: string) => {
+    const body: JsonObject = { name };
+    if (expiresInDays) body.expires_in_days = expiresInDays;
+    if (user) body.user = user;
+    return request<NewToken>('POST', '/api/tokens', body).then(normIds);
+  },
+  revokeToken: (id: string) => request<{ success: boolean }>('DELETE', `/api/tokens/${encodeURIComponent(id)}`),
   blocks: () => request<BlockInfo[]>('GET', '/api/blocks'),
   templates: () => request<TemplateInfo[]>('GET', '/api/templates'),
   fromTemplate: async (id: string) =>

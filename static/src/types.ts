@@ -193,3 +193,45 @@ export interface SeedValidation {
   errors: Json[];
   warnings: Json[];
 }
+
+// Accounts (SPEC §8). Quotas are a flat object of numbers whose keys the
+// server names; the UI shows whatever keys it gets.
+export type Role = 'admin' | 'member';
+export type Quotas = Record<string, number | null>;
+
+export interface AuthUser {
+  name: string;
+  role: Role;
+}
+
+export interface Me extends AuthUser {
+  quotas?: Quotas;
+}
+
+export interface UserInfo extends AuthUser {
+  disabled: boolean;
+  created_at?: string;
+  quotas?: Quotas;
+}
+
+export interface UserUpdate {
+  role?: Role;
+  disabled?: boolean;
+  password?: string;
+  quotas?: Quotas;
+}
+
+export interface Token {
+  id: string;
+  name: string;
+  user?: string;
+  created_at?: string;
+  last_used_at?: string | null;
+  expires_at?: string | null;
+}
+
+export interface NewToken {
+  id: string;
+  name: string;
+  token: string;
+}

@@ -8,7 +8,9 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { assert, BASE, SHOTS, test, diag, done, launch, shoot, mouseDrag, stableBox, apiCall, apiOk, waitFor } = require('./lib.cjs');
+const {
+  assert, BASE, SHOTS, ADMIN, test, skip, diag, done, launch, login, logout, shoot, mouseDrag, stableBox, authHeaders, apiCall, apiOk, waitFor,
+} = require('./lib.cjs');
 
 const JOB_TIMEOUT = Number(process.env.DGEN_JOB_TIMEOUT_MS || 180000);
 const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
@@ -69,7 +71,7 @@ async function generateViaApi(pipelineId, seeds) {
   const fd = new FormData();
   fd.append('pipeline_id', String(pipelineId));
   fd.append('file', new Blob([JSON.stringify(seeds)], { type: 'application/json' }), 'seeds.json');
-  const res = await fetch(`${BASE}/api/generate`, { method: 'POST', body: fd });
+  const res = await fetch(`${BASE}/api/generate`, { method: 'POST', body: fd, headers: authHeaders() });
   const body = await res.json();
   assert.ok(res.ok, `generate answered ${res.status}: ${JSON.stringify(body)}`);
   return String(body.job_id);
@@ -94,7 +96,16 @@ async function main() {
     console.log(`Bail out! ${BASE}/api/health answered ${health.status}: ${JSON.stringify(health.data)}`);
     return 1;
   }
-  const { browser, page, pageErrors } = await launch();
+  // A server with accounts answers 401 to nobody; one without answers 404
+  // on /api/auth/me, and the UI works as it did before accounts.
+  const anon = await apiCall('GET', '/api/auth/me', undefined, { token: '' });
+  const accounts = anon.status !== 404;
+  if (accounts && !ADMIN.password) {
+    console.log('Bail out! the server has accounts: set DGEN_DATA to the data dir of the stack (admin.password, admin.token)');
+    return 1;
+  }
+  diag(accounts ? `signing in as ${ADMIN.name}` : 'the server has no accounts (404 on /api/auth/me): no sign-in');
+  const { browser, context, page, pageErrors } = await launch();
   // A page with unsaved changes asks before unloading; the tests navigate
   // on purpose, so such prompts are accepted (and counted).
   const dialogs = [];
@@ -107,6 +118,39 @@ async function main() {
   let templateId = null;
 
   try {
+    // ---------------------------------------------------------------- sign in
+    if (accounts) {
+      await test('login: the app sends a visitor without a session to the login page; a wrong password says so', async () => {
+        await go('/generator?x=1');
+        await page.locator(tid('login-page')).waitFor();
+        assert.equal(new URL(page.url()).pathname, '/login');
+        assert.equal(new URL(page.url()).searchParams.get('next'), '/generator?x=1');
+        assert.equal(await page.locator(tid('nav-pipelines')).count(), 0, 'no navigation before signing in');
+        await shoot(page, 'login');
+        await page.locator(tid('login-name')).fill(ADMIN.name);
+        await page.locator(tid('login-password')).fill('not the password at all');
+        await page.locator(tid('login-submit')).click();
+        await page.locator(tid('login-error')).waitFor();
+        assert.match(await page.locator(tid('login-error')).innerText(), /Wrong name or password/);
+        assert.equal(new URL(page.url()).pathname, '/login');
+        assert.equal(await page.locator(tid('current-user')).count(), 0);
+        await shoot(page, 'login-error');
+      });
+
+      await test('login: the admin signs in and lands where they were going, named in the header', async () => {
+        await login(page, ADMIN.name, ADMIN.password);
+        await page.locator(tid('generator-page')).waitFor();
+        const u = new URL(page.url());
+        assert.equal(u.pathname + u.search, '/generator?x=1');
+        assert.equal(await page.locator(tid('current-role')).innerText(), 'admin');
+        await page.locator(tid('nav-users')).waitFor();
+        await page.locator(tid('nav-tokens')).waitFor();
+      });
+    } else {
+      skip('login: the app sends a visitor without a session to the login page; a wrong password says so', 'the server has no accounts');
+      skip('login: the admin signs in and lands where they were going, named in the header', 'the server has no accounts');
+    }
+
     // ---------------------------------------------------------------- pipelines
     await test('pipelines page shows the server templates and the pipeline list', async () => {
       const templates = await apiOk('GET', '/api/templates');
@@ -567,7 +611,7 @@ async function main() {
     }, ['builder: save creates the pipeline with the blocks in edge order']);
 
     await test('generator: a cancel racing the end of the job says so, and the note can be dismissed', async () => {
-      const jobId = await generateViaApi(S.pipelineId, [{ repetitions: 100000, metadata: { topic: 'race' } }]);
+      const jobId = await generateViaApi(S.pipelineId, Array.from({ length: 10 }, () => ({ repetitions: 10000, metadata: { topic: 'race' } })));
       created.jobs.add(jobId);
       try {
         const card = page.locator(`${tid('job-card')}[data-job-id="${jobId}"]`);
@@ -959,6 +1003,142 @@ async function main() {
       assert.equal(r.status, 404);
       created.pipelines.delete(S.templatePipelineId);
     }, ['a template card creates a pipeline with one click']);
+
+    // ---------------------------------------------------------------- accounts
+    const ACC = [
+      'tokens: a new token is shown once, works on the API, and stops working once revoked',
+      'users: an admin adds a member; a too-short password is refused first',
+      'users: the member signs in, sees none of the admin\'s pipelines, gets 404 opening one, and has no Users page',
+      'users: back as the admin, disabling the member shows and sticks',
+      'login: too many wrong passwords say how long to wait, and the button waits too',
+    ];
+    if (!accounts) {
+      for (const n of ACC) skip(n, 'the server has no accounts');
+    } else {
+      await test(ACC[0], async () => {
+        await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+        const name = `ui-token-${stamp}`;
+        await go('/tokens');
+        await page.locator(tid('tokens-page')).waitFor();
+        await page.locator(tid('token-name')).fill(name);
+        await page.locator(tid('token-days')).fill('7');
+        await page.locator(tid('create-token')).click();
+        await page.locator(tid('token-dialog')).waitFor();
+        assert.match(await page.locator(tid('token-once-warning')).innerText(), /you will not see it again/);
+        const token = await page.locator(tid('new-token-value')).inputValue();
+        assert.match(token, /^dgen_/);
+        await page.locator(tid('copy-token')).click();
+        await page.locator(tid('copy-token')).filter({ hasText: 'Copied' }).waitFor();
+        assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
+        await shoot(page, 'token-created');
+        // The token is the bearer of the admin's rights.
+        const me = await apiCall('GET', '/api/auth/me', undefined, { token });
+        assert.equal(me.status, 200, JSON.stringify(me.data));
+        assert.equal(me.data.name, ADMIN.name);
+        await page.locator(tid('token-dialog-done')).click();
+        await page.locator(tid('token-dialog')).waitFor({ state: 'detached' });
+        assert.ok(!(await page.content()).includes(token), 'the token is gone from the page once the dialog closes');
+        const row = page.locator(`${tid('token-row')}[data-token-name="${name}"]`);
+        await row.waitFor();
+        await go('/tokens');
+        await row.waitFor();
+        assert.notEqual((await row.locator(tid('token-last-used')).innerText()).trim(), 'never', 'last used after the API call');
+        await shoot(page, 'tokens');
+        await row.locator(tid('revoke-token')).click();
+        await confirmDialog(page, 'Revoke');
+        await row.waitFor({ state: 'detached' });
+        const after = await apiCall('GET', '/api/auth/me', undefined, { token });
+        assert.equal(after.status, 401, 'a revoked token is refused');
+      });
+
+      S.member = { name: `member${stamp.slice(-8)}`, password: `member-pass-${stamp}` };
+      await test(ACC[1], async () => {
+        await go('/users');
+        await page.locator(tid('users-page')).waitFor();
+        await page.locator(`${tid('user-row')}[data-user="${ADMIN.name}"]`).waitFor();
+        await page.locator(tid('new-user-name')).fill(S.member.name);
+        await page.locator(tid('new-user-password')).fill('short');
+        assert.ok(await page.locator(tid('create-user')).isDisabled(), 'a password under 12 characters cannot be sent');
+        await page.getByText('At least 12 characters').waitFor();
+        await page.locator(tid('new-user-password')).fill(S.member.password);
+        await page.locator(tid('new-user-role')).selectOption('member');
+        await page.locator(tid('create-user')).click();
+        const row = page.locator(`${tid('user-row')}[data-user="${S.member.name}"]`);
+        await row.waitFor();
+        assert.match(await row.innerText(), /member/);
+        const users = await apiOk('GET', '/api/users');
+        const u = users.find((x) => x.name === S.member.name);
+        assert.ok(u, 'the user exists on the server');
+        assert.equal(u.role, 'member');
+        assert.equal(u.disabled, false);
+        await row.locator(tid('show-user-tokens')).click();
+        await page.locator(tid('user-tokens')).waitFor();
+        await page.locator(tid('user-tokens')).locator(`${tid('no-tokens')}, ${tid('token-table')}`).first().waitFor();
+        await shoot(page, 'users');
+      });
+
+      await test(ACC[2], async () => {
+        const mine = await apiOk('POST', '/api/pipelines', { name: `Admin only ${stamp}`, blocks: [{ type: 'ValidatorBlock', config: {} }] });
+        const id = String(mine.id);
+        created.pipelines.add(id);
+        await logout(page);
+        await login(page, S.member.name, S.member.password);
+        assert.equal(await page.locator(tid('current-role')).innerText(), 'member');
+        await go('/pipelines');
+        await page.locator(`${tid('no-pipelines')}, ${tid('pipeline-list')}`).first().waitFor();
+        assert.equal(await page.locator(tid('pipeline-row')).count(), 0, 'a new member has no pipelines and sees nobody else\'s');
+        assert.equal(await page.locator(tid('nav-users')).count(), 0, 'no Users link for a member');
+        await page.locator(tid('nav-tokens')).waitFor();
+        // Opening the admin's pipeline by URL: the same 404 as an unknown id.
+        const status = await page.evaluate(async (p) => (await fetch(`/api/pipelines/${p}`)).status, id);
+        assert.equal(status, 404);
+        await go(`/pipelines/${id}/edit`);
+        await page.locator(tid('builder-load-error')).waitFor();
+        await go('/users');
+        await page.locator(tid('users-forbidden')).waitFor();
+        assert.equal(await page.locator(tid('users-page')).count(), 0);
+        await shoot(page, 'users-member');
+      }, [ACC[1]]);
+
+      await test(ACC[3], async () => {
+        if (await page.locator(tid('logout')).isVisible().catch(() => false)) await logout(page);
+        await login(page, ADMIN.name, ADMIN.password);
+        await go('/users');
+        const row = page.locator(`${tid('user-row')}[data-user="${S.member.name}"]`);
+        await row.waitFor();
+        await row.locator(tid('toggle-user')).click();
+        await page.locator(`${tid('user-row')}[data-user="${S.member.name}"][data-disabled="true"]`).waitFor();
+        const u = (await apiOk('GET', '/api/users')).find((x) => x.name === S.member.name);
+        assert.equal(u.disabled, true);
+        const r = await apiCall('POST', '/api/auth/login', { name: S.member.name, password: S.member.password }, { token: '' });
+        assert.equal(r.status, 401, 'a disabled user cannot sign in');
+      }, [ACC[1]]);
+
+      // Last of the sign-ins: the budget it spends is per client too.
+      await test(ACC[4], async () => {
+        const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+        try {
+          const p2 = await ctx.newPage();
+          p2.on('pageerror', (e) => pageErrors.push(e.message));
+          await p2.goto(BASE + '/login');
+          await p2.locator(tid('login-name')).fill(`nobody${stamp}`);
+          let text = '';
+          for (let i = 0; i < 30 && !/Too many attempts/.test(text); i++) {
+            await p2.locator(tid('login-password')).fill(`wrong password ${i}`);
+            await p2.locator(tid('login-submit')).click();
+            await p2.locator(tid('login-error')).waitFor();
+            await p2.waitForFunction(() => !document.querySelector('[data-testid="login-submit"]')?.textContent?.includes('Signing in'));
+            text = await p2.locator(tid('login-error')).innerText();
+          }
+          assert.match(text, /Too many attempts, try again in \d+ s/);
+          assert.ok(await p2.locator(tid('login-submit')).isDisabled(), 'no new attempt while waiting');
+          assert.match(await p2.locator(tid('login-submit')).innerText(), /Wait \d+ s/);
+          await shoot(p2, 'login-too-many');
+        } finally {
+          await ctx.close();
+        }
+      });
+    }
 
     await test('no uncaught errors in the page', async () => {
       assert.deepEqual(pageErrors, []);

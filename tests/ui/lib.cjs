@@ -33,6 +33,28 @@ const BASE = (process.env.DGEN_URL || '').replace(/\/+$/, '');
 const SHOTS = process.env.DGEN_SCREENSHOTS || path.join(__dirname, 'screenshots');
 const CHROMIUM = process.env.DGEN_CHROMIUM || '/usr/bin/chromium';
 
+// The stack's first admin, as `contrib/dgenctl up` leaves it in the data
+// dir (admin.password, admin.token, mode 0600); DGEN_ADMIN_PASSWORD and
+// DGEN_TOKEN win when set. Empty when the server has no accounts.
+const DATA = process.env.DGEN_DATA || '';
+function secret(env, file) {
+  if (process.env[env]) return process.env[env].trim();
+  if (!DATA) return '';
+  try {
+    return fs.readFileSync(path.join(DATA, file), 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+const ADMIN = { name: process.env.DGEN_ADMIN_NAME || 'admin', password: secret('DGEN_ADMIN_PASSWORD', 'admin.password') };
+const TOKEN = secret('DGEN_TOKEN', 'admin.token');
+
+// Headers that make a test's own API call the admin's (a Bearer token needs
+// no X-Requested-With). `token: ''` calls anonymously.
+function authHeaders(token = TOKEN) {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
 // --- TAP -------------------------------------------------------------------
 
 let count = 0;
@@ -42,6 +64,12 @@ const failedNames = new Set();
 function yamlBlock(err) {
   const msg = String((err && err.stack) || err).split('\n').slice(0, 12);
   return ['  ---', '  message: |', ...msg.map((l) => `    ${l}`), '  ...'].join('\n');
+}
+
+// Reports a test as skipped, with the reason.
+function skip(name, reason) {
+  count++;
+  console.log(`ok ${count} - ${name} # SKIP ${reason}`);
 }
 
 // Runs one named test. `needs` lists earlier tests it builds on; when one of
@@ -119,6 +147,26 @@ async function launch() {
   return { browser, context, page, pageErrors };
 }
 
+// Signs in the way a person does: the login page (where the app sent us, or
+// /login), name and password typed in, Sign in. Waits until the header
+// shows the user.
+async function login(page, name, password) {
+  const form = page.locator('[data-testid="login-page"]');
+  if (!(await form.isVisible().catch(() => false))) {
+    await page.goto(BASE + '/login');
+    await form.waitFor();
+  }
+  await page.locator('[data-testid="login-name"]').fill(name);
+  await page.locator('[data-testid="login-password"]').fill(password);
+  await page.locator('[data-testid="login-submit"]').click();
+  await page.waitForFunction((n) => document.querySelector('[data-testid="current-user"]')?.textContent === n, name);
+}
+
+async function logout(page) {
+  await page.locator('[data-testid="logout"]').click();
+  await page.locator('[data-testid="login-page"]').waitFor();
+}
+
 // Screenshots the page as it is, in light and then dark colour scheme (the
 // UI follows the system scheme when the toggle is on "System").
 async function shoot(page, name) {
@@ -160,8 +208,9 @@ async function mouseDrag(page, from, to) {
 
 // --- API client ----------------------------------------------------------------
 
-async function apiCall(method, p, body) {
-  const init = { method, headers: { Accept: 'application/json' } };
+// Calls the API as the admin's token, or as `opts.token` ('' for nobody).
+async function apiCall(method, p, body, opts = {}) {
+  const init = { method, headers: { Accept: 'application/json', ...authHeaders(opts.token === undefined ? TOKEN : opts.token) } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers['Content-Type'] = 'application/json';
@@ -177,8 +226,8 @@ async function apiCall(method, p, body) {
   return { status: res.status, data, headers: res.headers };
 }
 
-async function apiOk(method, p, body) {
-  const r = await apiCall(method, p, body);
+async function apiOk(method, p, body, opts) {
+  const r = await apiCall(method, p, body, opts);
   assert.ok(r.status >= 200 && r.status < 300, `${method} ${p} -> ${r.status} ${JSON.stringify(r.data)}`);
   return r.data;
 }
@@ -198,4 +247,7 @@ async function waitFor(fn, { timeoutMs = 30000, intervalMs = 500, what = 'condit
   }
 }
 
-module.exports = { assert, BASE, SHOTS, test, diag, done, launch, shoot, mouseDrag, stableBox, apiCall, apiOk, waitFor };
+module.exports = {
+  assert, BASE, SHOTS, ADMIN, TOKEN, test, skip, diag, done, launch, login, logout, shoot, mouseDrag, stableBox,
+  authHeaders, apiCall, apiOk, waitFor,
+};

@@ -13,6 +13,9 @@
 # (default 180000): how long a generation job may take. DGEN_DB: the
 # database of the stack under test; with it (and build/tests/api/fake_runner,
 # or DGEN_FAKE_RUNNER) the review-at-scale tests seed 10 000 records there.
+# DGEN_DATA: the data dir of the stack (`contrib/dgenctl up --data DIR`),
+# where the tests read the admin's password and token to sign in (or set
+# DGEN_ADMIN_PASSWORD and DGEN_TOKEN).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -40,7 +43,12 @@ fi
 
 DGEN_URL=$DGEN_URL
 DGEN_SCREENSHOTS=${DGEN_SCREENSHOTS:-$here/screenshots}
-export DGEN_URL DGEN_SCREENSHOTS
+DGEN_DATA=${DGEN_DATA:-}
+if [ -n "$DGEN_DATA" ] && [ ! -d "$DGEN_DATA" ]; then
+	echo "Bail out! DGEN_DATA=$DGEN_DATA is not a directory"
+	exit 1
+fi
+export DGEN_URL DGEN_SCREENSHOTS DGEN_DATA
 node "$here/e2e.cjs"
 rc=$?
 [ "$rc" -eq 0 ] || exit 1
