@@ -619,6 +619,16 @@ static bool is_markdown(const char *path)
 	       (n >= 9 && strcmp(path + n - 9, ".markdown") == 0);
 }
 
+/* A seed file's text, up to the byte limit of *jlim (NULL: the defaults,
+ * set in *jlim). */
+static int read_seed_file(const char *path, const struct dgen_json_limits **jlim, char **text,
+			  size_t *len, struct dgen_err *err)
+{
+	if (!*jlim)
+		*jlim = &dgen_json_default_limits;
+	return dgen_file_read_capped(path, (*jlim)->max_bytes, text, len, err) < 0 ? -1 : 0;
+}
+
 int seeds_index_load(const char *path, const struct dgen_json_limits *jlim,
 		     const struct dgen_seed_limits *lim, struct dgen_seed_index *out,
 		     struct dgen_err *err)
@@ -627,9 +637,7 @@ int seeds_index_load(const char *path, const struct dgen_json_limits *jlim,
 	size_t len = 0;
 
 	memset(out, 0, sizeof *out);
-	if (!jlim)
-		jlim = &dgen_json_default_limits;
-	if (dgen_file_read_capped(path, jlim->max_bytes, &text, &len, err) < 0)
+	if (read_seed_file(path, &jlim, &text, &len, err) != 0)
 		return -1;
 	if (is_markdown(path))
 		return seeds_index_markdown(text, len, out, err);
@@ -645,9 +653,7 @@ int seeds_load_file(const char *path, const struct dgen_json_limits *jlim,
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (!jlim)
-		jlim = &dgen_json_default_limits;
-	if (dgen_file_read_capped(path, jlim->max_bytes, &text, &len, err) < 0)
+	if (read_seed_file(path, &jlim, &text, &len, err) != 0)
 		return -1;
 	if (is_markdown(path))
 		rc = seeds_from_markdown(text, len, out, err);
@@ -664,12 +670,17 @@ void seeds_free(struct dgen_seeds *s)
 	memset(s, 0, sizeof *s);
 }
 
-/* The last of n seeds whose first unit (first(v, i)) is at or before unit. */
-static size_t seed_of_unit(const void *v, size_t n, long long (*first)(const void *v, size_t i),
-			   long long unit)
+/* The seed and repetition of unit, among n seeds whose first units
+ * (first(v, i)) ascend from 0 to below total; -1 out of range. */
+static int unit_of(const void *v, size_t n, long long total,
+		   long long (*first)(const void *v, size_t i), long long unit,
+		   size_t *seed_index, long *repetition)
 {
 	size_t lo = 0, hi = n;
 
+	if (unit < 0 || unit >= total)
+		return -1;
+	/* the last seed whose first unit <= unit */
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -678,7 +689,9 @@ static size_t seed_of_unit(const void *v, size_t n, long long (*first)(const voi
 		else
 			hi = mid;
 	}
-	return lo;
+	*seed_index = lo;
+	*repetition = (long)(unit - first(v, lo));
+	return 0;
 }
 
 static long long seed_first(const void *v, size_t i)
@@ -693,21 +706,13 @@ static long long span_first(const void *v, size_t i)
 
 int seeds_unit(const struct dgen_seeds *s, long long unit, size_t *seed_index, long *repetition)
 {
-	if (unit < 0 || unit >= s->total_units)
-		return -1;
-	*seed_index = seed_of_unit(s->v, s->n, seed_first, unit);
-	*repetition = (long)(unit - s->v[*seed_index].first_unit);
-	return 0;
+	return unit_of(s->v, s->n, s->total_units, seed_first, unit, seed_index, repetition);
 }
 
 int seeds_index_unit(const struct dgen_seed_index *s, long long unit, size_t *seed_index,
 		     long *repetition)
 {
-	if (unit < 0 || unit >= s->total_units)
-		return -1;
-	*seed_index = seed_of_unit(s->v, s->n, span_first, unit);
-	*repetition = (long)(unit - s->v[*seed_index].first_unit);
-	return 0;
+	return unit_of(s->v, s->n, s->total_units, span_first, unit, seed_index, repetition);
 }
 
 /* ------------------------------------------------------------ validate */
