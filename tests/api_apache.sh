@@ -66,6 +66,7 @@ DATA=$T/data         # /var/lib/dgen
 mkdir -p "$SH/ui/assets" "$SH/apache" "$SB" "$ETC/dgen" "$DATA" "$T/apache" "$T/home/www"
 install -m 0755 "$top_builddir/dgen-api" "$SB/dgen-api"
 install -m 0755 "$top_builddir/dgen-runner" "$SB/dgen-runner"
+install -m 0755 "$top_builddir/dgen" "$SB/dgen"
 cp -R "$top_srcdir/templates" "$SH/templates"
 cp -R "$top_srcdir/contrib/apache/errors" "$SH/apache/errors"
 chmod -R a+rX "$SH"
@@ -122,6 +123,15 @@ install -m 0755 "$top_builddir/dgen-api" "$SHARED/api.cgi"
 cp -R "$SH/apache/errors" "$SHARED/dgen-errors"
 mkdir -p "$T/home/data"
 chown -R "$RUN_USER:$RUN_GROUP" "$SHARED" "$T/home/data"
+# site_token DB: the admin and an API token in DB, made with the CLI as the
+# web server user (who owns the database), as an administrator would.
+site_token() {
+	as_web_user env DATABASE_PATH="$1" DGEN_CONFIG=/dev/null "$SB/dgen" users add admin \
+		--admin >/dev/null 2>&1
+	as_web_user env DATABASE_PATH="$1" DGEN_CONFIG=/dev/null "$SB/dgen" tokens create admin \
+		--name tests
+}
+TOKEN=$(site_token "$DATA/dgen.db")
 subst() { # the shipped file, with this directory's paths
 	sed -e "s|@pkgdatadir@|$SH|g" -e "s|@sbindir@|$SB|g" -e "s|@sysconfdir@|$ETC|g" \
 		-e "s|@localstatedir@/lib/dgen|$T/home/data|g" -e "s|/var/lib/dgen|$DATA|g" "$1"
@@ -206,8 +216,9 @@ check "apache2 runs the event MPM" grep -q 'mpm_event' "$HTTPD_CONF"
 req() {
 	local method=$1 path=$2
 	shift 2
+	auth_args
 	STATUS=$(curl -sS -X "$method" -o "$T/body" -D "$T/headers.raw" -w '%{http_code}' \
-		"$@" "$BASE$path" 2>"$T/curl.err")
+		"${AUTH[@]}" "$@" "$BASE$path" 2>"$T/curl.err")
 	CURL_RC=$?
 	tr -d '\r' <"$T/headers.raw" >"$T/headers"
 }
@@ -327,17 +338,23 @@ expect 400 "a request Apache cannot read"
 check "as JSON" error_shape
 
 # ---- the Authorization header reaches CGI programs (CGIPassAuth On) --------------
-req GET /env.cgi -H 'Authorization: Bearer dgen-token-1'
+NOAUTH=1 req GET /env.cgi -H 'Authorization: Bearer dgen-token-1'
 expect 200 "a CGI program of the site"
 check "sees HTTP_AUTHORIZATION" grep -qx 'authorization=Bearer dgen-token-1' "$T/body"
-req GET /api/health -H 'Authorization: Bearer dgen-token-1'
-expect 200 "dgen-api ignores an Authorization header for now"
+NOAUTH=1 req GET /api/health -H 'Authorization: Bearer dgen-token-1'
+expect 200 "GET /api/health is public, whatever the Authorization header"
+NOAUTH=1 req GET /api/pipelines -H 'Authorization: Bearer dgen-token-1'
+expect 401 "through CGIPassAuth, dgen-api sees a bad token"
+check "with WWW-Authenticate: Bearer" grep -q '^WWW-Authenticate: Bearer' "$T/headers"
+req GET /api/pipelines
+expect 200 "and accepts the site's token"
 
 # ---- shared hosting: the .htaccess alone -------------------------------------------
 BASE=$HOSTED
 req GET /api/health
 expect 200 ".htaccess: GET /api/health"
 check "its database where the .htaccess says" test -f "$T/home/data/dgen.db"
+TOKEN=$(site_token "$T/home/data/dgen.db")
 req GET /api/templates
 jqt 'length >= 3' ".htaccess: templates listed"
 jreq POST /api/pipelines '{"name":"hosted","blocks":[{"type":"ValidatorBlock","config":{}}]}'

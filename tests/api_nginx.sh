@@ -27,6 +27,7 @@ FAKE="$top_builddir/tests/api/fake_runner"
 DB="$T/dgen.db"
 : >"$T/dgen.conf"
 export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"
+admin_token
 export DGEN_TEMPLATES_DIR="${DGEN_TEMPLATES_DIR:-$top_srcdir/templates}"
 export LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions" LLM_TIMEOUT=2
 unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy no_proxy NO_PROXY
@@ -140,8 +141,9 @@ check "the socket has mode 0660" test "$(stat -c %a "$T/api.sock")" = 660
 req() {
 	local method=$1 path=$2
 	shift 2
+	auth_args
 	STATUS=$(curl -s -X "$method" -o "$T/body" -D "$T/headers.raw" -w '%{http_code}' \
-		"$@" "$BASE$path")
+		"${AUTH[@]}" "$@" "$BASE$path")
 	tr -d '\r' <"$T/headers.raw" >"$T/headers"
 }
 # jreq METHOD PATH JSON: a JSON request.
@@ -375,8 +377,9 @@ if [ -x "$MOCK" ]; then
 		LLM_PROVIDER=openai LLM_MODEL=mock LLM_TIMEOUT=10 start_api
 	jreq POST /api/pipelines '{"name":"slow","blocks":[{"type":"TextGenerator","config":{"user_prompt":"hi"}}]}'
 	PS=$(jqv .id)
+	auth_args
 	curl -s -o "$T/slow.body" -w '%{http_code}' -H 'Content-Type: application/json' \
-		-d '{}' "$BASE/api/pipelines/$PS/execute" >"$T/slow.status" &
+		"${AUTH[@]}" -d '{}' "$BASE/api/pipelines/$PS/execute" >"$T/slow.status" &
 	CURL_PID=$!
 	# stop the pool once the worker is inside the LLM call: a connection to
 	# the mock's port is established (/proc/net/tcp, ports in hex)

@@ -17,6 +17,7 @@ done
 DB="$T/dgen.db"
 : >"$T/dgen.conf"
 export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"
+admin_token
 export DGEN_TEMPLATES_DIR="${DGEN_TEMPLATES_DIR:-$top_srcdir/templates}"
 
 # 105 pipelines (one more page than the default), two of them with jobs

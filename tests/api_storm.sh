@@ -25,6 +25,10 @@ done
 
 : >"$T/dgen.conf"
 export DATABASE_PATH="$T/dgen.db" DGEN_CONFIG="$T/dgen.conf"
+admin_token
+# every curl of this test sends the token (curl reads $CURL_HOME/.curlrc)
+printf 'header = "Authorization: Bearer %s"\n' "$TOKEN" >"$T/.curlrc"
+export CURL_HOME="$T"
 export DGEN_TEMPLATES_DIR="${DGEN_TEMPLATES_DIR:-$top_srcdir/templates}"
 unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy no_proxy NO_PROXY
 
@@ -89,6 +93,7 @@ cgi_exec() {
 	env GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 REQUEST_METHOD=POST \
 		SCRIPT_NAME= PATH_INFO="/api/pipelines/$P/execute" QUERY_STRING= \
 		CONTENT_TYPE=application/json CONTENT_LENGTH=2 LLM_TIMEOUT=5 \
+		HTTP_AUTHORIZATION="Bearer $TOKEN" \
 		"$top_builddir/dgen-api" <"$T/empty.json" >"$T/cgi.$1.out" 2>/dev/null
 }
 held=$(curl -s "$MOCK_BASE/mock/stats" | jq -r .requests)

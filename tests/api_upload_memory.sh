@@ -31,6 +31,10 @@ if ldd "$API" 2>/dev/null | grep -q libasan; then
 fi
 : >"$T/dgen.conf"
 export DATABASE_PATH="$T/dgen.db" DGEN_CONFIG="$T/dgen.conf"
+admin_token
+# every curl of this test sends the token (curl reads $CURL_HOME/.curlrc)
+printf 'header = "Authorization: Bearer %s"\n' "$TOKEN" >"$T/.curlrc"
+export CURL_HOME="$T"
 export DGEN_TEMPLATES_DIR="${DGEN_TEMPLATES_DIR:-$top_srcdir/templates}"
 unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy no_proxy NO_PROXY
 

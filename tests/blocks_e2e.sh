@@ -37,10 +37,14 @@ check "FieldMapper stored contexts parsed (a list)" jqe -s \
 	'all(.[]; .accumulated_state.contexts | type == "array")' "$T/ragas.jsonl"
 
 # ---- the API (CGI) ------------------------------------------------------------
+# the caller: an admin token made with the CLI (SPEC.md §8)
+"$B/dgen" users add admin --admin >/dev/null
+TOKEN=$("$B/dgen" tokens create admin --name tests)
 cgi() { # cgi METHOD PATH [BODY]: body of the answer in $T/body, status in $STATUS
 	printf '%s' "${3-}" >"$T/req"
 	env GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 REQUEST_METHOD="$1" SCRIPT_NAME= \
 		PATH_INFO="$2" QUERY_STRING= CONTENT_TYPE=application/json \
+		HTTP_AUTHORIZATION="Bearer $TOKEN" \
 		CONTENT_LENGTH="$(wc -c <"$T/req")" "$B/dgen-api" <"$T/req" >"$T/out" 2>"$T/stderr"
 	STATUS=$(sed -n 's/^Status: \([0-9]*\).*/\1/p' "$T/out" | head -1)
 	awk 'h { print } /^\r?$/ { h = 1 }' "$T/out" >"$T/body"

@@ -72,6 +72,9 @@ if ! up; then
 	exit 1
 fi
 ok "the stack is up on port $PORT"
+# every later curl of this test sends the admin's token ($CURL_HOME/.curlrc)
+printf 'header = "Authorization: Bearer %s"\n' "$("$CTL" token --data "$DATA")" >"$T/.curlrc"
+export CURL_HOME=$T
 
 # ---- headers, host names ---------------------------------------------------
 for path in / /api/health; do

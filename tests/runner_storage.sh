@@ -22,12 +22,16 @@ export DGEN_RUNNER_CONCURRENCY=$C
 start_mock --latency-ms 20
 export DATABASE_PATH="$M/dgen.db"
 API="$B/dgen-api"
+# the API's caller: an admin token made with the CLI (SPEC.md §8)
+"$B/dgen" users add admin --admin >/dev/null
+TOKEN=$("$B/dgen" tokens create admin --name tests)
 
 api() { # api METHOD PATH [BODYFILE]: sets STATUS, RETRY, BODY
 	body=${3:-/dev/null}
 	env GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 REQUEST_METHOD="$1" \
 		PATH_INFO="$2" QUERY_STRING= CONTENT_TYPE=application/json \
-		CONTENT_LENGTH="$(wc -c <"$body")" "$API" <"$body" >"$T/out" 2>>"$T/api.log"
+		CONTENT_LENGTH="$(wc -c <"$body")" HTTP_AUTHORIZATION="Bearer $TOKEN" \
+		"$API" <"$body" >"$T/out" 2>>"$T/api.log"
 	STATUS=$(sed -n 's/^Status: \([0-9]*\).*/\1/p' "$T/out")
 	RETRY=$(sed -n 's/^Retry-After: \([0-9]*\).*/\1/p' "$T/out")
 	BODY=$(sed '1,/^\r*$/d' "$T/out")

@@ -79,6 +79,16 @@ check "it prints the URL ($out)" test "$out" = "$base/"
 check "every process has a pid file" \
 	test -s "$data/run/nginx.pid" -a -s "$data/run/api.pid" -a -s "$data/run/runner.pid" -a -s "$data/run/mock-llm.pid"
 check "logs are under the data directory" test -f "$data/log/api.log" -a -f "$data/log/nginx.log"
+token=$("$ctl" token --data "$data")
+check "dgenctl token prints the admin's token on one line" \
+	test "$(printf '%s\n' "$token" | wc -l)" = 1 -a "${token:0:5}" = dgen_
+check "the admin's password and token are private to the owner (0600)" \
+	test "$(stat -c %a "$data/admin.password" "$data/admin.token" | sort -u)" = 600
+check "the API refuses a request without the token" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/pipelines")" = 401
+# every later curl of this test sends the token (curl reads $CURL_HOME/.curlrc)
+printf 'header = "Authorization: Bearer %s"\n' "$token" >"$T/.curlrc"
+export CURL_HOME=$T
 
 h=$(get "$base/api/health")
 check "GET /api/health answers 200" test "$(code)" = 200

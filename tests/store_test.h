@@ -92,7 +92,7 @@ static inline int64_t st_pipeline(struct dgen_db *db, const char *name)
 	struct dgen_err err = DGEN_ERR_INIT;
 	int64_t id = 0;
 
-	if (saved_pipelines_insert(db, name,
+	if (saved_pipelines_insert(db, NULL, name,
 			     "{\"name\":\"p\",\"blocks\":[{\"type\":\"TextGenerator\",\"config\":{}}]}",
 			     &id, &err) < 0) {
 		printf("Bail out! saved_pipelines_insert: %s\n", err.msg);
@@ -116,7 +116,7 @@ static inline int64_t st_job(struct dgen_db *db, int64_t pid, const char *idem)
 	};
 	int64_t id = 0;
 
-	if (jobs_insert(db, &j, &id, NULL, &err) < 0) {
+	if (jobs_insert(db, NULL, &j, &id, NULL, &err) < 0) {
 		printf("Bail out! jobs_insert: %s\n", err.msg);
 		exit(1);
 	}

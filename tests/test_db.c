@@ -48,14 +48,14 @@ static void test_transactions(void)
 	is_int(err.code, DGEN_EIO, "... with DGEN_EIO");
 	ok(!db_in_transaction(db), "transaction ended");
 	dgen_err_clear(&err);
-	ok(saved_pipelines_list(db, &list, &err) == 0, "list");
+	ok(saved_pipelines_list(db, NULL, &list, &err) == 0, "list");
 	is_int(json_object_array_length(list), 0, "the write was rolled back");
 	json_object_put(list);
 
 	ok(db_begin(db, &err) == 0, "begin again");
 	st_pipeline(db, "kept");
 	ok(db_commit(db, &err) == 0, "commit");
-	ok(saved_pipelines_list(db, &list, &err) == 0, "list");
+	ok(saved_pipelines_list(db, NULL, &list, &err) == 0, "list");
 	is_int(json_object_array_length(list), 1, "the committed write stays");
 	json_object_put(list);
 	ok(db_commit(db, &err) < 0 && err.code == DGEN_EINTERNAL, "commit without begin is a bug");
@@ -97,7 +97,7 @@ static void test_busy(void)
 	if (read(to_parent[0], &c, 1) != 1)
 		exit(1);
 	ok(db_open(&db, p, 100, &err) == 0, "open while another process holds the write lock");
-	ok(saved_pipelines_insert(db, "x", "{}", &id, &err) < 0, "a write past the busy timeout fails");
+	ok(saved_pipelines_insert(db, NULL, "x", "{}", &id, &err) < 0, "a write past the busy timeout fails");
 	is_int(err.code, DGEN_EBUSY, "... with DGEN_EBUSY");
 	is_int(respond_http_status(err.code), 503, "... which the API answers with 503");
 	dgen_err_clear(&err);
@@ -105,7 +105,7 @@ static void test_busy(void)
 	if (write(to_child[1], "U", 1) != 1)
 		exit(1);
 	ok(st_wait_ok(pid), "lock holder finished");
-	ok(saved_pipelines_insert(db, "x", "{}", &id, &err) == 0, "the write succeeds once the lock is free");
+	ok(saved_pipelines_insert(db, NULL, "x", "{}", &id, &err) == 0, "the write succeeds once the lock is free");
 	ok(!db_in_transaction(db), "no transaction left open after the busy failure");
 	db_close(db);
 	free(p);
@@ -170,7 +170,7 @@ static void test_busy_retry(void)
 	attempt = 0;
 	do {
 		dgen_err_clear(&err);
-		rc = saved_pipelines_insert(db, "late", "{}", &id, &err);
+		rc = saved_pipelines_insert(db, NULL, "late", "{}", &id, &err);
 	} while (rc < 0 && db_retry_busy(&attempt, &err));
 	ok(rc == 0, "a write held up 300 ms lands through the retry policy %s", err.msg);
 	ok(attempt > 0, "... after retrying (%d)", attempt);
@@ -181,7 +181,7 @@ static void test_busy_retry(void)
 	attempt = 0;
 	do {
 		dgen_err_clear(&err);
-		rc = saved_pipelines_insert(db, "never", "{}", &id, &err);
+		rc = saved_pipelines_insert(db, NULL, "never", "{}", &id, &err);
 	} while (rc < 0 && db_retry_busy(&attempt, &err));
 	ok(rc < 0 && err.code == DGEN_EBUSY,
 	   "a lock never released ends the retries with DGEN_EBUSY");
@@ -193,7 +193,7 @@ static void test_busy_retry(void)
 
 	attempt = 0;
 	dgen_err_clear(&err);
-	ok(saved_pipelines_update(db, 999999, "x", "{}", &err) < 0 && !db_retry_busy(&attempt, &err),
+	ok(saved_pipelines_update(db, NULL, 999999, "x", "{}", &err) < 0 && !db_retry_busy(&attempt, &err),
 	   "an error other than busy is not retried");
 	is_int(attempt, 0, "... and costs no retry");
 	dgen_err_clear(&err);
@@ -225,7 +225,7 @@ static void test_two_writers(void)
 			cdb = st_open("two.db");
 			for (i = 0; i < N; i++) {
 				snprintf(name, sizeof(name), "w%d-%d", k, i);
-				if (saved_pipelines_insert(cdb, name, "{}", &id, &cerr) < 0) {
+				if (saved_pipelines_insert(cdb, NULL, name, "{}", &id, &cerr) < 0) {
 					fprintf(stderr, "writer %d: %s\n", k, cerr.msg);
 					_exit(1);
 				}
@@ -237,7 +237,7 @@ static void test_two_writers(void)
 	ok(st_wait_ok(pids[0]), "writer 1 saw no error");
 	ok(st_wait_ok(pids[1]), "writer 2 saw no error");
 	db = st_open("two.db");
-	ok(saved_pipelines_list(db, &list, &err) == 0, "list");
+	ok(saved_pipelines_list(db, NULL, &list, &err) == 0, "list");
 	is_int(json_object_array_length(list), 2 * N, "every row of both writers is there");
 	json_object_put(list);
 	st_integrity(db);

@@ -291,7 +291,8 @@ static void test_export_line(void)
 	       "\"status\":\"pending\",\"accumulated_state\":{\"n\":2,\"assistant\":\"hi\"},"
 	       "\"trace_id\":\"t\",\"job_id\":3,\"pipeline_id\":2,"
 	       "\"created_at\":\"2026-01-01T00:00:00.000Z\","
-	       "\"updated_at\":\"2026-01-01T00:00:00.000Z\"}",
+	       "\"updated_at\":\"2026-01-01T00:00:00.000Z\","
+	       "\"reviewed_by\":null,\"reviewed_at\":null}",
 	       "the export line: SPEC.md's keys in order, the state without metadata's values");
 	json_object_put(o);
 	f.job_id = f.pipeline_id = 0;

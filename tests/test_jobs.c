@@ -32,7 +32,7 @@ static void test_json_shape(struct dgen_db *db, int64_t pid)
 	size_t i;
 	bool all = true;
 
-	ok(jobs_get(db, id, &o, &err) == 0, "get");
+	ok(jobs_get(db, NULL, id, &o, &err) == 0, "get");
 	for (i = 0; i < DGEN_ARRAY_LEN(keys); i++)
 		all = all && json_object_object_get_ex(o, keys[i], NULL);
 	ok(all && (size_t)json_object_object_length(o) == DGEN_ARRAY_LEN(keys),
@@ -51,7 +51,7 @@ static void test_json_shape(struct dgen_db *db, int64_t pid)
 
 	/* counters move the progress */
 	st_record(db, id, 0, "x");
-	ok(jobs_get(db, id, &o, &err) == 0, "get after one unit");
+	ok(jobs_get(db, NULL, id, &o, &err) == 0, "get after one unit");
 	is_dbl(json_object_get_double(json_object_object_get(o, "progress")), 0.5, 1e-9,
 	       "one of two units done: progress 0.5");
 	u = json_object_object_get(o, "usage");
@@ -59,7 +59,7 @@ static void test_json_shape(struct dgen_db *db, int64_t pid)
 	is_int(iget(u, "total_input_tokens"), 10, "input tokens");
 	is_int(iget(o, "records_generated"), 1, "one record generated");
 	json_object_put(o);
-	ok(jobs_get(db, 424242, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "unknown job: 404");
+	ok(jobs_get(db, NULL, 424242, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "unknown job: 404");
 	dgen_err_clear(&err);
 }
 
@@ -73,17 +73,17 @@ static void test_insert(struct dgen_db *db, int64_t pid)
 	int64_t a = 0, b = 0;
 	bool existed = true;
 
-	ok(jobs_insert(db, &j, &a, &existed, &err) == 0 && !existed, "insert with a key");
-	ok(jobs_insert(db, &j, &b, &existed, &err) == 0 && existed, "same key again");
+	ok(jobs_insert(db, NULL, &j, &a, &existed, &err) == 0 && !existed, "insert with a key");
+	ok(jobs_insert(db, NULL, &j, &b, &existed, &err) == 0 && existed, "same key again");
 	is_int(b, a, "a repeated idempotency key returns the same job");
 	j.idempotency_key = "key-2";
-	ok(jobs_insert(db, &j, &b, &existed, &err) == 0 && !existed && b != a,
+	ok(jobs_insert(db, NULL, &j, &b, &existed, &err) == 0 && !existed && b != a,
 	   "another key makes another job");
 	j.idempotency_key = NULL;
-	ok(jobs_insert(db, &j, &a, NULL, &err) == 0 && jobs_insert(db, &j, &b, NULL, &err) == 0 &&
+	ok(jobs_insert(db, NULL, &j, &a, NULL, &err) == 0 && jobs_insert(db, NULL, &j, &b, NULL, &err) == 0 &&
 	   a != b, "no key: every insert is a new job");
 	j.pipeline_id = 987654;
-	ok(jobs_insert(db, &j, &a, NULL, &err) < 0 && err.code == DGEN_ENOTFOUND,
+	ok(jobs_insert(db, NULL, &j, &a, NULL, &err) < 0 && err.code == DGEN_ENOTFOUND,
 	   "unknown pipeline: 404");
 	ok(strstr(err.msg, "987654") != NULL, "message names the pipeline: %s", err.msg);
 	dgen_err_clear(&err);
@@ -101,7 +101,7 @@ static void test_list_active(struct dgen_db *db)
 	bool desc = true;
 
 	f.pipeline_id = p1;
-	ok(jobs_list(db, &f, &arr, &err) == 0, "list by pipeline");
+	ok(jobs_list(db, NULL, &f, &arr, &err) == 0, "list by pipeline");
 	is_int(json_object_array_length(arr), 2, "two jobs of p1");
 	is_int(iget(json_object_array_get_idx(arr, 0), "id"), cjob, "newest first");
 	is_int(iget(json_object_array_get_idx(arr, 1), "id"), a, "then older");
@@ -109,32 +109,32 @@ static void test_list_active(struct dgen_db *db)
 
 	f.pipeline_id = 0;
 	f.limit = 2;
-	ok(jobs_list(db, &f, &arr, &err) == 0, "list with limit");
+	ok(jobs_list(db, NULL, &f, &arr, &err) == 0, "list with limit");
 	is_int(json_object_array_length(arr), 2, "limit honoured");
 	json_object_put(arr);
 	f.limit = 0;
-	ok(jobs_list(db, &f, &arr, &err) == 0, "list all");
+	ok(jobs_list(db, NULL, &f, &arr, &err) == 0, "list all");
 	for (i = 1; i < json_object_array_length(arr); i++)
 		desc = desc && iget(json_object_array_get_idx(arr, i - 1), "id") >
 			       iget(json_object_array_get_idx(arr, i), "id");
 	ok(desc, "whole list newest first");
 	json_object_put(arr);
 
-	ok(jobs_active(db, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "no active job: 404");
+	ok(jobs_active(db, NULL, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "no active job: 404");
 	dgen_err_clear(&err);
 	/* claim everything queued: the first claimed is the oldest */
 	while (queue_claim(db, "r1", 60000, &c, &err) == 1)
 		queue_claim_free(&c);
-	ok(jobs_active(db, &o, &err) == 0, "an active job now");
+	ok(jobs_active(db, NULL, &o, &err) == 0, "an active job now");
 	f.status = DGEN_JOB_RUNNING;
-	ok(jobs_list(db, &f, &arr, &err) == 0, "list running");
+	ok(jobs_list(db, NULL, &f, &arr, &err) == 0, "list running");
 	ok(json_object_array_length(arr) >= 3, "all claimed jobs are running");
 	is_int(iget(o, "id"), iget(json_object_array_get_idx(arr, json_object_array_length(arr) - 1), "id"),
 	       "active = the running job started first");
 	json_object_put(arr);
 	json_object_put(o);
 	f.status = DGEN_JOB_QUEUED;
-	ok(jobs_list(db, &f, &arr, &err) == 0 && json_object_array_length(arr) == 0,
+	ok(jobs_list(db, NULL, &f, &arr, &err) == 0 && json_object_array_length(arr) == 0,
 	   "status filter: nothing queued");
 	json_object_put(arr);
 	(void)b;
@@ -149,35 +149,35 @@ static void test_cancel(struct dgen_db *db, int64_t pid)
 	int64_t q = st_job(db, pid, NULL), r;
 	bool stop = false;
 
-	ok(jobs_cancel(db, q, &now, &err) == 0 && now == DGEN_JOB_CANCELLED,
+	ok(jobs_cancel(db, NULL, q, &now, &err) == 0 && now == DGEN_JOB_CANCELLED,
 	   "a queued job is cancelled at once");
-	ok(jobs_get(db, q, &o, &err) == 0, "get");
+	ok(jobs_get(db, NULL, q, &o, &err) == 0, "get");
 	is_str(sget(o, "status"), "cancelled", "status cancelled");
 	ok(sget(o, "completed_at") != NULL, "completed_at set");
 	json_object_put(o);
-	ok(jobs_cancel(db, q, &now, &err) < 0 && err.code == DGEN_ECONFLICT,
+	ok(jobs_cancel(db, NULL, q, &now, &err) < 0 && err.code == DGEN_ECONFLICT,
 	   "cancelling a finished job is a conflict (409)");
 	dgen_err_clear(&err);
 
 	r = st_job(db, pid, NULL);
 	ok(queue_claim(db, "r1", 60000, &c, &err) == 1 && c.job_id == r, "claim it");
 	queue_claim_free(&c);
-	ok(jobs_cancel(db, r, &now, &err) == 0 && now == DGEN_JOB_RUNNING,
+	ok(jobs_cancel(db, NULL, r, &now, &err) == 0 && now == DGEN_JOB_RUNNING,
 	   "a running job gets the cancel flag");
-	ok(jobs_get(db, r, &o, &err) == 0, "get");
+	ok(jobs_get(db, NULL, r, &o, &err) == 0, "get");
 	is_str(sget(o, "status"), "running", "it keeps running until the runner stops it");
 	json_object_put(o);
 	ok(queue_should_stop(db, r, &stop, &err) == 0 && stop, "the runner sees the flag");
 	ok(queue_finish_job(db, r, DGEN_JOB_CANCELLED, NULL, &err) == 1, "runner ends it cancelled");
-	ok(jobs_cancel(db, r, NULL, &err) < 0 && err.code == DGEN_ECONFLICT, "then cancel is 409");
+	ok(jobs_cancel(db, NULL, r, NULL, &err) < 0 && err.code == DGEN_ECONFLICT, "then cancel is 409");
 	dgen_err_clear(&err);
-	ok(jobs_cancel(db, 777777, NULL, &err) < 0 && err.code == DGEN_ENOTFOUND, "unknown: 404");
+	ok(jobs_cancel(db, NULL, 777777, NULL, &err) < 0 && err.code == DGEN_ENOTFOUND, "unknown: 404");
 	dgen_err_clear(&err);
 
-	ok(jobs_delete(db, r, &err) == 0, "delete");
-	ok(jobs_get(db, r, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "deleted job is gone");
+	ok(jobs_delete(db, NULL, r, &err) == 0, "delete");
+	ok(jobs_get(db, NULL, r, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "deleted job is gone");
 	dgen_err_clear(&err);
-	ok(jobs_delete(db, r, &err) < 0 && err.code == DGEN_ENOTFOUND, "delete again: 404");
+	ok(jobs_delete(db, NULL, r, &err) < 0 && err.code == DGEN_ENOTFOUND, "delete again: 404");
 	dgen_err_clear(&err);
 }
 
@@ -194,10 +194,10 @@ static void test_failures_retry(struct dgen_db *db, int64_t pid)
 	int64_t j = st_job(db, pid, NULL), nj = 0, again = 0;
 	bool existed = true;
 
-	ok(jobs_failures(db, j, &arr, &err) == 0 && json_object_array_length(arr) == 0,
+	ok(jobs_failures(db, NULL, j, &arr, &err) == 0 && json_object_array_length(arr) == 0,
 	   "no failures yet");
 	json_object_put(arr);
-	ok(jobs_retry_failed(db, j, NULL, &nj, NULL, &err) < 0 && err.code == DGEN_ECONFLICT,
+	ok(jobs_retry_failed(db, NULL, j, NULL, &nj, NULL, &err) < 0 && err.code == DGEN_ECONFLICT,
 	   "retry without failures: 409");
 	dgen_err_clear(&err);
 
@@ -207,7 +207,7 @@ static void test_failures_retry(struct dgen_db *db, int64_t pid)
 	f.unit = 2, f.seed_index = 1, f.repetition = 0, f.chunk_index = 4;
 	ok(queue_finish_unit(db, j, &f, NULL, NULL, &err) == 0, "failure of unit 2");
 
-	ok(jobs_failures(db, j, &arr, &err) == 0, "failures");
+	ok(jobs_failures(db, NULL, j, &arr, &err) == 0, "failures");
 	is_int(json_object_array_length(arr), 2, "two failures");
 	o = json_object_array_get_idx(arr, 0);
 	is_int(iget(o, "seed_index"), 1, "seed_index");
@@ -221,16 +221,16 @@ static void test_failures_retry(struct dgen_db *db, int64_t pid)
 	ok(json_object_object_get(json_object_array_get_idx(arr, 1), "chunk_index") == NULL,
 	   "no chunk: null");
 	json_object_put(arr);
-	ok(jobs_get(db, j, &o, &err) == 0, "job");
+	ok(jobs_get(db, NULL, j, &o, &err) == 0, "job");
 	is_int(iget(o, "records_failed"), 2, "records_failed counted");
 	is_int(iget(o, "current_seed"), 3, "current_seed counts records and failures");
 	json_object_put(o);
 
-	ok(jobs_retry_failed(db, j, "retry-1", &nj, &existed, &err) == 0 && !existed,
+	ok(jobs_retry_failed(db, NULL, j, "retry-1", &nj, &existed, &err) == 0 && !existed,
 	   "retry the failed units");
-	ok(jobs_retry_failed(db, j, "retry-1", &again, &existed, &err) == 0 && existed &&
+	ok(jobs_retry_failed(db, NULL, j, "retry-1", &again, &existed, &err) == 0 && existed &&
 	   again == nj, "a retried retry with the same key gives the same job");
-	ok(jobs_get(db, nj, &o, &err) == 0, "the retry job");
+	ok(jobs_get(db, NULL, nj, &o, &err) == 0, "the retry job");
 	is_str(sget(o, "status"), "queued", "queued");
 	is_int(iget(o, "total_seeds"), 2, "its total is the number of failed units");
 	json_object_put(o);
@@ -252,7 +252,7 @@ static void test_failures_retry(struct dgen_db *db, int64_t pid)
 	ok(c.input && strstr(c.input, "repetitions") != NULL, "input copied from the original job");
 	json_object_put(units);
 	queue_claim_free(&c);
-	ok(jobs_failures(db, 555555, &arr, &err) < 0 && err.code == DGEN_ENOTFOUND,
+	ok(jobs_failures(db, NULL, 555555, &arr, &err) < 0 && err.code == DGEN_ENOTFOUND,
 	   "failures of an unknown job: 404");
 	dgen_err_clear(&err);
 }
@@ -269,7 +269,7 @@ static void test_failure_optional_columns(struct dgen_db *db, int64_t pid)
 	int64_t j = st_job(db, pid, NULL);
 
 	ok(queue_finish_unit(db, j, &f, NULL, NULL, &err) == 0, "failure before any block");
-	ok(jobs_failures(db, j, &arr, &err) == 0 && json_object_array_length(arr) == 1,
+	ok(jobs_failures(db, NULL, j, &arr, &err) == 0 && json_object_array_length(arr) == 1,
 	   "one failure");
 	o = json_object_array_get_idx(arr, 0);
 	ok(json_object_object_get(o, "chunk_index") != NULL && iget(o, "chunk_index") == 0,
@@ -278,7 +278,7 @@ static void test_failure_optional_columns(struct dgen_db *db, int64_t pid)
 	ok(json_object_object_get(o, "block_type") == NULL, "no block type: null");
 	is_str(sget(o, "error"), "unknown error", "a failure without a message says so");
 	json_object_put(arr);
-	ok(jobs_failures(db, 999999, &arr, &err) < 0 && err.code == DGEN_ENOTFOUND,
+	ok(jobs_failures(db, NULL, 999999, &arr, &err) < 0 && err.code == DGEN_ENOTFOUND,
 	   "failures of an unknown job: not found");
 	dgen_err_clear(&err);
 }

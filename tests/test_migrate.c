@@ -63,7 +63,7 @@ static void test_fresh_and_rerun(void)
 
 	db = st_open("m.db");
 	ok(migrate_version(db, &v, &err) == 0 && v == migrate_latest(), "reopen keeps the version");
-	ok(saved_pipelines_get(db, id, &p, &err) == 0, "data written before survives re-migration");
+	ok(saved_pipelines_get(db, NULL, id, &p, &err) == 0, "data written before survives re-migration");
 	json_object_put(p);
 	is_int(raw_count_tables(path), 5, "tables intact");
 	st_integrity(db);

@@ -44,7 +44,7 @@ static const char *job_status(struct dgen_db *db, int64_t id)
 	struct dgen_err err = DGEN_ERR_INIT;
 	struct json_object *o = NULL;
 
-	if (jobs_get(db, id, &o, &err) < 0)
+	if (jobs_get(db, NULL, id, &o, &err) < 0)
 		return "(gone)";
 	snprintf(buf, sizeof(buf), "%s", sget(o, "status"));
 	json_object_put(o);
@@ -114,12 +114,12 @@ static void test_claim_race(void)
 	is_int(claimed, JOBS, "every job was claimed");
 	db = st_open("race.db");
 	f.status = DGEN_JOB_QUEUED;
-	ok(jobs_list(db, &f, &arr, &err) == 0 && json_object_array_length(arr) == 0,
+	ok(jobs_list(db, NULL, &f, &arr, &err) == 0 && json_object_array_length(arr) == 0,
 	   "nothing left queued");
 	json_object_put(arr);
 	f.status = DGEN_JOB_RUNNING;
 	f.limit = 1000;
-	ok(jobs_list(db, &f, &arr, &err) == 0, "list running");
+	ok(jobs_list(db, NULL, &f, &arr, &err) == 0, "list running");
 	is_int(json_object_array_length(arr), JOBS, "all running");
 	json_object_put(arr);
 	st_integrity(db);
@@ -207,14 +207,14 @@ static void test_cancel_not_resurrected(struct dgen_db *db, int64_t pid)
 
 	ok(queue_claim(db, "A", 60000, &c, &err) == 1 && c.job_id == j, "claim");
 	queue_claim_free(&c);
-	ok(jobs_cancel(db, j, NULL, &err) == 0, "cancel while running");
+	ok(jobs_cancel(db, NULL, j, NULL, &err) == 0, "cancel while running");
 	expire_lease(db, j);
 	ok(queue_rescue_expired(db, dgen_clock_now_ms(), 0, &n, &err) == 0 && n == 1, "rescue");
 	is_str(job_status(db, j), "cancelled", "the runner died after a cancel: cancelled");
 	ok(queue_claim(db, "B", 60000, &c, &err) == 0, "nothing to claim");
 
 	q = st_job(db, pid, NULL);
-	ok(jobs_cancel(db, q, NULL, &err) == 0, "cancel a queued job");
+	ok(jobs_cancel(db, NULL, q, NULL, &err) == 0, "cancel a queued job");
 	ok(queue_claim(db, "B", 60000, &c, &err) == 0, "a cancelled queued job is never claimed");
 	ok(queue_rescue_expired(db, dgen_clock_now_ms() + 3600000, 0, &n, &err) == 0 && n == 0,
 	   "rescue far in the future touches nothing");
@@ -249,7 +249,7 @@ static void test_release_and_attempts(struct dgen_db *db, int64_t pid)
 	expire_lease(db, j);
 	ok(queue_rescue_expired(db, dgen_clock_now_ms(), 3, &n, &err) == 0 && n == 1,
 	   "rescue at the attempt limit");
-	ok(jobs_get(db, j, &o, &err) == 0, "get");
+	ok(jobs_get(db, NULL, j, &o, &err) == 0, "get");
 	is_str(sget(o, "status"), "failed", "a job that kills its runner again and again fails");
 	ok(sget(o, "error") && strstr(sget(o, "error"), "3 times"), "error says why: %s",
 	   sget(o, "error"));
@@ -259,7 +259,7 @@ static void test_release_and_attempts(struct dgen_db *db, int64_t pid)
 	j = st_job(db, pid, NULL);
 	ok(queue_claim(db, "A", 60000, &c, &err) == 1 && c.job_id == j, "claim");
 	queue_claim_free(&c);
-	jobs_cancel(db, j, NULL, &err);
+	jobs_cancel(db, NULL, j, NULL, &err);
 	ok(queue_release(db, j, "A", &err) == 1, "release a cancel-flagged job");
 	is_str(job_status(db, j), "cancelled", "it ends cancelled, not queued");
 }
@@ -348,14 +348,14 @@ static void test_unit_blame(struct dgen_db *db, int64_t pid)
 	claim_start_die(db, j, "D", only5);
 	is_str(job_status(db, j), "queued", "a unit at the limit does not fail its job");
 	is_str(suspects(db, j), "6:1", "the unit at the limit is no longer a suspect");
-	ok(jobs_get(db, j, &o, &err) == 0, "get");
+	ok(jobs_get(db, NULL, j, &o, &err) == 0, "get");
 	is_int(json_object_get_int64(json_object_object_get(o, "records_failed")), 1,
 	       "the unit counts as failed");
 	is_int(json_object_get_int64(json_object_object_get(o, "current_seed")), 2,
 	       "finished units: the record and the failure");
 	json_object_put(o);
 	o = NULL;
-	ok(jobs_failures(db, j, &o, &err) == 0 && json_object_array_length(o) == 1, "one failure");
+	ok(jobs_failures(db, NULL, j, &o, &err) == 0 && json_object_array_length(o) == 1, "one failure");
 	ok(o && json_object_array_length(o) == 1 &&
 	   strstr(sget(json_object_array_get_idx(o, 0), "error"),
 		  "stopped 3 times while running this unit"),
@@ -417,7 +417,7 @@ static void test_progress_and_dead_runner(struct dgen_db *db, int64_t pid)
 	}
 	ok(queue_claim(db, "host:41", 60000, &c, &err) == 1 && c.job_id == j, "claimed");
 	queue_claim_free(&c);
-	jobs_cancel(db, j, NULL, &err);
+	jobs_cancel(db, NULL, j, NULL, &err);
 	ok(queue_rescue_runner(db, "host:41", 3, &n, &err) == 0 && n == 1, "rescue");
 	is_str(job_status(db, j), "cancelled", "a cancelled job is not resurrected");
 	dgen_err_clear(&err);
@@ -442,7 +442,7 @@ static void test_large_input(struct dgen_db *db, int64_t pid)
 	memset(input, ' ', n);
 	memcpy(input, "[{\"metadata\":{}}]", 17);
 	input[n] = '\0';
-	ok(jobs_insert(db, &jn, &j, NULL, &err) == 0, "a job with a 5 MiB input");
+	ok(jobs_insert(db, NULL, &jn, &j, NULL, &err) == 0, "a job with a 5 MiB input");
 	while (queue_claim(db, "big", 60000, &c, &err) == 1 && c.job_id != j)
 		queue_claim_free(&c);
 	ok(c.job_id == j && c.input_len == n && memcmp(c.input, input, 17) == 0,
@@ -490,7 +490,7 @@ static void test_unit_key(struct dgen_db *db, int64_t pid)
 	   units[1] == 8, "done units: records and failures, ascending");
 	free(units);
 
-	ok(jobs_delete(db, j, &err) == 0, "job deleted under the runner");
+	ok(jobs_delete(db, NULL, j, &err) == 0, "job deleted under the runner");
 	f.unit = 9;
 	ok(queue_finish_unit(db, j, &f, &inserted, NULL, &err) < 0 && err.code == DGEN_ENOTFOUND,
 	   "finishing a unit of a deleted job: 404");
@@ -530,7 +530,7 @@ static void test_concurrent_finish(void)
 	is_int(good, 2, "both writers finished without an error");
 	db = st_open("twice.db");
 	f.job_id = j;
-	ok(records_count(db, &f, &counts, &err) == 0, "count");
+	ok(records_count(db, NULL, &f, &counts, &err) == 0, "count");
 	is_int(counts.total, UNITS, "one record per unit");
 	ok(queue_counters(db, j, &c, &err) == 0, "counters");
 	is_int(c.current_seed, UNITS, "current_seed counted once per unit");

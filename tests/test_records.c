@@ -23,7 +23,7 @@ static int64_t newest_of(struct dgen_db *db, int64_t job)
 	struct json_object *arr = NULL;
 	int64_t id = 0;
 
-	if (records_list(db, &f, &arr, &err) == 0 && json_object_array_length(arr) == 1)
+	if (records_list(db, NULL, &f, &arr, &err) == 0 && json_object_array_length(arr) == 1)
 		id = iget(json_object_array_get_idx(arr, 0), "id");
 	json_object_put(arr);
 	return id;
@@ -33,7 +33,7 @@ static void test_shape_and_edit(struct dgen_db *db, int64_t pid)
 {
 	static const char *const keys[] = {
 		"id", "output", "metadata", "status", "trace", "trace_id", "job_id",
-		"pipeline_id", "created_at", "updated_at",
+		"pipeline_id", "created_at", "updated_at", "reviewed_by", "reviewed_at",
 	};
 	struct dgen_err err = DGEN_ERR_INIT;
 	struct json_object *o = NULL, *meta, *patch, *state = NULL;
@@ -44,7 +44,7 @@ static void test_shape_and_edit(struct dgen_db *db, int64_t pid)
 
 	st_record(db, j, 0, "hello world");
 	id = newest_of(db, j);
-	ok(records_get(db, id, &o, &err) == 0, "get");
+	ok(records_get(db, NULL, id, &o, &err) == 0, "get");
 	for (i = 0; i < DGEN_ARRAY_LEN(keys); i++)
 		all = all && json_object_object_get_ex(o, keys[i], NULL);
 	ok(all && (size_t)json_object_object_length(o) == DGEN_ARRAY_LEN(keys),
@@ -63,15 +63,15 @@ static void test_shape_and_edit(struct dgen_db *db, int64_t pid)
 	u.metadata = meta;
 	patch = json_tokener_parse("{\"assistant\":\"edited text\",\"score\":0.5}");
 	u.state_patch = patch;
-	ok(records_update(db, id, &u, &err) == 0, "update output, status, metadata, state");
+	ok(records_update(db, NULL, id, &u, &err) == 0, "update output, status, metadata, state");
 	json_object_put(meta);
 	json_object_put(patch);
-	ok(records_get(db, id, &o, &err) == 0, "get");
+	ok(records_get(db, NULL, id, &o, &err) == 0, "get");
 	is_str(sget(o, "output"), "edited text", "output changed");
 	is_str(sget(o, "status"), "edited", "status changed");
 	is_str(sget(json_object_object_get(o, "metadata"), "topic"), "coffee", "metadata replaced");
 	json_object_put(o);
-	ok(records_get_state(db, id, &state, &err) == 0, "state");
+	ok(records_get_state(db, NULL, id, &state, &err) == 0, "state");
 	is_str(sget(state, "assistant"), "edited text", "state key overwritten");
 	is_dbl(json_object_get_double(json_object_object_get(state, "score")), 0.5, 1e-12,
 	       "state key added");
@@ -80,20 +80,20 @@ static void test_shape_and_edit(struct dgen_db *db, int64_t pid)
 
 	memset(&u, 0, sizeof(u));
 	u.status = DGEN_REC_ACCEPTED;
-	ok(records_update(db, id, &u, &err) == 0, "status-only update");
-	ok(records_get(db, id, &o, &err) == 0, "get");
+	ok(records_update(db, NULL, id, &u, &err) == 0, "status-only update");
+	ok(records_get(db, NULL, id, &o, &err) == 0, "get");
 	is_str(sget(o, "status"), "accepted", "status accepted");
 	is_str(sget(o, "output"), "edited text", "output untouched by a status-only update");
 	json_object_put(o);
 
-	ok(records_update(db, 999999, &u, &err) < 0 && err.code == DGEN_ENOTFOUND, "update unknown: 404");
+	ok(records_update(db, NULL, 999999, &u, &err) < 0 && err.code == DGEN_ENOTFOUND, "update unknown: 404");
 	dgen_err_clear(&err);
 	u.state_patch = patch = json_tokener_parse("{}");
-	ok(records_update(db, 999999, &u, &err) < 0 && err.code == DGEN_ENOTFOUND,
+	ok(records_update(db, NULL, 999999, &u, &err) < 0 && err.code == DGEN_ENOTFOUND,
 	   "state patch of unknown: 404");
 	json_object_put(patch);
 	dgen_err_clear(&err);
-	ok(records_get(db, 999999, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "get unknown: 404");
+	ok(records_get(db, NULL, 999999, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "get unknown: 404");
 	dgen_err_clear(&err);
 }
 
@@ -116,7 +116,7 @@ static void test_list_count_delete(struct dgen_db *db)
 
 	f.job_id = j1;
 	f.limit = 10;
-	ok(records_list(db, &f, &arr, &err) == 0, "page 1 of job 1");
+	ok(records_list(db, NULL, &f, &arr, &err) == 0, "page 1 of job 1");
 	is_int(json_object_array_length(arr), 10, "limit 10");
 	for (i = 1; i < 10; i++)
 		desc = desc && iget(json_object_array_get_idx(arr, i - 1), "id") >
@@ -125,54 +125,54 @@ static void test_list_count_delete(struct dgen_db *db)
 	o = json_object_get(json_object_array_get_idx(arr, 9));
 	json_object_put(arr);
 	f.offset = 10;
-	ok(records_list(db, &f, &arr, &err) == 0, "page 2 (offset 10)");
+	ok(records_list(db, NULL, &f, &arr, &err) == 0, "page 2 (offset 10)");
 	ok(iget(json_object_array_get_idx(arr, 0), "id") < iget(o, "id"),
 	   "offset continues after page 1");
 	json_object_put(arr);
 	json_object_put(o);
 	f.offset = 25;
-	ok(records_list(db, &f, &arr, &err) == 0 && json_object_array_length(arr) == 5,
+	ok(records_list(db, NULL, &f, &arr, &err) == 0 && json_object_array_length(arr) == 5,
 	   "last partial page");
 	json_object_put(arr);
 
 	/* reject 3 of job 1 */
 	f.offset = 0;
 	f.limit = 3;
-	ok(records_list(db, &f, &arr, &err) == 0, "three to reject");
+	ok(records_list(db, NULL, &f, &arr, &err) == 0, "three to reject");
 	for (i = 0; i < 3; i++)
-		records_update(db, iget(json_object_array_get_idx(arr, i), "id"), &u, &err);
+		records_update(db, NULL, iget(json_object_array_get_idx(arr, i), "id"), &u, &err);
 	json_object_put(arr);
 	f.limit = 0;
 	f.status = DGEN_REC_REJECTED;
-	ok(records_list(db, &f, &arr, &err) == 0 && json_object_array_length(arr) == 3,
+	ok(records_list(db, NULL, &f, &arr, &err) == 0 && json_object_array_length(arr) == 3,
 	   "status filter");
 	json_object_put(arr);
 	f.status = DGEN_REC_ANY;
-	ok(records_count(db, &f, &c, &err) == 0, "count job 1");
+	ok(records_count(db, NULL, &f, &c, &err) == 0, "count job 1");
 	is_int(c.total, 30, "30 records");
 	is_int(c.rejected, 3, "3 rejected");
 	is_int(c.pending, 27, "27 pending");
 	is_int(c.accepted + c.edited, 0, "none accepted or edited");
 	f.job_id = 0;
 	f.pipeline_id = p2;
-	ok(records_count(db, &f, &c, &err) == 0 && c.total == 10, "count by pipeline");
-	ok(records_list(db, &f, &arr, &err) == 0 && json_object_array_length(arr) == 10,
+	ok(records_count(db, NULL, &f, &c, &err) == 0 && c.total == 10, "count by pipeline");
+	ok(records_list(db, NULL, &f, &arr, &err) == 0 && json_object_array_length(arr) == 10,
 	   "list by pipeline");
 	json_object_put(arr);
 	f.pipeline_id = p1;
 	f.status = DGEN_REC_PENDING;
-	ok(records_list(db, &f, &arr, &err) == 0 && json_object_array_length(arr) == 27,
+	ok(records_list(db, NULL, &f, &arr, &err) == 0 && json_object_array_length(arr) == 27,
 	   "pipeline and status together");
 	json_object_put(arr);
 
-	ok(records_delete(db, j1, &n, &err) == 0, "delete by job");
+	ok(records_delete(db, NULL, j1, &n, &err) == 0, "delete by job");
 	is_int(n, 30, "30 deleted");
-	ok(jobs_get(db, j1, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "the job went too");
+	ok(jobs_get(db, NULL, j1, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "the job went too");
 	dgen_err_clear(&err);
 	memset(&f, 0, sizeof(f));
 	f.pipeline_id = p2;
-	ok(records_count(db, &f, &c, &err) == 0 && c.total == 10, "other job's records remain");
-	ok(records_delete(db, 888888, &n, &err) == 0 && n == 0, "delete of an unknown job: 0");
+	ok(records_count(db, NULL, &f, &c, &err) == 0 && c.total == 10, "other job's records remain");
+	ok(records_delete(db, NULL, 888888, &n, &err) == 0 && n == 0, "delete of an unknown job: 0");
 }
 
 /* 2 500 records exported in pages of 100: every record exactly once, in
@@ -206,7 +206,7 @@ static void test_iterator(void)
 	st_record(db, other, 0, "other job");
 
 	f.job_id = j;
-	ok(records_iter_open(db, &f, 100, &it, &err) == 0, "open iterator");
+	ok(records_iter_open(db, NULL, &f, 100, &it, &err) == 0, "open iterator");
 	while ((rc = records_iter_next(it, &line, &err)) == 1) {
 		int64_t id = iget(line, "id");
 
@@ -214,7 +214,7 @@ static void test_iterator(void)
 		last = id;
 		count++;
 		state = json_object_object_get(line, "accumulated_state");
-		shape = shape && json_object_object_length(line) == 10 &&
+		shape = shape && json_object_object_length(line) == 12 &&
 			iget(line, "job_id") == j &&
 			!json_object_object_get_ex(state, "topic", NULL) &&
 			iget(state, "n") == 2 &&
@@ -229,7 +229,7 @@ static void test_iterator(void)
 	records_iter_free(it);
 
 	/* writes between pages do not disturb a running export */
-	ok(records_iter_open(db, &f, 100, &it, &err) == 0, "open again");
+	ok(records_iter_open(db, NULL, &f, 100, &it, &err) == 0, "open again");
 	count = 0;
 	while ((rc = records_iter_next(it, &line, &err)) == 1) {
 		if (++count == 150)
@@ -241,7 +241,7 @@ static void test_iterator(void)
 	records_iter_free(it);
 
 	memset(&f, 0, sizeof(f));
-	ok(records_iter_open(db, &f, 0, &it, &err) == 0, "unfiltered, default page size");
+	ok(records_iter_open(db, NULL, &f, 0, &it, &err) == 0, "unfiltered, default page size");
 	count = 0;
 	while (records_iter_next(it, &line, &err) == 1) {
 		count++;
@@ -251,7 +251,7 @@ static void test_iterator(void)
 	records_iter_free(it);
 
 	f.status = DGEN_REC_ACCEPTED;
-	ok(records_iter_open(db, &f, 10, &it, &err) == 0, "status filter, nothing matches");
+	ok(records_iter_open(db, NULL, &f, 10, &it, &err) == 0, "status filter, nothing matches");
 	ok(records_iter_next(it, &line, &err) == 0 && line == NULL, "empty export");
 	records_iter_free(it);
 	st_integrity(db);
@@ -286,7 +286,7 @@ static double first_score(struct json_object *arr, struct dgen_db *db, size_t i)
 	struct json_object *state = NULL;
 	double v = -1;
 
-	if (records_get_state(db, iget(json_object_array_get_idx(arr, i), "id"), &state, &err) == 0)
+	if (records_get_state(db, NULL, iget(json_object_array_get_idx(arr, i), "id"), &state, &err) == 0)
 		v = json_object_get_double(json_object_object_get(state, "score"));
 	json_object_put(state);
 	return v;
@@ -326,23 +326,23 @@ static void test_review_at_scale(void)
 	f.q = NULL;
 
 	ok(records_filter_sort(&f, "-score", &err) == 0, "sort -score");
-	ok(records_list(db, &f, &arr, &err) == 0, "list by score descending");
+	ok(records_list(db, NULL, &f, &arr, &err) == 0, "list by score descending");
 	is_dbl(first_score(arr, db, 0), 0.99, 1e-9, "highest score first");
 	is_dbl(first_score(arr, db, 4), 0.95, 1e-9, "then descending");
 	json_object_put(arr);
 	ok(records_filter_sort(&f, "length", &err) == 0, "sort length (only odd units have it)");
 	f.offset = 95;
-	ok(records_list(db, &f, &arr, &err) == 0 && json_object_array_length(arr) == 5,
+	ok(records_list(db, NULL, &f, &arr, &err) == 0 && json_object_array_length(arr) == 5,
 	   "last page");
 	ok(first_score(arr, db, 4) < 0.98, "records without the field come last");
 	json_object_put(arr);
 	f.offset = 0;
-	ok(records_list(db, &f, &arr, &err) == 0, "ascending");
+	ok(records_list(db, NULL, &f, &arr, &err) == 0, "ascending");
 	is_dbl(first_score(arr, db, 0), 0.01, 1e-9, "lowest length first");
 	json_object_put(arr);
 	ok(records_filter_sort(&f, "created_at", &err) == 0 && f.sort == DGEN_SORT_OLDEST,
 	   "created_at is oldest first");
-	ok(records_list(db, &f, &arr, &err) == 0, "oldest first");
+	ok(records_list(db, NULL, &f, &arr, &err) == 0, "oldest first");
 	is_dbl(first_score(arr, db, 0), 0.0, 1e-9, "the first record first");
 	json_object_put(arr);
 	ok(records_filter_sort(&f, "-created_at", &err) == 0 && f.sort == DGEN_SORT_NEWEST,
@@ -440,7 +440,7 @@ static void test_review_at_scale(void)
 		struct json_object *line = NULL;
 		int count = 0;
 
-		ok(records_iter_open(db, &f, 3, &it, &err) == 0, "export with the same filter");
+		ok(records_iter_open(db, NULL, &f, 3, &it, &err) == 0, "export with the same filter");
 		while (records_iter_next(it, &line, &err) == 1) {
 			count++;
 			json_object_put(line);

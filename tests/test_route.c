@@ -149,7 +149,9 @@ static void test_dispatch(void)
 		dgen_buf_free(&m.out);
 	}
 	{
-		const char *p[] = { "REQUEST_METHOD", "POST", "REQUEST_URI", "/api/pipelines",
+		/* the login route: public, so the body limit answers before any
+		 * credential is asked for (a 10 MB "password" is never read) */
+		const char *p[] = { "REQUEST_METHOD", "POST", "REQUEST_URI", "/api/auth/login",
 				    "CONTENT_TYPE", "application/json", "CONTENT_LENGTH", "5000",
 				    NULL };
 
@@ -157,6 +159,19 @@ static void test_dispatch(void)
 		m.params = p;
 		request_mem_io(&m, &io);
 		is_int(api_handle(&w, &io, false), 413, "body over max_body answers 413");
+		dgen_buf_free(&m.out);
+	}
+	{
+		const char *p[] = { "REQUEST_METHOD", "POST", "REQUEST_URI", "/api/pipelines",
+				    "CONTENT_TYPE", "application/json", "CONTENT_LENGTH", "5000",
+				    NULL };
+
+		memset(&m, 0, sizeof m);
+		m.params = p;
+		request_mem_io(&m, &io);
+		is_int(api_handle(&w, &io, false), 401, "no credentials answers 401 first");
+		ok(strstr(dgen_buf_str(&m.out), "WWW-Authenticate: Bearer\r\n") != NULL,
+		   "with WWW-Authenticate: Bearer");
 		dgen_buf_free(&m.out);
 	}
 	{
@@ -187,7 +202,7 @@ static void test_dispatch(void)
 		ok(api_handle(&w, &io, false) != 405, "HEAD /api/health is not a wrong method");
 		dgen_buf_free(&m.out);
 	}
-	is_int(w.requests, 7, "seven requests counted");
+	is_int(w.requests, 8, "eight requests counted");
 	api_worker_free(&w);
 }
 

@@ -13,13 +13,13 @@ static void test_crud(struct dgen_db *db)
 	int64_t a = 0, b = 0;
 	bool exists = false;
 
-	ok(saved_pipelines_insert(db, "first", "{\"name\":\"first\",\"blocks\":[]}", &a, &err) == 0,
+	ok(saved_pipelines_insert(db, NULL, "first", "{\"name\":\"first\",\"blocks\":[]}", &a, &err) == 0,
 	   "insert");
-	ok(saved_pipelines_insert(db, "second", "{\"name\":\"second\",\"blocks\":[]}", &b, &err) == 0,
+	ok(saved_pipelines_insert(db, NULL, "second", "{\"name\":\"second\",\"blocks\":[]}", &b, &err) == 0,
 	   "insert another");
 	ok(b > a, "ids grow");
 
-	ok(saved_pipelines_get(db, a, &o, &err) == 0, "get");
+	ok(saved_pipelines_get(db, NULL, a, &o, &err) == 0, "get");
 	is_int(json_object_get_int64(json_object_object_get(o, "id")), a, "id");
 	is_str(json_object_get_string(json_object_object_get(o, "name")), "first", "name");
 	v = json_object_object_get(o, "definition");
@@ -32,24 +32,24 @@ static void test_crud(struct dgen_db *db)
 	   "created_at is ISO 8601 with ms");
 	json_object_put(o);
 
-	ok(saved_pipelines_update(db, a, "renamed", "{\"name\":\"renamed\",\"blocks\":[1]}", &err) == 0,
+	ok(saved_pipelines_update(db, NULL, a, "renamed", "{\"name\":\"renamed\",\"blocks\":[1]}", &err) == 0,
 	   "update");
-	ok(saved_pipelines_get_definition(db, a, &name, &def, &err) == 0, "raw definition");
+	ok(saved_pipelines_get_definition(db, NULL, a, &name, &def, &err) == 0, "raw definition");
 	is_str(name, "renamed", "name updated");
 	is_str(def, "{\"name\":\"renamed\",\"blocks\":[1]}", "definition text stored as given");
 	free(name);
 	free(def);
 
-	ok(saved_pipelines_set_validation_config(db, a,
+	ok(saved_pipelines_set_validation_config(db, NULL, a,
 					   "{\"field_order\":{\"primary\":[\"q\"],\"secondary\":[],\"hidden\":[]}}",
 					   &err) == 0, "set validation config");
-	ok(saved_pipelines_get(db, a, &o, &err) == 0, "get again");
+	ok(saved_pipelines_get(db, NULL, a, &o, &err) == 0, "get again");
 	v = json_object_object_get(o, "validation_config");
 	ok(json_object_is_type(json_object_object_get(v, "field_order"), json_type_object),
 	   "validation config comes back as an object");
 	json_object_put(o);
 
-	ok(saved_pipelines_list(db, &list, &err) == 0, "list");
+	ok(saved_pipelines_list(db, NULL, &list, &err) == 0, "list");
 	is_int(json_object_array_length(list), 2, "two pipelines");
 	is_int(json_object_get_int64(json_object_object_get(json_object_array_get_idx(list, 0), "id")),
 	       b, "newest first");
@@ -57,21 +57,21 @@ static void test_crud(struct dgen_db *db)
 			       json_type_object), "list carries definitions");
 	json_object_put(list);
 
-	ok(saved_pipelines_exists(db, a, &exists, &err) == 0 && exists, "exists");
-	ok(saved_pipelines_exists(db, 999, &exists, &err) == 0 && !exists, "unknown does not exist");
+	ok(saved_pipelines_exists(db, NULL, a, &exists, &err) == 0 && exists, "exists");
+	ok(saved_pipelines_exists(db, NULL, 999, &exists, &err) == 0 && !exists, "unknown does not exist");
 
-	ok(saved_pipelines_get(db, 999, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "get unknown: 404");
+	ok(saved_pipelines_get(db, NULL, 999, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "get unknown: 404");
 	dgen_err_clear(&err);
-	ok(saved_pipelines_update(db, 999, "x", "{}", &err) < 0 && err.code == DGEN_ENOTFOUND,
+	ok(saved_pipelines_update(db, NULL, 999, "x", "{}", &err) < 0 && err.code == DGEN_ENOTFOUND,
 	   "update unknown: 404");
 	dgen_err_clear(&err);
-	ok(saved_pipelines_set_validation_config(db, 999, "{}", &err) < 0 && err.code == DGEN_ENOTFOUND,
+	ok(saved_pipelines_set_validation_config(db, NULL, 999, "{}", &err) < 0 && err.code == DGEN_ENOTFOUND,
 	   "validation config of unknown: 404");
 	dgen_err_clear(&err);
-	ok(saved_pipelines_delete(db, 999, &err) < 0 && err.code == DGEN_ENOTFOUND, "delete unknown: 404");
+	ok(saved_pipelines_delete(db, NULL, 999, &err) < 0 && err.code == DGEN_ENOTFOUND, "delete unknown: 404");
 	dgen_err_clear(&err);
-	ok(saved_pipelines_delete(db, b, &err) == 0, "delete");
-	ok(saved_pipelines_get(db, b, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "deleted is gone");
+	ok(saved_pipelines_delete(db, NULL, b, &err) == 0, "delete");
+	ok(saved_pipelines_get(db, NULL, b, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "deleted is gone");
 	dgen_err_clear(&err);
 }
 
@@ -96,22 +96,22 @@ static void test_cascade(struct dgen_db *db)
 	ok(queue_finish_unit(db, j1, &fail, NULL, NULL, &err) == 0, "a failure for the doomed job");
 
 	f.job_id = j1;
-	ok(records_list(db, &f, &recs, &err) == 0, "records of the doomed job");
+	ok(records_list(db, NULL, &f, &recs, &err) == 0, "records of the doomed job");
 	rec_id = json_object_get_int64(json_object_object_get(json_object_array_get_idx(recs, 0), "id"));
 	json_object_put(recs);
 
-	ok(saved_pipelines_delete(db, p1, &err) == 0, "delete the pipeline");
-	ok(jobs_get(db, j1, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "its job is gone");
+	ok(saved_pipelines_delete(db, NULL, p1, &err) == 0, "delete the pipeline");
+	ok(jobs_get(db, NULL, j1, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "its job is gone");
 	dgen_err_clear(&err);
-	ok(records_get(db, rec_id, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "its records are gone");
+	ok(records_get(db, NULL, rec_id, &o, &err) < 0 && err.code == DGEN_ENOTFOUND, "its records are gone");
 	dgen_err_clear(&err);
-	ok(jobs_failures(db, j1, &o, &err) < 0 && err.code == DGEN_ENOTFOUND,
+	ok(jobs_failures(db, NULL, j1, &o, &err) < 0 && err.code == DGEN_ENOTFOUND,
 	   "its failures went with the job");
 	dgen_err_clear(&err);
 	f.job_id = 0;
-	ok(records_count(db, &f, &counts, &err) == 0, "count all records");
+	ok(records_count(db, NULL, &f, &counts, &err) == 0, "count all records");
 	is_int(counts.total, 1, "only the other pipeline's record is left");
-	ok(jobs_get(db, j2, &o, &err) == 0, "the other job is intact");
+	ok(jobs_get(db, NULL, j2, &o, &err) == 0, "the other job is intact");
 	json_object_put(o);
 }
 

@@ -81,14 +81,14 @@ static int64_t new_job(struct dgen_db *db)
 	int64_t pid = 0, id = 0;
 	struct dgen_job_new j = { 0 };
 
-	if (saved_pipelines_insert(db, "bench", "{\"name\":\"bench\",\"blocks\":[]}", &pid, &err) < 0)
+	if (saved_pipelines_insert(db, NULL, "bench", "{\"name\":\"bench\",\"blocks\":[]}", &pid, &err) < 0)
 		return -1;
 	j.pipeline_id = pid;
 	j.input_kind = DGEN_INPUT_JSON;
 	j.input = input;
 	j.input_len = sizeof(input) - 1;
 	j.total_seeds = 1;
-	if (jobs_insert(db, &j, &id, NULL, &err) < 0)
+	if (jobs_insert(db, NULL, &j, &id, NULL, &err) < 0)
 		return -1;
 	return id;
 }

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "dgen/caller.h"
 #include "dgen/config.h"
 #include "dgen/db.h"
 #include "dgen/err.h"
@@ -36,6 +37,7 @@
 #include "dgen/request.h"
 #include "dgen/respond.h"
 #include "dgen/catalog.h"
+#include "dgen/secret.h"
 
 struct api_worker {
 	const struct dgen_config *cfg;
@@ -49,6 +51,8 @@ struct api_worker {
 	struct req req;
 	struct resp resp;
 	unsigned long requests;            /* answered so far */
+	struct dgen_secret_key key;        /* of stored secrets; once models_ready */
+	bool models_ready;                 /* key loaded, default models made */
 };
 
 struct api_ctx {
@@ -59,6 +63,17 @@ struct api_ctx {
 	int64_t id;          /* the {id} of the route, 0 when none */
 	const char *name;    /* the {name} of the route, NULL when none */
 	struct dgen_err err; /* set by a failing handler */
+	/* The authenticated caller (SPEC.md §8), set by the dispatcher before
+	 * any handler of a non-public route runs; every store query of
+	 * pipelines, jobs and records gets who. For an admin's list with
+	 * ?owner=NAME, who is narrowed to that user (api_list_scope). */
+	struct dgen_caller caller;
+	const struct dgen_caller *who;
+	struct dgen_caller scoped; /* who narrowed by ?owner= */
+	bool by_cookie;      /* authenticated by the session cookie */
+	const char *session; /* the session id of the cookie, or NULL */
+	const char *secret;  /* the credential, redacted from logs meanwhile */
+	const char *password; /* a password of the body, the same */
 };
 
 typedef int (*api_handler)(struct api_ctx *c);
@@ -145,6 +160,25 @@ int api_page_params(struct api_ctx *c, int64_t *limit, int64_t *offset);
  * whole list. */
 int api_ok_page(struct api_ctx *c, int64_t total, struct json_object *arr);
 
+/* Accounts (SPEC.md §8; api_accounts.c). The dispatcher's one
+ * authentication step for a route with these flags (route.h): 0 when the
+ * request may go on (c->who set unless the route is public), else the
+ * status (401 with WWW-Authenticate, 403 for a member on an admin route
+ * or a cross-site request) with c->err set. */
+int api_authenticate(struct api_ctx *c, unsigned flags);
+/* Forgets the request's secrets registered with the logger. */
+void api_forget_secrets(struct api_ctx *c);
+/* For an admin's list: ?owner=NAME narrows c->who to that user (404 for
+ * an unknown name); a member's lists ignore it. 0 or -1 with c->err. */
+int api_list_scope(struct api_ctx *c);
+/* The configured quota defaults (dgen_quotas of accounts.h). */
+struct dgen_quotas;
+void api_quota_defaults(const struct api_ctx *c, struct dgen_quotas *q);
+/* Checks the caller's quotas before a new job of executions units (0:
+ * not known yet): -1 with c->err DGEN_EQUOTA (429 with Retry-After,
+ * detail.quota naming it) when past one. */
+int api_job_quota(struct api_ctx *c, int64_t executions);
+
 /* Writes body with status and puts it. Returns status. */
 int api_ok(struct api_ctx *c, int status, struct json_object *body);
 /* api_ok(c, 200, {key: val}): the answers that are one member (val is put). */
@@ -188,5 +222,23 @@ int api_records_stats(struct api_ctx *c);
 int api_records_bulk(struct api_ctx *c);
 int api_export(struct api_ctx *c);                     /* export.c */
 int api_export_download(struct api_ctx *c);
+int api_auth_login(struct api_ctx *c);                 /* accounts.c */
+int api_auth_logout(struct api_ctx *c);
+int api_auth_me(struct api_ctx *c);
+int api_users_list(struct api_ctx *c);
+int api_users_create(struct api_ctx *c);
+int api_users_update(struct api_ctx *c);
+int api_tokens_list(struct api_ctx *c);
+int api_tokens_create(struct api_ctx *c);
+int api_tokens_revoke(struct api_ctx *c);
+/* models.c: both kinds, told apart by the path. api_models_db is api_db
+ * after the key file is loaded and empty kinds got their default model. */
+struct dgen_db *api_models_db(struct api_ctx *c);
+int api_models_list(struct api_ctx *c);
+int api_models_get(struct api_ctx *c);
+int api_models_create(struct api_ctx *c);
+int api_models_update(struct api_ctx *c);
+int api_models_delete(struct api_ctx *c);
+int api_models_test(struct api_ctx *c);
 
 #endif

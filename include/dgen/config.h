@@ -37,6 +37,7 @@ struct dgen_config {
 	long embedding_dimensions;  /* EMBEDDING_DIMENSIONS: 0 = any */
 
 	char *database_path;        /* DATABASE_PATH */
+	char *key_file;             /* DGEN_KEY_FILE: "" = "dgen.key" beside the database */
 	int db_busy_timeout_ms;     /* DGEN_DB_BUSY_TIMEOUT_MS */
 	size_t wal_limit;           /* DGEN_WAL_LIMIT (bytes) */
 	char *host;                 /* HOST */
@@ -64,6 +65,13 @@ struct dgen_config {
 	int max_attempts;           /* DGEN_MAX_ATTEMPTS */
 	int poll_ms;                /* DGEN_RUNNER_POLL_MS */
 	int grace_seconds;          /* DGEN_RUNNER_GRACE_SECONDS */
+
+	/* Accounts (SPEC.md §8): per-user quota defaults, session expiry */
+	long quota_jobs;            /* DGEN_QUOTA_JOBS: queued or running */
+	long quota_executions;      /* DGEN_QUOTA_EXECUTIONS: per job */
+	long quota_inflight;        /* DGEN_QUOTA_LLM_IN_FLIGHT: 0 = runner concurrency */
+	long session_idle_s;        /* DGEN_SESSION_IDLE_SECONDS */
+	long session_max_s;         /* DGEN_SESSION_MAX_SECONDS */
 };
 
 /* Loads defaults, then the file, then the environment, and validates.

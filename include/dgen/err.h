@@ -30,6 +30,9 @@ enum dgen_errcode {
 	DGEN_ELIMIT,      /* a template or run limit was hit */
 	DGEN_EIO,         /* 500: I/O, database or system failure */
 	DGEN_EINTERNAL,   /* 500: a bug */
+	DGEN_EAUTH,       /* 401: no caller, or a bad, expired or revoked credential */
+	DGEN_EFORBIDDEN,  /* 403: an admin-only route, or a cross-site request */
+	DGEN_EQUOTA,      /* 429: past a per-user quota or the login rate limit */
 };
 
 #define DGEN_ERR_MSG_MAX 512

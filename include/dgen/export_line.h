@@ -27,6 +27,7 @@ struct dgen_export_fields {
 	const char *trace_id;
 	int64_t job_id, pipeline_id;  /* 0 = none (an offline run): null */
 	const char *created_at, *updated_at;
+	const char *reviewed_by, *reviewed_at; /* NULL = null (never reviewed) */
 	struct json_object *trace;    /* NULL = no "trace" key (`dgen run --trace` adds it) */
 };
 

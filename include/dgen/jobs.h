@@ -6,6 +6,11 @@
  * Ownership: see db.h (returned JSON objects are new references; returned
  * strings are malloc'd). Unknown ids are DGEN_ENOTFOUND.
  *
+ * who scopes every call (caller.h): a member's id is bound into each
+ * query, so another user's job answers like an unknown one (also a
+ * foreign pipeline_id at insert); a new job belongs to who. Idempotency
+ * keys are per user.
+ *
  * Job JSON (SPEC.md §3): {"id","pipeline_id","status","total_seeds",
  * "current_seed","records_generated","records_failed","progress" (0..1),
  * "current_block","current_step","error","usage":{"total_tokens",
@@ -24,6 +29,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "dgen/caller.h"
 #include "dgen/db.h"
 #include "dgen/err.h"
 
@@ -61,11 +67,11 @@ struct dgen_job_new {
 /* Inserts a queued job. With an idempotency key already used, nothing is
  * inserted: *id receives the existing job's id and *existed (may be NULL)
  * is true. Unknown pipeline: DGEN_ENOTFOUND. */
-int jobs_insert(struct dgen_db *db, const struct dgen_job_new *job, int64_t *id,
+int jobs_insert(struct dgen_db *db, const struct dgen_caller *who, const struct dgen_job_new *job, int64_t *id,
 		bool *existed, struct dgen_err *err);
 
 /* The job JSON object. */
-int jobs_get(struct dgen_db *db, int64_t id, struct json_object **out, struct dgen_err *err);
+int jobs_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id, struct json_object **out, struct dgen_err *err);
 
 struct dgen_job_filter {
 	int64_t pipeline_id;         /* 0 = any */
@@ -74,37 +80,37 @@ struct dgen_job_filter {
 	int64_t offset;              /* rows skipped first */
 };
 /* Array of job objects, newest first. */
-int jobs_list(struct dgen_db *db, const struct dgen_job_filter *f, struct json_object **out,
+int jobs_list(struct dgen_db *db, const struct dgen_caller *who, const struct dgen_job_filter *f, struct json_object **out,
 	      struct dgen_err *err);
 /* The number of jobs f matches (limit and offset ignored). */
-int jobs_count(struct dgen_db *db, const struct dgen_job_filter *f, int64_t *total,
+int jobs_count(struct dgen_db *db, const struct dgen_caller *who, const struct dgen_job_filter *f, int64_t *total,
 	       struct dgen_err *err);
 /* jobs_list() and jobs_count() read in one snapshot: a page and the total
  * it is a page of. */
-int jobs_page(struct dgen_db *db, const struct dgen_job_filter *f, int64_t *total,
+int jobs_page(struct dgen_db *db, const struct dgen_caller *who, const struct dgen_job_filter *f, int64_t *total,
 	      struct json_object **out, struct dgen_err *err);
 /* The running job that started first; DGEN_ENOTFOUND when none runs. */
-int jobs_active(struct dgen_db *db, struct json_object **out, struct dgen_err *err);
+int jobs_active(struct dgen_db *db, const struct dgen_caller *who, struct json_object **out, struct dgen_err *err);
 
 /* Cancels: a queued job becomes cancelled at once; a running job gets its
  * cancel flag (the runner ends it as cancelled). A finished job is
  * DGEN_ECONFLICT. *now_status (may be NULL) receives the status after the
  * call (cancelled or running). */
-int jobs_cancel(struct dgen_db *db, int64_t id, enum dgen_job_status *now_status,
+int jobs_cancel(struct dgen_db *db, const struct dgen_caller *who, int64_t id, enum dgen_job_status *now_status,
 		struct dgen_err *err);
 /* Deletes the job with its records and failures. */
-int jobs_delete(struct dgen_db *db, int64_t id, struct dgen_err *err);
+int jobs_delete(struct dgen_db *db, const struct dgen_caller *who, int64_t id, struct dgen_err *err);
 
 /* Failed executions of the job, in unit order:
  * [{"seed_index","repetition","chunk_index","block_type","step","error",
  *   "trace"}]. The job must exist. */
-int jobs_failures(struct dgen_db *db, int64_t id, struct json_object **out,
+int jobs_failures(struct dgen_db *db, const struct dgen_caller *who, int64_t id, struct json_object **out,
 		  struct dgen_err *err);
 /* Queues a new job over the failed units of job id only: same pipeline and
  * input, unit list = the failed units' descriptors. *new_id receives it;
  * with an idempotency key already used, the existing job (and *existed).
  * No failures: DGEN_ECONFLICT. */
-int jobs_retry_failed(struct dgen_db *db, int64_t id, const char *idempotency_key,
+int jobs_retry_failed(struct dgen_db *db, const struct dgen_caller *who, int64_t id, const char *idempotency_key,
 		      int64_t *new_id, bool *existed, struct dgen_err *err);
 
 #endif

@@ -24,6 +24,9 @@ void dgen_log_set_debug(bool debug);
 bool dgen_log_debug_enabled(void);
 /* Registers a secret (an API key) to redact; empty strings are ignored. */
 void dgen_log_secret(const char *secret);
+/* Forgets a secret registered for the length of one request (a bearer
+ * token, a session id, a password in a body). */
+void dgen_log_secret_forget(const char *secret);
 
 /* A copy of url fit to print (malloc'd, the caller frees): userinfo
  * ("user:pass@") and the query string ("?key=...") become "[redacted]",

@@ -8,7 +8,13 @@
  * Unknown ids are DGEN_ENOTFOUND.
  *
  * Record JSON (SPEC.md §4): {"id","output","metadata","status","trace",
- * "trace_id","job_id","pipeline_id","created_at","updated_at"}.
+ * "trace_id","job_id","pipeline_id","created_at","updated_at",
+ * "reviewed_by","reviewed_at"} (who last set the status, and when).
+ *
+ * who scopes every call (caller.h): a member reads, edits, counts,
+ * exports and deletes only their own records (the job's owner's); another
+ * user's id answers like an unknown one. A status change records who as
+ * the reviewer.
  * Export lines are those of export_line.h.
  */
 #ifndef DGEN_RECORDS_H
@@ -18,6 +24,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "dgen/caller.h"
 #include "dgen/db.h"
 #include "dgen/err.h"
 
@@ -68,6 +75,11 @@ struct dgen_record_filter {
 	char sort_field[DGEN_REC_FIELD_MAX + 1]; /* for DGEN_SORT_FIELD_* */
 	int64_t limit;                  /* records_list only; <= 0 means 100 */
 	int64_t offset;                 /* records_list only */
+	/* The owner scope, bound into the SQL of every statement (SPEC.md
+	 * §8): 0 = any owner, else only that user's records. The functions
+	 * that take a caller set it from the caller (dgen_caller_scope);
+	 * the API sets it in api_record_filter for the others. */
+	int64_t owner;
 };
 
 /* True when name can be a state field of a filter or sort:
@@ -83,10 +95,10 @@ int records_filter_range(struct dgen_record_filter *f, const char *field, bool i
 int records_filter_sort(struct dgen_record_filter *f, const char *spec, struct dgen_err *err);
 
 /* The record JSON object. */
-int records_get(struct dgen_db *db, int64_t id, struct json_object **out,
+int records_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id, struct json_object **out,
 		struct dgen_err *err);
 /* Array of record objects, newest first. */
-int records_list(struct dgen_db *db, const struct dgen_record_filter *f,
+int records_list(struct dgen_db *db, const struct dgen_caller *who, const struct dgen_record_filter *f,
 		 struct json_object **out, struct dgen_err *err);
 
 /* What to change; NULL fields stay as they are. The store applies exactly
@@ -99,17 +111,17 @@ struct dgen_record_update {
 	struct json_object *state_patch; /* keys set into the final accumulated
 					  * state, last writer wins (borrowed) */
 };
-int records_update(struct dgen_db *db, int64_t id, const struct dgen_record_update *u,
+int records_update(struct dgen_db *db, const struct dgen_caller *who, int64_t id, const struct dgen_record_update *u,
 		   struct dgen_err *err);
 /* The record's final accumulated state (object). */
-int records_get_state(struct dgen_db *db, int64_t id, struct json_object **out,
+int records_get_state(struct dgen_db *db, const struct dgen_caller *who, int64_t id, struct json_object **out,
 		      struct dgen_err *err);
 
 /* Deletes the records of job_id and the job itself (its failures too);
  * job_id 0 deletes every record and keeps the jobs. *deleted (may be NULL)
  * receives the number of records deleted. An unknown job_id deletes
  * nothing and is not an error. */
-int records_delete(struct dgen_db *db, int64_t job_id, int64_t *deleted,
+int records_delete(struct dgen_db *db, const struct dgen_caller *who, int64_t job_id, int64_t *deleted,
 		   struct dgen_err *err);
 
 struct dgen_record_counts {
@@ -117,7 +129,7 @@ struct dgen_record_counts {
 };
 /* Counts per status of the records matching f (f->status, limit and offset
  * are ignored). */
-int records_count(struct dgen_db *db, const struct dgen_record_filter *f,
+int records_count(struct dgen_db *db, const struct dgen_caller *who, const struct dgen_record_filter *f,
 		  struct dgen_record_counts *out, struct dgen_err *err);
 /* records_list() and, in *total, how many records match f (limit and
  * offset ignored), read from one snapshot. */
@@ -144,7 +156,7 @@ int records_bulk_status(struct dgen_db *db, const struct dgen_record_filter *f,
  * read transaction, so memory stays flat and writers are never held up
  * for the length of a download. */
 struct dgen_records_iter;
-int records_iter_open(struct dgen_db *db, const struct dgen_record_filter *f, int page_size,
+int records_iter_open(struct dgen_db *db, const struct dgen_caller *who, const struct dgen_record_filter *f, int page_size,
 		      struct dgen_records_iter **out, struct dgen_err *err);
 /* Returns 1 and an export line object in *line, 0 at the end, -1 on error. */
 int records_iter_next(struct dgen_records_iter *it, struct json_object **line,

@@ -105,6 +105,12 @@ int request_percent_decode(const char *s, size_t len, bool plus_space, char *out
  * Empty pieces are skipped; a key without '=' has the value "". */
 int request_parse_query(struct req *r, const char *qs, size_t len, struct dgen_err *err);
 
+/* A CGI/FastCGI parameter of the request as the server passed it
+ * (HTTP_AUTHORIZATION, HTTP_COOKIE, HTTP_ORIGIN, REMOTE_ADDR ...), or NULL
+ * when absent or empty. Borrowed from the transport: valid until the
+ * request ends. */
+const char *request_env(const struct req *r, const char *name);
+
 /* The value of query parameter key (the last one when repeated), or NULL. */
 const char *request_param(const struct req *r, const char *key);
 

@@ -22,10 +22,16 @@
 #include "dgen/arena.h"
 #include "dgen/err.h"
 
+/* Who may call a route (SPEC.md §8): every route needs a caller unless
+ * ROUTE_PUBLIC; ROUTE_ADMIN routes need an admin. */
+#define ROUTE_PUBLIC 1u
+#define ROUTE_ADMIN 2u
+
 struct route {
 	const char *method;
 	const char *pattern;
 	api_handler handler;
+	unsigned flags;      /* 0: any authenticated caller */
 };
 
 extern const struct route route_table[];

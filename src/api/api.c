@@ -263,6 +263,8 @@ int api_handle(struct api_worker *w, const struct req_io *io, bool is_cgi)
 	}
 	c.id = m.id;
 	c.name = m.name;
+	if ((status = api_authenticate(&c, m.route->flags)) != 0)
+		goto out;
 	status = m.route->handler(&c);
 out:
 	if (!w->resp.started) {
@@ -288,6 +290,7 @@ out:
 			   w->req.path ? w->req.path : "-", status,
 			   (dgen_clock_mono() - t0) * 1000.0);
 	dgen_err_clear(&c.err);
+	api_forget_secrets(&c);
 	big = w->req.body.len >= API_TRIM_BYTES;
 	request_reset(&w->req);
 	if (big)

@@ -30,7 +30,7 @@ static int stream(struct api_ctx *c, bool download)
 	int rc, st;
 
 	if (api_record_filter(c, &f) != 0 || !(db = api_db(c)) ||
-	    records_iter_open(db, &f, PAGE, &it, &c->err) != 0)
+	    records_iter_open(db, c->who, &f, PAGE, &it, &c->err) != 0)
 		return api_fail(c);
 	rc = records_iter_next(it, &line, &c->err);
 	if (rc < 0) {

@@ -175,7 +175,7 @@ int api_generate(struct api_ctx *c)
 	int st;
 
 	if (read_upload(c, &u) != 0 || api_load_pipeline(c, u.pid, &p) != 0 ||
-	    read_seeds(c, &u, p, &units) != 0)
+	    read_seeds(c, &u, p, &units) != 0 || api_job_quota(c, units) != 0)
 		goto fail;
 	memset(&job, 0, sizeof job);
 	job.pipeline_id = u.pid;
@@ -186,7 +186,7 @@ int api_generate(struct api_ctx *c)
 	/* a multiplier's chunks are only known once it runs: the runner counts */
 	job.total_seeds = pipeline_is_multiplier(p) ? 0 : units;
 	job.idempotency_key = c->req->idempotency_key;
-	if (!(db = api_db(c)) || jobs_insert(db, &job, &job_id, &existed, &c->err) != 0) {
+	if (!(db = api_db(c)) || jobs_insert(db, c->who, &job, &job_id, &existed, &c->err) != 0) {
 		if (c->err.code == DGEN_ENOTFOUND) {
 			dgen_err_set(&c->err, DGEN_ENOTFOUND, "Pipeline %lld not found",
 				     (long long)u.pid);

@@ -26,7 +26,7 @@ int api_jobs_active(struct api_ctx *c)
 
 	if (!db)
 		return api_fail(c);
-	if (jobs_active(db, &o, &c->err) != 0) {
+	if (jobs_active(db, c->who, &o, &c->err) != 0) {
 		if (c->err.code == DGEN_ENOTFOUND)
 			dgen_err_set(&c->err, DGEN_ENOTFOUND, "No job is running");
 		return api_fail(c);
@@ -69,21 +69,21 @@ int api_jobs_list(struct api_ctx *c)
 	    api_page_params(c, &f.limit, &f.offset) != 0 || status_param(c, &f.status) != 0)
 		return api_fail(c);
 	f.pipeline_id = pid;
-	if (!(db = api_db(c)) || jobs_page(db, &f, &total, &arr, &c->err) != 0)
+	if (!(db = api_db(c)) || jobs_page(db, c->who, &f, &total, &arr, &c->err) != 0)
 		return api_fail(c);
 	return api_ok_page(c, total, arr);
 }
 
 /* Answers with what `read` gives for the route's job (404 naming an
  * unknown job). */
-static int job_read(struct api_ctx *c, int (*read)(struct dgen_db *db, int64_t id,
-						   struct json_object **out,
-						   struct dgen_err *err))
+static int job_read(struct api_ctx *c,
+		    int (*read)(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+				struct json_object **out, struct dgen_err *err))
 {
 	struct dgen_db *db = api_db(c);
 	struct json_object *o;
 
-	if (!db || read(db, c->id, &o, &c->err) != 0)
+	if (!db || read(db, c->who, c->id, &o, &c->err) != 0)
 		return job_fail(c);
 	return api_ok(c, 200, o);
 }
@@ -97,7 +97,7 @@ int api_jobs_cancel(struct api_ctx *c)
 {
 	struct dgen_db *db = api_db(c);
 
-	if (!db || jobs_cancel(db, c->id, NULL, &c->err) != 0)
+	if (!db || jobs_cancel(db, c->who, c->id, NULL, &c->err) != 0)
 		return job_fail(c);
 	return api_ok_member(c, "message", json_object_new_string("Job cancelled"));
 }
@@ -113,7 +113,9 @@ int api_jobs_retry_failed(struct api_ctx *c)
 	int64_t new_id;
 	bool existed = false;
 
-	if (!db || jobs_retry_failed(db, c->id, c->req->idempotency_key, &new_id, &existed,
+	if (!db || api_job_quota(c, 0) != 0)
+		return api_fail(c);
+	if (jobs_retry_failed(db, c->who, c->id, c->req->idempotency_key, &new_id, &existed,
 				     &c->err) != 0)
 		return job_fail(c);
 	return api_ok_member(c, "job_id", json_object_new_int64(new_id));

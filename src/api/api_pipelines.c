@@ -29,7 +29,7 @@ int api_load_pipeline(struct api_ctx *c, int64_t id, struct dgen_pipeline **out)
 	*out = NULL;
 	if (!db)
 		return -1;
-	if (saved_pipelines_get_definition(db, id, NULL, &def_text, &c->err) != 0) {
+	if (saved_pipelines_get_definition(db, c->who, id, NULL, &def_text, &c->err) != 0) {
 		if (c->err.code == DGEN_ENOTFOUND) {
 			dgen_err_set(&c->err, DGEN_ENOTFOUND, "Pipeline %lld not found", (long long)id);
 			dgen_err_detail_int(&c->err, "pipeline_id", id);
@@ -117,7 +117,7 @@ int api_pipelines_create(struct api_ctx *c)
 
 	if (json_body(c, false, &body) != 0 || check_definition(c, body, &name) != 0 ||
 	    !(db = api_db(c)) ||
-	    saved_pipelines_insert(db, name, dgen_json_compact(body), &id, &c->err) != 0) {
+	    saved_pipelines_insert(db, c->who, name, dgen_json_compact(body), &id, &c->err) != 0) {
 		st = api_fail(c);
 		goto out;
 	}
@@ -136,7 +136,7 @@ int api_pipelines_update(struct api_ctx *c)
 
 	if (json_body(c, false, &body) != 0 || check_definition(c, body, &name) != 0 ||
 	    !(db = api_db(c)) ||
-	    saved_pipelines_update(db, c->id, name, dgen_json_compact(body), &c->err) != 0) {
+	    saved_pipelines_update(db, c->who, c->id, name, dgen_json_compact(body), &c->err) != 0) {
 		if (c->err.code == DGEN_ENOTFOUND) {
 			dgen_err_set(&c->err, DGEN_ENOTFOUND, "Pipeline %lld not found",
 				     (long long)c->id);
@@ -174,7 +174,7 @@ int api_pipelines_from_template(struct api_ctx *c)
 		return api_fail(c);
 	pipeline_free(p);
 	if (!(db = api_db(c)) ||
-	    saved_pipelines_insert(db, t->name, dgen_json_compact(t->definition), &id, &c->err) != 0)
+	    saved_pipelines_insert(db, c->who, t->name, dgen_json_compact(t->definition), &id, &c->err) != 0)
 		return api_fail(c);
 	o = id_name(id, t->name);
 	json_object_object_add(o, "template_id", json_object_new_string(t->id));
@@ -188,7 +188,7 @@ int api_pipelines_list(struct api_ctx *c)
 	int64_t limit, offset, total;
 
 	if (api_page_params(c, &limit, &offset) != 0 || !(db = api_db(c)) ||
-	    saved_pipelines_page(db, limit, offset, &total, &arr, &c->err) != 0)
+	    saved_pipelines_page(db, c->who, limit, offset, &total, &arr, &c->err) != 0)
 		return api_fail(c);
 	return api_ok_page(c, total, arr);
 }
@@ -210,7 +210,7 @@ int api_pipelines_get(struct api_ctx *c)
 	struct json_object *o, *def, *blocks, *first, *type;
 	bool multi = false;
 
-	if (!db || saved_pipelines_get(db, c->id, &o, &c->err) != 0)
+	if (!db || saved_pipelines_get(db, c->who, c->id, &o, &c->err) != 0)
 		return not_found(c);
 	if (json_object_object_get_ex(o, "definition", &def) &&
 	    json_object_object_get_ex(def, "blocks", &blocks) &&
@@ -232,7 +232,7 @@ int api_pipelines_delete(struct api_ctx *c)
 	struct dgen_db *db = api_db(c);
 	struct json_object *o;
 
-	if (!db || saved_pipelines_delete(db, c->id, &c->err) != 0)
+	if (!db || saved_pipelines_delete(db, c->who, c->id, &c->err) != 0)
 		return not_found(c);
 	o = json_object_new_object();
 	json_object_object_add(o, "success", json_object_new_boolean(true));
@@ -382,7 +382,7 @@ int api_pipelines_validation_config(struct api_ctx *c)
 		goto out;
 	}
 	if (!(db = api_db(c)) ||
-	    saved_pipelines_set_validation_config(db, c->id, dgen_json_compact(body), &c->err) != 0) {
+	    saved_pipelines_set_validation_config(db, c->who, c->id, dgen_json_compact(body), &c->err) != 0) {
 		st = not_found(c);
 		goto out;
 	}

@@ -105,6 +105,7 @@ int api_record_filter(struct api_ctx *c, struct dgen_record_filter *f)
 
 	memset(f, 0, sizeof *f);
 	f->status = DGEN_REC_ANY;
+	f->owner = dgen_caller_scope(c->who); /* a member's own records only */
 	if (s && records_status_parse(s, &f->status) != 0)
 		return bad_status(c, "Query parameter 'status' is not a record status", "parameter",
 				  "status", s);
@@ -184,6 +185,7 @@ static int body_filter(struct api_ctx *c, struct json_object *fo, struct dgen_re
 	char name[DGEN_REC_FIELD_MAX + 16];
 
 	memset(f, 0, sizeof *f);
+	f->owner = dgen_caller_scope(c->who); /* a member's bulk touches only theirs */
 	json_object_object_foreach(fo, key, val) {
 		bool num = json_object_is_type(val, json_type_int) ||
 			   json_object_is_type(val, json_type_double);
@@ -268,7 +270,7 @@ int api_records_get(struct api_ctx *c)
 	struct dgen_db *db = api_db(c);
 	struct json_object *o;
 
-	if (!db || records_get(db, c->id, &o, &c->err) != 0)
+	if (!db || records_get(db, c->who, c->id, &o, &c->err) != 0)
 		return record_fail(c);
 	return api_ok(c, 200, o);
 }
@@ -315,7 +317,7 @@ int api_records_update(struct api_ctx *c)
 	}
 	if (u.status == DGEN_REC_ANY && (u.output || u.metadata || patch))
 		u.status = DGEN_REC_EDITED;
-	if (!(db = api_db(c)) || records_update(db, c->id, &u, &c->err) != 0) {
+	if (!(db = api_db(c)) || records_update(db, c->who, c->id, &u, &c->err) != 0) {
 		st = record_fail(c);
 		goto out;
 	}
@@ -337,7 +339,7 @@ int api_records_delete(struct api_ctx *c)
 
 	if (request_param_int(c->req, "job_id", 1, LLONG_MAX, 0, &job, &c->err) != 0)
 		return api_fail(c);
-	if (!(db = api_db(c)) || records_delete(db, job, &deleted, &c->err) != 0)
+	if (!(db = api_db(c)) || records_delete(db, c->who, job, &deleted, &c->err) != 0)
 		return api_fail(c);
 	return api_ok_member(c, "deleted", json_object_new_int64(deleted));
 }

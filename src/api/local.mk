@@ -11,17 +11,17 @@ noinst_HEADERS += include/dgen/request.h \
 	include/dgen/api.h
 
 noinst_LIBRARIES += libdgenapi.a
-libdgenapi_a_SOURCES = src/api/api.c src/api/route.c src/api/server.c \
+libdgenapi_a_SOURCES = src/api/api.c src/api/api_accounts.c src/api/route.c src/api/server.c \
 	src/api/api_health.c src/api/api_blocks.c src/api/api_templates.c src/api/api_pipelines.c \
 	src/api/api_seeds.c src/api/api_generate.c src/api/api_jobs.c src/api/api_records.c \
-	src/api/api_export.c src/api/dbhint.c
+	src/api/api_export.c src/api/api_models.c src/api/dbhint.c
 # dgen-api does not link libcurl: as a CGI program it starts at every
 # request, and libcurl's thirty libraries cost most of that start. It links
 # src/llm/curl_lazy.c instead, which loads libcurl on the first LLM call.
 # (dgen-runner and dgen link libcurl as usual.)
 noinst_LIBRARIES += libdgencurllazy.a
 libdgencurllazy_a_SOURCES = src/llm/curl_lazy.c
-API_LIBS = libdgenapi.a libdgen.a libdgencurllazy.a $(SQLITE_LIBS) $(JSONC_LIBS) \
+API_LIBS = libdgenapi.a libdgen.a libdgencurllazy.a $(SQLITE_LIBS) $(JSONC_LIBS) $(SODIUM_LIBS) \
 	$(YAML_LIBS) $(PTHREAD_LIBS) $(LIBS) $(FCGI_LIBS)
 
 sbin_PROGRAMS += dgen-api
@@ -37,7 +37,8 @@ tests_test_route_LDADD = $(API_LIBS)
 # tests/api/fake_runner plays the runner's side of the queue for them.
 check_PROGRAMS += tests/api/fake_runner tests/fixtures/listen_exec
 API_SHELL_TESTS = tests/api_cgi.sh tests/api_nginx.sh tests/api_apache.sh \
-	tests/api_paging.sh tests/api_storm.sh tests/api_upload_memory.sh
+	tests/api_paging.sh tests/api_storm.sh tests/api_upload_memory.sh tests/api_access.sh \
+	tests/api_models.sh
 TESTS += $(API_SHELL_TESTS)
 EXTRA_DIST += $(API_SHELL_TESTS) tests/api/lib.sh tests/api/pool.sh conf/nginx-dgen.conf \
 	contrib/bench-api contrib/bench-execute-storm

@@ -325,6 +325,13 @@ static int header_value(struct req *r, const char *name, const char *label, cons
 	return 0;
 }
 
+const char *request_env(const struct req *r, const char *name)
+{
+	const char *v = r->io ? r->io->getparam(r->io->ctx, name) : NULL;
+
+	return v && *v ? v : NULL;
+}
+
 /* True when p (length n) is "/api" or starts with "/api/". */
 static bool is_api_path(const char *p, size_t n)
 {

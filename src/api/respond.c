@@ -43,6 +43,12 @@ int respond_http_status(enum dgen_errcode code)
 	case DGEN_EIO:
 	case DGEN_EINTERNAL:
 		return 500;
+	case DGEN_EAUTH:
+		return 401;
+	case DGEN_EFORBIDDEN:
+		return 403;
+	case DGEN_EQUOTA:
+		return 429;
 	}
 	return 500;
 }
@@ -75,12 +81,15 @@ const char *respond_reason(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";

@@ -35,5 +35,10 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* `dgen run PIPELINE SEEDS [-o FILE] [-c N] [--trace]` (run.c). */
 int cli_run(struct cli *c, int argc, char **argv);
+/* `dgen models [--embedding] list|add JSON|test NAME|rm NAME` (models.c). */
+int cli_models(struct cli *c, int argc, char **argv);
+
+/* `dgen users ...` and `dgen tokens ...` (accounts.c). */
+int cli_accounts(struct cli *c, int argc, char **argv);
 
 #endif

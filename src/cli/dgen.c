@@ -46,6 +46,15 @@ static const char usage_text[] =
 	"                                run every seed and write JSONL records\n"
 	"  llm test [--prompt TEXT]      make one call with the configured LLM settings\n"
 	"  migrate                       create or upgrade the database (DATABASE_PATH)\n"
+	"  users add NAME [--admin] [--password-file FILE|-]\n"
+	"                                add a user (without a file: a random password,\n"
+	"                                printed once)\n"
+	"  users list [--json] | passwd NAME [--password-file FILE|-] | disable NAME\n"
+	"        | enable NAME           manage users\n"
+	"  tokens create USER [--name NAME] [--expires-days N]\n"
+	"                                make an API token (printed once)\n"
+	"  tokens list [USER] | revoke ID\n"
+	"                                the API tokens, by id\n"
 	"\n"
 	"PIPELINE is a template id (see `dgen templates`), a YAML template file or a\n"
 	"JSON pipeline definition. SEEDS is a JSON seed file or a markdown file.\n"
@@ -341,7 +350,10 @@ static const struct {
 	{ "validate", cmd_validate },
 	{ "run", cli_run },
 	{ "llm", cmd_llm },
+	{ "models", cli_models },
 	{ "migrate", cmd_migrate },
+	{ "users", cli_accounts },
+	{ "tokens", cli_accounts },
 };
 
 /* The global options, then the configuration, the execution environment

@@ -54,6 +54,7 @@ static const struct key keys[] = {
 	STR("EMBEDDING_PROVIDER", embedding_provider, ""),
 	LONG("EMBEDDING_DIMENSIONS", embedding_dimensions, "0", 0, 65536),
 	STR("DATABASE_PATH", database_path, "data/qa_records.db"),
+	STR("DGEN_KEY_FILE", key_file, ""),
 	INT("DGEN_DB_BUSY_TIMEOUT_MS", db_busy_timeout_ms, "5000", 0, 600000),
 	SIZE("DGEN_WAL_LIMIT", wal_limit, "67108864", 1048576, 1LL << 40),
 	STR("HOST", host, "127.0.0.1"),
@@ -75,6 +76,11 @@ static const struct key keys[] = {
 	INT("DGEN_MAX_ATTEMPTS", max_attempts, "3", 1, 100),
 	INT("DGEN_RUNNER_POLL_MS", poll_ms, "200", 10, 60000),
 	INT("DGEN_RUNNER_GRACE_SECONDS", grace_seconds, "20", 0, 3600),
+	LONG("DGEN_QUOTA_JOBS", quota_jobs, "4", 1, 1000000),
+	LONG("DGEN_QUOTA_EXECUTIONS", quota_executions, "1000000", 1, 1000000000),
+	LONG("DGEN_QUOTA_LLM_IN_FLIGHT", quota_inflight, "0", 0, 1000000),
+	LONG("DGEN_SESSION_IDLE_SECONDS", session_idle_s, "28800", 60, 31536000),
+	LONG("DGEN_SESSION_MAX_SECONDS", session_max_s, "604800", 60, 31536000),
 };
 
 #undef STR

@@ -43,6 +43,12 @@ struct json_object *export_line_new(const struct dgen_export_fields *f)
 	json_object_object_add(o, "pipeline_id", id_or_null(f->pipeline_id));
 	json_object_object_add(o, "created_at", str_or_null(f->created_at));
 	json_object_object_add(o, "updated_at", str_or_null(f->updated_at));
+	/* A stored record (it has a job) says who reviewed it; an offline
+	 * run's line has nobody to name. */
+	if (f->job_id > 0) {
+		json_object_object_add(o, "reviewed_by", str_or_null(f->reviewed_by));
+		json_object_object_add(o, "reviewed_at", str_or_null(f->reviewed_at));
+	}
 	if (f->trace)
 		json_object_object_add(o, "trace", json_object_get(f->trace));
 	return o;

@@ -18,7 +18,7 @@
 #include "dgen/log.h"
 #include "dgen/util.h"
 
-#define MAX_SECRETS 8
+#define MAX_SECRETS 16
 
 static char log_prog[64] = "dgen";
 static int log_fd = 2;
@@ -57,6 +57,20 @@ void dgen_log_secret(const char *secret)
 	if (log_nsecrets < MAX_SECRETS)
 		log_secrets[log_nsecrets++] = dgen_xstrdup(secret);
 out:
+	pthread_mutex_unlock(&log_lock);
+}
+
+void dgen_log_secret_forget(const char *secret)
+{
+	if (!secret || !*secret)
+		return;
+	pthread_mutex_lock(&log_lock);
+	for (int i = 0; i < log_nsecrets; i++)
+		if (strcmp(log_secrets[i], secret) == 0) {
+			free(log_secrets[i]);
+			log_secrets[i] = log_secrets[--log_nsecrets];
+			break;
+		}
 	pthread_mutex_unlock(&log_lock);
 }
 

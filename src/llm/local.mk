@@ -6,8 +6,10 @@ libdgen_a_SOURCES += \
 	src/llm/gemini.c \
 	src/llm/ollama.c \
 	src/llm/anthropic.c \
-	src/llm/embed.c
-noinst_HEADERS += include/dgen/llm.h src/llm/provider.h include/dgen/embed.h
+	src/llm/embed.c \
+	src/llm/modelcfg.c
+noinst_HEADERS += include/dgen/llm.h src/llm/provider.h include/dgen/embed.h \
+	include/dgen/modelcfg.h
 
 check_PROGRAMS += tests/test_llm
 TESTS += tests/test_llm

@@ -108,19 +108,29 @@ static int find_idem(struct dgen_db *db, const char *key, int64_t *id, bool *exi
 	return rc;
 }
 
-/* Inside the write transaction: the job row, then its input beside it. */
-static int insert_job(struct dgen_db *db, const struct dgen_job_new *job, int64_t *id,
+/* The idempotency key as stored: the owner's id before the client's key,
+ * so one user's key never finds (or collides with) another user's job.
+ * NULL when there is no key; malloc'd otherwise. */
+static char *owned_key(const struct dgen_caller *who, const char *key)
+{
+	return key ? dgen_xasprintf("%lld:%s", (long long)dgen_caller_owner(who), key) : NULL;
+}
+
+/* Inside the write transaction: the job row, then its input beside it.
+ * The pipeline must be one who may see (else DGEN_ENOTFOUND). */
+static int insert_job(struct dgen_db *db, const struct dgen_caller *who,
+		      const struct dgen_job_new *job, const char *key, int64_t *id,
 		      bool *existed, struct dgen_err *err)
 {
 	char now[DGEN_ISO_LEN];
-	int found = find_idem(db, job->idempotency_key, id, existed, err);
+	int found = find_idem(db, key, id, existed, err);
 
 	if (found != 0)
 		return found < 0 ? -1 : 0;
 	db_now(now);
-	if (db_insert(db, STMT_JOB_INSERT, id, err, "ississ", job->pipeline_id,
-		      jobs_input_kind_name(job->input_kind), job->units, job->total_seeds,
-		      job->idempotency_key, now) < 0) {
+	if (db_insert(db, STMT_JOB_INSERT, id, err, "ississkk", job->pipeline_id,
+		      jobs_input_kind_name(job->input_kind), job->units, job->total_seeds, key,
+		      now, dgen_caller_owner(who), dgen_caller_scope(who)) < 0) {
 		if (err->code == DGEN_ENOTFOUND) {
 			dgen_err_set(err, DGEN_ENOTFOUND, "Pipeline %lld not found",
 				     (long long)job->pipeline_id);
@@ -143,19 +153,24 @@ static int insert_job(struct dgen_db *db, const struct dgen_job_new *job, int64_
  * transaction, so two retries of the same POST racing each other still
  * create one job.
  */
-int jobs_insert(struct dgen_db *db, const struct dgen_job_new *job, int64_t *id,
-		bool *existed, struct dgen_err *err)
+int jobs_insert(struct dgen_db *db, const struct dgen_caller *who,
+		const struct dgen_job_new *job, int64_t *id, bool *existed, struct dgen_err *err)
 {
+	char *key = owned_key(who, job->idempotency_key);
+	int rc = -1;
+
 	if (existed)
 		*existed = false;
-	if (db_begin(db, err) < 0)
-		return -1;
-	return db_end(db, insert_job(db, job, id, existed, err), err);
+	if (db_begin(db, err) == 0)
+		rc = db_end(db, insert_job(db, who, job, key, id, existed, err), err);
+	free(key);
+	return rc;
 }
 
-int jobs_get(struct dgen_db *db, int64_t id, struct json_object **out, struct dgen_err *err)
+int jobs_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+	     struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_GET, err, "i", id);
+	sqlite3_stmt *st = db_query(db, STMT_JOB_GET, err, "ik", id, dgen_caller_scope(who));
 
 	if (!st || db_step_row(db, st, "Job", "job_id", id, err) < 0)
 		return -1;
@@ -164,24 +179,24 @@ int jobs_get(struct dgen_db *db, int64_t id, struct json_object **out, struct dg
 	return 0;
 }
 
-int jobs_list(struct dgen_db *db, const struct dgen_job_filter *f, struct json_object **out,
-	      struct dgen_err *err)
+int jobs_list(struct dgen_db *db, const struct dgen_caller *who,
+	      const struct dgen_job_filter *f, struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_LIST, err, "ksii", f->pipeline_id,
+	sqlite3_stmt *st = db_query(db, STMT_JOB_LIST, err, "ksiik", f->pipeline_id,
 				    jobs_status_name(f->status),
 				    f->limit > 0 ? f->limit : (int64_t)100,
-				    f->offset > 0 ? f->offset : (int64_t)0);
+				    f->offset > 0 ? f->offset : (int64_t)0, dgen_caller_scope(who));
 
 	if (!st)
 		return -1;
 	return db_rows_json(db, st, job_row_json, out, err);
 }
 
-int jobs_count(struct dgen_db *db, const struct dgen_job_filter *f, int64_t *total,
-	       struct dgen_err *err)
+int jobs_count(struct dgen_db *db, const struct dgen_caller *who,
+	       const struct dgen_job_filter *f, int64_t *total, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_COUNT, err, "ks", f->pipeline_id,
-				    jobs_status_name(f->status));
+	sqlite3_stmt *st = db_query(db, STMT_JOB_COUNT, err, "ksk", f->pipeline_id,
+				    jobs_status_name(f->status), dgen_caller_scope(who));
 
 	if (!st || db_step_must(db, st, DGEN_EIO, "count answered no row", err) < 0)
 		return -1;
@@ -190,13 +205,15 @@ int jobs_count(struct dgen_db *db, const struct dgen_job_filter *f, int64_t *tot
 	return 0;
 }
 
-int jobs_page(struct dgen_db *db, const struct dgen_job_filter *f, int64_t *total,
-	      struct json_object **out, struct dgen_err *err)
+int jobs_page(struct dgen_db *db, const struct dgen_caller *who,
+	      const struct dgen_job_filter *f, int64_t *total, struct json_object **out,
+	      struct dgen_err *err)
 {
 	*out = NULL;
 	if (db_begin_read(db, err) < 0)
 		return -1;
-	if (db_end(db, jobs_count(db, f, total, err) == 0 ? jobs_list(db, f, out, err) : -1,
+	if (db_end(db, jobs_count(db, who, f, total, err) == 0 ? jobs_list(db, who, f, out, err)
+							  : -1,
 		   err) == 0)
 		return 0;
 	json_object_put(*out);
@@ -204,9 +221,10 @@ int jobs_page(struct dgen_db *db, const struct dgen_job_filter *f, int64_t *tota
 	return -1;
 }
 
-int jobs_active(struct dgen_db *db, struct json_object **out, struct dgen_err *err)
+int jobs_active(struct dgen_db *db, const struct dgen_caller *who, struct json_object **out,
+		struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_ACTIVE, err, "");
+	sqlite3_stmt *st = db_query(db, STMT_JOB_ACTIVE, err, "k", dgen_caller_scope(who));
 
 	if (!st || db_step_must(db, st, DGEN_ENOTFOUND, "No job is running", err) < 0)
 		return -1;
@@ -217,10 +235,10 @@ int jobs_active(struct dgen_db *db, struct json_object **out, struct dgen_err *e
 
 /* The status of job id (cur may be NULL: only that it exists), inside the
  * caller's transaction. */
-static int job_status(struct dgen_db *db, int64_t id, enum dgen_job_status *cur,
-		      struct dgen_err *err)
+static int job_status(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+		      enum dgen_job_status *cur, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_STATE, err, "i", id);
+	sqlite3_stmt *st = db_query(db, STMT_JOB_STATE, err, "ik", id, dgen_caller_scope(who));
 
 	if (!st || db_step_row(db, st, "Job", "job_id", id, err) < 0)
 		return -1;
@@ -232,12 +250,12 @@ static int job_status(struct dgen_db *db, int64_t id, enum dgen_job_status *cur,
 
 /* Inside the write transaction: *cur receives the status after the
  * cancel (cancelled, or still running with the flag set). */
-static int cancel(struct dgen_db *db, int64_t id, enum dgen_job_status *cur,
-		  struct dgen_err *err)
+static int cancel(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+		  enum dgen_job_status *cur, struct dgen_err *err)
 {
 	char now[DGEN_ISO_LEN];
 
-	if (job_status(db, id, cur, err) < 0)
+	if (job_status(db, who, id, cur, err) < 0)
 		return -1;
 	switch (*cur) {
 	case DGEN_JOB_QUEUED:
@@ -261,21 +279,23 @@ static int cancel(struct dgen_db *db, int64_t id, enum dgen_job_status *cur,
  * no runner holds ends at once; a running one gets the flag and its runner
  * stops and ends it cancelled (a rescue also honours the flag).
  */
-int jobs_cancel(struct dgen_db *db, int64_t id, enum dgen_job_status *now_status,
-		struct dgen_err *err)
+int jobs_cancel(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+		enum dgen_job_status *now_status, struct dgen_err *err)
 {
 	enum dgen_job_status cur = DGEN_JOB_QUEUED;
 
-	if (db_begin(db, err) < 0 || db_end(db, cancel(db, id, &cur, err), err) < 0)
+	if (db_begin(db, err) < 0 || db_end(db, cancel(db, who, id, &cur, err), err) < 0)
 		return -1;
 	if (now_status)
 		*now_status = cur;
 	return 0;
 }
 
-int jobs_delete(struct dgen_db *db, int64_t id, struct dgen_err *err)
+int jobs_delete(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+		struct dgen_err *err)
 {
-	return changed(db_write(db, STMT_JOB_DELETE, err, "i", id), id, err);
+	return changed(db_write(db, STMT_JOB_DELETE, err, "ik", id, dgen_caller_scope(who)), id,
+		       err);
 }
 
 /* One failed execution, from a STMT_FAIL_LIST row. */
@@ -294,24 +314,24 @@ static struct json_object *failure_json(sqlite3_stmt *st)
 }
 
 /* The failures of job id, which must exist, in the caller's transaction. */
-static int list_failures(struct dgen_db *db, int64_t id, struct json_object **out,
-			 struct dgen_err *err)
+static int list_failures(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+			 struct json_object **out, struct dgen_err *err)
 {
 	sqlite3_stmt *st;
 
-	if (job_status(db, id, NULL, err) < 0)
+	if (job_status(db, who, id, NULL, err) < 0)
 		return -1;
 	if (!(st = db_query(db, STMT_FAIL_LIST, err, "i", id)))
 		return -1;
 	return db_rows_json(db, st, failure_json, out, err);
 }
 
-int jobs_failures(struct dgen_db *db, int64_t id, struct json_object **out,
-		  struct dgen_err *err)
+int jobs_failures(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+		  struct json_object **out, struct dgen_err *err)
 {
 	struct json_object *arr = NULL;
 
-	if (db_begin_read(db, err) < 0 || db_end(db, list_failures(db, id, &arr, err), err) < 0) {
+	if (db_begin_read(db, err) < 0 || db_end(db, list_failures(db, who, id, &arr, err), err) < 0) {
 		json_object_put(arr);
 		return -1;
 	}
@@ -333,8 +353,8 @@ static struct json_object *unit_json(sqlite3_stmt *st)
 
 /* Inside the write transaction: the failed units of job id become the
  * unit list of a new job, which gets a copy of the input. */
-static int retry_failed(struct dgen_db *db, int64_t id, const char *key, int64_t *new_id,
-			bool *existed, struct dgen_err *err)
+static int retry_failed(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+			const char *key, int64_t *new_id, bool *existed, struct dgen_err *err)
 {
 	struct json_object *units = NULL;
 	sqlite3_stmt *st;
@@ -344,7 +364,7 @@ static int retry_failed(struct dgen_db *db, int64_t id, const char *key, int64_t
 
 	if (found != 0)
 		return found < 0 ? -1 : 0;
-	if (job_status(db, id, NULL, err) < 0)
+	if (job_status(db, who, id, NULL, err) < 0)
 		return -1;
 	st = db_query(db, STMT_FAIL_UNITS, err, "i", id);
 	if (!st || db_rows_json(db, st, unit_json, &units, err) < 0)
@@ -375,12 +395,17 @@ out:
  * the runner expands the same seeds and runs only those units (with the
  * same unit numbers, which keeps their seed/repetition/chunk identity).
  */
-int jobs_retry_failed(struct dgen_db *db, int64_t id, const char *idempotency_key,
-		      int64_t *new_id, bool *existed, struct dgen_err *err)
+int jobs_retry_failed(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+		      const char *idempotency_key, int64_t *new_id, bool *existed,
+		      struct dgen_err *err)
 {
+	char *key = owned_key(who, idempotency_key);
+	int rc = -1;
+
 	if (existed)
 		*existed = false;
-	if (db_begin(db, err) < 0)
-		return -1;
-	return db_end(db, retry_failed(db, id, idempotency_key, new_id, existed, err), err);
+	if (db_begin(db, err) == 0)
+		rc = db_end(db, retry_failed(db, who, id, key, new_id, existed, err), err);
+	free(key);
+	return rc;
 }

@@ -1,11 +1,11 @@
 # src/store: sources and tests (see Makefile.am).
 # The sqlite store: connection and statement table (db), schema (migrate),
 # pipelines, jobs, the queue protocol and records. All SQL of dgen is here.
-noinst_HEADERS += include/dgen/db.h include/dgen/migrate.h \
+noinst_HEADERS += include/dgen/accounts.h include/dgen/caller.h include/dgen/db.h include/dgen/migrate.h \
 	include/dgen/saved_pipelines.h include/dgen/jobs.h include/dgen/queue.h \
 	include/dgen/records.h
 noinst_HEADERS += src/store/stmt.h
-libdgen_a_SOURCES += src/store/db.c src/store/stmt.c src/store/migrate.c src/store/open.c \
+libdgen_a_SOURCES += src/store/accounts.c src/store/db.c src/store/stmt.c src/store/migrate.c src/store/open.c \
 	src/store/saved_pipelines.c src/store/jobs.c src/store/queue.c src/store/records.c
 EXTRA_DIST += tests/store_test.h
 check_PROGRAMS += tests/test_db
@@ -31,3 +31,10 @@ libdgen_a_SOURCES += src/store/neardup.c
 check_PROGRAMS += tests/test_neardup
 TESTS += tests/test_neardup
 tests_test_neardup_LDADD = $(TEST_LIBS)
+
+# Named LLM and embedding models, keys sealed under the key file.
+noinst_HEADERS += include/dgen/saved_models.h
+libdgen_a_SOURCES += src/store/saved_models.c
+check_PROGRAMS += tests/test_saved_models
+TESTS += tests/test_saved_models
+tests_test_saved_models_LDADD = $(TEST_LIBS)

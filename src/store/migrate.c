@@ -138,6 +138,76 @@ static const char *const steps[] = {
 	"  unit INTEGER NOT NULL"
 	");"
 	"CREATE INDEX neardup_bands_key ON neardup_bands(job_id, key);",
+	/* 4: accounts (SPEC.md §8). Users, their API tokens and browser
+	 * sessions (only hashes of the secrets), the login failure budgets
+	 * (in the store, so they hold across workers and hosts), and the
+	 * owner of every pipeline, job and record. Rows from before accounts
+	 * have no owner: only admins see them. Records carry their owner too
+	 * (the job's), so a member's record queries bind their id directly. */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  role TEXT NOT NULL CHECK (role IN ('admin','member')),"
+	"  password_hash TEXT NOT NULL,"      /* Argon2id, crypto_pwhash_str */
+	"  disabled INTEGER NOT NULL DEFAULT 0,"
+	"  quota_jobs INTEGER,"               /* NULL: the configured default */
+	"  quota_executions INTEGER,"
+	"  quota_inflight INTEGER,"
+	"  created_at TEXT NOT NULL"
+	");"
+	"CREATE TABLE tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  hash BLOB NOT NULL UNIQUE,"        /* BLAKE2b of the token */
+	"  created_at TEXT NOT NULL,"
+	"  last_used_at TEXT,"
+	"  last_used_ms INTEGER NOT NULL DEFAULT 0,"
+	"  expires_at TEXT,"
+	"  expires_ms INTEGER"                /* NULL: never */
+	");"
+	"CREATE INDEX tokens_user ON tokens(user_id);"
+	"CREATE TABLE sessions ("
+	"  hash BLOB PRIMARY KEY,"            /* BLAKE2b of the cookie value */
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  created_ms INTEGER NOT NULL,"
+	"  seen_ms INTEGER NOT NULL"
+	");"
+	"CREATE TABLE login_failures ("
+	"  key TEXT PRIMARY KEY,"             /* 'name:<name>' or 'addr:<address>' */
+	"  failures INTEGER NOT NULL,"
+	"  since_ms INTEGER NOT NULL"
+	");"
+	"ALTER TABLE pipelines ADD COLUMN owner_id INTEGER REFERENCES users(id);"
+	"ALTER TABLE jobs ADD COLUMN owner_id INTEGER REFERENCES users(id);"
+	"ALTER TABLE records ADD COLUMN owner_id INTEGER;"
+	"ALTER TABLE records ADD COLUMN reviewed_by TEXT;"
+	"ALTER TABLE records ADD COLUMN reviewed_at TEXT;"
+	"CREATE INDEX pipelines_owner ON pipelines(owner_id);"
+	"CREATE INDEX jobs_owner_status ON jobs(owner_id, status);"
+	"CREATE INDEX records_owner ON records(owner_id);",
+	/* 5: named LLM and embedding models (saved_models.c); the key is
+	 * sealed under the key file, only its last 4 characters are plain. */
+	"CREATE TABLE models ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('llm','embedding')),"
+	"  name TEXT NOT NULL,"
+	"  provider TEXT NOT NULL,"
+	"  endpoint TEXT NOT NULL,"
+	"  model_name TEXT NOT NULL,"
+	"  api_key BLOB,"
+	"  api_key_last4 TEXT,"
+	"  is_default INTEGER NOT NULL DEFAULT 0,"
+	"  dimensions INTEGER NOT NULL DEFAULT 0,"
+	"  max_in_flight INTEGER NOT NULL DEFAULT 0,"
+	"  requests_per_minute INTEGER NOT NULL DEFAULT 0,"
+	"  tokens_per_minute INTEGER NOT NULL DEFAULT 0,"
+	"  price_input REAL, price_output REAL, price_cached REAL,"
+	"  currency TEXT,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  UNIQUE (kind, name)"
+	");",
 };
 
 int migrate_latest(void)

@@ -38,7 +38,7 @@ static int flag(int64_t n)
 int queue_enqueue(struct dgen_db *db, const struct dgen_job_new *job, int64_t *id,
 		  bool *existed, struct dgen_err *err)
 {
-	return jobs_insert(db, job, id, existed, err);
+	return jobs_insert(db, NULL, job, id, existed, err);
 }
 
 /* Reads the COUNTER_COLS columns starting at col. */

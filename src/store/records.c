@@ -189,12 +189,12 @@ static sqlite3_stmt *query_filtered(struct dgen_db *db, enum db_stmt_id id,
 	}
 	if (a->field)
 		state_path(field, a->field);
-	return db_query(db, id, err, "kksiississ" "sddsddsddsdd" "sddsddsddsdd",
+	return db_query(db, id, err, "kksiississ" "sddsddsddsdd" "sddsddsddsdd" "k",
 			f->job_id, f->pipeline_id, records_status_name(f->status), a->p4, a->p5,
 			has_q ? like : NULL, a->field ? field : NULL, a->dir, a->set_status,
 			a->now, p[0], lo[0], hi[0], p[1], lo[1], hi[1], p[2], lo[2], hi[2], p[3],
 			lo[3], hi[3], p[4], lo[4], hi[4], p[5], lo[5], hi[5], p[6], lo[6], hi[6],
-			p[7], lo[7], hi[7]);
+			p[7], lo[7], hi[7], f->owner);
 }
 
 /* The record JSON of SPEC.md §4 from a row of the REC_COLS columns. */
@@ -213,13 +213,15 @@ static struct json_object *record_row_json(sqlite3_stmt *st)
 	json_object_object_add(o, "pipeline_id", json_object_new_int64(db_col_int(st, 7)));
 	db_add_text(o, "created_at", st, 8);
 	db_add_text(o, "updated_at", st, 9);
+	db_add_text(o, "reviewed_by", st, 10);
+	db_add_text(o, "reviewed_at", st, 11);
 	return o;
 }
 
-int records_get(struct dgen_db *db, int64_t id, struct json_object **out,
-		struct dgen_err *err)
+int records_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+		struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_REC_GET, err, "i", id);
+	sqlite3_stmt *st = db_query(db, STMT_REC_GET, err, "ik", id, dgen_caller_scope(who));
 
 	if (!st || db_step_row(db, st, "Record", "record_id", id, err) < 0)
 		return -1;
@@ -246,10 +248,23 @@ static sqlite3_stmt *query_list(struct dgen_db *db, const struct dgen_record_fil
 	return query_filtered(db, pick(family, f), f, &a, err);
 }
 
-int records_list(struct dgen_db *db, const struct dgen_record_filter *f,
-		 struct json_object **out, struct dgen_err *err)
+/* f with the owner scope of who (who NULL: f's own). */
+static struct dgen_record_filter scoped(const struct dgen_caller *who,
+				       const struct dgen_record_filter *f)
 {
-	sqlite3_stmt *st = query_list(db, f, err);
+	struct dgen_record_filter g = *f;
+
+	if (who)
+		g.owner = dgen_caller_scope(who);
+	return g;
+}
+
+int records_list(struct dgen_db *db, const struct dgen_caller *who,
+		 const struct dgen_record_filter *f, struct json_object **out,
+		 struct dgen_err *err)
+{
+	struct dgen_record_filter g = scoped(who, f);
+	sqlite3_stmt *st = query_list(db, &g, err);
 
 	if (!st)
 		return -1;
@@ -274,7 +289,7 @@ static int list_total(struct dgen_db *db, const struct dgen_record_filter *f,
 {
 	struct dgen_record_counts c;
 
-	if (records_list(db, f, out, err) < 0 || records_count(db, f, &c, err) < 0)
+	if (records_list(db, NULL, f, out, err) < 0 || records_count(db, NULL, f, &c, err) < 0)
 		return -1;
 	*total = count_of(&c, f->status);
 	return 0;
@@ -380,7 +395,7 @@ static int stats(struct dgen_db *db, const struct dgen_record_filter *f, struct 
 
 	json_object_object_add(o, "by_status", by);
 	json_object_object_add(o, "fields", fields);
-	if (records_count(db, f, &c, err) < 0)
+	if (records_count(db, NULL, f, &c, err) < 0)
 		return -1;
 	json_object_object_add(o, "total", json_object_new_int64(count_of(&c, f->status)));
 	for (int s = DGEN_REC_PENDING; s <= DGEN_REC_EDITED; s++)
@@ -428,10 +443,10 @@ int records_bulk_status(struct dgen_db *db, const struct dgen_record_filter *f,
 
 /* Reads metadata (col 0) or accumulated_state (col 1) of record id inside
  * the caller's transaction. */
-static int read_state_col(struct dgen_db *db, int64_t id, int col, struct json_object **out,
-			  struct dgen_err *err)
+static int read_state_col(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+			  int col, struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_REC_STATE, err, "i", id);
+	sqlite3_stmt *st = db_query(db, STMT_REC_STATE, err, "ik", id, dgen_caller_scope(who));
 	struct json_object *v;
 
 	if (!st || db_step_row(db, st, "Record", "record_id", id, err) < 0)
@@ -446,33 +461,34 @@ static int read_state_col(struct dgen_db *db, int64_t id, int col, struct json_o
 	return 0;
 }
 
-int records_get_state(struct dgen_db *db, int64_t id, struct json_object **out,
-		      struct dgen_err *err)
+int records_get_state(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+		      struct json_object **out, struct dgen_err *err)
 {
-	return read_state_col(db, id, 1, out, err);
+	return read_state_col(db, who, id, 1, out, err);
 }
 
 /* Inside the write transaction: applies edit u to record id, the state
  * patch merged into the stored state. */
-static int update_record(struct dgen_db *db, int64_t id, const struct dgen_record_update *u,
-			 struct dgen_err *err)
+static int update_record(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+			 const struct dgen_record_update *u, struct dgen_err *err)
 {
 	struct json_object *state = NULL;
 	char now[DGEN_ISO_LEN];
 	int64_t n;
 
 	if (u->state_patch) {
-		if (read_state_col(db, id, 1, &state, err) < 0)
+		if (read_state_col(db, who, id, 1, &state, err) < 0)
 			return -1;
 		json_object_object_foreach(u->state_patch, key, val) {
 			json_object_object_add(state, key, dgen_json_copy(val));
 		}
 	}
 	db_now(now);
-	n = db_run(db, STMT_REC_UPDATE, err, "isssss", id, u->output,
+	n = db_run(db, STMT_REC_UPDATE, err, "issssskk", id, u->output,
 		   records_status_name(u->status),
 		   u->metadata ? dgen_json_compact(u->metadata) : NULL,
-		   state ? dgen_json_compact(state) : NULL, now);
+		   state ? dgen_json_compact(state) : NULL, now, dgen_caller_scope(who),
+		   dgen_caller_owner(who));
 	json_object_put(state);
 	return db_changed_row(n, "Record", "record_id", id, err);
 }
@@ -482,34 +498,45 @@ static int update_record(struct dgen_db *db, int64_t id, const struct dgen_recor
  * a read-modify-write, so it must not interleave with another edit of the
  * same record.
  */
-int records_update(struct dgen_db *db, int64_t id, const struct dgen_record_update *u,
-		   struct dgen_err *err)
+int records_update(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+		   const struct dgen_record_update *u, struct dgen_err *err)
 {
 	if (db_begin(db, err) < 0)
 		return -1;
-	return db_end(db, update_record(db, id, u, err), err);
+	return db_end(db, update_record(db, who, id, u, err), err);
 }
 
-/* Inside the write transaction: the records of job_id (0: all records)
- * and then the job itself. */
-static int delete_records(struct dgen_db *db, int64_t job_id, int64_t *n,
-			  struct dgen_err *err)
+/* Inside the write transaction: the records of job_id (0: all records
+ * who may see) and then the job itself. A job who may not see is left
+ * alone, like an unknown one. */
+static int delete_records(struct dgen_db *db, const struct dgen_caller *who, int64_t job_id,
+			  int64_t *n, struct dgen_err *err)
 {
+	int64_t scope = dgen_caller_scope(who);
+	sqlite3_stmt *st;
+	int rc;
+
 	if (job_id <= 0)
-		return (*n = db_run(db, STMT_REC_DELETE_ALL, err, "")) < 0 ? -1 : 0;
+		return (*n = db_run(db, STMT_REC_DELETE_ALL, err, "k", scope)) < 0 ? -1 : 0;
+	st = db_query(db, STMT_JOB_STATE, err, "ik", job_id, scope);
+	if (!st || (rc = db_step_one(db, st, err)) < 0)
+		return -1;
+	if (rc == 0)
+		return 0;
+	db_reset(st);
 	if ((*n = db_run(db, STMT_REC_DELETE_JOB, err, "i", job_id)) < 0)
 		return -1;
-	return db_run(db, STMT_JOB_DELETE, err, "i", job_id) < 0 ? -1 : 0;
+	return db_run(db, STMT_JOB_DELETE, err, "ik", job_id, scope) < 0 ? -1 : 0;
 }
 
-int records_delete(struct dgen_db *db, int64_t job_id, int64_t *deleted,
-		   struct dgen_err *err)
+int records_delete(struct dgen_db *db, const struct dgen_caller *who, int64_t job_id,
+		   int64_t *deleted, struct dgen_err *err)
 {
 	int64_t n = 0;
 
 	if (deleted)
 		*deleted = 0;
-	if (db_begin(db, err) < 0 || db_end(db, delete_records(db, job_id, &n, err), err) < 0)
+	if (db_begin(db, err) < 0 || db_end(db, delete_records(db, who, job_id, &n, err), err) < 0)
 		return -1;
 	if (deleted)
 		*deleted = n;
@@ -535,11 +562,13 @@ static void count_row(sqlite3_stmt *st, void *arg)
 	}
 }
 
-int records_count(struct dgen_db *db, const struct dgen_record_filter *f,
-		  struct dgen_record_counts *out, struct dgen_err *err)
+int records_count(struct dgen_db *db, const struct dgen_caller *who,
+		  const struct dgen_record_filter *f, struct dgen_record_counts *out,
+		  struct dgen_err *err)
 {
 	struct rec_args a = { 0 };
-	sqlite3_stmt *st = query_filtered(db, pick(STMT_REC_COUNT_JOB, f), f, &a, err);
+	struct dgen_record_filter g = scoped(who, f);
+	sqlite3_stmt *st = query_filtered(db, pick(STMT_REC_COUNT_JOB, f), &g, &a, err);
 
 	memset(out, 0, sizeof(*out));
 	if (!st)
@@ -549,7 +578,7 @@ int records_count(struct dgen_db *db, const struct dgen_record_filter *f,
 
 struct dgen_records_iter {
 	struct dgen_db *db;
-	struct dgen_record_filter f;
+	struct dgen_record_filter f; /* with the caller's owner scope */
 	int page_size;
 	int64_t last_id;            /* keyset cursor: the last id read */
 	struct json_object *page;   /* export lines of the current page */
@@ -557,14 +586,15 @@ struct dgen_records_iter {
 	bool last_page;             /* the current page was short: no more */
 };
 
-int records_iter_open(struct dgen_db *db, const struct dgen_record_filter *f, int page_size,
+int records_iter_open(struct dgen_db *db, const struct dgen_caller *who,
+		      const struct dgen_record_filter *f, int page_size,
 		      struct dgen_records_iter **out, struct dgen_err *err)
 {
 	struct dgen_records_iter *it = dgen_xcalloc(1, sizeof(*it));
 
 	(void)err;
 	it->db = db;
-	it->f = *f;
+	it->f = scoped(who, f);
 	it->page_size = page_size > 0 ? page_size : 500;
 	*out = it;
 	return 0;
@@ -587,12 +617,14 @@ static struct json_object *export_line(sqlite3_stmt *st)
 		.output = db_col_text(st, 1),
 		.metadata = db_col_json(st, 2),
 		.status = db_col_text(st, 3),
-		.state = db_col_json(st, 10),
+		.state = db_col_json(st, 12),
 		.trace_id = db_col_text(st, 5),
 		.job_id = db_col_int(st, 6),
 		.pipeline_id = db_col_int(st, 7),
 		.created_at = db_col_text(st, 8),
 		.updated_at = db_col_text(st, 9),
+		.reviewed_by = db_col_text(st, 10),
+		.reviewed_at = db_col_text(st, 11),
 	};
 	struct json_object *o = export_line_new(&f);
 

@@ -14,16 +14,17 @@ static int changed(int64_t n, int64_t id, struct dgen_err *err)
 }
 
 /* The row of pipeline id from STMT_PIPE_GET, st on it (see db_step_row). */
-static sqlite3_stmt *get_row(struct dgen_db *db, int64_t id, struct dgen_err *err)
+static sqlite3_stmt *get_row(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+			     struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_PIPE_GET, err, "i", id);
+	sqlite3_stmt *st = db_query(db, STMT_PIPE_GET, err, "ik", id, dgen_caller_scope(who));
 
 	if (!st || db_step_row(db, st, "Pipeline", "pipeline_id", id, err) < 0)
 		return NULL;
 	return st;
 }
 
-int saved_pipelines_insert(struct dgen_db *db, const char *name, const char *definition,
+int saved_pipelines_insert(struct dgen_db *db, const struct dgen_caller *who, const char *name, const char *definition,
 		     int64_t *id, struct dgen_err *err)
 {
 	char now[DGEN_ISO_LEN];
@@ -31,24 +32,26 @@ int saved_pipelines_insert(struct dgen_db *db, const char *name, const char *def
 	db_now(now);
 	if (db_begin(db, err) < 0)
 		return -1;
-	return db_end(db, db_insert(db, STMT_PIPE_INSERT, id, err, "sss", name, definition, now),
+	return db_end(db, db_insert(db, STMT_PIPE_INSERT, id, err, "sssk", name, definition, now,
+				    dgen_caller_owner(who)),
 		      err);
 }
 
-int saved_pipelines_update(struct dgen_db *db, int64_t id, const char *name,
+int saved_pipelines_update(struct dgen_db *db, const struct dgen_caller *who, int64_t id, const char *name,
 		     const char *definition, struct dgen_err *err)
 {
 	char now[DGEN_ISO_LEN];
 
 	db_now(now);
-	return changed(db_write(db, STMT_PIPE_UPDATE, err, "isss", id, name, definition, now),
+	return changed(db_write(db, STMT_PIPE_UPDATE, err, "isssk", id, name, definition, now,
+				dgen_caller_scope(who)),
 		       id, err);
 }
 
-int saved_pipelines_get(struct dgen_db *db, int64_t id, struct json_object **out,
+int saved_pipelines_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id, struct json_object **out,
 		  struct dgen_err *err)
 {
-	sqlite3_stmt *st = get_row(db, id, err);
+	sqlite3_stmt *st = get_row(db, who, id, err);
 	struct json_object *o;
 
 	if (!st)
@@ -65,10 +68,10 @@ int saved_pipelines_get(struct dgen_db *db, int64_t id, struct json_object **out
 	return 0;
 }
 
-int saved_pipelines_get_definition(struct dgen_db *db, int64_t id, char **name,
+int saved_pipelines_get_definition(struct dgen_db *db, const struct dgen_caller *who, int64_t id, char **name,
 			     char **definition, struct dgen_err *err)
 {
-	sqlite3_stmt *st = get_row(db, id, err);
+	sqlite3_stmt *st = get_row(db, who, id, err);
 
 	if (!st)
 		return -1;
@@ -93,9 +96,9 @@ static struct json_object *list_row_json(sqlite3_stmt *st)
 	return o;
 }
 
-int saved_pipelines_list(struct dgen_db *db, struct json_object **out, struct dgen_err *err)
+int saved_pipelines_list(struct dgen_db *db, const struct dgen_caller *who, struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_PIPE_LIST, err, "");
+	sqlite3_stmt *st = db_query(db, STMT_PIPE_LIST, err, "k", dgen_caller_scope(who));
 
 	if (!st)
 		return -1;
@@ -103,9 +106,9 @@ int saved_pipelines_list(struct dgen_db *db, struct json_object **out, struct dg
 }
 
 /* Reads the count that STMT_PIPE_COUNT answers into *total. */
-static int count_all(struct dgen_db *db, int64_t *total, struct dgen_err *err)
+static int count_all(struct dgen_db *db, const struct dgen_caller *who, int64_t *total, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_PIPE_COUNT, err, "");
+	sqlite3_stmt *st = db_query(db, STMT_PIPE_COUNT, err, "k", dgen_caller_scope(who));
 
 	if (!st || db_step_must(db, st, DGEN_EIO, "count answered no row", err) < 0)
 		return -1;
@@ -114,7 +117,7 @@ static int count_all(struct dgen_db *db, int64_t *total, struct dgen_err *err)
 	return 0;
 }
 
-int saved_pipelines_page(struct dgen_db *db, int64_t limit, int64_t offset, int64_t *total,
+int saved_pipelines_page(struct dgen_db *db, const struct dgen_caller *who, int64_t limit, int64_t offset, int64_t *total,
 			 struct json_object **out, struct dgen_err *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -122,9 +125,9 @@ int saved_pipelines_page(struct dgen_db *db, int64_t limit, int64_t offset, int6
 	*out = NULL;
 	if (db_begin_read(db, err) < 0)
 		return -1;
-	if (count_all(db, total, err) == 0)
-		st = db_query(db, STMT_PIPE_PAGE, err, "ii", limit > 0 ? limit : (int64_t)100,
-			      offset > 0 ? offset : (int64_t)0);
+	if (count_all(db, who, total, err) == 0)
+		st = db_query(db, STMT_PIPE_PAGE, err, "iik", limit > 0 ? limit : (int64_t)100,
+			      offset > 0 ? offset : (int64_t)0, dgen_caller_scope(who));
 	if (db_end(db, st ? db_rows_json(db, st, list_row_json, out, err) : -1, err) == 0)
 		return 0;
 	json_object_put(*out);
@@ -132,20 +135,21 @@ int saved_pipelines_page(struct dgen_db *db, int64_t limit, int64_t offset, int6
 	return -1;
 }
 
-int saved_pipelines_delete(struct dgen_db *db, int64_t id, struct dgen_err *err)
+int saved_pipelines_delete(struct dgen_db *db, const struct dgen_caller *who, int64_t id, struct dgen_err *err)
 {
-	return changed(db_write(db, STMT_PIPE_DELETE, err, "i", id), id, err);
+	return changed(db_write(db, STMT_PIPE_DELETE, err, "ik", id, dgen_caller_scope(who)), id, err);
 }
 
-int saved_pipelines_set_validation_config(struct dgen_db *db, int64_t id, const char *config,
+int saved_pipelines_set_validation_config(struct dgen_db *db, const struct dgen_caller *who, int64_t id, const char *config,
 				    struct dgen_err *err)
 {
-	return changed(db_write(db, STMT_PIPE_SET_VALIDATION, err, "is", id, config), id, err);
+	return changed(db_write(db, STMT_PIPE_SET_VALIDATION, err, "isk", id, config,
+				    dgen_caller_scope(who)), id, err);
 }
 
-int saved_pipelines_exists(struct dgen_db *db, int64_t id, bool *exists, struct dgen_err *err)
+int saved_pipelines_exists(struct dgen_db *db, const struct dgen_caller *who, int64_t id, bool *exists, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_PIPE_EXISTS, err, "i", id);
+	sqlite3_stmt *st = db_query(db, STMT_PIPE_EXISTS, err, "ik", id, dgen_caller_scope(who));
 	int rc;
 
 	if (!st || (rc = db_step_one(db, st, err)) < 0)

@@ -20,7 +20,7 @@
 /* Columns of the record JSON (records.c reads them in this order). */
 #define REC_COLS \
 	"id, output, metadata, status, trace, trace_id, job_id, pipeline_id, " \
-	"created_at, updated_at"
+	"created_at, updated_at, reviewed_by, reviewed_at"
 
 /* Counters of struct dgen_job_counters, in its order. */
 #define COUNTER_COLS \
@@ -33,12 +33,16 @@
  * binds the whole filter (records.c, bind_filter): ?4 and ?5 as the
  * family says, ?6 a LIKE pattern on output, ?7 a state field path, ?8 a
  * sort direction, ?9 and ?10 what a write sets, and ?11.. three per range
- * filter (path, low, high; a NULL path is an unused slot). */
+ * filter (path, low, high; a NULL path is an unused slot); ?35 the
+ * owner (F_OWNER). */
 #define F_JOB "job_id = ?1"
 #define F_JOB_ANY "(?1 IS NULL OR job_id = ?1)"
 #define F_PIPE "pipeline_id = ?2"
 #define F_PIPE_ANY "(?2 IS NULL OR pipeline_id = ?2)"
 #define F_STATUS_ANY "(?3 IS NULL OR status = ?3)"
+/* The owner of the row: a member's id (NULL for an admin = any owner).
+ * Every query of pipelines, jobs and records binds it (SPEC.md §8). */
+#define F_OWNER(n) "(?" #n " IS NULL OR owner_id = ?" #n ")"
 
 /* The one JSON expression of the store: a number of the final accumulated
  * state at a bound path ('$.field', made by records.c's state_path()). A
@@ -52,7 +56,8 @@
 	F_RANGE("?11", "?12", "?13") F_RANGE("?14", "?15", "?16") \
 	F_RANGE("?17", "?18", "?19") F_RANGE("?20", "?21", "?22") \
 	F_RANGE("?23", "?24", "?25") F_RANGE("?26", "?27", "?28") \
-	F_RANGE("?29", "?30", "?31") F_RANGE("?32", "?33", "?34")
+	F_RANGE("?29", "?30", "?31") F_RANGE("?32", "?33", "?34") \
+	" AND " F_OWNER(35)
 /* WHERE of a record statement: index variant, status, the rest. */
 #define REC_WHERE(job, pipe) " WHERE " job " AND " pipe " AND " F_STATUS_ANY F_MORE
 #define REC_WHERE_NS(job, pipe) " WHERE " job " AND " pipe F_MORE
@@ -65,6 +70,11 @@
 	STATE_AT("?7") " IS NULL, CASE WHEN ?8 > 0 THEN " STATE_AT("?7") " END, " \
 	"CASE WHEN ?8 < 0 THEN " STATE_AT("?7") " END DESC, id DESC"
 
+#define MODEL_COLS \
+	"SELECT name, provider, endpoint, model_name, api_key, api_key_last4, is_default, " \
+	"dimensions, max_in_flight, requests_per_minute, tokens_per_minute, price_input, " \
+	"price_output, price_cached, currency FROM models "
+
 const char *const db_sql[STMT__COUNT] = {
 	[STMT_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
 	[STMT_BEGIN_READ] = "BEGIN",
@@ -76,60 +86,62 @@ const char *const db_sql[STMT__COUNT] = {
 
 	/* pipelines: ?1 id */
 	[STMT_PIPE_INSERT] =
-		"INSERT INTO pipelines (name, definition, created_at, updated_at) "
-		"VALUES (?1, ?2, ?3, ?3) RETURNING id",
+		"INSERT INTO pipelines (name, definition, created_at, updated_at, owner_id) "
+		"VALUES (?1, ?2, ?3, ?3, ?4) RETURNING id",
 	[STMT_PIPE_UPDATE] =
 		"UPDATE pipelines SET name = ?2, definition = ?3, updated_at = ?4 "
-		"WHERE id = ?1",
+		"WHERE id = ?1 AND " F_OWNER(5),
 	[STMT_PIPE_GET] =
 		"SELECT id, name, definition, validation_config, created_at, updated_at "
-		"FROM pipelines WHERE id = ?1",
+		"FROM pipelines WHERE id = ?1 AND " F_OWNER(2),
 	[STMT_PIPE_LIST] =
 		"SELECT id, name, definition, created_at, updated_at "
-		"FROM pipelines ORDER BY id DESC",
-	[STMT_PIPE_DELETE] = "DELETE FROM pipelines WHERE id = ?1",
+		"FROM pipelines WHERE " F_OWNER(1) " ORDER BY id DESC",
+	[STMT_PIPE_DELETE] = "DELETE FROM pipelines WHERE id = ?1 AND " F_OWNER(2),
 	[STMT_PIPE_SET_VALIDATION] =
-		"UPDATE pipelines SET validation_config = ?2 WHERE id = ?1",
-	[STMT_PIPE_EXISTS] = "SELECT 1 FROM pipelines WHERE id = ?1",
+		"UPDATE pipelines SET validation_config = ?2 WHERE id = ?1 AND " F_OWNER(3),
+	[STMT_PIPE_EXISTS] = "SELECT 1 FROM pipelines WHERE id = ?1 AND " F_OWNER(2),
 	[STMT_PIPE_PAGE] =
 		"SELECT id, name, definition, created_at, updated_at "
-		"FROM pipelines ORDER BY id DESC LIMIT ?1 OFFSET ?2",
-	[STMT_PIPE_COUNT] = "SELECT count(*) FROM pipelines",
+		"FROM pipelines WHERE " F_OWNER(3) " ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+	[STMT_PIPE_COUNT] = "SELECT count(*) FROM pipelines WHERE " F_OWNER(1),
 
 	/* jobs */
 	[STMT_JOB_INSERT] =
 		"INSERT INTO jobs (pipeline_id, status, input_kind, units, "
-		"total_seeds, idempotency_key, created_at) "
-		"VALUES (?1, 'queued', ?2, ?3, ?4, ?5, ?6) RETURNING id",
+		"total_seeds, idempotency_key, created_at, owner_id) "
+		"SELECT ?1, 'queued', ?2, ?3, ?4, ?5, ?6, ?7 FROM pipelines "
+		"WHERE id = ?1 AND " F_OWNER(8) " RETURNING id",
 	[STMT_JOB_INPUT_INSERT] = "INSERT INTO job_inputs (job_id, input) VALUES (?1, ?2)",
 	[STMT_JOB_INPUT_COPY] =
 		"INSERT INTO job_inputs (job_id, input) "
 		"SELECT ?2, input FROM job_inputs WHERE job_id = ?1",
 	[STMT_JOB_INPUT_GET] = "SELECT input FROM job_inputs WHERE job_id = ?1",
 	[STMT_JOB_BY_IDEM] = "SELECT id FROM jobs WHERE idempotency_key = ?1",
-	[STMT_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
+	[STMT_JOB_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1 AND " F_OWNER(2),
 	[STMT_JOB_LIST] =
 		"SELECT " JOB_COLS " FROM jobs "
 		"WHERE (?1 IS NULL OR pipeline_id = ?1) AND (?2 IS NULL OR status = ?2) "
-		"ORDER BY id DESC LIMIT ?3 OFFSET ?4",
+		"AND " F_OWNER(5) " ORDER BY id DESC LIMIT ?3 OFFSET ?4",
 	[STMT_JOB_COUNT] =
 		"SELECT count(*) FROM jobs "
-		"WHERE (?1 IS NULL OR pipeline_id = ?1) AND (?2 IS NULL OR status = ?2)",
+		"WHERE (?1 IS NULL OR pipeline_id = ?1) AND (?2 IS NULL OR status = ?2) "
+		"AND " F_OWNER(3),
 	[STMT_JOB_ACTIVE] =
-		"SELECT " JOB_COLS " FROM jobs WHERE status = 'running' "
-		"ORDER BY started_at, id LIMIT 1",
+		"SELECT " JOB_COLS " FROM jobs WHERE status = 'running' AND " F_OWNER(1)
+		" ORDER BY started_at, id LIMIT 1",
 	[STMT_JOB_STATE] =
-		"SELECT status, cancel_requested FROM jobs WHERE id = ?1",
+		"SELECT status, cancel_requested FROM jobs WHERE id = ?1 AND " F_OWNER(2),
 	[STMT_JOB_CANCEL_QUEUED] =
 		"UPDATE jobs SET status = 'cancelled', completed_at = ?2 "
 		"WHERE id = ?1 AND status = 'queued'",
 	[STMT_JOB_CANCEL_RUNNING] =
 		"UPDATE jobs SET cancel_requested = 1 WHERE id = ?1 AND status = 'running'",
-	[STMT_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1",
+	[STMT_JOB_DELETE] = "DELETE FROM jobs WHERE id = ?1 AND " F_OWNER(2),
 	[STMT_JOB_RETRY_INSERT] =
 		"INSERT INTO jobs (pipeline_id, status, input_kind, units, "
-		"total_seeds, idempotency_key, created_at) "
-		"SELECT pipeline_id, 'queued', input_kind, ?2, ?3, ?4, ?5 "
+		"total_seeds, idempotency_key, created_at, owner_id) "
+		"SELECT pipeline_id, 'queued', input_kind, ?2, ?3, ?4, ?5, owner_id "
 		"FROM jobs WHERE id = ?1 RETURNING id",
 	[STMT_FAIL_LIST] =
 		"SELECT seed_index, repetition, chunk_index, block_type, step, error, trace "
@@ -225,9 +237,9 @@ const char *const db_sql[STMT__COUNT] = {
 	[STMT_Q_RECORD_INSERT] =
 		"INSERT INTO records (job_id, pipeline_id, unit, seed_index, repetition, "
 		"chunk_index, output, metadata, accumulated_state, status, trace, trace_id, "
-		"created_at, updated_at) "
+		"created_at, updated_at, owner_id) "
 		"SELECT j.id, j.pipeline_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, "
-		"?11, ?11 FROM jobs j WHERE j.id = ?1 AND NOT EXISTS "
+		"?11, ?11, j.owner_id FROM jobs j WHERE j.id = ?1 AND NOT EXISTS "
 		"(SELECT 1 FROM failures f WHERE f.job_id = ?1 AND f.unit = ?2) "
 		"ON CONFLICT (job_id, unit) DO NOTHING",
 	[STMT_Q_FAILURE_INSERT] =
@@ -265,19 +277,22 @@ const char *const db_sql[STMT__COUNT] = {
 		"WHERE status = 'running' AND runner_id IS NOT NULL ORDER BY 1",
 
 	/* records */
-	[STMT_REC_GET] = "SELECT " REC_COLS " FROM records WHERE id = ?1",
+	[STMT_REC_GET] = "SELECT " REC_COLS " FROM records WHERE id = ?1 AND " F_OWNER(2),
 	[STMT_REC_LIST_JOB] = REC_LIST(F_JOB, F_PIPE_ANY, "id DESC"),
 	[STMT_REC_LIST_PIPELINE] = REC_LIST(F_JOB_ANY, F_PIPE, "id DESC"),
 	[STMT_REC_LIST_ANY] = REC_LIST(F_JOB_ANY, F_PIPE_ANY, "id DESC"),
 	[STMT_REC_STATE] =
-		"SELECT metadata, accumulated_state FROM records WHERE id = ?1",
+		"SELECT metadata, accumulated_state FROM records WHERE id = ?1 AND " F_OWNER(2),
 	[STMT_REC_UPDATE] =
 		"UPDATE records SET output = coalesce(?2, output), "
 		"status = coalesce(?3, status), metadata = coalesce(?4, metadata), "
-		"accumulated_state = coalesce(?5, accumulated_state), updated_at = ?6 "
-		"WHERE id = ?1",
+		"accumulated_state = coalesce(?5, accumulated_state), updated_at = ?6, "
+		"reviewed_by = CASE WHEN ?3 IS NULL THEN reviewed_by "
+		"ELSE (SELECT name FROM users WHERE id = ?8) END, "
+		"reviewed_at = CASE WHEN ?3 IS NULL THEN reviewed_at ELSE ?6 END "
+		"WHERE id = ?1 AND " F_OWNER(7),
 	[STMT_REC_DELETE_JOB] = "DELETE FROM records WHERE job_id = ?1",
-	[STMT_REC_DELETE_ALL] = "DELETE FROM records",
+	[STMT_REC_DELETE_ALL] = "DELETE FROM records WHERE " F_OWNER(1),
 	[STMT_REC_COUNT_JOB] =
 		"SELECT status, count(*) FROM records" REC_WHERE_NS(F_JOB, F_PIPE_ANY)
 		" GROUP BY status",
@@ -332,4 +347,80 @@ const char *const db_sql[STMT__COUNT] = {
 		"INSERT INTO neardup_sigs (job_id, unit, sig) VALUES (?1, ?2, ?3) RETURNING seq",
 	[STMT_ND_BAND_INSERT] = "INSERT INTO neardup_bands (job_id, key, unit) VALUES (?1, ?2, ?3)",
 	[STMT_ND_RECORD] = "SELECT id FROM records WHERE job_id = ?1 AND unit = ?2",
+
+	/* accounts */
+#define USER_COLS \
+	"id, name, role, disabled, quota_jobs, quota_executions, quota_inflight, created_at"
+	[STMT_USER_INSERT] =
+		"INSERT INTO users (name, role, password_hash, created_at) "
+		"VALUES (?1, ?2, ?3, ?4) RETURNING id",
+	[STMT_USER_BY_NAME] = "SELECT " USER_COLS ", password_hash FROM users WHERE name = ?1",
+	[STMT_USER_BY_ID] = "SELECT " USER_COLS ", password_hash FROM users WHERE id = ?1",
+	[STMT_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY id",
+	[STMT_USER_UPDATE] =
+		"UPDATE users SET role = ?2, disabled = ?3, quota_jobs = ?4, "
+		"quota_executions = ?5, quota_inflight = ?6 WHERE id = ?1",
+	[STMT_USER_PASSWORD] = "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+	[STMT_TOKEN_INSERT] =
+		"INSERT INTO tokens (user_id, name, hash, created_at, expires_at, expires_ms) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+	[STMT_TOKEN_AUTH] =
+		"SELECT t.id, t.user_id, u.role, u.disabled, t.expires_ms, t.last_used_ms, "
+		"t.hash FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?1",
+	[STMT_TOKEN_TOUCH] =
+		"UPDATE tokens SET last_used_at = ?2, last_used_ms = ?3 WHERE id = ?1",
+	[STMT_TOKEN_LIST] =
+		"SELECT t.id, t.name, u.name, t.created_at, t.last_used_at, t.expires_at "
+		"FROM tokens t JOIN users u ON u.id = t.user_id "
+		"WHERE (?1 IS NULL OR t.user_id = ?1) ORDER BY t.id",
+	[STMT_TOKEN_DELETE] = "DELETE FROM tokens WHERE id = ?1 AND (?2 IS NULL OR user_id = ?2)",
+	[STMT_SESSION_INSERT] =
+		"INSERT INTO sessions (hash, user_id, created_ms, seen_ms) VALUES (?1, ?2, ?3, ?3)",
+	[STMT_SESSION_AUTH] =
+		"SELECT s.user_id, u.role, u.disabled, s.created_ms, s.seen_ms, s.hash "
+		"FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = ?1",
+	[STMT_SESSION_TOUCH] = "UPDATE sessions SET seen_ms = ?2 WHERE hash = ?1",
+	[STMT_SESSION_DELETE] = "DELETE FROM sessions WHERE hash = ?1",
+	[STMT_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ?1",
+	[STMT_SESSION_PRUNE] = "DELETE FROM sessions WHERE created_ms < ?1",
+	[STMT_LOGIN_FAIL_GET] = "SELECT failures, since_ms FROM login_failures WHERE key = ?1",
+	/* ?2 now, ?3 the start of the current window: an older budget
+	 * starts over. */
+	[STMT_LOGIN_FAIL_ADD] =
+		"INSERT INTO login_failures (key, failures, since_ms) VALUES (?1, 1, ?2) "
+		"ON CONFLICT (key) DO UPDATE SET "
+		"failures = CASE WHEN since_ms < ?3 THEN 1 ELSE failures + 1 END, "
+		"since_ms = CASE WHEN since_ms < ?3 THEN ?2 ELSE since_ms END",
+	[STMT_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE key = ?1",
+	[STMT_QUOTA_ACTIVE_JOBS] =
+		"SELECT count(*) FROM jobs WHERE owner_id = ?1 AND status IN ('queued','running')",
+	/* named models: ?1 kind, ?2 name */
+	[STMT_MODEL_LIST] = MODEL_COLS "WHERE kind = ?1 ORDER BY id",
+	[STMT_MODEL_GET] = MODEL_COLS "WHERE kind = ?1 AND name = ?2",
+	[STMT_MODEL_INSERT] =
+		"INSERT INTO models (kind, name, provider, endpoint, model_name, api_key, "
+		"api_key_last4, is_default, dimensions, max_in_flight, requests_per_minute, "
+		"tokens_per_minute, price_input, price_output, price_cached, currency, "
+		"created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+		"?12, ?13, ?14, ?15, ?16, ?17, ?17) RETURNING id",
+	/* ?3 the new name; ?6/?7 the key only when ?18 is 1 (a PUT without
+	 * api_key keeps the stored one) */
+	[STMT_MODEL_UPDATE] =
+		"UPDATE models SET name = ?3, provider = ?4, endpoint = ?5, model_name = ?6, "
+		"api_key = CASE WHEN ?18 THEN ?7 ELSE api_key END, "
+		"api_key_last4 = CASE WHEN ?18 THEN ?8 ELSE api_key_last4 END, "
+		"is_default = ?9, dimensions = ?10, max_in_flight = ?11, "
+		"requests_per_minute = ?12, tokens_per_minute = ?13, price_input = ?14, "
+		"price_output = ?15, price_cached = ?16, currency = ?17, updated_at = ?19 "
+		"WHERE kind = ?1 AND name = ?2",
+	[STMT_MODEL_DELETE] = "DELETE FROM models WHERE kind = ?1 AND name = ?2",
+	[STMT_MODEL_COUNT] = "SELECT count(*) FROM models WHERE kind = ?1",
+	/* every model of the kind but ?2 loses the flag */
+	[STMT_MODEL_CLEAR_DEFAULT] =
+		"UPDATE models SET is_default = 0 WHERE kind = ?1 AND name <> ?2 AND is_default",
+	/* a kind with models and no default: the oldest becomes it */
+	[STMT_MODEL_FIX_DEFAULT] =
+		"UPDATE models SET is_default = 1 WHERE id = (SELECT min(id) FROM models "
+		"WHERE kind = ?1) AND NOT EXISTS (SELECT 1 FROM models WHERE kind = ?1 "
+		"AND is_default)",
 };

@@ -79,6 +79,27 @@ multipart() {
 }
 MP_TYPE="multipart/form-data; boundary=dgenBoundary"
 
+# admin_token: makes the user "admin" (an admin) in $DATABASE_PATH and an
+# API token for it in $TOKEN, which every request helper sends
+# (Authorization: Bearer); NOAUTH=1 sends none. The CLI opens the store
+# directly, as an administrator would (SPEC.md §8).
+TOKEN=
+admin_token() {
+	"$top_builddir/dgen" users add admin --admin >/dev/null 2>&1 || :
+	TOKEN=$("$top_builddir/dgen" tokens create admin --name tests) || {
+		echo "Bail out! cannot make an API token"
+		exit 1
+	}
+}
+# auth_args: sets AUTH to the curl arguments of the token (none with
+# NOAUTH=1).
+auth_args() {
+	AUTH=()
+	if [ -n "$TOKEN" ] && [ "${NOAUTH-}" != 1 ]; then
+		AUTH=(-H "Authorization: Bearer $TOKEN")
+	fi
+}
+
 # cgi METHOD URI [CONTENT_TYPE [BODY_FILE]]: one CGI run; extra request
 # variables (HTTP_IDEMPOTENCY_KEY=...) come from the CGI_ENV array. With
 # RAW=1 the URI goes in REQUEST_URI undecoded (as nginx passes it) instead
@@ -92,10 +113,13 @@ cgi() {
 	path=${uri%%\?*}
 	case $uri in *\?*) query=${uri#*\?} ;; esac
 	len=$(wc -c <"$body")
-	local loc=(PATH_INFO="$path" QUERY_STRING="$query")
+	local loc=(PATH_INFO="$path" QUERY_STRING="$query") auth=()
 	if [ "${RAW-}" = 1 ]; then loc=(REQUEST_URI="$uri"); fi
+	if [ -n "$TOKEN" ] && [ "${NOAUTH-}" != 1 ]; then
+		auth=(HTTP_AUTHORIZATION="Bearer $TOKEN")
+	fi
 	env GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 REQUEST_METHOD="$method" \
-		SCRIPT_NAME= "${loc[@]}" CONTENT_TYPE="$ct" CONTENT_LENGTH="$len" \
+		SCRIPT_NAME= "${loc[@]}" CONTENT_TYPE="$ct" CONTENT_LENGTH="$len" "${auth[@]}" \
 		"${CGI_ENV[@]}" "${CGI_WRAP[@]}" "$API" <"$body" >"$T/out" 2>"$T/stderr"
 	local rc=$?
 	# headers end at the first empty line; the rest is the body

@@ -65,14 +65,14 @@ int main(int argc, char **argv)
 		size_t plen = strlen(argv[4]);
 		struct dgen_job_new j = { 0 };
 
-		if (saved_pipelines_insert(db, "test pipeline", def, &pid, &err))
+		if (saved_pipelines_insert(db, NULL, "test pipeline", def, &pid, &err))
 			goto out;
 		j.pipeline_id = pid;
 		j.input_kind = plen > 3 && !strcmp(argv[4] + plen - 3, ".md") ? DGEN_INPUT_MARKDOWN
 									    : DGEN_INPUT_JSON;
 		j.input = seeds;
 		j.input_len = slen;
-		if (jobs_insert(db, &j, &id, &existed, &err))
+		if (jobs_insert(db, NULL, &j, &id, &existed, &err))
 			goto out;
 		printf("%lld\n", (long long)id);
 		free(def);
@@ -80,14 +80,14 @@ int main(int argc, char **argv)
 	} else if (dgen_parse_long(argv[3], 1, INT64_MAX, &n) == 0) {
 		enum dgen_job_status st;
 
-		if (!strcmp(argv[1], "job") && jobs_get(db, n, &o, &err) == 0)
+		if (!strcmp(argv[1], "job") && jobs_get(db, NULL, n, &o, &err) == 0)
 			puts(dgen_json_compact(o));
-		else if (!strcmp(argv[1], "failures") && jobs_failures(db, n, &o, &err) == 0)
+		else if (!strcmp(argv[1], "failures") && jobs_failures(db, NULL, n, &o, &err) == 0)
 			puts(dgen_json_compact(o));
-		else if (!strcmp(argv[1], "cancel") && jobs_cancel(db, n, &st, &err) == 0)
+		else if (!strcmp(argv[1], "cancel") && jobs_cancel(db, NULL, n, &st, &err) == 0)
 			puts(jobs_status_name(st));
 		else if (!strcmp(argv[1], "retry") &&
-			 jobs_retry_failed(db, n, NULL, &id, &existed, &err) == 0)
+			 jobs_retry_failed(db, NULL, n, NULL, &id, &existed, &err) == 0)
 			printf("%lld\n", (long long)id);
 		if (err.code)
 			goto out;

@@ -1,0 +1,57 @@
+/*
+ * saved_models.h - stored named models (SPEC.md §9), one table for both
+ * kinds (LLM, embedding), with DataGenFlow's default rules kept inside
+ * each write's transaction: the first model of a kind becomes its
+ * default; setting one default clears the others; deleting the default
+ * moves the flag to the oldest model left; a lone model is always the
+ * default.
+ *
+ * Keys are sealed with the key given (secret.h) before they are stored;
+ * only their last 4 characters are kept in plain for answers.
+ *
+ * Ownership: JSON out parameters are new references; a model list is the
+ * caller's (model_list_free). Models passed in are borrowed.
+ * Unknown names are DGEN_ENOTFOUND, a name taken DGEN_ECONFLICT.
+ */
+#ifndef DGEN_SAVED_MODELS_H
+#define DGEN_SAVED_MODELS_H
+
+#include <stdbool.h>
+#include <json-c/json.h>
+
+#include "dgen/db.h"
+#include "dgen/err.h"
+#include "dgen/model.h"
+#include "dgen/secret.h"
+
+/* The public forms (model_to_json), oldest first. */
+int saved_models_list(struct dgen_db *db, enum dgen_model_kind kind, struct json_object **out,
+		      struct dgen_err *err);
+int saved_models_get(struct dgen_db *db, enum dgen_model_kind kind, const char *name,
+		     struct json_object **out, struct dgen_err *err);
+/* Stores m (its api_key sealed under key). */
+int saved_models_insert(struct dgen_db *db, enum dgen_model_kind kind, const struct dgen_model *m,
+			const struct dgen_secret_key *key, struct dgen_err *err);
+/* Replaces the model called name by m (m->name may rename it); with
+ * keep_key the stored key stays (a PUT that leaves api_key out). */
+int saved_models_update(struct dgen_db *db, enum dgen_model_kind kind, const char *name,
+			const struct dgen_model *m, bool keep_key,
+			const struct dgen_secret_key *key, struct dgen_err *err);
+int saved_models_delete(struct dgen_db *db, enum dgen_model_kind kind, const char *name,
+			struct dgen_err *err);
+/* Every model of the kind with its key opened, for the engine; a key
+ * that does not open is an error naming the model. */
+int saved_models_load(struct dgen_db *db, enum dgen_model_kind kind,
+		      const struct dgen_secret_key *key, struct dgen_model_list *out,
+		      struct dgen_err *err);
+/* One model with its key opened into *out (model_clear it). */
+int saved_models_get_full(struct dgen_db *db, enum dgen_model_kind kind, const char *name,
+			  const struct dgen_secret_key *key, struct dgen_model *out,
+			  struct dgen_err *err);
+/* Stores m when the kind has no model yet (the start-up bootstrap from
+ * the LLM_* / EMBEDDING_* settings); *made tells whether it did. */
+int saved_models_bootstrap(struct dgen_db *db, enum dgen_model_kind kind,
+			   const struct dgen_model *m, const struct dgen_secret_key *key,
+			   bool *made, struct dgen_err *err);
+
+#endif

@@ -1,0 +1,115 @@
+#!/bin/bash
+# api_models.sh - /api/llm-models and /api/embedding-models through
+# dgen-api as a plain CGI program: the model "default" made from the
+# settings, DataGenFlow's default rules, write-only keys sealed at rest
+# under a 0600 key file, validation (409 / 422 naming the field) and the
+# test endpoint against the mock LLM. Prints TAP.
+set -u
+. "${top_srcdir:-$(dirname "$0")/..}/tests/api/lib.sh"
+
+API="$top_builddir/dgen-api"
+MOCK="$top_builddir/tests/mock-llm/mock-llm"
+for tool in jq sqlite3 curl; do
+	if ! command -v $tool >/dev/null 2>&1; then
+		echo "1..0 # SKIP $tool is not installed"
+		exit 0
+	fi
+done
+DB="$T/dgen.db"
+: >"$T/dgen.conf"
+export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"
+admin_token
+export LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions" LLM_MODEL=boot-model \
+	LLM_API_KEY=sk-boot-key-9876 LLM_TIMEOUT=2 LLM_CONNECT_TIMEOUT=2
+unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy LLM_PROVIDER EMBEDDING_ENDPOINT
+
+MOCK_PID=
+stop_mock() { [ -z "$MOCK_PID" ] || { kill "$MOCK_PID"; wait "$MOCK_PID"; } 2>/dev/null; }
+CLEANUP_HOOKS="$CLEANUP_HOOKS stop_mock"
+"$MOCK" --port 0 --port-file "$T/mock.port" >/dev/null 2>"$T/mock.log" &
+MOCK_PID=$!
+for _ in $(seq 100); do [ -s "$T/mock.port" ] && break; sleep 0.05; done
+MPORT=$(cat "$T/mock.port")
+MURL="http://127.0.0.1:$MPORT/v1/chat/completions"
+
+# ---- bootstrap ---------------------------------------------------------------
+cgi GET /api/llm-models
+expect 200 "GET /api/llm-models"
+jqt 'length == 1 and .[0].name == "default" and .[0].is_default == true
+	and .[0].model_name == "boot-model" and .[0].provider == "openai"
+	and .[0].endpoint == "http://127.0.0.1:9/v1/chat/completions"' \
+	"an empty table gets the model 'default' from LLM_*"
+jqt '.[0].api_key_set == true and .[0].api_key_last4 == "9876" and (.[0] | has("api_key") | not)' \
+	"its key is write-only: api_key_set and the last 4 characters"
+check "the key never appears in an answer" sh -c "! grep -q sk-boot-key '$T/body'"
+check "the key file is made, mode 0600" test "$(stat -c %a "$T/dgen.key" 2>/dev/null)" = 600
+check "the key is not stored in plain text" sh -c "! grep -qa sk-boot-key '$DB'"
+cgi GET /api/embedding-models
+jqt 'length == 1 and .[0].name == "default" and .[0].endpoint == "http://127.0.0.1:9/v1/embeddings"
+	and .[0].dimensions == 0' "embeddings get a 'default' from the LLM settings"
+
+# ---- create, defaults -------------------------------------------------------
+json POST /api/llm-models "{\"name\":\"fast\",\"provider\":\"openai\",\"endpoint\":\"$MURL\",\"model_name\":\"mock\",\"api_key\":\"sk-fast-1234\",\"max_in_flight\":4,\"price_per_mtok\":{\"input\":1,\"output\":2,\"cached\":0.5},\"currency\":\"USD\"}"
+expect 201 "POST a model"
+jqt '.name == "fast" and .is_default == false and .api_key_last4 == "1234" and .max_in_flight == 4
+	and .price_per_mtok.output == 2 and .currency == "USD"' "answers the stored model without its key"
+json POST /api/llm-models "{\"name\":\"fast\",\"provider\":\"openai\",\"endpoint\":\"$MURL\",\"model_name\":\"x\"}"
+expect 409 "a name taken"
+jqt '.detail.field == "name"' "names the field"
+json PUT /api/llm-models/fast "{\"name\":\"fast\",\"provider\":\"openai\",\"endpoint\":\"$MURL\",\"model_name\":\"mock\",\"is_default\":true}"
+expect 200 "PUT makes it the default"
+jqt '.is_default == true and .api_key_set == true' "a PUT without api_key keeps the key"
+cgi GET /api/llm-models
+jqt '[.[] | select(.is_default)] | length == 1 and .[0].name == "fast"' \
+	"setting one default clears the others"
+cgi DELETE /api/llm-models/fast
+expect 200 "DELETE the default"
+jqt '.success == true' "success"
+cgi GET /api/llm-models
+jqt 'length == 1 and .[0].name == "default" and .[0].is_default' "the flag moved to the one left"
+cgi DELETE /api/llm-models/fast
+expect 404 "delete it again"
+cgi GET /api/llm-models/nope
+expect 404 "an unknown name"
+check "error shape" error_shape
+
+# ---- validation ---------------------------------------------------------------
+bad() { # BODY FIELD STATUS DESCRIPTION
+	json POST /api/llm-models "$1"
+	if [ "$STATUS" = "$3" ] && jq -e --arg f "$2" '.detail.field == $f' "$T/body" >/dev/null 2>&1; then
+		ok "$4 ($3, $2)"
+	else
+		not_ok "$4 (want $3 naming $2)"
+	fi
+}
+bad '{"name":"x","provider":"openai","endpoint":"file:///etc/passwd","model_name":"m"}' endpoint 422 "endpoint must be http(s)"
+bad '{"name":"x","provider":"acme","endpoint":"http://h/","model_name":"m"}' provider 422 "unknown provider"
+bad '{"name":"a/b","provider":"openai","endpoint":"http://h/","model_name":"m"}' name 422 "a name with a slash"
+bad '{"name":"x","provider":"openai","endpoint":"http://h/","model_name":"m","max_in_flight":-1}' max_in_flight 422 "a negative ceiling"
+bad '{"name":"x","provider":"openai","endpoint":"http://h/","model_name":"m","price_per_mtok":{"input":-1,"output":1}}' price_per_mtok.input 422 "a negative price"
+bad '{"name":"x","provider":"openai","endpoint":"http://h/","model_name":"m","price_per_mtok":{"input":1,"output":1}}' currency 422 "a price without a currency"
+json POST /api/llm-models '{"name":"x","provider":"openai","endpoint":"http://h/"}'
+expect 400 "model_name missing"
+json POST /api/llm-models '{"name":"x","provider":"openai","endpoint":"http://h/","model_name":"m","dimensions":3}'
+expect 400 "dimensions is for embedding models only"
+
+# ---- test ------------------------------------------------------------------------
+json POST /api/llm-models/test "{\"name\":\"t\",\"provider\":\"openai\",\"endpoint\":\"$MURL\",\"model_name\":\"mock\"}"
+expect 200 "test a reachable model"
+jqt '.success == true and (.latency_ms | type == "number") and (.message | type == "string")
+	and (keys | sort == ["latency_ms","message","success"])' "success, message, latency_ms"
+json POST /api/llm-models/test '{"name":"default","provider":"openai","endpoint":"http://127.0.0.1:9/v1/chat/completions","model_name":"m"}'
+expect 200 "test an unreachable model"
+jqt '.success == false and (.message | test("connect"))' "says it could not connect"
+curl -s -X POST -d '{"error_rate":1,"error_status":401}' "http://127.0.0.1:$MPORT/mock/config" >/dev/null
+json POST /api/llm-models/test "{\"name\":\"t\",\"provider\":\"openai\",\"endpoint\":\"$MURL\",\"model_name\":\"mock\",\"api_key\":\"bad\"}"
+jqt '.success == false and (.message | test("401"))' "a refused key is a short reason"
+check "never the remote body" sh -c "! grep -qi mock '$T/body' || jq -e '.message | test(\"mock\") | not' '$T/body' >/dev/null"
+curl -s -X POST -d '{"error_rate":0}' "http://127.0.0.1:$MPORT/mock/config" >/dev/null
+json POST /api/embedding-models "{\"name\":\"emb\",\"provider\":\"openai\",\"endpoint\":\"http://127.0.0.1:$MPORT/v1/embeddings\",\"model_name\":\"mock-embed\",\"dimensions\":8}"
+expect 201 "POST an embedding model"
+jqt '.dimensions == 8 and .is_default == false' "with its dimensions"
+json POST /api/embedding-models/test "{\"name\":\"emb\",\"provider\":\"openai\",\"endpoint\":\"http://127.0.0.1:$MPORT/v1/embeddings\",\"model_name\":\"mock-embed\"}"
+jqt '.success == true' "test an embedding model"
+
+done_testing
