@@ -67,6 +67,7 @@ static void test_counting(void)
 	is_int(utf8_valid_prefix(S("ok \xc3\xa9")), 5, "well-formed text is valid to its end");
 	is_int(utf8_valid_prefix(S("ab\xc0\xaf")), 2, "validity stops at an overlong form");
 	is_int(utf8_valid_prefix(S("ab\0c")), 2, "and at a NUL byte");
+	ok(utf8_valid_prefix(S("\xed\xa0\x80")) == 0, "a UTF-16 surrogate is not text");
 }
 
 static void test_tables(void)
