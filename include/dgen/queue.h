@@ -47,17 +47,24 @@ struct dgen_claim {
 	int64_t lease_expires_at;      /* ms since the epoch */
 	char started_at[DGEN_ISO_LEN]; /* first claim's time (kept across rescues) */
 	struct dgen_job_counters counters;
+	int64_t owner_id;              /* 0: a job without an owner */
+	int64_t owner_inflight;        /* the owner's in-flight quota; 0 = default */
 };
 
 /* = jobs_insert(). */
 int queue_enqueue(struct dgen_db *db, const struct dgen_job_new *job, int64_t *id,
 		  bool *existed, struct dgen_err *err);
 
-/* Claims the oldest queued job for runner_id with a lease of lease_ms.
- * Returns 1 and fills *out when a job was claimed, 0 when none is queued,
- * -1 on error. */
+/* Claims a queued job for runner_id with a lease of lease_ms: of the
+ * owner with the fewest running jobs, then the oldest, so a user whose
+ * job was queued behind another user's is not starved. Returns 1 and
+ * fills *out when a job was claimed, 0 when none is queued, -1 on error. */
 int queue_claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
 		struct dgen_claim *out, struct dgen_err *err);
+/* The same, but only a job of an owner with no running job (0 when there
+ * is none): a runner full of one user's jobs still takes a newcomer's. */
+int queue_claim_newcomer(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
+			 struct dgen_claim *out, struct dgen_err *err);
 void queue_claim_free(struct dgen_claim *c);
 
 /* Extends the lease to now + lease_ms if the job is still running under

@@ -129,7 +129,7 @@ static int identify(struct api_ctx *c)
 		tok += 7;
 		while (*tok == ' ')
 			tok++;
-		c->secret = tok;
+		c->secret = arena_strdup(&c->req->arena, tok);
 		dgen_log_secret(tok);
 		if (!(db = api_db(c)))
 			return api_fail(c);
@@ -141,7 +141,7 @@ static int identify(struct api_ctx *c)
 	if (!c->session)
 		return unauthorized(c, "Authentication required: log in, or send "
 				       "'Authorization: Bearer <token>'", false);
-	c->secret = c->session;
+	c->secret = arena_strdup(&c->req->arena, c->session);
 	dgen_log_secret(c->session);
 	if (!(db = api_db(c)))
 		return api_fail(c);
@@ -282,7 +282,9 @@ static int get_password(struct api_ctx *c, struct json_object *body, bool requir
 	if (len > ACCOUNTS_PASSWORD_MAX || strlen(*pw) != len || check)
 		if (accounts_check_password(*pw, len, &c->err) != 0)
 			return -1;
-	c->password = *pw;
+	/* a copy that lives as long as the request, not as the body's JSON,
+	 * so it can be forgotten by the logger when the request ends */
+	c->password = arena_strdup(&c->req->arena, *pw);
 	dgen_log_secret(*pw);
 	return 0;
 }

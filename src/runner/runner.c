@@ -3,8 +3,9 @@
  *
  * Shape (DESIGN.md §7): one thread claims, renews leases, polls for cancel
  * and ends jobs; LLM-bound work gets its throughput from many units in
- * flight, not from many claimers. Workers take units from all claimed jobs
- * in turn (round robin), so several jobs share the pool fairly, and each
+ * flight, not from many claimers. Workers take units round the users whose
+ * jobs are claimed, then round each user's jobs (fair share, SPEC.md §8),
+ * never more of a user's at once than their in-flight quota; and each
  * finished unit is committed with the job's counters in one transaction,
  * keyed by its unit number: a crash at any point loses at most the units
  * in flight, and never stores one twice.
@@ -50,8 +51,10 @@
 #include "dgen/usage.h"
 #include "dgen/util.h"
 
-/* Claimed jobs at once, sharing the workers in turn. */
+/* Claimed jobs at once, sharing the workers in turn; past it, up to
+ * MAX_NEWCOMER_JOBS more, each of a user with no job running. */
 #define MAX_ACTIVE_JOBS 8
+#define MAX_NEWCOMER_JOBS 8
 #define HEARTBEAT_SECONDS 2.0
 #define CANCEL_POLL_SECONDS 0.25
 #define PROGRESS_SECONDS 0.5
@@ -68,8 +71,19 @@ struct deferred {
 	int deaths;
 };
 
+/* A user whose jobs this runner holds (owner id 0: jobs without one). */
+struct owner {
+	int64_t id;
+	int64_t quota;             /* units (LLM requests) in flight at most */
+	int64_t in_flight;
+	int jobs;                  /* claimed jobs of this owner */
+	struct job *rr;            /* where this owner's round robin resumes */
+	struct owner *next;
+};
+
 struct job {
 	int64_t id;
+	struct owner *owner;
 	struct dgen_plan plan;
 	struct dgen_constraints cons;
 	int in_flight;
@@ -111,7 +125,8 @@ struct runner {
 	pthread_cond_t work;       /* a unit may be available, or quit */
 	pthread_cond_t done;       /* a unit finished */
 	struct job *jobs;          /* claimed jobs */
-	struct job *rr;            /* where the round robin resumes */
+	struct owner *owners;      /* their owners */
+	struct owner *orr;         /* where the round robin of owners resumes */
 	bool quit;
 	int running;               /* units in flight, all jobs */
 	bool solo;                 /* a suspect is running: nothing else starts */
@@ -171,39 +186,68 @@ static void take_deferred(struct job *j, struct dgen_unit *u)
 	j->deferred[best] = j->deferred[--j->n_deferred];
 }
 
+/* The next unit of j that is no suspect (suspects are passed over). */
+static bool job_next_unit(struct job *j, struct dgen_unit *u)
+{
+	while (!j->stop && j->plan.pending > 0) {
+		int deaths;
+
+		if (!plan_next(&j->plan, u)) {
+			j->plan.pending = 0; /* the count was off: nothing is left */
+			return false;
+		}
+		deaths = suspect_deaths(j, u->unit);
+		if (deaths == 0)
+			return true;
+		defer_unit(j, u, deaths);
+	}
+	return false;
+}
+
+/* The next unit of o's jobs, taking them in turn. */
+static bool owner_next_unit(struct runner *r, struct owner *o, struct job **jp,
+			    struct dgen_unit *u)
+{
+	struct job *start = o->rr ? o->rr : r->jobs, *j = start;
+
+	do {
+		struct job *nx = j->next_job ? j->next_job : r->jobs;
+
+		if (j->owner == o && job_next_unit(j, u)) {
+			o->rr = nx;
+			*jp = j;
+			return true;
+		}
+		j = nx;
+	} while (j != start);
+	return false;
+}
+
 /*
- * The next unit to run, under r->lock: from the claimed jobs in round
- * robin, passing suspects over; once no other unit is left and nothing is
- * in flight, one suspect, alone (*solo). Nothing while a suspect runs or
+ * The next unit to run, under r->lock: round the owners, then round each
+ * owner's jobs (so one user's many or huge jobs do not hold back another
+ * user's few units), skipping an owner with its quota of units in flight,
+ * passing suspects over; once no other unit is left and nothing is in
+ * flight, one suspect, alone (*solo). Nothing while a suspect runs or
  * while the storage is down. True with *jp and *u filled.
  */
 static bool pick_unit(struct runner *r, struct job **jp, struct dgen_unit *u, bool *solo)
 {
-	struct job *start = r->rr ? r->rr : r->jobs, *j = start;
+	struct owner *start = r->orr ? r->orr : r->owners, *o = start;
+	struct job *j;
 
-	if (!j || r->solo || r->storage_down)
+	if (!o || r->solo || r->storage_down)
 		return false;
 	do {
-		struct job *nx = j->next_job ? j->next_job : r->jobs;
+		struct owner *nx = o->next ? o->next : r->owners;
 
-		while (!j->stop && j->plan.pending > 0) {
-			int deaths;
-
-			if (!plan_next(&j->plan, u)) {
-				j->plan.pending = 0; /* the count was off: nothing is left */
-				break;
-			}
-			deaths = suspect_deaths(j, u->unit);
-			if (deaths == 0) {
-				r->rr = nx;
-				*jp = j;
-				*solo = false;
-				return true;
-			}
-			defer_unit(j, u, deaths);
+		if (o->in_flight < o->quota && owner_next_unit(r, o, jp, u)) {
+			r->orr = nx;
+			*solo = false;
+			return true;
 		}
-		j = nx;
-	} while (j != start);
+		o = nx;
+	} while (o != start);
 	if (r->running > 0)
 		return false;
 	for (j = r->jobs; j; j = j->next_job) {
@@ -589,11 +633,15 @@ static void *worker_main(void *arg)
 		if (r->quit)
 			break;
 		j->in_flight++;
+		j->owner->in_flight++;
 		r->running++;
 		pthread_mutex_unlock(&r->lock);
 		run_unit(r, db, h, j, &u);
 		pthread_mutex_lock(&r->lock);
 		j->in_flight--;
+		/* No wake-up needed for the owner's quota: this worker picks
+		 * again at once and may take the slot it just freed. */
+		j->owner->in_flight--;
 		r->running--;
 		/* A suspect may start once nothing runs; others once it ended. */
 		if (solo)
@@ -729,6 +777,47 @@ static int plan_job(struct runner *r, struct dgen_db *db, struct dgen_llm_handle
 	return queue_set_total(db, c->job_id, j->plan.total, err);
 }
 
+/* The owner of a claimed job, added when new; its in-flight quota is the
+ * one read with this claim (an admin's change applies from a user's next
+ * claimed job on). Called with r->lock held. */
+static struct owner *owner_get(struct runner *r, const struct dgen_claim *c)
+{
+	struct owner *o = r->owners;
+	int64_t quota = c->owner_inflight > 0 ? c->owner_inflight : r->cfg->quota_inflight;
+
+	while (o && o->id != c->owner_id)
+		o = o->next;
+	if (!o) {
+		o = dgen_xcalloc(1, sizeof *o);
+		o->id = c->owner_id;
+		o->next = r->owners;
+		r->owners = o;
+	}
+	/* 0: the runner's concurrency, i.e. no bound of its own */
+	o->quota = quota > 0 ? quota : INT64_MAX;
+	o->jobs++;
+	return o;
+}
+
+/* j leaves the claimed jobs: no round robin resumes at it, and its owner
+ * goes with its last job. Called with r->lock held. */
+static void owner_drop(struct runner *r, struct job *j)
+{
+	struct owner *o = j->owner, **pp = &r->owners;
+
+	for (struct owner *k = r->owners; k; k = k->next)
+		if (k->rr == j)
+			k->rr = NULL;
+	if (--o->jobs > 0)
+		return;
+	while (*pp != o)
+		pp = &(*pp)->next;
+	*pp = o->next;
+	if (r->orr == o)
+		r->orr = NULL;
+	free(o);
+}
+
 /* Puts a planned job among the claimed ones, its time limit counted from
  * when it first started (an earlier attempt's time counts too). */
 static void add_job(struct runner *r, struct job *j, const struct dgen_claim *c)
@@ -744,21 +833,25 @@ static void add_job(struct runner *r, struct job *j, const struct dgen_claim *c)
 		  (long long)j->id, c->attempts, (long long)j->plan.pending,
 		  (long long)j->plan.total, j->n_suspects);
 	pthread_mutex_lock(&r->lock);
+	j->owner = owner_get(r, c);
 	j->next_job = r->jobs;
 	r->jobs = j;
 	pthread_cond_broadcast(&r->work);
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* Claims one job and plans it. Returns 1 when a job was claimed, 0 when
- * the queue is empty, -1 on a database error. A job whose pipeline or
- * input cannot run ends failed here with the reason. */
-static int claim_one(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h)
+/* Claims one job (newcomer: only of a user with no job running) and
+ * plans it. Returns 1 when a job was claimed, 0 when the queue is empty,
+ * -1 on a database error. A job whose pipeline or input cannot run ends
+ * failed here with the reason. */
+static int claim_one(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
+		     bool newcomer)
 {
 	struct dgen_claim c;
 	struct dgen_err err = DGEN_ERR_INIT, ferr = DGEN_ERR_INIT;
 	struct job *j;
-	int rc = queue_claim(db, r->runner_id, r->lease_ms, &c, &err);
+	int rc = newcomer ? queue_claim_newcomer(db, r->runner_id, r->lease_ms, &c, &err)
+			  : queue_claim(db, r->runner_id, r->lease_ms, &c, &err);
 
 	if (rc <= 0) {
 		if (rc < 0 && err.code != DGEN_EBUSY)
@@ -924,8 +1017,7 @@ static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing, bool
 			continue;
 		}
 		*pp = j->next_job;
-		if (r->rr == j)
-			r->rr = NULL;
+		owner_drop(r, j);
 		job_free(j);
 	}
 }
@@ -962,6 +1054,7 @@ static void runner_destroy(struct runner *r)
 		struct job *j = r->jobs;
 
 		r->jobs = j->next_job;
+		owner_drop(r, j);
 		job_free(j);
 	}
 	exec_free(r->exec);
@@ -1102,7 +1195,8 @@ static void wal_check(struct runner *r, struct dgen_db *db, double now, double *
 
 /* Claims up to MAX_ACTIVE_JOBS: a job queued behind a long one starts at
  * once and shares the workers (round robin) instead of waiting for it to
- * end. Called with r->lock held. */
+ * end; past it, jobs of users with nothing running, so a runner full of
+ * one user's jobs still serves the next user. Called with r->lock held. */
 static void claim_more(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h)
 {
 	for (;;) {
@@ -1113,10 +1207,10 @@ static void claim_more(struct runner *r, struct dgen_db *db, struct dgen_llm_han
 			return;
 		for (struct job *j = r->jobs; j; j = j->next_job)
 			active++;
-		if (active >= MAX_ACTIVE_JOBS)
+		if (active >= MAX_ACTIVE_JOBS + MAX_NEWCOMER_JOBS)
 			return;
 		pthread_mutex_unlock(&r->lock);
-		rc = claim_one(r, db, h);
+		rc = claim_one(r, db, h, active >= MAX_ACTIVE_JOBS);
 		pthread_mutex_lock(&r->lock);
 		if (rc <= 0)
 			return;

@@ -67,7 +67,7 @@ void queue_claim_free(struct dgen_claim *c)
 /* Inside the claim's transaction: takes the oldest queued job into out.
  * 1 claimed, 0 none queued, -1 error. */
 static int claim_job(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
-		     struct dgen_claim *out, struct dgen_err *err)
+		     bool newcomer, struct dgen_claim *out, struct dgen_err *err)
 {
 	char now[DGEN_ISO_LEN];
 	const char *kind, *s;
@@ -75,8 +75,8 @@ static int claim_job(struct dgen_db *db, const char *runner_id, int64_t lease_ms
 	int rc;
 
 	db_now(now);
-	st = db_query(db, STMT_Q_CLAIM, err, "sis", runner_id, dgen_clock_now_ms() + lease_ms,
-		      now);
+	st = db_query(db, STMT_Q_CLAIM, err, "sisi", runner_id, dgen_clock_now_ms() + lease_ms,
+		      now, (int64_t)newcomer);
 	if (!st || (rc = db_step_one(db, st, err)) <= 0)
 		return st ? rc : -1;
 	out->job_id = db_col_int(st, 0);
@@ -90,6 +90,8 @@ static int claim_job(struct dgen_db *db, const char *runner_id, int64_t lease_ms
 	s = db_col_text(st, 7);
 	snprintf(out->started_at, sizeof(out->started_at), "%s", s ? s : now);
 	read_counters(st, 8, &out->counters);
+	out->owner_id = db_col_int(st, 15);
+	out->owner_inflight = db_col_int(st, 16);
 	db_reset(st);
 	return 1;
 }
@@ -122,20 +124,21 @@ static int claim_pipeline_input(struct dgen_db *db, struct dgen_claim *out,
 
 /*
  * One BEGIN IMMEDIATE transaction: the UPDATE ... RETURNING takes the
- * oldest queued job (the (status, id) index makes that a single probe)
- * and the pipeline definition is read under the same lock, so the runner
- * starts from a consistent picture. started_at keeps the first claim's
- * time across rescues.
+ * queued job of the owner with the fewest running jobs, oldest first
+ * (queued jobs are few: the jobs quota bounds them per user), and the
+ * pipeline definition is read under the same lock, so the runner starts
+ * from a consistent picture. started_at keeps the first claim's time
+ * across rescues.
  */
-int queue_claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
-		struct dgen_claim *out, struct dgen_err *err)
+static int claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms, bool newcomer,
+		 struct dgen_claim *out, struct dgen_err *err)
 {
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (db_begin(db, err) < 0)
 		return -1;
-	rc = claim_job(db, runner_id, lease_ms, out, err);
+	rc = claim_job(db, runner_id, lease_ms, newcomer, out, err);
 	if (rc > 0 && claim_pipeline_input(db, out, err) < 0)
 		rc = -1;
 	if (db_end(db, rc < 0 ? -1 : 0, err) < 0) {
@@ -143,6 +146,18 @@ int queue_claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
 		return -1;
 	}
 	return rc;
+}
+
+int queue_claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
+		struct dgen_claim *out, struct dgen_err *err)
+{
+	return claim(db, runner_id, lease_ms, false, out, err);
+}
+
+int queue_claim_newcomer(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
+			 struct dgen_claim *out, struct dgen_err *err)
+{
+	return claim(db, runner_id, lease_ms, true, out, err);
 }
 
 int queue_renew(struct dgen_db *db, int64_t job_id, const char *runner_id,

@@ -151,13 +151,21 @@ const char *const db_sql[STMT__COUNT] = {
 		"FROM failures WHERE job_id = ?1 ORDER BY unit",
 
 	/* queue */
+	/* Fair share: the queued job of the owner with the fewest running
+	 * jobs (by any runner), then the oldest; ?4 = 1 takes only owners
+	 * with none running. Jobs without an owner count as one owner. */
+#define OWNER_RUNNING \
+	"(SELECT count(*) FROM jobs r WHERE r.owner_id IS q.owner_id AND r.status = 'running')"
 	[STMT_Q_CLAIM] =
 		"UPDATE jobs SET status = 'running', runner_id = ?1, lease_expires_at = ?2, "
 		"attempts = attempts + 1, started_at = coalesce(started_at, ?3) "
-		"WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1) "
+		"WHERE id = (SELECT q.id FROM jobs q WHERE q.status = 'queued' "
+		"AND (?4 = 0 OR " OWNER_RUNNING " = 0) "
+		"ORDER BY " OWNER_RUNNING ", q.id LIMIT 1) "
 		"AND status = 'queued' "
 		"RETURNING id, pipeline_id, input_kind, NULL, units, attempts, "
-		"lease_expires_at, started_at, " COUNTER_COLS,
+		"lease_expires_at, started_at, " COUNTER_COLS ", owner_id, "
+		"(SELECT quota_inflight FROM users u WHERE u.id = jobs.owner_id)",
 	[STMT_Q_CLAIM_PIPELINE] =
 		"SELECT name, definition FROM pipelines WHERE id = ?1",
 	[STMT_Q_RENEW] =

@@ -436,6 +436,8 @@ static struct path_count paths[MAX_PATHS];
 static size_t n_paths;
 static uint64_t other_paths, status_counts[6], fault_counts[F_COUNT];
 static uint64_t conns_accepted, conns_open;
+/* LLM requests received and not yet answered, and the most at once. */
+static uint64_t llm_in_flight, llm_in_flight_max;
 
 static void log_clear(void)
 {
@@ -454,6 +456,7 @@ static void log_clear(void)
 	other_paths = 0;
 	memset(status_counts, 0, sizeof(status_counts));
 	memset(fault_counts, 0, sizeof(fault_counts));
+	llm_in_flight_max = llm_in_flight;
 }
 
 static void count_path(const char *path)
@@ -771,6 +774,7 @@ struct conn {
 	bool sent_continue;
 	bool parsing;        /* inside try_parse: do not re-enter */
 	int64_t wake_us;     /* timer deadline, 0 = none */
+	bool llm_pending;    /* an LLM request not answered yet (in flight) */
 };
 
 static struct conn **conns;
@@ -824,8 +828,27 @@ static struct timer heap_pop(void)
 	return top;
 }
 
+/* c's LLM request starts / gets its answer (or its connection closes). */
+static void llm_begin(struct conn *c)
+{
+	if (c->llm_pending)
+		return;
+	c->llm_pending = true;
+	if (++llm_in_flight > llm_in_flight_max)
+		llm_in_flight_max = llm_in_flight;
+}
+
+static void llm_end(struct conn *c)
+{
+	if (!c->llm_pending)
+		return;
+	c->llm_pending = false;
+	llm_in_flight--;
+}
+
 static void conn_close(struct conn *c)
 {
+	llm_end(c);
 	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	conns[c->fd] = NULL;
@@ -918,6 +941,7 @@ static void respond_raw(struct conn *c, int64_t delay_ms)
 		set_timer(c, delay_ms * 1000);
 		return;
 	}
+	llm_end(c);
 	c->state = C_WRITE;
 	if (conn_flush(c) == 0 && c->trickle_ms > 0 && c->out_limit < c->out.len)
 		set_timer(c, c->trickle_ms * 1000);
@@ -1468,6 +1492,7 @@ static void handle_llm(struct conn *c, const struct http_req *r, enum provider p
 	int64_t in, out, cached = 0;
 
 	memset(&q, 0, sizeof(q));
+	llm_begin(c);
 	q.prov = p;
 	snprintf(le->provider, sizeof(le->provider), "%s", provider_names[p]);
 	if (strcmp(r->method, "POST") != 0) {
@@ -1835,6 +1860,8 @@ static void handle_mock(struct conn *c, const struct http_req *r)
 		json_object_object_add(o, "by_fault", bf);
 		json_object_object_add(o, "connections_open", json_object_new_int64((int64_t)conns_open));
 		json_object_object_add(o, "connections_accepted", json_object_new_int64((int64_t)conns_accepted));
+		json_object_object_add(o, "llm_in_flight", json_object_new_int64((int64_t)llm_in_flight));
+		json_object_object_add(o, "llm_in_flight_max", json_object_new_int64((int64_t)llm_in_flight_max));
 	} else {
 		o = json_object_new_object();
 		json_object_object_add(o, "error", json_object_new_string("unknown mock endpoint or method"));
@@ -2089,6 +2116,7 @@ static void on_timer(struct conn *c)
 {
 	c->wake_us = 0;
 	if (c->state == C_DELAY) {
+		llm_end(c);
 		c->state = C_WRITE;
 		if (conn_flush(c) == 0 && c->trickle_ms > 0 && c->out_limit < c->out.len)
 			set_timer(c, c->trickle_ms * 1000);
@@ -2194,7 +2222,8 @@ static void usage(FILE *f)
 "  POST /mock/config     merge a JSON object of keys; unknown keys are a 400\n"
 "  POST /mock/reset      clear log, counters and cache; config back to start-up\n"
 "  GET  /mock/requests?n=N  {count, requests:[last N, oldest first]}\n"
-"  GET  /mock/stats      {requests, by_path, by_status, by_fault, connections_*}\n"
+"  GET  /mock/stats      {requests, by_path, by_status, by_fault, connections_*,\n"
+"                        llm_in_flight, llm_in_flight_max}\n"
 "  GET  /health          {\"ok\":true}\n"
 "\n"
 "Configuration keys:\n"

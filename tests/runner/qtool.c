@@ -4,7 +4,10 @@
  * store's public functions, so the tests exercise the same code the API
  * uses; no SQL here.
  *
- *   qtool enqueue DB PIPELINE.json SEEDS   prints the job id
+ *   qtool enqueue DB PIPELINE.json SEEDS [USER_ID]
+ *                                          prints the job id (owned by USER_ID)
+ *   qtool user DB NAME [INFLIGHT]          adds a member (with that in-flight
+ *                                          quota), prints its id
  *   qtool job DB ID                        prints the job JSON
  *   qtool cancel DB ID
  *   qtool failures DB ID                   prints the failures JSON
@@ -16,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgen/accounts.h"
+#include "dgen/caller.h"
 #include "dgen/db.h"
 #include "dgen/jobs.h"
 #include "dgen/json.h"
@@ -54,29 +59,50 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	if (argc < 4) {
-		fputs("usage: qtool enqueue|job|cancel|failures|retry DB ARG...\n", stderr);
+		fputs("usage: qtool enqueue|job|cancel|failures|retry|user DB ARG...\n", stderr);
 		return 2;
 	}
 	if (db_open(&db, argv[2], 0, &err))
 		goto out;
-	if (!strcmp(argv[1], "enqueue") && argc == 5) {
+	if (!strcmp(argv[1], "enqueue") && (argc == 5 || argc == 6)) {
 		size_t dlen, slen;
 		char *def = slurp(argv[3], &dlen), *seeds = slurp(argv[4], &slen);
 		size_t plen = strlen(argv[4]);
 		struct dgen_job_new j = { 0 };
+		struct dgen_caller me = { 0 }, *who = NULL;
 
-		if (saved_pipelines_insert(db, NULL, "test pipeline", def, &pid, &err))
+		if (argc == 6) {
+			if (dgen_parse_long(argv[5], 1, INT64_MAX, &n))
+				goto bad;
+			me.user_id = n;
+			who = &me;
+		}
+		if (saved_pipelines_insert(db, who, "test pipeline", def, &pid, &err))
 			goto out;
 		j.pipeline_id = pid;
 		j.input_kind = plen > 3 && !strcmp(argv[4] + plen - 3, ".md") ? DGEN_INPUT_MARKDOWN
 									    : DGEN_INPUT_JSON;
 		j.input = seeds;
 		j.input_len = slen;
-		if (jobs_insert(db, NULL, &j, &id, &existed, &err))
+		if (jobs_insert(db, who, &j, &id, &existed, &err))
 			goto out;
 		printf("%lld\n", (long long)id);
 		free(def);
 		free(seeds);
+	} else if (!strcmp(argv[1], "user") && (argc == 4 || argc == 5)) {
+		struct dgen_user u;
+
+		if (users_add(db, argv[3], "a password for tests", false, &id, &err) ||
+		    users_get_id(db, id, &u, &err))
+			goto out;
+		if (argc == 5) {
+			if (dgen_parse_long(argv[4], 1, INT64_MAX, &n))
+				goto bad;
+			u.quotas.inflight = n;
+			if (users_update(db, &u, NULL, &err))
+				goto out;
+		}
+		printf("%lld\n", (long long)id);
 	} else if (dgen_parse_long(argv[3], 1, INT64_MAX, &n) == 0) {
 		enum dgen_job_status st;
 
@@ -92,6 +118,7 @@ int main(int argc, char **argv)
 		if (err.code)
 			goto out;
 	} else {
+bad:
 		fputs("qtool: bad arguments\n", stderr);
 		goto out;
 	}
