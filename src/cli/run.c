@@ -225,16 +225,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* A repetition of a multiplier pipeline whose split failed: reported, and
- * counted as one failed execution. */
-static void on_split_failed(void *arg, size_t seed, long rep, const struct dgen_err *err)
-{
-	struct run *r = arg;
-
-	fprintf(stderr, "dgen: seed %zu, repetition %ld failed: %s\n", seed, rep, err->msg);
-	r->split_failed++;
-}
-
 /* The stored models when the database exists (an offline run without one
  * keeps the LLM_* settings); a store that cannot be read is an error: the
  * run would use other models than the pipeline names. */
@@ -253,6 +243,16 @@ static int load_models(struct cli *c, struct dgen_err *err)
 		exec_set_models(c->exec, &llm, &emb);
 	db_close(db);
 	return rc;
+}
+
+/* A repetition of a multiplier pipeline whose split failed: reported, and
+ * counted as one failed execution. */
+static void on_split_failed(void *arg, size_t seed, long rep, const struct dgen_err *err)
+{
+	struct run *r = arg;
+
+	fprintf(stderr, "dgen: seed %zu, repetition %ld failed: %s\n", seed, rep, err->msg);
+	r->split_failed++;
 }
 
 /* Loads the pipeline, the seeds and the models, and makes the LLM client. */
