@@ -101,7 +101,7 @@ static int job(const char *def, const char *seeds, struct dgen_plan_job *pj)
 
 	memset(pj, 0, sizeof *pj);
 	rc = pipeline_load(exec_registry(x), d, &pj->pipeline, &err) ||
-	     seeds_parse(seeds, strlen(seeds), NULL, NULL, &pj->seeds, &err);
+	     seeds_index_json(dgen_xstrdup(seeds), strlen(seeds), NULL, NULL, &pj->seeds, &err);
 	if (rc)
 		diag("job: %s", err.msg);
 	json_object_put(d);
@@ -120,6 +120,7 @@ static char *units_of(struct dgen_plan *plan)
 					 (long long)u.unit, (long long)u.seed_index,
 					 (long long)u.repetition, (long long)u.chunk_index);
 
+		plan_unit_free(&u);
 		free(s);
 		s = t;
 	}
@@ -197,6 +198,7 @@ static void test_plan_seeds(void)
 	   (long long)plan.total);
 	ok(plan_next(&plan, &u) && u.unit == 0 && strcmp(u.state_text, "{\"content\":\"a\"}") == 0,
 	   "a unit starts from its seed's metadata, printed once");
+	plan_unit_free(&u);
 	got = units_of(&plan);
 	is_str(got, "1:0/1/-1 2:1/0/-1 3:2/0/-1 4:2/1/-1 5:2/2/-1",
 	       "seeds in file order, repetitions consecutive");

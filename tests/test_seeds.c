@@ -110,9 +110,13 @@ static void test_parse(void)
 	dgen_err_clear(&e);
 }
 
+static bool index_matches(const struct dgen_seeds *s, const struct dgen_seed_index *x);
+
 static void test_markdown(void)
 {
 	struct dgen_seeds s;
+	struct dgen_seed_index x;
+	struct json_object *m = NULL;
 	struct dgen_err e = DGEN_ERR_INIT;
 	const char *md = "# Title\n\nSome text.\n";
 	const char *top = getenv("top_srcdir");
@@ -124,6 +128,16 @@ static void test_markdown(void)
 	is_str(json_object_get_string(json_object_object_get(s.v[0].metadata, "file_content")), md,
 	       "metadata.file_content holds the text");
 	seeds_free(&s);
+	ok(seeds_index_markdown(dgen_xstrdup(md), strlen(md), &x, &e) == 0 && x.n == 1 &&
+	   x.total_units == 1 && seeds_index_repetitions(&x, 0) == 1 &&
+	   seeds_index_metadata(&x, 0, &m, &e) == 0 &&
+	   strcmp(json_object_get_string(json_object_object_get(m, "file_content")), md) == 0,
+	   "an indexed markdown file is one seed: metadata.file_content holds the text");
+	json_object_put(m);
+	seeds_index_free(&x);
+	ok(seeds_index_markdown(dgen_xstrdup("a\xff"), 2, &x, &e) == -1 && !x.text,
+	   "an indexed markdown file that is not UTF-8 is refused");
+	dgen_err_clear(&e);
 	ok(seeds_from_markdown(" \n\t\n", 4, &s, &e) == -1 && e.code == DGEN_EINVALID,
 	   "an empty markdown file is refused");
 	dgen_err_clear(&e);
@@ -138,7 +152,10 @@ static void test_markdown(void)
 	free(p);
 	p = dgen_xasprintf("%s/templates/seeds/seed_json_generation.json", top ? top : ".");
 	ok(seeds_load_file(p, NULL, NULL, &s, &e) == 0 && s.n >= 1, "a .json file loads as seeds");
+	ok(seeds_index_load(p, NULL, NULL, &x, &e) == 0 && index_matches(&s, &x),
+	   "and indexes as the same seeds");
 	seeds_free(&s);
+	seeds_index_free(&x);
 	free(p);
 	ok(seeds_load_file("/nonexistent/seeds.json", NULL, NULL, &s, &e) == -1 &&
 	   e.code == DGEN_EIO, "a missing file is an I/O error");
@@ -243,6 +260,61 @@ out:
 	registry_free(reg);
 }
 
+/* The index gives back each seed of the parse: its repetitions, units and
+ * metadata (printed the same). */
+static bool index_matches(const struct dgen_seeds *s, const struct dgen_seed_index *x)
+{
+	if (x->n != s->n || x->total_units != s->total_units)
+		return false;
+	for (size_t i = 0; i < s->n; i++) {
+		struct json_object *m = NULL;
+		struct dgen_err e = DGEN_ERR_INIT;
+		bool same = seeds_index_repetitions(x, i) == s->v[i].repetitions &&
+			    seeds_index_metadata(x, i, &m, &e) == 0 &&
+			    strcmp(json_object_to_json_string(m),
+				   json_object_to_json_string(s->v[i].metadata)) == 0;
+
+		json_object_put(m);
+		dgen_err_clear(&e);
+		if (!same)
+			return false;
+	}
+	for (long long u = -1; u <= s->total_units; u++) {
+		size_t a = 0, b = 0;
+		long ra = 0, rb = 0;
+
+		if (seeds_unit(s, u, &a, &ra) != seeds_index_unit(x, u, &b, &rb) || a != b ||
+		    ra != rb)
+			return false;
+	}
+	return true;
+}
+
+/* seeds_index_json says what seeds_parse says, and keeps the same seeds. */
+static void index_as_parse(const char *text, const struct dgen_json_limits *jlim,
+			   const struct dgen_seed_limits *lim)
+{
+	struct dgen_err e1 = DGEN_ERR_INIT, e2 = DGEN_ERR_INIT;
+	struct dgen_seeds s;
+	struct dgen_seed_index x;
+	int r1 = seeds_parse(text, strlen(text), jlim, lim, &s, &e1);
+	int r2 = seeds_index_json(dgen_xstrdup(text), strlen(text), jlim, lim, &x, &e2);
+	const char *d1 = e1.detail ? json_object_to_json_string(e1.detail) : "null";
+	const char *d2 = e2.detail ? json_object_to_json_string(e2.detail) : "null";
+	bool same = r1 == r2 && e1.code == e2.code && strcmp(e1.msg, e2.msg) == 0 &&
+		    strcmp(d1, d2) == 0 && (r1 != 0 || index_matches(&s, &x));
+
+	ok(same, "index = parse: %.50s", text);
+	if (!same)
+		diag("parse %d %s %s / index %d %s %s", r1, e1.msg, d1, r2, e2.msg, d2);
+	if (r1 == 0)
+		seeds_free(&s);
+	if (r2 == 0)
+		seeds_index_free(&x);
+	dgen_err_clear(&e1);
+	dgen_err_clear(&e2);
+}
+
 /* seeds_check walks the file seed by seed; it must say exactly what
  * seeds_parse says of the whole text, errors included (code, message and
  * detail), since the upload is refused by one and run by the other. */
@@ -266,6 +338,7 @@ static void same_as_parse(const char *text, const struct dgen_json_limits *jlim,
 		seeds_free(&s);
 	dgen_err_clear(&e1);
 	dgen_err_clear(&e2);
+	index_as_parse(text, jlim, lim);
 }
 
 static void test_check(void)

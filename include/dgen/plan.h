@@ -9,20 +9,25 @@
  *
  * Units are not listed up front: a seed file may ask for 100 000 seeds x
  * 10 000 repetitions, so the cursor computes each unit from its number and
- * skips the ones already done. Only a multiplier pipeline's chunks (one
- * per section of the documents) are held, since they come from running
- * its first block.
+ * skips the ones already done. Nor are the seeds parsed up front: the plan
+ * keeps the seed file's text and each seed's span (struct
+ * dgen_seed_index), and parses a seed when one of its units is handed out,
+ * so a 10 MiB file of tiny seeds costs about its size, not a json-c tree
+ * of 20 times it. Only a multiplier pipeline's chunks (one per section of
+ * the documents) are held, since they come from running its first block.
  *
  * Ownership: plan_build() takes over the pipeline, the seeds and the done
  * list of the job, whatever happens, and fills a caller-owned struct
- * dgen_plan; plan_free() releases everything in it. Unit states are
- * borrowed from the plan (seed metadata or chunk objects) and live as long
- * as it.
+ * dgen_plan; plan_free() releases everything in it. A unit of a seed owns
+ * its state and text, a chunk unit borrows them from the plan: whoever
+ * plan_next() gave a unit to calls plan_unit_free() on it once it has run
+ * (or will not run), before plan_free().
  *
  * Threads: executions may share the unit states read-only. They must not
  * print them (json-c keeps the printed text inside the object, so two
  * threads printing one object race): the text is printed once here, in
- * state_text. The cursor itself is the caller's to lock.
+ * state_text. The cursor itself is the caller's to lock; plan_unit_free()
+ * needs no lock.
  */
 #ifndef DGEN_PLAN_H
 #define DGEN_PLAN_H
@@ -43,13 +48,14 @@ struct dgen_unit {
 	int64_t seed_index;
 	int64_t repetition;
 	int64_t chunk_index;         /* -1 without a multiplier */
-	struct json_object *state;   /* where the execution starts; borrowed */
+	struct json_object *state;   /* where the execution starts */
 	const char *state_text;      /* its compact JSON (the record's metadata) */
+	bool owned;                  /* private: state and text are the unit's */
 };
 
 struct dgen_plan {
 	struct dgen_pipeline *pipeline;
-	struct dgen_seeds seeds;
+	struct dgen_seed_index seeds;
 	int64_t total;               /* all units of the job, done ones included */
 	int64_t pending;             /* units the cursor will still hand out */
 
@@ -57,7 +63,7 @@ struct dgen_plan {
 	int64_t *done, *wanted;      /* sorted unit numbers (owned) */
 	size_t n_done, n_wanted;
 	size_t pos;                  /* next index into wanted, chunks, or unit number */
-	char **texts;                /* seed texts, or chunk texts (owned) */
+	char **texts;                /* chunk texts (owned) */
 	struct dgen_unit *chunk_units; /* multiplier: every chunk unit (owned) */
 	size_t n_chunk_units;
 	struct json_object *chunks;  /* multiplier: array of chunk arrays (owned) */
@@ -66,7 +72,7 @@ struct dgen_plan {
 /* What a job asks for, and how to split it. */
 struct dgen_plan_job {
 	struct dgen_pipeline *pipeline; /* taken over */
-	struct dgen_seeds seeds;        /* taken over */
+	struct dgen_seed_index seeds;   /* taken over */
 	/* A retry job's unit descriptors (JSON text, see runner.h): only
 	 * those units run. NULL = every unit. */
 	const char *units;
@@ -89,6 +95,8 @@ int plan_build(struct dgen_plan_job *job, struct dgen_plan *plan, struct dgen_er
 /* Hands out the next pending unit: true and *u filled, false when none
  * is left. */
 bool plan_next(struct dgen_plan *plan, struct dgen_unit *u);
+/* Releases what a unit owns (nothing for a chunk); u may be freed twice. */
+void plan_unit_free(struct dgen_unit *u);
 void plan_free(struct dgen_plan *plan);
 
 #endif

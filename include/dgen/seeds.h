@@ -14,12 +14,16 @@
  *
  * Ownership: a struct dgen_seeds is caller-owned; seeds_free() releases
  * what the parse functions put in it. Metadata objects are borrowed from
- * it. JSON builders return one new reference.
+ * it. A struct dgen_seed_index is caller-owned too; the index functions
+ * take the text over whatever happens, and seeds_index_free() releases
+ * it. JSON builders (and seeds_index_metadata) return one new reference.
  */
 #ifndef DGEN_SEEDS_H
 #define DGEN_SEEDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <json-c/json.h>
 
 #include "dgen/err.h"
@@ -81,6 +85,48 @@ void seeds_free(struct dgen_seeds *s);
 
 /* Maps a unit number to its seed index and repetition; -1 when out of range. */
 int seeds_unit(const struct dgen_seeds *s, long long unit, size_t *seed_index, long *repetition);
+
+/*
+ * A seed file kept as its text, each seed found again by its byte span:
+ * 16 bytes a seed beside the text, where a json-c tree of the whole file
+ * costs 20 times its size and more. A seed's metadata is parsed when it is
+ * asked for, one seed at a time (the planner of the runner and `dgen run`).
+ */
+struct dgen_seed_span {
+	uint32_t off, len;        /* the seed object in text */
+	int64_t first_unit;       /* unit number of repetition 0 */
+};
+
+struct dgen_seed_index {
+	char *text;               /* the file (owned) */
+	size_t len;
+	bool markdown;            /* text is the one seed's metadata.file_content */
+	struct dgen_seed_span *v; /* owned */
+	size_t n;
+	long long total_units;    /* sum of repetitions */
+	struct dgen_json_limits jlim; /* the limits the file was checked with */
+};
+
+/* Checks text as seeds_parse() does, same answers and errors, and indexes
+ * its seeds. Takes text (malloc'd) over, on success and on error. */
+int seeds_index_json(char *text, size_t len, const struct dgen_json_limits *jlim,
+		     const struct dgen_seed_limits *lim, struct dgen_seed_index *out,
+		     struct dgen_err *err);
+/* The one seed of a markdown file, as seeds_from_markdown(); takes text over. */
+int seeds_index_markdown(char *text, size_t len, struct dgen_seed_index *out,
+			 struct dgen_err *err);
+/* Reads a file as seeds_load_file() does, into an index. */
+int seeds_index_load(const char *path, const struct dgen_json_limits *jlim,
+		     const struct dgen_seed_limits *lim, struct dgen_seed_index *out,
+		     struct dgen_err *err);
+long seeds_index_repetitions(const struct dgen_seed_index *s, size_t i);
+/* As seeds_unit(), over an index. */
+int seeds_index_unit(const struct dgen_seed_index *s, long long unit, size_t *seed_index,
+		     long *repetition);
+/* Seed i's metadata, parsed from its span: a new object each call. */
+int seeds_index_metadata(const struct dgen_seed_index *s, size_t i, struct json_object **meta,
+			 struct dgen_err *err);
+void seeds_index_free(struct dgen_seed_index *s);
 
 /*
  * POST /api/seeds/validate: checks a seed document (parsed JSON) against a

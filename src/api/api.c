@@ -1,15 +1,13 @@
 /*
- * api.c - one request from parse to response: the worker's resources and
- * the dispatcher (see api.h).
+ * api.c - what every handler shares: the worker's resources (database,
+ * execution environment, templates, the execute allowance) and the
+ * answering helpers (see api.h). The dispatcher is dispatch.c.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -218,83 +216,4 @@ int api_failf(struct api_ctx *c, enum dgen_errcode code, const char *fmt, ...)
 	va_end(ap);
 	dgen_err_set(&c->err, code, "%s", msg);
 	return api_fail(c);
-}
-
-/* A request with a large body (an upload up to DGEN_MAX_UPLOAD) leaves
- * freed memory that glibc keeps in the worker's heap; a pooled worker lives
- * long, so it is handed back to the kernel at once. */
-static void give_back_memory(void)
-{
-#ifdef __GLIBC__
-	malloc_trim(0);
-#endif
-}
-
-/* Parse, route, run, answer; whatever the handler leaves unsaid becomes an
- * error response here, so every request gets exactly one response. */
-int api_handle(struct api_worker *w, const struct req_io *io, bool is_cgi)
-{
-	struct api_ctx c;
-	struct route_match m;
-	double t0 = dgen_clock_mono();
-	int status;
-	bool big;
-
-	memset(&c, 0, sizeof(c));
-	c.w = w;
-	c.req = &w->req;
-	c.resp = &w->resp;
-	c.cfg = w->cfg;
-	dgen_err_init(&c.err);
-	w->req.is_cgi = is_cgi;
-	respond_reset(&w->resp, io);
-
-	if (request_parse(&w->req, io, &c.err) != 0) {
-		status = api_fail(&c);
-		goto out;
-	}
-	/* HEAD is GET without the body; the web server drops the body. */
-	if (route_match(strcmp(w->req.method, "HEAD") == 0 ? "GET" : w->req.method, w->req.path,
-			&w->req.arena, &m, &c.err) != 0) {
-		if (c.err.code == DGEN_EMETHOD)
-			respond_header(&w->resp, "Allow", m.allow);
-		status = api_fail(&c);
-		goto out;
-	}
-	c.id = m.id;
-	c.name = m.name;
-	if ((status = api_authenticate(&c, m.route->flags)) != 0)
-		goto out;
-	status = m.route->handler(&c);
-out:
-	if (!w->resp.started) {
-		if (status < 400 || c.err.code == DGEN_OK) {
-			/* a handler that neither answered nor said why: a bug */
-			dgen_error("%s %s: handler returned %d without a response",
-				   w->req.method ? w->req.method : "-",
-				   w->req.path ? w->req.path : "-", status);
-			status = respond_error_msg(&w->resp, 500, "Internal error");
-		} else {
-			/* a database that will not write says why when permissions
-			 * are the cause (a shared host's usual mistake) */
-			if (db_err_storage(&c.err) != DB_STORAGE_OK)
-				api_db_hint(&c.err, w->cfg->database_path);
-			status = respond_error(&w->resp, &c.err);
-		}
-	}
-	if (status >= 500)
-		dgen_error("%s %s -> %d: %s", w->req.method ? w->req.method : "-",
-			   w->req.path ? w->req.path : "-", status, c.err.msg);
-	else
-		dgen_debug("%s %s -> %d (%.1f ms)", w->req.method ? w->req.method : "-",
-			   w->req.path ? w->req.path : "-", status,
-			   (dgen_clock_mono() - t0) * 1000.0);
-	dgen_err_clear(&c.err);
-	api_forget_secrets(&c);
-	big = w->req.body.len >= API_TRIM_BYTES;
-	request_reset(&w->req);
-	if (big)
-		give_back_memory();
-	w->requests++;
-	return status;
 }

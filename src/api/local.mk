@@ -11,7 +11,7 @@ noinst_HEADERS += include/dgen/request.h \
 	include/dgen/api.h
 
 noinst_LIBRARIES += libdgenapi.a
-libdgenapi_a_SOURCES = src/api/api.c src/api/api_accounts.c src/api/route.c src/api/server.c \
+libdgenapi_a_SOURCES = src/api/api.c src/api/dispatch.c src/api/api_accounts.c src/api/route.c src/api/server.c \
 	src/api/api_health.c src/api/api_blocks.c src/api/api_templates.c src/api/api_pipelines.c \
 	src/api/api_seeds.c src/api/api_generate.c src/api/api_jobs.c src/api/api_records.c \
 	src/api/api_export.c src/api/api_models.c src/api/dbhint.c

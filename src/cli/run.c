@@ -187,8 +187,8 @@ static void run_unit(struct run *r, const struct dgen_block_ctx *ctx, const stru
 {
 	struct dgen_err err = DGEN_ERR_INIT;
 	struct dgen_exec_result res;
-	/* a private copy: units' states may be shared by several repetitions,
-	 * and json-c reference counts are not atomic */
+	/* a private copy: a chunk's state stays the plan's, and json-c
+	 * reference counts are not atomic */
 	struct json_object *meta = dgen_json_copy(u->state);
 	char *line = NULL;
 	struct dgen_block_ctx uctx = *ctx;
@@ -218,8 +218,10 @@ static void *worker(void *arg)
 
 	ctx.jobstate = &jobstate_mem_ops;
 	ctx.jobstate_arg = r->js;
-	while (claim(r, &u))
+	while (claim(r, &u)) {
 		run_unit(r, &ctx, &u);
+		plan_unit_free(&u);
+	}
 	exec_handle_free(h);
 	dgen_err_clear(&err);
 	return NULL;
@@ -267,7 +269,7 @@ static int load_run(struct cli *c, const struct run_args *a, struct dgen_plan_jo
 	exec_seed_limits(c->exec, &jlim, &slim);
 	if (catalog_resolve_pipeline(&c->tpl, a->pipeline, &def, err) == 0 &&
 	    pipeline_load(exec_registry(c->exec), def, &pj->pipeline, err) == 0 &&
-	    seeds_load_file(a->seeds, &jlim, &slim, &pj->seeds, err) == 0 &&
+	    seeds_index_load(a->seeds, &jlim, &slim, &pj->seeds, err) == 0 &&
 	    load_models(c, err) == 0)
 		rc = exec_connect(c->exec, err);
 	json_object_put(def);
@@ -441,7 +443,7 @@ int cli_run(struct cli *c, int argc, char **argv)
 	r.js = jobstate_mem_new();
 	if (load_run(c, &a, &pj, &err) != 0 || open_output(&r, a.outpath, &err) != 0) {
 		pipeline_free(pj.pipeline);
-		seeds_free(&pj.seeds);
+		seeds_index_free(&pj.seeds);
 		cli_print_error(&err);
 		rc = CLI_ERROR;
 		goto out;

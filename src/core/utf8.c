@@ -7,7 +7,9 @@
 #include <stdbool.h>
 
 #include "dgen/utf8.h"
-#include "dgen/util.h"
+
+/* (util.h has this too, but util.c depends on this file) */
+#define TABLE_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The lead byte gives the length and the smallest code point that may
  * use it; continuation bytes are checked before anything is trusted. */
@@ -178,10 +180,10 @@ static uint32_t case_map(uint32_t c, bool upper)
 			return c >= 'a' && c <= 'z' ? c - 32 : c;
 		return c >= 'A' && c <= 'Z' ? c + 32 : c;
 	}
-	for (i = 0; i < DGEN_ARRAY_LEN(case_one_way); i++)
+	for (i = 0; i < TABLE_LEN(case_one_way); i++)
 		if (case_one_way[i].from == c && case_one_way[i].upper == upper)
 			return case_one_way[i].to;
-	for (i = 0; i < DGEN_ARRAY_LEN(case_blocks); i++) {
+	for (i = 0; i < TABLE_LEN(case_blocks); i++) {
 		uint32_t lo = case_blocks[i].lo, up = case_blocks[i].up;
 		uint32_t n = case_blocks[i].hi - lo;
 
@@ -190,7 +192,7 @@ static uint32_t case_map(uint32_t c, bool upper)
 		if (!upper && c >= up && c <= up + n)
 			return c - up + lo;
 	}
-	for (i = 0; i < DGEN_ARRAY_LEN(case_alternating); i++) {
+	for (i = 0; i < TABLE_LEN(case_alternating); i++) {
 		bool is_upper = (c & 1) == case_alternating[i].upper_parity;
 
 		if (c < case_alternating[i].lo || c > case_alternating[i].hi)

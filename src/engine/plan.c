@@ -100,7 +100,7 @@ static void add_chunks(struct dgen_plan *plan, size_t s, long r, struct json_obj
 			plan->texts = dgen_xrealloc(plan->texts, *cap * sizeof *plan->texts);
 		}
 		plan->chunk_units[k] = (struct dgen_unit){
-			*unit, (int64_t)s, r, (int64_t)c, chunk, keep_text(plan, k, chunk),
+			*unit, (int64_t)s, r, (int64_t)c, chunk, keep_text(plan, k, chunk), false,
 		};
 		plan->n_chunk_units++;
 	}
@@ -116,15 +116,20 @@ static int expand_chunks(struct dgen_plan *plan, const struct dgen_plan_job *job
 
 	plan->chunks = json_object_new_array();
 	for (size_t s = 0; s < plan->seeds.n; s++) {
-		struct dgen_seed *seed = &plan->seeds.v[s];
+		long reps = seeds_index_repetitions(&plan->seeds, s);
+		struct json_object *meta;
 
-		for (long r = 0; r < seed->repetitions; r++) {
+		if (seeds_index_metadata(&plan->seeds, s, &meta, err) != 0)
+			return -1;
+		for (long r = 0; r < reps; r++) {
 			struct json_object *chunks = NULL;
 
-			if (pipeline_expand(plan->pipeline, seed->metadata, job->ctx, &chunks,
-					    job->usage, err) != 0) {
-				if (!job->skip)
+			if (pipeline_expand(plan->pipeline, meta, job->ctx, &chunks, job->usage,
+					    err) != 0) {
+				if (!job->skip) {
+					json_object_put(meta);
 					return -1;
+				}
 				job->skip(job->skip_arg, s, r, err);
 				dgen_err_clear(err);
 				continue;
@@ -132,6 +137,7 @@ static int expand_chunks(struct dgen_plan *plan, const struct dgen_plan_job *job
 			json_object_array_add(plan->chunks, chunks);
 			add_chunks(plan, s, r, chunks, &unit, &cap);
 		}
+		json_object_put(meta);
 	}
 	plan->total = plan->wanted ? (int64_t)plan->n_wanted : unit;
 	plan->pending = (int64_t)plan->n_chunk_units;
@@ -159,9 +165,6 @@ int plan_build(struct dgen_plan_job *job, struct dgen_plan *plan, struct dgen_er
 		if (expand_chunks(plan, job, err))
 			goto out;
 	} else {
-		plan->texts = dgen_xcalloc(plan->seeds.n ? plan->seeds.n : 1, sizeof *plan->texts);
-		for (size_t s = 0; s < plan->seeds.n; s++)
-			keep_text(plan, s, plan->seeds.v[s].metadata);
 		plan->total = plan->wanted ? (int64_t)plan->n_wanted : plan->seeds.total_units;
 		/* done holds only units of this job: every one of them is in range */
 		plan->pending = plan->total;
@@ -174,6 +177,22 @@ out:
 	if (rc)
 		plan_free(plan);
 	return rc;
+}
+
+/* A seed unit's state: its seed's metadata, parsed now, and printed. */
+static int seed_state(struct dgen_plan *plan, size_t s, struct dgen_unit *u)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+
+	if (seeds_index_metadata(&plan->seeds, s, &u->state, &err) != 0) {
+		/* the file was checked whole when the plan was built */
+		dgen_error("seed %zu cannot be read again: %s", s, err.msg);
+		dgen_err_clear(&err);
+		return -1;
+	}
+	u->state_text = dgen_xstrdup(dgen_json_compact(u->state));
+	u->owned = true;
+	return 0;
 }
 
 /* Chunks come from the list; seed units from their number (the next one
@@ -202,20 +221,30 @@ bool plan_next(struct dgen_plan *plan, struct dgen_unit *u)
 			unit = (int64_t)plan->pos++;
 		}
 		if (contains(plan->done, plan->n_done, unit) ||
-		    seeds_unit(&plan->seeds, unit, &s, &rep) != 0)
+		    seeds_index_unit(&plan->seeds, unit, &s, &rep) != 0)
 			continue;
-		*u = (struct dgen_unit){ unit, (int64_t)s, rep, -1, plan->seeds.v[s].metadata,
-					 plan->texts[s] };
+		*u = (struct dgen_unit){ unit, (int64_t)s, rep, -1, NULL, NULL, false };
 		plan->pending--;
+		if (seed_state(plan, s, u) != 0)
+			continue;
 		return true;
 	}
 }
 
+void plan_unit_free(struct dgen_unit *u)
+{
+	if (u->owned) {
+		json_object_put(u->state);
+		free((char *)u->state_text);
+	}
+	u->state = NULL;
+	u->state_text = NULL;
+	u->owned = false;
+}
+
 void plan_free(struct dgen_plan *plan)
 {
-	size_t n_texts = plan->chunks ? plan->n_chunk_units : plan->seeds.n;
-
-	for (size_t i = 0; plan->texts && i < n_texts; i++)
+	for (size_t i = 0; plan->texts && i < plan->n_chunk_units; i++)
 		free(plan->texts[i]);
 	free(plan->texts);
 	free(plan->chunk_units);
@@ -223,7 +252,7 @@ void plan_free(struct dgen_plan *plan)
 	free(plan->wanted);
 	if (plan->chunks)
 		json_object_put(plan->chunks);
-	seeds_free(&plan->seeds);
+	seeds_index_free(&plan->seeds);
 	if (plan->pipeline)
 		pipeline_free(plan->pipeline);
 	memset(plan, 0, sizeof *plan);

@@ -175,6 +175,7 @@ struct walk {
 	size_t n;               /* seeds so far */
 	long long units;
 	struct dgen_err first;  /* the first bad seed */
+	size_t start, end;      /* the span of the seed each is called on */
 	int (*each)(struct walk *w, struct json_object *meta, long reps);
 	void *arg;
 	struct dgen_err *err;
@@ -331,6 +332,8 @@ static int walk_seed(struct walk *w, size_t *pos)
 		return -1;
 	}
 	w->values += count_values(seed);
+	w->start = start;
+	w->end = end;
 	if (w->first.code == DGEN_OK &&
 	    check_seed(seed, w->n, w->lim, &reps, &meta, &w->first) == 0 && w->each)
 		rc = w->each(w, meta, reps);
@@ -412,34 +415,110 @@ out:
 	return rc;
 }
 
+/* The walk, or for a text that is not an array the whole-document parse
+ * (*lone set: on success, the text is one seed object, or an array too
+ * long to walk). w->units receives the sum of repetitions. */
+static int check_text(struct walk *w, bool *lone, struct dgen_err *err)
+{
+	int rc = walk_file(w, err);
+
+	*lone = rc == 1;
+	if (rc == 1) {
+		struct dgen_seeds s;
+
+		rc = seeds_parse(w->text, w->len, w->jlim, w->lim, &s, err);
+		w->units = s.total_units;
+		seeds_free(&s);
+	}
+	return rc;
+}
+
 int seeds_check(const char *text, size_t len, const struct dgen_json_limits *jlim,
 		const struct dgen_seed_limits *lim, long long *total_units, struct dgen_err *err)
 {
 	struct walk w = { .text = text, .len = len };
+	bool lone;
 	int rc;
 
 	w.jlim = jlim ? jlim : &dgen_json_default_limits;
 	w.lim = lim ? lim : &seeds_default_limits;
-	rc = walk_file(&w, err);
-	if (rc == 1) {
-		struct dgen_seeds s;
-
-		rc = seeds_parse(text, len, w.jlim, w.lim, &s, err);
-		w.units = s.total_units;
-		seeds_free(&s);
-	}
+	rc = check_text(&w, &lone, err);
 	if (rc == 0)
 		*total_units = w.units;
 	return rc;
 }
 
-int seeds_from_markdown(const char *text, size_t len, struct dgen_seeds *out,
-			struct dgen_err *err)
+/* ------------------------------------------------------------ the index */
+
+struct index_arg {
+	struct dgen_seed_index *x;
+	size_t cap;
+};
+
+/* Notes the span of a good seed the walk passes (its units start at the
+ * sum so far: the walk adds this seed's after). */
+static int index_seed(struct walk *w, struct json_object *meta, long reps)
 {
-	struct json_object *seed, *meta;
-	size_t i;
+	struct index_arg *a = w->arg;
+	struct dgen_seed_index *x = a->x;
+
+	(void)meta;
+	(void)reps;
+	if (x->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 64;
+		x->v = dgen_xrealloc(x->v, a->cap * sizeof *x->v);
+	}
+	x->v[x->n++] = (struct dgen_seed_span){ (uint32_t)w->start, (uint32_t)(w->end - w->start),
+						w->units };
+	return 0;
+}
+
+/*
+ * The check of seeds_check(), keeping the span of every seed instead of
+ * its tree. A text that is not an array is checked whole: one seed
+ * object, its span the whole text.
+ */
+int seeds_index_json(char *text, size_t len, const struct dgen_json_limits *jlim,
+		     const struct dgen_seed_limits *lim, struct dgen_seed_index *out,
+		     struct dgen_err *err)
+{
+	struct index_arg a = { out, 0 };
+	struct walk w = { .text = text, .len = len, .each = index_seed, .arg = &a };
+	size_t first;
+	bool lone;
 
 	memset(out, 0, sizeof *out);
+	out->text = text;
+	out->len = len;
+	out->jlim = jlim ? *jlim : dgen_json_default_limits;
+	w.jlim = &out->jlim;
+	w.lim = lim ? lim : &seeds_default_limits;
+	if (check_text(&w, &lone, err) != 0)
+		goto fail;
+	first = walk_ws(&w, 0);
+	if (lone) {
+		if (first >= len || text[first] != '{' || len > UINT32_MAX) {
+			dgen_err_set(err, DGEN_ETOOBIG, "the seed file is too large to run");
+			goto fail;
+		}
+		out->v = dgen_xcalloc(1, sizeof *out->v);
+		out->v[0] = (struct dgen_seed_span){ 0, (uint32_t)len, 0 };
+		out->n = 1;
+	} else {
+		out->v = dgen_xrealloc(out->v, out->n * sizeof *out->v);
+	}
+	out->total_units = w.units;
+	return 0;
+fail:
+	seeds_index_free(out);
+	return -1;
+}
+
+/* Markdown is UTF-8 text without NUL bytes, not only white space. */
+static int markdown_check(const char *text, size_t len, struct dgen_err *err)
+{
+	size_t i;
+
 	if (!dgen_utf8_valid(text, len))
 		return dgen_err_set(err, DGEN_EINVALID,
 				    "the markdown file is not UTF-8 text (or contains NUL bytes)");
@@ -448,6 +527,75 @@ int seeds_from_markdown(const char *text, size_t len, struct dgen_seeds *out,
 			break;
 	if (i == len)
 		return dgen_err_set(err, DGEN_EINVALID, "the markdown file is empty");
+	return 0;
+}
+
+int seeds_index_markdown(char *text, size_t len, struct dgen_seed_index *out,
+			 struct dgen_err *err)
+{
+	memset(out, 0, sizeof *out);
+	if (markdown_check(text, len, err) != 0) {
+		free(text);
+		return -1;
+	}
+	out->text = text;
+	out->len = len;
+	out->markdown = true;
+	out->jlim = dgen_json_default_limits;
+	out->v = dgen_xcalloc(1, sizeof *out->v);
+	out->n = 1;
+	out->total_units = 1;
+	return 0;
+}
+
+long seeds_index_repetitions(const struct dgen_seed_index *s, size_t i)
+{
+	long long next = i + 1 < s->n ? s->v[i + 1].first_unit : s->total_units;
+
+	return (long)(next - s->v[i].first_unit);
+}
+
+int seeds_index_metadata(const struct dgen_seed_index *s, size_t i, struct json_object **meta,
+			 struct dgen_err *err)
+{
+	struct json_object *seed = NULL, *m = NULL;
+
+	*meta = NULL;
+	if (i >= s->n)
+		return dgen_err_set(err, DGEN_EINTERNAL, "the seed file has no seed %zu", i);
+	if (s->markdown) {
+		*meta = json_object_new_object();
+		json_object_object_add(*meta, "file_content",
+				       json_object_new_string_len(s->text, (int)s->len));
+		return 0;
+	}
+	if (dgen_json_parse(s->text + s->v[i].off, s->v[i].len, &s->jlim, &seed, err) != 0)
+		return -1;
+	if (!json_object_object_get_ex(seed, "metadata", &m) ||
+	    !json_object_is_type(m, json_type_object)) {
+		json_object_put(seed);
+		return dgen_err_set(err, DGEN_EINTERNAL, "seed %zu has no metadata object", i);
+	}
+	*meta = json_object_get(m);
+	json_object_put(seed);
+	return 0;
+}
+
+void seeds_index_free(struct dgen_seed_index *s)
+{
+	free(s->text);
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}
+
+int seeds_from_markdown(const char *text, size_t len, struct dgen_seeds *out,
+			struct dgen_err *err)
+{
+	struct json_object *seed, *meta;
+
+	memset(out, 0, sizeof *out);
+	if (markdown_check(text, len, err) != 0)
+		return -1;
 	meta = json_object_new_object();
 	json_object_object_add(meta, "file_content", json_object_new_string_len(text, (int)len));
 	seed = json_object_new_object();
@@ -471,6 +619,31 @@ static bool is_markdown(const char *path)
 	       (n >= 9 && strcmp(path + n - 9, ".markdown") == 0);
 }
 
+/* A seed file's text, up to the byte limit of *jlim (NULL: the defaults,
+ * set in *jlim). */
+static int read_seed_file(const char *path, const struct dgen_json_limits **jlim, char **text,
+			  size_t *len, struct dgen_err *err)
+{
+	if (!*jlim)
+		*jlim = &dgen_json_default_limits;
+	return dgen_file_read_capped(path, (*jlim)->max_bytes, text, len, err) < 0 ? -1 : 0;
+}
+
+int seeds_index_load(const char *path, const struct dgen_json_limits *jlim,
+		     const struct dgen_seed_limits *lim, struct dgen_seed_index *out,
+		     struct dgen_err *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	memset(out, 0, sizeof *out);
+	if (read_seed_file(path, &jlim, &text, &len, err) != 0)
+		return -1;
+	if (is_markdown(path))
+		return seeds_index_markdown(text, len, out, err);
+	return seeds_index_json(text, len, jlim, lim, out, err);
+}
+
 int seeds_load_file(const char *path, const struct dgen_json_limits *jlim,
 		    const struct dgen_seed_limits *lim, struct dgen_seeds *out,
 		    struct dgen_err *err)
@@ -480,9 +653,7 @@ int seeds_load_file(const char *path, const struct dgen_json_limits *jlim,
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (!jlim)
-		jlim = &dgen_json_default_limits;
-	if (dgen_file_read_capped(path, jlim->max_bytes, &text, &len, err) < 0)
+	if (read_seed_file(path, &jlim, &text, &len, err) != 0)
 		return -1;
 	if (is_markdown(path))
 		rc = seeds_from_markdown(text, len, out, err);
@@ -499,24 +670,49 @@ void seeds_free(struct dgen_seeds *s)
 	memset(s, 0, sizeof *s);
 }
 
-int seeds_unit(const struct dgen_seeds *s, long long unit, size_t *seed_index, long *repetition)
+/* The seed and repetition of unit, among n seeds whose first units
+ * (first(v, i)) ascend from 0 to below total; -1 out of range. */
+static int unit_of(const void *v, size_t n, long long total,
+		   long long (*first)(const void *v, size_t i), long long unit,
+		   size_t *seed_index, long *repetition)
 {
-	size_t lo = 0, hi = s->n;
+	size_t lo = 0, hi = n;
 
-	if (unit < 0 || unit >= s->total_units)
+	if (unit < 0 || unit >= total)
 		return -1;
-	/* the last seed whose first_unit <= unit */
+	/* the last seed whose first unit <= unit */
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (s->v[mid].first_unit <= unit)
+		if (first(v, mid) <= unit)
 			lo = mid;
 		else
 			hi = mid;
 	}
 	*seed_index = lo;
-	*repetition = (long)(unit - s->v[lo].first_unit);
+	*repetition = (long)(unit - first(v, lo));
 	return 0;
+}
+
+static long long seed_first(const void *v, size_t i)
+{
+	return ((const struct dgen_seed *)v)[i].first_unit;
+}
+
+static long long span_first(const void *v, size_t i)
+{
+	return ((const struct dgen_seed_span *)v)[i].first_unit;
+}
+
+int seeds_unit(const struct dgen_seeds *s, long long unit, size_t *seed_index, long *repetition)
+{
+	return unit_of(s->v, s->n, s->total_units, seed_first, unit, seed_index, repetition);
+}
+
+int seeds_index_unit(const struct dgen_seed_index *s, long long unit, size_t *seed_index,
+		     long *repetition)
+{
+	return unit_of(s->v, s->n, s->total_units, span_first, unit, seed_index, repetition);
 }
 
 /* ------------------------------------------------------------ validate */

@@ -637,6 +637,7 @@ static void *worker_main(void *arg)
 		r->running++;
 		pthread_mutex_unlock(&r->lock);
 		run_unit(r, db, h, j, &u);
+		plan_unit_free(&u);
 		pthread_mutex_lock(&r->lock);
 		j->in_flight--;
 		/* No wake-up needed for the owner's quota: this worker picks
@@ -710,6 +711,8 @@ static int64_t iso_to_ms(const char *iso)
 
 static void job_free(struct job *j)
 {
+	for (size_t i = 0; i < j->n_deferred; i++)
+		plan_unit_free(&j->deferred[i].u);
 	plan_free(&j->plan);
 	free(j->final_error);
 	free(j->suspects);
@@ -742,24 +745,27 @@ static int job_pipeline(struct runner *r, const struct dgen_claim *c,
 	return rc;
 }
 
-/* The claimed job's seeds: its uploaded file, JSON or markdown. */
-static int job_seeds(struct runner *r, const struct dgen_claim *c, struct dgen_seeds *out,
+/* The claimed job's seeds: its uploaded file, JSON or markdown, taken
+ * from the claim (no second copy of it) and indexed, not parsed whole. */
+static int job_seeds(struct runner *r, struct dgen_claim *c, struct dgen_seed_index *out,
 		     struct dgen_err *err)
 {
 	struct dgen_json_limits jlim;
 	struct dgen_seed_limits slim;
+	char *text = c->input;
 
+	c->input = NULL;
 	if (c->input_kind == DGEN_INPUT_MARKDOWN)
-		return seeds_from_markdown(c->input, c->input_len, out, err);
+		return seeds_index_markdown(text, c->input_len, out, err);
 	exec_seed_limits(r->exec, &jlim, &slim);
-	return seeds_parse(c->input, c->input_len, &jlim, &slim, out, err);
+	return seeds_index_json(text, c->input_len, &jlim, &slim, out, err);
 }
 
 /* Splits a claimed job into its units, skipping the ones already stored,
  * and records how many it has. A multiplier pipeline runs its first block
  * here, with handle h. */
 static int plan_job(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
-		    const struct dgen_claim *c, struct job *j, struct dgen_err *err)
+		    struct dgen_claim *c, struct job *j, struct dgen_err *err)
 {
 	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, 0);
 	struct dgen_plan_job pj = { .units = c->units, .ctx = &ctx };
@@ -769,7 +775,7 @@ static int plan_job(struct runner *r, struct dgen_db *db, struct dgen_llm_handle
 	    job_pipeline(r, c, &pj.pipeline, err) || job_seeds(r, c, &pj.seeds, err)) {
 		free(pj.done);
 		pipeline_free(pj.pipeline);
-		seeds_free(&pj.seeds);
+		seeds_index_free(&pj.seeds);
 		return -1;
 	}
 	if (plan_build(&pj, &j->plan, err))

@@ -482,6 +482,198 @@ async function main() {
       created.pipelines.delete(id);
     });
 
+    // ------------------------------------------------------ DataGenFlow templates
+    // The two templates of DataGenFlow 1.3, the way a user meets them: "Use
+    // template" on the card, the three blocks with their forms in the
+    // builder, Try it with the template's example seed, and a job from the
+    // seed file the card downloads, ending with records in Review.
+    const TEMPLATE_RUNS = [
+      {
+        id: 'data_augmentation',
+        blocks: ['StructureSampler', 'SemanticInfiller', 'DuplicateRemover'],
+        // a form field of each block and what it holds, as the template wrote it
+        forms: {
+          StructureSampler: { categorical_fields: 'plan\nrole', numeric_fields: 'storage' },
+          SemanticInfiller: { fields_to_generate: 'bio\nstorage', temperature: '0.8' },
+          DuplicateRemover: { similarity_threshold: '0.85', comparison_fields: 'bio' },
+        },
+        // Saving after an edit keeps the count a template filled from the seed.
+        choose: { type: 'DuplicateRemover', field: 'similarity_threshold', value: '0.9', saved: 0.9, kept: ['StructureSampler', 'target_count', '{{ target_count }}'] },
+        field: 'generated_samples',
+        tryit(state, seed) {
+          const samples = state.generated_samples;
+          assert.ok(Array.isArray(samples), `generated_samples is a list: ${JSON.stringify(state).slice(0, 300)}`);
+          assert.equal(samples.length, seed.target_count, 'as many samples as the seed asks for');
+          for (const s of samples) {
+            assert.equal(typeof s.is_duplicate, 'boolean', `each sample says whether it is a duplicate: ${JSON.stringify(s)}`);
+            assert.equal(typeof s.bio, 'string', 'the LLM wrote the bio');
+            assert.ok(s.bio.length > 0);
+            assert.ok(['free', 'pro', 'team'].includes(s.plan), `the plan comes from the examples: ${s.plan}`);
+          }
+        },
+        review: /is_duplicate/,
+      },
+      {
+        id: 'ragas_evaluation',
+        blocks: ['StructuredGenerator', 'FieldMapper', 'RagasMetrics'],
+        forms: {
+          StructuredGenerator: { temperature: '0.7' },
+          RagasMetrics: { metrics: 'faithfulness\nanswer_relevancy\ncontext_precision\ncontext_recall', score_threshold: '0.5' },
+        },
+        // The user narrows the metrics in the form; the scores follow.
+        choose: { type: 'RagasMetrics', field: 'metrics', value: 'faithfulness\ncontext_recall', saved: ['faithfulness', 'context_recall'] },
+        field: 'ragas_scores',
+        tryit(state, seed) {
+          assert.equal(typeof state.question, 'string', 'FieldMapper wrote the question');
+          assert.ok(Array.isArray(state.contexts), 'the contexts are a list');
+          const sc = state.ragas_scores;
+          assert.ok(sc && typeof sc === 'object', `ragas_scores is there: ${JSON.stringify(state).slice(0, 300)}`);
+          for (const m of ['faithfulness', 'context_recall']) {
+            assert.equal(typeof sc[m], 'number', `${m} is scored`);
+            assert.ok(sc[m] >= 0 && sc[m] <= 1, `${m} is between 0 and 1: ${sc[m]}`);
+          }
+          for (const m of ['answer_relevancy', 'context_precision']) assert.equal(sc[m], undefined, `${m} was not chosen`);
+          assert.equal(typeof sc.passed, 'boolean', 'passed says whether the record clears the threshold');
+          assert.ok(typeof seed.content === 'string');
+        },
+        review: /faithfulness[\s\S]*passed|passed[\s\S]*faithfulness/,
+      },
+    ];
+    for (const T of TEMPLATE_RUNS) {
+      const created1 = `${T.id}: "Use template" makes a pipeline whose blocks and forms show in the builder`;
+      await test(created1, async () => {
+        const tpl = (await apiOk('GET', '/api/templates')).find((x) => x.id === T.id);
+        assert.ok(tpl, `the stack ships the ${T.id} template`);
+        T.name = tpl.name;
+        await go('/pipelines');
+        const card = page.locator(tid(`template-card-${T.id}`));
+        await card.waitFor();
+        assert.match(await card.innerText(), new RegExp(tpl.name));
+        const [resp] = await Promise.all([
+          page.waitForResponse((r) => r.url().includes(`/api/pipelines/from_template/${T.id}`) && r.request().method() === 'POST'),
+          page.locator(tid(`use-template-${T.id}`)).click(),
+        ]);
+        assert.ok(resp.ok(), `from_template answered ${resp.status()}`);
+        T.pipelineId = String((await resp.json()).id);
+        created.pipelines.add(T.pipelineId);
+        const note = page.locator(tid('template-created'));
+        await note.waitFor();
+        assert.match(await note.innerText(), new RegExp(`Created pipeline “${tpl.name}”`));
+        await note.getByRole('link', { name: 'Open it in the builder' }).click();
+        await page.waitForURL(new RegExp(`/pipelines/${T.pipelineId}/edit$`));
+        await blockNode(page, T.blocks[T.blocks.length - 1]).waitFor();
+        assert.equal(await page.locator(tid('block-node')).count(), T.blocks.length);
+        assert.equal(await page.locator(tid('pipeline-name-input')).inputValue(), tpl.name);
+        for (const [i, type] of T.blocks.entries()) {
+          const node = blockNode(page, type);
+          assert.equal((await node.locator(tid('node-position')).innerText()).trim(), `${i + 1}.`, `${type} is block ${i + 1}`);
+          assert.equal(await node.locator(`${tid('badge-not-connected')}, ${tid('badge-not-configured')}, ${tid('badge-misplaced')}`).count(), 0, `${type} shows no warning badge`);
+          await selectNode(page, node);
+          const panel = page.locator(`${tid('config-panel')}`);
+          await panel.waitFor();
+          assert.match(await panel.innerText(), new RegExp(type));
+          for (const [k, v] of Object.entries(T.forms[type] || {})) {
+            assert.equal(await panel.locator(tid(`config-${k}`)).inputValue(), v, `${type}: the ${k} field shows the template's value`);
+          }
+          assert.equal(await panel.locator('[data-testid^="config-error-"]').count(), 0, `${type}: no field is in error`);
+        }
+        if (T.id === 'data_augmentation') {
+          // The count comes from the seed: the form keeps the template.
+          await selectNode(page, blockNode(page, 'StructureSampler'));
+          assert.equal(await page.locator(tid('config-target_count')).inputValue(), '{{ target_count }}');
+        } else {
+          await selectNode(page, blockNode(page, 'StructuredGenerator'));
+          assert.match(await page.locator(tid('config-user_prompt')).inputValue(), /\{\{ content \}\}/);
+          assert.match(await page.locator(tid('config-json_schema')).inputValue(), /"reference"/);
+          await selectNode(page, blockNode(page, 'FieldMapper'));
+          assert.match(await page.locator(tid('config-mappings')).inputValue(), /generated\.qa\.question/);
+        }
+        if (T.choose) {
+          await selectNode(page, blockNode(page, T.choose.type));
+          await page.locator(tid(`config-${T.choose.field}`)).fill(T.choose.value);
+          await page.locator(tid('save-pipeline')).click();
+          await waitFor(async () => /Saved at/.test(await page.locator(tid('save-status')).innerText()), { what: 'saved' });
+          const p = await apiOk('GET', `/api/pipelines/${encodeURIComponent(T.pipelineId)}`);
+          const b = p.definition.blocks.find((x) => x.type === T.choose.type);
+          assert.deepEqual(b.config[T.choose.field], T.choose.saved);
+          if (T.choose.kept) {
+            const [type, key, value] = T.choose.kept;
+            assert.deepEqual(p.definition.blocks.find((x) => x.type === type).config[key], value, `${type} keeps ${key}`);
+          }
+          assert.deepEqual(p.definition.blocks.map((x) => x.type), T.blocks);
+        }
+        await shoot(page, `builder-${T.id}`);
+      });
+
+      await test(`${T.id}: Try it with the template's example seed shows ${T.field} in the result`, async () => {
+        const tpl = (await apiOk('GET', '/api/templates')).find((x) => x.id === T.id);
+        const seeds = typeof tpl.example_seed === 'string' ? JSON.parse(tpl.example_seed) : tpl.example_seed;
+        const seed = seeds[0].metadata;
+        await page.locator(tid('tab-tryit')).click();
+        // The pipeline came from this template: Try it starts from its example.
+        assert.deepEqual(JSON.parse(await page.locator(tid('tryit-input')).inputValue()), seed);
+        await page.locator(tid('tryit-input')).fill('{}');
+        await page.locator(tid('tryit-example')).selectOption(T.id);
+        assert.deepEqual(JSON.parse(await page.locator(tid('tryit-input')).inputValue()), seed);
+        await page.locator(tid('tryit-run')).click();
+        const result = page.locator(tid('tryit-result'));
+        await Promise.race([result.waitFor({ timeout: 60000 }), page.locator(tid('tryit-error')).waitFor({ timeout: 60000 })]);
+        assert.equal(await page.locator(tid('tryit-error')).count(), 0, `no error: ${await page.locator(tid('tryit-error')).innerText().catch(() => '')}`);
+        T.tryit(JSON.parse(await result.innerText()), seed);
+        const entries = page.locator(`${tid('tryit-trace')} ${tid('trace-entry')}`);
+        assert.equal(await entries.count(), T.blocks.length, 'one trace entry per block');
+        for (const [i, type] of T.blocks.entries()) assert.match(await entries.nth(i).innerText(), new RegExp(type));
+        await shoot(page, `builder-tryit-${T.id}`);
+      }, [created1]);
+
+      await test(`${T.id}: the example seed file from the card runs as a job to completed, with its records in Review`, async () => {
+        const tpl = (await apiOk('GET', '/api/templates')).find((x) => x.id === T.id);
+        const seeds = typeof tpl.example_seed === 'string' ? JSON.parse(tpl.example_seed) : tpl.example_seed;
+        const executions = seeds.reduce((n, s) => n + (s.repetitions || 1), 0);
+        await go('/pipelines');
+        const [dl] = await Promise.all([page.waitForEvent('download'), page.locator(tid(`download-seed-${T.id}`)).click()]);
+        assert.equal(dl.suggestedFilename(), `seed_${T.id}.json`);
+        fs.mkdirSync(SHOTS, { recursive: true });
+        const file = path.join(SHOTS, dl.suggestedFilename());
+        await dl.saveAs(file);
+        await go(`/generator?pipeline_id=${encodeURIComponent(T.pipelineId)}`);
+        await waitFor(async () => (await page.locator(tid('gen-pipeline')).inputValue()) === T.pipelineId, { what: 'pipeline preselected from the URL' });
+        await page.locator(tid('seed-file-input')).setInputFiles(file);
+        const info = page.locator(tid('seed-file-info'));
+        await info.waitFor();
+        assert.match(await info.innerText(), new RegExp(`${seeds.length} seed\\(s\\), ${executions} execution\\(s\\)`));
+        const [resp] = await Promise.all([
+          page.waitForResponse((r) => r.url().endsWith('/api/generate') && r.request().method() === 'POST'),
+          page.locator(tid('start-generation')).click(),
+        ]);
+        assert.ok(resp.ok(), `generate answered ${resp.status()}`);
+        const jobId = String((await resp.json()).job_id);
+        created.jobs.add(jobId);
+        const card = page.locator(`${tid('job-card')}[data-job-id="${jobId}"]`);
+        await card.waitFor();
+        await waitFor(async () => ['completed', 'failed', 'cancelled', 'stopped'].includes(await card.getAttribute('data-status')), {
+          timeoutMs: JOB_TIMEOUT, intervalMs: 1000, what: `job ${jobId} to finish`,
+        });
+        const why = await card.locator(tid('job-error')).innerText().catch(() => '');
+        assert.equal(await card.getAttribute('data-status'), 'completed', why);
+        assert.match(await card.locator(tid('job-counts')).innerText(), new RegExp(`^${executions} / ${executions} executions`));
+        const recs = await card.locator(tid('job-records')).innerText();
+        assert.match(recs, new RegExp(`${executions} records?`));
+        assert.doesNotMatch(recs, /[1-9][\d,]* failed/);
+        await shoot(page, `generator-${T.id}`);
+        await card.locator(tid('job-review-link')).click();
+        await page.locator(tid('records-table')).waitFor();
+        assert.equal(await page.locator(tid('record-row')).count(), executions);
+        assert.match(await page.locator(tid('status-filter-pending')).innerText(), new RegExp(String(executions)));
+        await page.locator(tid('record-row')).first().locator(tid('open-record')).click();
+        await page.locator(tid('record-single')).waitFor();
+        const field = page.locator(`${tid(`field-primary-${T.field}`)}, ${tid(`field-secondary-${T.field}`)}`);
+        await field.waitFor();
+        assert.match(await field.innerText(), T.review);
+        await shoot(page, `review-${T.id}`);
+      }, [created1]);
+    }
+
     // ---------------------------------------------------------------- generator
     await test('generator: a broken seed file shows its error and cannot be started', async () => {
       await go(`/generator?pipeline_id=${encodeURIComponent(S.pipelineId)}`);

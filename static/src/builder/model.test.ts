@@ -103,6 +103,18 @@ describe('schema-driven forms', () => {
     expect(config.max_tokens).toBe(2048);
   });
 
+  it('shows a number that may be a template as text, and keeps either', () => {
+    const count = { type: 'object', properties: { target_count: { type: ['integer', 'string'], default: 10 } } } as const;
+    const p = count.properties.target_count as unknown as Parameters<typeof editorKind>[1];
+    expect(editorKind('target_count', p)).toBe('text');
+    const s = count as unknown as Parameters<typeof toForm>[1];
+    const v = toForm({ target_count: '{{ target_count }}' }, s);
+    expect(v.target_count).toBe('{{ target_count }}');
+    expect(fromForm(v, s)).toEqual({ config: { target_count: '{{ target_count }}' }, errors: {} });
+    expect(fromForm({ target_count: '25' }, s).config).toEqual({ target_count: 25 });
+    expect(fromForm({ target_count: '' }, s).config).toEqual({});
+  });
+
   it('keeps a JSON schema that is a template as a string', () => {
     const v = toForm({}, schema);
     v.json_schema = '{{ schema_text }}';

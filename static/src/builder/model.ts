@@ -75,6 +75,9 @@ export function editorKind(name: string, p: SchemaProperty): EditorKind {
   if (t.includes('boolean')) return 'boolean';
   if (t.includes('object')) return 'json';
   if (t.includes('array')) return 'list';
+  // A number that may also be a Jinja template ("{{ target_count }}"): a
+  // number input would show the template as empty and refuse it.
+  if ((t.includes('integer') || t.includes('number')) && t.includes('string')) return 'text';
   if (t.includes('integer')) return 'integer';
   if (t.includes('number')) return 'number';
   if (p.format === 'prompt' || /prompt$/.test(name)) return 'code';
@@ -136,9 +139,10 @@ export function fromForm(values: FormValues, schema: ConfigSchema, extra: JsonOb
       continue;
     }
     const s = typeof raw === 'string' ? raw : '';
+    const numeric = types.includes('integer') || types.includes('number');
     if (s.trim() === '') {
       if (required.has(name)) errors[name] = 'Required';
-      else if (kind === 'code' || (kind === 'text' && types.includes('string') && !types.includes('null') && p.default !== null && p.default !== undefined)) {
+      else if (kind === 'code' || (kind === 'text' && !numeric && types.includes('string') && !types.includes('null') && p.default !== null && p.default !== undefined)) {
         config[name] = s;
       }
       continue;
@@ -197,7 +201,8 @@ export function fromForm(values: FormValues, schema: ConfigSchema, extra: JsonOb
         break;
       }
       default:
-        config[name] = s;
+        // A number-or-template field keeps a plain number a number.
+        config[name] = numeric && isFinite(Number(s)) ? Number(s) : s;
     }
   }
   return { config, errors };
