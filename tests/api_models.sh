@@ -112,4 +112,33 @@ jqt '.dimensions == 8 and .is_default == false' "with its dimensions"
 json POST /api/embedding-models/test "{\"name\":\"emb\",\"provider\":\"openai\",\"endpoint\":\"http://127.0.0.1:$MPORT/v1/embeddings\",\"model_name\":\"mock-embed\"}"
 jqt '.success == true' "test an embedding model"
 
+# ---- blocks pick models by name ----------------------------------------------------
+json POST /api/llm-models "{\"name\":\"second\",\"provider\":\"openai\",\"endpoint\":\"$MURL\",\"model_name\":\"mock-second\"}"
+expect 201 "POST a second LLM model"
+cgi GET /api/blocks
+jqt '(.[] | select(.type == "TextGenerator") | .config_schema.properties.model.enum) == ["default","second",null]' \
+	"GET /api/blocks lists the model names (and null) as the enum of model"
+jqt '(.[] | select(.type == "DuplicateRemover") | .config_schema.properties.embedding_model.enum) == ["default","emb",null]' \
+	"and the embedding model names as the enum of embedding_model"
+json POST /api/pipelines '{"name":"p","blocks":[{"type":"TextGenerator","config":{"user_prompt":"hi"}},{"type":"TextGenerator","config":{"model":"nope","user_prompt":"hi"}}]}'
+expect 422 "an unknown model name at save"
+jqt '.detail.field == "blocks[1].config.model" and (.detail.message // .error // tostring | test("nope"))' \
+	"names the field and the model"
+json POST /api/pipelines '{"name":"p","blocks":[{"type":"TextGenerator","config":{"model":"second","user_prompt":"hi"}}]}'
+expect 200 "save a pipeline naming a stored model"
+PID=$(jq -r .id "$T/body")
+json PUT "/api/pipelines/$PID" '{"name":"p","blocks":[{"type":"DuplicateRemover","config":{"embedding_model":"gone"}}]}'
+expect 422 "PUT with an unknown embedding model"
+jqt '.detail.field == "blocks[0].config.embedding_model"' "names the field"
+json POST "/api/pipelines/$PID/execute" '{}'
+expect 200 "execute with the named model"
+jqt '.result.assistant | test("Mock reply")' "the reply comes from the model's endpoint"
+curl -s "http://127.0.0.1:$MPORT/mock/requests?n=1" >"$T/body"
+jqt '.requests[-1].body.model == "mock-second"' "the request carried the model's model_name"
+cgi DELETE /api/llm-models/second
+expect 200 "delete the model"
+json POST "/api/pipelines/$PID/execute" '{}'
+expect 400 "execute after the model was deleted"
+jqt 'tostring | test("second")' "the failure names the missing model"
+
 done_testing

@@ -226,4 +226,22 @@ printf '{"name":"c","blocks":[{"type":"TextGenerator","config":{"user_prompt":"{
 [ $rc = 3 ] && grep -q "Constraint exceeded: max_total_tokens" "$TMP/c.err" && [ "$(wc -l <"$TMP/c.jsonl" | tr -d ' ')" = 1 ] \
 	&& ok "a constraint stops the run (exit 3) after the budget is spent" || { notok "a constraint stops the run (rc $rc)"; sed 's/^/# /' "$TMP/c.err"; }
 
+# --- blocks pick stored models by name ------------------------------------------
+MEP="http://127.0.0.1:$PORT/v1/chat/completions"
+printf '%s' '{"name":"named","blocks":[{"type":"TextGenerator","config":{"model":"second","user_prompt":"Say hi"}}]}' >"$TMP/named.json"
+printf '%s' '[{"metadata":{"x":1}}]' >"$TMP/named-seeds.json"
+"$DGEN" models add "{\"name\":\"first\",\"provider\":\"openai\",\"endpoint\":\"$MEP\",\"model_name\":\"mock-first\"}" >/dev/null 2>"$TMP/madd.err" &&
+"$DGEN" models add "{\"name\":\"second\",\"provider\":\"openai\",\"endpoint\":\"$MEP\",\"model_name\":\"mock-second\"}" >/dev/null 2>>"$TMP/madd.err" \
+	&& ok "dgen models add two models" || { notok "dgen models add two models"; sed 's/^/# /' "$TMP/madd.err"; }
+LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions" \
+	"$DGEN" run "$TMP/named.json" "$TMP/named-seeds.json" -o "$TMP/named.jsonl" 2>"$TMP/named.err"; rc=$?
+[ $rc = 0 ] && grep -q "Mock reply to: Say hi" "$TMP/named.jsonl" \
+	&& ok "dgen run: a block naming a stored model is served by it, not by LLM_ENDPOINT" \
+	|| { notok "dgen run: a block naming a stored model (rc $rc)"; sed 's/^/# /' "$TMP/named.err"; }
+"$DGEN" models rm second >/dev/null 2>&1
+"$DGEN" run "$TMP/named.json" "$TMP/named-seeds.json" -o "$TMP/named2.jsonl" 2>"$TMP/named2.err"; rc=$?
+[ $rc = 1 ] && grep -q "llm model 'second' not found" "$TMP/named2.err" \
+	&& ok "dgen run: a model deleted since fails the execution naming it" \
+	|| { notok "dgen run: a model deleted since (rc $rc)"; sed 's/^/# /' "$TMP/named2.err"; }
+
 done_testing

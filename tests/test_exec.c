@@ -3,19 +3,21 @@
  * under the configured limits, the LLM client made on demand, seed limits,
  * record output text, units numbered the same for the runner and `dgen
  * run` (done units and retry lists skipped, multiplier chunks, failed
- * splits), and the one export line.
+ * splits), the one export line, and blocks picking named models.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgen/blockutil.h"
 #include "dgen/exec.h"
 #include "dgen/export_line.h"
 #include "dgen/log.h"
 #include "dgen/plan.h"
 #include "dgen/util.h"
 #include "tap.h"
+#include "mock-llm/mock.h"
 
 /* "Split": multiplier; one chunk per comma-separated part of `text`;
  * fails on the text "fail". */
@@ -311,6 +313,119 @@ static void test_export_line(void)
 	json_object_put(trace);
 }
 
+/* A model "name" served by mock m as its model_name id. */
+static void add_model(struct dgen_model_list *l, const char *name, const struct mock *m,
+		      const char *id, bool is_default)
+{
+	struct dgen_model *v;
+
+	l->v = dgen_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+	v = &l->v[l->n++];
+	memset(v, 0, sizeof *v);
+	v->name = dgen_xstrdup(name);
+	v->provider = dgen_xstrdup("openai");
+	v->endpoint = dgen_xasprintf("%s/v1/chat/completions", m->url);
+	v->model_name = dgen_xstrdup(id);
+	v->is_default = is_default;
+}
+
+/* What a block with config `model: name` gets back from the mock in JSON
+ * mode: the model id it was asked for ("" on failure, err set). */
+static char *ask_model(struct dgen_block_ctx *ctx, const char *name, struct dgen_err *err)
+{
+	struct dgen_llm_message msg = { "user", "hello" };
+	struct json_object *config = json_object_new_object(), *o, *v;
+	char *reply = NULL, *got = dgen_xstrdup("");
+
+	if (name)
+		json_object_object_add(config, "model", json_object_new_string(name));
+	if (blockutil_ask(ctx, config, &msg, 1, DGEN_LLM_JSON_OBJECT, NULL, &reply, err) == 0 &&
+	    (o = json_tokener_parse(reply))) {
+		if (json_object_object_get_ex(o, "model", &v)) {
+			free(got);
+			got = dgen_xstrdup(json_object_get_string(v));
+		}
+		json_object_put(o);
+	}
+	free(reply);
+	json_object_put(config);
+	return got;
+}
+
+static long mock_requests(const struct mock *m)
+{
+	struct json_object *o = mock_http(m, "GET", "/mock/stats", NULL), *v;
+	long n = -1;
+
+	if (o && json_object_object_get_ex(o, "requests", &v))
+		n = (long)json_object_get_int64(v);
+	json_object_put(o);
+	return n;
+}
+
+static void test_named_models(void)
+{
+	struct mock a, b;
+	struct dgen_model_list l = { NULL, 0 }, same = { NULL, 0 }, fewer = { NULL, 0 };
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_exec *mx;
+	struct dgen_block_ctx ctx;
+	struct dgen_llm_handle *h1, *h2;
+	const char *id;
+	char *got;
+
+	if (mock_start(&a, NULL) != 0 || mock_start(&b, NULL) != 0) {
+		ok(0, "start two mock LLMs");
+		return;
+	}
+	mx = exec_new(&cfg, registry_new(test_types, DGEN_ARRAY_LEN(test_types)));
+	add_model(&l, "first", &a, "m-one", true);
+	add_model(&l, "second", &b, "m-two", false);
+	exec_set_models(mx, &l, NULL);
+	ok(l.n == 0 && l.v == NULL, "the environment takes the list over");
+	ctx = exec_block_ctx(mx, NULL, NULL, 0);
+
+	got = ask_model(&ctx, "second", &err);
+	is_str(got, "m-two", "a block with model \"second\" asks for the second model's id (%s)",
+	       err.msg);
+	free(got);
+	ok(mock_requests(&b) == 1 && mock_requests(&a) == 0, "at the second model's endpoint");
+	got = ask_model(&ctx, NULL, &err);
+	is_str(got, "m-one", "no model: the default model (%s)", err.msg);
+	free(got);
+	got = ask_model(&ctx, "", &err);
+	is_str(got, "m-one", "an empty name: the default model");
+	free(got);
+	ok(mock_requests(&a) == 2 && mock_requests(&b) == 1, "at the default's endpoint");
+	got = ask_model(&ctx, "third", &err);
+	ok(*got == '\0' && err.code == DGEN_EBLOCK && strstr(err.msg, "'third'"),
+	   "an unknown name is a block error naming it (%s)", err.msg);
+	free(got);
+	dgen_err_clear(&err);
+
+	h1 = ctx.models->llm(&ctx, "second", &id, &err);
+	add_model(&same, "first", &a, "m-one", true);
+	add_model(&same, "second", &b, "m-two", false);
+	exec_set_models(mx, &same, NULL);
+	h2 = ctx.models->llm(&ctx, "second", &id, &err);
+	ok(h1 && h1 == h2 && id == NULL, "the same set again keeps the clients and handles");
+
+	add_model(&fewer, "first", &a, "m-one", true);
+	exec_set_models(mx, &fewer, NULL);
+	got = ask_model(&ctx, "second", &err);
+	ok(*got == '\0' && err.code == DGEN_EBLOCK && strstr(err.msg, "'second'"),
+	   "a model deleted since: the block fails naming it (%s)", err.msg);
+	free(got);
+	dgen_err_clear(&err);
+	got = ask_model(&ctx, "first", &err);
+	is_str(got, "m-one", "the models left still answer");
+	free(got);
+	dgen_err_clear(&err);
+	exec_free(mx);
+	mock_stop(&a);
+	mock_stop(&b);
+}
+
 int main(void)
 {
 	struct dgen_registry *reg = registry_new(test_types, DGEN_ARRAY_LEN(test_types));
@@ -335,6 +450,7 @@ int main(void)
 	test_plan_seeds();
 	test_plan_chunks();
 	test_export_line();
+	test_named_models();
 	exec_free(x);
 	return done_testing();
 }

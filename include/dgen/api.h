@@ -240,5 +240,16 @@ int api_models_create(struct api_ctx *c);
 int api_models_update(struct api_ctx *c);
 int api_models_delete(struct api_ctx *c);
 int api_models_test(struct api_ctx *c);
+/* Both kinds of stored models with their keys (for exec_set_models),
+ * without making the model "default" from the settings;
+ * the lists are the caller's (model_list_free). */
+int api_models_load(struct api_ctx *c, struct dgen_model_list *llm, struct dgen_model_list *emb);
+/* GET /api/blocks: the names of the stored models as the enum (plus null)
+ * of every `model` / `embedding_model` property of blocks. */
+void api_models_enum(struct json_object *blocks, const struct dgen_model_list *llm,
+		     const struct dgen_model_list *emb);
+/* A pipeline definition naming an unknown model: -1 with a 422 error
+ * whose detail names the field (blocks[i].config.model). */
+int api_models_check(struct api_ctx *c, struct json_object *def);
 
 #endif

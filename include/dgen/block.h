@@ -58,15 +58,18 @@ struct dgen_block_param {
 struct dgen_block_ctx;
 
 /* Named models (SPEC.md §9): a block's `model` / `embedding_model` config
- * value to what serves it. NULL or "" names the default. Today's
- * implementation (exec.c) knows only the configured default, so every
- * name maps to it (the name still goes into the request as the model).
- * On failure: NULL with err set. Results are borrowed from the context. */
+ * value to what serves it. NULL or "" names the default model. Without
+ * named models (exec_set_models never given any), every name maps to the
+ * configured LLM_* / EMBEDDING_* endpoint and the name itself goes into
+ * the request as the model (*model_id = name); with them, a name picks
+ * that model's client and *model_id is NULL (the model's own model_name).
+ * An unknown name is DGEN_EBLOCK naming it. On failure: NULL with err set.
+ * Results are borrowed from the context. */
 struct dgen_model_ops {
 	struct dgen_llm_handle *(*llm)(const struct dgen_block_ctx *ctx, const char *name,
-				       struct dgen_err *err);
+				       const char **model_id, struct dgen_err *err);
 	struct dgen_embed_client *(*embedder)(const struct dgen_block_ctx *ctx, const char *name,
-					      struct dgen_err *err);
+					      const char **model_id, struct dgen_err *err);
 };
 
 /* State shared by every execution of one job, kept by whoever runs the

@@ -29,6 +29,7 @@
 #include "dgen/config.h"
 #include "dgen/err.h"
 #include "dgen/json.h"
+#include "dgen/model.h"
 #include "dgen/registry.h"
 #include "dgen/seeds.h"
 
@@ -43,6 +44,18 @@ void exec_free(struct dgen_exec *x);
 
 const struct dgen_config *exec_config(const struct dgen_exec *x);
 struct dgen_registry *exec_registry(const struct dgen_exec *x);
+
+/*
+ * The named models (SPEC.md §9) blocks pick by their `model` /
+ * `embedding_model` config; either list may be NULL or empty (that kind
+ * keeps the configured LLM_* / EMBEDDING_* endpoint). Takes the lists
+ * over (they are left empty). Call before exec_connect so that the
+ * default client is the default model's; a later different set serves
+ * the lookups from then on (clients of one model are made once per set,
+ * on first use; handles per thread).
+ */
+void exec_set_models(struct dgen_exec *x, struct dgen_model_list *llm,
+		     struct dgen_model_list *emb);
 
 /* Makes the LLM client from the configuration unless it is made already.
  * A failed attempt is made again by the next call. Errors: those of

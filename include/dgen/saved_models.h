@@ -44,6 +44,12 @@ int saved_models_delete(struct dgen_db *db, enum dgen_model_kind kind, const cha
 int saved_models_load(struct dgen_db *db, enum dgen_model_kind kind,
 		      const struct dgen_secret_key *key, struct dgen_model_list *out,
 		      struct dgen_err *err);
+/* Both kinds with their keys opened, under the key file of cfg: what
+ * the runner, the API's execute and `dgen run` hand the engine
+ * (exec_set_models). On failure both lists are empty. */
+int saved_models_load_all(struct dgen_db *db, const struct dgen_config *cfg,
+			  struct dgen_model_list *llm, struct dgen_model_list *emb,
+			  struct dgen_err *err);
 /* One model with its key opened into *out (model_clear it). */
 int saved_models_get_full(struct dgen_db *db, enum dgen_model_kind kind, const char *name,
 			  const struct dgen_secret_key *key, struct dgen_model *out,

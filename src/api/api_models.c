@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "dgen/api.h"
@@ -172,4 +173,90 @@ out:
 	model_clear(&m);
 	json_object_put(body);
 	return st;
+}
+
+/* What is stored, without the start-up bootstrap of the models routes:
+ * until a model is saved (or a models route made 'default'), running
+ * follows the LLM_* settings as they are now. */
+int api_models_load(struct api_ctx *c, struct dgen_model_list *llm, struct dgen_model_list *emb)
+{
+	struct dgen_db *db = api_db(c);
+
+	memset(llm, 0, sizeof *llm);
+	memset(emb, 0, sizeof *emb);
+	return db ? saved_models_load_all(db, c->cfg, llm, emb, &c->err) : -1;
+}
+
+/* The config keys that name a model, and the kind each names. */
+static const struct {
+	const char *key;
+	enum dgen_model_kind kind;
+} model_keys[] = {
+	{ "model", DGEN_MODEL_LLM },
+	{ "embedding_model", DGEN_MODEL_EMBEDDING },
+};
+
+void api_models_enum(struct json_object *blocks, const struct dgen_model_list *llm,
+		     const struct dgen_model_list *emb)
+{
+	for (size_t i = 0; i < json_object_array_length(blocks); i++) {
+		struct json_object *b = json_object_array_get_idx(blocks, i), *s, *props, *p;
+
+		if (!json_object_object_get_ex(b, "config_schema", &s) ||
+		    !json_object_object_get_ex(s, "properties", &props))
+			continue;
+		for (size_t k = 0; k < DGEN_ARRAY_LEN(model_keys); k++) {
+			const struct dgen_model_list *l =
+				model_keys[k].kind == DGEN_MODEL_LLM ? llm : emb;
+			struct json_object *names;
+
+			if (l->n == 0 || !json_object_object_get_ex(props, model_keys[k].key, &p) ||
+			    !json_object_is_type(p, json_type_object))
+				continue;
+			names = json_object_new_array();
+			for (size_t m = 0; m < l->n; m++)
+				json_object_array_add(names, json_object_new_string(l->v[m].name));
+			json_object_array_add(names, NULL); /* null: the default model */
+			json_object_object_add(p, "enum", names);
+		}
+	}
+}
+
+/* Every block's model names must name a stored model of their kind; a
+ * kind without stored models takes any name (the configured endpoint
+ * serves them all). */
+int api_models_check(struct api_ctx *c, struct json_object *def)
+{
+	struct dgen_model_list l[2];
+	struct json_object *blocks = NULL;
+	int rc = 0;
+
+	if (api_models_load(c, &l[DGEN_MODEL_LLM], &l[DGEN_MODEL_EMBEDDING]) != 0)
+		return -1;
+	json_object_object_get_ex(def, "blocks", &blocks);
+	for (size_t i = 0; rc == 0 && i < json_object_array_length(blocks); i++) {
+		struct json_object *cfg = NULL, *v;
+
+		if (!json_object_object_get_ex(json_object_array_get_idx(blocks, i), "config", &cfg))
+			continue;
+		for (size_t k = 0; rc == 0 && k < DGEN_ARRAY_LEN(model_keys); k++) {
+			const struct dgen_model_list *ml = &l[model_keys[k].kind];
+			const char *name;
+			char *field;
+
+			if (ml->n == 0 || !json_object_object_get_ex(cfg, model_keys[k].key, &v) ||
+			    !json_object_is_type(v, json_type_string) ||
+			    !*(name = json_object_get_string(v)) || model_list_find(ml, name))
+				continue;
+			field = dgen_xasprintf("blocks[%zu].config.%s", i, model_keys[k].key);
+			rc = dgen_err_set(&c->err, DGEN_EINVALID, "'%s' names no stored %s model: %s",
+					  field, model_kind_name(model_keys[k].kind), name);
+			dgen_err_detail_str(&c->err, "field", field);
+			dgen_err_detail_str(&c->err, "model", name);
+			free(field);
+		}
+	}
+	model_list_free(&l[0]);
+	model_list_free(&l[1]);
+	return rc;
 }

@@ -86,7 +86,7 @@ static int check_definition(struct api_ctx *c, struct json_object *body, const c
 	if (pipeline_load(api_registry(c), body, &p, &c->err) != 0)
 		return -1;
 	pipeline_free(p);
-	return 0;
+	return api_models_check(c, body);
 }
 
 static struct json_object *id_name(int64_t id, const char *name)
@@ -173,6 +173,8 @@ int api_pipelines_from_template(struct api_ctx *c)
 	if (pipeline_load(api_registry(c), t->definition, &p, &c->err) != 0)
 		return api_fail(c);
 	pipeline_free(p);
+	if (api_models_check(c, t->definition) != 0)
+		return api_fail(c);
 	if (!(db = api_db(c)) ||
 	    saved_pipelines_insert(db, c->who, t->name, dgen_json_compact(t->definition), &id, &c->err) != 0)
 		return api_fail(c);
@@ -240,13 +242,25 @@ int api_pipelines_delete(struct api_ctx *c)
 }
 
 /* The block context of an execute request, from the worker's execution
- * environment. The LLM handle is made on the first execute request of a
- * worker and kept: it holds connections worth reusing, and most workers
- * never need one. Without it, blocks that need an LLM say so themselves. */
+ * environment. The stored models are handed over on every request (an
+ * unchanged set keeps its clients), so a model deleted since fails the
+ * blocks that name it. The LLM handle is made on the first execute
+ * request of a worker and kept: it holds connections worth reusing, and
+ * most workers never need one. Without it, blocks that need an LLM say so
+ * themselves. */
 static struct dgen_block_ctx execute_ctx(struct api_ctx *c, double deadline)
 {
 	struct api_worker *w = c->w;
 	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_model_list llm, emb;
+
+	if (api_models_load(c, &llm, &emb) == 0)
+		exec_set_models(api_exec(c), &llm, &emb);
+	else
+		dgen_warn("execute without the stored models: %s", c->err.msg);
+	dgen_err_clear(&c->err);
+	model_list_free(&llm);
+	model_list_free(&emb);
 
 	if (!w->llm && !(w->llm = exec_handle_new(api_exec(c), &err)))
 		dgen_warn("no LLM client for execute: %s", err.msg);

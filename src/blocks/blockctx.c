@@ -156,20 +156,21 @@ int blockctx_embed(struct dgen_block_ctx *ctx, struct json_object *config,
 		   struct dgen_err *err)
 {
 	const char *name = blockutil_cfg_str(config, "embedding_model");
+	const char *model_id = name;
 	struct dgen_embed_client *c;
 	struct dgen_llm_usage u = { 0, 0, 0 };
 	int rc;
 
 	*vectors = NULL;
 	*dim = 0;
-	if (!ctx->models || !(c = ctx->models->embedder(ctx, name, err))) {
+	if (!ctx->models || !(c = ctx->models->embedder(ctx, name, &model_id, err))) {
 		if (!ctx->models)
 			dgen_err_set(err, DGEN_EBLOCK, "no embeddings endpoint is configured");
 		return -1;
 	}
 	if (n == 0)
 		return 0;
-	rc = embed_call(c, name, texts, n, ctx->cancel, ctx->deadline, vectors, dim, &u, err);
+	rc = embed_call(c, model_id, texts, n, ctx->cancel, ctx->deadline, vectors, dim, &u, err);
 	if (ctx->usage)
 		usage_add(ctx->usage, &u);
 	return rc;

@@ -338,11 +338,12 @@ int blockutil_ask(struct dgen_block_ctx *ctx, struct json_object *config,
 	struct dgen_llm_request req;
 	struct dgen_llm_response resp;
 	struct dgen_llm_handle *h = ctx->llm;
+	const char *model_id = blockutil_cfg_str(config, "model");
 	int rc;
 
 	*reply = NULL;
 	if (ctx->models) /* named models (SPEC.md §9) resolve here */
-		h = ctx->models->llm(ctx, blockutil_cfg_str(config, "model"), err);
+		h = ctx->models->llm(ctx, model_id, &model_id, err);
 	else if (!h)
 		dgen_err_set(err, DGEN_EBLOCK, "no LLM is configured (set LLM_ENDPOINT)");
 	if (!h)
@@ -351,7 +352,7 @@ int blockutil_ask(struct dgen_block_ctx *ctx, struct json_object *config,
 	memset(&resp, 0, sizeof(resp));
 	req.messages = msgs;
 	req.n_messages = n;
-	req.model = blockutil_cfg_str(config, "model");
+	req.model = model_id;
 	req.temperature = blockutil_cfg_num(config, "temperature", 0.7);
 	req.max_tokens = (int)blockutil_cfg_int(config, "max_tokens", 2048);
 	req.format = fmt;

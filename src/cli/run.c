@@ -31,6 +31,7 @@
 #include "dgen/log.h"
 #include "dgen/pipeline.h"
 #include "dgen/plan.h"
+#include "dgen/saved_models.h"
 #include "dgen/seeds.h"
 #include "dgen/usage.h"
 #include "dgen/util.h"
@@ -226,6 +227,26 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* The stored models when the database exists (an offline run without one
+ * keeps the LLM_* settings); a store that cannot be read is an error: the
+ * run would use other models than the pipeline names. */
+static int load_models(struct cli *c, struct dgen_err *err)
+{
+	struct dgen_model_list llm, emb;
+	struct dgen_db *db = NULL;
+	int rc = 0;
+
+	if (!c->cfg.database_path || access(c->cfg.database_path, F_OK) != 0)
+		return 0;
+	if (db_open(&db, c->cfg.database_path, c->cfg.db_busy_timeout_ms, err) != 0 ||
+	    saved_models_load_all(db, &c->cfg, &llm, &emb, err) != 0)
+		rc = -1;
+	else
+		exec_set_models(c->exec, &llm, &emb);
+	db_close(db);
+	return rc;
+}
+
 /* A repetition of a multiplier pipeline whose split failed: reported, and
  * counted as one failed execution. */
 static void on_split_failed(void *arg, size_t seed, long rep, const struct dgen_err *err)
@@ -236,7 +257,7 @@ static void on_split_failed(void *arg, size_t seed, long rep, const struct dgen_
 	r->split_failed++;
 }
 
-/* Loads the pipeline and the seeds, and makes the LLM client. */
+/* Loads the pipeline, the seeds and the models, and makes the LLM client. */
 static int load_run(struct cli *c, const struct run_args *a, struct dgen_plan_job *pj,
 		    struct dgen_err *err)
 {
@@ -248,7 +269,8 @@ static int load_run(struct cli *c, const struct run_args *a, struct dgen_plan_jo
 	exec_seed_limits(c->exec, &jlim, &slim);
 	if (catalog_resolve_pipeline(&c->tpl, a->pipeline, &def, err) == 0 &&
 	    pipeline_load(exec_registry(c->exec), def, &pj->pipeline, err) == 0 &&
-	    seeds_index_load(a->seeds, &jlim, &slim, &pj->seeds, err) == 0)
+	    seeds_index_load(a->seeds, &jlim, &slim, &pj->seeds, err) == 0 &&
+	    load_models(c, err) == 0)
 		rc = exec_connect(c->exec, err);
 	json_object_put(def);
 	return rc;

@@ -47,6 +47,7 @@
 #include "dgen/plan.h"
 #include "dgen/queue.h"
 #include "dgen/runner.h"
+#include "dgen/saved_models.h"
 #include "dgen/usage.h"
 #include "dgen/util.h"
 
@@ -1113,6 +1114,21 @@ static void grace(struct runner *r, double now, bool terminating, double *grace_
 /* Every HEARTBEAT_SECONDS, tells the queue this runner is alive; every
  * half lease (and not while stopping), takes back the jobs of runners that
  * are gone or whose lease ran out. */
+/* Hands the stored models to the engine (an unchanged set keeps its
+ * clients); a store that cannot be read keeps the set there was. */
+static void runner_set_models(struct dgen_exec *x, struct dgen_db *db,
+			      const struct dgen_config *cfg)
+{
+	struct dgen_model_list llm, emb;
+	struct dgen_err e = DGEN_ERR_INIT;
+
+	if (saved_models_load_all(db, cfg, &llm, &emb, &e) == 0)
+		exec_set_models(x, &llm, &emb);
+	else
+		dgen_warn("models not loaded: %s", e.msg);
+	dgen_err_clear(&e);
+}
+
 static void housekeeping(struct runner *r, struct dgen_db *db, const char *host, double now,
 			 bool terminating, double *last_beat, double *last_rescue)
 {
@@ -1122,6 +1138,7 @@ static void housekeeping(struct runner *r, struct dgen_db *db, const char *host,
 
 	if (now - *last_beat >= HEARTBEAT_SECONDS) {
 		*last_beat = now;
+		runner_set_models(r->exec, db, r->cfg); /* models added or deleted since */
 		if (queue_heartbeat(db, r->runner_id, (long)getpid(), host, &e) == 0)
 			storage_back(r); /* a write landed */
 		else if (db_err_storage(&e) != DB_STORAGE_OK)
@@ -1258,6 +1275,7 @@ int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
 		sleep(1);
 	}
 	r.exec = exec_new(cfg, blocks_registry());
+	runner_set_models(r.exec, db, cfg);
 	if (!(h = exec_handle_new(r.exec, err)))
 		goto out;
 	workers = dgen_xcalloc((size_t)nworkers, sizeof *workers);

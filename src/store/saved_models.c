@@ -127,6 +127,24 @@ int saved_models_load(struct dgen_db *db, enum dgen_model_kind kind,
 	return 0;
 }
 
+int saved_models_load_all(struct dgen_db *db, const struct dgen_config *cfg,
+			  struct dgen_model_list *llm, struct dgen_model_list *emb,
+			  struct dgen_err *err)
+{
+	struct dgen_secret_key key;
+
+	memset(llm, 0, sizeof *llm);
+	memset(emb, 0, sizeof *emb);
+	if (secret_key_load_config(cfg, &key, err) != 0 ||
+	    saved_models_load(db, DGEN_MODEL_LLM, &key, llm, err) != 0)
+		return -1;
+	if (saved_models_load(db, DGEN_MODEL_EMBEDDING, &key, emb, err) != 0) {
+		model_list_free(llm);
+		return -1;
+	}
+	return 0;
+}
+
 int saved_models_get_full(struct dgen_db *db, enum dgen_model_kind kind, const char *name,
 			  const struct dgen_secret_key *key, struct dgen_model *out,
 			  struct dgen_err *err)
