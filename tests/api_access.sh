@@ -13,12 +13,7 @@
 API="$top_builddir/dgen-api"
 DGEN="$top_builddir/dgen"
 FAKE="$top_builddir/tests/api/fake_runner"
-for tool in jq sqlite3; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		echo "1..0 # SKIP $tool is not installed"
-		exit 0
-	fi
-done
+skip_without jq sqlite3
 DB="$T/dgen.db"
 : >"$T/dgen.conf"
 export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"

@@ -29,12 +29,7 @@ if [ -z "$HTTPD" ] || [ -z "$MODS" ]; then
 	echo "1..0 # SKIP apache2 (with mod_cgid) is not installed"
 	exit 0
 fi
-for tool in curl jq; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		echo "1..0 # SKIP $tool is not installed"
-		exit 0
-	fi
-done
+skip_without curl jq
 unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy no_proxy NO_PROXY
 
 # Apache's children: www-data when we are root (as on a real server), else

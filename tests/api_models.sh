@@ -9,12 +9,7 @@ set -u
 
 API="$top_builddir/dgen-api"
 MOCK="$top_builddir/tests/mock-llm/mock-llm"
-for tool in jq sqlite3 curl; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		echo "1..0 # SKIP $tool is not installed"
-		exit 0
-	fi
-done
+skip_without jq sqlite3 curl
 DB="$T/dgen.db"
 : >"$T/dgen.conf"
 export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"

@@ -8,12 +8,7 @@ set -u
 . "${top_srcdir:-$(dirname "$0")/..}/tests/api/lib.sh"
 
 API="$top_builddir/dgen-api"
-for tool in jq sqlite3; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		echo "1..0 # SKIP $tool is not installed"
-		exit 0
-	fi
-done
+skip_without jq sqlite3
 DB="$T/dgen.db"
 : >"$T/dgen.conf"
 export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"

@@ -16,12 +16,7 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
 	echo "1..0 # SKIP nginx is not installed"
 	exit 0
 fi
-for tool in curl jq; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		echo "1..0 # SKIP $tool is not installed"
-		exit 0
-	fi
-done
+skip_without curl jq
 
 : >"$T/dgen.conf"
 export DATABASE_PATH="$T/dgen.db" DGEN_CONFIG="$T/dgen.conf"

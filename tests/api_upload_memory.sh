@@ -12,12 +12,7 @@ set -u
 . "$top_srcdir/tests/api/pool.sh"
 
 API="$top_builddir/dgen-api"
-for tool in jq awk; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		echo "1..0 # SKIP $tool is not installed"
-		exit 0
-	fi
-done
+skip_without jq awk
 if [ ! -x /usr/bin/time ] || ! /usr/bin/time -f %M true >/dev/null 2>&1; then
 	echo "1..0 # SKIP /usr/bin/time (GNU time) is not installed"
 	exit 0

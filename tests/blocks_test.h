@@ -95,4 +95,23 @@ static inline char *bt_json(const struct dgen_block_type *t, const char *config,
 	free(got_); \
 } while (0)
 
+/* init() refuses the config cfg, naming field in detail.field. */
+static inline void bt_init_error(const struct dgen_block_type *t, const char *cfg,
+				 const char *field, const char *what)
+{
+	struct dgen_err e = DGEN_ERR_INIT;
+	struct json_object *config = bt_config(t, cfg), *f = NULL;
+	void *st = NULL;
+	int rc = t->init(config, &st, &e);
+
+	ok(rc != 0 && e.code == DGEN_EINVALID && e.detail &&
+		   json_object_object_get_ex(e.detail, "field", &f) &&
+		   strcmp(json_object_get_string(f), field) == 0,
+	   "%s: %s (%s)", t->type, what, e.msg);
+	if (rc == 0 && t->free)
+		t->free(st);
+	json_object_put(config);
+	dgen_err_clear(&e);
+}
+
 #endif

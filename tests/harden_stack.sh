@@ -17,18 +17,8 @@
 set -u
 . "${top_srcdir:-$(dirname "$0")/..}/tests/api/lib.sh"
 
-NGINX=$(command -v nginx 2>/dev/null || true)
-[ -z "$NGINX" ] && [ -x /usr/sbin/nginx ] && NGINX=/usr/sbin/nginx
-if [ -z "$NGINX" ]; then
-	echo "1..0 # SKIP nginx is not installed"
-	exit 0
-fi
-for tool in curl jq; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		echo "1..0 # SKIP $tool is not installed"
-		exit 0
-	fi
-done
+find_nginx
+skip_without curl jq
 if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt 2200 ]; then
 	echo "1..0 # SKIP 2000 connections need more than $(ulimit -Hn) descriptors"
 	exit 0

@@ -14,12 +14,7 @@ if [ ! -x /usr/bin/time ] || ! /usr/bin/time -f %M true >/dev/null 2>&1; then
 	echo "1..0 # SKIP /usr/bin/time (GNU time) is not installed"
 	exit 0
 fi
-for tool in jq awk; do
-	if ! command -v $tool >/dev/null 2>&1; then
-		echo "1..0 # SKIP $tool is not installed"
-		exit 0
-	fi
-done
+skip_without jq awk
 # Under AddressSanitizer the figures are the sanitizer's (shadow memory,
 # a quarantine that keeps freed blocks): the bound is checked by the normal
 # build, which the CI runs too.

@@ -26,25 +26,6 @@ static struct dgen_config CFG;
 static struct dgen_exec *X;
 static struct dgen_llm_handle *H;
 
-/* init() refuses the config, naming field in detail.field. */
-static void expect_init_error(const struct dgen_block_type *t, const char *cfg,
-			      const char *field, const char *what)
-{
-	struct dgen_err e = DGEN_ERR_INIT;
-	struct json_object *config = bt_config(t, cfg), *f = NULL;
-	void *st = NULL;
-	int rc = t->init(config, &st, &e);
-
-	ok(rc != 0 && e.code == DGEN_EINVALID && e.detail &&
-		   json_object_object_get_ex(e.detail, "field", &f) &&
-		   strcmp(json_object_get_string(f), field) == 0,
-	   "%s: %s (%s)", t->type, what, e.msg);
-	if (rc == 0 && t->free)
-		t->free(st);
-	json_object_put(config);
-	dgen_err_clear(&e);
-}
-
 /* Runs t in a context of the environment (LLM, embeddings, model lookup). */
 static struct json_object *run_ctx(const struct dgen_block_type *t, const char *cfg,
 				   const char *state, struct dgen_block_ctx *ctx, struct dgen_err *e)
@@ -63,53 +44,53 @@ static double num_at(struct json_object *o, const char *path)
 
 static void test_config_errors(void)
 {
-	expect_init_error(&field_mapper_block, "{}", "mappings", "mappings is required");
-	expect_init_error(&field_mapper_block, "{\"mappings\":{\"a\":\"{{ x \"}}", "mappings.a",
+	bt_init_error(&field_mapper_block, "{}", "mappings", "mappings is required");
+	bt_init_error(&field_mapper_block, "{\"mappings\":{\"a\":\"{{ x \"}}", "mappings.a",
 			  "a mapping that does not compile");
-	expect_init_error(&field_mapper_block, "{\"mappings\":{\"a\":3}}", "mappings.a",
+	bt_init_error(&field_mapper_block, "{\"mappings\":{\"a\":3}}", "mappings.a",
 			  "a mapping that is not a template");
-	expect_init_error(&sampler_block, "{\"columns\":{\"c\":{\"type\":\"category\",\"values\":"
+	bt_init_error(&sampler_block, "{\"columns\":{\"c\":{\"type\":\"category\",\"values\":"
 			  "[\"a\",\"b\"],\"weights\":[0,0]}}}", "columns.c.weights",
 			  "weights summing to zero");
-	expect_init_error(&sampler_block, "{\"columns\":{\"c\":{\"type\":\"category\",\"values\":"
+	bt_init_error(&sampler_block, "{\"columns\":{\"c\":{\"type\":\"category\",\"values\":"
 			  "[\"a\",\"b\"],\"weights\":[1,-2]}}}", "columns.c.weights",
 			  "a negative weight");
-	expect_init_error(&sampler_block, "{\"columns\":{\"c\":{\"type\":\"category\",\"values\":[]}}}",
+	bt_init_error(&sampler_block, "{\"columns\":{\"c\":{\"type\":\"category\",\"values\":[]}}}",
 			  "columns.c.values", "no values");
-	expect_init_error(&sampler_block, "{\"columns\":{\"n\":{\"type\":\"uniform\",\"min\":5,\"max\":1}}}",
+	bt_init_error(&sampler_block, "{\"columns\":{\"n\":{\"type\":\"uniform\",\"min\":5,\"max\":1}}}",
 			  "columns.n.min", "min above max");
-	expect_init_error(&sampler_block, "{\"columns\":{\"d\":{\"type\":\"date\",\"start\":"
+	bt_init_error(&sampler_block, "{\"columns\":{\"d\":{\"type\":\"date\",\"start\":"
 			  "\"2024-02-30\",\"end\":\"2024-03-01\"}}}", "columns.d.start", "not a date");
-	expect_init_error(&sampler_block, "{\"columns\":{\"c\":{\"type\":\"conditional\",\"on\":\"c\","
+	bt_init_error(&sampler_block, "{\"columns\":{\"c\":{\"type\":\"conditional\",\"on\":\"c\","
 			  "\"choices\":{\"x\":{\"values\":[1]}}}}}", "columns.c.on",
 			  "a conditional on itself");
-	expect_init_error(&sampler_block, "{\"columns\":{\"c\":{\"type\":\"poisson\"}}}",
+	bt_init_error(&sampler_block, "{\"columns\":{\"c\":{\"type\":\"poisson\"}}}",
 			  "columns.c.type", "an unknown column type");
-	expect_init_error(&structure_sampler_block, "{\"target_count\":3,\"categorical_fields\":"
+	bt_init_error(&structure_sampler_block, "{\"target_count\":3,\"categorical_fields\":"
 			  "[\"a\",\"b\"],\"dependencies\":{\"a\":[\"b\"],\"b\":[\"a\"]}}", "dependencies",
 			  "a dependency cycle");
-	expect_init_error(&structure_sampler_block, "{\"target_count\":3,\"categorical_fields\":"
+	bt_init_error(&structure_sampler_block, "{\"target_count\":3,\"categorical_fields\":"
 			  "[\"a\"],\"dependencies\":{\"a\":[\"zzz\"]}}", "dependencies.a",
 			  "a parent that is not a categorical field");
-	expect_init_error(&structure_sampler_block, "{\"target_count\":0}", "target_count",
+	bt_init_error(&structure_sampler_block, "{\"target_count\":0}", "target_count",
 			  "a target_count of 0");
-	expect_init_error(&llm_judge_block, "{\"rubric\":{\"criteria\":\"helpful\"}}", "rubric.scale",
+	bt_init_error(&llm_judge_block, "{\"rubric\":{\"criteria\":\"helpful\"}}", "rubric.scale",
 			  "a rubric with no scale");
-	expect_init_error(&llm_judge_block, "{\"rubric\":{\"scale\":5}}", "rubric.criteria",
+	bt_init_error(&llm_judge_block, "{\"rubric\":{\"scale\":5}}", "rubric.criteria",
 			  "a rubric with no criteria");
-	expect_init_error(&llm_judge_block, "{\"rubric\":{\"criteria\":\"x\",\"scale\":5},"
+	bt_init_error(&llm_judge_block, "{\"rubric\":{\"criteria\":\"x\",\"scale\":5},"
 			  "\"pass_score\":6}", "pass_score", "a pass_score off the scale");
-	expect_init_error(&semantic_infiller_block, "{\"fields_to_generate\":[]}",
+	bt_init_error(&semantic_infiller_block, "{\"fields_to_generate\":[]}",
 			  "fields_to_generate", "nothing to generate");
-	expect_init_error(&semantic_infiller_block, "{\"fields_to_generate\":[\"a\"],"
+	bt_init_error(&semantic_infiller_block, "{\"fields_to_generate\":[\"a\"],"
 			  "\"diversity_threshold\":1.5}", "diversity_threshold", "a threshold above 1");
-	expect_init_error(&duplicate_remover_block, "{\"similarity_threshold\":-0.1}",
+	bt_init_error(&duplicate_remover_block, "{\"similarity_threshold\":-0.1}",
 			  "similarity_threshold", "a negative threshold");
-	expect_init_error(&ragas_metrics_block, "{\"metrics\":[\"bleu\"]}", "metrics",
+	bt_init_error(&ragas_metrics_block, "{\"metrics\":[\"bleu\"]}", "metrics",
 			  "an unknown metric");
-	expect_init_error(&ragas_metrics_block, "{\"metrics\":[]}", "metrics", "no metric");
-	expect_init_error(&near_duplicate_block, "{\"threshold\":0}", "threshold", "a zero threshold");
-	expect_init_error(&near_duplicate_block, "{\"num_perm\":4}", "num_perm", "too short a signature");
+	bt_init_error(&ragas_metrics_block, "{\"metrics\":[]}", "metrics", "no metric");
+	bt_init_error(&near_duplicate_block, "{\"threshold\":0}", "threshold", "a zero threshold");
+	bt_init_error(&near_duplicate_block, "{\"num_perm\":4}", "num_perm", "too short a signature");
 }
 
 static void test_field_mapper(void)

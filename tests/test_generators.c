@@ -15,39 +15,21 @@
 
 static struct mock M;
 
-static void expect_init_error(const struct dgen_block_type *t, const char *cfg,
-			      const char *field, const char *what)
-{
-	struct dgen_err e = DGEN_ERR_INIT;
-	struct json_object *config = bt_config(t, cfg), *f = NULL;
-	void *st = NULL;
-	int rc = t->init(config, &st, &e);
-
-	ok(rc != 0 && e.code == DGEN_EINVALID && e.detail &&
-		   json_object_object_get_ex(e.detail, "field", &f) &&
-		   strcmp(json_object_get_string(f), field) == 0,
-	   "%s: %s (%s)", t->type, what, e.msg);
-	if (rc == 0 && t->free)
-		t->free(st);
-	json_object_put(config);
-	dgen_err_clear(&e);
-}
-
 static void test_config_errors(void)
 {
-	expect_init_error(&text_generator_block, "{\"user_prompt\":\"Hi {{ name \"}", "user_prompt",
+	bt_init_error(&text_generator_block, "{\"user_prompt\":\"Hi {{ name \"}", "user_prompt",
 			  "template syntax error names the prompt");
-	expect_init_error(&text_generator_block, "{\"system_prompt\":\"{% if x %}open\"}",
+	bt_init_error(&text_generator_block, "{\"system_prompt\":\"{% if x %}open\"}",
 			  "system_prompt", "unclosed if in the system prompt");
-	expect_init_error(&text_generator_block, "{\"temperature\":2.5}", "temperature",
+	bt_init_error(&text_generator_block, "{\"temperature\":2.5}", "temperature",
 			  "temperature above 2");
-	expect_init_error(&text_generator_block, "{\"max_tokens\":0}", "max_tokens",
+	bt_init_error(&text_generator_block, "{\"max_tokens\":0}", "max_tokens",
 			  "max_tokens of 0");
-	expect_init_error(&structured_generator_block, "{}", "json_schema",
+	bt_init_error(&structured_generator_block, "{}", "json_schema",
 			  "json_schema is required");
-	expect_init_error(&structured_generator_block, "{\"json_schema\":\"{{ broken\"}",
+	bt_init_error(&structured_generator_block, "{\"json_schema\":\"{{ broken\"}",
 			  "json_schema", "json_schema template syntax error");
-	expect_init_error(&structured_generator_block,
+	bt_init_error(&structured_generator_block,
 			  "{\"json_schema\":{},\"user_prompt\":\"{{ a | }}\"}", "user_prompt",
 			  "user_prompt syntax error");
 }

@@ -10,6 +10,17 @@ export top_builddir top_srcdir
 
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/port.sh"
+
+# NGINX: the nginx binary (on PATH, else Debian's /usr/sbin/nginx); the
+# suite is skipped without one.
+find_nginx() {
+	NGINX=$(command -v nginx 2>/dev/null || true)
+	[ -z "$NGINX" ] && [ -x /usr/sbin/nginx ] && NGINX=/usr/sbin/nginx
+	if [ -z "$NGINX" ]; then
+		echo "1..0 # SKIP nginx is not installed"
+		exit 0
+	fi
+}
 T=$(mktemp -d "${TMPDIR:-/tmp}/dgen-api-test.XXXXXX")
 CLEANUP_HOOKS=""
 cleanup() {

@@ -56,3 +56,14 @@ done_testing() {
 	plan
 	[ "$tap_failed" -eq 0 ]
 }
+
+# Skips the whole suite (an empty plan) when one of the tools it needs is
+# not installed.
+skip_without() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null 2>&1 && continue
+		echo "1..0 # SKIP $tool is not installed"
+		exit 0
+	done
+}
