@@ -15,7 +15,7 @@ noinst_HEADERS += include/dgen/arena.h include/dgen/buf.h include/dgen/util.h \
 
 CORE_TESTS = tests/test_arena tests/test_buf tests/test_clock tests/test_config \
 	tests/test_err tests/test_file tests/test_ids tests/test_json \
-	tests/test_json_strict tests/test_log tests/test_util tests/test_utf8
+	tests/test_json_strict tests/test_log tests/test_util tests/test_utf8 tests/test_cost
 check_PROGRAMS += $(CORE_TESTS)
 TESTS += $(CORE_TESTS)
 
