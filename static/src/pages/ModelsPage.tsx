@@ -50,6 +50,45 @@ function Field({ label, name, error, caption, children, required }: {
   );
 }
 
+// The small fields of the dialog that sit side by side: name, label,
+// test id, keyboard.
+type SmallField = [keyof ModelForm, string, string, 'numeric' | 'decimal' | 'text'];
+const LIMIT_FIELDS: SmallField[] = [
+  ['max_in_flight', 'Max in flight', 'model-max-in-flight', 'numeric'],
+  ['requests_per_minute', 'Requests / min', 'model-rpm', 'numeric'],
+  ['tokens_per_minute', 'Tokens / min', 'model-tpm', 'numeric'],
+];
+const PRICE_FIELDS: SmallField[] = [
+  ['price_input', 'Input', 'model-price-input', 'decimal'],
+  ['price_output', 'Output', 'model-price-output', 'decimal'],
+  ['price_cached', 'Cached input', 'model-price-cached', 'decimal'],
+  ['currency', 'Currency', 'model-currency', 'text'],
+];
+
+function FieldGroup({ legend, note, fields, form, set, errorOf }: {
+  legend: string;
+  note: string;
+  fields: SmallField[];
+  form: ModelForm;
+  set: (k: keyof ModelForm, v: string) => void;
+  errorOf: (k: keyof ModelForm) => string | undefined;
+}) {
+  return (
+    <Box as="fieldset" sx={{ border: '1px solid', borderColor: 'border.default', borderRadius: 2, p: 2, m: 0 }}>
+      <Box as="legend" sx={{ px: 1, fontSize: 1, fontWeight: 'bold' }}>
+        {legend} <Text sx={{ fontWeight: 'normal', color: 'fg.muted' }}>{note}</Text>
+      </Box>
+      <Box sx={{ display: 'grid', gridTemplateColumns: `repeat(${fields.length}, 1fr)`, gap: 2 }}>
+        {fields.map(([k, label, testid, mode]) => (
+          <Field key={k} label={label} name={k} error={errorOf(k)}>
+            <TextInput block inputMode={mode} value={String(form[k])} onChange={(e) => set(k, e.target.value)} data-testid={testid} />
+          </Field>
+        ))}
+      </Box>
+    </Box>
+  );
+}
+
 // Add or edit a model. `model` null adds one. The key field never shows
 // the stored key: left empty, the stored key stays.
 function ModelDialog({ kind, model, onClose }: { kind: ModelKind; model: SavedModel | null; onClose: (changed: boolean) => void }) {
@@ -177,41 +216,8 @@ function ModelDialog({ kind, model, onClose }: { kind: ModelKind; model: SavedMo
           <FormControl.Label>Default {kind === 'llm' ? 'LLM' : 'embedding'} model</FormControl.Label>
           <FormControl.Caption>Blocks without a model of their own use the default.</FormControl.Caption>
         </FormControl>
-        <Box as="fieldset" sx={{ border: '1px solid', borderColor: 'border.default', borderRadius: 2, p: 2, m: 0 }}>
-          <Box as="legend" sx={{ px: 1, fontSize: 1, fontWeight: 'bold' }}>
-            Limits <Text sx={{ fontWeight: 'normal', color: 'fg.muted' }}>(empty: none)</Text>
-          </Box>
-          <Box sx={{ display: 'grid', gridTemplateColumns: '1fr 1fr 1fr', gap: 2 }}>
-            <Field label="Max in flight" name="max_in_flight" error={errorOf('max_in_flight')}>
-              <TextInput block inputMode="numeric" value={form.max_in_flight} onChange={(e) => set('max_in_flight', e.target.value)} data-testid="model-max-in-flight" />
-            </Field>
-            <Field label="Requests / min" name="requests_per_minute" error={errorOf('requests_per_minute')}>
-              <TextInput block inputMode="numeric" value={form.requests_per_minute} onChange={(e) => set('requests_per_minute', e.target.value)} data-testid="model-rpm" />
-            </Field>
-            <Field label="Tokens / min" name="tokens_per_minute" error={errorOf('tokens_per_minute')}>
-              <TextInput block inputMode="numeric" value={form.tokens_per_minute} onChange={(e) => set('tokens_per_minute', e.target.value)} data-testid="model-tpm" />
-            </Field>
-          </Box>
-        </Box>
-        <Box as="fieldset" sx={{ border: '1px solid', borderColor: 'border.default', borderRadius: 2, p: 2, m: 0 }}>
-          <Box as="legend" sx={{ px: 1, fontSize: 1, fontWeight: 'bold' }}>
-            Price per million tokens <Text sx={{ fontWeight: 'normal', color: 'fg.muted' }}>(empty: cost unknown)</Text>
-          </Box>
-          <Box sx={{ display: 'grid', gridTemplateColumns: '1fr 1fr 1fr 1fr', gap: 2 }}>
-            <Field label="Input" name="price_input" error={errorOf('price_input')}>
-              <TextInput block inputMode="decimal" value={form.price_input} onChange={(e) => set('price_input', e.target.value)} data-testid="model-price-input" />
-            </Field>
-            <Field label="Output" name="price_output" error={errorOf('price_output')}>
-              <TextInput block inputMode="decimal" value={form.price_output} onChange={(e) => set('price_output', e.target.value)} data-testid="model-price-output" />
-            </Field>
-            <Field label="Cached input" name="price_cached" error={errorOf('price_cached')}>
-              <TextInput block inputMode="decimal" value={form.price_cached} onChange={(e) => set('price_cached', e.target.value)} data-testid="model-price-cached" />
-            </Field>
-            <Field label="Currency" name="currency" error={errorOf('currency')}>
-              <TextInput block value={form.currency} onChange={(e) => set('currency', e.target.value)} data-testid="model-currency" />
-            </Field>
-          </Box>
-        </Box>
+        <FieldGroup legend="Limits" note="(empty: none)" fields={LIMIT_FIELDS} form={form} set={set} errorOf={errorOf} />
+        <FieldGroup legend="Price per million tokens" note="(empty: cost unknown)" fields={PRICE_FIELDS} form={form} set={set} errorOf={errorOf} />
         <Box sx={{ display: 'flex', alignItems: 'center', gap: 2 }}>
           <Button type="button" leadingVisual={BeakerIcon} onClick={test} disabled={probe.busy} data-testid="model-dialog-test">
             {probe.busy ? 'Testing…' : 'Test'}
