@@ -20,8 +20,8 @@
 #define BUDGET_POLL_MS 25
 /*
  * The AIMD window: the lowered ceiling grows by one every GROW_WINDOW
- * successes while requests are waiting for it (not while it has room to
- * spare, so it cannot drift far above what is really asked for). A fixed count of successes
+ * successes while requests are waiting for it (one was refused in the
+ * last WANT_RECENT_S), so it cannot drift far above what is asked for. A fixed count of successes
  * (rather than "one per ceiling's worth", TCP's one per round trip) makes
  * recovery take a few round trips whatever the ceiling: 64 halved to 32
  * is back to 64 after 64 successes, two or three round trips at 32-64 in
@@ -29,6 +29,7 @@
  * provider that still refuses halves it again at once.
  */
 #define GROW_WINDOW 2
+#define WANT_RECENT_S 1.0
 /* A probe refused without Retry-After: everyone waits this long before
  * the next probe, so refusals do not come back to back. */
 #define PROBE_PAUSE_S 1.0
@@ -42,7 +43,7 @@ struct dgen_budget {
 	long in_flight;
 	uint64_t epoch;            /* bumped by every halving */
 	long successes;            /* since the last growth */
-	bool wanted;               /* requests wait on the lowered ceiling */
+	double refused_at;         /* last refusal for the lowered ceiling */
 	double pause_until;        /* nothing goes before (monotonic s) */
 	bool probing, probe_out;   /* after a pause: one request first */
 	double req_level, tok_level; /* token buckets; < 0 = debt */
@@ -194,7 +195,8 @@ enum budget_verdict budget_acquire(struct dgen_budget *b, double now, long est_t
 		bool lowered = b->ceiling && b->ceiling == ceil;
 
 		v = lowered ? BUDGET_THROTTLED : BUDGET_FULL;
-		b->wanted = b->wanted || lowered;
+		if (lowered)
+			b->refused_at = now;
 		*wait_ms = BUDGET_POLL_MS;
 		goto out;
 	}
@@ -222,10 +224,6 @@ enum budget_verdict budget_acquire(struct dgen_budget *b, double now, long est_t
 	if (b->rpm)
 		b->req_level -= 1.0;
 	b->in_flight++;
-	/* room to spare: the lowered ceiling is not what holds work back,
-	 * so successes do not raise it (it stays near the real demand) */
-	if (ceil && b->in_flight < ceil)
-		b->wanted = false;
 	t->epoch = b->epoch;
 	t->tokens = b->tpm ? est_tokens : 0;
 	t->probe = b->probing;
@@ -254,7 +252,6 @@ static void slow_down(struct dgen_budget *b, double now, const struct budget_tic
 		b->ceiling = base / 2 > 1 ? base / 2 : 1;
 		b->epoch++;
 		b->successes = 0;
-		b->wanted = false;
 	}
 	if (retry_after_ms >= 0)
 		until = now + (double)retry_after_ms / 1000.0;
@@ -290,7 +287,7 @@ void budget_release(struct dgen_budget *b, double now, const struct budget_ticke
 			b->probing = false;
 		if (b->ceiling && ++b->successes >= GROW_WINDOW) {
 			b->successes = 0;
-			if (b->wanted)
+			if (now - b->refused_at < WANT_RECENT_S)
 				b->ceiling++;
 			if (b->limit && b->ceiling >= b->limit)
 				b->ceiling = 0;
