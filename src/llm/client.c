@@ -1103,7 +1103,7 @@ static int budget_enter(struct dgen_llm_handle *h, struct call_state *cs, struct
 				cs->limited_since = now;
 			if (patience_over(h, cs, now))
 				return out_of_patience(h, last, err);
-			report_wait(cs, v == BUDGET_PAUSED ? budget_paused_ms(h->c->budget, now) : wait);
+			report_wait(cs, wait);
 		}
 		if (h->deadline > 0 && now + (double)wait / 1000.0 > h->deadline)
 			return cancelled(h, err, last->msg);
