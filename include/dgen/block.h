@@ -102,6 +102,10 @@ struct dgen_block_ctx {
 	 * be NULL. Called from the executing thread; must be cheap. */
 	void (*on_block)(void *arg, const char *block_type, int step);
 	void *on_block_arg;
+	/* Told while an LLM call waits on its rate-limited model (ms until it
+	 * tries again, 0 when calls flow again): dgen_llm_request.on_wait. */
+	void (*on_wait)(void *arg, long wait_ms);
+	void *on_wait_arg;
 	/* Model lookup (never NULL in a context from exec_block_ctx). */
 	const struct dgen_model_ops *models;
 	void *models_arg;

@@ -29,6 +29,7 @@ struct dgen_config {
 	long llm_connect_timeout_ms;/* LLM_CONNECT_TIMEOUT (seconds) */
 	int llm_max_retries;        /* LLM_MAX_RETRIES */
 	long llm_retry_after_cap_ms;/* LLM_RETRY_AFTER_CAP (seconds) */
+	long llm_rate_limit_patience_ms; /* LLM_RATE_LIMIT_PATIENCE (seconds): 0 = a 429 is an ordinary retry */
 	size_t llm_max_response;    /* LLM_MAX_RESPONSE_BYTES */
 	char *embedding_endpoint;   /* EMBEDDING_ENDPOINT: "" = LLM_ENDPOINT's host */
 	char *embedding_model;      /* EMBEDDING_MODEL: "" = LLM_MODEL */

@@ -24,6 +24,10 @@ int modelcfg_from_config(const struct dgen_config *cfg, enum dgen_model_kind kin
 /* base with the endpoint, key, model and provider of m. */
 void modelcfg_config(const struct dgen_config *base, const struct dgen_model *m,
 		     enum dgen_model_kind kind, struct dgen_config *out);
+/* The rate budget (budget.h) of m in the process-wide table: one per
+ * model name, endpoint, provider model and key, so that reloading the
+ * models keeps it; m's limits are applied to it. */
+struct dgen_budget *modelcfg_budget(const struct dgen_model *m);
 /* One small call to m (a one-token chat, or one short embedding), no
  * retries, bounded by LLM_CONNECT_TIMEOUT and 30 s: true when it answered.
  * msg gets a short reason written here (never the remote body) and

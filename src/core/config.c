@@ -47,6 +47,7 @@ static const struct key keys[] = {
 	SECS("LLM_CONNECT_TIMEOUT", llm_connect_timeout_ms, "10", 1, 3600),
 	INT("LLM_MAX_RETRIES", llm_max_retries, "4", 0, 100),
 	SECS("LLM_RETRY_AFTER_CAP", llm_retry_after_cap_ms, "60", 0, 3600),
+	SECS("LLM_RATE_LIMIT_PATIENCE", llm_rate_limit_patience_ms, "600", 0, 86400),
 	SIZE("LLM_MAX_RESPONSE_BYTES", llm_max_response, "8388608", 1024, 1LL << 32),
 	STR("EMBEDDING_ENDPOINT", embedding_endpoint, ""),
 	STR("EMBEDDING_MODEL", embedding_model, ""),

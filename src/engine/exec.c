@@ -166,6 +166,9 @@ static bool same_model(const struct dgen_model *a, const struct dgen_model *b)
 #define SAME(f) (strcmp(a->f ? a->f : "", b->f ? b->f : "") == 0)
 	return SAME(name) && SAME(provider) && SAME(endpoint) && SAME(api_key) &&
 	       SAME(model_name) && a->is_default == b->is_default && a->dimensions == b->dimensions &&
+	       a->max_in_flight == b->max_in_flight &&
+	       a->requests_per_minute == b->requests_per_minute &&
+	       a->tokens_per_minute == b->tokens_per_minute &&
 	       cost_price_equal(&pa, &pb);
 #undef SAME
 }
@@ -302,6 +305,8 @@ static struct dgen_llm_handle *thread_handle(struct dgen_exec *x, struct models_
 			dgen_err_clear(&e);
 			return NULL;
 		}
+		/* the model's budget outlives this set of clients */
+		llm_client_set_budget(g->lc[i], modelcfg_budget(&g->llm.v[i]));
 		set_llm_price(g->lc[i], &g->llm.v[i]);
 	}
 	if (!s) {
