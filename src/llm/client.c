@@ -39,6 +39,7 @@
 #include "dgen/json.h"
 #include "dgen/llm.h"
 #include "dgen/log.h"
+#include "dgen/netguard.h"
 #include "dgen/util.h"
 #include "provider.h"
 
@@ -68,6 +69,7 @@ struct dgen_llm_client {
 	long backoff_base_ms, backoff_cap_ms;
 	CURLSH *share;
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+	bool guard;       /* a member's model: refuse inner addresses (netguard.h) */
 };
 
 struct dgen_llm_handle {
@@ -81,6 +83,7 @@ struct dgen_llm_handle {
 	double deadline;
 	uint64_t rng;
 	char errbuf[CURL_ERROR_SIZE];
+	struct netguard_sock guard;
 };
 
 static void curl_init_once(void)
@@ -391,6 +394,7 @@ int llm_client_new(const struct dgen_config *cfg, struct dgen_llm_client **out,
 	c->max_response = cfg->llm_max_response > 0 ? cfg->llm_max_response : 8u << 20;
 	c->backoff_base_ms = BACKOFF_BASE_MS;
 	c->backoff_cap_ms = BACKOFF_CAP_MS;
+	c->guard = netguard_needed(cfg->llm_guarded, c->proxy, cfg->llm_endpoint_allow, ep);
 
 	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	c->headers = curl_slist_append(c->headers, "Accept: application/json");
@@ -592,6 +596,8 @@ struct dgen_llm_handle *llm_handle_new(struct dgen_llm_client *c)
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	h->guard.on = c->guard;
+	netguard_curl(e, &h->guard);
 	return h;
 }
 
@@ -720,6 +726,7 @@ static CURLcode perform(struct dgen_llm_handle *h, const char *body, size_t len,
 	h->too_big = false;
 	h->retry_after_ms = -1;
 	h->errbuf[0] = '\0';
+	h->guard.refused[0] = '\0';
 	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, timeout);
@@ -915,7 +922,12 @@ static void transfer_error(struct dgen_llm_handle *h, CURLcode cc, struct dgen_e
 	const char *raw = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
 	char *why = redact(c, raw, strlen(raw));
 
-	if (cc == CURLE_OPERATION_TIMEDOUT)
+	if (h->guard.refused[0])
+		dgen_err_set(last, DGEN_ELLM, "%s at %s refused: it resolves to %s, a loopback, "
+			     "link-local or private address (a member's model reaches one only "
+			     "when LLM_ENDPOINT_ALLOW names its host)", disp, c->where,
+			     h->guard.refused);
+	else if (cc == CURLE_OPERATION_TIMEDOUT)
 		dgen_err_set(last, DGEN_ELLM, "%s at %s timed out: %s", disp, c->where, why);
 	else if (cc == CURLE_PARTIAL_FILE)
 		dgen_err_set(last, DGEN_ELLM, "%s reply was cut off: %s", disp, why);
@@ -963,7 +975,7 @@ static int judge_attempt(struct dgen_llm_handle *h, const struct dgen_llm_reques
 			     c->ad->display, c->max_response);
 	} else if (cc != CURLE_OK) {
 		transfer_error(h, cc, last);
-		*retry = retryable_curl(cc);
+		*retry = retryable_curl(cc) && !h->guard.refused[0];
 	} else if (status >= 200 && status < 300) {
 		if (read_reply(h, req, resp, last) == 0)
 			return 0;
