@@ -1,7 +1,8 @@
 /*
- * models.c - `dgen models [--embedding] list|add|test|rm`: the named
- * models of SPEC.md §9 from a shell, over the same store and key file as
- * the API (keys are never printed).
+ * models.c - `dgen models [--embedding] list|add|test|rm` and `dgen models
+ * rekey`: the named models of SPEC.md §9 from a shell, over the same store
+ * and key file as the API (keys are never printed). The CLI acts as an
+ * administrator: it sees and writes the global models.
  */
 #include "config.h"
 
