@@ -34,8 +34,9 @@ bool netguard_host_allowed(const char *patterns, const char *host);
 /* Whether an exact (wildcard-free) entry of patterns is host. */
 bool netguard_host_named(const char *patterns, const char *host);
 /* Whether the address (AF_INET / AF_INET6, network order) is one a
- * member's model may not reach: loopback, link-local, private, unique
- * local, unspecified, multicast (IPv4-mapped IPv6 judged as IPv4). */
+ * member's model may not reach: loopback, link-local, private (and the
+ * carrier-grade 100.64/10), unique local, unspecified, multicast and the
+ * reserved 240/4 (IPv4-mapped IPv6 judged as IPv4). */
 bool netguard_addr_blocked(int family, const void *addr);
 /* The save-time check of a member's endpoint: its host must match allow
  * (the effective list: LLM_ENDPOINT_ALLOW, or the global models' hosts),
