@@ -208,7 +208,16 @@ static const char *const steps[] = {
 	"  updated_at TEXT NOT NULL,"
 	"  UNIQUE (kind, name)"
 	");",
-	/* 6: models have owners (SPEC.md §8): NULL = global (made by an
+	/* 6: what LLM calls cost (SPEC.md §9). A job keeps its running cost
+	 * beside its tokens: cost_state 0 = no call counted, 1 = cost_amount
+	 * in cost_currency, 2 = unknown (a call without a price, or two
+	 * currencies); the order of enum dgen_cost_state. A record keeps the
+	 * usage of its execution (JSON, as usage_to_json writes it). */
+	"ALTER TABLE jobs ADD COLUMN cost_state INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN cost_amount REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN cost_currency TEXT;"
+	"ALTER TABLE records ADD COLUMN usage TEXT;",
+	/* 7: models have owners (SPEC.md §8): NULL = global (made by an
 	 * admin, usable by all), else the member who made it. The table is
 	 * remade (sqlite cannot drop a UNIQUE constraint): a name is unique
 	 * among the global models and among each member's own; the rule that
@@ -244,15 +253,6 @@ static const char *const steps[] = {
 	"DROP TABLE models;"
 	"ALTER TABLE models_new RENAME TO models;"
 	"CREATE UNIQUE INDEX models_owner_name ON models(kind, coalesce(owner_id, 0), name);",
-	/* 7: what LLM calls cost (SPEC.md §9). A job keeps its running cost
-	 * beside its tokens: cost_state 0 = no call counted, 1 = cost_amount
-	 * in cost_currency, 2 = unknown (a call without a price, or two
-	 * currencies); the order of enum dgen_cost_state. A record keeps the
-	 * usage of its execution (JSON, as usage_to_json writes it). */
-	"ALTER TABLE jobs ADD COLUMN cost_state INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE jobs ADD COLUMN cost_amount REAL NOT NULL DEFAULT 0;"
-	"ALTER TABLE jobs ADD COLUMN cost_currency TEXT;"
-	"ALTER TABLE records ADD COLUMN usage TEXT;",
 };
 
 int migrate_latest(void)
