@@ -116,6 +116,9 @@ struct dgen_block_ctx {
 	int64_t unit;
 	const struct dgen_jobstate_ops *jobstate;
 	void *jobstate_arg;
+	/* The pipeline's owner (0: none): a model name means this user's own
+	 * model of that name first, then the global one (SPEC.md §9). */
+	int64_t owner_id;
 };
 
 struct dgen_block_type {

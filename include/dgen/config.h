@@ -25,6 +25,8 @@ struct dgen_config {
 	char *llm_model;            /* LLM_MODEL */
 	char *llm_provider;         /* LLM_PROVIDER: "" = detect from endpoint */
 	char *llm_proxy;            /* LLM_PROXY: "" = no proxy at all */
+	char *llm_endpoint_allow;   /* LLM_ENDPOINT_ALLOW: hosts members' models may use */
+	bool llm_guarded;           /* not a setting: a member's model (netguard.h) */
 	long llm_timeout_ms;        /* LLM_TIMEOUT (seconds) */
 	long llm_connect_timeout_ms;/* LLM_CONNECT_TIMEOUT (seconds) */
 	int llm_max_retries;        /* LLM_MAX_RETRIES */

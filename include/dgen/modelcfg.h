@@ -21,7 +21,9 @@
  * the clients resolve them. Errors: those of the settings (DGEN_EINVALID). */
 int modelcfg_from_config(const struct dgen_config *cfg, enum dgen_model_kind kind,
 			 struct dgen_model *out, struct dgen_err *err);
-/* base with the endpoint, key, model and provider of m. */
+/* base with the endpoint, key, model and provider of m; a member's own
+ * model (owner_id set) also sets llm_guarded, so its client refuses inner
+ * addresses (netguard.h). */
 void modelcfg_config(const struct dgen_config *base, const struct dgen_model *m,
 		     enum dgen_model_kind kind, struct dgen_config *out);
 /* The rate budget (budget.h) of m in the process-wide table: one per

@@ -43,6 +43,7 @@ static const struct key keys[] = {
 	STR("LLM_MODEL", llm_model, "llama3"),
 	STR("LLM_PROVIDER", llm_provider, ""),
 	STR("LLM_PROXY", llm_proxy, ""),
+	STR("LLM_ENDPOINT_ALLOW", llm_endpoint_allow, ""),
 	SECS("LLM_TIMEOUT", llm_timeout_ms, "120", 1, 86400),
 	SECS("LLM_CONNECT_TIMEOUT", llm_connect_timeout_ms, "10", 1, 3600),
 	INT("LLM_MAX_RETRIES", llm_max_retries, "4", 0, 100),

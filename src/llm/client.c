@@ -40,6 +40,7 @@
 #include "dgen/json.h"
 #include "dgen/llm.h"
 #include "dgen/log.h"
+#include "dgen/netguard.h"
 #include "dgen/util.h"
 #include "provider.h"
 
@@ -73,6 +74,7 @@ struct dgen_llm_client {
 	struct dgen_price price; /* unknown unless set */
 	CURLSH *share;
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+	bool guard;       /* a member's model: refuse inner addresses (netguard.h) */
 };
 
 struct dgen_llm_handle {
@@ -86,6 +88,7 @@ struct dgen_llm_handle {
 	double deadline;
 	uint64_t rng;
 	char errbuf[CURL_ERROR_SIZE];
+	struct netguard_sock guard;
 };
 
 static void curl_init_once(void)
@@ -401,6 +404,7 @@ int llm_client_new(const struct dgen_config *cfg, struct dgen_llm_client **out,
 	c->patience_ms = cfg->llm_rate_limit_patience_ms > 0 ? cfg->llm_rate_limit_patience_ms : 0;
 	c->budget = budget_new(NULL);
 	c->own_budget = true;
+	c->guard = netguard_needed(cfg->llm_guarded, c->proxy, cfg->llm_endpoint_allow, ep);
 
 	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	c->headers = curl_slist_append(c->headers, "Accept: application/json");
@@ -615,6 +619,8 @@ struct dgen_llm_handle *llm_handle_new(struct dgen_llm_client *c)
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	h->guard.on = c->guard;
+	netguard_curl(e, &h->guard);
 	return h;
 }
 
@@ -743,6 +749,7 @@ static CURLcode perform(struct dgen_llm_handle *h, const char *body, size_t len,
 	h->too_big = false;
 	h->retry_after_ms = -1;
 	h->errbuf[0] = '\0';
+	h->guard.refused[0] = '\0';
 	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, timeout);
@@ -940,7 +947,12 @@ static void transfer_error(struct dgen_llm_handle *h, CURLcode cc, struct dgen_e
 	const char *raw = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
 	char *why = redact(c, raw, strlen(raw));
 
-	if (cc == CURLE_OPERATION_TIMEDOUT)
+	if (h->guard.refused[0])
+		dgen_err_set(last, DGEN_ELLM, "%s at %s refused: it resolves to %s, a loopback, "
+			     "link-local or private address (a member's model reaches one only "
+			     "when LLM_ENDPOINT_ALLOW names its host)", disp, c->where,
+			     h->guard.refused);
+	else if (cc == CURLE_OPERATION_TIMEDOUT)
 		dgen_err_set(last, DGEN_ELLM, "%s at %s timed out: %s", disp, c->where, why);
 	else if (cc == CURLE_PARTIAL_FILE)
 		dgen_err_set(last, DGEN_ELLM, "%s reply was cut off: %s", disp, why);
@@ -988,7 +1000,7 @@ static int judge_attempt(struct dgen_llm_handle *h, const struct dgen_llm_reques
 			     c->ad->display, c->max_response);
 	} else if (cc != CURLE_OK) {
 		transfer_error(h, cc, last);
-		*retry = retryable_curl(cc);
+		*retry = retryable_curl(cc) && !h->guard.refused[0];
 	} else if (status >= 200 && status < 300) {
 		if (read_reply(h, req, resp, last) == 0)
 			return 0;

@@ -63,6 +63,8 @@ void modelcfg_config(const struct dgen_config *base, const struct dgen_model *m,
 		     enum dgen_model_kind kind, struct dgen_config *out)
 {
 	*out = *base;
+	/* a member's own model: its client checks where it connects */
+	out->llm_guarded = m->owner_id != 0;
 	if (kind == DGEN_MODEL_EMBEDDING) {
 		out->embedding_endpoint = m->endpoint;
 		out->embedding_api_key = m->api_key ? m->api_key : (char *)"";
@@ -116,6 +118,9 @@ static void reason(const struct dgen_err *e, long status, char *msg, size_t msg_
 		snprintf(msg, msg_size, "the endpoint answered with a reply that could not be read");
 	else if (status > 0)
 		snprintf(msg, msg_size, "the endpoint answered HTTP %ld", status);
+	else if (strstr(e->msg, " refused: it resolves to "))
+		snprintf(msg, msg_size, "refused: the endpoint resolves to a loopback, link-local "
+			 "or private address");
 	else if (e->code == DGEN_ECANCELLED)
 		snprintf(msg, msg_size, "no answer in time");
 	else

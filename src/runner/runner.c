@@ -546,6 +546,7 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	ctx.on_wait = note_wait;
 	ctx.on_wait_arg = j;
 	ctx.job_id = j->id;
+	ctx.owner_id = j->owner->id;
 	ctx.unit = u->unit;
 	ctx.jobstate = &store_jobstate;
 	ctx.jobstate_arg = db;
@@ -812,6 +813,7 @@ static int plan_job(struct runner *r, struct dgen_db *db, struct dgen_llm_handle
 	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, 0);
 	struct dgen_plan_job pj = { .units = c->units, .ctx = &ctx };
 
+	ctx.owner_id = c->owner_id;
 	if (queue_done_units(db, c->job_id, &pj.done, &pj.n_done, err) ||
 	    queue_suspects(db, c->job_id, &j->suspects, &j->n_suspects, err) ||
 	    job_pipeline(r, c, &pj.pipeline, err) || job_seeds(r, c, &pj.seeds, err)) {

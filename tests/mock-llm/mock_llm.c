@@ -2004,7 +2004,10 @@ static void dispatch(struct conn *c, struct http_req *r)
 		handle_embed(c, r, P_GEMINI);
 	else if (strcmp(r->route, "/api/embed") == 0)
 		handle_embed(c, r, P_OLLAMA);
-	else if (strcmp(r->route, "/health") == 0) {
+	else if (strcmp(r->route, "/mock/redirect") == 0) { /* a client must not follow it */
+		count_path(r->route);
+		respond(c, 302, "application/json", "{}", 2, "Location: /v1/chat/completions\r\n", 0);
+	} else if (strcmp(r->route, "/health") == 0) {
 		count_path(r->route);
 		respond(c, 200, "application/json", "{\"ok\":true}", 11, NULL, 0);
 	} else
@@ -2334,6 +2337,7 @@ static void usage(FILE *f)
 "a system prompt seen before (same model) counts as cached input.\n"
 "\n"
 "Control endpoints:\n"
+"  ANY  /mock/redirect   302 to /v1/chat/completions (clients must not follow)\n"
 "  GET  /mock/config     the configuration (JSON)\n"
 "  POST /mock/config     merge a JSON object of keys; unknown keys are a 400\n"
 "  POST /mock/reset      clear log, counters and cache; config back to start-up\n"
