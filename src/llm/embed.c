@@ -18,6 +18,7 @@
 #include "dgen/clock.h"
 #include "dgen/embed.h"
 #include "dgen/json.h"
+#include "dgen/llm.h"
 #include "dgen/log.h"
 #include "dgen/util.h"
 
@@ -324,6 +325,11 @@ static bool sink_stop(const struct sink *s)
 	       (s->deadline > 0 && dgen_clock_mono() > s->deadline);
 }
 
+static bool sink_stop_cb(void *ud)
+{
+	return sink_stop(ud);
+}
+
 static int sink_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
 	(void)a;
@@ -351,6 +357,7 @@ static CURLcode post(const struct dgen_embed_client *c, struct curl_slist *hdr, 
 {
 	CURL *e = curl_easy_init();
 	CURLcode cc;
+	bool stopped;
 
 	*status = 0;
 	if (!e)
@@ -369,7 +376,7 @@ static CURLcode post(const struct dgen_embed_client *c, struct curl_slist *hdr, 
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, sink_progress);
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, s);
-	cc = curl_easy_perform(e);
+	cc = (CURLcode)llm_wait_perform(e, sink_stop_cb, s, &stopped);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(e);
 	return cc;
@@ -438,7 +445,7 @@ int embed_call(struct dgen_embed_client *c, const char *model, const char *const
 					     pname, status);
 			goto out;
 		}
-		usleep((useconds_t)pause_ms * 1000);
+		llm_wait_sleep(pause_ms, sink_stop_cb, &s);
 		if (pause_ms < 5000)
 			pause_ms *= 2;
 	}

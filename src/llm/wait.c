@@ -1,0 +1,133 @@
+/*
+ * wait.c - the one place an LLM or embeddings call waits (llm.h, "How a
+ * call waits"): the blocking default and the switch to a daemon's own.
+ *
+ * The default runs a transfer on the calling thread's multi handle,
+ * polled in POLL_SLICE_MS slices so that a stop (cancel, deadline) ends
+ * even a silent transfer within one slice. The multi is the thread's, not
+ * the call's: it holds the connection cache, so a thread making call
+ * after call keeps its connections alive; it is freed when the thread
+ * exits. libcurl's shared connection cache is not safe across threads
+ * (KNOWN_BUGS), so connections are never shared between threads.
+ */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "dgen/clock.h"
+#include "dgen/llm.h"
+
+#define POLL_SLICE_MS 50   /* how often a silent transfer checks for a stop */
+#define SLEEP_SLICE_MS 20  /* same, while waiting */
+
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t multi_key;
+
+static void multi_free(void *m)
+{
+	curl_multi_cleanup(m);
+}
+
+static void key_init(void)
+{
+	pthread_key_create(&multi_key, multi_free);
+}
+
+/* This thread's multi handle, made on first use. */
+static CURLM *thread_multi(void)
+{
+	CURLM *m;
+
+	pthread_once(&key_once, key_init);
+	m = pthread_getspecific(multi_key);
+	if (!m && (m = curl_multi_init()))
+		pthread_setspecific(multi_key, m);
+	return m;
+}
+
+static int blocking_perform(void *easy, dgen_llm_stop_fn stop, void *arg, bool *stopped)
+{
+	CURLM *multi = thread_multi();
+	CURLcode cc = CURLE_OK;
+	CURLMsg *msg;
+	int left;
+
+	*stopped = false;
+	if (!multi || curl_multi_add_handle(multi, easy) != CURLM_OK)
+		return CURLE_FAILED_INIT;
+	for (;;) {
+		int running = 0;
+
+		if (curl_multi_perform(multi, &running) != CURLM_OK) {
+			cc = CURLE_FAILED_INIT;
+			goto out;
+		}
+		if (!running)
+			break;
+		if (stop && stop(arg)) {
+			*stopped = true;
+			cc = CURLE_ABORTED_BY_CALLBACK;
+			goto out;
+		}
+		if (curl_multi_poll(multi, NULL, 0, POLL_SLICE_MS, NULL) != CURLM_OK) {
+			cc = CURLE_FAILED_INIT;
+			goto out;
+		}
+	}
+	while ((msg = curl_multi_info_read(multi, &left))) {
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy)
+			cc = msg->data.result;
+	}
+	if (cc == CURLE_ABORTED_BY_CALLBACK)
+		*stopped = true;
+out:
+	curl_multi_remove_handle(multi, easy);
+	return (int)cc;
+}
+
+/* Sleeps in slices so a stop is noticed within SLEEP_SLICE_MS. */
+static int blocking_sleep(long ms, dgen_llm_stop_fn stop, void *arg)
+{
+	double until = dgen_clock_mono() + (double)ms / 1000.0;
+
+	for (;;) {
+		double now = dgen_clock_mono();
+		long slice;
+		struct timespec ts;
+
+		if (stop && stop(arg))
+			return -1;
+		if (now >= until)
+			return 0;
+		slice = (long)((until - now) * 1000.0) + 1;
+		if (slice > SLEEP_SLICE_MS)
+			slice = SLEEP_SLICE_MS;
+		ts.tv_sec = 0;
+		ts.tv_nsec = slice * 1000000L;
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+}
+
+const struct dgen_llm_waiter llm_blocking_waiter = { blocking_perform, blocking_sleep };
+
+static const struct dgen_llm_waiter *waiter = &llm_blocking_waiter;
+
+void llm_set_waiter(const struct dgen_llm_waiter *w)
+{
+	waiter = w ? w : &llm_blocking_waiter;
+}
+
+int llm_wait_perform(void *easy, dgen_llm_stop_fn stop, void *arg, bool *stopped)
+{
+	return waiter->perform(easy, stop, arg, stopped);
+}
+
+int llm_wait_sleep(long ms, dgen_llm_stop_fn stop, void *arg)
+{
+	return waiter->sleep(ms, stop, arg);
+}
