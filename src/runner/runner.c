@@ -22,8 +22,22 @@
  * stored and the runner goes on by itself once a write succeeds again.
  *
  * Locking: one mutex guards the job list and every job's dispatch state;
- * workers hold it only to pick a unit and to report one done, never while
+ * units hold it only to be picked and to report done, never while
  * running a pipeline or writing to the database.
+ *
+ * Units in flight (README, "many requests in flight"): an LLM-bound unit
+ * spends nearly all its time waiting, so a thread per unit in flight
+ * costs its stack, its malloc arena and a context switch per wait for
+ * nothing, which at a thousand units ate more CPU than the work. Instead
+ * each unit runs on a coroutine (evloop.h: a ucontext with a small
+ * mmap'd stack) on one of a few event-loop threads, one per core; the
+ * unit's code stays synchronous and the waits yield: LLM and embeddings
+ * transfers go on the loop's libcurl multi handle (the llm waiter seam,
+ * llm.h), backoffs and storage retries become timers, and the commit of a
+ * unit's start and result is handed to the committer thread, which runs
+ * the group commit and wakes the units it stored. Nothing on a loop
+ * thread waits on a condition another coroutine of that thread must
+ * signal. The claiming loop (main thread) is as it was.
  */
 #include "config.h"
 
@@ -34,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +65,7 @@
 #include "dgen/saved_models.h"
 #include "dgen/usage.h"
 #include "dgen/util.h"
+#include "evloop.h"
 
 /* Claimed jobs at once, sharing the workers in turn; past it, up to
  * MAX_NEWCOMER_JOBS more, each of a user with no job running. */
@@ -116,13 +132,18 @@ struct runner {
 	int64_t lease_ms;
 
 	pthread_mutex_t lock;
-	/* Group commit of finished units (see commit_unit). */
+	/* Group commit of finished units (see commit_write): the committer
+	 * thread, on its own connection. */
 	pthread_mutex_t commit_lock;
-	pthread_cond_t committed;
+	pthread_cond_t commit_wake; /* units queued, or commit_quit */
 	struct pending *queue;     /* units waiting for the next commit */
-	bool committing;           /* a worker is committing a batch */
+	bool commit_quit;
 	double last_commit;        /* monotonic end of the last batch */
-	pthread_cond_t work;       /* a unit may be available, or quit */
+	struct dgen_db *commit_db;
+	pthread_t committer;
+	bool committer_started;
+	struct lane *lanes;        /* the event loops running units */
+	int n_lanes;
 	pthread_cond_t done;       /* a unit finished */
 	struct job *jobs;          /* claimed jobs */
 	struct owner *owners;      /* their owners */
@@ -134,6 +155,22 @@ struct runner {
 	double storage_back_at;    /* monotonic time it came back */
 	int64_t wal_limit;
 };
+
+/* An event loop of the runner, with the connection its units use for
+ * NearDuplicate's index (the committer has its own). */
+struct lane {
+	struct runner *r;
+	struct evloop *loop;
+	struct dgen_db *db;
+};
+
+/* A unit may be available (or the runner quits): the loops ask again. */
+static void wake_lanes(struct runner *r)
+{
+	for (int i = 0; i < r->n_lanes; i++)
+		if (r->lanes[i].loop)
+			evloop_wake(r->lanes[i].loop);
+}
 
 /* ---- picking and reporting units (under r->lock) ---------------------- */
 
@@ -283,7 +320,7 @@ struct pending {
 	struct dgen_job_counters after;
 	struct dgen_err err;
 	int rc;
-	bool done;
+	struct evco_event ev;      /* posted once stored (or not) */
 	struct pending *next;
 };
 
@@ -332,54 +369,73 @@ static void commit_batch(struct runner *r, struct dgen_db *db, struct pending *b
 
 /*
  * Group commit. sqlite lets one writer in at a time, and a stream of
- * one-unit commits from many threads would hold its lock nearly always,
+ * one-unit commits from many units would hold its lock nearly always,
  * starving the API's writes and this runner's own lease renewals. So the
- * first waiting worker commits every unit queued so far in one
- * transaction, while the others wait for it; and batches start at least
- * COMMIT_GAP apart, leaving the lock free for other connections between
- * them. A unit is durable when this returns 0.
+ * committer thread commits every unit queued so far in one transaction;
+ * and batches start at least COMMIT_GAP apart, leaving the lock free for
+ * other connections between them. A unit queues its write and parks its
+ * coroutine until the committer posts it; it is durable when this
+ * returns 0.
  */
 #define COMMIT_GAP 0.002
-static int commit_write(struct runner *r, struct dgen_db *db, int64_t job_id,
-			const struct dgen_unit_start *start, const struct dgen_unit_result *ur,
-			struct dgen_job_counters *after, struct dgen_err *err)
+static int commit_write(struct runner *r, int64_t job_id, const struct dgen_unit_start *start,
+			const struct dgen_unit_result *ur, struct dgen_job_counters *after,
+			struct dgen_err *err)
 {
 	struct pending me = { .job_id = job_id, .start = start, .ur = ur, .err = DGEN_ERR_INIT,
 			      .rc = -1 };
 
+	evco_event_init(&me.ev);
 	pthread_mutex_lock(&r->commit_lock);
 	me.next = r->queue;
 	r->queue = &me;
-	while (!me.done) {
-		struct pending *batch;
-		double wait;
-
-		if (r->committing) {
-			pthread_cond_wait(&r->committed, &r->commit_lock);
-			continue;
-		}
-		r->committing = true;
-		wait = r->last_commit + COMMIT_GAP - dgen_clock_mono();
-		pthread_mutex_unlock(&r->commit_lock);
-		if (wait > 0)
-			usleep((useconds_t)(wait * 1e6));
-		pthread_mutex_lock(&r->commit_lock);
-		batch = r->queue;
-		r->queue = NULL;
-		pthread_mutex_unlock(&r->commit_lock);
-		commit_batch(r, db, batch);
-		pthread_mutex_lock(&r->commit_lock);
-		for (struct pending *p = batch; p; p = p->next)
-			p->done = true;
-		r->committing = false;
-		r->last_commit = dgen_clock_mono();
-		pthread_cond_broadcast(&r->committed);
-	}
+	if (!me.next)
+		pthread_cond_signal(&r->commit_wake);
 	pthread_mutex_unlock(&r->commit_lock);
+	evco_wait(&me.ev);
 	if (after)
 		*after = me.after;
 	dgen_err_move(err, &me.err);
 	return me.rc;
+}
+
+/* The committer: a batch whenever units are queued, COMMIT_GAP after the
+ * last; each unit of it is posted once its write is done (and not touched
+ * after: its coroutine goes on). Ends when told to, with nothing queued. */
+static void *committer_main(void *arg)
+{
+	struct runner *r = arg;
+
+	pthread_mutex_lock(&r->commit_lock);
+	for (;;) {
+		struct pending *batch;
+		double wait;
+
+		while (!r->queue && !r->commit_quit)
+			pthread_cond_wait(&r->commit_wake, &r->commit_lock);
+		if (!r->queue)
+			break;
+		wait = r->last_commit + COMMIT_GAP - dgen_clock_mono();
+		if (wait > 0) {
+			pthread_mutex_unlock(&r->commit_lock);
+			usleep((useconds_t)(wait * 1e6));
+			pthread_mutex_lock(&r->commit_lock);
+		}
+		batch = r->queue;
+		r->queue = NULL;
+		pthread_mutex_unlock(&r->commit_lock);
+		commit_batch(r, r->commit_db, batch);
+		while (batch) {
+			struct pending *nx = batch->next;
+
+			evco_post(&batch->ev);
+			batch = nx;
+		}
+		pthread_mutex_lock(&r->commit_lock);
+		r->last_commit = dgen_clock_mono();
+	}
+	pthread_mutex_unlock(&r->commit_lock);
+	return NULL;
 }
 
 /* The storage is down (err is a storage fault): hand out nothing more. */
@@ -407,7 +463,7 @@ static void storage_back_locked(struct runner *r)
 	for (struct job *j = r->jobs; j; j = j->next_job)
 		j->last_renew = 0;
 	dgen_info("the database can be written again: going on");
-	pthread_cond_broadcast(&r->work);
+	wake_lanes(r);
 }
 
 static void storage_back(struct runner *r)
@@ -436,13 +492,13 @@ static bool give_up_storing(struct runner *r, struct job *j)
  * storage came back) or the runner gives up on the job (grace over).
  * 0 when stored, -1 with err set otherwise.
  */
-static int commit_unit(struct runner *r, struct dgen_db *db, struct job *j,
+static int commit_unit(struct runner *r, struct job *j,
 		       const struct dgen_unit_start *start, const struct dgen_unit_result *ur,
 		       struct dgen_job_counters *after, struct dgen_err *err)
 {
 	for (;;) {
 		dgen_err_clear(err);
-		if (commit_write(r, db, j->id, start, ur, after, err) == 0) {
+		if (commit_write(r, j->id, start, ur, after, err) == 0) {
 			storage_back(r);
 			return 0;
 		}
@@ -451,7 +507,7 @@ static int commit_unit(struct runner *r, struct dgen_db *db, struct job *j,
 		storage_fault(r, err);
 		if (give_up_storing(r, j))
 			return -1;
-		usleep((useconds_t)(STORAGE_RETRY_SECONDS * 1e6));
+		evco_sleep((long)(STORAGE_RETRY_SECONDS * 1000));
 	}
 }
 
@@ -510,7 +566,7 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	ctx.jobstate = &store_jobstate;
 	ctx.jobstate_arg = db;
 	pipeline_result_init(&res);
-	if (commit_unit(r, db, j, &us, NULL, NULL, &serr)) {
+	if (commit_unit(r, j, &us, NULL, NULL, &serr)) {
 		dgen_error("job %lld unit %lld: cannot write its start: %s", (long long)j->id,
 			   (long long)u->unit, serr.msg);
 		unit_unstored(r, j);
@@ -552,7 +608,7 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 		dgen_log(DGEN_LOG_WARN, res.trace_id, "job %lld unit %lld failed: %s",
 			 (long long)j->id, (long long)u->unit, err.msg);
 	}
-	rc = commit_unit(r, db, j, NULL, &ur, &after, &serr);
+	rc = commit_unit(r, j, NULL, &ur, &after, &serr);
 	if (rc) {
 		/* The unit stays unstored; a later claim runs it again. */
 		dgen_error("job %lld unit %lld: cannot store the result: %s", (long long)j->id,
@@ -595,69 +651,99 @@ static int runner_db_open(struct runner *r, struct dgen_db **db, struct dgen_err
 	return 0;
 }
 
-struct worker_arg {
-	struct runner *r;
-	pthread_t tid;
-	bool started;
+/* A unit picked for a coroutine. */
+struct work {
+	struct job *j;
+	struct dgen_unit u;
+	bool solo;
 };
 
-/* A worker: its own database connection and LLM handle, then units of
- * the claimed jobs in turn until the runner quits. A database that cannot
- * be opened is tried again every second. */
-static void *worker_main(void *arg)
+/* What a coroutine keeps from unit to unit: its LLM handle, and its own
+ * slot of the engine's per-thread handles of named models (exec.h). */
+struct co_local {
+	struct dgen_llm_handle *h;
+	void *slot, *saved;
+};
+
+/* The loop has a free coroutine: the next unit, counted in flight. */
+static void *lane_next(void *arg)
 {
-	struct runner *r = ((struct worker_arg *)arg)->r;
-	struct dgen_db *db = NULL;
-	struct dgen_err err = DGEN_ERR_INIT;
-	/* the client is made before the workers start: this cannot fail */
-	struct dgen_llm_handle *h = exec_handle_new(r->exec, &err);
+	struct runner *r = ((struct lane *)arg)->r;
+	struct work w = { 0 }, *out = NULL;
 
-	while (runner_db_open(r, &db, &err)) {
-		dgen_error("worker cannot open the database: %s", err.msg);
-		sleep(1);
-		pthread_mutex_lock(&r->lock);
-		if (r->quit) {
-			pthread_mutex_unlock(&r->lock);
-			goto out;
-		}
-		pthread_mutex_unlock(&r->lock);
-	}
 	pthread_mutex_lock(&r->lock);
-	for (;;) {
-		struct job *j = NULL;
-		struct dgen_unit u;
-		bool solo = false;
-
-		while (!r->quit && !pick_unit(r, &j, &u, &solo))
-			pthread_cond_wait(&r->work, &r->lock);
-		if (r->quit)
-			break;
-		j->in_flight++;
-		j->owner->in_flight++;
+	if (!r->quit && pick_unit(r, &w.j, &w.u, &w.solo)) {
+		w.j->in_flight++;
+		w.j->owner->in_flight++;
 		r->running++;
-		pthread_mutex_unlock(&r->lock);
-		run_unit(r, db, h, j, &u);
-		plan_unit_free(&u);
-		pthread_mutex_lock(&r->lock);
-		j->in_flight--;
-		/* No wake-up needed for the owner's quota: this worker picks
-		 * again at once and may take the slot it just freed. */
-		j->owner->in_flight--;
-		r->running--;
-		/* A suspect may start once nothing runs; others once it ended. */
-		if (solo)
-			r->solo = false;
-		if (solo || r->running == 0)
-			pthread_cond_broadcast(&r->work);
-		pthread_cond_signal(&r->done);
+		out = dgen_xmalloc(sizeof *out);
+		*out = w;
 	}
 	pthread_mutex_unlock(&r->lock);
-out:
-	db_close(db);
-	exec_handle_free(h);
-	dgen_err_clear(&err);
-	return NULL;
+	return out;
 }
+
+/* On a coroutine: runs the unit, then reports it done. The loop asks for
+ * the next unit at once, so the owner's freed quota needs no wake-up. */
+static void lane_run(void *arg, void *unit, void **local)
+{
+	struct lane *ln = arg;
+	struct runner *r = ln->r;
+	struct work *w = unit;
+	struct co_local *cl = *local;
+	struct dgen_err err = DGEN_ERR_INIT;
+
+	if (!cl)
+		*local = cl = dgen_xcalloc(1, sizeof *cl);
+	/* the client is made before the loops start: this cannot fail */
+	if (!cl->h)
+		cl->h = exec_handle_new(r->exec, &err);
+	dgen_err_clear(&err);
+	run_unit(r, ln->db, cl->h, w->j, &w->u);
+	plan_unit_free(&w->u);
+	pthread_mutex_lock(&r->lock);
+	w->j->in_flight--;
+	w->j->owner->in_flight--;
+	r->running--;
+	/* A suspect may start once nothing runs; others once it ended. */
+	if (w->solo)
+		r->solo = false;
+	if (w->solo || r->running == 0)
+		wake_lanes(r);
+	pthread_cond_signal(&r->done);
+	pthread_mutex_unlock(&r->lock);
+	free(w);
+}
+
+static void lane_enter(void *arg, void **local)
+{
+	struct co_local *cl = *local;
+
+	if (cl)
+		cl->saved = exec_swap_slot(((struct lane *)arg)->r->exec, cl->slot);
+}
+
+static void lane_leave(void *arg, void **local)
+{
+	struct co_local *cl = *local;
+
+	if (cl)
+		cl->slot = exec_swap_slot(((struct lane *)arg)->r->exec, cl->saved);
+}
+
+static void lane_drop(void *arg, void **local)
+{
+	struct co_local *cl = *local;
+
+	(void)arg;
+	if (cl)
+		exec_handle_free(cl->h);
+	free(cl);
+	*local = NULL;
+}
+
+static const struct evloop_ops lane_ops = { lane_next, lane_run, lane_enter, lane_leave,
+					    lane_drop };
 
 /* ---- the claiming loop (main thread) ----------------------------------- */
 
@@ -842,7 +928,7 @@ static void add_job(struct runner *r, struct job *j, const struct dgen_claim *c)
 	j->owner = owner_get(r, c);
 	j->next_job = r->jobs;
 	r->jobs = j;
-	pthread_cond_broadcast(&r->work);
+	wake_lanes(r);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -1049,8 +1135,7 @@ static void runner_init(struct runner *r, const struct dgen_config *cfg, const c
 	snprintf(r->runner_id, sizeof r->runner_id, "%s:%ld", host, (long)getpid());
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_init(&r->commit_lock, NULL);
-	pthread_cond_init(&r->committed, NULL);
-	pthread_cond_init(&r->work, NULL);
+	pthread_cond_init(&r->commit_wake, NULL);
 	pthread_cond_init(&r->done, NULL);
 }
 
@@ -1066,32 +1151,98 @@ static void runner_destroy(struct runner *r)
 	exec_free(r->exec);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->commit_lock);
-	pthread_cond_destroy(&r->committed);
-	pthread_cond_destroy(&r->work);
+	pthread_cond_destroy(&r->commit_wake);
 	pthread_cond_destroy(&r->done);
 }
 
-static int start_workers(struct runner *r, struct worker_arg *workers, int n,
-			 struct dgen_err *err)
+/* Opens a runner connection, waiting (like the claiming loop at start)
+ * while the storage cannot be written yet. */
+static int runner_db_wait(struct runner *r, struct dgen_db **db, volatile sig_atomic_t *terminate,
+			  struct dgen_err *err)
 {
-	for (int i = 0; i < n; i++) {
-		workers[i].r = r;
-		if (pthread_create(&workers[i].tid, NULL, worker_main, &workers[i]) != 0)
-			return dgen_err_set(err, DGEN_EIO, "cannot start worker thread %d", i);
-		workers[i].started = true;
+	while (runner_db_open(r, db, err)) {
+		if (db_err_storage(err) == DB_STORAGE_OK || *terminate)
+			return -1;
+		dgen_error("cannot open the database yet: %s", err->msg);
+		dgen_err_clear(err);
+		sleep(1);
 	}
 	return 0;
 }
 
-static void stop_workers(struct runner *r, struct worker_arg *workers, int n)
+/*
+ * The committer, then the event loops: one per core (at most one per
+ * unit in flight), sharing the units in flight between them; their
+ * coroutines make their calls through the loops' waiter.
+ */
+static int start_lanes(struct runner *r, int concurrency, volatile sig_atomic_t *terminate,
+		       struct dgen_err *err)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
+
+	if (n > concurrency)
+		n = concurrency > 0 ? concurrency : 1;
+	if (runner_db_wait(r, &r->commit_db, terminate, err))
+		return -1;
+	if (pthread_create(&r->committer, NULL, committer_main, r) != 0)
+		return dgen_err_set(err, DGEN_EIO, "cannot start the committer thread");
+	r->committer_started = true;
+	llm_set_waiter(&evloop_waiter);
+	r->lanes = dgen_xcalloc((size_t)n, sizeof *r->lanes);
+	r->n_lanes = n;
+	for (int i = 0; i < n; i++) {
+		struct lane *ln = &r->lanes[i];
+		int cap = concurrency / n + (i < concurrency % n);
+
+		ln->r = r;
+		if (runner_db_wait(r, &ln->db, terminate, err) ||
+		    evloop_start(&ln->loop, cap, &lane_ops, ln, err))
+			return -1;
+	}
+	return 0;
+}
+
+/* Units in flight end first (their commits need the committer), then
+ * the committer, with nothing left queued. */
+static void stop_lanes(struct runner *r)
 {
 	pthread_mutex_lock(&r->lock);
 	r->quit = true;
-	pthread_cond_broadcast(&r->work);
 	pthread_mutex_unlock(&r->lock);
-	for (int i = 0; i < n; i++)
-		if (workers[i].started)
-			pthread_join(workers[i].tid, NULL);
+	for (int i = 0; i < r->n_lanes; i++) {
+		evloop_stop(r->lanes[i].loop);
+		r->lanes[i].loop = NULL;
+		db_close(r->lanes[i].db);
+	}
+	free(r->lanes);
+	r->lanes = NULL;
+	r->n_lanes = 0;
+	llm_set_waiter(NULL);
+	if (r->committer_started) {
+		pthread_mutex_lock(&r->commit_lock);
+		r->commit_quit = true;
+		pthread_cond_signal(&r->commit_wake);
+		pthread_mutex_unlock(&r->commit_lock);
+		pthread_join(r->committer, NULL);
+		r->committer_started = false;
+	}
+	db_close(r->commit_db);
+	r->commit_db = NULL;
+}
+
+/* A socket per unit in flight: the soft limit on open files goes up to
+ * the hard one when the default would not do. */
+static void raise_nofile(int concurrency)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max ||
+	    rl.rlim_cur >= (rlim_t)concurrency * 2 + 256)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		dgen_warn("cannot raise the open files limit: %s", strerror(errno));
 }
 
 /* On the first pass after *terminate: no more units are handed out, and
@@ -1259,36 +1410,30 @@ int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
 	struct runner r;
 	struct dgen_db *db = NULL;
 	struct dgen_llm_handle *h = NULL;
-	struct worker_arg *workers = NULL;
 	char host[64] = "localhost";
-	int rc = -1, nworkers = cfg->runner_concurrency;
+	int rc = -1, concurrency = cfg->runner_concurrency;
 
 	gethostname(host, sizeof host - 1);
 	runner_init(&r, cfg, host);
+	raise_nofile(concurrency);
 	/* A database on storage that cannot be written yet (read-only, full)
-	 * is waited for, as the workers do: the runner goes on by itself. */
-	while (runner_db_open(&r, &db, err)) {
-		if (db_err_storage(err) == DB_STORAGE_OK || *opts->terminate)
-			goto out;
-		dgen_error("cannot open the database yet: %s", err->msg);
-		dgen_err_clear(err);
-		sleep(1);
-	}
+	 * is waited for: the runner goes on by itself. */
+	if (runner_db_wait(&r, &db, opts->terminate, err))
+		goto out;
 	r.exec = exec_new(cfg, blocks_registry());
 	runner_set_models(r.exec, db, cfg);
 	if (!(h = exec_handle_new(r.exec, err)))
 		goto out;
-	workers = dgen_xcalloc((size_t)nworkers, sizeof *workers);
-	if (start_workers(&r, workers, nworkers, err) == 0) {
-		dgen_info("runner %s started: %d workers, lease %ds, database %s", r.runner_id,
-			  nworkers, cfg->lease_seconds, cfg->database_path);
+	if (start_lanes(&r, concurrency, opts->terminate, err) == 0) {
+		dgen_info("runner %s started: %d units in flight on %d event loops, lease %ds, database %s",
+			  r.runner_id, concurrency, r.n_lanes, cfg->lease_seconds,
+			  cfg->database_path);
 		claim_loop(&r, db, h, opts, host);
 		rc = 0;
 	}
-	stop_workers(&r, workers, nworkers);
+	stop_lanes(&r);
 	dgen_info("runner %s stopped", r.runner_id);
 out:
-	free(workers);
 	exec_handle_free(h);
 	runner_destroy(&r);
 	db_close(db);
