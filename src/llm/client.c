@@ -8,13 +8,13 @@
  * of a client share DNS and TLS sessions through a CURLSH with a mutex per
  * lock kind. Connections are not shared between threads (libcurl documents
  * a shared connection cache as unsafe across threads, KNOWN_BUGS "A shared
- * connection cache is not thread-safe"); the thread's multi handle (or
- * the runner's event loop, wait.c) keeps them alive across calls instead,
+ * connection cache is not thread-safe"); each handle's multi handle (or
+ * the runner's event loop) keeps them alive across calls instead,
  * which is what a worker thread
  * making call after call needs.
  *
  * Each transfer runs through the waiter (llm.h, wait.c): by default on
- * the thread's multi handle polled in short slices, so a cancel flag or a
+ * the handle's private multi handle polled in short slices, so a cancel flag or a
  * deadline ends even a silent (hanging) transfer within one slice; the
  * progress callback checks them too while bytes flow.
  */
@@ -72,6 +72,7 @@ struct dgen_llm_client {
 struct dgen_llm_handle {
 	struct dgen_llm_client *c;
 	CURL *easy;
+	CURLM *multi;          /* its connection cache (blocking waiter) */
 	struct dgen_buf body;   /* the reply of the current attempt */
 	bool too_big;
 	long retry_after_ms;    /* from Retry-After / retry-after-ms, -1 = none */
@@ -557,7 +558,8 @@ struct dgen_llm_handle *llm_handle_new(struct dgen_llm_client *c)
 	h->retry_after_ms = -1;
 	dgen_buf_init(&h->body);
 	h->easy = e = curl_easy_init();
-	if (!e) {
+	h->multi = curl_multi_init();
+	if (!e || !h->multi) {
 		fprintf(stderr, "dgen: libcurl could not create a handle\n");
 		abort();
 	}
@@ -596,6 +598,7 @@ void llm_handle_free(struct dgen_llm_handle *h)
 {
 	if (!h)
 		return;
+	curl_multi_cleanup(h->multi);
 	curl_easy_cleanup(h->easy);
 	dgen_buf_free(&h->body);
 	free(h);
@@ -720,7 +723,7 @@ static CURLcode perform(struct dgen_llm_handle *h, const char *body, size_t len,
 	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, timeout);
-	return (CURLcode)llm_wait_perform(h->easy, stop_cb, h, stopped);
+	return (CURLcode)llm_wait_perform(h->easy, h->multi, stop_cb, h, stopped);
 }
 
 static int cancelled(struct dgen_llm_handle *h, struct dgen_err *err, const char *last)

@@ -376,7 +376,7 @@ static CURLcode post(const struct dgen_embed_client *c, struct curl_slist *hdr, 
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, sink_progress);
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, s);
-	cc = (CURLcode)llm_wait_perform(e, sink_stop_cb, s, &stopped);
+	cc = (CURLcode)llm_wait_perform(e, NULL, sink_stop_cb, s, &stopped);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(e);
 	return cc;

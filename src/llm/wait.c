@@ -2,19 +2,14 @@
  * wait.c - the one place an LLM or embeddings call waits (llm.h, "How a
  * call waits"): the blocking default and the switch to a daemon's own.
  *
- * The default runs a transfer on the calling thread's multi handle,
- * polled in POLL_SLICE_MS slices so that a stop (cancel, deadline) ends
- * even a silent transfer within one slice. The multi is the thread's, not
- * the call's: it holds the connection cache, so a thread making call
- * after call keeps its connections alive; it is freed when the thread
- * exits. libcurl's shared connection cache is not safe across threads
- * (KNOWN_BUGS), so connections are never shared between threads.
+ * The default runs a transfer on the caller's multi handle (its
+ * connection cache), polled in POLL_SLICE_MS slices so that a stop
+ * (cancel, deadline) ends even a silent transfer within one slice.
  */
 #include "config.h"
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -24,41 +19,20 @@
 #define POLL_SLICE_MS 50   /* how often a silent transfer checks for a stop */
 #define SLEEP_SLICE_MS 20  /* same, while waiting */
 
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t multi_key;
-
-static void multi_free(void *m)
+static int blocking_perform(void *easy, void *own, dgen_llm_stop_fn stop, void *arg,
+			    bool *stopped)
 {
-	curl_multi_cleanup(m);
-}
-
-static void key_init(void)
-{
-	pthread_key_create(&multi_key, multi_free);
-}
-
-/* This thread's multi handle, made on first use. */
-static CURLM *thread_multi(void)
-{
-	CURLM *m;
-
-	pthread_once(&key_once, key_init);
-	m = pthread_getspecific(multi_key);
-	if (!m && (m = curl_multi_init()))
-		pthread_setspecific(multi_key, m);
-	return m;
-}
-
-static int blocking_perform(void *easy, dgen_llm_stop_fn stop, void *arg, bool *stopped)
-{
-	CURLM *multi = thread_multi();
+	CURLM *multi = own ? own : curl_multi_init();
 	CURLcode cc = CURLE_OK;
 	CURLMsg *msg;
 	int left;
 
 	*stopped = false;
-	if (!multi || curl_multi_add_handle(multi, easy) != CURLM_OK)
+	if (!multi || curl_multi_add_handle(multi, easy) != CURLM_OK) {
+		if (multi && !own)
+			curl_multi_cleanup(multi);
 		return CURLE_FAILED_INIT;
+	}
 	for (;;) {
 		int running = 0;
 
@@ -86,6 +60,8 @@ static int blocking_perform(void *easy, dgen_llm_stop_fn stop, void *arg, bool *
 		*stopped = true;
 out:
 	curl_multi_remove_handle(multi, easy);
+	if (!own)
+		curl_multi_cleanup(multi);
 	return (int)cc;
 }
 
@@ -122,9 +98,10 @@ void llm_set_waiter(const struct dgen_llm_waiter *w)
 	waiter = w ? w : &llm_blocking_waiter;
 }
 
-int llm_wait_perform(void *easy, dgen_llm_stop_fn stop, void *arg, bool *stopped)
+int llm_wait_perform(void *easy, void *multi, dgen_llm_stop_fn stop, void *arg,
+		     bool *stopped)
 {
-	return waiter->perform(easy, stop, arg, stopped);
+	return waiter->perform(easy, multi, stop, arg, stopped);
 }
 
 int llm_wait_sleep(long ms, dgen_llm_stop_fn stop, void *arg)

@@ -349,13 +349,13 @@ bool evloop_on_coroutine(void)
 	return tl_loop && tl_loop->cur;
 }
 
-static int co_perform(void *easy, dgen_llm_stop_fn stop, void *arg, bool *stopped)
+static int co_perform(void *easy, void *own, dgen_llm_stop_fn stop, void *arg, bool *stopped)
 {
 	struct evloop *L = tl_loop;
 	struct evco *co = L ? L->cur : NULL;
 
 	if (!co)
-		return llm_blocking_waiter.perform(easy, stop, arg, stopped);
+		return llm_blocking_waiter.perform(easy, own, stop, arg, stopped);
 	*stopped = false;
 	if (stop && stop(arg)) {
 		*stopped = true;
