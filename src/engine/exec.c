@@ -156,11 +156,20 @@ struct dgen_registry *exec_registry(const struct dgen_exec *x)
 	return x->reg;
 }
 
+/* A changed price counts too: the clients carry it into every call. */
 static bool same_model(const struct dgen_model *a, const struct dgen_model *b)
 {
+	struct dgen_price pa, pb;
+
+	model_price(a, &pa);
+	model_price(b, &pb);
 #define SAME(f) (strcmp(a->f ? a->f : "", b->f ? b->f : "") == 0)
 	return SAME(name) && SAME(provider) && SAME(endpoint) && SAME(api_key) &&
-	       SAME(model_name) && a->is_default == b->is_default && a->dimensions == b->dimensions;
+	       SAME(model_name) && a->is_default == b->is_default && a->dimensions == b->dimensions &&
+	       a->max_in_flight == b->max_in_flight &&
+	       a->requests_per_minute == b->requests_per_minute &&
+	       a->tokens_per_minute == b->tokens_per_minute &&
+	       a->owner_id == b->owner_id && cost_price_equal(&pa, &pb);
 #undef SAME
 }
 
@@ -207,19 +216,31 @@ void exec_set_models(struct dgen_exec *x, struct dgen_model_list *llm,
 	pthread_mutex_unlock(&x->lock);
 }
 
+static void set_llm_price(struct dgen_llm_client *c, const struct dgen_model *m)
+{
+	struct dgen_price price;
+
+	model_price(m, &price);
+	llm_client_set_price(c, &price);
+}
+
 int exec_connect(struct dgen_exec *x, struct dgen_err *err)
 {
 	const struct dgen_model *def = NULL;
 	struct dgen_config c;
+	bool had;
 	int rc = 0;
 
 	pthread_mutex_lock(&x->lock);
+	had = x->llm != NULL;
 	c = *x->cfg;
-	if (x->models && (def = model_list_find(&x->models->llm, NULL)))
+	if (x->models && (def = model_list_find(&x->models->llm, 0, NULL)))
 		modelcfg_config(x->cfg, def, DGEN_MODEL_LLM, &c);
 	if (!x->llm && llm_client_new(&c, &x->llm, err) != 0) {
 		x->llm = NULL;
 		rc = -1;
+	} else if (def && !had) {
+		set_llm_price(x->llm, def);
 	}
 	pthread_mutex_unlock(&x->lock);
 	return rc;
@@ -256,12 +277,13 @@ void *exec_swap_slot(struct dgen_exec *x, void *slot)
 	return old;
 }
 
-/* The model called name in the current set (locked), or NULL with err
- * naming it; *idx its index. */
-static const struct dgen_model *named(const struct dgen_model_list *l, const char *name,
-				      enum dgen_model_kind kind, size_t *idx, struct dgen_err *err)
+/* The model called name in the current set as owner sees it (locked), or
+ * NULL with err naming it; *idx its index. */
+static const struct dgen_model *named(const struct dgen_model_list *l, int64_t owner,
+				      const char *name, enum dgen_model_kind kind, size_t *idx,
+				      struct dgen_err *err)
 {
-	const struct dgen_model *m = model_list_find(l, name);
+	const struct dgen_model *m = model_list_find(l, owner, name);
 
 	if (!m) {
 		if (name && *name)
@@ -292,6 +314,9 @@ static struct dgen_llm_handle *thread_handle(struct dgen_exec *x, struct models_
 			dgen_err_clear(&e);
 			return NULL;
 		}
+		/* the model's budget outlives this set of clients */
+		llm_client_set_budget(g->lc[i], modelcfg_budget(&g->llm.v[i]));
+		set_llm_price(g->lc[i], &g->llm.v[i]);
 	}
 	if (!s) {
 		s = dgen_xcalloc(1, sizeof *s);
@@ -327,7 +352,7 @@ static struct dgen_llm_handle *lookup_llm(const struct dgen_block_ctx *ctx, cons
 	pthread_mutex_lock(&x->lock);
 	if (x->models && x->models->llm.n > 0) {
 		*model_id = NULL;
-		if (named(&x->models->llm, name, DGEN_MODEL_LLM, &i, err))
+		if (named(&x->models->llm, ctx->owner_id, name, DGEN_MODEL_LLM, &i, err))
 			h = thread_handle(x, x->models, i, err);
 		pthread_mutex_unlock(&x->lock);
 		return h;
@@ -357,12 +382,17 @@ static struct dgen_embed_client *lookup_embedder(const struct dgen_block_ctx *ct
 		struct models_gen *g = x->models;
 
 		*model_id = NULL;
-		if (named(&g->emb, name, DGEN_MODEL_EMBEDDING, &i, err)) {
+		if (named(&g->emb, ctx->owner_id, name, DGEN_MODEL_EMBEDDING, &i, err)) {
 			modelcfg_config(x->cfg, &g->emb.v[i], DGEN_MODEL_EMBEDDING, &cfg);
 			if (!g->ec[i] && embed_client_new(&cfg, &g->ec[i], &e) != 0) {
 				g->ec[i] = NULL;
 				dgen_err_set(err, DGEN_EBLOCK, "embedding model '%s': %s",
 					     g->emb.v[i].name, e.msg);
+			} else {
+				struct dgen_price price;
+
+				model_price(&g->emb.v[i], &price);
+				embed_client_set_price(g->ec[i], &price);
 			}
 			c = g->ec[i];
 		}

@@ -20,6 +20,7 @@
 #include "dgen/json.h"
 #include "dgen/llm.h"
 #include "dgen/log.h"
+#include "dgen/netguard.h"
 #include "dgen/util.h"
 
 #define EMBED_DIM_MAX 65536
@@ -31,6 +32,8 @@ struct dgen_embed_client {
 	long timeout_ms, connect_timeout_ms;
 	int max_retries;
 	size_t max_response;
+	bool guard;        /* a member's model: refuse inner addresses (netguard.h) */
+	struct dgen_price price; /* unknown unless set */
 };
 
 static pthread_once_t embed_curl_once = PTHREAD_ONCE_INIT;
@@ -140,6 +143,8 @@ int embed_client_new(const struct dgen_config *cfg, struct dgen_embed_client **o
 				  : cfg->llm_api_key ? cfg->llm_api_key : "");
 	dgen_log_secret(c->api_key);
 	c->proxy = dgen_xstrdup(cfg->llm_proxy ? cfg->llm_proxy : "");
+	c->guard = netguard_needed(cfg->llm_guarded, c->proxy, cfg->llm_endpoint_allow,
+				   c->endpoint);
 	c->dimensions = cfg->embedding_dimensions > 0 ? (size_t)cfg->embedding_dimensions : 0;
 	c->timeout_ms = cfg->llm_timeout_ms > 0 ? cfg->llm_timeout_ms : 120000;
 	c->connect_timeout_ms = cfg->llm_connect_timeout_ms > 0 ? cfg->llm_connect_timeout_ms : 10000;
@@ -353,7 +358,7 @@ static struct json_object *request_body(const struct dgen_embed_client *c, const
 
 /* One POST; *status gets the HTTP status (0 on a transfer error). */
 static CURLcode post(const struct dgen_embed_client *c, struct curl_slist *hdr, const char *body,
-		     struct sink *s, long *status)
+		     struct sink *s, struct netguard_sock *g, long *status)
 {
 	CURL *e = curl_easy_init();
 	CURLcode cc;
@@ -376,6 +381,9 @@ static CURLcode post(const struct dgen_embed_client *c, struct curl_slist *hdr, 
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, sink_progress);
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, s);
+	g->on = c->guard;
+	g->refused[0] = '\0';
+	netguard_curl(e, g);
 	cc = (CURLcode)llm_wait_perform(e, NULL, sink_stop_cb, s, &stopped);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(e);
@@ -385,6 +393,11 @@ static CURLcode post(const struct dgen_embed_client *c, struct curl_slist *hdr, 
 /* Retries what may succeed later (connection errors, 408, 429, 5xx) with
  * a doubling pause from 200 ms; stops at once on cancel or deadline. The
  * key only ever goes into its header. */
+void embed_client_set_price(struct dgen_embed_client *c, const struct dgen_price *p)
+{
+	c->price = *p;
+}
+
 int embed_call(struct dgen_embed_client *c, const char *model, const char *const *texts,
 	       size_t n, const atomic_int *cancel, double deadline, double **vectors,
 	       size_t *dim, struct dgen_llm_usage *usage, struct dgen_err *err)
@@ -392,8 +405,10 @@ int embed_call(struct dgen_embed_client *c, const char *model, const char *const
 	struct json_object *req = request_body(c, model, texts, n);
 	struct curl_slist *hdr = NULL;
 	struct sink s = { DGEN_BUF_INIT, c->max_response, false, cancel, deadline };
+	struct netguard_sock g = { false, "" };
 	const char *pname = llm_provider_name(c->provider);
 	long status = 0, pause_ms = 200;
+	int64_t before = usage ? usage->input_tokens : 0;
 	int rc = -1;
 
 	*vectors = NULL;
@@ -416,9 +431,15 @@ int embed_call(struct dgen_embed_client *c, const char *model, const char *const
 			dgen_err_set(err, DGEN_ECANCELLED, "embeddings call cancelled");
 			goto out;
 		}
-		cc = post(c, hdr, dgen_json_compact(req), &s, &status);
+		cc = post(c, hdr, dgen_json_compact(req), &s, &g, &status);
 		if (sink_stop(&s)) {
 			dgen_err_set(err, DGEN_ECANCELLED, "embeddings call cancelled");
+			goto out;
+		}
+		if (g.refused[0]) {
+			dgen_err_set(err, DGEN_ELLM, "embeddings endpoint of %s refused: it resolves "
+				     "to %s, a loopback, link-local or private address", pname,
+				     g.refused);
 			goto out;
 		}
 		if (s.too_big) {
@@ -450,6 +471,13 @@ int embed_call(struct dgen_embed_client *c, const char *model, const char *const
 			pause_ms *= 2;
 	}
 out:
+	/* a reply that told its usage is priced; one that did not adds nothing */
+	if (usage && usage->input_tokens > before) {
+		struct dgen_cost cost;
+
+		cost_of_call(&c->price, usage->input_tokens - before, 0, 0, &cost);
+		cost_add(&usage->cost, &cost);
+	}
 	curl_slist_free_all(hdr);
 	dgen_buf_free(&s.b);
 	json_object_put(req);
