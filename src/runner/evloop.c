@@ -96,6 +96,7 @@ struct evloop {
 	CURLM *multi;
 	double curl_due;            /* monotonic; < 0: libcurl wants no timeout */
 	double last_io;             /* monotonic end of the last io_round */
+	double last_scan;           /* monotonic time of the last stop scan */
 	const struct evloop_ops *ops;
 	void *arg;
 	int cap, running;
@@ -461,7 +462,7 @@ void evloop_wake(struct evloop *L)
 /* ---- the loop ----------------------------------------------------------- */
 
 /* Posted coroutines, due timers and stopped waits become ready. */
-static void collect(struct evloop *L, double now, double *last_scan)
+static void collect(struct evloop *L, double now)
 {
 	struct evco *in;
 
@@ -483,9 +484,9 @@ static void collect(struct evloop *L, double now, double *last_scan)
 			ready_push(L, t.co);
 		}
 	}
-	if (now - *last_scan < STOP_SCAN_MS / 1000.0)
+	if (now - L->last_scan < STOP_SCAN_MS / 1000.0)
 		return;
-	*last_scan = now;
+	L->last_scan = now;
 	for (struct evco *co = L->waits, *nx; co; co = nx) {
 		nx = co->wnext;
 		if (!co->stop(co->stop_arg))
@@ -578,7 +579,8 @@ static void io_round(struct evloop *L, int timeout_ms)
  * and the sockets are looked at every IO_GAP, so an answer that says
  * "slow down" reaches its model's budget (its coroutine goes first)
  * before the rest of the queue asks it for more, as with one thread per
- * call.
+ * call; and commits done meanwhile, due timers and stops join the queue
+ * then too, instead of after the whole of it.
  */
 #define IO_GAP 0.0001
 static void run_ready(struct evloop *L, bool *ended)
@@ -594,15 +596,16 @@ static void run_ready(struct evloop *L, bool *ended)
 			*ended = true;
 		}
 		if (L->ready && ((L->curl_due >= 0 && dgen_clock_mono() >= L->curl_due) ||
-				 dgen_clock_mono() - L->last_io >= IO_GAP))
+				 dgen_clock_mono() - L->last_io >= IO_GAP)) {
 			io_round(L, 0);
+			collect(L, dgen_clock_mono());
+		}
 	}
 }
 
 static void *loop_main(void *arg)
 {
 	struct evloop *L = arg;
-	double last_scan = 0;
 	bool ended = true;
 
 	tl_loop = L;
@@ -610,7 +613,7 @@ static void *loop_main(void *arg)
 		double now = dgen_clock_mono();
 		bool quit;
 
-		collect(L, now, &last_scan);
+		collect(L, now);
 		if (L->curl_due >= 0 && now >= L->curl_due) {
 			L->curl_due = -1;
 			curl_act(L, CURL_SOCKET_TIMEOUT, 0);
