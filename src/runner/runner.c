@@ -315,6 +315,15 @@ static void job_stop(struct job *j, enum dgen_job_status st, const char *why)
 
 /* ---- one unit ---------------------------------------------------------- */
 
+/* A unit picked for a coroutine. */
+struct work {
+	struct job *j;
+	struct dgen_unit u;
+	bool solo;
+	bool started;              /* its start is stored already */
+	bool quota_freed;          /* its LLM calls are over: off the owner's quota */
+};
+
 /* A unit's start (ur NULL) or its result, waiting for the next commit. */
 struct pending {
 	int64_t job_id;
@@ -324,6 +333,7 @@ struct pending {
 	struct dgen_err err;
 	int rc;
 	struct evco_event ev;      /* posted once stored (or not) */
+	bool silent;               /* not posted: the next one of its pair is */
 	struct pending *next;
 };
 
@@ -376,26 +386,43 @@ static void commit_batch(struct runner *r, struct dgen_db *db, struct pending *b
  * starving the API's writes and this runner's own lease renewals. So the
  * committer thread commits every unit queued so far in one transaction;
  * and batches start at least COMMIT_GAP apart, leaving the lock free for
- * other connections between them. A unit queues its write and parks its
- * coroutine until the committer posts it; it is durable when this
- * returns 0.
+ * other connections between them. A unit queues its writes (n of them:
+ * a finished unit's result goes with the start of the unit its coroutine
+ * runs next, one wait for both) and parks its coroutine until the
+ * committer posts the last; each is durable when its rc is 0.
  */
 #define COMMIT_GAP 0.002
+static void commit_wait(struct runner *r, struct pending *p, size_t n)
+{
+	bool first;
+
+	for (size_t i = 0; i < n; i++) {
+		p[i].err = (struct dgen_err)DGEN_ERR_INIT;
+		p[i].rc = -1;
+		p[i].silent = i + 1 < n;
+	}
+	evco_event_init(&p[n - 1].ev);
+	pthread_mutex_lock(&r->commit_lock);
+	first = !r->queue;
+	/* pushed last first: the batch meets them in order, the posted one
+	 * last, so the committer is done with all of them when it posts */
+	for (size_t i = n; i-- > 0;) {
+		p[i].next = r->queue;
+		r->queue = &p[i];
+	}
+	if (first)
+		pthread_cond_signal(&r->commit_wake);
+	pthread_mutex_unlock(&r->commit_lock);
+	evco_wait(&p[n - 1].ev);
+}
+
 static int commit_write(struct runner *r, int64_t job_id, const struct dgen_unit_start *start,
 			const struct dgen_unit_result *ur, struct dgen_job_counters *after,
 			struct dgen_err *err)
 {
-	struct pending me = { .job_id = job_id, .start = start, .ur = ur, .err = DGEN_ERR_INIT,
-			      .rc = -1 };
+	struct pending me = { .job_id = job_id, .start = start, .ur = ur };
 
-	evco_event_init(&me.ev);
-	pthread_mutex_lock(&r->commit_lock);
-	me.next = r->queue;
-	r->queue = &me;
-	if (!me.next)
-		pthread_cond_signal(&r->commit_wake);
-	pthread_mutex_unlock(&r->commit_lock);
-	evco_wait(&me.ev);
+	commit_wait(r, &me, 1);
 	if (after)
 		*after = me.after;
 	dgen_err_move(err, &me.err);
@@ -431,7 +458,8 @@ static void *committer_main(void *arg)
 		while (batch) {
 			struct pending *nx = batch->next;
 
-			evco_post(&batch->ev);
+			if (!batch->silent)
+				evco_post(&batch->ev);
 			batch = nx;
 		}
 		pthread_mutex_lock(&r->commit_lock);
@@ -581,12 +609,106 @@ static int store_near_dup(void *db, int64_t job_id, int64_t unit, const uint32_t
 
 static const struct dgen_jobstate_ops store_jobstate = { store_near_dup };
 
-/* Runs one unit and stores its record or failure: its start first, so a
- * death while it runs is blamed on it. A unit cut short by cancel or the
- * time limit is stored as nothing: it was not finished. */
-static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
-		     struct job *j, const struct dgen_unit *u)
+/* The next unit to run, counted in flight, or NULL. */
+static struct work *work_pick(struct runner *r)
 {
+	struct work w = { 0 }, *out = NULL;
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->quit && pick_unit(r, &w.j, &w.u, &w.solo)) {
+		w.j->in_flight++;
+		w.j->owner->in_flight++;
+		r->running++;
+		out = dgen_xmalloc(sizeof *out);
+		*out = w;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return out;
+}
+
+/* w's LLM calls are over: its owner's quota counts the next unit instead
+ * (w stays in flight for its job until it is stored). */
+static void work_free_quota(struct runner *r, struct work *w)
+{
+	pthread_mutex_lock(&r->lock);
+	w->j->owner->in_flight--;
+	w->quota_freed = true;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* w is over (stored or not): it leaves the units in flight, and is freed. */
+static void work_done(struct runner *r, struct work *w)
+{
+	plan_unit_free(&w->u);
+	pthread_mutex_lock(&r->lock);
+	w->j->in_flight--;
+	if (!w->quota_freed)
+		w->j->owner->in_flight--;
+	r->running--;
+	/* A suspect may start once nothing runs; others once it ended. */
+	if (w->solo)
+		r->solo = false;
+	if (w->solo || r->running == 0)
+		wake_lanes(r);
+	pthread_cond_signal(&r->done);
+	pthread_mutex_unlock(&r->lock);
+	free(w);
+}
+
+static bool job_stopping(struct runner *r, struct job *j)
+{
+	bool stop;
+
+	pthread_mutex_lock(&r->lock);
+	stop = j->stop;
+	pthread_mutex_unlock(&r->lock);
+	return stop;
+}
+
+/*
+ * Stores a finished unit's result and, in the same commit, the start of
+ * nx, the unit its coroutine runs next (NULL: none): one wait for both.
+ * When that commit fails, the result goes through commit_unit() (which
+ * waits out a storage fault) and nx writes its start itself before it
+ * runs. 0 when the result is stored, -1 with err set otherwise.
+ */
+static int commit_result(struct runner *r, struct job *j, const struct dgen_unit_result *ur,
+			 struct dgen_job_counters *after, struct work *nx, struct dgen_err *err)
+{
+	struct dgen_unit_start ns;
+	struct pending p[2] = { { .job_id = j->id, .ur = ur } };
+
+	if (!nx)
+		return commit_unit(r, j, NULL, ur, after, err);
+	ns = (struct dgen_unit_start){ nx->u.unit, nx->u.seed_index, nx->u.repetition,
+				       nx->u.chunk_index };
+	p[1] = (struct pending){ .job_id = nx->j->id, .start = &ns };
+	commit_wait(r, p, 2);
+	nx->started = p[1].rc == 0;
+	dgen_err_clear(&p[1].err);
+	if (p[0].rc == 0) {
+		*after = p[0].after;
+		storage_back(r);
+		return 0;
+	}
+	if (db_err_storage(&p[0].err) == DB_STORAGE_OK) {
+		dgen_err_move(err, &p[0].err);
+		return -1;
+	}
+	dgen_err_clear(&p[0].err);
+	return commit_unit(r, j, NULL, ur, after, err);
+}
+
+/* Runs one unit and stores its record or failure: its start first (unless
+ * stored with the unit before it), so a death while it runs is blamed on
+ * it. A unit cut short by cancel or the time limit is stored as nothing:
+ * it was not finished. Once it ran, the coroutine's next unit is picked
+ * (*next) and its start stored with this unit's result. */
+static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
+		     struct work *w, struct work **next)
+{
+	struct job *j = w->j;
+	const struct dgen_unit *u = &w->u;
 	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, j->deadline);
 	struct dgen_exec_result res;
 	struct dgen_unit_result ur = { 0 };
@@ -607,7 +729,7 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	ctx.jobstate = &store_jobstate;
 	ctx.jobstate_arg = db;
 	pipeline_result_init(&res);
-	if (commit_unit(r, j, &us, NULL, NULL, &serr)) {
+	if (!w->started && commit_unit(r, j, &us, NULL, NULL, &serr)) {
 		dgen_error("job %lld unit %lld: cannot write its start: %s", (long long)j->id,
 			   (long long)u->unit, serr.msg);
 		unit_unstored(r, j);
@@ -650,7 +772,11 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 		dgen_log(DGEN_LOG_WARN, res.trace_id, "job %lld unit %lld failed: %s",
 			 (long long)j->id, (long long)u->unit, err.msg);
 	}
-	rc = commit_unit(r, j, NULL, &ur, &after, &serr);
+	if (!w->solo) {
+		work_free_quota(r, w);
+		*next = work_pick(r);
+	}
+	rc = commit_result(r, j, &ur, &after, *next, &serr);
 	if (rc) {
 		/* The unit stays unstored; a later claim runs it again. */
 		dgen_error("job %lld unit %lld: cannot store the result: %s", (long long)j->id,
@@ -694,13 +820,6 @@ static int runner_db_open(struct runner *r, struct dgen_db **db, struct dgen_err
 	return 0;
 }
 
-/* A unit picked for a coroutine. */
-struct work {
-	struct job *j;
-	struct dgen_unit u;
-	bool solo;
-};
-
 /* What a coroutine keeps from unit to unit: its LLM handle, and its own
  * slot of the engine's per-thread handles of named models (exec.h). */
 struct co_local {
@@ -711,23 +830,16 @@ struct co_local {
 /* The loop has a free coroutine: the next unit, counted in flight. */
 static void *lane_next(void *arg)
 {
-	struct runner *r = ((struct lane *)arg)->r;
-	struct work w = { 0 }, *out = NULL;
-
-	pthread_mutex_lock(&r->lock);
-	if (!r->quit && pick_unit(r, &w.j, &w.u, &w.solo)) {
-		w.j->in_flight++;
-		w.j->owner->in_flight++;
-		r->running++;
-		out = dgen_xmalloc(sizeof *out);
-		*out = w;
-	}
-	pthread_mutex_unlock(&r->lock);
-	return out;
+	return work_pick(((struct lane *)arg)->r);
 }
 
-/* On a coroutine: runs the unit, then reports it done. The loop asks for
- * the next unit at once, so the owner's freed quota needs no wake-up. */
+/*
+ * On a coroutine: runs the unit, then the units picked as each one ends
+ * (their starts stored with its result), until none is left for now. A
+ * unit picked so whose job stopped meanwhile (its limit reached by the
+ * result stored with its start, a cancel, a stop) does not run: it counts
+ * as unstored, like a unit cut short.
+ */
 static void lane_run(void *arg, void *unit, void **local)
 {
 	struct lane *ln = arg;
@@ -742,20 +854,18 @@ static void lane_run(void *arg, void *unit, void **local)
 	if (!cl->h)
 		cl->h = exec_handle_new(r->exec, &err);
 	dgen_err_clear(&err);
-	run_unit(r, ln->db, cl->h, w->j, &w->u);
-	plan_unit_free(&w->u);
-	pthread_mutex_lock(&r->lock);
-	w->j->in_flight--;
-	w->j->owner->in_flight--;
-	r->running--;
-	/* A suspect may start once nothing runs; others once it ended. */
-	if (w->solo)
-		r->solo = false;
-	if (w->solo || r->running == 0)
-		wake_lanes(r);
-	pthread_cond_signal(&r->done);
-	pthread_mutex_unlock(&r->lock);
-	free(w);
+	while (w) {
+		struct work *next = NULL;
+
+		run_unit(r, ln->db, cl->h, w, &next);
+		work_done(r, w);
+		if (next && job_stopping(r, next->j)) {
+			unit_unstored(r, next->j);
+			work_done(r, next);
+			next = NULL;
+		}
+		w = next;
+	}
 }
 
 static void lane_enter(void *arg, void **local)
