@@ -58,6 +58,7 @@
 #endif
 
 #define STOP_SCAN_MS 50
+#define RECV_BUFFER 2048L
 #define MAX_EVENTS 256
 
 enum co_state { CO_IDLE, CO_READY, CO_RUNNING, CO_CURL, CO_TIMER, CO_EVENT };
@@ -363,7 +364,7 @@ bool evloop_on_coroutine(void)
 	return tl_loop && tl_loop->cur;
 }
 
-static int co_perform(void *easy, void *own, dgen_llm_stop_fn stop, void *arg, bool *stopped)
+static int co_perform(void *easy, void **own, dgen_llm_stop_fn stop, void *arg, bool *stopped)
 {
 	struct evloop *L = tl_loop;
 	struct evco *co = L ? L->cur : NULL;
@@ -375,6 +376,9 @@ static int co_perform(void *easy, void *own, dgen_llm_stop_fn stop, void *arg, b
 		*stopped = true;
 		return CURLE_ABORTED_BY_CALLBACK;
 	}
+	/* libcurl's 16 KiB receive buffer per handle is most of a unit's
+	 * memory at thousands in flight; replies are a few KiB */
+	curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, RECV_BUFFER);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)co);
 	if (curl_multi_add_handle(L->multi, easy) != CURLM_OK)
 		return CURLE_FAILED_INIT;

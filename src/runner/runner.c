@@ -672,7 +672,7 @@ static bool job_stopping(struct runner *r, struct job *j)
  * waits out a storage fault) and nx writes its start itself before it
  * runs. 0 when the result is stored, -1 with err set otherwise.
  */
-static int commit_result(struct runner *r, struct job *j, const struct dgen_unit_result *ur,
+static __attribute__((noinline)) int commit_result(struct runner *r, struct job *j, const struct dgen_unit_result *ur,
 			 struct dgen_job_counters *after, struct work *nx, struct dgen_err *err)
 {
 	struct dgen_unit_start ns;
@@ -699,90 +699,80 @@ static int commit_result(struct runner *r, struct job *j, const struct dgen_unit
 	return commit_unit(r, j, NULL, ur, after, err);
 }
 
-/* Runs one unit and stores its record or failure: its start first (unless
- * stored with the unit before it), so a death while it runs is blamed on
- * it. A unit cut short by cancel or the time limit is stored as nothing:
- * it was not finished. Once it ran, the coroutine's next unit is picked
- * (*next) and its start stored with this unit's result. */
-static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
-		     struct work *w, struct work **next)
+/* Stores w's start before it runs (0), or counts it unstored (-1). Out
+ * of line, like store_result(): what they keep on the stack is not on it
+ * while the unit's pipeline runs (coroutine stacks are small). */
+static __attribute__((noinline)) int store_start(struct runner *r, struct work *w)
+{
+	const struct dgen_unit *u = &w->u;
+	struct dgen_unit_start us = { u->unit, u->seed_index, u->repetition, u->chunk_index };
+	struct dgen_err serr = DGEN_ERR_INIT;
+
+	if (w->started || commit_unit(r, w->j, &us, NULL, NULL, &serr) == 0)
+		return 0;
+	dgen_error("job %lld unit %lld: cannot write its start: %s", (long long)w->j->id,
+		   (long long)u->unit, serr.msg);
+	dgen_err_clear(&serr);
+	unit_unstored(r, w->j);
+	return -1;
+}
+
+/* Stores the record or failure of w (rc and err: how its pipeline ended,
+ * res: what it made), with the start of the coroutine's next unit, picked
+ * here (*next); then stops the job if that reached one of its limits. */
+static __attribute__((noinline)) void store_result(struct runner *r, struct work *w,
+						   struct dgen_exec_result *res, int rc,
+						   const struct dgen_err *err, struct work **next)
 {
 	struct job *j = w->j;
 	const struct dgen_unit *u = &w->u;
-	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, j->deadline);
-	struct dgen_exec_result res;
 	struct dgen_unit_result ur = { 0 };
-	struct dgen_unit_start us = { u->unit, u->seed_index, u->repetition, u->chunk_index };
 	struct dgen_job_counters after = { 0 };
-	struct dgen_err err = DGEN_ERR_INIT, serr = DGEN_ERR_INIT;
+	struct dgen_err serr = DGEN_ERR_INIT;
 	struct dgen_llm_usage total;
 	const char *exceeded;
-	int rc;
-
-	ctx.on_block = note_block;
-	ctx.on_block_arg = j;
-	ctx.on_wait = note_wait;
-	ctx.on_wait_arg = j;
-	ctx.job_id = j->id;
-	ctx.owner_id = j->owner->id;
-	ctx.unit = u->unit;
-	ctx.jobstate = &store_jobstate;
-	ctx.jobstate_arg = db;
-	pipeline_result_init(&res);
-	if (!w->started && commit_unit(r, j, &us, NULL, NULL, &serr)) {
-		dgen_error("job %lld unit %lld: cannot write its start: %s", (long long)j->id,
-			   (long long)u->unit, serr.msg);
-		unit_unstored(r, j);
-		goto out;
-	}
-	if (pipeline_is_multiplier(j->plan.pipeline))
-		rc = pipeline_execute_chunk(j->plan.pipeline, u->state, &ctx, &res, &err);
-	else
-		rc = pipeline_execute(j->plan.pipeline, u->state, &ctx, &res, &err);
-	if (rc && (err.code == DGEN_ECANCELLED || atomic_load(&j->cancel)))
-		goto out;
 
 	ur.unit = u->unit;
 	ur.seed_index = u->seed_index;
 	ur.repetition = u->repetition;
 	ur.chunk_index = u->chunk_index;
-	ur.trace = res.trace ? dgen_json_compact(res.trace) : "[]";
-	ur.input_tokens = res.usage.input_tokens;
-	ur.output_tokens = res.usage.output_tokens;
-	ur.cached_tokens = res.usage.cached_tokens;
-	ur.cost = res.usage.cost;
+	ur.trace = res->trace ? dgen_json_compact(res->trace) : "[]";
+	ur.input_tokens = res->usage.input_tokens;
+	ur.output_tokens = res->usage.output_tokens;
+	ur.cached_tokens = res->usage.cached_tokens;
+	ur.cost = res->usage.cost;
 	if (rc == 0) {
 		size_t n = pipeline_n_blocks(j->plan.pipeline);
 
-		ur.output = exec_output_text(res.result);
+		ur.output = exec_output_text(res->result);
 		ur.metadata = u->state_text;
-		ur.accumulated_state = dgen_json_compact(res.result);
-		ur.trace_id = res.trace_id;
+		ur.accumulated_state = dgen_json_compact(res->result);
+		ur.trace_id = res->trace_id;
 		if (n) {
 			ur.current_block = pipeline_block_type(j->plan.pipeline, n - 1)->type;
 			ur.current_step = (int64_t)n;
 		}
 	} else {
 		ur.failed = true;
-		ur.block_type = res.failed_block;
-		ur.step = res.failed_step;
-		ur.error = err.msg;
-		ur.current_block = res.failed_block;
-		ur.current_step = res.failed_step;
-		dgen_log(DGEN_LOG_WARN, res.trace_id, "job %lld unit %lld failed: %s",
-			 (long long)j->id, (long long)u->unit, err.msg);
+		ur.block_type = res->failed_block;
+		ur.step = res->failed_step;
+		ur.error = err->msg;
+		ur.current_block = res->failed_block;
+		ur.current_step = res->failed_step;
+		dgen_log(DGEN_LOG_WARN, res->trace_id, "job %lld unit %lld failed: %s",
+			 (long long)j->id, (long long)u->unit, err->msg);
 	}
 	if (!w->solo) {
 		work_free_quota(r, w);
 		*next = work_pick(r);
 	}
-	rc = commit_result(r, j, &ur, &after, *next, &serr);
-	if (rc) {
+	if (commit_result(r, j, &ur, &after, *next, &serr)) {
 		/* The unit stays unstored; a later claim runs it again. */
 		dgen_error("job %lld unit %lld: cannot store the result: %s", (long long)j->id,
 			   (long long)u->unit, serr.msg);
+		dgen_err_clear(&serr);
 		unit_unstored(r, j);
-		goto out;
+		return;
 	}
 	total = (struct dgen_llm_usage){ .input_tokens = after.input_tokens,
 					 .output_tokens = after.output_tokens,
@@ -796,10 +786,43 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 		job_stop(j, DGEN_JOB_STOPPED, why);
 		pthread_mutex_unlock(&r->lock);
 	}
+}
+
+/* Runs one unit and stores its record or failure: its start first (unless
+ * stored with the unit before it), so a death while it runs is blamed on
+ * it. A unit cut short by cancel or the time limit is stored as nothing:
+ * it was not finished. Once it ran, the coroutine's next unit is picked
+ * (*next) and its start stored with this unit's result. */
+static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
+		     struct work *w, struct work **next)
+{
+	struct job *j = w->j;
+	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, j->deadline);
+	struct dgen_exec_result res;
+	struct dgen_err err = DGEN_ERR_INIT;
+	int rc;
+
+	ctx.on_block = note_block;
+	ctx.on_block_arg = j;
+	ctx.on_wait = note_wait;
+	ctx.on_wait_arg = j;
+	ctx.job_id = j->id;
+	ctx.owner_id = j->owner->id;
+	ctx.unit = w->u.unit;
+	ctx.jobstate = &store_jobstate;
+	ctx.jobstate_arg = db;
+	pipeline_result_init(&res);
+	if (store_start(r, w))
+		goto out;
+	if (pipeline_is_multiplier(j->plan.pipeline))
+		rc = pipeline_execute_chunk(j->plan.pipeline, w->u.state, &ctx, &res, &err);
+	else
+		rc = pipeline_execute(j->plan.pipeline, w->u.state, &ctx, &res, &err);
+	if (!rc || (err.code != DGEN_ECANCELLED && !atomic_load(&j->cancel)))
+		store_result(r, w, &res, rc, &err, next);
 out:
 	pipeline_result_free(&res);
 	dgen_err_clear(&err);
-	dgen_err_clear(&serr);
 }
 
 /* A connection of the runner: commits at RUNNER_SYNC (dgen-runner(8):
