@@ -13,8 +13,12 @@
  * Blame: a unit's start is committed (with the group commit) before it
  * runs, so when the runner dies the rescue knows which units were in
  * flight (queue.h). A unit that was in flight at a death is a suspect:
- * suspects run last, one at a time with nothing else in flight, so a unit
- * that kills its runner every time is the only one blamed for it.
+ * suspects run last, with nothing else in flight, in groups that halve
+ * as their deaths grow (bisection: after a death with a thousand units in
+ * flight, half of them run together, and only a group that kills the
+ * runner again is split further), and one at a time from
+ * DGEN_MAX_ATTEMPTS - 1 deaths on, so a unit that kills its runner every
+ * time is the only one blamed for it (suspect_group).
  *
  * Storage: while a write fails on storage (disk full, read-only, I/O
  * error) no unit is handed out and nothing is claimed, so no LLM call is
@@ -153,7 +157,10 @@ struct runner {
 	struct owner *orr;         /* where the round robin of owners resumes */
 	bool quit;
 	int running;               /* units in flight, all jobs */
-	bool solo;                 /* a suspect is running: nothing else starts */
+	bool solo;                 /* suspects are running: nothing else starts */
+	int group_left;            /* suspects of their group still to hand out */
+	int group_deaths;          /* the deaths of that group's suspects */
+	struct job *group_job;     /* the job they are of */
 	bool storage_down;         /* the last write failed on storage */
 	double storage_back_at;    /* monotonic time it came back */
 	int64_t wal_limit;
@@ -211,19 +218,45 @@ static void defer_unit(struct job *j, const struct dgen_unit *u, int deaths)
 }
 
 /* Takes the deferred unit with the fewest deaths (then the lowest
- * number): a unit just blamed again goes to the back of the line. */
-static void take_deferred(struct job *j, struct dgen_unit *u)
+ * number): a unit just blamed again goes to the back of the line. False
+ * when none is left, or (deaths > 0) when that one has more deaths. */
+static bool take_deferred(struct job *j, struct dgen_unit *u, int deaths, int *taken)
 {
 	size_t best = 0;
 
+	if (!j->n_deferred)
+		return false;
 	for (size_t i = 1; i < j->n_deferred; i++) {
 		const struct deferred *a = &j->deferred[i], *b = &j->deferred[best];
 
 		if (a->deaths < b->deaths || (a->deaths == b->deaths && a->u.unit < b->u.unit))
 			best = i;
 	}
+	if (deaths > 0 && j->deferred[best].deaths != deaths)
+		return false;
 	*u = j->deferred[best].u;
+	*taken = j->deferred[best].deaths;
 	j->deferred[best] = j->deferred[--j->n_deferred];
+	return true;
+}
+
+/*
+ * How many suspects of so many deaths run together. Every unit in flight
+ * at a death takes one, and the rescue fails a unit at DGEN_MAX_ATTEMPTS
+ * deaths; so a group is half the units in flight at the first death, half
+ * again at each death more, and from max_attempts - 1 deaths on a suspect
+ * runs alone: an innocent unit never reaches the limit in a group, and
+ * the guilty one's last death is its own.
+ */
+static int suspect_group(const struct runner *r, int deaths)
+{
+	int g = r->cfg->runner_concurrency;
+
+	if (deaths >= r->cfg->max_attempts - 1)
+		return 1;
+	for (int d = 0; d < deaths && g > 1; d++)
+		g /= 2;
+	return g > 1 ? g : 1;
 }
 
 /* The next unit of j that is no suspect (suspects are passed over). */
@@ -263,21 +296,41 @@ static bool owner_next_unit(struct runner *r, struct owner *o, struct job **jp,
 	return false;
 }
 
+/* The next suspect of the group running, if any is left to hand out. */
+static bool group_next(struct runner *r, struct job **jp, struct dgen_unit *u)
+{
+	struct job *j = r->group_job;
+	int deaths;
+
+	if (r->group_left > 0 && j && !j->stop && take_deferred(j, u, r->group_deaths, &deaths)) {
+		r->group_left--;
+		*jp = j;
+		return true;
+	}
+	r->group_left = 0;
+	return false;
+}
+
 /*
  * The next unit to run, under r->lock: round the owners, then round each
  * owner's jobs (so one user's many or huge jobs do not hold back another
  * user's few units), skipping an owner with its quota of units in flight,
  * passing suspects over; once no other unit is left and nothing is in
- * flight, one suspect, alone (*solo). Nothing while a suspect runs or
- * while the storage is down. True with *jp and *u filled.
+ * flight, a group of suspects (*solo; suspect_group says how many).
+ * Nothing else while suspects run, nor while the storage is down. True
+ * with *jp and *u filled.
  */
 static bool pick_unit(struct runner *r, struct job **jp, struct dgen_unit *u, bool *solo)
 {
 	struct owner *start = r->orr ? r->orr : r->owners, *o = start;
 	struct job *j;
 
-	if (!o || r->solo || r->storage_down)
+	if (!o || r->storage_down)
 		return false;
+	if (r->solo) {
+		*solo = true;
+		return group_next(r, jp, u);
+	}
 	do {
 		struct owner *nx = o->next ? o->next : r->owners;
 
@@ -291,10 +344,19 @@ static bool pick_unit(struct runner *r, struct job **jp, struct dgen_unit *u, bo
 	if (r->running > 0)
 		return false;
 	for (j = r->jobs; j; j = j->next_job) {
-		if (!j->stop && j->n_deferred > 0) {
-			take_deferred(j, u);
+		int deaths;
+
+		if (!j->stop && take_deferred(j, u, 0, &deaths)) {
 			*jp = j;
 			*solo = r->solo = true;
+			r->group_job = j;
+			r->group_deaths = deaths;
+			r->group_left = suspect_group(r, deaths) - 1;
+			if (r->group_left > 0) {
+				dgen_info("job %lld: up to %d suspects of %d deaths run together",
+					  (long long)j->id, r->group_left + 1, deaths);
+				wake_lanes(r);
+			}
 			return true;
 		}
 	}
@@ -645,9 +707,12 @@ static void work_done(struct runner *r, struct work *w)
 	if (!w->quota_freed)
 		w->j->owner->in_flight--;
 	r->running--;
-	/* A suspect may start once nothing runs; others once it ended. */
-	if (w->solo)
+	/* Suspects may start once nothing runs; others once their group ended. */
+	if (w->solo && r->running == 0) {
 		r->solo = false;
+		r->group_left = 0;
+		r->group_job = NULL;
+	}
 	if (w->solo || r->running == 0)
 		wake_lanes(r);
 	pthread_cond_signal(&r->done);
@@ -1278,6 +1343,10 @@ static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing, bool
 			continue;
 		}
 		*pp = j->next_job;
+		if (r->group_job == j) {
+			r->group_job = NULL;
+			r->group_left = 0;
+		}
 		owner_drop(r, j);
 		job_free(j);
 	}
