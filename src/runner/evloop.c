@@ -298,21 +298,29 @@ static size_t stack_used(const struct evco *co)
 
 /* ---- libcurl ------------------------------------------------------------ */
 
+/* libcurl's socketp marks a socket in the epoll set (it forgets it when
+ * the socket is removed): one epoll_ctl per change, not a failed MOD and
+ * an ADD each time a kept-alive connection is used again. */
 static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
+	static char in_set;
 	struct evloop *L = userp;
 	struct epoll_event ev = { 0 };
 
 	(void)e;
-	(void)socketp;
 	if (what == CURL_POLL_REMOVE) {
 		epoll_ctl(L->epfd, EPOLL_CTL_DEL, s, NULL);
 		return 0;
 	}
 	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
 	ev.data.fd = s;
-	if (epoll_ctl(L->epfd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT)
-		epoll_ctl(L->epfd, EPOLL_CTL_ADD, s, &ev);
+	if (socketp) {
+		if (epoll_ctl(L->epfd, EPOLL_CTL_MOD, s, &ev) == 0 || errno != ENOENT)
+			return 0;
+	}
+	if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST)
+		epoll_ctl(L->epfd, EPOLL_CTL_MOD, s, &ev);
+	curl_multi_assign(L->multi, s, &in_set);
 	return 0;
 }
 
