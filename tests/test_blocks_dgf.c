@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dgen/blockctx.h"
+#include "dgen/budget.h"
 #include "dgen/blockutil.h"
 #include "dgen/config.h"
 #include "dgen/embed.h"
@@ -296,6 +297,49 @@ static void test_near_duplicate(void)
 	dgen_err_clear(&e);
 }
 
+/* An embeddings model is rate limited like an LLM: a storm of 429s is
+ * waited out within LLM_RATE_LIMIT_PATIENCE without using up retries and
+ * lowers the model's in-flight ceiling; past the patience the call fails
+ * and says why. */
+static void test_embeddings_rate_limited(const char *const *texts)
+{
+	struct dgen_config cfg = CFG;
+	struct dgen_embed_client *c = NULL;
+	struct dgen_budget *b = budget_new(NULL);
+	struct dgen_err e = DGEN_ERR_INIT;
+	struct dgen_llm_usage u = { 0 };
+	double *v = NULL;
+	size_t dim = 0;
+
+	cfg.llm_max_retries = 0;
+	cfg.llm_rate_limit_patience_ms = 60000;
+	if (embed_client_new(&cfg, &c, &e) != 0) {
+		ok(0, "embeddings client (%s)", e.msg);
+		goto out;
+	}
+	embed_client_set_budget(c, b);
+	mock_config(&M, "{\"storm_seconds\":0.6,\"retry_after\":0}");
+	ok(embed_call(c, NULL, texts, 2, NULL, 0, &v, &dim, &u, &e) == 0 && dim == 64,
+	   "a 0.6 s storm of 429s is waited out with no retries allowed (%s)", e.msg);
+	ok(budget_ceiling(b) >= 1, "and the model's budget was told to slow down (ceiling %ld)",
+	   budget_ceiling(b));
+	free(v);
+	v = NULL;
+	embed_client_free(c);
+
+	cfg.llm_rate_limit_patience_ms = 300;
+	embed_client_new(&cfg, &c, &e);
+	mock_config(&M, "{\"storm_seconds\":5,\"retry_after\":0}");
+	ok(embed_call(c, NULL, texts, 1, NULL, 0, &v, &dim, &u, &e) != 0 && e.code == DGEN_ELLM &&
+	   strstr(e.msg, "LLM_RATE_LIMIT_PATIENCE"), "past the patience it fails, saying so: %s", e.msg);
+	mock_config(&M, "{\"storm_seconds\":0}");
+	free(v);
+	dgen_err_clear(&e);
+out:
+	embed_client_free(c);
+	budget_free(b);
+}
+
 static void test_embeddings(void)
 {
 	struct dgen_embed_client *c = NULL;
@@ -349,6 +393,7 @@ static void test_embeddings(void)
 		   "EMBEDDING_PROVIDER anthropic is refused: %s", e.msg);
 		dgen_err_clear(&e);
 	}
+	test_embeddings_rate_limited(texts);
 	{
 		static const char bad[] = "{\"data\":[{\"embedding\":[1,\"x\"]}]}";
 

@@ -38,6 +38,10 @@ const char *embed_client_model(const struct dgen_embed_client *c);
 enum dgen_llm_provider embed_client_provider(const struct dgen_embed_client *c);
 /* The price of the model this client serves (see llm_client_set_price). */
 void embed_client_set_price(struct dgen_embed_client *c, const struct dgen_price *p);
+/* The model's rate budget (budget.h; borrowed, outlives the client): each
+ * request waits for it, and 429s and overload answers slow the model. */
+struct dgen_budget;
+void embed_client_set_budget(struct dgen_embed_client *c, struct dgen_budget *b);
 
 /* Embeds texts[0..n) (model NULL or "" = the configured one) into *vectors
  * (n * *dim doubles). usage->input_tokens grows by what the provider

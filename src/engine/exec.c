@@ -393,6 +393,7 @@ static struct dgen_embed_client *lookup_embedder(const struct dgen_block_ctx *ct
 
 				model_price(&g->emb.v[i], &price);
 				embed_client_set_price(g->ec[i], &price);
+				embed_client_set_budget(g->ec[i], modelcfg_budget(&g->emb.v[i]));
 			}
 			c = g->ec[i];
 		}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dgen/buf.h"
+#include "dgen/budget.h"
 #include "dgen/clock.h"
 #include "dgen/embed.h"
 #include "dgen/json.h"
@@ -34,6 +35,8 @@ struct dgen_embed_client {
 	size_t max_response;
 	bool guard;        /* a member's model: refuse inner addresses (netguard.h) */
 	struct dgen_price price; /* unknown unless set */
+	long patience_ms;        /* LLM_RATE_LIMIT_PATIENCE: 429s waited out this long */
+	struct dgen_budget *budget; /* the model's (budget.h), borrowed; NULL = none */
 };
 
 static pthread_once_t embed_curl_once = PTHREAD_ONCE_INIT;
@@ -150,6 +153,7 @@ int embed_client_new(const struct dgen_config *cfg, struct dgen_embed_client **o
 	c->connect_timeout_ms = cfg->llm_connect_timeout_ms > 0 ? cfg->llm_connect_timeout_ms : 10000;
 	c->max_retries = cfg->llm_max_retries >= 0 ? cfg->llm_max_retries : 4;
 	c->max_response = cfg->llm_max_response > 0 ? cfg->llm_max_response : 8u << 20;
+	c->patience_ms = cfg->llm_rate_limit_patience_ms > 0 ? cfg->llm_rate_limit_patience_ms : 0;
 	*out = c;
 	return 0;
 }
@@ -390,6 +394,41 @@ static CURLcode post(const struct dgen_embed_client *c, struct curl_slist *hdr, 
 	return cc;
 }
 
+void embed_client_set_budget(struct dgen_embed_client *c, struct dgen_budget *b)
+{
+	c->budget = b;
+}
+
+/* Waits ms through the waiter (llm.h: a timer on the runner's event
+ * loop, else slices) so that cancel and the deadline are seen; -1 when
+ * stopped. */
+static int embed_pause(const struct sink *s, long ms)
+{
+	return llm_wait_sleep(ms, sink_stop_cb, (void *)s);
+}
+
+/* Waits until the model's budget lets one request go (a model without a
+ * budget always may); -1 when stopped meanwhile. */
+static int embed_budget_enter(const struct dgen_embed_client *c, const struct sink *s,
+			      long est_tokens, struct budget_ticket *t)
+{
+	long wait;
+
+	if (!c->budget)
+		return 0;
+	while (budget_acquire(c->budget, dgen_clock_mono(), est_tokens, t, &wait) != BUDGET_GRANTED)
+		if (embed_pause(s, wait))
+			return -1;
+	return 0;
+}
+
+static void embed_budget_leave(const struct dgen_embed_client *c, const struct budget_ticket *t,
+			       enum budget_outcome outcome, long used_tokens)
+{
+	if (c->budget)
+		budget_release(c->budget, dgen_clock_mono(), t, outcome, used_tokens, -1);
+}
+
 /* Retries what may succeed later (connection errors, 408, 429, 5xx) with
  * a doubling pause from 200 ms; stops at once on cancel or deadline. The
  * key only ever goes into its header. */
@@ -407,8 +446,9 @@ int embed_call(struct dgen_embed_client *c, const char *model, const char *const
 	struct sink s = { DGEN_BUF_INIT, c->max_response, false, cancel, deadline };
 	struct netguard_sock g = { false, "" };
 	const char *pname = llm_provider_name(c->provider);
-	long status = 0, pause_ms = 200;
+	long status = 0, pause_ms = 200, est_tokens = 1;
 	int64_t before = usage ? usage->input_tokens : 0;
+	double limited_since = 0;
 	int rc = -1;
 
 	*vectors = NULL;
@@ -422,16 +462,23 @@ int embed_call(struct dgen_embed_client *c, const char *model, const char *const
 		memset(h, 0, strlen(h));
 		free(h);
 	}
-	for (int attempt = 0; attempt <= c->max_retries; attempt++) {
+	for (size_t i = 0; i < n; i++)
+		est_tokens += (long)(texts[i] ? strlen(texts[i]) / 4 : 0);
+	for (int attempt = 0;;) {
+		struct budget_ticket t;
 		CURLcode cc;
+		bool slow;
 
 		s.b.len = 0;
 		s.too_big = false;
-		if (sink_stop(&s)) {
+		if (sink_stop(&s) || embed_budget_enter(c, &s, est_tokens, &t)) {
 			dgen_err_set(err, DGEN_ECANCELLED, "embeddings call cancelled");
 			goto out;
 		}
 		cc = post(c, hdr, dgen_json_compact(req), &s, &g, &status);
+		slow = cc == CURLE_OK && (status == 429 || status == 503 || status == 529);
+		if (cc != CURLE_OK || status < 200 || status >= 300)
+			embed_budget_leave(c, &t, slow ? BUDGET_SLOW_DOWN : BUDGET_FAILED, 0);
 		if (sink_stop(&s)) {
 			dgen_err_set(err, DGEN_ECANCELLED, "embeddings call cancelled");
 			goto out;
@@ -450,6 +497,8 @@ int embed_call(struct dgen_embed_client *c, const char *model, const char *const
 		if (cc == CURLE_OK && status >= 200 && status < 300) {
 			rc = embed_parse(c->provider, dgen_buf_str(&s.b), s.b.len, n, c->dimensions,
 					 vectors, dim, usage, err);
+			embed_budget_leave(c, &t, BUDGET_OK,
+					   usage ? (long)(usage->input_tokens - before) : 0);
 			goto out;
 		}
 		if (cc == CURLE_OK && !(status == 408 || status == 429 || status >= 500)) {
@@ -457,7 +506,20 @@ int embed_call(struct dgen_embed_client *c, const char *model, const char *const
 				     status);
 			goto out;
 		}
-		if (attempt == c->max_retries) {
+		/* "slow down" is waited out for LLM_RATE_LIMIT_PATIENCE without
+		 * using up the retries, as for LLM calls */
+		if (slow && c->patience_ms > 0) {
+			double now = dgen_clock_mono();
+
+			if (limited_since == 0)
+				limited_since = now;
+			if ((now - limited_since) * 1000.0 <= (double)c->patience_ms)
+				goto pause;
+			dgen_err_set(err, DGEN_ELLM, "embeddings request to %s still rate limited after "
+				     "%ld s (LLM_RATE_LIMIT_PATIENCE)", pname, c->patience_ms / 1000);
+			goto out;
+		}
+		if (attempt++ == c->max_retries) {
 			if (cc != CURLE_OK)
 				dgen_err_set(err, DGEN_ELLM, "embeddings request to %s failed: %s", pname,
 					     curl_easy_strerror(cc));
@@ -466,7 +528,11 @@ int embed_call(struct dgen_embed_client *c, const char *model, const char *const
 					     pname, status);
 			goto out;
 		}
-		llm_wait_sleep(pause_ms, sink_stop_cb, &s);
+pause:
+		if (embed_pause(&s, pause_ms)) {
+			dgen_err_set(err, DGEN_ECANCELLED, "embeddings call cancelled");
+			goto out;
+		}
 		if (pause_ms < 5000)
 			pause_ms *= 2;
 	}

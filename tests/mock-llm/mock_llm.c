@@ -1561,6 +1561,8 @@ static void http_date(char *out, size_t n, time_t t)
 
 /* Answers one LLM request: validation as the provider would, then the
  * configured fault or a deterministic reply. */
+static bool storm_refuse(struct conn *c, struct log_entry *le, enum provider p);
+
 static void handle_llm(struct conn *c, const struct http_req *r, enum provider p)
 {
 	struct log_entry *le = log_start(r);
@@ -1589,19 +1591,8 @@ static void handle_llm(struct conn *c, const struct http_req *r, enum provider p
 		bad(c, le, p, 400, "anthropic-version: header is required");
 		return;
 	}
-	if (storm_until_us && mono_us() < storm_until_us) {
-		/* a storm: everything refused at once, nothing else decided */
-		char extra[64] = "";
-
-		if (cfg.retry_after >= 0)
-			snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", cfg.retry_after);
-		le->fault = F_RATE_LIMIT;
-		o = provider_error(p, 429, "Rate limit reached (mock storm)");
-		respond_json(c, 429, o, extra, 0);
-		json_object_put(o);
-		log_finish(le, 429);
+	if (storm_refuse(c, le, p))
 		return;
-	}
 	f = pick_fault();
 	le->fault = f;
 	if (f == F_HANG) {
@@ -1779,6 +1770,25 @@ static void embed_text(const char *t, size_t dim, double *v)
 		v[i] = norm > 0 ? v[i] / norm : 0;
 }
 
+/* In a storm (storm_seconds) every request, chat or embeddings, is
+ * refused at once with 429 and the configured Retry-After. */
+static bool storm_refuse(struct conn *c, struct log_entry *le, enum provider p)
+{
+	char extra[64] = "";
+	struct json_object *o;
+
+	if (!storm_until_us || mono_us() >= storm_until_us)
+		return false;
+	if (cfg.retry_after >= 0)
+		snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", cfg.retry_after);
+	le->fault = F_RATE_LIMIT;
+	o = provider_error(p, 429, "Rate limit reached (mock storm)");
+	respond_json(c, 429, o, extra, 0);
+	json_object_put(o);
+	log_finish(le, 429);
+	return true;
+}
+
 static void handle_embed(struct conn *c, const struct http_req *r, enum provider p)
 {
 	struct log_entry *le = log_start(r);
@@ -1796,6 +1806,8 @@ static void handle_embed(struct conn *c, const struct http_req *r, enum provider
 		bad(c, le, p, 401, "Incorrect API key provided.");
 		return;
 	}
+	if (storm_refuse(c, le, p))
+		return;
 	if (r->body_len) {
 		struct json_tokener *t = json_tokener_new();
 
