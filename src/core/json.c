@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgen/buf.h"
 #include "dgen/json.h"
 #include "dgen/util.h"
 
@@ -161,6 +162,41 @@ bool dgen_json_double_text(double v, char txt[40])
 			strcat(txt, ".0");
 	}
 	return true;
+}
+
+void dgen_json_put_string(struct dgen_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t from = 0;
+
+	dgen_buf_reserve(b, n + 2);
+	dgen_buf_putc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[7] = "\\u00";
+		size_t el = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		switch (c) {
+		case '\b': esc[1] = 'b'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		default:
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0x0F];
+			el = 6;
+		}
+		dgen_buf_append(b, s + from, i - from);
+		dgen_buf_append(b, esc, el);
+		from = i + 1;
+	}
+	dgen_buf_append(b, s + from, n - from);
+	dgen_buf_putc(b, '"');
 }
 
 struct json_object *dgen_json_new_double(double v)
