@@ -1,14 +1,16 @@
 #!/bin/sh
 # runner_crash.sh with 1024 units in flight per runner (coroutines on the
-# runner's event loops) over a 20 000-unit job, 8 kills a run. Opt-in
-# (DGEN_CRASH_WIDE=1): every unit in flight at a kill becomes a suspect,
-# and suspects run one at a time at the end (blame, runner.c), so each
-# kill costs about 1024 x 200 ms of solo runs before the job completes.
-# Exactly one record per unit and the bound on LLM requests hold anyway.
-if [ "${DGEN_CRASH_WIDE:-0}" != 1 ]; then
-	echo "1..0 # SKIP set DGEN_CRASH_WIDE=1 (takes many minutes: suspects run alone)"
+# runner's event loops) over a 20 000-unit job, 10 kills a run (four of
+# them early: kills 2-4 and 9). Every unit in flight at a kill becomes a
+# suspect; suspects run last in groups, halved at each death more (blame,
+# runner.c), so a run with no guilty unit costs a few group runs, not
+# 1024 x 200 ms of solo runs. Exactly one record per unit and the bound on
+# LLM requests hold anyway; the poisoned unit is still the only one blamed.
+# DGEN_CRASH_WIDE=0 skips it.
+if [ "${DGEN_CRASH_WIDE:-1}" = 0 ]; then
+	echo "1..0 # SKIP DGEN_CRASH_WIDE=0"
 	exit 0
 fi
-DGEN_CRASH_CONCURRENCY=1024 DGEN_CRASH_SEEDS=100 DGEN_CRASH_REPS=200 DGEN_CRASH_KILLS=8
+DGEN_CRASH_CONCURRENCY=1024 DGEN_CRASH_SEEDS=100 DGEN_CRASH_REPS=200 DGEN_CRASH_KILLS=10
 export DGEN_CRASH_CONCURRENCY DGEN_CRASH_SEEDS DGEN_CRASH_REPS DGEN_CRASH_KILLS
 exec "$top_srcdir/tests/runner_crash.sh"

@@ -141,8 +141,9 @@ void llm_response_free(struct dgen_llm_response *r);
  * How a call waits: for a transfer (an easy handle, as void * so this
  * header needs no curl.h) and between attempts. The blocking default,
  * used by dgen-api and `dgen run`, runs the transfer on the caller's
- * multi handle (an LLM handle's own, which keeps its connection alive
- * from call to call; NULL: one for this transfer) and sleeps with
+ * multi handle (*multi: an LLM handle's own, made at its first transfer
+ * and freed with it, which keeps its connection alive from call to call;
+ * multi NULL: one for this transfer) and sleeps with
  * nanosleep. A daemon that runs
  * many calls per thread (dgen-runner: coroutines on event loops) installs
  * its own once, before any call: perform yields until the transfer is
@@ -153,14 +154,14 @@ void llm_response_free(struct dgen_llm_response *r);
  */
 typedef bool (*dgen_llm_stop_fn)(void *arg);
 struct dgen_llm_waiter {
-	int (*perform)(void *easy, void *multi, dgen_llm_stop_fn stop, void *arg,
+	int (*perform)(void *easy, void **multi, dgen_llm_stop_fn stop, void *arg,
 		       bool *stopped);
 	int (*sleep)(long ms, dgen_llm_stop_fn stop, void *arg);
 };
 extern const struct dgen_llm_waiter llm_blocking_waiter;
 /* NULL puts the blocking default back. Not thread-safe: set before calls. */
 void llm_set_waiter(const struct dgen_llm_waiter *w);
-int llm_wait_perform(void *easy, void *multi, dgen_llm_stop_fn stop, void *arg,
+int llm_wait_perform(void *easy, void **multi, dgen_llm_stop_fn stop, void *arg,
 		     bool *stopped);
 int llm_wait_sleep(long ms, dgen_llm_stop_fn stop, void *arg);
 

@@ -79,7 +79,7 @@ struct dgen_llm_client {
 struct dgen_llm_handle {
 	struct dgen_llm_client *c;
 	CURL *easy;
-	CURLM *multi;          /* its connection cache (blocking waiter) */
+	CURLM *multi;          /* its connection cache (blocking waiter; made there) */
 	struct dgen_buf body;   /* the reply of the current attempt */
 	struct dgen_buf req;    /* the request body of the current call */
 	bool too_big;
@@ -587,8 +587,7 @@ struct dgen_llm_handle *llm_handle_new(struct dgen_llm_client *c)
 	dgen_buf_init(&h->body);
 	dgen_buf_init(&h->req);
 	h->easy = e = curl_easy_init();
-	h->multi = curl_multi_init();
-	if (!e || !h->multi) {
+	if (!e) {
 		fprintf(stderr, "dgen: libcurl could not create a handle\n");
 		abort();
 	}
@@ -756,7 +755,7 @@ static CURLcode perform(struct dgen_llm_handle *h, const char *body, size_t len,
 	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, timeout);
-	return (CURLcode)llm_wait_perform(h->easy, h->multi, stop_cb, h, stopped);
+	return (CURLcode)llm_wait_perform(h->easy, (void **)&h->multi, stop_cb, h, stopped);
 }
 
 static int cancelled(struct dgen_llm_handle *h, struct dgen_err *err, const char *last)

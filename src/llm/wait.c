@@ -19,14 +19,19 @@
 #define POLL_SLICE_MS 50   /* how often a silent transfer checks for a stop */
 #define SLEEP_SLICE_MS 20  /* same, while waiting */
 
-static int blocking_perform(void *easy, void *own, dgen_llm_stop_fn stop, void *arg,
+static int blocking_perform(void *easy, void **own, dgen_llm_stop_fn stop, void *arg,
 			    bool *stopped)
 {
-	CURLM *multi = own ? own : curl_multi_init();
+	CURLM *multi;
 	CURLcode cc = CURLE_OK;
 	CURLMsg *msg;
 	int left;
 
+	/* the caller's is made at its first transfer: a daemon with its own
+	 * waiter never pays for one */
+	if (own && !*own)
+		*own = curl_multi_init();
+	multi = own ? *own : curl_multi_init();
 	*stopped = false;
 	if (!multi || curl_multi_add_handle(multi, easy) != CURLM_OK) {
 		if (multi && !own)
@@ -98,7 +103,7 @@ void llm_set_waiter(const struct dgen_llm_waiter *w)
 	waiter = w ? w : &llm_blocking_waiter;
 }
 
-int llm_wait_perform(void *easy, void *multi, dgen_llm_stop_fn stop, void *arg,
+int llm_wait_perform(void *easy, void **multi, dgen_llm_stop_fn stop, void *arg,
 		     bool *stopped)
 {
 	return waiter->perform(easy, multi, stop, arg, stopped);

@@ -58,6 +58,7 @@
 #endif
 
 #define STOP_SCAN_MS 50
+#define RECV_BUFFER 2048L
 #define MAX_EVENTS 256
 
 enum co_state { CO_IDLE, CO_READY, CO_RUNNING, CO_CURL, CO_TIMER, CO_EVENT };
@@ -95,6 +96,8 @@ struct evloop {
 	int epfd, evfd;
 	CURLM *multi;
 	double curl_due;            /* monotonic; < 0: libcurl wants no timeout */
+	double last_io;             /* monotonic end of the last io_round */
+	double last_scan;           /* monotonic time of the last stop scan */
 	const struct evloop_ops *ops;
 	void *arg;
 	int cap, running;
@@ -128,6 +131,18 @@ static void ready_push(struct evloop *L, struct evco *co)
 	else
 		L->ready = co;
 	L->ready_tail = co;
+}
+
+/* A coroutine whose transfer ended goes first: it tells its model's
+ * budget how the call went (a 429 pauses it) before the coroutines queued
+ * behind it ask the budget for their own calls. */
+static void ready_push_front(struct evloop *L, struct evco *co)
+{
+	co->state = CO_READY;
+	co->next = L->ready;
+	L->ready = co;
+	if (!L->ready_tail)
+		L->ready_tail = co;
 }
 
 static struct evco *ready_pop(struct evloop *L)
@@ -330,7 +345,7 @@ static void curl_done(struct evloop *L)
 		co->cc = cc;
 		co->easy = NULL;
 		wait_unlink(L, co);
-		ready_push(L, co);
+		ready_push_front(L, co);
 	}
 }
 
@@ -349,7 +364,7 @@ bool evloop_on_coroutine(void)
 	return tl_loop && tl_loop->cur;
 }
 
-static int co_perform(void *easy, void *own, dgen_llm_stop_fn stop, void *arg, bool *stopped)
+static int co_perform(void *easy, void **own, dgen_llm_stop_fn stop, void *arg, bool *stopped)
 {
 	struct evloop *L = tl_loop;
 	struct evco *co = L ? L->cur : NULL;
@@ -361,6 +376,9 @@ static int co_perform(void *easy, void *own, dgen_llm_stop_fn stop, void *arg, b
 		*stopped = true;
 		return CURLE_ABORTED_BY_CALLBACK;
 	}
+	/* libcurl's 16 KiB receive buffer per handle is most of a unit's
+	 * memory at thousands in flight; replies are a few KiB */
+	curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, RECV_BUFFER);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)co);
 	if (curl_multi_add_handle(L->multi, easy) != CURLM_OK)
 		return CURLE_FAILED_INIT;
@@ -448,7 +466,7 @@ void evloop_wake(struct evloop *L)
 /* ---- the loop ----------------------------------------------------------- */
 
 /* Posted coroutines, due timers and stopped waits become ready. */
-static void collect(struct evloop *L, double now, double *last_scan)
+static void collect(struct evloop *L, double now)
 {
 	struct evco *in;
 
@@ -470,9 +488,9 @@ static void collect(struct evloop *L, double now, double *last_scan)
 			ready_push(L, t.co);
 		}
 	}
-	if (now - *last_scan < STOP_SCAN_MS / 1000.0)
+	if (now - L->last_scan < STOP_SCAN_MS / 1000.0)
 		return;
-	*last_scan = now;
+	L->last_scan = now;
 	for (struct evco *co = L->waits, *nx; co; co = nx) {
 		nx = co->wnext;
 		if (!co->stop(co->stop_arg))
@@ -525,6 +543,50 @@ static int wait_ms(struct evloop *L, double now)
 	return until <= now ? 0 : (int)((until - now) * 1000.0) + 1;
 }
 
+/* libcurl's timeout if it is due (a transfer just added is sent then),
+ * and the sockets that are ready within timeout_ms. */
+static void io_round(struct evloop *L, int timeout_ms)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	int n;
+
+	if (L->curl_due >= 0 && dgen_clock_mono() >= L->curl_due) {
+		L->curl_due = -1;
+		curl_act(L, CURL_SOCKET_TIMEOUT, 0);
+	}
+	n = epoll_wait(L->epfd, evs, MAX_EVENTS, timeout_ms);
+	for (int i = 0; i < n; i++) {
+		int fl = 0;
+
+		if (evs[i].data.fd == L->evfd) {
+			uint64_t v;
+
+			if (read(L->evfd, &v, sizeof v) < 0 && errno != EAGAIN)
+				dgen_debug("evloop: wake-up not read: %s", strerror(errno));
+			continue;
+		}
+		if (evs[i].events & EPOLLIN)
+			fl |= CURL_CSELECT_IN;
+		if (evs[i].events & EPOLLOUT)
+			fl |= CURL_CSELECT_OUT;
+		if (evs[i].events & (EPOLLERR | EPOLLHUP))
+			fl |= CURL_CSELECT_ERR;
+		curl_act(L, evs[i].data.fd, fl);
+	}
+	L->last_io = dgen_clock_mono();
+}
+
+/*
+ * Runs the ready coroutines. A long queue of them (a thousand transfers
+ * ended together) would otherwise send every next request before reading
+ * any answer: each coroutine's transfer is started as soon as it parks
+ * and the sockets are looked at every IO_GAP, so an answer that says
+ * "slow down" reaches its model's budget (its coroutine goes first)
+ * before the rest of the queue asks it for more, as with one thread per
+ * call; and commits done meanwhile, due timers and stops join the queue
+ * then too, instead of after the whole of it.
+ */
+#define IO_GAP 0.0001
 static void run_ready(struct evloop *L, bool *ended)
 {
 	struct evco *co;
@@ -537,23 +599,25 @@ static void run_ready(struct evloop *L, bool *ended)
 			L->running--;
 			*ended = true;
 		}
+		if (L->ready && ((L->curl_due >= 0 && dgen_clock_mono() >= L->curl_due) ||
+				 dgen_clock_mono() - L->last_io >= IO_GAP)) {
+			io_round(L, 0);
+			collect(L, dgen_clock_mono());
+		}
 	}
 }
 
 static void *loop_main(void *arg)
 {
 	struct evloop *L = arg;
-	struct epoll_event evs[MAX_EVENTS];
-	double last_scan = 0;
 	bool ended = true;
 
 	tl_loop = L;
 	for (;;) {
 		double now = dgen_clock_mono();
 		bool quit;
-		int n;
 
-		collect(L, now, &last_scan);
+		collect(L, now);
 		if (L->curl_due >= 0 && now >= L->curl_due) {
 			L->curl_due = -1;
 			curl_act(L, CURL_SOCKET_TIMEOUT, 0);
@@ -567,26 +631,7 @@ static void *loop_main(void *arg)
 		pthread_mutex_unlock(&L->lock);
 		if (quit && L->running == 0)
 			break;
-		n = epoll_wait(L->epfd, evs, MAX_EVENTS,
-			       ended || L->ready ? 0 : wait_ms(L, dgen_clock_mono()));
-		for (int i = 0; i < n; i++) {
-			int fl = 0;
-
-			if (evs[i].data.fd == L->evfd) {
-				uint64_t v;
-
-				if (read(L->evfd, &v, sizeof v) < 0 && errno != EAGAIN)
-					dgen_debug("evloop: wake-up not read: %s", strerror(errno));
-				continue;
-			}
-			if (evs[i].events & EPOLLIN)
-				fl |= CURL_CSELECT_IN;
-			if (evs[i].events & EPOLLOUT)
-				fl |= CURL_CSELECT_OUT;
-			if (evs[i].events & (EPOLLERR | EPOLLHUP))
-				fl |= CURL_CSELECT_ERR;
-			curl_act(L, evs[i].data.fd, fl);
-		}
+		io_round(L, ended || L->ready ? 0 : wait_ms(L, dgen_clock_mono()));
 	}
 	/* Every coroutine is idle: let each return, so its stack is let go
 	 * of cleanly (ASan forgets it too). */

@@ -13,8 +13,12 @@
  * Blame: a unit's start is committed (with the group commit) before it
  * runs, so when the runner dies the rescue knows which units were in
  * flight (queue.h). A unit that was in flight at a death is a suspect:
- * suspects run last, one at a time with nothing else in flight, so a unit
- * that kills its runner every time is the only one blamed for it.
+ * suspects run last, with nothing else in flight, in groups that halve
+ * as their deaths grow (bisection: after a death with a thousand units in
+ * flight, half of them run together, and only a group that kills the
+ * runner again is split further), and one at a time from
+ * DGEN_MAX_ATTEMPTS - 1 deaths on, so a unit that kills its runner every
+ * time is the only one blamed for it (suspect_group).
  *
  * Storage: while a write fails on storage (disk full, read-only, I/O
  * error) no unit is handed out and nothing is claimed, so no LLM call is
@@ -153,7 +157,10 @@ struct runner {
 	struct owner *orr;         /* where the round robin of owners resumes */
 	bool quit;
 	int running;               /* units in flight, all jobs */
-	bool solo;                 /* a suspect is running: nothing else starts */
+	bool solo;                 /* suspects are running: nothing else starts */
+	int group_left;            /* suspects of their group still to hand out */
+	int group_deaths;          /* the deaths of that group's suspects */
+	struct job *group_job;     /* the job they are of */
 	bool storage_down;         /* the last write failed on storage */
 	double storage_back_at;    /* monotonic time it came back */
 	int64_t wal_limit;
@@ -211,19 +218,45 @@ static void defer_unit(struct job *j, const struct dgen_unit *u, int deaths)
 }
 
 /* Takes the deferred unit with the fewest deaths (then the lowest
- * number): a unit just blamed again goes to the back of the line. */
-static void take_deferred(struct job *j, struct dgen_unit *u)
+ * number): a unit just blamed again goes to the back of the line. False
+ * when none is left, or (deaths > 0) when that one has more deaths. */
+static bool take_deferred(struct job *j, struct dgen_unit *u, int deaths, int *taken)
 {
 	size_t best = 0;
 
+	if (!j->n_deferred)
+		return false;
 	for (size_t i = 1; i < j->n_deferred; i++) {
 		const struct deferred *a = &j->deferred[i], *b = &j->deferred[best];
 
 		if (a->deaths < b->deaths || (a->deaths == b->deaths && a->u.unit < b->u.unit))
 			best = i;
 	}
+	if (deaths > 0 && j->deferred[best].deaths != deaths)
+		return false;
 	*u = j->deferred[best].u;
+	*taken = j->deferred[best].deaths;
 	j->deferred[best] = j->deferred[--j->n_deferred];
+	return true;
+}
+
+/*
+ * How many suspects of so many deaths run together. Every unit in flight
+ * at a death takes one, and the rescue fails a unit at DGEN_MAX_ATTEMPTS
+ * deaths; so a group is half the units in flight at the first death, half
+ * again at each death more, and from max_attempts - 1 deaths on a suspect
+ * runs alone: an innocent unit never reaches the limit in a group, and
+ * the guilty one's last death is its own.
+ */
+static int suspect_group(const struct runner *r, int deaths)
+{
+	int g = r->cfg->runner_concurrency;
+
+	if (deaths >= r->cfg->max_attempts - 1)
+		return 1;
+	for (int d = 0; d < deaths && g > 1; d++)
+		g /= 2;
+	return g > 1 ? g : 1;
 }
 
 /* The next unit of j that is no suspect (suspects are passed over). */
@@ -263,21 +296,41 @@ static bool owner_next_unit(struct runner *r, struct owner *o, struct job **jp,
 	return false;
 }
 
+/* The next suspect of the group running, if any is left to hand out. */
+static bool group_next(struct runner *r, struct job **jp, struct dgen_unit *u)
+{
+	struct job *j = r->group_job;
+	int deaths;
+
+	if (r->group_left > 0 && j && !j->stop && take_deferred(j, u, r->group_deaths, &deaths)) {
+		r->group_left--;
+		*jp = j;
+		return true;
+	}
+	r->group_left = 0;
+	return false;
+}
+
 /*
  * The next unit to run, under r->lock: round the owners, then round each
  * owner's jobs (so one user's many or huge jobs do not hold back another
  * user's few units), skipping an owner with its quota of units in flight,
  * passing suspects over; once no other unit is left and nothing is in
- * flight, one suspect, alone (*solo). Nothing while a suspect runs or
- * while the storage is down. True with *jp and *u filled.
+ * flight, a group of suspects (*solo; suspect_group says how many).
+ * Nothing else while suspects run, nor while the storage is down. True
+ * with *jp and *u filled.
  */
 static bool pick_unit(struct runner *r, struct job **jp, struct dgen_unit *u, bool *solo)
 {
 	struct owner *start = r->orr ? r->orr : r->owners, *o = start;
 	struct job *j;
 
-	if (!o || r->solo || r->storage_down)
+	if (!o || r->storage_down)
 		return false;
+	if (r->solo) {
+		*solo = true;
+		return group_next(r, jp, u);
+	}
 	do {
 		struct owner *nx = o->next ? o->next : r->owners;
 
@@ -291,10 +344,19 @@ static bool pick_unit(struct runner *r, struct job **jp, struct dgen_unit *u, bo
 	if (r->running > 0)
 		return false;
 	for (j = r->jobs; j; j = j->next_job) {
-		if (!j->stop && j->n_deferred > 0) {
-			take_deferred(j, u);
+		int deaths;
+
+		if (!j->stop && take_deferred(j, u, 0, &deaths)) {
 			*jp = j;
 			*solo = r->solo = true;
+			r->group_job = j;
+			r->group_deaths = deaths;
+			r->group_left = suspect_group(r, deaths) - 1;
+			if (r->group_left > 0) {
+				dgen_info("job %lld: up to %d suspects of %d deaths run together",
+					  (long long)j->id, r->group_left + 1, deaths);
+				wake_lanes(r);
+			}
 			return true;
 		}
 	}
@@ -315,6 +377,15 @@ static void job_stop(struct job *j, enum dgen_job_status st, const char *why)
 
 /* ---- one unit ---------------------------------------------------------- */
 
+/* A unit picked for a coroutine. */
+struct work {
+	struct job *j;
+	struct dgen_unit u;
+	bool solo;
+	bool started;              /* its start is stored already */
+	bool quota_freed;          /* its LLM calls are over: off the owner's quota */
+};
+
 /* A unit's start (ur NULL) or its result, waiting for the next commit. */
 struct pending {
 	int64_t job_id;
@@ -324,6 +395,7 @@ struct pending {
 	struct dgen_err err;
 	int rc;
 	struct evco_event ev;      /* posted once stored (or not) */
+	bool silent;               /* not posted: the next one of its pair is */
 	struct pending *next;
 };
 
@@ -376,26 +448,43 @@ static void commit_batch(struct runner *r, struct dgen_db *db, struct pending *b
  * starving the API's writes and this runner's own lease renewals. So the
  * committer thread commits every unit queued so far in one transaction;
  * and batches start at least COMMIT_GAP apart, leaving the lock free for
- * other connections between them. A unit queues its write and parks its
- * coroutine until the committer posts it; it is durable when this
- * returns 0.
+ * other connections between them. A unit queues its writes (n of them:
+ * a finished unit's result goes with the start of the unit its coroutine
+ * runs next, one wait for both) and parks its coroutine until the
+ * committer posts the last; each is durable when its rc is 0.
  */
 #define COMMIT_GAP 0.002
+static void commit_wait(struct runner *r, struct pending *p, size_t n)
+{
+	bool first;
+
+	for (size_t i = 0; i < n; i++) {
+		p[i].err = (struct dgen_err)DGEN_ERR_INIT;
+		p[i].rc = -1;
+		p[i].silent = i + 1 < n;
+	}
+	evco_event_init(&p[n - 1].ev);
+	pthread_mutex_lock(&r->commit_lock);
+	first = !r->queue;
+	/* pushed last first: the batch meets them in order, the posted one
+	 * last, so the committer is done with all of them when it posts */
+	for (size_t i = n; i-- > 0;) {
+		p[i].next = r->queue;
+		r->queue = &p[i];
+	}
+	if (first)
+		pthread_cond_signal(&r->commit_wake);
+	pthread_mutex_unlock(&r->commit_lock);
+	evco_wait(&p[n - 1].ev);
+}
+
 static int commit_write(struct runner *r, int64_t job_id, const struct dgen_unit_start *start,
 			const struct dgen_unit_result *ur, struct dgen_job_counters *after,
 			struct dgen_err *err)
 {
-	struct pending me = { .job_id = job_id, .start = start, .ur = ur, .err = DGEN_ERR_INIT,
-			      .rc = -1 };
+	struct pending me = { .job_id = job_id, .start = start, .ur = ur };
 
-	evco_event_init(&me.ev);
-	pthread_mutex_lock(&r->commit_lock);
-	me.next = r->queue;
-	r->queue = &me;
-	if (!me.next)
-		pthread_cond_signal(&r->commit_wake);
-	pthread_mutex_unlock(&r->commit_lock);
-	evco_wait(&me.ev);
+	commit_wait(r, &me, 1);
 	if (after)
 		*after = me.after;
 	dgen_err_move(err, &me.err);
@@ -431,7 +520,8 @@ static void *committer_main(void *arg)
 		while (batch) {
 			struct pending *nx = batch->next;
 
-			evco_post(&batch->ev);
+			if (!batch->silent)
+				evco_post(&batch->ev);
 			batch = nx;
 		}
 		pthread_mutex_lock(&r->commit_lock);
@@ -581,82 +671,173 @@ static int store_near_dup(void *db, int64_t job_id, int64_t unit, const uint32_t
 
 static const struct dgen_jobstate_ops store_jobstate = { store_near_dup };
 
-/* Runs one unit and stores its record or failure: its start first, so a
- * death while it runs is blamed on it. A unit cut short by cancel or the
- * time limit is stored as nothing: it was not finished. */
-static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
-		     struct job *j, const struct dgen_unit *u)
+/* The next unit to run, counted in flight, or NULL. */
+static struct work *work_pick(struct runner *r)
 {
-	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, j->deadline);
-	struct dgen_exec_result res;
-	struct dgen_unit_result ur = { 0 };
+	struct work w = { 0 }, *out = NULL;
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->quit && pick_unit(r, &w.j, &w.u, &w.solo)) {
+		w.j->in_flight++;
+		w.j->owner->in_flight++;
+		r->running++;
+		out = dgen_xmalloc(sizeof *out);
+		*out = w;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return out;
+}
+
+/* w's LLM calls are over: its owner's quota counts the next unit instead
+ * (w stays in flight for its job until it is stored). */
+static void work_free_quota(struct runner *r, struct work *w)
+{
+	pthread_mutex_lock(&r->lock);
+	w->j->owner->in_flight--;
+	w->quota_freed = true;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* w is over (stored or not): it leaves the units in flight, and is freed. */
+static void work_done(struct runner *r, struct work *w)
+{
+	plan_unit_free(&w->u);
+	pthread_mutex_lock(&r->lock);
+	w->j->in_flight--;
+	if (!w->quota_freed)
+		w->j->owner->in_flight--;
+	r->running--;
+	/* Suspects may start once nothing runs; others once their group ended. */
+	if (w->solo && r->running == 0) {
+		r->solo = false;
+		r->group_left = 0;
+		r->group_job = NULL;
+	}
+	if (w->solo || r->running == 0)
+		wake_lanes(r);
+	pthread_cond_signal(&r->done);
+	pthread_mutex_unlock(&r->lock);
+	free(w);
+}
+
+static bool job_stopping(struct runner *r, struct job *j)
+{
+	bool stop;
+
+	pthread_mutex_lock(&r->lock);
+	stop = j->stop;
+	pthread_mutex_unlock(&r->lock);
+	return stop;
+}
+
+/*
+ * Stores a finished unit's result and, in the same commit, the start of
+ * nx, the unit its coroutine runs next (NULL: none): one wait for both.
+ * When that commit fails, the result goes through commit_unit() (which
+ * waits out a storage fault) and nx writes its start itself before it
+ * runs. 0 when the result is stored, -1 with err set otherwise.
+ */
+static __attribute__((noinline)) int commit_result(struct runner *r, struct job *j, const struct dgen_unit_result *ur,
+			 struct dgen_job_counters *after, struct work *nx, struct dgen_err *err)
+{
+	struct dgen_unit_start ns;
+	struct pending p[2] = { { .job_id = j->id, .ur = ur } };
+
+	if (!nx)
+		return commit_unit(r, j, NULL, ur, after, err);
+	ns = (struct dgen_unit_start){ nx->u.unit, nx->u.seed_index, nx->u.repetition,
+				       nx->u.chunk_index };
+	p[1] = (struct pending){ .job_id = nx->j->id, .start = &ns };
+	commit_wait(r, p, 2);
+	nx->started = p[1].rc == 0;
+	dgen_err_clear(&p[1].err);
+	if (p[0].rc == 0) {
+		*after = p[0].after;
+		storage_back(r);
+		return 0;
+	}
+	if (db_err_storage(&p[0].err) == DB_STORAGE_OK) {
+		dgen_err_move(err, &p[0].err);
+		return -1;
+	}
+	dgen_err_clear(&p[0].err);
+	return commit_unit(r, j, NULL, ur, after, err);
+}
+
+/* Stores w's start before it runs (0), or counts it unstored (-1). Out
+ * of line, like store_result(): what they keep on the stack is not on it
+ * while the unit's pipeline runs (coroutine stacks are small). */
+static __attribute__((noinline)) int store_start(struct runner *r, struct work *w)
+{
+	const struct dgen_unit *u = &w->u;
 	struct dgen_unit_start us = { u->unit, u->seed_index, u->repetition, u->chunk_index };
+	struct dgen_err serr = DGEN_ERR_INIT;
+
+	if (w->started || commit_unit(r, w->j, &us, NULL, NULL, &serr) == 0)
+		return 0;
+	dgen_error("job %lld unit %lld: cannot write its start: %s", (long long)w->j->id,
+		   (long long)u->unit, serr.msg);
+	dgen_err_clear(&serr);
+	unit_unstored(r, w->j);
+	return -1;
+}
+
+/* Stores the record or failure of w (rc and err: how its pipeline ended,
+ * res: what it made), with the start of the coroutine's next unit, picked
+ * here (*next); then stops the job if that reached one of its limits. */
+static __attribute__((noinline)) void store_result(struct runner *r, struct work *w,
+						   struct dgen_exec_result *res, int rc,
+						   const struct dgen_err *err, struct work **next)
+{
+	struct job *j = w->j;
+	const struct dgen_unit *u = &w->u;
+	struct dgen_unit_result ur = { 0 };
 	struct dgen_job_counters after = { 0 };
-	struct dgen_err err = DGEN_ERR_INIT, serr = DGEN_ERR_INIT;
+	struct dgen_err serr = DGEN_ERR_INIT;
 	struct dgen_llm_usage total;
 	const char *exceeded;
-	int rc;
-
-	ctx.on_block = note_block;
-	ctx.on_block_arg = j;
-	ctx.on_wait = note_wait;
-	ctx.on_wait_arg = j;
-	ctx.job_id = j->id;
-	ctx.owner_id = j->owner->id;
-	ctx.unit = u->unit;
-	ctx.jobstate = &store_jobstate;
-	ctx.jobstate_arg = db;
-	pipeline_result_init(&res);
-	if (commit_unit(r, j, &us, NULL, NULL, &serr)) {
-		dgen_error("job %lld unit %lld: cannot write its start: %s", (long long)j->id,
-			   (long long)u->unit, serr.msg);
-		unit_unstored(r, j);
-		goto out;
-	}
-	if (pipeline_is_multiplier(j->plan.pipeline))
-		rc = pipeline_execute_chunk(j->plan.pipeline, u->state, &ctx, &res, &err);
-	else
-		rc = pipeline_execute(j->plan.pipeline, u->state, &ctx, &res, &err);
-	if (rc && (err.code == DGEN_ECANCELLED || atomic_load(&j->cancel)))
-		goto out;
 
 	ur.unit = u->unit;
 	ur.seed_index = u->seed_index;
 	ur.repetition = u->repetition;
 	ur.chunk_index = u->chunk_index;
-	ur.trace = res.trace ? dgen_json_compact(res.trace) : "[]";
-	ur.input_tokens = res.usage.input_tokens;
-	ur.output_tokens = res.usage.output_tokens;
-	ur.cached_tokens = res.usage.cached_tokens;
-	ur.cost = res.usage.cost;
+	ur.trace = res->trace ? dgen_json_compact(res->trace) : "[]";
+	ur.input_tokens = res->usage.input_tokens;
+	ur.output_tokens = res->usage.output_tokens;
+	ur.cached_tokens = res->usage.cached_tokens;
+	ur.cost = res->usage.cost;
 	if (rc == 0) {
 		size_t n = pipeline_n_blocks(j->plan.pipeline);
 
-		ur.output = exec_output_text(res.result);
+		ur.output = exec_output_text(res->result);
 		ur.metadata = u->state_text;
-		ur.accumulated_state = dgen_json_compact(res.result);
-		ur.trace_id = res.trace_id;
+		ur.accumulated_state = dgen_json_compact(res->result);
+		ur.trace_id = res->trace_id;
 		if (n) {
 			ur.current_block = pipeline_block_type(j->plan.pipeline, n - 1)->type;
 			ur.current_step = (int64_t)n;
 		}
 	} else {
 		ur.failed = true;
-		ur.block_type = res.failed_block;
-		ur.step = res.failed_step;
-		ur.error = err.msg;
-		ur.current_block = res.failed_block;
-		ur.current_step = res.failed_step;
-		dgen_log(DGEN_LOG_WARN, res.trace_id, "job %lld unit %lld failed: %s",
-			 (long long)j->id, (long long)u->unit, err.msg);
+		ur.block_type = res->failed_block;
+		ur.step = res->failed_step;
+		ur.error = err->msg;
+		ur.current_block = res->failed_block;
+		ur.current_step = res->failed_step;
+		dgen_log(DGEN_LOG_WARN, res->trace_id, "job %lld unit %lld failed: %s",
+			 (long long)j->id, (long long)u->unit, err->msg);
 	}
-	rc = commit_unit(r, j, NULL, &ur, &after, &serr);
-	if (rc) {
+	if (!w->solo) {
+		work_free_quota(r, w);
+		*next = work_pick(r);
+	}
+	if (commit_result(r, j, &ur, &after, *next, &serr)) {
 		/* The unit stays unstored; a later claim runs it again. */
 		dgen_error("job %lld unit %lld: cannot store the result: %s", (long long)j->id,
 			   (long long)u->unit, serr.msg);
+		dgen_err_clear(&serr);
 		unit_unstored(r, j);
-		goto out;
+		return;
 	}
 	total = (struct dgen_llm_usage){ .input_tokens = after.input_tokens,
 					 .output_tokens = after.output_tokens,
@@ -670,10 +851,43 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 		job_stop(j, DGEN_JOB_STOPPED, why);
 		pthread_mutex_unlock(&r->lock);
 	}
+}
+
+/* Runs one unit and stores its record or failure: its start first (unless
+ * stored with the unit before it), so a death while it runs is blamed on
+ * it. A unit cut short by cancel or the time limit is stored as nothing:
+ * it was not finished. Once it ran, the coroutine's next unit is picked
+ * (*next) and its start stored with this unit's result. */
+static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
+		     struct work *w, struct work **next)
+{
+	struct job *j = w->j;
+	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, j->deadline);
+	struct dgen_exec_result res;
+	struct dgen_err err = DGEN_ERR_INIT;
+	int rc;
+
+	ctx.on_block = note_block;
+	ctx.on_block_arg = j;
+	ctx.on_wait = note_wait;
+	ctx.on_wait_arg = j;
+	ctx.job_id = j->id;
+	ctx.owner_id = j->owner->id;
+	ctx.unit = w->u.unit;
+	ctx.jobstate = &store_jobstate;
+	ctx.jobstate_arg = db;
+	pipeline_result_init(&res);
+	if (store_start(r, w))
+		goto out;
+	if (pipeline_is_multiplier(j->plan.pipeline))
+		rc = pipeline_execute_chunk(j->plan.pipeline, w->u.state, &ctx, &res, &err);
+	else
+		rc = pipeline_execute(j->plan.pipeline, w->u.state, &ctx, &res, &err);
+	if (!rc || (err.code != DGEN_ECANCELLED && !atomic_load(&j->cancel)))
+		store_result(r, w, &res, rc, &err, next);
 out:
 	pipeline_result_free(&res);
 	dgen_err_clear(&err);
-	dgen_err_clear(&serr);
 }
 
 /* A connection of the runner: commits at RUNNER_SYNC (dgen-runner(8):
@@ -694,13 +908,6 @@ static int runner_db_open(struct runner *r, struct dgen_db **db, struct dgen_err
 	return 0;
 }
 
-/* A unit picked for a coroutine. */
-struct work {
-	struct job *j;
-	struct dgen_unit u;
-	bool solo;
-};
-
 /* What a coroutine keeps from unit to unit: its LLM handle, and its own
  * slot of the engine's per-thread handles of named models (exec.h). */
 struct co_local {
@@ -711,23 +918,16 @@ struct co_local {
 /* The loop has a free coroutine: the next unit, counted in flight. */
 static void *lane_next(void *arg)
 {
-	struct runner *r = ((struct lane *)arg)->r;
-	struct work w = { 0 }, *out = NULL;
-
-	pthread_mutex_lock(&r->lock);
-	if (!r->quit && pick_unit(r, &w.j, &w.u, &w.solo)) {
-		w.j->in_flight++;
-		w.j->owner->in_flight++;
-		r->running++;
-		out = dgen_xmalloc(sizeof *out);
-		*out = w;
-	}
-	pthread_mutex_unlock(&r->lock);
-	return out;
+	return work_pick(((struct lane *)arg)->r);
 }
 
-/* On a coroutine: runs the unit, then reports it done. The loop asks for
- * the next unit at once, so the owner's freed quota needs no wake-up. */
+/*
+ * On a coroutine: runs the unit, then the units picked as each one ends
+ * (their starts stored with its result), until none is left for now. A
+ * unit picked so whose job stopped meanwhile (its limit reached by the
+ * result stored with its start, a cancel, a stop) does not run: it counts
+ * as unstored, like a unit cut short.
+ */
 static void lane_run(void *arg, void *unit, void **local)
 {
 	struct lane *ln = arg;
@@ -742,20 +942,18 @@ static void lane_run(void *arg, void *unit, void **local)
 	if (!cl->h)
 		cl->h = exec_handle_new(r->exec, &err);
 	dgen_err_clear(&err);
-	run_unit(r, ln->db, cl->h, w->j, &w->u);
-	plan_unit_free(&w->u);
-	pthread_mutex_lock(&r->lock);
-	w->j->in_flight--;
-	w->j->owner->in_flight--;
-	r->running--;
-	/* A suspect may start once nothing runs; others once it ended. */
-	if (w->solo)
-		r->solo = false;
-	if (w->solo || r->running == 0)
-		wake_lanes(r);
-	pthread_cond_signal(&r->done);
-	pthread_mutex_unlock(&r->lock);
-	free(w);
+	while (w) {
+		struct work *next = NULL;
+
+		run_unit(r, ln->db, cl->h, w, &next);
+		work_done(r, w);
+		if (next && job_stopping(r, next->j)) {
+			unit_unstored(r, next->j);
+			work_done(r, next);
+			next = NULL;
+		}
+		w = next;
+	}
 }
 
 static void lane_enter(void *arg, void **local)
@@ -1145,6 +1343,10 @@ static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing, bool
 			continue;
 		}
 		*pp = j->next_job;
+		if (r->group_job == j) {
+			r->group_job = NULL;
+			r->group_left = 0;
+		}
 		owner_drop(r, j);
 		job_free(j);
 	}
