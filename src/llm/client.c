@@ -81,6 +81,7 @@ struct dgen_llm_handle {
 	CURL *easy;
 	CURLM *multi;          /* its connection cache (blocking waiter; made there) */
 	struct dgen_buf body;   /* the reply of the current attempt */
+	struct dgen_buf req;    /* the request body of the current call */
 	bool too_big;
 	long retry_after_ms;    /* from Retry-After / retry-after-ms, -1 = none */
 	const atomic_int *cancel;
@@ -584,6 +585,7 @@ struct dgen_llm_handle *llm_handle_new(struct dgen_llm_client *c)
 	h->rng = seed_rng(h);
 	h->retry_after_ms = -1;
 	dgen_buf_init(&h->body);
+	dgen_buf_init(&h->req);
 	h->easy = e = curl_easy_init();
 	if (!e) {
 		fprintf(stderr, "dgen: libcurl could not create a handle\n");
@@ -629,6 +631,7 @@ void llm_handle_free(struct dgen_llm_handle *h)
 	curl_multi_cleanup(h->multi);
 	curl_easy_cleanup(h->easy);
 	dgen_buf_free(&h->body);
+	dgen_buf_free(&h->req);
 	free(h);
 }
 
@@ -1151,9 +1154,19 @@ int llm_call(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
 	h->cancel = req->cancel;
 	h->deadline = req->deadline;
 	cs.est_tokens = estimate_tokens(req);
-	body = c->ad->build(req, model);
-	text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	len = strlen(text);
+	/* Written straight into the handle's buffer when the adapter can:
+	 * a tree built only to be printed costs more than the call's own
+	 * code. The buffer keeps its memory from call to call. */
+	dgen_buf_reset_keep(&h->req, 64 * 1024);
+	if (c->ad->write && c->ad->write(req, model, &h->req)) {
+		text = dgen_buf_str(&h->req);
+		len = h->req.len;
+	} else {
+		body = c->ad->build(req, model);
+		text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
+		len = strlen(text);
+	}
 
 	for (int attempt = 1; ; attempt++) {
 		struct budget_ticket t;
