@@ -39,7 +39,9 @@
  * transfers go on the loop's libcurl multi handle (the llm waiter seam,
  * llm.h), backoffs and storage retries become timers, and the commit of a
  * unit's start and result is handed to the committer thread, which runs
- * the group commit and wakes the units it stored. Nothing on a loop
+ * the group commit and wakes the units it stored; a coroutine picks its
+ * next unit as one ends, and that unit's start goes in the same commit as
+ * the result (one wait per unit, not two). Nothing on a loop
  * thread waits on a condition another coroutine of that thread must
  * signal. The claiming loop (main thread) is as it was.
  */
