@@ -9,14 +9,19 @@
 # asked at most units + (units in flight at each kill) times.
 # Then blame: a unit whose block aborts the runner every time ends as one
 # failure after DGEN_MAX_ATTEMPTS deaths, and the job completes.
+# DGEN_CRASH_CONCURRENCY, DGEN_CRASH_SEEDS and DGEN_CRASH_REPS (default 8,
+# 100, 5) change the units in flight and the job's size (runner_crash_wide.sh).
 . "$top_srcdir/tests/runner/lib.sh"
 
 KILLS=${DGEN_CRASH_KILLS:-20}
-C=8
+C=${DGEN_CRASH_CONCURRENCY:-8}
+SEEDS=${DGEN_CRASH_SEEDS:-100}
+REPS=${DGEN_CRASH_REPS:-5}
+UNITS=$((SEEDS * REPS))
 export DGEN_RUNNER_CONCURRENCY=$C
 start_mock --latency-ms 200
 write_pipeline "$T/p.json"
-write_seeds "$T/s.json" 100 5
+write_seeds "$T/s.json" "$SEEDS" "$REPS"
 
 rand_sleep() { # 0.05 .. 0.5 s
 	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
@@ -59,15 +64,15 @@ crash_run() { # crash_run RUNNERS: prints nothing, sets $job
 	while [ $i -lt "$runners" ]; do start_runner; i=$((i + 1)); done
 	wait_status -t 120 "$job" completed
 	asked=$(( $(mock_requests) - before ))
-	bound=$(( 500 + kills * runners * C ))
-	diag "$runners runner(s): $kills kills ($early before a unit finished), $asked LLM requests for 500 units (bound $bound)"
+	bound=$(( UNITS + kills * runners * C ))
+	diag "$runners runner(s): $kills kills ($early before a unit finished), $asked LLM requests for $UNITS units (bound $bound)"
 	check "[$runners runner(s)] some kills landed before a unit finished ($early)" test "$early" -ge 3
 	check "[$runners runner(s)] it was killed $KILLS times while working ($kills)" test "$kills" = "$KILLS"
 	check "[$runners runner(s)] the job completes" test "$(job_field "$job" status)" = completed
-	check "[$runners runner(s)] exactly 500 records" test "$(sql "select count(*) from records where job_id=$job")" = 500
-	check "[$runners runner(s)] 500 distinct units 0..499" test "$(sql "select count(distinct unit)||'/'||min(unit)||'/'||max(unit) from records where job_id=$job")" = "500/0/499"
+	check "[$runners runner(s)] exactly $UNITS records" test "$(sql "select count(*) from records where job_id=$job")" = "$UNITS"
+	check "[$runners runner(s)] $UNITS distinct units 0..$((UNITS - 1))" test "$(sql "select count(distinct unit)||'/'||min(unit)||'/'||max(unit) from records where job_id=$job")" = "$UNITS/0/$((UNITS - 1))"
 	check "[$runners runner(s)] no failures" test "$(sql "select count(*) from failures where job_id=$job")" = 0
-	check "[$runners runner(s)] counters match the records" test "$(job_field "$job" records_generated)/$(job_field "$job" current_seed)" = "500/500"
+	check "[$runners runner(s)] counters match the records" test "$(job_field "$job" records_generated)/$(job_field "$job" current_seed)" = "$UNITS/$UNITS"
 	check "[$runners runner(s)] LLM requests $asked <= units + in flight at kills ($bound)" test "$asked" -le "$bound"
 	check "[$runners runner(s)] integrity_check is ok" test "$(sql 'pragma integrity_check')" = ok
 	for p in $runner_pids; do kill -TERM "$p" 2>/dev/null; done

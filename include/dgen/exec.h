@@ -69,6 +69,11 @@ struct dgen_llm_client *exec_llm_client(struct dgen_exec *x);
 struct dgen_llm_handle *exec_handle_new(struct dgen_exec *x, struct dgen_err *err);
 /* NULL is a no-op. */
 void exec_handle_free(struct dgen_llm_handle *h);
+/* For a thread that runs many executions in turn (the runner's
+ * coroutines): makes slot (NULL: none yet) the calling thread's handles
+ * of named models and returns the previous one. Slots live until
+ * exec_free. */
+void *exec_swap_slot(struct dgen_exec *x, void *slot);
 
 /* The block context of one execution: the LLM handle h (NULL: blocks that
  * need an LLM fail saying so), the environment's template limits, cancel

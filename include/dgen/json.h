@@ -86,6 +86,12 @@ struct json_object *dgen_json_new_double(double v);
 /* The shortest round-trip text of v into txt; false for NaN/Infinity. */
 bool dgen_json_double_text(double v, char txt[40]);
 
+/* Appends s[0..n) to b as a JSON string, quotes included, escaped as
+ * dgen_json_compact() escapes it (control characters, '"' and '\\'; '/'
+ * and UTF-8 as they are): for bodies written without a json_object. */
+struct dgen_buf;
+void dgen_json_put_string(struct dgen_buf *b, const char *s, size_t n);
+
 /* Adds a string (or JSON null for NULL) to obj. */
 void dgen_json_add_str(struct json_object *obj, const char *key, const char *val);
 

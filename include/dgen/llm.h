@@ -18,6 +18,7 @@
 #define DGEN_LLM_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
@@ -135,6 +136,34 @@ void llm_handle_free(struct dgen_llm_handle *h);
 int llm_call(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
 	     struct dgen_llm_response *resp, struct dgen_err *err);
 void llm_response_free(struct dgen_llm_response *r);
+
+/*
+ * How a call waits: for a transfer (an easy handle, as void * so this
+ * header needs no curl.h) and between attempts. The blocking default,
+ * used by dgen-api and `dgen run`, runs the transfer on the caller's
+ * multi handle (*multi: an LLM handle's own, made at its first transfer
+ * and freed with it, which keeps its connection alive from call to call;
+ * multi NULL: one for this transfer) and sleeps with
+ * nanosleep. A daemon that runs
+ * many calls per thread (dgen-runner: coroutines on event loops) installs
+ * its own once, before any call: perform yields until the transfer is
+ * done, sleep becomes a timer. Both ask stop(arg) at least every 50 ms
+ * and give up when it is true (perform: *stopped and
+ * CURLE_ABORTED_BY_CALLBACK; sleep: -1). perform returns a CURLcode.
+ * The waiter is borrowed and must outlive every call.
+ */
+typedef bool (*dgen_llm_stop_fn)(void *arg);
+struct dgen_llm_waiter {
+	int (*perform)(void *easy, void **multi, dgen_llm_stop_fn stop, void *arg,
+		       bool *stopped);
+	int (*sleep)(long ms, dgen_llm_stop_fn stop, void *arg);
+};
+extern const struct dgen_llm_waiter llm_blocking_waiter;
+/* NULL puts the blocking default back. Not thread-safe: set before calls. */
+void llm_set_waiter(const struct dgen_llm_waiter *w);
+int llm_wait_perform(void *easy, void **multi, dgen_llm_stop_fn stop, void *arg,
+		     bool *stopped);
+int llm_wait_sleep(long ms, dgen_llm_stop_fn stop, void *arg);
 
 /* "openai", "ollama", "anthropic", "gemini"; -1 for an unknown name. */
 int llm_provider_parse(const char *name);

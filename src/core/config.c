@@ -73,7 +73,7 @@ static const struct key keys[] = {
 	STR("DGEN_TEMPLATES_DIR", templates_dir, DGEN_PKGDATADIR "/templates"),
 	STR("DGEN_USER_TEMPLATES_DIR", user_templates_dir, ""),
 	STR("DGEN_BLOCKS_DIR", blocks_dir, ""),
-	INT("DGEN_RUNNER_CONCURRENCY", runner_concurrency, "16", 1, 1024),
+	INT("DGEN_RUNNER_CONCURRENCY", runner_concurrency, "16", 1, 16384),
 	INT("DGEN_LEASE_SECONDS", lease_seconds, "30", 2, 86400),
 	INT("DGEN_MAX_ATTEMPTS", max_attempts, "3", 1, 100),
 	INT("DGEN_RUNNER_POLL_MS", poll_ms, "200", 10, 60000),

@@ -30,13 +30,19 @@ void dgen_random_bytes(void *p, size_t n)
 
 void dgen_uuid4(char out[DGEN_UUID_LEN])
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char b[16];
+	char *o = out;
 
 	dgen_random_bytes(b, sizeof b);
 	b[6] = (unsigned char)((b[6] & 0x0F) | 0x40); /* version 4 */
 	b[8] = (unsigned char)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
-	snprintf(out, DGEN_UUID_LEN,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
-		 b[11], b[12], b[13], b[14], b[15]);
+	/* 8-4-4-4-12 hex digits: one a trace, so no printf. */
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = hex[b[i] >> 4];
+		*o++ = hex[b[i] & 0x0F];
+	}
+	*o = '\0';
 }

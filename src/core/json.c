@@ -6,11 +6,13 @@
  */
 #include "config.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgen/buf.h"
 #include "dgen/json.h"
 #include "dgen/util.h"
 
@@ -91,24 +93,67 @@ struct json_object *dgen_json_copy(struct json_object *v)
 	return c;
 }
 
+/* The significant digits of the "%.*e" text t, trailing zeros dropped
+ * (at least one). */
+static int e_digits(const char *t)
+{
+	int n = 0, last = 1;
+
+	for (; *t && *t != 'e'; t++) {
+		if (*t >= '0' && *t <= '9') {
+			n++;
+			if (*t != '0')
+				last = n;
+		}
+	}
+	return last;
+}
+
+/* The fewest significant digits (1..17) that read back to v. A normal
+ * double is within half an ulp (< 1.2e-16 relative) of any shorter text
+ * that reads back to it, nearer than half a unit of the 15th digit; so
+ * when 15 digits read back, the shortest is those 15 without their
+ * trailing zeros, and when they do not, no shorter text does either:
+ * three conversions at most, not seventeen. Subnormals have fewer bits
+ * and take the plain search. */
+static int shortest_prec(double v, char txt[40])
+{
+	int prec;
+
+	if (fabs(v) < DBL_MIN) {
+		for (prec = 1; prec < 17; prec++) {
+			snprintf(txt, 40, "%.*e", prec - 1, v);
+			if (strtod(txt, NULL) == v)
+				return prec;
+		}
+		return 17;
+	}
+	snprintf(txt, 40, "%.14e", v);
+	if (strtod(txt, NULL) == v)
+		return e_digits(txt);
+	snprintf(txt, 40, "%.15e", v);
+	return strtod(txt, NULL) == v ? 16 : 17;
+}
+
 /*
- * Shortest round-trip text: try increasing precision until the text reads
- * back to the same double. Integral values keep a ".0" so the number stays
- * a float to a reader, as Python prints it. False (txt empty) when v is
- * NaN or infinite, which JSON cannot carry.
+ * Shortest round-trip text. Integral values keep a ".0" so the number
+ * stays a float to a reader, as Python prints it. False (txt empty) when
+ * v is NaN or infinite, which JSON cannot carry.
  */
 bool dgen_json_double_text(double v, char txt[40])
 {
-	int prec = 1, exp;
+	int prec, exp;
 
 	txt[0] = '\0';
 	if (!isfinite(v))
 		return false;
-	for (; prec <= 17; prec++) {
-		snprintf(txt, 40, "%.*e", prec - 1, v);
-		if (strtod(txt, NULL) == v)
-			break;
+	/* Whole numbers below 1e15 print as their digits (-0.0 aside). */
+	if (v == trunc(v) && fabs(v) < 1e15 && !(v == 0 && signbit(v))) {
+		snprintf(txt, 40, "%lld.0", (long long)v);
+		return true;
 	}
+	prec = shortest_prec(v, txt);
+	snprintf(txt, 40, "%.*e", prec - 1, v);
 	/* Python's repr: plain digits for exponents -4..15, else d.ddde+XX. */
 	exp = atoi(strchr(txt, 'e') + 1);
 	if (exp >= -4 && exp < 16) {
@@ -117,6 +162,41 @@ bool dgen_json_double_text(double v, char txt[40])
 			strcat(txt, ".0");
 	}
 	return true;
+}
+
+void dgen_json_put_string(struct dgen_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t from = 0;
+
+	dgen_buf_reserve(b, n + 2);
+	dgen_buf_putc(b, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[7] = "\\u00";
+		size_t el = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		switch (c) {
+		case '\b': esc[1] = 'b'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		default:
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0x0F];
+			el = 6;
+		}
+		dgen_buf_append(b, s + from, i - from);
+		dgen_buf_append(b, esc, el);
+		from = i + 1;
+	}
+	dgen_buf_append(b, s + from, n - from);
+	dgen_buf_putc(b, '"');
 }
 
 struct json_object *dgen_json_new_double(double v)

@@ -269,6 +269,14 @@ void exec_handle_free(struct dgen_llm_handle *h)
 		llm_handle_free(h);
 }
 
+void *exec_swap_slot(struct dgen_exec *x, void *slot)
+{
+	void *old = pthread_getspecific(x->key);
+
+	pthread_setspecific(x->key, slot);
+	return old;
+}
+
 /* The model called name in the current set as owner sees it (locked), or
  * NULL with err naming it; *idx its index. */
 static const struct dgen_model *named(const struct dgen_model_list *l, int64_t owner,

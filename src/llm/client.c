@@ -8,18 +8,19 @@
  * of a client share DNS and TLS sessions through a CURLSH with a mutex per
  * lock kind. Connections are not shared between threads (libcurl documents
  * a shared connection cache as unsafe across threads, KNOWN_BUGS "A shared
- * connection cache is not thread-safe"); each handle keeps its own
- * connections alive across calls instead, which is what a worker thread
+ * connection cache is not thread-safe"); each handle's multi handle (or
+ * the runner's event loop) keeps them alive across calls instead,
+ * which is what a worker thread
  * making call after call needs.
  *
- * Each transfer runs on a private multi handle polled in short slices, so
- * a cancel flag or a deadline ends even a silent (hanging) transfer within
- * one slice; the progress callback checks them too while bytes flow.
+ * Each transfer runs through the waiter (llm.h, wait.c): by default on
+ * the handle's private multi handle polled in short slices, so a cancel flag or a
+ * deadline ends even a silent (hanging) transfer within one slice; the
+ * progress callback checks them too while bytes flow.
  */
 #include "config.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -46,8 +47,6 @@
 
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_CAP_MS 30000
-#define POLL_SLICE_MS 50   /* how often a silent transfer checks for cancel */
-#define SLEEP_SLICE_MS 20  /* same, while waiting to retry */
 #define ERROR_TEXT_MAX 300 /* bytes of a provider's error text we keep */
 /* A token count above this is nonsense (and sums of three must not
  * overflow): the reply is treated as malformed. */
@@ -80,8 +79,9 @@ struct dgen_llm_client {
 struct dgen_llm_handle {
 	struct dgen_llm_client *c;
 	CURL *easy;
-	CURLM *multi;
+	CURLM *multi;          /* its connection cache (blocking waiter; made there) */
 	struct dgen_buf body;   /* the reply of the current attempt */
+	struct dgen_buf req;    /* the request body of the current call */
 	bool too_big;
 	long retry_after_ms;    /* from Retry-After / retry-after-ms, -1 = none */
 	const atomic_int *cancel;
@@ -585,9 +585,9 @@ struct dgen_llm_handle *llm_handle_new(struct dgen_llm_client *c)
 	h->rng = seed_rng(h);
 	h->retry_after_ms = -1;
 	dgen_buf_init(&h->body);
+	dgen_buf_init(&h->req);
 	h->easy = e = curl_easy_init();
-	h->multi = curl_multi_init();
-	if (!e || !h->multi) {
+	if (!e) {
 		fprintf(stderr, "dgen: libcurl could not create a handle\n");
 		abort();
 	}
@@ -631,6 +631,7 @@ void llm_handle_free(struct dgen_llm_handle *h)
 	curl_multi_cleanup(h->multi);
 	curl_easy_cleanup(h->easy);
 	dgen_buf_free(&h->body);
+	dgen_buf_free(&h->req);
 	free(h);
 }
 
@@ -727,18 +728,19 @@ static bool retryable_curl(CURLcode cc)
 	}
 }
 
-/* Runs one HTTP exchange on the handle's private multi handle, checking
- * the cancel flag and deadline every POLL_SLICE_MS. Returns the transfer's
+static bool stop_cb(void *h)
+{
+	return should_stop(h);
+}
+
+/* Runs one HTTP exchange through the waiter (llm.h), which checks the
+ * cancel flag and deadline every 50 ms at most. Returns the transfer's
  * result; *stopped tells a cancel/deadline stop. */
 static CURLcode perform(struct dgen_llm_handle *h, const char *body, size_t len, bool *stopped)
 {
 	const struct dgen_llm_client *c = h->c;
-	CURLcode cc = CURLE_OK;
-	CURLMsg *msg;
-	int left;
 	long timeout = c->timeout_ms;
 
-	*stopped = false;
 	if (h->deadline > 0) {
 		double rest = (h->deadline - dgen_clock_mono()) * 1000.0;
 
@@ -753,36 +755,7 @@ static CURLcode perform(struct dgen_llm_handle *h, const char *body, size_t len,
 	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, timeout);
-	if (curl_multi_add_handle(h->multi, h->easy) != CURLM_OK)
-		return CURLE_FAILED_INIT;
-	for (;;) {
-		int running = 0;
-
-		if (curl_multi_perform(h->multi, &running) != CURLM_OK) {
-			cc = CURLE_FAILED_INIT;
-			goto out;
-		}
-		if (!running)
-			break;
-		if (should_stop(h)) {
-			*stopped = true;
-			cc = CURLE_ABORTED_BY_CALLBACK;
-			goto out;
-		}
-		if (curl_multi_poll(h->multi, NULL, 0, POLL_SLICE_MS, NULL) != CURLM_OK) {
-			cc = CURLE_FAILED_INIT;
-			goto out;
-		}
-	}
-	while ((msg = curl_multi_info_read(h->multi, &left))) {
-		if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->easy)
-			cc = msg->data.result;
-	}
-	if (cc == CURLE_ABORTED_BY_CALLBACK)
-		*stopped = true;
-out:
-	curl_multi_remove_handle(h->multi, h->easy);
-	return cc;
+	return (CURLcode)llm_wait_perform(h->easy, (void **)&h->multi, stop_cb, h, stopped);
 }
 
 static int cancelled(struct dgen_llm_handle *h, struct dgen_err *err, const char *last)
@@ -799,30 +772,12 @@ static int cancelled(struct dgen_llm_handle *h, struct dgen_err *err, const char
 }
 
 /* Every wait of a call (backoff, Retry-After, a model's budget) goes
- * through here: ms in slices so cancel and deadline are noticed. The one
- * place the LLM layer sleeps, so that an event loop can turn waits into
- * yields by changing this function alone. Returns -1 when stopped. */
+ * through here, and through the waiter (llm.h): a blocking sleep in
+ * slices so cancel and deadline are noticed, or a timer on the runner's
+ * event loop. Returns -1 when stopped. */
 static int llm_wait(struct dgen_llm_handle *h, long ms)
 {
-	double until = dgen_clock_mono() + (double)ms / 1000.0;
-
-	for (;;) {
-		double now = dgen_clock_mono();
-		long slice;
-		struct timespec ts;
-
-		if (should_stop(h))
-			return -1;
-		if (now >= until)
-			return 0;
-		slice = (long)((until - now) * 1000.0) + 1;
-		if (slice > SLEEP_SLICE_MS)
-			slice = SLEEP_SLICE_MS;
-		ts.tv_sec = 0;
-		ts.tv_nsec = slice * 1000000L;
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-			;
-	}
+	return llm_wait_sleep(ms, stop_cb, h);
 }
 
 /* Exponential backoff with equal jitter (half fixed, half random), or the
@@ -1199,9 +1154,19 @@ int llm_call(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
 	h->cancel = req->cancel;
 	h->deadline = req->deadline;
 	cs.est_tokens = estimate_tokens(req);
-	body = c->ad->build(req, model);
-	text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	len = strlen(text);
+	/* Written straight into the handle's buffer when the adapter can:
+	 * a tree built only to be printed costs more than the call's own
+	 * code. The buffer keeps its memory from call to call. */
+	dgen_buf_reset_keep(&h->req, 64 * 1024);
+	if (c->ad->write && c->ad->write(req, model, &h->req)) {
+		text = dgen_buf_str(&h->req);
+		len = h->req.len;
+	} else {
+		body = c->ad->build(req, model);
+		text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
+		len = strlen(text);
+	}
 
 	for (int attempt = 1; ; attempt++) {
 		struct budget_ticket t;

@@ -19,6 +19,7 @@
 #include "dgen/clock.h"
 #include "dgen/embed.h"
 #include "dgen/json.h"
+#include "dgen/llm.h"
 #include "dgen/log.h"
 #include "dgen/netguard.h"
 #include "dgen/util.h"
@@ -333,6 +334,11 @@ static bool sink_stop(const struct sink *s)
 	       (s->deadline > 0 && dgen_clock_mono() > s->deadline);
 }
 
+static bool sink_stop_cb(void *ud)
+{
+	return sink_stop(ud);
+}
+
 static int sink_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
 	(void)a;
@@ -360,6 +366,7 @@ static CURLcode post(const struct dgen_embed_client *c, struct curl_slist *hdr, 
 {
 	CURL *e = curl_easy_init();
 	CURLcode cc;
+	bool stopped;
 
 	*status = 0;
 	if (!e)
@@ -381,7 +388,7 @@ static CURLcode post(const struct dgen_embed_client *c, struct curl_slist *hdr, 
 	g->on = c->guard;
 	g->refused[0] = '\0';
 	netguard_curl(e, g);
-	cc = curl_easy_perform(e);
+	cc = (CURLcode)llm_wait_perform(e, NULL, sink_stop_cb, s, &stopped);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(e);
 	return cc;
@@ -392,20 +399,12 @@ void embed_client_set_budget(struct dgen_embed_client *c, struct dgen_budget *b)
 	c->budget = b;
 }
 
-/* Sleeps ms in short slices so that cancel and the deadline are seen;
- * -1 when stopped. */
+/* Waits ms through the waiter (llm.h: a timer on the runner's event
+ * loop, else slices) so that cancel and the deadline are seen; -1 when
+ * stopped. */
 static int embed_pause(const struct sink *s, long ms)
 {
-	double until = dgen_clock_mono() + (double)ms / 1000.0;
-
-	while (!sink_stop(s)) {
-		double left = until - dgen_clock_mono();
-
-		if (left <= 0)
-			return 0;
-		usleep((useconds_t)(left > 0.05 ? 50000 : left * 1e6 + 1));
-	}
-	return -1;
+	return llm_wait_sleep(ms, sink_stop_cb, (void *)s);
 }
 
 /* Waits until the model's budget lets one request go (a model without a

@@ -72,6 +72,64 @@ struct json_object *openai_build(const struct dgen_llm_request *req, const char 
 	return body;
 }
 
+static void put_key(struct dgen_buf *b, const char *key)
+{
+	dgen_json_put_string(b, key, strlen(key));
+	dgen_buf_putc(b, ':');
+}
+
+static void put_message(struct dgen_buf *b, const char *role, const char *content)
+{
+	dgen_buf_puts(b, "{\"role\":");
+	dgen_json_put_string(b, role, strlen(role));
+	dgen_buf_puts(b, ",\"content\":");
+	dgen_json_put_string(b, content, strlen(content));
+	dgen_buf_putc(b, '}');
+}
+
+/* openai_build()'s body as its compact text, written directly: a call
+ * then costs no json_object tree. A JSON-schema request (which carries a
+ * whole schema object) is left to openai_build(). */
+bool openai_write(const struct dgen_llm_request *req, const char *model, struct dgen_buf *out)
+{
+	char num[40];
+	bool first = true;
+
+	if (req->format != DGEN_LLM_TEXT && req->format != DGEN_LLM_JSON_OBJECT)
+		return false;
+	dgen_buf_putc(out, '{');
+	put_key(out, "model");
+	dgen_json_put_string(out, model, strlen(model));
+	dgen_buf_putc(out, ',');
+	put_key(out, "messages");
+	dgen_buf_putc(out, '[');
+	if (req->format == DGEN_LLM_JSON_OBJECT && !llm_messages_mention_json(req)) {
+		put_message(out, "system", "Reply with one JSON object.");
+		first = false;
+	}
+	for (size_t i = 0; i < req->n_messages; i++, first = false) {
+		if (!first)
+			dgen_buf_putc(out, ',');
+		put_message(out, req->messages[i].role, req->messages[i].content);
+	}
+	dgen_buf_putc(out, ']');
+	if (req->temperature >= 0) {
+		dgen_buf_putc(out, ',');
+		put_key(out, "temperature");
+		dgen_buf_puts(out, dgen_json_double_text(req->temperature, num) ? num : "null");
+	}
+	if (req->max_tokens > 0) {
+		dgen_buf_putc(out, ',');
+		put_key(out, "max_tokens");
+		dgen_buf_printf(out, "%d", req->max_tokens);
+	}
+	dgen_buf_puts(out, ",\"stream\":false");
+	if (req->format == DGEN_LLM_JSON_OBJECT)
+		dgen_buf_puts(out, ",\"response_format\":{\"type\":\"json_object\"}");
+	dgen_buf_putc(out, '}');
+	return true;
+}
+
 static enum llm_finish finish_kind(const char *r)
 {
 	if (!r)

@@ -4,7 +4,8 @@
  * the default path of its endpoint, adds its headers, and reads a reply
  * (text, finish reason, usage) or an error body.
  *
- * Ownership: build() returns a new json_object the caller puts; parse()
+ * Ownership: build() returns a new json_object the caller puts; write()
+ * appends to the caller's buffer; parse()
  * fills resp->text and resp->finish_reason with malloc'd strings (the
  * client frees them through llm_response_free); error_text() returns a
  * malloc'd string or NULL. Adapters keep no state: the table is const and
@@ -16,6 +17,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "dgen/buf.h"
 #include "dgen/err.h"
 #include "dgen/llm.h"
 
@@ -36,6 +38,10 @@ struct llm_adapter {
 	struct curl_slist *(*headers)(struct curl_slist *h, const char *api_key);
 	/* The request body for req; model is already resolved. */
 	struct json_object *(*build)(const struct dgen_llm_request *req, const char *model);
+	/* Optional: the same body, byte for byte, written straight into out
+	 * without a json_object; false (out untouched) for a request it
+	 * leaves to build(). */
+	bool (*write)(const struct dgen_llm_request *req, const char *model, struct dgen_buf *out);
 	/* Reads a 2xx reply, already known to be a JSON object. Fails
 	 * (DGEN_ELLM, naming ad->display) when it does not have the
 	 * provider's shape. */
@@ -54,9 +60,10 @@ extern const struct llm_adapter llm_anthropic_adapter;
 /* Shared by the OpenAI-shaped adapters (OpenAI and Gemini). */
 /* The functions of an adapter that speaks OpenAI's wire format whole. */
 #define LLM_OPENAI_WIRE                                                    \
-	.headers = openai_headers, .build = openai_build, .parse = openai_parse, \
-	.error_text = openai_error_text
+	.headers = openai_headers, .build = openai_build, .write = openai_write, \
+	.parse = openai_parse, .error_text = openai_error_text
 struct json_object *openai_build(const struct dgen_llm_request *req, const char *model);
+bool openai_write(const struct dgen_llm_request *req, const char *model, struct dgen_buf *out);
 int openai_parse(const struct llm_adapter *ad, struct json_object *reply,
 		 struct dgen_llm_response *resp, enum llm_finish *finish, struct dgen_err *err);
 char *openai_error_text(struct json_object *reply);

@@ -1,6 +1,6 @@
 # src/runner: dgen-runner, the queue daemon.
-libdgen_a_SOURCES += src/runner/runner.c
-noinst_HEADERS += include/dgen/runner.h
+libdgen_a_SOURCES += src/runner/runner.c src/runner/evloop.c
+noinst_HEADERS += include/dgen/runner.h src/runner/evloop.h
 sbin_PROGRAMS += dgen-runner
 dgen_runner_SOURCES = src/runner/main.c
 dgen_runner_LDADD = $(DGEN_LIBS)
@@ -10,7 +10,7 @@ check_PROGRAMS += tests/runner/qtool
 tests_runner_qtool_LDADD = $(TEST_LIBS)
 RUNNER_TESTS = tests/runner_basic.sh tests/runner_signals.sh tests/runner_limits.sh \
 	tests/runner_crash.sh tests/runner_storage.sh tests/runner_fairshare.sh \
-	tests/runner_memory.sh tests/runner_ratelimit.sh
+	tests/runner_memory.sh tests/runner_ratelimit.sh tests/runner_crash_wide.sh
 TESTS += $(RUNNER_TESTS)
 EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.sh tests/fixtures/plugin_abort.c
 

@@ -13,8 +13,12 @@
  * Blame: a unit's start is committed (with the group commit) before it
  * runs, so when the runner dies the rescue knows which units were in
  * flight (queue.h). A unit that was in flight at a death is a suspect:
- * suspects run last, one at a time with nothing else in flight, so a unit
- * that kills its runner every time is the only one blamed for it.
+ * suspects run last, with nothing else in flight, in groups that halve
+ * as their deaths grow (bisection: after a death with a thousand units in
+ * flight, half of them run together, and only a group that kills the
+ * runner again is split further), and one at a time from
+ * DGEN_MAX_ATTEMPTS - 1 deaths on, so a unit that kills its runner every
+ * time is the only one blamed for it (suspect_group).
  *
  * Storage: while a write fails on storage (disk full, read-only, I/O
  * error) no unit is handed out and nothing is claimed, so no LLM call is
@@ -22,8 +26,24 @@
  * stored and the runner goes on by itself once a write succeeds again.
  *
  * Locking: one mutex guards the job list and every job's dispatch state;
- * workers hold it only to pick a unit and to report one done, never while
+ * units hold it only to be picked and to report done, never while
  * running a pipeline or writing to the database.
+ *
+ * Units in flight (README, "many requests in flight"): an LLM-bound unit
+ * spends nearly all its time waiting, so a thread per unit in flight
+ * costs its stack, its malloc arena and a context switch per wait for
+ * nothing, which at a thousand units ate more CPU than the work. Instead
+ * each unit runs on a coroutine (evloop.h: a ucontext with a small
+ * mmap'd stack) on one of a few event-loop threads, one per core; the
+ * unit's code stays synchronous and the waits yield: LLM and embeddings
+ * transfers go on the loop's libcurl multi handle (the llm waiter seam,
+ * llm.h), backoffs and storage retries become timers, and the commit of a
+ * unit's start and result is handed to the committer thread, which runs
+ * the group commit and wakes the units it stored; a coroutine picks its
+ * next unit as one ends, and that unit's start goes in the same commit as
+ * the result (one wait per unit, not two). Nothing on a loop
+ * thread waits on a condition another coroutine of that thread must
+ * signal. The claiming loop (main thread) is as it was.
  */
 #include "config.h"
 
@@ -34,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +71,7 @@
 #include "dgen/saved_models.h"
 #include "dgen/usage.h"
 #include "dgen/util.h"
+#include "evloop.h"
 
 /* Claimed jobs at once, sharing the workers in turn; past it, up to
  * MAX_NEWCOMER_JOBS more, each of a user with no job running. */
@@ -119,24 +141,48 @@ struct runner {
 	int64_t lease_ms;
 
 	pthread_mutex_t lock;
-	/* Group commit of finished units (see commit_unit). */
+	/* Group commit of finished units (see commit_write): the committer
+	 * thread, on its own connection. */
 	pthread_mutex_t commit_lock;
-	pthread_cond_t committed;
+	pthread_cond_t commit_wake; /* units queued, or commit_quit */
 	struct pending *queue;     /* units waiting for the next commit */
-	bool committing;           /* a worker is committing a batch */
+	bool commit_quit;
 	double last_commit;        /* monotonic end of the last batch */
-	pthread_cond_t work;       /* a unit may be available, or quit */
+	struct dgen_db *commit_db;
+	pthread_t committer;
+	bool committer_started;
+	struct lane *lanes;        /* the event loops running units */
+	int n_lanes;
 	pthread_cond_t done;       /* a unit finished */
 	struct job *jobs;          /* claimed jobs */
 	struct owner *owners;      /* their owners */
 	struct owner *orr;         /* where the round robin of owners resumes */
 	bool quit;
 	int running;               /* units in flight, all jobs */
-	bool solo;                 /* a suspect is running: nothing else starts */
+	bool solo;                 /* suspects are running: nothing else starts */
+	int group_left;            /* suspects of their group still to hand out */
+	int group_deaths;          /* the deaths of that group's suspects */
+	struct job *group_job;     /* the job they are of */
 	bool storage_down;         /* the last write failed on storage */
 	double storage_back_at;    /* monotonic time it came back */
 	int64_t wal_limit;
 };
+
+/* An event loop of the runner, with the connection its units use for
+ * NearDuplicate's index (the committer has its own). */
+struct lane {
+	struct runner *r;
+	struct evloop *loop;
+	struct dgen_db *db;
+};
+
+/* A unit may be available (or the runner quits): the loops ask again. */
+static void wake_lanes(struct runner *r)
+{
+	for (int i = 0; i < r->n_lanes; i++)
+		if (r->lanes[i].loop)
+			evloop_wake(r->lanes[i].loop);
+}
 
 /* ---- picking and reporting units (under r->lock) ---------------------- */
 
@@ -174,19 +220,45 @@ static void defer_unit(struct job *j, const struct dgen_unit *u, int deaths)
 }
 
 /* Takes the deferred unit with the fewest deaths (then the lowest
- * number): a unit just blamed again goes to the back of the line. */
-static void take_deferred(struct job *j, struct dgen_unit *u)
+ * number): a unit just blamed again goes to the back of the line. False
+ * when none is left, or (deaths > 0) when that one has more deaths. */
+static bool take_deferred(struct job *j, struct dgen_unit *u, int deaths, int *taken)
 {
 	size_t best = 0;
 
+	if (!j->n_deferred)
+		return false;
 	for (size_t i = 1; i < j->n_deferred; i++) {
 		const struct deferred *a = &j->deferred[i], *b = &j->deferred[best];
 
 		if (a->deaths < b->deaths || (a->deaths == b->deaths && a->u.unit < b->u.unit))
 			best = i;
 	}
+	if (deaths > 0 && j->deferred[best].deaths != deaths)
+		return false;
 	*u = j->deferred[best].u;
+	*taken = j->deferred[best].deaths;
 	j->deferred[best] = j->deferred[--j->n_deferred];
+	return true;
+}
+
+/*
+ * How many suspects of so many deaths run together. Every unit in flight
+ * at a death takes one, and the rescue fails a unit at DGEN_MAX_ATTEMPTS
+ * deaths; so a group is half the units in flight at the first death, half
+ * again at each death more, and from max_attempts - 1 deaths on a suspect
+ * runs alone: an innocent unit never reaches the limit in a group, and
+ * the guilty one's last death is its own.
+ */
+static int suspect_group(const struct runner *r, int deaths)
+{
+	int g = r->cfg->runner_concurrency;
+
+	if (deaths >= r->cfg->max_attempts - 1)
+		return 1;
+	for (int d = 0; d < deaths && g > 1; d++)
+		g /= 2;
+	return g > 1 ? g : 1;
 }
 
 /* The next unit of j that is no suspect (suspects are passed over). */
@@ -226,21 +298,41 @@ static bool owner_next_unit(struct runner *r, struct owner *o, struct job **jp,
 	return false;
 }
 
+/* The next suspect of the group running, if any is left to hand out. */
+static bool group_next(struct runner *r, struct job **jp, struct dgen_unit *u)
+{
+	struct job *j = r->group_job;
+	int deaths;
+
+	if (r->group_left > 0 && j && !j->stop && take_deferred(j, u, r->group_deaths, &deaths)) {
+		r->group_left--;
+		*jp = j;
+		return true;
+	}
+	r->group_left = 0;
+	return false;
+}
+
 /*
  * The next unit to run, under r->lock: round the owners, then round each
  * owner's jobs (so one user's many or huge jobs do not hold back another
  * user's few units), skipping an owner with its quota of units in flight,
  * passing suspects over; once no other unit is left and nothing is in
- * flight, one suspect, alone (*solo). Nothing while a suspect runs or
- * while the storage is down. True with *jp and *u filled.
+ * flight, a group of suspects (*solo; suspect_group says how many).
+ * Nothing else while suspects run, nor while the storage is down. True
+ * with *jp and *u filled.
  */
 static bool pick_unit(struct runner *r, struct job **jp, struct dgen_unit *u, bool *solo)
 {
 	struct owner *start = r->orr ? r->orr : r->owners, *o = start;
 	struct job *j;
 
-	if (!o || r->solo || r->storage_down)
+	if (!o || r->storage_down)
 		return false;
+	if (r->solo) {
+		*solo = true;
+		return group_next(r, jp, u);
+	}
 	do {
 		struct owner *nx = o->next ? o->next : r->owners;
 
@@ -254,10 +346,19 @@ static bool pick_unit(struct runner *r, struct job **jp, struct dgen_unit *u, bo
 	if (r->running > 0)
 		return false;
 	for (j = r->jobs; j; j = j->next_job) {
-		if (!j->stop && j->n_deferred > 0) {
-			take_deferred(j, u);
+		int deaths;
+
+		if (!j->stop && take_deferred(j, u, 0, &deaths)) {
 			*jp = j;
 			*solo = r->solo = true;
+			r->group_job = j;
+			r->group_deaths = deaths;
+			r->group_left = suspect_group(r, deaths) - 1;
+			if (r->group_left > 0) {
+				dgen_info("job %lld: up to %d suspects of %d deaths run together",
+					  (long long)j->id, r->group_left + 1, deaths);
+				wake_lanes(r);
+			}
 			return true;
 		}
 	}
@@ -278,6 +379,15 @@ static void job_stop(struct job *j, enum dgen_job_status st, const char *why)
 
 /* ---- one unit ---------------------------------------------------------- */
 
+/* A unit picked for a coroutine. */
+struct work {
+	struct job *j;
+	struct dgen_unit u;
+	bool solo;
+	bool started;              /* its start is stored already */
+	bool quota_freed;          /* its LLM calls are over: off the owner's quota */
+};
+
 /* A unit's start (ur NULL) or its result, waiting for the next commit. */
 struct pending {
 	int64_t job_id;
@@ -286,7 +396,8 @@ struct pending {
 	struct dgen_job_counters after;
 	struct dgen_err err;
 	int rc;
-	bool done;
+	struct evco_event ev;      /* posted once stored (or not) */
+	bool silent;               /* not posted: the next one of its pair is */
 	struct pending *next;
 };
 
@@ -335,54 +446,91 @@ static void commit_batch(struct runner *r, struct dgen_db *db, struct pending *b
 
 /*
  * Group commit. sqlite lets one writer in at a time, and a stream of
- * one-unit commits from many threads would hold its lock nearly always,
+ * one-unit commits from many units would hold its lock nearly always,
  * starving the API's writes and this runner's own lease renewals. So the
- * first waiting worker commits every unit queued so far in one
- * transaction, while the others wait for it; and batches start at least
- * COMMIT_GAP apart, leaving the lock free for other connections between
- * them. A unit is durable when this returns 0.
+ * committer thread commits every unit queued so far in one transaction;
+ * and batches start at least COMMIT_GAP apart, leaving the lock free for
+ * other connections between them. A unit queues its writes (n of them:
+ * a finished unit's result goes with the start of the unit its coroutine
+ * runs next, one wait for both) and parks its coroutine until the
+ * committer posts the last; each is durable when its rc is 0.
  */
 #define COMMIT_GAP 0.002
-static int commit_write(struct runner *r, struct dgen_db *db, int64_t job_id,
-			const struct dgen_unit_start *start, const struct dgen_unit_result *ur,
-			struct dgen_job_counters *after, struct dgen_err *err)
+static void commit_wait(struct runner *r, struct pending *p, size_t n)
 {
-	struct pending me = { .job_id = job_id, .start = start, .ur = ur, .err = DGEN_ERR_INIT,
-			      .rc = -1 };
+	bool first;
 
-	pthread_mutex_lock(&r->commit_lock);
-	me.next = r->queue;
-	r->queue = &me;
-	while (!me.done) {
-		struct pending *batch;
-		double wait;
-
-		if (r->committing) {
-			pthread_cond_wait(&r->committed, &r->commit_lock);
-			continue;
-		}
-		r->committing = true;
-		wait = r->last_commit + COMMIT_GAP - dgen_clock_mono();
-		pthread_mutex_unlock(&r->commit_lock);
-		if (wait > 0)
-			usleep((useconds_t)(wait * 1e6));
-		pthread_mutex_lock(&r->commit_lock);
-		batch = r->queue;
-		r->queue = NULL;
-		pthread_mutex_unlock(&r->commit_lock);
-		commit_batch(r, db, batch);
-		pthread_mutex_lock(&r->commit_lock);
-		for (struct pending *p = batch; p; p = p->next)
-			p->done = true;
-		r->committing = false;
-		r->last_commit = dgen_clock_mono();
-		pthread_cond_broadcast(&r->committed);
+	for (size_t i = 0; i < n; i++) {
+		p[i].err = (struct dgen_err)DGEN_ERR_INIT;
+		p[i].rc = -1;
+		p[i].silent = i + 1 < n;
 	}
+	evco_event_init(&p[n - 1].ev);
+	pthread_mutex_lock(&r->commit_lock);
+	first = !r->queue;
+	/* pushed last first: the batch meets them in order, the posted one
+	 * last, so the committer is done with all of them when it posts */
+	for (size_t i = n; i-- > 0;) {
+		p[i].next = r->queue;
+		r->queue = &p[i];
+	}
+	if (first)
+		pthread_cond_signal(&r->commit_wake);
 	pthread_mutex_unlock(&r->commit_lock);
+	evco_wait(&p[n - 1].ev);
+}
+
+static int commit_write(struct runner *r, int64_t job_id, const struct dgen_unit_start *start,
+			const struct dgen_unit_result *ur, struct dgen_job_counters *after,
+			struct dgen_err *err)
+{
+	struct pending me = { .job_id = job_id, .start = start, .ur = ur };
+
+	commit_wait(r, &me, 1);
 	if (after)
 		*after = me.after;
 	dgen_err_move(err, &me.err);
 	return me.rc;
+}
+
+/* The committer: a batch whenever units are queued, COMMIT_GAP after the
+ * last; each unit of it is posted once its write is done (and not touched
+ * after: its coroutine goes on). Ends when told to, with nothing queued. */
+static void *committer_main(void *arg)
+{
+	struct runner *r = arg;
+
+	pthread_mutex_lock(&r->commit_lock);
+	for (;;) {
+		struct pending *batch;
+		double wait;
+
+		while (!r->queue && !r->commit_quit)
+			pthread_cond_wait(&r->commit_wake, &r->commit_lock);
+		if (!r->queue)
+			break;
+		wait = r->last_commit + COMMIT_GAP - dgen_clock_mono();
+		if (wait > 0) {
+			pthread_mutex_unlock(&r->commit_lock);
+			usleep((useconds_t)(wait * 1e6));
+			pthread_mutex_lock(&r->commit_lock);
+		}
+		batch = r->queue;
+		r->queue = NULL;
+		pthread_mutex_unlock(&r->commit_lock);
+		commit_batch(r, r->commit_db, batch);
+		while (batch) {
+			struct pending *nx = batch->next;
+
+			if (!batch->silent)
+				evco_post(&batch->ev);
+			batch = nx;
+		}
+		pthread_mutex_lock(&r->commit_lock);
+		r->last_commit = dgen_clock_mono();
+	}
+	pthread_mutex_unlock(&r->commit_lock);
+	return NULL;
 }
 
 /* The storage is down (err is a storage fault): hand out nothing more. */
@@ -410,7 +558,7 @@ static void storage_back_locked(struct runner *r)
 	for (struct job *j = r->jobs; j; j = j->next_job)
 		j->last_renew = 0;
 	dgen_info("the database can be written again: going on");
-	pthread_cond_broadcast(&r->work);
+	wake_lanes(r);
 }
 
 static void storage_back(struct runner *r)
@@ -439,13 +587,13 @@ static bool give_up_storing(struct runner *r, struct job *j)
  * storage came back) or the runner gives up on the job (grace over).
  * 0 when stored, -1 with err set otherwise.
  */
-static int commit_unit(struct runner *r, struct dgen_db *db, struct job *j,
+static int commit_unit(struct runner *r, struct job *j,
 		       const struct dgen_unit_start *start, const struct dgen_unit_result *ur,
 		       struct dgen_job_counters *after, struct dgen_err *err)
 {
 	for (;;) {
 		dgen_err_clear(err);
-		if (commit_write(r, db, j->id, start, ur, after, err) == 0) {
+		if (commit_write(r, j->id, start, ur, after, err) == 0) {
 			storage_back(r);
 			return 0;
 		}
@@ -454,7 +602,7 @@ static int commit_unit(struct runner *r, struct dgen_db *db, struct job *j,
 		storage_fault(r, err);
 		if (give_up_storing(r, j))
 			return -1;
-		usleep((useconds_t)(STORAGE_RETRY_SECONDS * 1e6));
+		evco_sleep((long)(STORAGE_RETRY_SECONDS * 1000));
 	}
 }
 
@@ -525,82 +673,173 @@ static int store_near_dup(void *db, int64_t job_id, int64_t unit, const uint32_t
 
 static const struct dgen_jobstate_ops store_jobstate = { store_near_dup };
 
-/* Runs one unit and stores its record or failure: its start first, so a
- * death while it runs is blamed on it. A unit cut short by cancel or the
- * time limit is stored as nothing: it was not finished. */
-static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
-		     struct job *j, const struct dgen_unit *u)
+/* The next unit to run, counted in flight, or NULL. */
+static struct work *work_pick(struct runner *r)
 {
-	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, j->deadline);
-	struct dgen_exec_result res;
-	struct dgen_unit_result ur = { 0 };
+	struct work w = { 0 }, *out = NULL;
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->quit && pick_unit(r, &w.j, &w.u, &w.solo)) {
+		w.j->in_flight++;
+		w.j->owner->in_flight++;
+		r->running++;
+		out = dgen_xmalloc(sizeof *out);
+		*out = w;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return out;
+}
+
+/* w's LLM calls are over: its owner's quota counts the next unit instead
+ * (w stays in flight for its job until it is stored). */
+static void work_free_quota(struct runner *r, struct work *w)
+{
+	pthread_mutex_lock(&r->lock);
+	w->j->owner->in_flight--;
+	w->quota_freed = true;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* w is over (stored or not): it leaves the units in flight, and is freed. */
+static void work_done(struct runner *r, struct work *w)
+{
+	plan_unit_free(&w->u);
+	pthread_mutex_lock(&r->lock);
+	w->j->in_flight--;
+	if (!w->quota_freed)
+		w->j->owner->in_flight--;
+	r->running--;
+	/* Suspects may start once nothing runs; others once their group ended. */
+	if (w->solo && r->running == 0) {
+		r->solo = false;
+		r->group_left = 0;
+		r->group_job = NULL;
+	}
+	if (w->solo || r->running == 0)
+		wake_lanes(r);
+	pthread_cond_signal(&r->done);
+	pthread_mutex_unlock(&r->lock);
+	free(w);
+}
+
+static bool job_stopping(struct runner *r, struct job *j)
+{
+	bool stop;
+
+	pthread_mutex_lock(&r->lock);
+	stop = j->stop;
+	pthread_mutex_unlock(&r->lock);
+	return stop;
+}
+
+/*
+ * Stores a finished unit's result and, in the same commit, the start of
+ * nx, the unit its coroutine runs next (NULL: none): one wait for both.
+ * When that commit fails, the result goes through commit_unit() (which
+ * waits out a storage fault) and nx writes its start itself before it
+ * runs. 0 when the result is stored, -1 with err set otherwise.
+ */
+static __attribute__((noinline)) int commit_result(struct runner *r, struct job *j, const struct dgen_unit_result *ur,
+			 struct dgen_job_counters *after, struct work *nx, struct dgen_err *err)
+{
+	struct dgen_unit_start ns;
+	struct pending p[2] = { { .job_id = j->id, .ur = ur } };
+
+	if (!nx)
+		return commit_unit(r, j, NULL, ur, after, err);
+	ns = (struct dgen_unit_start){ nx->u.unit, nx->u.seed_index, nx->u.repetition,
+				       nx->u.chunk_index };
+	p[1] = (struct pending){ .job_id = nx->j->id, .start = &ns };
+	commit_wait(r, p, 2);
+	nx->started = p[1].rc == 0;
+	dgen_err_clear(&p[1].err);
+	if (p[0].rc == 0) {
+		*after = p[0].after;
+		storage_back(r);
+		return 0;
+	}
+	if (db_err_storage(&p[0].err) == DB_STORAGE_OK) {
+		dgen_err_move(err, &p[0].err);
+		return -1;
+	}
+	dgen_err_clear(&p[0].err);
+	return commit_unit(r, j, NULL, ur, after, err);
+}
+
+/* Stores w's start before it runs (0), or counts it unstored (-1). Out
+ * of line, like store_result(): what they keep on the stack is not on it
+ * while the unit's pipeline runs (coroutine stacks are small). */
+static __attribute__((noinline)) int store_start(struct runner *r, struct work *w)
+{
+	const struct dgen_unit *u = &w->u;
 	struct dgen_unit_start us = { u->unit, u->seed_index, u->repetition, u->chunk_index };
+	struct dgen_err serr = DGEN_ERR_INIT;
+
+	if (w->started || commit_unit(r, w->j, &us, NULL, NULL, &serr) == 0)
+		return 0;
+	dgen_error("job %lld unit %lld: cannot write its start: %s", (long long)w->j->id,
+		   (long long)u->unit, serr.msg);
+	dgen_err_clear(&serr);
+	unit_unstored(r, w->j);
+	return -1;
+}
+
+/* Stores the record or failure of w (rc and err: how its pipeline ended,
+ * res: what it made), with the start of the coroutine's next unit, picked
+ * here (*next); then stops the job if that reached one of its limits. */
+static __attribute__((noinline)) void store_result(struct runner *r, struct work *w,
+						   struct dgen_exec_result *res, int rc,
+						   const struct dgen_err *err, struct work **next)
+{
+	struct job *j = w->j;
+	const struct dgen_unit *u = &w->u;
+	struct dgen_unit_result ur = { 0 };
 	struct dgen_job_counters after = { 0 };
-	struct dgen_err err = DGEN_ERR_INIT, serr = DGEN_ERR_INIT;
+	struct dgen_err serr = DGEN_ERR_INIT;
 	struct dgen_llm_usage total;
 	const char *exceeded;
-	int rc;
-
-	ctx.on_block = note_block;
-	ctx.on_block_arg = j;
-	ctx.on_wait = note_wait;
-	ctx.on_wait_arg = j;
-	ctx.job_id = j->id;
-	ctx.owner_id = j->owner->id;
-	ctx.unit = u->unit;
-	ctx.jobstate = &store_jobstate;
-	ctx.jobstate_arg = db;
-	pipeline_result_init(&res);
-	if (commit_unit(r, db, j, &us, NULL, NULL, &serr)) {
-		dgen_error("job %lld unit %lld: cannot write its start: %s", (long long)j->id,
-			   (long long)u->unit, serr.msg);
-		unit_unstored(r, j);
-		goto out;
-	}
-	if (pipeline_is_multiplier(j->plan.pipeline))
-		rc = pipeline_execute_chunk(j->plan.pipeline, u->state, &ctx, &res, &err);
-	else
-		rc = pipeline_execute(j->plan.pipeline, u->state, &ctx, &res, &err);
-	if (rc && (err.code == DGEN_ECANCELLED || atomic_load(&j->cancel)))
-		goto out;
 
 	ur.unit = u->unit;
 	ur.seed_index = u->seed_index;
 	ur.repetition = u->repetition;
 	ur.chunk_index = u->chunk_index;
-	ur.trace = res.trace ? dgen_json_compact(res.trace) : "[]";
-	ur.input_tokens = res.usage.input_tokens;
-	ur.output_tokens = res.usage.output_tokens;
-	ur.cached_tokens = res.usage.cached_tokens;
-	ur.cost = res.usage.cost;
+	ur.trace = res->trace ? dgen_json_compact(res->trace) : "[]";
+	ur.input_tokens = res->usage.input_tokens;
+	ur.output_tokens = res->usage.output_tokens;
+	ur.cached_tokens = res->usage.cached_tokens;
+	ur.cost = res->usage.cost;
 	if (rc == 0) {
 		size_t n = pipeline_n_blocks(j->plan.pipeline);
 
-		ur.output = exec_output_text(res.result);
+		ur.output = exec_output_text(res->result);
 		ur.metadata = u->state_text;
-		ur.accumulated_state = dgen_json_compact(res.result);
-		ur.trace_id = res.trace_id;
+		ur.accumulated_state = dgen_json_compact(res->result);
+		ur.trace_id = res->trace_id;
 		if (n) {
 			ur.current_block = pipeline_block_type(j->plan.pipeline, n - 1)->type;
 			ur.current_step = (int64_t)n;
 		}
 	} else {
 		ur.failed = true;
-		ur.block_type = res.failed_block;
-		ur.step = res.failed_step;
-		ur.error = err.msg;
-		ur.current_block = res.failed_block;
-		ur.current_step = res.failed_step;
-		dgen_log(DGEN_LOG_WARN, res.trace_id, "job %lld unit %lld failed: %s",
-			 (long long)j->id, (long long)u->unit, err.msg);
+		ur.block_type = res->failed_block;
+		ur.step = res->failed_step;
+		ur.error = err->msg;
+		ur.current_block = res->failed_block;
+		ur.current_step = res->failed_step;
+		dgen_log(DGEN_LOG_WARN, res->trace_id, "job %lld unit %lld failed: %s",
+			 (long long)j->id, (long long)u->unit, err->msg);
 	}
-	rc = commit_unit(r, db, j, NULL, &ur, &after, &serr);
-	if (rc) {
+	if (!w->solo) {
+		work_free_quota(r, w);
+		*next = work_pick(r);
+	}
+	if (commit_result(r, j, &ur, &after, *next, &serr)) {
 		/* The unit stays unstored; a later claim runs it again. */
 		dgen_error("job %lld unit %lld: cannot store the result: %s", (long long)j->id,
 			   (long long)u->unit, serr.msg);
+		dgen_err_clear(&serr);
 		unit_unstored(r, j);
-		goto out;
+		return;
 	}
 	total = (struct dgen_llm_usage){ .input_tokens = after.input_tokens,
 					 .output_tokens = after.output_tokens,
@@ -614,10 +853,43 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 		job_stop(j, DGEN_JOB_STOPPED, why);
 		pthread_mutex_unlock(&r->lock);
 	}
+}
+
+/* Runs one unit and stores its record or failure: its start first (unless
+ * stored with the unit before it), so a death while it runs is blamed on
+ * it. A unit cut short by cancel or the time limit is stored as nothing:
+ * it was not finished. Once it ran, the coroutine's next unit is picked
+ * (*next) and its start stored with this unit's result. */
+static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
+		     struct work *w, struct work **next)
+{
+	struct job *j = w->j;
+	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, j->deadline);
+	struct dgen_exec_result res;
+	struct dgen_err err = DGEN_ERR_INIT;
+	int rc;
+
+	ctx.on_block = note_block;
+	ctx.on_block_arg = j;
+	ctx.on_wait = note_wait;
+	ctx.on_wait_arg = j;
+	ctx.job_id = j->id;
+	ctx.owner_id = j->owner->id;
+	ctx.unit = w->u.unit;
+	ctx.jobstate = &store_jobstate;
+	ctx.jobstate_arg = db;
+	pipeline_result_init(&res);
+	if (store_start(r, w))
+		goto out;
+	if (pipeline_is_multiplier(j->plan.pipeline))
+		rc = pipeline_execute_chunk(j->plan.pipeline, w->u.state, &ctx, &res, &err);
+	else
+		rc = pipeline_execute(j->plan.pipeline, w->u.state, &ctx, &res, &err);
+	if (!rc || (err.code != DGEN_ECANCELLED && !atomic_load(&j->cancel)))
+		store_result(r, w, &res, rc, &err, next);
 out:
 	pipeline_result_free(&res);
 	dgen_err_clear(&err);
-	dgen_err_clear(&serr);
 }
 
 /* A connection of the runner: commits at RUNNER_SYNC (dgen-runner(8):
@@ -638,69 +910,83 @@ static int runner_db_open(struct runner *r, struct dgen_db **db, struct dgen_err
 	return 0;
 }
 
-struct worker_arg {
-	struct runner *r;
-	pthread_t tid;
-	bool started;
+/* What a coroutine keeps from unit to unit: its LLM handle, and its own
+ * slot of the engine's per-thread handles of named models (exec.h). */
+struct co_local {
+	struct dgen_llm_handle *h;
+	void *slot, *saved;
 };
 
-/* A worker: its own database connection and LLM handle, then units of
- * the claimed jobs in turn until the runner quits. A database that cannot
- * be opened is tried again every second. */
-static void *worker_main(void *arg)
+/* The loop has a free coroutine: the next unit, counted in flight. */
+static void *lane_next(void *arg)
 {
-	struct runner *r = ((struct worker_arg *)arg)->r;
-	struct dgen_db *db = NULL;
-	struct dgen_err err = DGEN_ERR_INIT;
-	/* the client is made before the workers start: this cannot fail */
-	struct dgen_llm_handle *h = exec_handle_new(r->exec, &err);
-
-	while (runner_db_open(r, &db, &err)) {
-		dgen_error("worker cannot open the database: %s", err.msg);
-		sleep(1);
-		pthread_mutex_lock(&r->lock);
-		if (r->quit) {
-			pthread_mutex_unlock(&r->lock);
-			goto out;
-		}
-		pthread_mutex_unlock(&r->lock);
-	}
-	pthread_mutex_lock(&r->lock);
-	for (;;) {
-		struct job *j = NULL;
-		struct dgen_unit u;
-		bool solo = false;
-
-		while (!r->quit && !pick_unit(r, &j, &u, &solo))
-			pthread_cond_wait(&r->work, &r->lock);
-		if (r->quit)
-			break;
-		j->in_flight++;
-		j->owner->in_flight++;
-		r->running++;
-		pthread_mutex_unlock(&r->lock);
-		run_unit(r, db, h, j, &u);
-		plan_unit_free(&u);
-		pthread_mutex_lock(&r->lock);
-		j->in_flight--;
-		/* No wake-up needed for the owner's quota: this worker picks
-		 * again at once and may take the slot it just freed. */
-		j->owner->in_flight--;
-		r->running--;
-		/* A suspect may start once nothing runs; others once it ended. */
-		if (solo)
-			r->solo = false;
-		if (solo || r->running == 0)
-			pthread_cond_broadcast(&r->work);
-		pthread_cond_signal(&r->done);
-	}
-	pthread_mutex_unlock(&r->lock);
-out:
-	db_close(db);
-	exec_handle_free(h);
-	dgen_err_clear(&err);
-	return NULL;
+	return work_pick(((struct lane *)arg)->r);
 }
+
+/*
+ * On a coroutine: runs the unit, then the units picked as each one ends
+ * (their starts stored with its result), until none is left for now. A
+ * unit picked so whose job stopped meanwhile (its limit reached by the
+ * result stored with its start, a cancel, a stop) does not run: it counts
+ * as unstored, like a unit cut short.
+ */
+static void lane_run(void *arg, void *unit, void **local)
+{
+	struct lane *ln = arg;
+	struct runner *r = ln->r;
+	struct work *w = unit;
+	struct co_local *cl = *local;
+	struct dgen_err err = DGEN_ERR_INIT;
+
+	if (!cl)
+		*local = cl = dgen_xcalloc(1, sizeof *cl);
+	/* the client is made before the loops start: this cannot fail */
+	if (!cl->h)
+		cl->h = exec_handle_new(r->exec, &err);
+	dgen_err_clear(&err);
+	while (w) {
+		struct work *next = NULL;
+
+		run_unit(r, ln->db, cl->h, w, &next);
+		work_done(r, w);
+		if (next && job_stopping(r, next->j)) {
+			unit_unstored(r, next->j);
+			work_done(r, next);
+			next = NULL;
+		}
+		w = next;
+	}
+}
+
+static void lane_enter(void *arg, void **local)
+{
+	struct co_local *cl = *local;
+
+	if (cl)
+		cl->saved = exec_swap_slot(((struct lane *)arg)->r->exec, cl->slot);
+}
+
+static void lane_leave(void *arg, void **local)
+{
+	struct co_local *cl = *local;
+
+	if (cl)
+		cl->slot = exec_swap_slot(((struct lane *)arg)->r->exec, cl->saved);
+}
+
+static void lane_drop(void *arg, void **local)
+{
+	struct co_local *cl = *local;
+
+	(void)arg;
+	if (cl)
+		exec_handle_free(cl->h);
+	free(cl);
+	*local = NULL;
+}
+
+static const struct evloop_ops lane_ops = { lane_next, lane_run, lane_enter, lane_leave,
+					    lane_drop };
 
 /* ---- the claiming loop (main thread) ----------------------------------- */
 
@@ -886,7 +1172,7 @@ static void add_job(struct runner *r, struct job *j, const struct dgen_claim *c)
 	j->owner = owner_get(r, c);
 	j->next_job = r->jobs;
 	r->jobs = j;
-	pthread_cond_broadcast(&r->work);
+	wake_lanes(r);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -1059,6 +1345,10 @@ static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing, bool
 			continue;
 		}
 		*pp = j->next_job;
+		if (r->group_job == j) {
+			r->group_job = NULL;
+			r->group_left = 0;
+		}
 		owner_drop(r, j);
 		job_free(j);
 	}
@@ -1085,8 +1375,7 @@ static void runner_init(struct runner *r, const struct dgen_config *cfg, const c
 	snprintf(r->runner_id, sizeof r->runner_id, "%s:%ld", host, (long)getpid());
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_init(&r->commit_lock, NULL);
-	pthread_cond_init(&r->committed, NULL);
-	pthread_cond_init(&r->work, NULL);
+	pthread_cond_init(&r->commit_wake, NULL);
 	pthread_cond_init(&r->done, NULL);
 }
 
@@ -1102,32 +1391,98 @@ static void runner_destroy(struct runner *r)
 	exec_free(r->exec);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->commit_lock);
-	pthread_cond_destroy(&r->committed);
-	pthread_cond_destroy(&r->work);
+	pthread_cond_destroy(&r->commit_wake);
 	pthread_cond_destroy(&r->done);
 }
 
-static int start_workers(struct runner *r, struct worker_arg *workers, int n,
-			 struct dgen_err *err)
+/* Opens a runner connection, waiting (like the claiming loop at start)
+ * while the storage cannot be written yet. */
+static int runner_db_wait(struct runner *r, struct dgen_db **db, volatile sig_atomic_t *terminate,
+			  struct dgen_err *err)
 {
-	for (int i = 0; i < n; i++) {
-		workers[i].r = r;
-		if (pthread_create(&workers[i].tid, NULL, worker_main, &workers[i]) != 0)
-			return dgen_err_set(err, DGEN_EIO, "cannot start worker thread %d", i);
-		workers[i].started = true;
+	while (runner_db_open(r, db, err)) {
+		if (db_err_storage(err) == DB_STORAGE_OK || *terminate)
+			return -1;
+		dgen_error("cannot open the database yet: %s", err->msg);
+		dgen_err_clear(err);
+		sleep(1);
 	}
 	return 0;
 }
 
-static void stop_workers(struct runner *r, struct worker_arg *workers, int n)
+/*
+ * The committer, then the event loops: one per core (at most one per
+ * unit in flight), sharing the units in flight between them; their
+ * coroutines make their calls through the loops' waiter.
+ */
+static int start_lanes(struct runner *r, int concurrency, volatile sig_atomic_t *terminate,
+		       struct dgen_err *err)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
+
+	if (n > concurrency)
+		n = concurrency > 0 ? concurrency : 1;
+	if (runner_db_wait(r, &r->commit_db, terminate, err))
+		return -1;
+	if (pthread_create(&r->committer, NULL, committer_main, r) != 0)
+		return dgen_err_set(err, DGEN_EIO, "cannot start the committer thread");
+	r->committer_started = true;
+	llm_set_waiter(&evloop_waiter);
+	r->lanes = dgen_xcalloc((size_t)n, sizeof *r->lanes);
+	r->n_lanes = n;
+	for (int i = 0; i < n; i++) {
+		struct lane *ln = &r->lanes[i];
+		int cap = concurrency / n + (i < concurrency % n);
+
+		ln->r = r;
+		if (runner_db_wait(r, &ln->db, terminate, err) ||
+		    evloop_start(&ln->loop, cap, &lane_ops, ln, err))
+			return -1;
+	}
+	return 0;
+}
+
+/* Units in flight end first (their commits need the committer), then
+ * the committer, with nothing left queued. */
+static void stop_lanes(struct runner *r)
 {
 	pthread_mutex_lock(&r->lock);
 	r->quit = true;
-	pthread_cond_broadcast(&r->work);
 	pthread_mutex_unlock(&r->lock);
-	for (int i = 0; i < n; i++)
-		if (workers[i].started)
-			pthread_join(workers[i].tid, NULL);
+	for (int i = 0; i < r->n_lanes; i++) {
+		evloop_stop(r->lanes[i].loop);
+		r->lanes[i].loop = NULL;
+		db_close(r->lanes[i].db);
+	}
+	free(r->lanes);
+	r->lanes = NULL;
+	r->n_lanes = 0;
+	llm_set_waiter(NULL);
+	if (r->committer_started) {
+		pthread_mutex_lock(&r->commit_lock);
+		r->commit_quit = true;
+		pthread_cond_signal(&r->commit_wake);
+		pthread_mutex_unlock(&r->commit_lock);
+		pthread_join(r->committer, NULL);
+		r->committer_started = false;
+	}
+	db_close(r->commit_db);
+	r->commit_db = NULL;
+}
+
+/* A socket per unit in flight: the soft limit on open files goes up to
+ * the hard one when the default would not do. */
+static void raise_nofile(int concurrency)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max ||
+	    rl.rlim_cur >= (rlim_t)concurrency * 2 + 256)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		dgen_warn("cannot raise the open files limit: %s", strerror(errno));
 }
 
 /* On the first pass after *terminate: no more units are handed out, and
@@ -1295,36 +1650,30 @@ int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
 	struct runner r;
 	struct dgen_db *db = NULL;
 	struct dgen_llm_handle *h = NULL;
-	struct worker_arg *workers = NULL;
 	char host[64] = "localhost";
-	int rc = -1, nworkers = cfg->runner_concurrency;
+	int rc = -1, concurrency = cfg->runner_concurrency;
 
 	gethostname(host, sizeof host - 1);
 	runner_init(&r, cfg, host);
+	raise_nofile(concurrency);
 	/* A database on storage that cannot be written yet (read-only, full)
-	 * is waited for, as the workers do: the runner goes on by itself. */
-	while (runner_db_open(&r, &db, err)) {
-		if (db_err_storage(err) == DB_STORAGE_OK || *opts->terminate)
-			goto out;
-		dgen_error("cannot open the database yet: %s", err->msg);
-		dgen_err_clear(err);
-		sleep(1);
-	}
+	 * is waited for: the runner goes on by itself. */
+	if (runner_db_wait(&r, &db, opts->terminate, err))
+		goto out;
 	r.exec = exec_new(cfg, blocks_registry());
 	runner_set_models(r.exec, db, cfg);
 	if (!(h = exec_handle_new(r.exec, err)))
 		goto out;
-	workers = dgen_xcalloc((size_t)nworkers, sizeof *workers);
-	if (start_workers(&r, workers, nworkers, err) == 0) {
-		dgen_info("runner %s started: %d workers, lease %ds, database %s", r.runner_id,
-			  nworkers, cfg->lease_seconds, cfg->database_path);
+	if (start_lanes(&r, concurrency, opts->terminate, err) == 0) {
+		dgen_info("runner %s started: %d units in flight on %d event loops, lease %ds, database %s",
+			  r.runner_id, concurrency, r.n_lanes, cfg->lease_seconds,
+			  cfg->database_path);
 		claim_loop(&r, db, h, opts, host);
 		rc = 0;
 	}
-	stop_workers(&r, workers, nworkers);
+	stop_lanes(&r);
 	dgen_info("runner %s stopped", r.runner_id);
 out:
-	free(workers);
 	exec_handle_free(h);
 	runner_destroy(&r);
 	db_close(db);

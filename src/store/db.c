@@ -4,6 +4,7 @@
  * and no schema step: migrate.c builds on it, and open.c joins the two.
  */
 #include <libgen.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -579,6 +580,25 @@ out:
 }
 
 /*
+ * A statement that may fail halfway inside a transaction (an INSERT ...
+ * SELECT with foreign keys, say) keeps the pages it changes in a
+ * statement journal, in memory up to sqlite's 64 KiB and in a temporary
+ * file past that; once spilled, every later statement of the transaction
+ * writes there with two system calls a page. A group commit of the runner
+ * (hundreds of records in one transaction) spilled at once. 4 MiB keeps
+ * any ordinary statement in memory; only bulk ones spill. Process-wide:
+ * set once, before the first connection initialises sqlite.
+ */
+#define STMT_JOURNAL_MEMORY (4 << 20)
+static pthread_once_t sqlite_setup_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_setup(void)
+{
+	/* SQLITE_MISUSE when the process started sqlite already: keep its. */
+	(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_MEMORY);
+}
+
+/*
  * Opens the database and sets the connection up the same way in every
  * process:
  *  - busy_timeout first, so the pragmas below already wait for locks;
@@ -602,6 +622,7 @@ int db_connect(struct dgen_db **out, const char *path, int busy_timeout_ms,
 	int rc;
 
 	*out = NULL;
+	pthread_once(&sqlite_setup_once, sqlite_setup);
 	db = dgen_xcalloc(1, sizeof(*db));
 	db->path = dgen_xstrdup(path);
 	db->pid = getpid();

@@ -134,9 +134,18 @@ static int claim_pipeline_input(struct dgen_db *db, struct dgen_claim *out,
 static int claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms, bool newcomer,
 		 struct dgen_claim *out, struct dgen_err *err)
 {
+	sqlite3_stmt *st;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	/* A runner polls often and mostly finds nothing: a read answers
+	 * that without taking the write lock its committer needs. */
+	st = db_query(db, STMT_Q_ANY_QUEUED, err, "");
+	if (!st || (rc = db_step_one(db, st, err)) < 0)
+		return -1;
+	if (rc == 0)
+		return 0;
+	db_reset(st);
 	if (db_begin(db, err) < 0)
 		return -1;
 	rc = claim_job(db, runner_id, lease_ms, newcomer, out, err);

@@ -157,6 +157,8 @@ const char *const db_sql[STMT__COUNT] = {
 	 * with none running. Jobs without an owner count as one owner. */
 #define OWNER_RUNNING \
 	"(SELECT count(*) FROM jobs r WHERE r.owner_id IS q.owner_id AND r.status = 'running')"
+	/* The claim's cheap first look: a read, no write lock. */
+	[STMT_Q_ANY_QUEUED] = "SELECT 1 FROM jobs WHERE status = 'queued' LIMIT 1",
 	[STMT_Q_CLAIM] =
 		"UPDATE jobs SET status = 'running', runner_id = ?1, lease_expires_at = ?2, "
 		"attempts = attempts + 1, started_at = coalesce(started_at, ?3) "
