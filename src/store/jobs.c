@@ -45,7 +45,7 @@ static int changed(int64_t n, int64_t id, struct dgen_err *err)
 }
 
 /* The job JSON of SPEC.md §3 from a row of the JOB_COLS columns. */
-static struct json_object *job_row_json(sqlite3_stmt *st)
+static struct json_object *job_row_json(struct dgen_stmt *st)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *u = json_object_new_object();
@@ -91,7 +91,7 @@ static struct json_object *job_row_json(sqlite3_stmt *st)
 static int find_idem(struct dgen_db *db, const char *key, int64_t *id, bool *existed,
 		     struct dgen_err *err)
 {
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	int rc;
 
 	if (!key)
@@ -170,7 +170,7 @@ int jobs_insert(struct dgen_db *db, const struct dgen_caller *who,
 int jobs_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 	     struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_GET, err, "ik", id, dgen_caller_scope(who));
+	struct dgen_stmt *st = db_query(db, STMT_JOB_GET, err, "ik", id, dgen_caller_scope(who));
 
 	if (!st || db_step_row(db, st, "Job", "job_id", id, err) < 0)
 		return -1;
@@ -182,7 +182,7 @@ int jobs_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 int jobs_list(struct dgen_db *db, const struct dgen_caller *who,
 	      const struct dgen_job_filter *f, struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_LIST, err, "ksiik", f->pipeline_id,
+	struct dgen_stmt *st = db_query(db, STMT_JOB_LIST, err, "ksiik", f->pipeline_id,
 				    jobs_status_name(f->status),
 				    f->limit > 0 ? f->limit : (int64_t)100,
 				    f->offset > 0 ? f->offset : (int64_t)0, dgen_caller_scope(who));
@@ -195,7 +195,7 @@ int jobs_list(struct dgen_db *db, const struct dgen_caller *who,
 int jobs_count(struct dgen_db *db, const struct dgen_caller *who,
 	       const struct dgen_job_filter *f, int64_t *total, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_COUNT, err, "ksk", f->pipeline_id,
+	struct dgen_stmt *st = db_query(db, STMT_JOB_COUNT, err, "ksk", f->pipeline_id,
 				    jobs_status_name(f->status), dgen_caller_scope(who));
 
 	if (!st || db_step_must(db, st, DGEN_EIO, "count answered no row", err) < 0)
@@ -224,7 +224,7 @@ int jobs_page(struct dgen_db *db, const struct dgen_caller *who,
 int jobs_active(struct dgen_db *db, const struct dgen_caller *who, struct json_object **out,
 		struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_ACTIVE, err, "k", dgen_caller_scope(who));
+	struct dgen_stmt *st = db_query(db, STMT_JOB_ACTIVE, err, "k", dgen_caller_scope(who));
 
 	if (!st || db_step_must(db, st, DGEN_ENOTFOUND, "No job is running", err) < 0)
 		return -1;
@@ -238,7 +238,7 @@ int jobs_active(struct dgen_db *db, const struct dgen_caller *who, struct json_o
 static int job_status(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 		      enum dgen_job_status *cur, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_STATE, err, "ik", id, dgen_caller_scope(who));
+	struct dgen_stmt *st = db_query(db, STMT_JOB_STATE, err, "ik", id, dgen_caller_scope(who));
 
 	if (!st || db_step_row(db, st, "Job", "job_id", id, err) < 0)
 		return -1;
@@ -299,7 +299,7 @@ int jobs_delete(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 }
 
 /* One failed execution, from a STMT_FAIL_LIST row. */
-static struct json_object *failure_json(sqlite3_stmt *st)
+static struct json_object *failure_json(struct dgen_stmt *st)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -317,7 +317,7 @@ static struct json_object *failure_json(sqlite3_stmt *st)
 static int list_failures(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 			 struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 
 	if (job_status(db, who, id, NULL, err) < 0)
 		return -1;
@@ -340,7 +340,7 @@ int jobs_failures(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 }
 
 /* A unit descriptor (the runner's format) from a STMT_FAIL_UNITS row. */
-static struct json_object *unit_json(sqlite3_stmt *st)
+static struct json_object *unit_json(struct dgen_stmt *st)
 {
 	struct json_object *u = json_object_new_object();
 
@@ -357,7 +357,7 @@ static int retry_failed(struct dgen_db *db, const struct dgen_caller *who, int64
 			const char *key, int64_t *new_id, bool *existed, struct dgen_err *err)
 {
 	struct json_object *units = NULL;
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	char now[DGEN_ISO_LEN];
 	int64_t n;
 	int rc = -1, found = find_idem(db, key, new_id, existed, err);

@@ -4,7 +4,8 @@
 noinst_HEADERS += include/dgen/accounts.h include/dgen/caller.h include/dgen/db.h include/dgen/migrate.h \
 	include/dgen/saved_pipelines.h include/dgen/jobs.h include/dgen/queue.h \
 	include/dgen/records.h
-noinst_HEADERS += src/store/stmt.h
+noinst_HEADERS += src/store/stmt.h src/store/backend.h
+libdgen_a_SOURCES += src/store/db_sqlite.c src/store/db_pg.c src/store/stmt_pg.c
 libdgen_a_SOURCES += src/store/accounts.c src/store/db.c src/store/stmt.c src/store/migrate.c src/store/open.c \
 	src/store/saved_pipelines.c src/store/jobs.c src/store/queue.c src/store/records.c
 EXTRA_DIST += tests/store_test.h

@@ -31,7 +31,7 @@ static int name_taken(struct dgen_err *err, enum dgen_model_kind kind, const cha
 }
 
 /* Reads a MODEL_COLS row into m; the key is opened only when key is given. */
-static int read_row(sqlite3_stmt *st, const struct dgen_secret_key *key, struct dgen_model *m,
+static int read_row(struct dgen_stmt *st, const struct dgen_secret_key *key, struct dgen_model *m,
 		    struct dgen_err *err)
 {
 	memset(m, 0, sizeof *m);
@@ -47,13 +47,13 @@ static int read_row(sqlite3_stmt *st, const struct dgen_secret_key *key, struct 
 	m->tokens_per_minute = (long)db_col_int(st, 10);
 	if (!db_col_is_null(st, 14)) { /* a currency comes with a price */
 		m->has_price = true;
-		m->price_input = sqlite3_column_double(st, 11);
-		m->price_output = sqlite3_column_double(st, 12);
-		m->price_cached = sqlite3_column_double(st, 13);
+		m->price_input = db_col_double(st, 11);
+		m->price_output = db_col_double(st, 12);
+		m->price_cached = db_col_double(st, 13);
 		m->currency = db_col_dup(st, 14);
 	}
 	if (key && !db_col_is_null(st, 4) &&
-	    secret_open(key, sqlite3_column_blob(st, 4), db_col_len(st, 4), &m->api_key, err) != 0) {
+	    secret_open(key, db_col_blob(st, 4), db_col_len(st, 4), &m->api_key, err) != 0) {
 		dgen_err_detail_str(err, "model", m->name);
 		return -1;
 	}
@@ -69,7 +69,7 @@ struct list_acc {
 	int rc;
 };
 
-static void list_row(sqlite3_stmt *st, void *arg)
+static void list_row(struct dgen_stmt *st, void *arg)
 {
 	struct list_acc *a = arg;
 	struct dgen_model m;
@@ -92,7 +92,7 @@ static void list_row(sqlite3_stmt *st, void *arg)
 
 static int list_all(struct dgen_db *db, struct list_acc *a)
 {
-	sqlite3_stmt *st = db_query(db, STMT_MODEL_LIST, a->err, "s", kind_text(a->kind));
+	struct dgen_stmt *st = db_query(db, STMT_MODEL_LIST, a->err, "s", kind_text(a->kind));
 
 	if (!st || db_each(db, st, list_row, a, a->err) != 0)
 		return -1;
@@ -149,7 +149,7 @@ int saved_models_get_full(struct dgen_db *db, enum dgen_model_kind kind, const c
 			  const struct dgen_secret_key *key, struct dgen_model *out,
 			  struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_MODEL_GET, err, "ss", kind_text(kind), name);
+	struct dgen_stmt *st = db_query(db, STMT_MODEL_GET, err, "ss", kind_text(kind), name);
 	int rc;
 
 	memset(out, 0, sizeof *out);
@@ -190,7 +190,7 @@ static int fix_defaults(struct dgen_db *db, enum dgen_model_kind kind, const str
 
 static int count(struct dgen_db *db, enum dgen_model_kind kind, int64_t *n, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_MODEL_COUNT, err, "s", kind_text(kind));
+	struct dgen_stmt *st = db_query(db, STMT_MODEL_COUNT, err, "s", kind_text(kind));
 
 	if (!st || db_step_must(db, st, DGEN_EIO, "count answered no row", err) < 0)
 		return -1;
