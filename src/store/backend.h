@@ -100,6 +100,9 @@ struct db_backend {
 	 * process migrates, then writes the schema version. */
 	int (*lock_schema)(struct dgen_db *db, struct dgen_err *err);
 	int (*set_schema_version)(struct dgen_db *db, int version, struct dgen_err *err);
+	/* Inside a write transaction: waits until no other transaction holds
+	 * key, and holds it to the end (db_lock). */
+	int (*lock)(struct dgen_db *db, int64_t key, struct dgen_err *err);
 	/* False when the engine ended the transaction by itself (after some
 	 * errors), so ROLLBACK must not be sent. */
 	bool (*txn_open)(struct dgen_db *db);
@@ -121,6 +124,9 @@ extern const char *const db_sql_pg[STMT__COUNT];
 /* The PostgreSQL text of schema step i, or NULL where the mechanical
  * translation of the sqlite text serves (stmt_pg.c). */
 const char *db_step_pg(int i);
+/* What PostgreSQL runs after schema step i besides the step (functions
+ * standing in for sqlite's), or NULL. */
+const char *db_step_pg_extra(int i);
 
 /* A storage fault: DGEN_EBUSY naming the fault in the detail, remembered
  * for db_storage_state() when db is not NULL. Returns -1. */

@@ -454,6 +454,13 @@ int db_lock_schema(struct dgen_db *db, struct dgen_err *err)
 	return db->be->lock_schema(db, err);
 }
 
+int db_lock(struct dgen_db *db, enum db_lock_kind kind, int64_t id, struct dgen_err *err)
+{
+	if (db->depth <= 0)
+		return dgen_err_set(err, DGEN_EINTERNAL, "Lock without a transaction");
+	return db->be->lock(db, ((int64_t)kind << 56) ^ id, err);
+}
+
 int db_set_schema_version(struct dgen_db *db, int version, struct dgen_err *err)
 {
 	return db->be->set_schema_version(db, version, err);

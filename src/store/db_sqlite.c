@@ -236,6 +236,12 @@ static int lite_set_schema_version(struct dgen_db *db, int version, struct dgen_
 	return lite_exec_script(db, sql, err);
 }
 
+/* BEGIN IMMEDIATE serializes every writer already. */
+static int lite_lock(struct dgen_db *db, int64_t key, struct dgen_err *err)
+{
+	return 0;
+}
+
 static bool lite_txn_open(struct dgen_db *db)
 {
 	return !sqlite3_get_autocommit(H(db));
@@ -401,6 +407,7 @@ const struct db_backend db_backend_sqlite = {
 	.exec_step = lite_exec_step,
 	.lock_schema = lite_lock_schema,
 	.set_schema_version = lite_set_schema_version,
+	.lock = lite_lock,
 	.txn_open = lite_txn_open,
 	.set_sync = lite_set_sync,
 	.set_wal_limit = lite_set_wal_limit,

@@ -5,6 +5,8 @@ noinst_HEADERS += include/dgen/accounts.h include/dgen/caller.h include/dgen/db.
 	include/dgen/saved_pipelines.h include/dgen/jobs.h include/dgen/queue.h \
 	include/dgen/records.h
 noinst_HEADERS += src/store/stmt.h src/store/backend.h
+# libpq's headers, for db_pg.c (configure links -lpq into every program).
+AM_CFLAGS += $(PQ_CFLAGS)
 libdgen_a_SOURCES += src/store/db_sqlite.c src/store/db_pg.c src/store/stmt_pg.c
 libdgen_a_SOURCES += src/store/accounts.c src/store/db.c src/store/stmt.c src/store/migrate.c src/store/open.c \
 	src/store/saved_pipelines.c src/store/jobs.c src/store/queue.c src/store/records.c
@@ -39,3 +41,9 @@ libdgen_a_SOURCES += src/store/saved_models.c
 check_PROGRAMS += tests/test_saved_models
 TESTS += tests/test_saved_models
 tests_test_saved_models_LDADD = $(TEST_LIBS)
+
+# The store tests again against a throwaway PostgreSQL server (skipped
+# when none is installed).
+TESTS += tests/store_pg.sh
+EXTRA_DIST += tests/store_pg.sh tests/lib/pg.sh
+CLEANFILES += tests/*.pg.log

@@ -88,7 +88,10 @@ int neardup_check(struct dgen_db *db, int64_t job_id, int64_t unit, const uint32
 	*similarity = 0;
 	if (db_begin(db, err) < 0)
 		return -1;
-	rc = check_in_tx(db, job_id, unit, sig, n_sig, keys, n_keys, threshold, &b, err);
+	/* each check of a job sees every earlier one (PostgreSQL needs it) */
+	rc = db_lock(db, DB_LOCK_NEARDUP, job_id, err);
+	if (rc == 0)
+		rc = check_in_tx(db, job_id, unit, sig, n_sig, keys, n_keys, threshold, &b, err);
 	if (rc == 0 && b.unit >= 0) {
 		int got = (st = db_query(db, STMT_ND_RECORD, err, "ii", job_id, b.unit)) ?
 			  db_step_one(db, st, err) : -1;

@@ -482,7 +482,7 @@ int queue_finish_job(struct dgen_db *db, int64_t job_id, enum dgen_job_status st
 
 int queue_should_stop(struct dgen_db *db, int64_t job_id, bool *stop, struct dgen_err *err)
 {
-	struct dgen_stmt *st = db_query(db, STMT_JOB_STATE, err, "i", job_id);
+	struct dgen_stmt *st = db_query(db, STMT_JOB_STATE, err, "ik", job_id, (int64_t)0);
 	const char *s;
 	int rc;
 

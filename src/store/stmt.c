@@ -415,8 +415,8 @@ const char *const db_sql[STMT__COUNT] = {
 	 * api_key keeps the stored one) */
 	[STMT_MODEL_UPDATE] =
 		"UPDATE models SET name = ?3, provider = ?4, endpoint = ?5, model_name = ?6, "
-		"api_key = CASE WHEN ?18 THEN ?7 ELSE api_key END, "
-		"api_key_last4 = CASE WHEN ?18 THEN ?8 ELSE api_key_last4 END, "
+		"api_key = CASE WHEN ?18 <> 0 THEN ?7 ELSE api_key END, "
+		"api_key_last4 = CASE WHEN ?18 <> 0 THEN ?8 ELSE api_key_last4 END, "
 		"is_default = ?9, dimensions = ?10, max_in_flight = ?11, "
 		"requests_per_minute = ?12, tokens_per_minute = ?13, price_input = ?14, "
 		"price_output = ?15, price_cached = ?16, currency = ?17, updated_at = ?19 "
@@ -425,10 +425,10 @@ const char *const db_sql[STMT__COUNT] = {
 	[STMT_MODEL_COUNT] = "SELECT count(*) FROM models WHERE kind = ?1",
 	/* every model of the kind but ?2 loses the flag */
 	[STMT_MODEL_CLEAR_DEFAULT] =
-		"UPDATE models SET is_default = 0 WHERE kind = ?1 AND name <> ?2 AND is_default",
+		"UPDATE models SET is_default = 0 WHERE kind = ?1 AND name <> ?2 AND is_default <> 0",
 	/* a kind with models and no default: the oldest becomes it */
 	[STMT_MODEL_FIX_DEFAULT] =
 		"UPDATE models SET is_default = 1 WHERE id = (SELECT min(id) FROM models "
 		"WHERE kind = ?1) AND NOT EXISTS (SELECT 1 FROM models WHERE kind = ?1 "
-		"AND is_default)",
+		"AND is_default <> 0)",
 };

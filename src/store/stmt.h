@@ -281,6 +281,16 @@ int db_exec_step(struct dgen_db *db, int i, const char *sql, struct dgen_err *er
 /* Inside migrate's write transaction: no other process migrates until it
  * ends (sqlite's BEGIN IMMEDIATE is that lock already). */
 int db_lock_schema(struct dgen_db *db, struct dgen_err *err);
+/* What db_lock() serializes; one kind per store module that needs it. */
+enum db_lock_kind {
+	DB_LOCK_NEARDUP = 1,             /* the near-duplicate checks of a job */
+};
+/* Inside a write transaction: waits until no other transaction holds the
+ * lock (kind, id), and holds it until this one ends. A store module takes
+ * it where its reads and writes must see every earlier transaction's
+ * (sqlite's BEGIN IMMEDIATE serializes all writers already: a no-op
+ * there; PostgreSQL takes an advisory transaction lock). */
+int db_lock(struct dgen_db *db, enum db_lock_kind kind, int64_t id, struct dgen_err *err);
 /* Writes the schema version (inside the same transaction). */
 int db_set_schema_version(struct dgen_db *db, int version, struct dgen_err *err);
 /* Column bytes of a text or blob column. */
