@@ -169,7 +169,9 @@ static inline char *st_target(const char *name)
 	if (!url)
 		return st_path(name);
 	st_schema(schema, name);
-	sql = dgen_xasprintf("CREATE SCHEMA IF NOT EXISTS %s", schema);
+	/* forked children open the same name at once: one creates it */
+	sql = dgen_xasprintf("BEGIN; SELECT pg_advisory_xact_lock(7); "
+			     "CREATE SCHEMA IF NOT EXISTS %s; COMMIT", schema);
 	st_raw_exec(url, sql);
 	free(sql);
 	return dgen_xasprintf("%s%soptions=-csearch_path%%3D%s", url,

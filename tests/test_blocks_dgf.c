@@ -300,7 +300,7 @@ static void test_embeddings(void)
 {
 	struct dgen_embed_client *c = NULL;
 	struct dgen_err e = DGEN_ERR_INIT;
-	struct dgen_llm_usage u = { 0, 0, 0 };
+	struct dgen_llm_usage u = { 0 };
 	const char *texts[] = { "the cat sat on the mat", "the cat sat on a mat", "quarterly tax report" };
 	double *v = NULL, n0 = 0;
 	size_t dim = 0;
@@ -364,7 +364,7 @@ static void test_embeddings(void)
 static void test_llm_blocks(void)
 {
 	struct dgen_err e = DGEN_ERR_INIT;
-	struct dgen_llm_usage use = { 0, 0, 0 };
+	struct dgen_llm_usage use = { 0 };
 	struct dgen_block_ctx c = exec_block_ctx(X, H, NULL, 0);
 	struct json_object *o;
 

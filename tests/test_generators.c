@@ -142,7 +142,7 @@ static const char *str_at(struct json_object *o, const char *path)
 
 static void test_text_generator(struct llm *l)
 {
-	struct dgen_llm_usage usage = { 0, 0, 0 };
+	struct dgen_llm_usage usage = { 0 };
 	struct dgen_block_ctx ctx = { 0 };
 	struct dgen_err e = DGEN_ERR_INIT;
 	struct json_object *out, *holder, *body;
@@ -203,7 +203,7 @@ static void test_text_generator(struct llm *l)
 
 static void test_structured_generator(struct llm *l)
 {
-	struct dgen_llm_usage usage = { 0, 0, 0 };
+	struct dgen_llm_usage usage = { 0 };
 	struct dgen_block_ctx ctx = { 0 };
 	struct dgen_err e = DGEN_ERR_INIT;
 	struct json_object *out, *holder, *body, *g;

@@ -499,7 +499,7 @@ static void test_constraints(void)
 		"{\"name\":\"c\",\"blocks\":[],\"constraints\":{\"max_total_tokens\":100,"
 		"\"max_total_output_tokens\":-1,\"max_total_execution_time\":2.5}}", &e);
 	const struct dgen_constraints *c;
-	struct dgen_llm_usage u = { 50, 40, 0 };
+	struct dgen_llm_usage u = { .input_tokens = 50, .output_tokens = 40 };
 	struct json_object *cj;
 
 	if (!ok(p != NULL, "constraints load"))
@@ -527,7 +527,7 @@ static void test_multiplier(void)
 		"{\"name\":\"mul\",\"blocks\":[{\"type\":\"Splitter\"},{\"type\":\"Shout\"}]}", &e);
 	struct json_object *meta = J("{\"text\":\"a,b,c\"}"), *chunks = NULL, *all = NULL, *v;
 	struct dgen_exec_result res;
-	struct dgen_llm_usage u = { 0, 0, 0 };
+	struct dgen_llm_usage u = { 0 };
 
 	if (!ok(p != NULL, "a multiplier pipeline loads"))
 		return;

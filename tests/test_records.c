@@ -2,6 +2,7 @@
  * test_records.c - records: the record JSON, filters and paging, edits,
  * counts, delete by job, and the keyset export iterator.
  */
+#include "dgen/json.h"
 #include "dgen/records.h"
 #include "store_test.h"
 
@@ -33,7 +34,7 @@ static void test_shape_and_edit(struct dgen_db *db, int64_t pid)
 {
 	static const char *const keys[] = {
 		"id", "output", "metadata", "status", "trace", "trace_id", "job_id",
-		"pipeline_id", "created_at", "updated_at", "reviewed_by", "reviewed_at",
+		"pipeline_id", "created_at", "updated_at", "reviewed_by", "reviewed_at", "usage",
 	};
 	struct dgen_err err = DGEN_ERR_INIT;
 	struct json_object *o = NULL, *meta, *patch, *state = NULL;
@@ -49,6 +50,9 @@ static void test_shape_and_edit(struct dgen_db *db, int64_t pid)
 		all = all && json_object_object_get_ex(o, keys[i], NULL);
 	ok(all && (size_t)json_object_object_length(o) == DGEN_ARRAY_LEN(keys),
 	   "record JSON has exactly the SPEC keys");
+	is_str(dgen_json_compact(json_object_object_get(o, "usage")),
+	       "{\"input_tokens\":10,\"output_tokens\":5,\"cached_tokens\":0,\"cost\":null}",
+	       "a record keeps its execution's usage; no priced call: cost null");
 	is_str(sget(o, "output"), "hello world", "output");
 	is_str(sget(o, "status"), "pending", "new records are pending");
 	is_str(sget(json_object_object_get(o, "metadata"), "topic"), "tea", "metadata as object");
@@ -214,7 +218,7 @@ static void test_iterator(void)
 		last = id;
 		count++;
 		state = json_object_object_get(line, "accumulated_state");
-		shape = shape && json_object_object_length(line) == 12 &&
+		shape = shape && json_object_object_length(line) == 13 &&
 			iget(line, "job_id") == j &&
 			!json_object_object_get_ex(state, "topic", NULL) &&
 			iget(state, "n") == 2 &&

@@ -36,10 +36,12 @@ void embed_client_free(struct dgen_embed_client *c);
 const char *embed_client_endpoint(const struct dgen_embed_client *c);
 const char *embed_client_model(const struct dgen_embed_client *c);
 enum dgen_llm_provider embed_client_provider(const struct dgen_embed_client *c);
+/* The price of the model this client serves (see llm_client_set_price). */
+void embed_client_set_price(struct dgen_embed_client *c, const struct dgen_price *p);
 
 /* Embeds texts[0..n) (model NULL or "" = the configured one) into *vectors
  * (n * *dim doubles). usage->input_tokens grows by what the provider
- * reports. Retries 429/5xx and connection errors (LLM_MAX_RETRIES) with a
+ * reports, and usage->cost by their price when it reported any. Retries 429/5xx and connection errors (LLM_MAX_RETRIES) with a
  * growing pause; stops on *cancel or past deadline (DGEN_ECANCELLED).
  * Errors: DGEN_ELLM naming the provider and the reason; a reply with the
  * wrong number of vectors, vectors of different lengths, or of another

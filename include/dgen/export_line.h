@@ -6,6 +6,11 @@
  *   {"id","output","metadata","status","accumulated_state","trace_id",
  *    "job_id","pipeline_id","created_at","updated_at"}
  *
+ * then "reviewed_by","reviewed_at" for a stored record, "usage" when the
+ * execution's usage is known ({"input_tokens","output_tokens",
+ * "cached_tokens","cost"}, cost {"amount","currency"} or null) and "trace"
+ * when asked for.
+ *
  * accumulated_state is the final state without the keys whose value equals
  * metadata's: the seed data would otherwise appear twice on every line.
  *
@@ -28,6 +33,8 @@ struct dgen_export_fields {
 	int64_t job_id, pipeline_id;  /* 0 = none (an offline run): null */
 	const char *created_at, *updated_at;
 	const char *reviewed_by, *reviewed_at; /* NULL = null (never reviewed) */
+	struct json_object *usage;    /* the execution's usage (usage.h shape, its
+					 * "cost" included); NULL = no "usage" key */
 	struct json_object *trace;    /* NULL = no "trace" key (`dgen run --trace` adds it) */
 };
 

@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "dgen/config.h"
+#include "dgen/cost.h"
 #include "dgen/err.h"
 
 struct dgen_llm_client;
@@ -65,6 +66,7 @@ struct dgen_llm_usage {
 	int64_t input_tokens;  /* every prompt token, cached ones included */
 	int64_t output_tokens;
 	int64_t cached_tokens; /* the part of input served from a cache */
+	struct dgen_cost cost; /* at the price of the client that served it */
 };
 
 struct dgen_llm_response {
@@ -90,6 +92,10 @@ const char *llm_client_endpoint(const struct dgen_llm_client *c);
 /* Retry backoff without Retry-After: the n-th retry waits a random time
  * in [d/2, d] with d = min(cap, base * 2^(n-1)). Defaults 500 ms / 30 s;
  * tests shorten them. Call before the handles are used. */
+/* The price of the model this client serves: every call's usage is priced
+ * with it (without one, a call's cost is unknown). Call before the handles
+ * are used. */
+void llm_client_set_price(struct dgen_llm_client *c, const struct dgen_price *p);
 void llm_client_set_backoff(struct dgen_llm_client *c, long base_ms, long cap_ms);
 
 struct dgen_llm_handle *llm_handle_new(struct dgen_llm_client *c);

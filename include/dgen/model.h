@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "dgen/config.h"
+#include "dgen/cost.h"
 #include "dgen/err.h"
 
 enum dgen_model_kind {
@@ -38,7 +39,8 @@ struct dgen_model {
 	long max_in_flight;   /* 0 = no ceiling of its own */
 	long requests_per_minute;  /* 0 = unlimited */
 	long tokens_per_minute;    /* 0 = unlimited */
-	/* Price per million tokens; has_price false = unknown (cost null). */
+	/* Price per million tokens; has_price false = unknown (cost null);
+	 * price_cached < 0 = none of its own (cached input costs input's). */
 	bool has_price;
 	double price_input, price_output, price_cached;
 	char *currency;       /* "USD" ...; NULL without a price */
@@ -78,8 +80,7 @@ void model_list_free(struct dgen_model_list *l);
  * none is marked). NULL when there is none. */
 const struct dgen_model *model_list_find(const struct dgen_model_list *l, const char *name);
 
-/* Cost of usage at m's prices, in m's currency; false when m has none. */
-bool model_cost(const struct dgen_model *m, long long input_tokens, long long output_tokens,
-		long long cached_tokens, double *amount);
+/* m's price (NULL = none: unknown). */
+void model_price(const struct dgen_model *m, struct dgen_price *p);
 
 #endif

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "dgen/clock.h"
+#include "dgen/cost.h"
 #include "dgen/db.h"
 #include "dgen/err.h"
 #include "dgen/jobs.h"
@@ -151,6 +152,7 @@ struct dgen_unit_result {
 	int64_t input_tokens;
 	int64_t output_tokens;
 	int64_t cached_tokens;
+	struct dgen_cost cost;      /* and what they cost (cost.h) */
 	/* progress to show with it (NULL = leave as is) */
 	const char *current_block;
 	int64_t current_step;

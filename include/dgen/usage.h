@@ -25,11 +25,13 @@ struct dgen_constraints {
 	double max_total_execution_time; /* seconds */
 };
 
-/* dst += src, field by field. */
+/* dst += src, field by field; costs add as cost_add() says. */
 void usage_add(struct dgen_llm_usage *dst, const struct dgen_llm_usage *src);
-/* {"input_tokens", "output_tokens", "cached_tokens"} */
+/* {"input_tokens", "output_tokens", "cached_tokens", "cost"}: cost is
+ * {"amount", "currency"} or null (cost.h). */
 struct json_object *usage_to_json(const struct dgen_llm_usage *u);
-/* Reads the same shape (missing fields are 0); DGEN_EBADREQ on a wrong type. */
+/* Reads the token counts of the same shape (missing fields are 0; the
+ * cost is left unknown-free: none); DGEN_EBADREQ on a wrong type. */
 int usage_from_json(struct json_object *o, struct dgen_llm_usage *u, struct dgen_err *err);
 
 /* Every constraint unlimited. */

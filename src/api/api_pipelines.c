@@ -280,7 +280,7 @@ int api_pipelines_execute(struct api_ctx *c)
 	struct json_object *body = NULL, *out = NULL;
 	struct dgen_pipeline *p = NULL;
 	struct dgen_block_ctx bctx;
-	struct dgen_llm_usage usage = { 0, 0, 0 };
+	struct dgen_llm_usage usage = { 0 };
 	double budget = (double)c->cfg->llm_timeout_ms / 1000.0;
 	int st, slot, rc;
 

@@ -5,7 +5,10 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "dgen/api.h"
+#include "dgen/estimate.h"
 #include "dgen/pipeline.h"
 #include "dgen/seeds.h"
 
@@ -18,12 +21,39 @@ void api_seed_limits(const struct api_ctx *c, struct dgen_seed_limits *lim)
 		lim->max_repetitions = c->cfg->max_repetitions;
 }
 
+/* The report's "estimate": what running p over the seeds will at most
+ * use (estimate.h), priced with the stored models; null when the seeds
+ * cannot be read (the report's errors say why). */
+static struct json_object *estimate(struct api_ctx *c, const struct dgen_pipeline *p,
+				    struct json_object *doc, const struct dgen_seed_limits *lim)
+{
+	struct dgen_model_list llm, emb;
+	struct dgen_seeds seeds;
+	struct dgen_estimate e;
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct json_object *o = NULL;
+
+	memset(&seeds, 0, sizeof seeds);
+	if (seeds_from_json(doc, lim, &seeds, &err) == 0) {
+		/* without stored models the configured endpoint serves: no price */
+		if (api_models_load(c, &llm, &emb) != 0)
+			dgen_err_clear(&c->err);
+		estimate_run(p, &seeds, &llm, &e);
+		o = estimate_to_json(&e);
+		model_list_free(&llm);
+		model_list_free(&emb);
+	}
+	seeds_free(&seeds);
+	dgen_err_clear(&err);
+	return o;
+}
+
 /* A dry run of a seed upload: the answer is the validation report, not
  * an error, so a client can show every problem at once. */
 int api_seeds_validate(struct api_ctx *c)
 {
 	static const char *const allowed[] = { "pipeline_id", "seeds", NULL };
-	struct json_object *body = NULL, *seeds = NULL;
+	struct json_object *body = NULL, *seeds = NULL, *report;
 	struct dgen_pipeline *p = NULL;
 	struct dgen_json_limits jlim;
 	struct dgen_seed_limits slim;
@@ -54,7 +84,9 @@ int api_seeds_validate(struct api_ctx *c)
 	}
 	if (api_load_pipeline(c, pid, &p) != 0)
 		goto fail;
-	st = api_ok(c, 200, seeds_validate(p, seeds, &slim));
+	report = seeds_validate(p, seeds, &slim);
+	json_object_object_add(report, "estimate", estimate(c, p, seeds, &slim));
+	st = api_ok(c, 200, report);
 	goto out;
 fail:
 	st = api_fail(c);

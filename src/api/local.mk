@@ -38,7 +38,7 @@ tests_test_route_LDADD = $(API_LIBS)
 check_PROGRAMS += tests/api/fake_runner tests/fixtures/listen_exec
 API_SHELL_TESTS = tests/api_cgi.sh tests/api_nginx.sh tests/api_apache.sh \
 	tests/api_paging.sh tests/api_storm.sh tests/api_upload_memory.sh tests/api_access.sh \
-	tests/api_models.sh
+	tests/api_models.sh tests/api_cost.sh
 TESTS += $(API_SHELL_TESTS)
 EXTRA_DIST += $(API_SHELL_TESTS) tests/api/lib.sh tests/api/pool.sh conf/nginx-dgen.conf \
 	contrib/bench-api contrib/bench-execute-storm

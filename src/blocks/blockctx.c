@@ -158,7 +158,7 @@ int blockctx_embed(struct dgen_block_ctx *ctx, struct json_object *config,
 	const char *name = blockutil_cfg_str(config, "embedding_model");
 	const char *model_id = name;
 	struct dgen_embed_client *c;
-	struct dgen_llm_usage u = { 0, 0, 0 };
+	struct dgen_llm_usage u = { 0 };
 	int rc;
 
 	*vectors = NULL;

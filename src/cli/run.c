@@ -326,12 +326,20 @@ static int report(struct run *r, const struct run_args *a)
 {
 	size_t failed = r->failed + r->split_failed;
 	struct dgen_err err = DGEN_ERR_INIT;
+	char amount[40], cost[64];
 
+	/* unknown (no call, a model without a price, mixed currencies) is
+	 * never 0; the amount prints as the JSON answers print it */
+	if (r->usage.cost.state == DGEN_COST_KNOWN &&
+	    dgen_json_double_text(r->usage.cost.amount, amount))
+		snprintf(cost, sizeof cost, "%s %s", amount, r->usage.cost.currency);
+	else
+		snprintf(cost, sizeof cost, "unknown");
 	fprintf(stderr,
 		"dgen: %zu record(s) written, %zu execution(s) failed, %zu not run; "
-		"tokens: %lld in, %lld out, %lld cached; %.2f s\n",
+		"tokens: %lld in, %lld out, %lld cached; cost: %s; %.2f s\n",
 		r->ok, failed, r->n - r->done, (long long)r->usage.input_tokens,
-		(long long)r->usage.output_tokens, (long long)r->usage.cached_tokens,
+		(long long)r->usage.output_tokens, (long long)r->usage.cached_tokens, cost,
 		dgen_clock_mono() - r->t0);
 	if (r->write_errno) {
 		dgen_err_set(&err, DGEN_EIO, "cannot write the records to %s: %s",

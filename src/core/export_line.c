@@ -49,6 +49,8 @@ struct json_object *export_line_new(const struct dgen_export_fields *f)
 		json_object_object_add(o, "reviewed_by", str_or_null(f->reviewed_by));
 		json_object_object_add(o, "reviewed_at", str_or_null(f->reviewed_at));
 	}
+	if (f->usage)
+		json_object_object_add(o, "usage", json_object_get(f->usage));
 	if (f->trace)
 		json_object_object_add(o, "trace", json_object_get(f->trace));
 	return o;

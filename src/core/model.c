@@ -98,7 +98,14 @@ static int get_price(struct json_object *body, struct dgen_model *out, struct dg
 	for (int i = 0; keys[i]; i++) {
 		char field[48];
 
+		struct json_object *v = NULL;
+
+		/* a cached price absent or null: cached input costs input's price */
 		*dst[i] = 0;
+		if (i == 2 && (!json_object_object_get_ex(p, keys[i], &v) || !v)) {
+			*dst[i] = -1;
+			continue;
+		}
 		if (dgen_json_get_num(p, "price_per_mtok", keys[i], i < 2, dst[i], err) != 0)
 			return -1;
 		snprintf(field, sizeof field, "price_per_mtok.%s", keys[i]);
@@ -207,7 +214,8 @@ struct json_object *model_to_json(const struct dgen_model *m, enum dgen_model_ki
 
 		json_object_object_add(p, "input", dgen_json_new_double(m->price_input));
 		json_object_object_add(p, "output", dgen_json_new_double(m->price_output));
-		json_object_object_add(p, "cached", dgen_json_new_double(m->price_cached));
+		json_object_object_add(p, "cached", m->price_cached >= 0
+				       ? dgen_json_new_double(m->price_cached) : NULL);
 		json_object_object_add(o, "price_per_mtok", p);
 		dgen_json_add_str(o, "currency", m->currency);
 	} else {
@@ -272,16 +280,11 @@ const struct dgen_model *model_list_find(const struct dgen_model_list *l, const 
 	return name && *name ? NULL : &l->v[0];
 }
 
-bool model_cost(const struct dgen_model *m, long long input_tokens, long long output_tokens,
-		long long cached_tokens, double *amount)
+void model_price(const struct dgen_model *m, struct dgen_price *p)
 {
-	long long fresh = input_tokens - cached_tokens;
-
-	if (!m || !m->has_price)
-		return false;
-	if (fresh < 0)
-		fresh = 0;
-	*amount = ((double)fresh * m->price_input + (double)cached_tokens * m->price_cached +
-		   (double)output_tokens * m->price_output) / 1e6;
-	return true;
+	if (!m)
+		cost_price_set(p, false, 0, 0, 0, NULL);
+	else
+		cost_price_set(p, m->has_price, m->price_input, m->price_output, m->price_cached,
+			       m->currency);
 }

@@ -156,11 +156,17 @@ struct dgen_registry *exec_registry(const struct dgen_exec *x)
 	return x->reg;
 }
 
+/* A changed price counts too: the clients carry it into every call. */
 static bool same_model(const struct dgen_model *a, const struct dgen_model *b)
 {
+	struct dgen_price pa, pb;
+
+	model_price(a, &pa);
+	model_price(b, &pb);
 #define SAME(f) (strcmp(a->f ? a->f : "", b->f ? b->f : "") == 0)
 	return SAME(name) && SAME(provider) && SAME(endpoint) && SAME(api_key) &&
-	       SAME(model_name) && a->is_default == b->is_default && a->dimensions == b->dimensions;
+	       SAME(model_name) && a->is_default == b->is_default && a->dimensions == b->dimensions &&
+	       cost_price_equal(&pa, &pb);
 #undef SAME
 }
 
@@ -207,19 +213,31 @@ void exec_set_models(struct dgen_exec *x, struct dgen_model_list *llm,
 	pthread_mutex_unlock(&x->lock);
 }
 
+static void set_llm_price(struct dgen_llm_client *c, const struct dgen_model *m)
+{
+	struct dgen_price price;
+
+	model_price(m, &price);
+	llm_client_set_price(c, &price);
+}
+
 int exec_connect(struct dgen_exec *x, struct dgen_err *err)
 {
 	const struct dgen_model *def = NULL;
 	struct dgen_config c;
+	bool had;
 	int rc = 0;
 
 	pthread_mutex_lock(&x->lock);
+	had = x->llm != NULL;
 	c = *x->cfg;
 	if (x->models && (def = model_list_find(&x->models->llm, NULL)))
 		modelcfg_config(x->cfg, def, DGEN_MODEL_LLM, &c);
 	if (!x->llm && llm_client_new(&c, &x->llm, err) != 0) {
 		x->llm = NULL;
 		rc = -1;
+	} else if (def && !had) {
+		set_llm_price(x->llm, def);
 	}
 	pthread_mutex_unlock(&x->lock);
 	return rc;
@@ -284,6 +302,7 @@ static struct dgen_llm_handle *thread_handle(struct dgen_exec *x, struct models_
 			dgen_err_clear(&e);
 			return NULL;
 		}
+		set_llm_price(g->lc[i], &g->llm.v[i]);
 	}
 	if (!s) {
 		s = dgen_xcalloc(1, sizeof *s);
@@ -355,6 +374,11 @@ static struct dgen_embed_client *lookup_embedder(const struct dgen_block_ctx *ct
 				g->ec[i] = NULL;
 				dgen_err_set(err, DGEN_EBLOCK, "embedding model '%s': %s",
 					     g->emb.v[i].name, e.msg);
+			} else {
+				struct dgen_price price;
+
+				model_price(&g->emb.v[i], &price);
+				embed_client_set_price(g->ec[i], &price);
 			}
 			c = g->ec[i];
 		}

@@ -5,10 +5,10 @@
 # blocks, what a pipeline is made of, how it runs.
 libdgen_a_SOURCES += src/engine/registry.c \
 	src/engine/pipeline.c src/engine/seeds.c src/engine/catalog.c \
-	src/engine/plan.c src/engine/exec.c src/engine/usage.c
+	src/engine/plan.c src/engine/exec.c src/engine/usage.c src/engine/estimate.c
 noinst_HEADERS += include/dgen/block.h include/dgen/registry.h \
 	include/dgen/pipeline.h include/dgen/seeds.h include/dgen/catalog.h \
-	include/dgen/plan.h include/dgen/exec.h include/dgen/usage.h
+	include/dgen/plan.h include/dgen/exec.h include/dgen/usage.h include/dgen/estimate.h
 
 ENGINE_TESTS = tests/test_registry tests/test_pipeline tests/test_catalog tests/test_seeds \
 	tests/test_exec

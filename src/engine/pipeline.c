@@ -618,7 +618,7 @@ int pipeline_expand(const struct dgen_pipeline *p, struct json_object *metadata,
 {
 	const struct dgen_block_type *t;
 	struct dgen_block_ctx bctx = *ctx;
-	struct dgen_llm_usage u = { 0, 0, 0 };
+	struct dgen_llm_usage u = { 0 };
 	struct json_object *state = NULL, *out = NULL;
 	struct dgen_err e = DGEN_ERR_INIT;
 	char trace_id[DGEN_UUID_LEN];
@@ -678,7 +678,7 @@ int pipeline_execute_all(const struct dgen_pipeline *p, struct json_object *meta
 {
 	struct dgen_exec_result res;
 	struct json_object *chunks = NULL, *results;
-	struct dgen_llm_usage u = { 0, 0, 0 };
+	struct dgen_llm_usage u = { 0 };
 
 	*out = NULL;
 	if (!pipeline_is_multiplier(p)) {

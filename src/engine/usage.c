@@ -16,16 +16,12 @@ void usage_add(struct dgen_llm_usage *dst, const struct dgen_llm_usage *src)
 	dst->input_tokens += src->input_tokens;
 	dst->output_tokens += src->output_tokens;
 	dst->cached_tokens += src->cached_tokens;
+	cost_add(&dst->cost, &src->cost);
 }
 
 struct json_object *usage_to_json(const struct dgen_llm_usage *u)
 {
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "input_tokens", json_object_new_int64(u->input_tokens));
-	json_object_object_add(o, "output_tokens", json_object_new_int64(u->output_tokens));
-	json_object_object_add(o, "cached_tokens", json_object_new_int64(u->cached_tokens));
-	return o;
+	return cost_usage_json(u->input_tokens, u->output_tokens, u->cached_tokens, &u->cost);
 }
 
 int usage_from_json(struct json_object *o, struct dgen_llm_usage *u, struct dgen_err *err)

@@ -66,6 +66,7 @@ struct dgen_llm_client {
 	int max_retries;
 	size_t max_response;
 	long backoff_base_ms, backoff_cap_ms;
+	struct dgen_price price; /* unknown unless set */
 	CURLSH *share;
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
 };
@@ -430,6 +431,11 @@ const char *llm_client_model(const struct dgen_llm_client *c)
 const char *llm_client_endpoint(const struct dgen_llm_client *c)
 {
 	return c->endpoint;
+}
+
+void llm_client_set_price(struct dgen_llm_client *c, const struct dgen_price *p)
+{
+	c->price = *p;
 }
 
 void llm_client_set_backoff(struct dgen_llm_client *c, long base_ms, long cap_ms)
@@ -1053,6 +1059,8 @@ int llm_call(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
 	}
 out:
 	resp->latency = dgen_clock_mono() - t0;
+	cost_of_call(&c->price, resp->usage.input_tokens, resp->usage.output_tokens,
+		     resp->usage.cached_tokens, &resp->usage.cost);
 	if (rc == 0)
 		dgen_debug("llm: %s HTTP %ld in %.0f ms after %d attempt(s), %lld in (%lld cached) / %lld out tokens",
 			   c->ad->name, resp->http_status, resp->latency * 1000, resp->attempts,

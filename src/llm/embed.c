@@ -30,6 +30,7 @@ struct dgen_embed_client {
 	long timeout_ms, connect_timeout_ms;
 	int max_retries;
 	size_t max_response;
+	struct dgen_price price; /* unknown unless set */
 };
 
 static pthread_once_t embed_curl_once = PTHREAD_ONCE_INIT;
@@ -378,6 +379,11 @@ static CURLcode post(const struct dgen_embed_client *c, struct curl_slist *hdr, 
 /* Retries what may succeed later (connection errors, 408, 429, 5xx) with
  * a doubling pause from 200 ms; stops at once on cancel or deadline. The
  * key only ever goes into its header. */
+void embed_client_set_price(struct dgen_embed_client *c, const struct dgen_price *p)
+{
+	c->price = *p;
+}
+
 int embed_call(struct dgen_embed_client *c, const char *model, const char *const *texts,
 	       size_t n, const atomic_int *cancel, double deadline, double **vectors,
 	       size_t *dim, struct dgen_llm_usage *usage, struct dgen_err *err)
@@ -387,6 +393,7 @@ int embed_call(struct dgen_embed_client *c, const char *model, const char *const
 	struct sink s = { DGEN_BUF_INIT, c->max_response, false, cancel, deadline };
 	const char *pname = llm_provider_name(c->provider);
 	long status = 0, pause_ms = 200;
+	int64_t before = usage ? usage->input_tokens : 0;
 	int rc = -1;
 
 	*vectors = NULL;
@@ -443,6 +450,13 @@ int embed_call(struct dgen_embed_client *c, const char *model, const char *const
 			pause_ms *= 2;
 	}
 out:
+	/* a reply that told its usage is priced; one that did not adds nothing */
+	if (usage && usage->input_tokens > before) {
+		struct dgen_cost cost;
+
+		cost_of_call(&c->price, usage->input_tokens - before, 0, 0, &cost);
+		cost_add(&usage->cost, &cost);
+	}
 	curl_slist_free_all(hdr);
 	dgen_buf_free(&s.b);
 	json_object_put(req);

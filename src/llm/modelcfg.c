@@ -115,7 +115,7 @@ bool modelcfg_test(const struct dgen_config *base, const struct dgen_model *m,
 	if (kind == DGEN_MODEL_EMBEDDING) {
 		struct dgen_embed_client *c = NULL;
 		const char *texts[] = { "ping" };
-		struct dgen_llm_usage u = { 0, 0, 0 };
+		struct dgen_llm_usage u = { 0 };
 		double *v = NULL;
 		size_t dim = 0;
 

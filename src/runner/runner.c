@@ -531,6 +531,7 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	ur.input_tokens = res.usage.input_tokens;
 	ur.output_tokens = res.usage.output_tokens;
 	ur.cached_tokens = res.usage.cached_tokens;
+	ur.cost = res.usage.cost;
 	if (rc == 0) {
 		size_t n = pipeline_n_blocks(j->plan.pipeline);
 
@@ -560,8 +561,9 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 		unit_unstored(r, j);
 		goto out;
 	}
-	total = (struct dgen_llm_usage){ after.input_tokens, after.output_tokens,
-					 after.cached_tokens };
+	total = (struct dgen_llm_usage){ .input_tokens = after.input_tokens,
+					 .output_tokens = after.output_tokens,
+					 .cached_tokens = after.cached_tokens };
 	exceeded = constraints_exceeded(&j->cons, &total, 0);
 	if (exceeded) {
 		char why[160];

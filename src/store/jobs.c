@@ -1,9 +1,11 @@
 /*
  * jobs.c - generation jobs as the API sees them.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgen/cost.h"
 #include "dgen/jobs.h"
 #include "dgen/json.h"
 #include "dgen/util.h"
@@ -44,6 +46,20 @@ static int changed(int64_t n, int64_t id, struct dgen_err *err)
 	return db_changed_row(n, "Job", "job_id", id, err);
 }
 
+/* The job's running cost from its cost_state, cost_amount and
+ * cost_currency columns at col: {"amount","currency"} or null. */
+static struct json_object *job_cost_json(struct dgen_stmt *st, int col)
+{
+	struct dgen_cost c = { .state = (enum dgen_cost_state)db_col_int(st, col) };
+	const char *cur = db_col_text(st, col + 2);
+
+	if (c.state != DGEN_COST_KNOWN || !cur)
+		return NULL;
+	c.amount = db_col_double(st, col + 1);
+	snprintf(c.currency, sizeof c.currency, "%s", cur);
+	return cost_to_json(&c);
+}
+
 /* The job JSON of SPEC.md §3 from a row of the JOB_COLS columns. */
 static struct json_object *job_row_json(struct dgen_stmt *st)
 {
@@ -78,6 +94,7 @@ static struct json_object *job_row_json(struct dgen_stmt *st)
 	json_object_object_add(u, "total_cached_tokens", json_object_new_int64(db_col_int(st, 12)));
 	db_add_text(u, "start_time", st, 14);
 	db_add_text(u, "end_time", st, 15);
+	json_object_object_add(u, "cost", job_cost_json(st, 16));
 	json_object_object_add(o, "usage", u);
 	db_add_text(o, "created_at", st, 13);
 	db_add_text(o, "started_at", st, 14);

@@ -206,6 +206,15 @@ static const char *const steps[] = {
 	"  updated_at TEXT NOT NULL,"
 	"  UNIQUE (kind, name)"
 	");",
+	/* 6: what LLM calls cost (SPEC.md §9). A job keeps its running cost
+	 * beside its tokens: cost_state 0 = no call counted, 1 = cost_amount
+	 * in cost_currency, 2 = unknown (a call without a price, or two
+	 * currencies); the order of enum dgen_cost_state. A record keeps the
+	 * usage of its execution (JSON, as usage_to_json writes it). */
+	"ALTER TABLE jobs ADD COLUMN cost_state INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN cost_amount REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN cost_currency TEXT;"
+	"ALTER TABLE records ADD COLUMN usage TEXT;",
 };
 
 int migrate_latest(void)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgen/json.h"
 #include "dgen/queue.h"
 #include "dgen/util.h"
 #include "stmt.h"
@@ -387,27 +388,35 @@ static int64_t insert_unit(struct dgen_db *db, int64_t job_id, const struct dgen
 			   struct dgen_err *err)
 {
 	char now[DGEN_ISO_LEN];
+	struct json_object *usage;
+	int64_t n;
 
 	db_now(now);
 	if (r->failed)
 		return db_run(db, STMT_Q_FAILURE_INSERT, err, "iiiiusksss", job_id, r->unit,
 			      r->seed_index, r->repetition, r->chunk_index, r->block_type,
 			      r->step, r->error ? r->error : "unknown error", r->trace, now);
-	return db_run(db, STMT_Q_RECORD_INSERT, err, "iiiiussssss", job_id, r->unit,
-		      r->seed_index, r->repetition, r->chunk_index, r->output ? r->output : "",
-		      r->metadata ? r->metadata : "{}",
-		      r->accumulated_state ? r->accumulated_state : "{}", r->trace, r->trace_id,
-		      now);
+	usage = cost_usage_json(r->input_tokens, r->output_tokens, r->cached_tokens, &r->cost);
+	n = db_run(db, STMT_Q_RECORD_INSERT, err, "iiiiusssssss", job_id, r->unit,
+		   r->seed_index, r->repetition, r->chunk_index, r->output ? r->output : "",
+		   r->metadata ? r->metadata : "{}",
+		   r->accumulated_state ? r->accumulated_state : "{}", r->trace, r->trace_id,
+		   now, dgen_json_compact(usage));
+	json_object_put(usage);
+	return n;
 }
 
 /* Inside the transaction: counts the unit just inserted into its job. */
 static int count_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit_result *r,
 		      struct dgen_job_counters *c, struct dgen_err *err)
 {
-	struct dgen_stmt *st = db_query(db, STMT_Q_COUNT_UNIT, err, "iiiiiisi", job_id,
+	const struct dgen_cost *k = &r->cost;
+	struct dgen_stmt *st = db_query(db, STMT_Q_COUNT_UNIT, err, "iiiiiisiids", job_id,
 				    (int64_t)!r->failed, (int64_t)r->failed, r->input_tokens,
 				    r->output_tokens, r->cached_tokens, r->current_block,
-				    r->current_step);
+				    r->current_step, (int64_t)k->state,
+				    k->state == DGEN_COST_KNOWN ? k->amount : 0.0,
+				    k->state == DGEN_COST_KNOWN ? k->currency : NULL);
 
 	return step_counters(db, st, job_id, c, err);
 }

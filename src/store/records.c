@@ -215,6 +215,8 @@ static struct json_object *record_row_json(struct dgen_stmt *st)
 	db_add_text(o, "updated_at", st, 9);
 	db_add_text(o, "reviewed_by", st, 10);
 	db_add_text(o, "reviewed_at", st, 11);
+	/* null for a record stored before usage was kept */
+	json_object_object_add(o, "usage", db_col_json(st, 12));
 	return o;
 }
 
@@ -617,7 +619,7 @@ static struct json_object *export_line(struct dgen_stmt *st)
 		.output = db_col_text(st, 1),
 		.metadata = db_col_json(st, 2),
 		.status = db_col_text(st, 3),
-		.state = db_col_json(st, 12),
+		.state = db_col_json(st, 13),
 		.trace_id = db_col_text(st, 5),
 		.job_id = db_col_int(st, 6),
 		.pipeline_id = db_col_int(st, 7),
@@ -625,11 +627,13 @@ static struct json_object *export_line(struct dgen_stmt *st)
 		.updated_at = db_col_text(st, 9),
 		.reviewed_by = db_col_text(st, 10),
 		.reviewed_at = db_col_text(st, 11),
+		.usage = db_col_json(st, 12),
 	};
 	struct json_object *o = export_line_new(&f);
 
 	json_object_put(f.metadata);
 	json_object_put(f.state);
+	json_object_put(f.usage);
 	return o;
 }
 

@@ -15,12 +15,13 @@
 #define JOB_COLS \
 	"id, pipeline_id, status, total_seeds, current_seed, records_generated, " \
 	"records_failed, current_block, current_step, error, input_tokens, " \
-	"output_tokens, cached_tokens, created_at, started_at, completed_at"
+	"output_tokens, cached_tokens, created_at, started_at, completed_at, " \
+	"cost_state, cost_amount, cost_currency"
 
 /* Columns of the record JSON (records.c reads them in this order). */
 #define REC_COLS \
 	"id, output, metadata, status, trace, trace_id, job_id, pipeline_id, " \
-	"created_at, updated_at, reviewed_by, reviewed_at"
+	"created_at, updated_at, reviewed_by, reviewed_at, usage"
 
 /* Counters of struct dgen_job_counters, in its order. */
 #define COUNTER_COLS \
@@ -245,9 +246,9 @@ const char *const db_sql[STMT__COUNT] = {
 	[STMT_Q_RECORD_INSERT] =
 		"INSERT INTO records (job_id, pipeline_id, unit, seed_index, repetition, "
 		"chunk_index, output, metadata, accumulated_state, status, trace, trace_id, "
-		"created_at, updated_at, owner_id) "
+		"created_at, updated_at, owner_id, usage) "
 		"SELECT j.id, j.pipeline_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, "
-		"?11, ?11, j.owner_id FROM jobs j WHERE j.id = ?1 AND NOT EXISTS "
+		"?11, ?11, j.owner_id, ?12 FROM jobs j WHERE j.id = ?1 AND NOT EXISTS "
 		"(SELECT 1 FROM failures f WHERE f.job_id = ?1 AND f.unit = ?2) "
 		"ON CONFLICT (job_id, unit) DO NOTHING",
 	[STMT_Q_FAILURE_INSERT] =
@@ -263,6 +264,11 @@ const char *const db_sql[STMT__COUNT] = {
 		"records_failed = records_failed + ?3, "
 		"input_tokens = input_tokens + ?4, output_tokens = output_tokens + ?5, "
 		"cached_tokens = cached_tokens + ?6, "
+		/* cost_add() in SQL: every right side reads the row before */
+		"cost_state = CASE WHEN ?9 = 0 THEN cost_state WHEN cost_state = 0 THEN ?9 "
+		"WHEN cost_state = 2 OR ?9 = 2 OR cost_currency <> ?11 THEN 2 ELSE 1 END, "
+		"cost_amount = cost_amount + ?10, "
+		"cost_currency = CASE WHEN cost_state = 0 THEN ?11 ELSE cost_currency END, "
 		"current_block = coalesce(?7, current_block), "
 		"current_step = CASE WHEN ?7 IS NULL THEN current_step ELSE ?8 END "
 		"WHERE id = ?1 RETURNING " COUNTER_COLS,

@@ -117,7 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 0x80) {
 		double *v = NULL;
 		size_t dim = 0;
-		struct dgen_llm_usage u = { 0, 0, 0 };
+		struct dgen_llm_usage u = { 0 };
 		struct dgen_err e = DGEN_ERR_INIT;
 		enum dgen_llm_provider p = (data[0] & 1) ? DGEN_LLM_OLLAMA : DGEN_LLM_OPENAI;
 
