@@ -136,4 +136,124 @@ json POST "/api/pipelines/$PID/execute" '{}'
 expect 400 "execute after the model was deleted"
 jqt 'tostring | test("second")' "the failure names the missing model"
 
+# ---- redirects are never followed ---------------------------------------------
+chat_count() { curl -s "http://127.0.0.1:$MPORT/mock/stats" | jq '.by_path["/v1/chat/completions"] // 0'; }
+before=$(chat_count)
+json POST /api/llm-models/test "{\"name\":\"r\",\"provider\":\"openai\",\"endpoint\":\"http://127.0.0.1:$MPORT/mock/redirect\",\"model_name\":\"mock\"}"
+jqt '.success == false and (.message | test("302"))' "a 302 from the endpoint is a failure naming it"
+check "the redirect was not followed" test "$(chat_count)" = "$before"
+
+# ---- members' own models (SPEC.md §8, §9) ----------------------------------------
+ADMIN=$TOKEN
+for u in ann bob; do
+	printf 'correct-horse-battery\n' | "$top_builddir/dgen" users add $u --password-file - >/dev/null
+done
+ANN=$("$top_builddir/dgen" tokens create ann --name a)
+BOB=$("$top_builddir/dgen" tokens create bob --name b)
+own() { # NAME ENDPOINT MODEL_NAME
+	printf '{"name":"%s","provider":"openai","endpoint":"%s","model_name":"%s","api_key":"sk-own-%s-5555"}' \
+		"$1" "$2" "$3" "$1"
+}
+TOKEN=$ANN
+unset LLM_ENDPOINT_ALLOW
+json POST /api/llm-models "$(own mine "$MURL" ann-model)"
+expect 422 "a member's model on a private IP literal (allowed host by default, not by name)"
+jqt '.detail.field == "endpoint"' "names endpoint"
+export LLM_ENDPOINT_ALLOW="api.example.com,*.localhost"
+json POST /api/llm-models "$(own mine http://evil.example.net/v1/chat/completions m)"
+expect 422 "an endpoint outside LLM_ENDPOINT_ALLOW"
+jqt '.detail.field == "endpoint" and (.error | test("evil.example.net"))' "names endpoint and the host"
+export LLM_ENDPOINT_ALLOW="*"
+json POST /api/llm-models "$(own mine http://10.1.2.3/v1/chat/completions m)"
+expect 422 "a private address literal, even with LLM_ENDPOINT_ALLOW=*"
+json POST /api/llm-models "$(own mine http://[fe80::1]/v1/chat/completions m)"
+expect 422 "a link-local IPv6 literal"
+json POST /api/llm-models/test "{\"name\":\"t\",\"provider\":\"openai\",\"endpoint\":\"http://169.254.169.254/latest\",\"model_name\":\"m\"}"
+expect 422 "the test route checks a member's endpoint too"
+
+export LLM_ENDPOINT_ALLOW="*.localhost"
+json POST /api/llm-models "$(own sneaky "http://mock.localhost:$MPORT/v1/chat/completions" sneaky-model)"
+expect 201 "a member saves a host allowed by pattern"
+jqt '.scope == "own" and .is_default == false and .api_key_last4 == "5555"' "scope own, never the default"
+json POST /api/llm-models/test "{\"name\":\"sneaky\",\"provider\":\"openai\",\"endpoint\":\"http://mock.localhost:$MPORT/v1/chat/completions\",\"model_name\":\"m\"}"
+jqt '.success == false and (.message | test("refused")) and (.message | test("loopback"))' \
+	"it resolves to loopback: refused at connect time in the test route"
+json POST /api/pipelines '{"name":"sneak","blocks":[{"type":"TextGenerator","config":{"model":"sneaky","user_prompt":"hi"}}]}'
+expect 200 "a member's pipeline naming their own model"
+SPID=$(jq -r .id "$T/body")
+before=$(chat_count)
+json POST "/api/pipelines/$SPID/execute" '{}'
+expect 400 "running it fails"
+jqt 'tostring | test("refused") and test("127.0.0.1|::1")' "with a clear error naming the refused address"
+check "and nothing reached the mock" test "$(chat_count)" = "$before"
+
+export LLM_ENDPOINT_ALLOW="localhost"
+json POST /api/llm-models "$(own mine "http://localhost:$MPORT/v1/chat/completions" ann-model)"
+expect 201 "a host named in LLM_ENDPOINT_ALLOW may be loopback"
+json POST /api/llm-models/test "{\"name\":\"mine\",\"provider\":\"openai\",\"endpoint\":\"http://localhost:$MPORT/v1/chat/completions\",\"model_name\":\"ann-model\"}"
+jqt '.success == true' "and it answers"
+json POST /api/llm-models "$(own mine "http://localhost:$MPORT/v1/chat/completions" x)"
+expect 409 "a member's second model of one name"
+jqt '.detail.field == "name"' "names name"
+json POST /api/llm-models "$(own default "http://localhost:$MPORT/v1/chat/completions" x)"
+expect 409 "a member's model named like a global one"
+jqt '.detail.field == "name" and (.error | test("global"))' "names name, says global"
+cgi GET /api/llm-models
+jqt '[.[] | {name, scope}] == [{"name":"default","scope":"global"},{"name":"sneaky","scope":"own"},{"name":"mine","scope":"own"}]' \
+	"a member sees the global models and their own"
+jqt 'all(.[]; has("api_key") | not)' "without keys"
+json PUT /api/llm-models/default '{"name":"default","provider":"openai","endpoint":"http://localhost:1/","model_name":"m"}'
+expect 403 "a member cannot change a global model"
+cgi DELETE /api/llm-models/default
+expect 403 "nor delete one"
+cgi GET /api/blocks
+jqt '(.[] | select(.type == "TextGenerator") | .config_schema.properties.model.enum) == ["default","sneaky","mine",null]' \
+	"GET /api/blocks lists the caller's own models and the global ones"
+
+TOKEN=$BOB
+cgi GET /api/llm-models
+jqt '[.[].name] == ["default"]' "another member sees only the global models"
+cgi GET /api/llm-models/mine
+cp "$T/body" "$T/other"
+STATUS_OTHER=$STATUS
+cgi GET /api/llm-models/nosuch
+check "another member's model answers 404 exactly like a missing one" \
+	sh -c "[ '$STATUS_OTHER' = 404 ] && [ '$STATUS' = 404 ] && [ \"\$(sed s/mine/X/g '$T/other')\" = \"\$(sed s/nosuch/X/g '$T/body')\" ]"
+json PUT /api/llm-models/mine "$(own mine "http://localhost:$MPORT/v1/chat/completions" x)"
+expect 404 "another member cannot change it"
+cgi DELETE /api/llm-models/mine
+expect 404 "nor delete it"
+json POST /api/pipelines '{"name":"p","blocks":[{"type":"TextGenerator","config":{"model":"mine","user_prompt":"hi"}}]}'
+expect 422 "nor name it in a pipeline"
+json POST /api/llm-models "$(own mine "http://localhost:$MPORT/v1/chat/completions" bob-model)"
+expect 201 "two members may each have a model of one name"
+
+# own before global: an admin's global model of the same name
+TOKEN=$ADMIN
+json POST /api/llm-models "{\"name\":\"mine\",\"provider\":\"openai\",\"endpoint\":\"$MURL\",\"model_name\":\"global-model\"}"
+expect 201 "an admin's global model may share a member's name"
+jqt '.scope == "global"' "scope global"
+cgi GET '/api/llm-models?owner=ann'
+jqt '[.[] | select(.name == "mine") | .scope] == ["global","own"]' "an admin sees a member's models with ?owner="
+TOKEN=$ANN
+json POST /api/pipelines '{"name":"mine","blocks":[{"type":"TextGenerator","config":{"model":"mine","user_prompt":"hi"}}]}'
+APID=$(jq -r .id "$T/body")
+json POST "/api/pipelines/$APID/execute" '{}'
+expect 200 "a member's pipeline runs"
+curl -s "http://127.0.0.1:$MPORT/mock/requests?n=1" >"$T/body"
+jqt '.requests[-1].body.model == "ann-model"' "with the member's own model over the global one of the same name"
+TOKEN=$ADMIN
+json POST /api/pipelines '{"name":"theirs","blocks":[{"type":"TextGenerator","config":{"model":"mine","user_prompt":"hi"}}]}'
+json POST "/api/pipelines/$(jq -r .id "$T/body")/execute" '{}'
+expect 200 "an admin's pipeline naming it runs"
+curl -s "http://127.0.0.1:$MPORT/mock/requests?n=1" >"$T/body"
+jqt '.requests[-1].body.model == "global-model"' "with the global model"
+TOKEN=$ANN
+cgi DELETE /api/llm-models/mine
+expect 200 "a member deletes their own model"
+cgi GET /api/llm-models/mine
+jqt '.scope == "global"' "the global one of that name is left"
+unset LLM_ENDPOINT_ALLOW
+TOKEN=$ADMIN
+
 done_testing

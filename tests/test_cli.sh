@@ -244,4 +244,29 @@ LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions" \
 	&& ok "dgen run: a model deleted since fails the execution naming it" \
 	|| { notok "dgen run: a model deleted since (rc $rc)"; sed 's/^/# /' "$TMP/named2.err"; }
 
+# --- dgen models rekey ------------------------------------------------------------
+KEYF="$TMP/dgen.key"
+"$DGEN" models add "{\"name\":\"keyed\",\"provider\":\"openai\",\"endpoint\":\"$MEP\",\"model_name\":\"mock-keyed\",\"api_key\":\"sk-keyed-4321\"}" >/dev/null 2>&1
+"$DGEN" models --embedding add "{\"name\":\"ekeyed\",\"provider\":\"openai\",\"endpoint\":\"http://127.0.0.1:$PORT/v1/embeddings\",\"model_name\":\"mock-embed\",\"api_key\":\"sk-ekeyed-8765\"}" >/dev/null 2>&1
+cp "$KEYF" "$TMP/before.key"
+"$DGEN" models rekey >"$TMP/rekey.out" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q "re-sealed 2 keys" "$TMP/rekey.out" && ! cmp -s "$KEYF" "$TMP/before.key" \
+	&& [ "$(stat -c %a "$KEYF")" = 600 ] && [ "$(stat -c %s "$KEYF")" = 32 ] \
+	&& ok "dgen models rekey makes a new key file (0600) and re-seals every key" \
+	|| { notok "dgen models rekey (rc $rc)"; sed 's/^/# /' "$TMP/rekey.out"; }
+[ ! -e "$KEYF.old" ] && [ ! -e "$KEYF.new" ] && ok "the old key file is gone once committed" \
+	|| notok "the old key file is gone once committed"
+"$DGEN" models test keyed >"$TMP/kt.out" 2>&1 && grep -q '^ok' "$TMP/kt.out" \
+	&& ok "the stored key still opens after rekey" || { notok "the stored key still opens after rekey"; sed 's/^/# /' "$TMP/kt.out"; }
+DGEN_KEY_FILE="$TMP/before.key" "$DGEN" models test keyed >"$TMP/kt2.out" 2>&1
+[ $? != 0 ] && grep -q "decrypt" "$TMP/kt2.out" && ok "the old key no longer opens it" \
+	|| { notok "the old key no longer opens it"; sed 's/^/# /' "$TMP/kt2.out"; }
+# a rekey that died before its commit left the old key as .old: the next one puts it back
+cp "$KEYF" "$KEYF.old"
+head -c 32 /dev/urandom >"$KEYF"
+"$DGEN" models rekey >"$TMP/rekey2.out" 2>&1; rc=$?
+[ $rc = 0 ] && [ ! -e "$KEYF.old" ] && "$DGEN" models test keyed >/dev/null 2>&1 \
+	&& ok "a rekey after a crash before commit recovers the old key first" \
+	|| { notok "rekey recovery (rc $rc)"; sed 's/^/# /' "$TMP/rekey2.out"; }
+
 done_testing

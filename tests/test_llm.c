@@ -570,6 +570,99 @@ static void test_failures(void)
 }
 
 /* A cut reply that comes from our own max_tokens. */
+/* ------------------------------------------------------------------ */
+/* Rate limits within LLM_RATE_LIMIT_PATIENCE                          */
+
+static void note_wait(void *arg, long ms)
+{
+	long *w = arg;
+
+	if (ms > 0)
+		w[0]++;
+	else
+		w[1]++;
+}
+
+static void test_patience(void)
+{
+	struct dgen_config cfg;
+	struct dgen_llm_response r;
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_llm_request req;
+	struct fixture f;
+	long waits[2] = { 0, 0 };
+	int rc;
+
+	base_cfg(&cfg, "/v1/chat/completions", NULL);
+	cfg.llm_max_retries = 1;
+	cfg.llm_rate_limit_patience_ms = 60000;
+
+	/* five 429s with Retry-After 0: more than 1 + LLM_MAX_RETRIES */
+	mock_reset(&M);
+	mock_config(&M, "{\"rate_limit_next\":5,\"retry_after\":0}");
+	if (fx_open(&f, &cfg) == 0) {
+		req_init(&req);
+		req.on_wait = note_wait;
+		req.on_wait_arg = waits;
+		rc = llm_call(f.h, &req, &r, &err);
+		ok(rc == 0, "five 429s with LLM_MAX_RETRIES 1: still answered (%s)", err.msg);
+		is_int(r.attempts, 6, "429s are waited out, not counted as retries");
+		llm_response_free(&r);
+		dgen_err_clear(&err);
+		fx_close(&f);
+	}
+
+	/* without Retry-After the call backs off on its own and says so */
+	mock_reset(&M);
+	mock_config(&M, "{\"rate_limit_next\":3,\"retry_after\":-1}");
+	if (fx_open(&f, &cfg) == 0) {
+		req_init(&req);
+		req.on_wait = note_wait;
+		req.on_wait_arg = waits;
+		rc = llm_call(f.h, &req, &r, &err);
+		ok(rc == 0 && r.attempts == 4, "three bare 429s: answered on the fourth attempt (%s)", err.msg);
+		ok(waits[0] >= 3 && waits[1] == 1, "the waits were reported, then the end of them (%ld, %ld)",
+		   waits[0], waits[1]);
+		llm_response_free(&r);
+		dgen_err_clear(&err);
+		fx_close(&f);
+	}
+
+	/* overloaded answers count the same */
+	rc = call_with("{\"error_next\":3,\"error_status\":503}", &cfg, &r, &err);
+	ok(rc == 0 && r.attempts == 4, "three 503s with LLM_MAX_RETRIES 1: answered (%s)", err.msg);
+	llm_response_free(&r);
+	dgen_err_clear(&err);
+	rc = call_with("{\"error_next\":3,\"error_status\":500}", &cfg, &r, &err);
+	ok(rc == -1 && r.attempts == 2, "a 500 still uses up LLM_MAX_RETRIES (%d attempts)", r.attempts);
+	llm_response_free(&r);
+	dgen_err_clear(&err);
+
+	/* a refused key fails at once, whatever the patience */
+	mock_reset(&M);
+	mock_config(&M, "{\"expect_key\":\"sk-something-else\"}");
+	if (fx_open(&f, &cfg) == 0) {
+		req_init(&req);
+		rc = llm_call(f.h, &req, &r, &err);
+		ok(rc == -1 && r.http_status == 401 && r.attempts == 1, "401: one attempt, no retries (%d)",
+		   r.attempts);
+		is_int(mock_count(), 1, "401: the mock saw one request");
+		llm_response_free(&r);
+		dgen_err_clear(&err);
+		fx_close(&f);
+	}
+
+	/* past the patience the call fails with the provider's refusal */
+	cfg.llm_rate_limit_patience_ms = 1000;
+	rc = call_with("{\"rate_limit_rate\":1,\"retry_after\":0}", &cfg, &r, &err);
+	ok(rc == -1 && err.code == DGEN_ELLM && strstr(err.msg, "429") &&
+	   strstr(err.msg, "LLM_RATE_LIMIT_PATIENCE"), "past the patience: fails naming it (%s)", err.msg);
+	ok(r.latency >= 1.0 && r.latency < 10, "after about the patience (%.1f s)", r.latency);
+	llm_response_free(&r);
+	dgen_err_clear(&err);
+	mock_reset(&M);
+}
+
 static void test_max_tokens(void)
 {
 	struct dgen_config cfg;
@@ -907,6 +1000,7 @@ int main(void)
 	schema_case("ollama", "/api/chat", "ollama");
 	schema_case("anthropic", "/v1/messages", "anthropic");
 	test_failures();
+	test_patience();
 	test_max_tokens();
 	test_unreachable();
 	test_transport();

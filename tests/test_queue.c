@@ -36,6 +36,21 @@ static const char *job_status(struct dgen_db *db, int64_t id)
 	return buf;
 }
 
+/* The job's current_step as JSON text. */
+static const char *job_step(struct dgen_db *db, int64_t id)
+{
+	static char buf[64];
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct json_object *o = NULL, *v = NULL;
+
+	if (jobs_get(db, NULL, id, &o, &err) < 0)
+		return "(gone)";
+	json_object_object_get_ex(o, "current_step", &v);
+	snprintf(buf, sizeof(buf), "%s", json_object_to_json_string(v));
+	json_object_put(o);
+	return buf;
+}
+
 /* K processes claim from 200 queued jobs at once: each job is claimed by
  * exactly one of them and every job is claimed. */
 static void test_claim_race(void)
@@ -171,6 +186,11 @@ static void test_claim_lease(struct dgen_db *db, int64_t pid)
 
 	ok(queue_set_total(db, j, 5, &err) == 0, "set total");
 	ok(queue_progress(db, j, "TextGenerator", 1, &err) == 0, "progress");
+	ok(queue_progress_note(db, j, "TextGenerator", "rate limited, retrying in 3s", &err) == 0,
+	   "a note as the step");
+	is_str(job_step(db, j), "\"rate limited, retrying in 3s\"", "the job shows the note");
+	ok(queue_progress(db, j, "TextGenerator", 2, &err) == 0, "a step number again");
+	is_str(job_step(db, j), "2", "the job shows the number");
 	ok(queue_counters(db, j, &after, &err) == 0 && after.total_seeds == 5, "total stored");
 	ok(queue_finish_job(db, j, DGEN_JOB_COMPLETED, NULL, &err) == 1, "finish completed");
 	ok(queue_finish_job(db, j, DGEN_JOB_FAILED, "x", &err) == 0, "a finished job is not re-finished");

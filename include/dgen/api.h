@@ -244,9 +244,10 @@ int api_models_test(struct api_ctx *c);
  * without making the model "default" from the settings;
  * the lists are the caller's (model_list_free). */
 int api_models_load(struct api_ctx *c, struct dgen_model_list *llm, struct dgen_model_list *emb);
-/* GET /api/blocks: the names of the stored models as the enum (plus null)
- * of every `model` / `embedding_model` property of blocks. */
-void api_models_enum(struct json_object *blocks, const struct dgen_model_list *llm,
+/* GET /api/blocks: the names of the stored models owner may use (their
+ * own and the global ones) as the enum (plus null) of every `model` /
+ * `embedding_model` property of blocks. */
+void api_models_enum(struct json_object *blocks, int64_t owner, const struct dgen_model_list *llm,
 		     const struct dgen_model_list *emb);
 /* A pipeline definition naming an unknown model: -1 with a 422 error
  * whose detail names the field (blocks[i].config.model). */

@@ -102,6 +102,10 @@ struct dgen_block_ctx {
 	 * be NULL. Called from the executing thread; must be cheap. */
 	void (*on_block)(void *arg, const char *block_type, int step);
 	void *on_block_arg;
+	/* Told while an LLM call waits on its rate-limited model (ms until it
+	 * tries again, 0 when calls flow again): dgen_llm_request.on_wait. */
+	void (*on_wait)(void *arg, long wait_ms);
+	void *on_wait_arg;
 	/* Model lookup (never NULL in a context from exec_block_ctx). */
 	const struct dgen_model_ops *models;
 	void *models_arg;
@@ -112,6 +116,9 @@ struct dgen_block_ctx {
 	int64_t unit;
 	const struct dgen_jobstate_ops *jobstate;
 	void *jobstate_arg;
+	/* The pipeline's owner (0: none): a model name means this user's own
+	 * model of that name first, then the global one (SPEC.md §9). */
+	int64_t owner_id;
 };
 
 struct dgen_block_type {

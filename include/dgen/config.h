@@ -25,10 +25,13 @@ struct dgen_config {
 	char *llm_model;            /* LLM_MODEL */
 	char *llm_provider;         /* LLM_PROVIDER: "" = detect from endpoint */
 	char *llm_proxy;            /* LLM_PROXY: "" = no proxy at all */
+	char *llm_endpoint_allow;   /* LLM_ENDPOINT_ALLOW: hosts members' models may use */
+	bool llm_guarded;           /* not a setting: a member's model (netguard.h) */
 	long llm_timeout_ms;        /* LLM_TIMEOUT (seconds) */
 	long llm_connect_timeout_ms;/* LLM_CONNECT_TIMEOUT (seconds) */
 	int llm_max_retries;        /* LLM_MAX_RETRIES */
 	long llm_retry_after_cap_ms;/* LLM_RETRY_AFTER_CAP (seconds) */
+	long llm_rate_limit_patience_ms; /* LLM_RATE_LIMIT_PATIENCE (seconds): 0 = a 429 is an ordinary retry */
 	size_t llm_max_response;    /* LLM_MAX_RESPONSE_BYTES */
 	char *embedding_endpoint;   /* EMBEDDING_ENDPOINT: "" = LLM_ENDPOINT's host */
 	char *embedding_model;      /* EMBEDDING_MODEL: "" = LLM_MODEL */

@@ -38,9 +38,10 @@ struct dgen_estimate {
 };
 
 /* The estimate of running p over seeds with the LLM models llm (NULL or
- * empty: the configured endpoint, which has no price). */
+ * empty: the configured endpoint, which has no price) as owner sees
+ * them (model_list_find). */
 void estimate_run(const struct dgen_pipeline *p, const struct dgen_seeds *seeds,
-		  const struct dgen_model_list *llm, struct dgen_estimate *out);
+		  const struct dgen_model_list *llm, int64_t owner, struct dgen_estimate *out);
 
 /* {"executions","llm_calls","max_tokens","cost"}; cost {"amount",
  * "currency"} or null. */

@@ -60,6 +60,12 @@ struct dgen_llm_request {
 	 * Checked from libcurl's progress callback and between retries. */
 	const atomic_int *cancel;
 	double deadline;
+	/* Told (may be NULL) when the call waits because its model is rate
+	 * limited (a 429, a Retry-After, the model's per-minute limits):
+	 * wait_ms until it tries again; 0 once calls flow again. Called on
+	 * the calling thread, possibly many times a second. */
+	void (*on_wait)(void *arg, long wait_ms);
+	void *on_wait_arg;
 };
 
 struct dgen_llm_usage {
@@ -98,11 +104,24 @@ const char *llm_client_endpoint(const struct dgen_llm_client *c);
 void llm_client_set_price(struct dgen_llm_client *c, const struct dgen_price *p);
 void llm_client_set_backoff(struct dgen_llm_client *c, long base_ms, long cap_ms);
 
+/* Every call of the client goes through budget b (budget.h), shared with
+ * the other clients of the same model; the client no longer uses its own.
+ * b is borrowed (the table's live as long as the process). Call before
+ * the handles are used. Without it a client has a budget of its own with
+ * no limits, which still halves on 429s and honours Retry-After. */
+struct dgen_budget;
+void llm_client_set_budget(struct dgen_llm_client *c, struct dgen_budget *b);
+
 struct dgen_llm_handle *llm_handle_new(struct dgen_llm_client *c);
 void llm_handle_free(struct dgen_llm_handle *h);
 
 /* One call with retries (408/409/429/5xx and connection errors, jittered
- * exponential backoff, Retry-After honoured up to a cap). Errors:
+ * exponential backoff, Retry-After honoured up to a cap). Each attempt
+ * first waits for the model's budget (budget.h). A 429 or an overload
+ * answer (503, 529, overloaded_error) tells the budget to slow down and,
+ * with LLM_RATE_LIMIT_PATIENCE set, is waited out for up to that long
+ * without counting against LLM_MAX_RETRIES. A 401/403 is not retried.
+ * Errors:
  * DGEN_ELLM (message names the provider and the reason: HTTP status and
  * the provider's error text, "reply cut by max_tokens", "content filter",
  * "malformed JSON from <provider>"), DGEN_ECANCELLED (cancel or deadline).

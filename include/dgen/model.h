@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <json-c/json.h>
 
 #include "dgen/config.h"
@@ -44,6 +45,9 @@ struct dgen_model {
 	bool has_price;
 	double price_input, price_output, price_cached;
 	char *currency;       /* "USD" ...; NULL without a price */
+	/* 0 = a global model (an admin's, usable by all); else the member
+	 * who owns it (SPEC.md §8). Answers show it as "scope". */
+	int64_t owner_id;
 };
 
 struct dgen_model_list {
@@ -68,17 +72,21 @@ const char *model_kind_name(enum dgen_model_kind kind);
 int model_from_json(struct json_object *body, enum dgen_model_kind kind, struct dgen_model *out,
 		    bool *key_given, struct dgen_err *err);
 
-/* The public form: every field but api_key, plus "api_key_set" and
- * "api_key_last4" (null without a key). */
+/* The public form: every field but api_key, plus "api_key_set",
+ * "api_key_last4" (null without a key) and "scope" ("global" | "own"). */
 struct json_object *model_to_json(const struct dgen_model *m, enum dgen_model_kind kind);
 
 /* A deep copy of src into dst. */
 void model_copy(struct dgen_model *dst, const struct dgen_model *src);
 void model_clear(struct dgen_model *m);
 void model_list_free(struct dgen_model_list *l);
-/* The model named name in l; NULL or "" = the default (the first one when
- * none is marked). NULL when there is none. */
-const struct dgen_model *model_list_find(const struct dgen_model_list *l, const char *name);
+/* The model named name in the view of owner (a user id; 0 = the global
+ * models only): owner's own model of that name, else the global one. NULL
+ * or "" = the default, always a global model (the first global one when
+ * none is marked): members' own models are never the default. NULL when
+ * there is none. */
+const struct dgen_model *model_list_find(const struct dgen_model_list *l, int64_t owner,
+					 const char *name);
 
 /* m's price (NULL = none: unknown). */
 void model_price(const struct dgen_model *m, struct dgen_price *p);

@@ -173,6 +173,10 @@ int queue_set_total(struct dgen_db *db, int64_t job_id, int64_t total_seeds,
 /* Shows progress: the block type being run and its 1-based step. */
 int queue_progress(struct dgen_db *db, int64_t job_id, const char *current_block,
 		   int64_t current_step, struct dgen_err *err);
+/* Shows a note as the step ("rate limited, retrying in 5s") while the
+ * job waits; the next queue_progress or finished unit replaces it. */
+int queue_progress_note(struct dgen_db *db, int64_t job_id, const char *current_block,
+			const char *note, struct dgen_err *err);
 /* Ends a running job: status is completed, failed, cancelled or stopped;
  * error may be NULL. Returns 1 when ended, 0 when the job was not running
  * (already ended elsewhere), -1 on error. */

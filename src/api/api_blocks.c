@@ -7,7 +7,8 @@
 #include "dgen/api.h"
 #include "dgen/log.h"
 
-/* The stored models' names become the enum of the model properties; a
+/* The names of the stored models the caller may use (their own and the
+ * global ones) become the enum of the model properties; a
  * store that cannot be read leaves the properties free (logged). */
 int api_blocks_list(struct api_ctx *c)
 {
@@ -15,7 +16,7 @@ int api_blocks_list(struct api_ctx *c)
 	struct dgen_model_list llm, emb;
 
 	if (api_models_load(c, &llm, &emb) == 0)
-		api_models_enum(blocks, &llm, &emb);
+		api_models_enum(blocks, dgen_caller_owner(c->who), &llm, &emb);
 	else
 		dgen_warn("block list without model names: %s", c->err.msg);
 	dgen_err_clear(&c->err);

@@ -253,6 +253,7 @@ static struct dgen_block_ctx execute_ctx(struct api_ctx *c, double deadline)
 	struct api_worker *w = c->w;
 	struct dgen_err err = DGEN_ERR_INIT;
 	struct dgen_model_list llm, emb;
+	struct dgen_block_ctx ctx;
 
 	if (api_models_load(c, &llm, &emb) == 0)
 		exec_set_models(api_exec(c), &llm, &emb);
@@ -265,7 +266,9 @@ static struct dgen_block_ctx execute_ctx(struct api_ctx *c, double deadline)
 	if (!w->llm && !(w->llm = exec_handle_new(api_exec(c), &err)))
 		dgen_warn("no LLM client for execute: %s", err.msg);
 	dgen_err_clear(&err);
-	return exec_block_ctx(api_exec(c), w->llm, NULL, deadline);
+	ctx = exec_block_ctx(api_exec(c), w->llm, NULL, deadline);
+	ctx.owner_id = dgen_caller_owner(c->who); /* the caller's own models, then global */
+	return ctx;
 }
 
 /*

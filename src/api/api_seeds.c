@@ -38,7 +38,7 @@ static struct json_object *estimate(struct api_ctx *c, const struct dgen_pipelin
 		/* without stored models the configured endpoint serves: no price */
 		if (api_models_load(c, &llm, &emb) != 0)
 			dgen_err_clear(&c->err);
-		estimate_run(p, &seeds, &llm, &e);
+		estimate_run(p, &seeds, &llm, dgen_caller_owner(c->who), &e);
 		o = estimate_to_json(&e);
 		model_list_free(&llm);
 		model_list_free(&emb);

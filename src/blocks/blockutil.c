@@ -359,6 +359,8 @@ int blockutil_ask(struct dgen_block_ctx *ctx, struct json_object *config,
 	req.schema = schema;
 	req.cancel = ctx->cancel;
 	req.deadline = ctx->deadline;
+	req.on_wait = ctx->on_wait;
+	req.on_wait_arg = ctx->on_wait_arg;
 	rc = llm_call(h, &req, &resp, err);
 	if (ctx->usage)
 		usage_add(ctx->usage, &resp.usage);

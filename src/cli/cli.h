@@ -35,7 +35,7 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* `dgen run PIPELINE SEEDS [-o FILE] [-c N] [--trace]` (run.c). */
 int cli_run(struct cli *c, int argc, char **argv);
-/* `dgen models [--embedding] list|add JSON|test NAME|rm NAME` (models.c). */
+/* `dgen models [--embedding] list|add JSON|test NAME|rm NAME|rekey` (models.c). */
 int cli_models(struct cli *c, int argc, char **argv);
 
 /* `dgen users ...` and `dgen tokens ...` (accounts.c). */

@@ -127,12 +127,12 @@ int model_from_json(struct json_object *body, enum dgen_model_kind kind, struct 
 	static const char *const llm_keys[] = {
 		"name", "provider", "endpoint", "api_key", "model_name", "is_default",
 		"max_in_flight", "requests_per_minute", "tokens_per_minute", "price_per_mtok",
-		"currency", "api_key_set", "api_key_last4", NULL
+		"currency", "api_key_set", "api_key_last4", "scope", NULL
 	};
 	static const char *const emb_keys[] = {
 		"name", "provider", "endpoint", "api_key", "model_name", "is_default",
 		"dimensions", "max_in_flight", "requests_per_minute", "tokens_per_minute",
-		"price_per_mtok", "currency", "api_key_set", "api_key_last4", NULL
+		"price_per_mtok", "currency", "api_key_set", "api_key_last4", "scope", NULL
 	};
 	const char *name = NULL, *provider = NULL, *endpoint = NULL, *key = NULL, *mname = NULL;
 	int64_t dims = 0;
@@ -201,6 +201,7 @@ struct json_object *model_to_json(const struct dgen_model *m, enum dgen_model_ki
 	dgen_json_add_str(o, "endpoint", m->endpoint);
 	dgen_json_add_str(o, "model_name", m->model_name);
 	json_object_object_add(o, "is_default", json_object_new_boolean(m->is_default));
+	dgen_json_add_str(o, "scope", m->owner_id ? "own" : "global");
 	if (kind == DGEN_MODEL_EMBEDDING)
 		json_object_object_add(o, "dimensions", json_object_new_int64(m->dimensions));
 	json_object_object_add(o, "api_key_set", json_object_new_boolean(m->api_key_last4 != NULL));
@@ -269,15 +270,33 @@ void model_list_free(struct dgen_model_list *l)
 	l->n = 0;
 }
 
-const struct dgen_model *model_list_find(const struct dgen_model_list *l, const char *name)
+/* Two passes by name: the owner's own model first, then the global one;
+ * the default is always a global model. */
+const struct dgen_model *model_list_find(const struct dgen_model_list *l, int64_t owner,
+					 const char *name)
 {
-	if (!l || l->n == 0)
+	const struct dgen_model *first = NULL;
+
+	if (!l)
 		return NULL;
-	for (size_t i = 0; i < l->n; i++) {
-		if (name && *name ? strcmp(l->v[i].name, name) == 0 : l->v[i].is_default)
-			return &l->v[i];
+	if (name && *name) {
+		for (size_t i = 0; owner && i < l->n; i++)
+			if (l->v[i].owner_id == owner && strcmp(l->v[i].name, name) == 0)
+				return &l->v[i];
+		for (size_t i = 0; i < l->n; i++)
+			if (!l->v[i].owner_id && strcmp(l->v[i].name, name) == 0)
+				return &l->v[i];
+		return NULL;
 	}
-	return name && *name ? NULL : &l->v[0];
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].owner_id)
+			continue;
+		if (l->v[i].is_default)
+			return &l->v[i];
+		if (!first)
+			first = &l->v[i];
+	}
+	return first;
 }
 
 void model_price(const struct dgen_model *m, struct dgen_price *p)

@@ -56,8 +56,8 @@ static size_t prompt_bytes(const struct dgen_block_type *t, struct json_object *
 
 /* The cost of one call of the block's model (named by its config; null
  * or "" = the default), at in and out tokens. */
-static void block_cost(const struct dgen_model_list *llm, struct json_object *config,
-		       int64_t in, int64_t out, struct dgen_cost *c)
+static void block_cost(const struct dgen_model_list *llm, int64_t owner,
+		       struct json_object *config, int64_t in, int64_t out, struct dgen_cost *c)
 {
 	struct json_object *v = NULL;
 	const char *name = NULL;
@@ -65,12 +65,12 @@ static void block_cost(const struct dgen_model_list *llm, struct json_object *co
 
 	if (json_object_object_get_ex(config, "model", &v) && json_object_is_type(v, json_type_string))
 		name = json_object_get_string(v);
-	model_price(llm ? model_list_find(llm, name) : NULL, &price);
+	model_price(llm ? model_list_find(llm, owner, name) : NULL, &price);
 	cost_of_call(&price, in, out, 0, c);
 }
 
 void estimate_run(const struct dgen_pipeline *p, const struct dgen_seeds *seeds,
-		  const struct dgen_model_list *llm, struct dgen_estimate *out)
+		  const struct dgen_model_list *llm, int64_t owner, struct dgen_estimate *out)
 {
 	size_t seed_bytes = 0;
 
@@ -91,7 +91,7 @@ void estimate_run(const struct dgen_pipeline *p, const struct dgen_seeds *seeds,
 		max = block_max_tokens(t, config);
 		out->llm_calls++;
 		out->max_tokens += in + max;
-		block_cost(llm, config, in, max, &c);
+		block_cost(llm, owner, config, in, max, &c);
 		cost_add(&out->cost, &c);
 	}
 	/* one execution's worth so far */

@@ -166,7 +166,10 @@ static bool same_model(const struct dgen_model *a, const struct dgen_model *b)
 #define SAME(f) (strcmp(a->f ? a->f : "", b->f ? b->f : "") == 0)
 	return SAME(name) && SAME(provider) && SAME(endpoint) && SAME(api_key) &&
 	       SAME(model_name) && a->is_default == b->is_default && a->dimensions == b->dimensions &&
-	       cost_price_equal(&pa, &pb);
+	       a->max_in_flight == b->max_in_flight &&
+	       a->requests_per_minute == b->requests_per_minute &&
+	       a->tokens_per_minute == b->tokens_per_minute &&
+	       a->owner_id == b->owner_id && cost_price_equal(&pa, &pb);
 #undef SAME
 }
 
@@ -231,7 +234,7 @@ int exec_connect(struct dgen_exec *x, struct dgen_err *err)
 	pthread_mutex_lock(&x->lock);
 	had = x->llm != NULL;
 	c = *x->cfg;
-	if (x->models && (def = model_list_find(&x->models->llm, NULL)))
+	if (x->models && (def = model_list_find(&x->models->llm, 0, NULL)))
 		modelcfg_config(x->cfg, def, DGEN_MODEL_LLM, &c);
 	if (!x->llm && llm_client_new(&c, &x->llm, err) != 0) {
 		x->llm = NULL;
@@ -266,12 +269,13 @@ void exec_handle_free(struct dgen_llm_handle *h)
 		llm_handle_free(h);
 }
 
-/* The model called name in the current set (locked), or NULL with err
- * naming it; *idx its index. */
-static const struct dgen_model *named(const struct dgen_model_list *l, const char *name,
-				      enum dgen_model_kind kind, size_t *idx, struct dgen_err *err)
+/* The model called name in the current set as owner sees it (locked), or
+ * NULL with err naming it; *idx its index. */
+static const struct dgen_model *named(const struct dgen_model_list *l, int64_t owner,
+				      const char *name, enum dgen_model_kind kind, size_t *idx,
+				      struct dgen_err *err)
 {
-	const struct dgen_model *m = model_list_find(l, name);
+	const struct dgen_model *m = model_list_find(l, owner, name);
 
 	if (!m) {
 		if (name && *name)
@@ -302,6 +306,8 @@ static struct dgen_llm_handle *thread_handle(struct dgen_exec *x, struct models_
 			dgen_err_clear(&e);
 			return NULL;
 		}
+		/* the model's budget outlives this set of clients */
+		llm_client_set_budget(g->lc[i], modelcfg_budget(&g->llm.v[i]));
 		set_llm_price(g->lc[i], &g->llm.v[i]);
 	}
 	if (!s) {
@@ -338,7 +344,7 @@ static struct dgen_llm_handle *lookup_llm(const struct dgen_block_ctx *ctx, cons
 	pthread_mutex_lock(&x->lock);
 	if (x->models && x->models->llm.n > 0) {
 		*model_id = NULL;
-		if (named(&x->models->llm, name, DGEN_MODEL_LLM, &i, err))
+		if (named(&x->models->llm, ctx->owner_id, name, DGEN_MODEL_LLM, &i, err))
 			h = thread_handle(x, x->models, i, err);
 		pthread_mutex_unlock(&x->lock);
 		return h;
@@ -368,7 +374,7 @@ static struct dgen_embed_client *lookup_embedder(const struct dgen_block_ctx *ct
 		struct models_gen *g = x->models;
 
 		*model_id = NULL;
-		if (named(&g->emb, name, DGEN_MODEL_EMBEDDING, &i, err)) {
+		if (named(&g->emb, ctx->owner_id, name, DGEN_MODEL_EMBEDDING, &i, err)) {
 			modelcfg_config(x->cfg, &g->emb.v[i], DGEN_MODEL_EMBEDDING, &cfg);
 			if (!g->ec[i] && embed_client_new(&cfg, &g->ec[i], &e) != 0) {
 				g->ec[i] = NULL;

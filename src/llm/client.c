@@ -34,11 +34,13 @@
 #include <sys/random.h>
 #endif
 
+#include "dgen/budget.h"
 #include "dgen/buf.h"
 #include "dgen/clock.h"
 #include "dgen/json.h"
 #include "dgen/llm.h"
 #include "dgen/log.h"
+#include "dgen/netguard.h"
 #include "dgen/util.h"
 #include "provider.h"
 
@@ -66,9 +68,13 @@ struct dgen_llm_client {
 	int max_retries;
 	size_t max_response;
 	long backoff_base_ms, backoff_cap_ms;
+	long patience_ms;         /* LLM_RATE_LIMIT_PATIENCE */
+	struct dgen_budget *budget;
+	bool own_budget;          /* budget_new()'d here, not the table's */
 	struct dgen_price price; /* unknown unless set */
 	CURLSH *share;
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+	bool guard;       /* a member's model: refuse inner addresses (netguard.h) */
 };
 
 struct dgen_llm_handle {
@@ -82,6 +88,7 @@ struct dgen_llm_handle {
 	double deadline;
 	uint64_t rng;
 	char errbuf[CURL_ERROR_SIZE];
+	struct netguard_sock guard;
 };
 
 static void curl_init_once(void)
@@ -320,6 +327,8 @@ void llm_client_free(struct dgen_llm_client *c)
 	curl_slist_free_all(c->headers);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&c->locks[i]);
+	if (c->own_budget)
+		budget_free(c->budget);
 	free(c->endpoint);
 	free(c->where);
 	free(c->model);
@@ -392,6 +401,10 @@ int llm_client_new(const struct dgen_config *cfg, struct dgen_llm_client **out,
 	c->max_response = cfg->llm_max_response > 0 ? cfg->llm_max_response : 8u << 20;
 	c->backoff_base_ms = BACKOFF_BASE_MS;
 	c->backoff_cap_ms = BACKOFF_CAP_MS;
+	c->patience_ms = cfg->llm_rate_limit_patience_ms > 0 ? cfg->llm_rate_limit_patience_ms : 0;
+	c->budget = budget_new(NULL);
+	c->own_budget = true;
+	c->guard = netguard_needed(cfg->llm_guarded, c->proxy, cfg->llm_endpoint_allow, ep);
 
 	c->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	c->headers = curl_slist_append(c->headers, "Accept: application/json");
@@ -442,6 +455,14 @@ void llm_client_set_backoff(struct dgen_llm_client *c, long base_ms, long cap_ms
 {
 	c->backoff_base_ms = base_ms > 0 ? base_ms : 1;
 	c->backoff_cap_ms = cap_ms >= c->backoff_base_ms ? cap_ms : c->backoff_base_ms;
+}
+
+void llm_client_set_budget(struct dgen_llm_client *c, struct dgen_budget *b)
+{
+	if (c->own_budget)
+		budget_free(c->budget);
+	c->budget = b;
+	c->own_budget = false;
 }
 
 static bool should_stop(const struct dgen_llm_handle *h)
@@ -598,6 +619,8 @@ struct dgen_llm_handle *llm_handle_new(struct dgen_llm_client *c)
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, h);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	h->guard.on = c->guard;
+	netguard_curl(e, &h->guard);
 	return h;
 }
 
@@ -726,6 +749,7 @@ static CURLcode perform(struct dgen_llm_handle *h, const char *body, size_t len,
 	h->too_big = false;
 	h->retry_after_ms = -1;
 	h->errbuf[0] = '\0';
+	h->guard.refused[0] = '\0';
 	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, timeout);
@@ -774,9 +798,11 @@ static int cancelled(struct dgen_llm_handle *h, struct dgen_err *err, const char
 	return -1;
 }
 
-/* Waits ms before the next attempt, in slices so cancel and deadline are
- * noticed. Returns -1 when stopped. */
-static int backoff_sleep(struct dgen_llm_handle *h, long ms)
+/* Every wait of a call (backoff, Retry-After, a model's budget) goes
+ * through here: ms in slices so cancel and deadline are noticed. The one
+ * place the LLM layer sleeps, so that an event loop can turn waits into
+ * yields by changing this function alone. Returns -1 when stopped. */
+static int llm_wait(struct dgen_llm_handle *h, long ms)
 {
 	double until = dgen_clock_mono() + (double)ms / 1000.0;
 
@@ -921,7 +947,12 @@ static void transfer_error(struct dgen_llm_handle *h, CURLcode cc, struct dgen_e
 	const char *raw = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
 	char *why = redact(c, raw, strlen(raw));
 
-	if (cc == CURLE_OPERATION_TIMEDOUT)
+	if (h->guard.refused[0])
+		dgen_err_set(last, DGEN_ELLM, "%s at %s refused: it resolves to %s, a loopback, "
+			     "link-local or private address (a member's model reaches one only "
+			     "when LLM_ENDPOINT_ALLOW names its host)", disp, c->where,
+			     h->guard.refused);
+	else if (cc == CURLE_OPERATION_TIMEDOUT)
 		dgen_err_set(last, DGEN_ELLM, "%s at %s timed out: %s", disp, c->where, why);
 	else if (cc == CURLE_PARTIAL_FILE)
 		dgen_err_set(last, DGEN_ELLM, "%s reply was cut off: %s", disp, why);
@@ -969,7 +1000,7 @@ static int judge_attempt(struct dgen_llm_handle *h, const struct dgen_llm_reques
 			     c->ad->display, c->max_response);
 	} else if (cc != CURLE_OK) {
 		transfer_error(h, cc, last);
-		*retry = retryable_curl(cc);
+		*retry = retryable_curl(cc) && !h->guard.refused[0];
 	} else if (status >= 200 && status < 300) {
 		if (read_reply(h, req, resp, last) == 0)
 			return 0;
@@ -995,17 +1026,159 @@ static int wait_to_retry(struct dgen_llm_handle *h, int attempt, int max_attempt
 		return cancelled(h, err, last->msg);
 	dgen_warn("llm: %s attempt %d of %d failed (%s); retrying in %ld ms", h->c->ad->name,
 		  attempt, max_attempts, last->msg, wait);
-	if (backoff_sleep(h, wait))
+	if (llm_wait(h, wait))
 		return cancelled(h, err, last->msg);
 	return 0;
 }
 
+/* A call's dealings with its model's budget and with a provider that
+ * says "slow down". */
+struct call_state {
+	const struct dgen_llm_request *req;
+	long est_tokens;        /* what the budget is asked for */
+	double limited_since;   /* first 429 or rate wait (0 = none yet) */
+	int throttles;          /* 429s and overloads so far */
+	bool reported;          /* a wait was shown through req->on_wait */
+};
+
+/* max_tokens plus a token per 4 bytes of prompt: a bound taken before the
+ * call, reconciled with the reply's usage after it. */
+static long estimate_tokens(const struct dgen_llm_request *req)
+{
+	size_t bytes = 0;
+
+	for (size_t i = 0; i < req->n_messages; i++)
+		bytes += strlen(req->messages[i].content);
+	return (req->max_tokens > 0 ? req->max_tokens : 1024) + (long)(bytes / 4);
+}
+
+/* A 429, or a provider saying it is overloaded (503, Anthropic's 529 or
+ * an overloaded_error in any 5xx): a reason to send less, not a fault of
+ * the request. */
+static bool slow_down_answer(const struct dgen_llm_handle *h, CURLcode cc, long status)
+{
+	if (cc != CURLE_OK)
+		return false;
+	if (status == 429 || status == 503 || status == 529)
+		return true;
+	return status >= 500 && h->body.len > 0 &&
+	       memmem(h->body.data, h->body.len, "overloaded_error", 16) != NULL;
+}
+
+static void report_wait(struct call_state *cs, long ms)
+{
+	if (cs->req->on_wait && (ms > 0 || cs->reported))
+		cs->req->on_wait(cs->req->on_wait_arg, ms);
+	cs->reported = ms > 0;
+}
+
+/* The call has been rate limited for longer than LLM_RATE_LIMIT_PATIENCE:
+ * it fails with the provider's last refusal (or says it never got a turn). */
+static int out_of_patience(struct dgen_llm_handle *h, struct dgen_err *last, struct dgen_err *err)
+{
+	const struct dgen_llm_client *c = h->c;
+	long secs = c->patience_ms / 1000;
+
+	if (last->code != DGEN_OK) {
+		dgen_err_move(err, last);
+		snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg),
+			 " (still rate limited after %ld s: LLM_RATE_LIMIT_PATIENCE)", secs);
+	} else {
+		dgen_err_set(err, DGEN_ELLM, "%s kept rate limiting for %ld s (LLM_RATE_LIMIT_PATIENCE)",
+			     c->ad->display, secs);
+		dgen_err_detail_str(err, "provider", c->ad->name);
+	}
+	dgen_err_detail(err, "rate_limited", json_object_new_boolean(1));
+	return -1;
+}
+
+static bool patience_over(const struct dgen_llm_handle *h, const struct call_state *cs, double now)
+{
+	return h->c->patience_ms > 0 && cs->limited_since > 0 &&
+	       (now - cs->limited_since) * 1000.0 > (double)h->c->patience_ms;
+}
+
 /*
- * The body is built once; each attempt sends it, and judge_attempt()
- * says whether it succeeded or may be retried. Cancellation is checked
- * before each attempt, after a transfer that stopped, and during the
- * wait; a cancelled call names the last real error, which is what a user
- * wants to see.
+ * Waits until the model's budget lets this attempt go, then holds its
+ * ticket. A wait caused by the provider (a pause, the lowered ceiling) or
+ * by the model's per-minute limits is shown through req->on_wait and
+ * counts towards the patience; one for the configured max_in_flight is
+ * ordinary queueing. -1 with err set when cancelled, past the deadline
+ * or out of patience.
+ */
+static int budget_enter(struct dgen_llm_handle *h, struct call_state *cs, struct budget_ticket *t,
+			struct dgen_err *last, struct dgen_err *err)
+{
+	for (;;) {
+		double now = dgen_clock_mono();
+		long wait;
+		enum budget_verdict v = budget_acquire(h->c->budget, now, cs->est_tokens, t, &wait);
+
+		if (v == BUDGET_GRANTED)
+			return 0;
+		if (v != BUDGET_FULL) {
+			if (cs->limited_since == 0)
+				cs->limited_since = now;
+			if (patience_over(h, cs, now))
+				return out_of_patience(h, last, err);
+			report_wait(cs, wait);
+		}
+		if (h->deadline > 0 && now + (double)wait / 1000.0 > h->deadline)
+			return cancelled(h, err, last->msg);
+		if (llm_wait(h, wait))
+			return cancelled(h, err, last->msg);
+	}
+}
+
+/* After a 429 or an overload answer within the patience: with a
+ * Retry-After the model's budget is paused and budget_enter() waits it
+ * out; without one this call backs off on its own (the ceiling is
+ * halved already). These attempts do not count against LLM_MAX_RETRIES. */
+static int wait_throttled(struct dgen_llm_handle *h, struct call_state *cs,
+			  struct dgen_err *last, struct dgen_err *err)
+{
+	double now = dgen_clock_mono();
+	long wait;
+
+	if (cs->limited_since == 0)
+		cs->limited_since = now;
+	if (patience_over(h, cs, now))
+		return out_of_patience(h, last, err);
+	dgen_debug("llm: %s rate limited (%s), throttle %d", h->c->ad->name, last->msg, cs->throttles);
+	if (h->retry_after_ms >= 0)
+		return 0;
+	wait = backoff_ms(h, cs->throttles, -1);
+	if (h->deadline > 0 && now + (double)wait / 1000.0 > h->deadline)
+		return cancelled(h, err, last->msg);
+	report_wait(cs, wait);
+	if (llm_wait(h, wait))
+		return cancelled(h, err, last->msg);
+	return 0;
+}
+
+/* Gives the attempt's ticket back, telling the budget how it went. */
+static void budget_leave(struct dgen_llm_handle *h, const struct budget_ticket *t, int rc,
+			 bool slow, const struct dgen_llm_response *resp)
+{
+	const struct dgen_llm_client *c = h->c;
+	long ra = -1;
+
+	if (slow && h->retry_after_ms >= 0)
+		ra = h->retry_after_ms < c->retry_after_cap_ms ? h->retry_after_ms : c->retry_after_cap_ms;
+	budget_release(c->budget, dgen_clock_mono(), t,
+		       rc == 0 ? BUDGET_OK : slow ? BUDGET_SLOW_DOWN : BUDGET_FAILED,
+		       rc == 0 ? (long)(resp->usage.input_tokens + resp->usage.output_tokens) : 0, ra);
+}
+
+/*
+ * The body is built once; each attempt waits for the model's budget,
+ * sends it, and judge_attempt() says whether it succeeded or may be
+ * retried. A 429 or an overload answer is waited out (up to
+ * LLM_RATE_LIMIT_PATIENCE) without using up LLM_MAX_RETRIES; other
+ * failures are retried as many times as that allows. Cancellation is
+ * checked before each attempt, after a transfer that stopped, and during
+ * every wait; a cancelled call names the last real error, which is what a
+ * user wants to see.
  */
 int llm_call(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
 	     struct dgen_llm_response *resp, struct dgen_err *err)
@@ -1016,20 +1189,23 @@ int llm_call(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
 	const char *text;
 	size_t len;
 	double t0 = dgen_clock_mono();
-	int max_attempts = c->max_retries + 1, rc = -1;
+	int max_attempts = c->max_retries + 1, failures = 0, rc = -1;
 	struct dgen_err last = DGEN_ERR_INIT;
+	struct call_state cs = { req, 0, 0, 0, false };
 
 	memset(resp, 0, sizeof(*resp));
 	if (check_request(req, err))
 		return -1;
 	h->cancel = req->cancel;
 	h->deadline = req->deadline;
+	cs.est_tokens = estimate_tokens(req);
 	body = c->ad->build(req, model);
 	text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	len = strlen(text);
 
 	for (int attempt = 1; ; attempt++) {
-		bool stopped, retry;
+		struct budget_ticket t;
+		bool stopped, retry, slow;
 		long status = 0;
 		CURLcode cc;
 
@@ -1037,24 +1213,36 @@ int llm_call(struct dgen_llm_handle *h, const struct dgen_llm_request *req,
 			cancelled(h, err, last.msg);
 			goto out;
 		}
+		if (budget_enter(h, &cs, &t, &last, err))
+			goto out;
 		resp->attempts = attempt;
 		cc = perform(h, text, len, &stopped);
 		curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
 		resp->http_status = status;
 		if (stopped || (cc != CURLE_OK && should_stop(h))) {
+			budget_leave(h, &t, -1, false, resp);
 			cancelled(h, err, last.msg);
 			goto out;
 		}
-		if (judge_attempt(h, req, cc, status, resp, &last, &retry) == 0) {
-			rc = 0;
+		slow = slow_down_answer(h, cc, status);
+		rc = judge_attempt(h, req, cc, status, resp, &last, &retry);
+		budget_leave(h, &t, rc, slow, resp);
+		if (rc == 0) {
+			report_wait(&cs, 0);
 			goto out;
 		}
-		if (!retry || attempt >= max_attempts) {
+		if (slow && c->patience_ms > 0) {
+			cs.throttles++;
+			if (wait_throttled(h, &cs, &last, err))
+				goto out;
+			continue;
+		}
+		if (!retry || ++failures >= max_attempts) {
 			dgen_err_detail_int(&last, "attempts", attempt);
 			dgen_err_move(err, &last);
 			goto out;
 		}
-		if (wait_to_retry(h, attempt, max_attempts, &last, err))
+		if (wait_to_retry(h, failures, max_attempts, &last, err))
 			goto out;
 	}
 out:
@@ -1066,6 +1254,8 @@ out:
 			   c->ad->name, resp->http_status, resp->latency * 1000, resp->attempts,
 			   (long long)resp->usage.input_tokens, (long long)resp->usage.cached_tokens,
 			   (long long)resp->usage.output_tokens);
+	else
+		report_wait(&cs, 0);
 	dgen_err_clear(&last);
 	json_object_put(body);
 	h->cancel = NULL;

@@ -19,6 +19,7 @@
 #include "dgen/embed.h"
 #include "dgen/json.h"
 #include "dgen/log.h"
+#include "dgen/netguard.h"
 #include "dgen/util.h"
 
 #define EMBED_DIM_MAX 65536
@@ -30,6 +31,7 @@ struct dgen_embed_client {
 	long timeout_ms, connect_timeout_ms;
 	int max_retries;
 	size_t max_response;
+	bool guard;        /* a member's model: refuse inner addresses (netguard.h) */
 	struct dgen_price price; /* unknown unless set */
 };
 
@@ -140,6 +142,8 @@ int embed_client_new(const struct dgen_config *cfg, struct dgen_embed_client **o
 				  : cfg->llm_api_key ? cfg->llm_api_key : "");
 	dgen_log_secret(c->api_key);
 	c->proxy = dgen_xstrdup(cfg->llm_proxy ? cfg->llm_proxy : "");
+	c->guard = netguard_needed(cfg->llm_guarded, c->proxy, cfg->llm_endpoint_allow,
+				   c->endpoint);
 	c->dimensions = cfg->embedding_dimensions > 0 ? (size_t)cfg->embedding_dimensions : 0;
 	c->timeout_ms = cfg->llm_timeout_ms > 0 ? cfg->llm_timeout_ms : 120000;
 	c->connect_timeout_ms = cfg->llm_connect_timeout_ms > 0 ? cfg->llm_connect_timeout_ms : 10000;
@@ -348,7 +352,7 @@ static struct json_object *request_body(const struct dgen_embed_client *c, const
 
 /* One POST; *status gets the HTTP status (0 on a transfer error). */
 static CURLcode post(const struct dgen_embed_client *c, struct curl_slist *hdr, const char *body,
-		     struct sink *s, long *status)
+		     struct sink *s, struct netguard_sock *g, long *status)
 {
 	CURL *e = curl_easy_init();
 	CURLcode cc;
@@ -370,6 +374,9 @@ static CURLcode post(const struct dgen_embed_client *c, struct curl_slist *hdr, 
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, sink_progress);
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, s);
+	g->on = c->guard;
+	g->refused[0] = '\0';
+	netguard_curl(e, g);
 	cc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(e);
@@ -391,6 +398,7 @@ int embed_call(struct dgen_embed_client *c, const char *model, const char *const
 	struct json_object *req = request_body(c, model, texts, n);
 	struct curl_slist *hdr = NULL;
 	struct sink s = { DGEN_BUF_INIT, c->max_response, false, cancel, deadline };
+	struct netguard_sock g = { false, "" };
 	const char *pname = llm_provider_name(c->provider);
 	long status = 0, pause_ms = 200;
 	int64_t before = usage ? usage->input_tokens : 0;
@@ -416,9 +424,15 @@ int embed_call(struct dgen_embed_client *c, const char *model, const char *const
 			dgen_err_set(err, DGEN_ECANCELLED, "embeddings call cancelled");
 			goto out;
 		}
-		cc = post(c, hdr, dgen_json_compact(req), &s, &status);
+		cc = post(c, hdr, dgen_json_compact(req), &s, &g, &status);
 		if (sink_stop(&s)) {
 			dgen_err_set(err, DGEN_ECANCELLED, "embeddings call cancelled");
+			goto out;
+		}
+		if (g.refused[0]) {
+			dgen_err_set(err, DGEN_ELLM, "embeddings endpoint of %s refused: it resolves "
+				     "to %s, a loopback, link-local or private address", pname,
+				     g.refused);
 			goto out;
 		}
 		if (s.too_big) {

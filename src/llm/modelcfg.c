@@ -4,10 +4,12 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgen/budget.h"
 #include "dgen/clock.h"
 #include "dgen/embed.h"
 #include "dgen/llm.h"
@@ -61,6 +63,8 @@ void modelcfg_config(const struct dgen_config *base, const struct dgen_model *m,
 		     enum dgen_model_kind kind, struct dgen_config *out)
 {
 	*out = *base;
+	/* a member's own model: its client checks where it connects */
+	out->llm_guarded = m->owner_id != 0;
 	if (kind == DGEN_MODEL_EMBEDDING) {
 		out->embedding_endpoint = m->endpoint;
 		out->embedding_api_key = m->api_key ? m->api_key : (char *)"";
@@ -75,6 +79,27 @@ void modelcfg_config(const struct dgen_config *base, const struct dgen_model *m,
 		out->llm_model = m->model_name;
 		out->llm_provider = m->provider;
 	}
+}
+
+/* The key is the model's name with what the provider counts a quota by
+ * (endpoint, model id, a hash of the API key: never the key itself), so
+ * a model edited to point elsewhere starts afresh. */
+struct dgen_budget *modelcfg_budget(const struct dgen_model *m)
+{
+	struct dgen_budget_limits lim = { m->max_in_flight, m->requests_per_minute,
+					  m->tokens_per_minute };
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	char *key;
+	struct dgen_budget *b;
+
+	for (const char *p = m->api_key ? m->api_key : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	key = dgen_xasprintf("%s\n%s\n%s\n%016llx", m->name ? m->name : "",
+			     m->endpoint ? m->endpoint : "", m->model_name ? m->model_name : "",
+			     (unsigned long long)h);
+	b = budget_get(key, &lim);
+	free(key);
+	return b;
 }
 
 /* Why a call failed, in a few words of our own: the provider's body may
@@ -93,6 +118,9 @@ static void reason(const struct dgen_err *e, long status, char *msg, size_t msg_
 		snprintf(msg, msg_size, "the endpoint answered with a reply that could not be read");
 	else if (status > 0)
 		snprintf(msg, msg_size, "the endpoint answered HTTP %ld", status);
+	else if (strstr(e->msg, " refused: it resolves to "))
+		snprintf(msg, msg_size, "refused: the endpoint resolves to a loopback, link-local "
+			 "or private address");
 	else if (e->code == DGEN_ECANCELLED)
 		snprintf(msg, msg_size, "no answer in time");
 	else
@@ -110,6 +138,7 @@ bool modelcfg_test(const struct dgen_config *base, const struct dgen_model *m,
 
 	modelcfg_config(base, m, kind, &cfg);
 	cfg.llm_max_retries = 0;
+	cfg.llm_rate_limit_patience_ms = 0; /* a 429 is the answer, not a wait */
 	if (cfg.llm_timeout_ms > 30000)
 		cfg.llm_timeout_ms = 30000;
 	if (kind == DGEN_MODEL_EMBEDDING) {

@@ -106,6 +106,9 @@ struct job {
 	atomic_int cur_step;
 	const char *shown_block;
 	int shown_step;
+	/* Until when (dgen_clock_now_ms) a call of the job waits on its
+	 * rate-limited model; 0 = calls flow (llm on_wait). */
+	atomic_llong wait_until_ms;
 	struct job *next_job;
 };
 
@@ -475,6 +478,41 @@ static void note_block(void *arg, const char *block_type, int step)
 	atomic_store(&j->cur_step, step);
 }
 
+/* Called by the LLM layer while a call of the job waits on a rate-limited
+ * model (ms > 0) and when calls flow again (0); shown by the claiming loop. */
+static void note_wait(void *arg, long ms)
+{
+	struct job *j = arg;
+
+	atomic_store(&j->wait_until_ms, ms > 0 ? (long long)dgen_clock_now_ms() + ms : 0);
+}
+
+/* Writes the job's live progress: "rate limited, retrying in Ns" as its
+ * step while a call waits on its model, else the block last started.
+ * Called with r->lock held; drops it around the write. */
+static void show_progress(struct runner *r, struct dgen_db *db, struct job *j,
+			  struct dgen_err *err)
+{
+	const char *blk = atomic_load(&j->cur_block);
+	int step = atomic_load(&j->cur_step);
+	long long wait = atomic_load(&j->wait_until_ms) - (long long)dgen_clock_now_ms();
+	char note[64];
+
+	if (blk && wait > 0) {
+		snprintf(note, sizeof note, "rate limited, retrying in %llds", (wait + 999) / 1000);
+		j->shown_block = NULL; /* the step is written again once calls flow */
+		pthread_mutex_unlock(&r->lock);
+		queue_progress_note(db, j->id, blk, note, err);
+		pthread_mutex_lock(&r->lock);
+	} else if (blk && (blk != j->shown_block || step != j->shown_step)) {
+		j->shown_block = blk;
+		j->shown_step = step;
+		pthread_mutex_unlock(&r->lock);
+		queue_progress(db, j->id, blk, step, err);
+		pthread_mutex_lock(&r->lock);
+	}
+}
+
 /* NearDuplicate's job-wide index: in the store, on the worker's connection. */
 static int store_near_dup(void *db, int64_t job_id, int64_t unit, const uint32_t *sig,
 			  size_t n_sig, const uint64_t *bands, size_t n_bands, double threshold,
@@ -505,7 +543,10 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 
 	ctx.on_block = note_block;
 	ctx.on_block_arg = j;
+	ctx.on_wait = note_wait;
+	ctx.on_wait_arg = j;
 	ctx.job_id = j->id;
+	ctx.owner_id = j->owner->id;
 	ctx.unit = u->unit;
 	ctx.jobstate = &store_jobstate;
 	ctx.jobstate_arg = db;
@@ -772,6 +813,7 @@ static int plan_job(struct runner *r, struct dgen_db *db, struct dgen_llm_handle
 	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, 0);
 	struct dgen_plan_job pj = { .units = c->units, .ctx = &ctx };
 
+	ctx.owner_id = c->owner_id;
 	if (queue_done_units(db, c->job_id, &pj.done, &pj.n_done, err) ||
 	    queue_suspects(db, c->job_id, &j->suspects, &j->n_suspects, err) ||
 	    job_pipeline(r, c, &pj.pipeline, err) || job_seeds(r, c, &pj.seeds, err)) {
@@ -883,6 +925,7 @@ static int claim_one(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	atomic_init(&j->cancel, 0);
 	atomic_init(&j->cur_block, NULL);
 	atomic_init(&j->cur_step, 0);
+	atomic_init(&j->wait_until_ms, 0);
 	if (plan_job(r, db, h, &c, j, &err) == 0) {
 		add_job(r, j, &c);
 		goto out;
@@ -998,17 +1041,8 @@ static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing, bool
 			}
 		}
 		if (!j->lost && now - j->last_progress >= PROGRESS_SECONDS) {
-			const char *blk = atomic_load(&j->cur_block);
-			int step = atomic_load(&j->cur_step);
-
 			j->last_progress = now;
-			if (blk && (blk != j->shown_block || step != j->shown_step)) {
-				j->shown_block = blk;
-				j->shown_step = step;
-				pthread_mutex_unlock(&r->lock);
-				queue_progress(db, j->id, blk, step, &err);
-				pthread_mutex_lock(&r->lock);
-			}
+			show_progress(r, db, j, &err);
 		}
 		dgen_err_clear(&err);
 		if (j->in_flight > 0 || job_has_work(j)) {

@@ -87,6 +87,9 @@ struct db_backend {
 	/* Rows changed by the statement's last run. */
 	int64_t (*changes)(struct dgen_stmt *st);
 	bool (*col_is_null)(struct dgen_stmt *st, int col);
+	/* A value that is text and not a whole number (a column that holds
+	 * either, as jobs.current_step). */
+	bool (*col_is_text)(struct dgen_stmt *st, int col);
 	int64_t (*col_int)(struct dgen_stmt *st, int col);
 	double (*col_double)(struct dgen_stmt *st, int col);
 	const char *(*col_text)(struct dgen_stmt *st, int col);

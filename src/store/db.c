@@ -374,6 +374,11 @@ bool db_col_is_null(struct dgen_stmt *st, int col)
 	return st->db->be->col_is_null(st, col);
 }
 
+bool db_col_is_text(struct dgen_stmt *st, int col)
+{
+	return st->db->be->col_is_text(st, col);
+}
+
 const char *db_col_text(struct dgen_stmt *st, int col)
 {
 	return st->db->be->col_text(st, col);

@@ -590,6 +590,24 @@ static const char *pg_value(struct dgen_stmt *s, int col)
 	return pg_col_is_null(s, col) ? NULL : PQgetvalue(PST(s)->res, PST(s)->row, col);
 }
 
+/* Every value arrives as text: text is what does not read as a whole
+ * number (jobs.current_step holds a step number or a note). */
+static bool pg_col_is_text(struct dgen_stmt *s, int col)
+{
+	const char *v = pg_value(s, col);
+
+	if (!v)
+		return false;
+	if (*v == '-')
+		v++;
+	if (!*v)
+		return true;
+	for (; *v; v++)
+		if (*v < '0' || *v > '9')
+			return true;
+	return false;
+}
+
 static int64_t pg_col_int(struct dgen_stmt *s, int col)
 {
 	const char *v = pg_value(s, col);
@@ -743,6 +761,7 @@ const struct db_backend db_backend_pg = {
 	.step = pg_step,
 	.changes = pg_changes,
 	.col_is_null = pg_col_is_null,
+	.col_is_text = pg_col_is_text,
 	.col_int = pg_col_int,
 	.col_double = pg_col_double,
 	.col_text = pg_col_text,

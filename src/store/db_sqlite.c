@@ -171,6 +171,11 @@ static bool lite_col_is_null(struct dgen_stmt *st, int col)
 	return sqlite3_column_type(ST(st), col) == SQLITE_NULL;
 }
 
+static bool lite_col_is_text(struct dgen_stmt *st, int col)
+{
+	return sqlite3_column_type(ST(st), col) == SQLITE_TEXT;
+}
+
 static int64_t lite_col_int(struct dgen_stmt *st, int col)
 {
 	return sqlite3_column_int64(ST(st), col);
@@ -398,6 +403,7 @@ const struct db_backend db_backend_sqlite = {
 	.step = lite_step,
 	.changes = lite_changes,
 	.col_is_null = lite_col_is_null,
+	.col_is_text = lite_col_is_text,
 	.col_int = lite_col_int,
 	.col_double = lite_col_double,
 	.col_text = lite_col_text,

@@ -86,7 +86,11 @@ static struct json_object *job_row_json(struct dgen_stmt *st)
 	json_object_object_add(o, "records_failed", json_object_new_int64(db_col_int(st, 6)));
 	json_object_object_add(o, "progress", dgen_json_new_double(progress));
 	db_add_text(o, "current_block", st, 7);
-	db_add_int(o, "current_step", st, 8);
+	/* a step number, or the runner's note while rate limited */
+	if (db_col_is_text(st, 8))
+		db_add_text(o, "current_step", st, 8);
+	else
+		db_add_int(o, "current_step", st, 8);
 	db_add_text(o, "error", st, 9);
 	json_object_object_add(u, "total_tokens", json_object_new_int64(in + outp));
 	json_object_object_add(u, "total_input_tokens", json_object_new_int64(in));

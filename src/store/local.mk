@@ -4,7 +4,7 @@
 noinst_HEADERS += include/dgen/accounts.h include/dgen/caller.h include/dgen/db.h include/dgen/migrate.h \
 	include/dgen/saved_pipelines.h include/dgen/jobs.h include/dgen/queue.h \
 	include/dgen/records.h
-noinst_HEADERS += src/store/stmt.h src/store/backend.h
+noinst_HEADERS += src/store/stmt.h src/store/stmt_sql.h src/store/backend.h
 # libpq's headers, for db_pg.c (configure links -lpq into every program).
 AM_CFLAGS += $(PQ_CFLAGS)
 libdgen_a_SOURCES += src/store/db_sqlite.c src/store/db_pg.c src/store/stmt_pg.c

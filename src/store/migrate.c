@@ -215,6 +215,42 @@ static const char *const steps[] = {
 	"ALTER TABLE jobs ADD COLUMN cost_amount REAL NOT NULL DEFAULT 0;"
 	"ALTER TABLE jobs ADD COLUMN cost_currency TEXT;"
 	"ALTER TABLE records ADD COLUMN usage TEXT;",
+	/* 7: models have owners (SPEC.md §8): NULL = global (made by an
+	 * admin, usable by all), else the member who made it. The table is
+	 * remade (sqlite cannot drop a UNIQUE constraint): a name is unique
+	 * among the global models and among each member's own; the rule that
+	 * a member's name differs from every global one is kept by the
+	 * writes (saved_models.c). */
+	"CREATE TABLE models_new ("
+	"  id INTEGER PRIMARY KEY,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('llm','embedding')),"
+	"  name TEXT NOT NULL,"
+	"  provider TEXT NOT NULL,"
+	"  endpoint TEXT NOT NULL,"
+	"  model_name TEXT NOT NULL,"
+	"  api_key BLOB,"
+	"  api_key_last4 TEXT,"
+	"  is_default INTEGER NOT NULL DEFAULT 0,"
+	"  dimensions INTEGER NOT NULL DEFAULT 0,"
+	"  max_in_flight INTEGER NOT NULL DEFAULT 0,"
+	"  requests_per_minute INTEGER NOT NULL DEFAULT 0,"
+	"  tokens_per_minute INTEGER NOT NULL DEFAULT 0,"
+	"  price_input REAL, price_output REAL, price_cached REAL,"
+	"  currency TEXT,"
+	"  created_at TEXT NOT NULL,"
+	"  updated_at TEXT NOT NULL,"
+	"  owner_id INTEGER REFERENCES users(id) ON DELETE CASCADE"
+	");"
+	"INSERT INTO models_new (id, kind, name, provider, endpoint, model_name, api_key,"
+	"  api_key_last4, is_default, dimensions, max_in_flight, requests_per_minute,"
+	"  tokens_per_minute, price_input, price_output, price_cached, currency, created_at,"
+	"  updated_at) SELECT id, kind, name, provider, endpoint, model_name, api_key,"
+	"  api_key_last4, is_default, dimensions, max_in_flight, requests_per_minute,"
+	"  tokens_per_minute, price_input, price_output, price_cached, currency, created_at,"
+	"  updated_at FROM models;"
+	"DROP TABLE models;"
+	"ALTER TABLE models_new RENAME TO models;"
+	"CREATE UNIQUE INDEX models_owner_name ON models(kind, coalesce(owner_id, 0), name);",
 };
 
 int migrate_latest(void)

@@ -475,6 +475,13 @@ int queue_progress(struct dgen_db *db, int64_t job_id, const char *current_block
 		       job_id, err);
 }
 
+int queue_progress_note(struct dgen_db *db, int64_t job_id, const char *current_block,
+			const char *note, struct dgen_err *err)
+{
+	return changed(db_write(db, STMT_Q_PROGRESS, err, "iss", job_id, current_block, note),
+		       job_id, err);
+}
+
 int queue_finish_job(struct dgen_db *db, int64_t job_id, enum dgen_job_status status,
 		     const char *error, struct dgen_err *err)
 {

@@ -150,13 +150,17 @@ enum db_stmt_id {
 	STMT_QUOTA_ACTIVE_JOBS,
 	/* named models (saved_models.c): ?1 kind */
 	STMT_MODEL_LIST,
+	STMT_MODEL_LIST_ALL,
 	STMT_MODEL_GET,
+	STMT_MODEL_GLOBAL_NAMED,
 	STMT_MODEL_INSERT,
 	STMT_MODEL_UPDATE,
 	STMT_MODEL_DELETE,
 	STMT_MODEL_COUNT,
 	STMT_MODEL_CLEAR_DEFAULT,
 	STMT_MODEL_FIX_DEFAULT,
+	STMT_MODEL_KEYS,
+	STMT_MODEL_SET_KEY,
 	STMT__COUNT
 };
 
@@ -257,6 +261,9 @@ double db_col_double(struct dgen_stmt *st, int col);
 /* Borrowed bytes of a blob column (NULL for SQL NULL; db_col_len). */
 const void *db_col_blob(struct dgen_stmt *st, int col);
 bool db_col_is_null(struct dgen_stmt *st, int col);
+/* True for text that is not a whole number, in a column that holds
+ * either (sqlite keeps each value's type; PostgreSQL's column is text). */
+bool db_col_is_text(struct dgen_stmt *st, int col);
 /* Borrowed text ("" never NULL for NOT NULL columns; NULL for SQL NULL). */
 const char *db_col_text(struct dgen_stmt *st, int col);
 /* malloc'd copy or NULL for SQL NULL. */

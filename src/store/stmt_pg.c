@@ -9,11 +9,8 @@
 #include <stddef.h>
 
 #include "backend.h"
+#include "stmt_sql.h"
 
-/* Columns of struct dgen_job_counters, as COUNTER_COLS in stmt.c. */
-#define PG_COUNTER_COLS \
-	"total_seeds, current_seed, records_generated, records_failed, " \
-	"input_tokens, output_tokens, cached_tokens"
 /* sqlite's null-safe "a IS b" is IS NOT DISTINCT FROM here. */
 #define PG_OWNER_RUNNING \
 	"(SELECT count(*) FROM jobs r WHERE r.owner_id IS NOT DISTINCT FROM q.owner_id " \
@@ -39,8 +36,10 @@ const char *const db_sql_pg[STMT__COUNT] = {
 		"ORDER BY " PG_OWNER_RUNNING ", q.id LIMIT 1 FOR UPDATE SKIP LOCKED) "
 		"AND status = 'queued' "
 		"RETURNING id, pipeline_id, input_kind, NULL, units, attempts, "
-		"lease_expires_at, started_at, " PG_COUNTER_COLS ", owner_id, "
+		"lease_expires_at, started_at, " COUNTER_COLS ", owner_id, "
 		"(SELECT quota_inflight FROM users u WHERE u.id = jobs.owner_id)",
+	/* current_step is text here (a step number or the runner's note) */
+	[STMT_Q_COUNT_UNIT] = Q_COUNT_UNIT("?8::text"),
 };
 
 /* Schema steps whose sqlite DDL has no mechanical PostgreSQL spelling. */
@@ -62,6 +61,13 @@ static const char *const steps[] = {
 	"CREATE TRIGGER jobs_end_unit_starts AFTER UPDATE OF status ON jobs FOR EACH ROW "
 	"WHEN (NEW.status IN ('completed','failed','cancelled','stopped')) "
 	"EXECUTE FUNCTION jobs_end_unit_starts();",
+	/* 7: owners of models. sqlite remakes the table to drop a UNIQUE
+	 * constraint (copying ids into a new identity column would leave its
+	 * sequence behind them); here the constraint is dropped in place. */
+	[6] =
+	"ALTER TABLE models ADD COLUMN owner_id bigint REFERENCES users(id) ON DELETE CASCADE;"
+	"ALTER TABLE models DROP CONSTRAINT models_kind_name_key;"
+	"CREATE UNIQUE INDEX models_owner_name ON models(kind, coalesce(owner_id, 0), name);",
 };
 
 /*
@@ -100,7 +106,10 @@ static const char pg_step1_extra[] =
 	"CREATE FUNCTION dgen_jobs_notify() RETURNS trigger LANGUAGE plpgsql AS $$ "
 	"BEGIN PERFORM pg_notify('dgen_jobs', NEW.id::text); RETURN NULL; END $$;"
 	"CREATE TRIGGER jobs_queued AFTER INSERT OR UPDATE OF status ON jobs FOR EACH ROW "
-	"WHEN (NEW.status = 'queued') EXECUTE FUNCTION dgen_jobs_notify();";
+	"WHEN (NEW.status = 'queued') EXECUTE FUNCTION dgen_jobs_notify();"
+	/* a step number, or the runner's note while rate limited (sqlite keeps
+	 * either in the INTEGER column) */
+	"ALTER TABLE jobs ALTER COLUMN current_step TYPE text;";
 
 const char *db_step_pg(int i)
 {

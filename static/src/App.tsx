@@ -14,6 +14,7 @@ const ReviewPage = lazy(() => import('./pages/ReviewPage'));
 const LoginPage = lazy(() => import('./pages/LoginPage'));
 const TokensPage = lazy(() => import('./pages/TokensPage'));
 const UsersPage = lazy(() => import('./pages/UsersPage'));
+const ModelsPage = lazy(() => import('./pages/ModelsPage'));
 
 // Mirrors a few theme colours into CSS variables for the plain CSS in
 // styles.css and tags <html> with the resolved mode (tests and React Flow
@@ -208,6 +209,7 @@ function Shell() {
                 <NavItem to="/pipelines" testid="nav-pipelines">Pipelines</NavItem>
                 <NavItem to="/generator" testid="nav-generator">Generator</NavItem>
                 <NavItem to="/review" testid="nav-review">Review</NavItem>
+                <NavItem to="/models" testid="nav-models">Models</NavItem>
                 {signedIn ? <NavItem to="/tokens" testid="nav-tokens">API tokens</NavItem> : null}
                 {signedIn && state.user.role === 'admin' ? <NavItem to="/users" testid="nav-users">Users</NavItem> : null}
               </Box>
@@ -235,6 +237,7 @@ function Shell() {
                 <Route path="/login" element={<LoginPage />} />
                 <Route path="/tokens" element={<TokensPage />} />
                 <Route path="/users" element={<UsersPage />} />
+                <Route path="/models" element={<ModelsPage />} />
                 <Route path="/pipelines" element={<PipelinesPage />} />
                 <Route path="/pipelines/new" element={<BuilderPage />} />
                 <Route path="/pipelines/:id/edit" element={<BuilderPage />} />

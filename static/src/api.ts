@@ -3,7 +3,7 @@
 // {error, detail} so pages can point at the offending field.
 import type {
   AuthUser, Me, NewToken, Token, UserInfo, UserUpdate, BlockInfo, DataRecord, ExecuteResponse, Failure, FieldOrder, Health, Job, JobStatus,
-  Json, JsonObject, Pipeline, PipelineDef, RecordPage, RecordStats, RecordStatus, SeedValidation, TemplateInfo,
+  Json, JsonObject, ModelBody, ModelKind, ModelTestResult, SavedModel, Pipeline, PipelineDef, RecordPage, RecordStats, RecordStatus, SeedValidation, TemplateInfo,
 } from './types';
 
 export class ApiError extends Error {
@@ -151,6 +151,10 @@ function qs(params: Record<string, string | number | undefined | null>): string 
   return s ? `?${s}` : '';
 }
 
+function modelsPath(kind: ModelKind): string {
+  return kind === 'embedding' ? '/api/embedding-models' : '/api/llm-models';
+}
+
 export const api = {
   health: () => request<Health>('GET', '/api/health'),
   // Accounts (SPEC §8).
@@ -170,6 +174,13 @@ export const api = {
   },
   revokeToken: (id: string) => request<{ success: boolean }>('DELETE', `/api/tokens/${encodeURIComponent(id)}`),
   blocks: () => request<BlockInfo[]>('GET', '/api/blocks'),
+  // Saved models of one kind (SPEC §9).
+  models: (kind: ModelKind) => request<SavedModel[]>('GET', modelsPath(kind)),
+  createModel: (kind: ModelKind, body: ModelBody) => request<SavedModel>('POST', modelsPath(kind), body),
+  updateModel: (kind: ModelKind, name: string, body: ModelBody) =>
+    request<SavedModel>('PUT', `${modelsPath(kind)}/${encodeURIComponent(name)}`, body),
+  deleteModel: (kind: ModelKind, name: string) => request<{ success: boolean }>('DELETE', `${modelsPath(kind)}/${encodeURIComponent(name)}`),
+  testModel: (kind: ModelKind, body: ModelBody) => request<ModelTestResult>('POST', `${modelsPath(kind)}/test`, body),
   templates: () => request<TemplateInfo[]>('GET', '/api/templates'),
   fromTemplate: async (id: string) =>
     normIds(await request<{ id: string; name: string; template_id: string }>('POST', `/api/pipelines/from_template/${encodeURIComponent(id)}`)),

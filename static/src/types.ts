@@ -102,6 +102,12 @@ export interface ExecuteResponse extends Partial<ExecuteOne> {
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'stopped';
 
+// An amount of money as the server prices it (job usage, estimates).
+export interface Cost {
+  amount: number;
+  currency: string;
+}
+
 export interface JobUsage {
   total_tokens?: number;
   total_input_tokens?: number;
@@ -109,6 +115,8 @@ export interface JobUsage {
   total_cached_tokens?: number;
   start_time?: string | null;
   end_time?: string | null;
+  // Absent: the server does not price jobs; null: a model without a price.
+  cost?: Cost | null;
 }
 
 export interface Job {
@@ -188,10 +196,73 @@ export interface RecordStats {
   fields: Record<string, FieldStats>;
 }
 
+// What a seed file would cost at most (absent on servers that do not say).
+export interface SeedEstimate {
+  executions?: number;
+  llm_calls?: number;
+  max_tokens?: number;
+  cost?: Cost | null;
+}
+
 export interface SeedValidation {
   valid: boolean;
   errors: Json[];
   warnings: Json[];
+  estimate?: SeedEstimate | null;
+}
+
+// Saved LLM and embedding models (SPEC §9, /api/llm-models and
+// /api/embedding-models). The key is write-only: answers carry whether one
+// is stored and its last 4 characters.
+export type ModelKind = 'llm' | 'embedding';
+export type Provider = 'openai' | 'anthropic' | 'gemini' | 'ollama';
+
+export interface ModelPrice {
+  input: number;
+  output: number;
+  cached?: number;
+}
+
+export interface SavedModel {
+  name: string;
+  provider: Provider | string;
+  endpoint: string;
+  model_name: string;
+  is_default: boolean;
+  dimensions?: number;
+  max_in_flight?: number | null;
+  requests_per_minute?: number | null;
+  tokens_per_minute?: number | null;
+  price_per_mtok?: ModelPrice | null;
+  currency?: string | null;
+  api_key_set: boolean;
+  api_key_last4?: string | null;
+  // Servers with members' own models say whose a model is.
+  scope?: 'global' | 'own';
+  owner?: string | null;
+}
+
+// What POST, PUT and test take: no api_key keeps the stored one (PUT,
+// test), "" removes it.
+export interface ModelBody {
+  name: string;
+  provider: string;
+  endpoint: string;
+  model_name: string;
+  is_default?: boolean;
+  dimensions?: number;
+  max_in_flight?: number;
+  requests_per_minute?: number;
+  tokens_per_minute?: number;
+  price_per_mtok?: ModelPrice;
+  currency?: string;
+  api_key?: string;
+}
+
+export interface ModelTestResult {
+  success: boolean;
+  message: string;
+  latency_ms: number;
 }
 
 // Accounts (SPEC §8). Quotas are a flat object of numbers whose keys the

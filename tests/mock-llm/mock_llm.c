@@ -226,6 +226,10 @@ struct mock_config {
 
 static struct mock_config cfg, cfg_start;
 static bool verbose;
+/* Storm mode: until then (mono_us), every LLM request gets 429 with the
+ * configured Retry-After at once; 0 = no storm. Set by "storm_seconds". */
+static int64_t storm_until_us;
+static int64_t mono_us(void);
 
 static void config_defaults(struct mock_config *c)
 {
@@ -264,6 +268,12 @@ static struct json_object *config_to_json(const struct mock_config *c)
 	json_object_object_add(o, "oversize_mib", json_object_new_int64(c->oversize_mib));
 	json_object_object_add(o, "malformed_kind", json_object_new_string(c->malformed_kind));
 	json_object_object_add(o, "seed", json_object_new_int64((int64_t)c->seed));
+	{
+		int64_t left = storm_until_us - mono_us();
+
+		json_object_object_add(o, "storm_seconds",
+				       json_object_new_double(left > 0 ? (double)left / 1e6 : 0));
+	}
 	/* The key itself is never echoed. */
 	json_object_object_add(o, "expect_key_set", json_object_new_boolean(c->expect_key != NULL));
 	return o;
@@ -291,7 +301,7 @@ static int num_field(struct json_object *v, const char *key, double lo, double h
 static int config_apply(struct mock_config *c, struct json_object *obj, char *err, size_t errlen)
 {
 	struct mock_config n;
-	double d;
+	double d, storm = -1;
 
 	if (!json_object_is_type(obj, json_type_object)) {
 		snprintf(err, errlen, "the configuration must be a JSON object");
@@ -333,6 +343,10 @@ static int config_apply(struct mock_config *c, struct json_object *obj, char *er
 			if (num_field(v, key, -1, 86400, &d, err, errlen))
 				goto fail;
 			n.retry_after = (long)d;
+		} else if (strcmp(key, "storm_seconds") == 0) {
+			if (num_field(v, key, 0, 86400, &d, err, errlen))
+				goto fail;
+			storm = d;
 		} else if (strcmp(key, "retry_after_date") == 0) {
 			if (!json_object_is_type(v, json_type_boolean)) {
 				snprintf(err, errlen, "'%s' must be a boolean", key);
@@ -379,6 +393,8 @@ static int config_apply(struct mock_config *c, struct json_object *obj, char *er
 	}
 	config_copy(c, &n);
 	free(n.expect_key);
+	if (storm >= 0)
+		storm_until_us = storm > 0 ? mono_us() + (int64_t)(storm * 1e6) : 0;
 	return 0;
 fail:
 	free(n.expect_key);
@@ -438,6 +454,23 @@ static uint64_t other_paths, status_counts[6], fault_counts[F_COUNT];
 static uint64_t conns_accepted, conns_open;
 /* LLM requests received and not yet answered, and the most at once. */
 static uint64_t llm_in_flight, llm_in_flight_max;
+/* The same, and the requests received, per "model" of the request body. */
+#define MAX_MODELS 64
+struct model_count {
+	char name[64];
+	uint64_t requests, in_flight, in_flight_max;
+};
+static struct model_count models[MAX_MODELS];
+static size_t n_models;
+
+/* Counters from now on: requests 0, most at once = those in flight. */
+static void models_clear(void)
+{
+	for (size_t i = 0; i < n_models; i++) {
+		models[i].requests = 0;
+		models[i].in_flight_max = models[i].in_flight;
+	}
+}
 
 static void log_clear(void)
 {
@@ -457,6 +490,7 @@ static void log_clear(void)
 	memset(status_counts, 0, sizeof(status_counts));
 	memset(fault_counts, 0, sizeof(fault_counts));
 	llm_in_flight_max = llm_in_flight;
+	models_clear();
 }
 
 static void count_path(const char *path)
@@ -775,6 +809,7 @@ struct conn {
 	bool parsing;        /* inside try_parse: do not re-enter */
 	int64_t wake_us;     /* timer deadline, 0 = none */
 	bool llm_pending;    /* an LLM request not answered yet (in flight) */
+	int model_ix;        /* its models[] slot, -1 = none */
 };
 
 static struct conn **conns;
@@ -828,14 +863,58 @@ static struct timer heap_pop(void)
 	return top;
 }
 
+/* The models[] slot of the request's "model" (found by a scan of the
+ * body, cheaper than parsing it: the JSON writers we serve put the key as
+ * "model" with no escape), -1 when there is none or the table is full. */
+static int model_slot(const char *body, size_t len)
+{
+	const char *p = body, *end = body + len, *q;
+	size_t n;
+
+	while (p && p < end && (p = memmem(p, (size_t)(end - p), "\"model\"", 7))) {
+		if (p > body && p[-1] == '\\') {
+			p += 7;
+			continue;
+		}
+		p += 7;
+		while (p < end && (*p == ' ' || *p == ':' || *p == '\t' || *p == '\n'))
+			p++;
+		if (p >= end || *p != '"')
+			return -1;
+		q = ++p;
+		while (q < end && *q != '"' && *q != '\\')
+			q++;
+		n = (size_t)(q - p);
+		if (q >= end || n == 0 || n >= sizeof(models[0].name))
+			return -1;
+		for (size_t i = 0; i < n_models; i++)
+			if (strlen(models[i].name) == n && memcmp(models[i].name, p, n) == 0)
+				return (int)i;
+		if (n_models == MAX_MODELS)
+			return -1;
+		memcpy(models[n_models].name, p, n);
+		models[n_models].name[n] = '\0';
+		return (int)n_models++;
+	}
+	return -1;
+}
+
 /* c's LLM request starts / gets its answer (or its connection closes). */
-static void llm_begin(struct conn *c)
+static void llm_begin(struct conn *c, int model_ix)
 {
 	if (c->llm_pending)
 		return;
 	c->llm_pending = true;
 	if (++llm_in_flight > llm_in_flight_max)
 		llm_in_flight_max = llm_in_flight;
+	c->model_ix = model_ix;
+	if (model_ix >= 0) {
+		struct model_count *m = &models[model_ix];
+
+		m->requests++;
+		if (++m->in_flight > m->in_flight_max)
+			m->in_flight_max = m->in_flight;
+	}
 }
 
 static void llm_end(struct conn *c)
@@ -844,6 +923,9 @@ static void llm_end(struct conn *c)
 		return;
 	c->llm_pending = false;
 	llm_in_flight--;
+	if (c->model_ix >= 0 && models[c->model_ix].in_flight > 0)
+		models[c->model_ix].in_flight--;
+	c->model_ix = -1;
 }
 
 static void conn_close(struct conn *c)
@@ -1492,7 +1574,7 @@ static void handle_llm(struct conn *c, const struct http_req *r, enum provider p
 	int64_t in, out, cached = 0;
 
 	memset(&q, 0, sizeof(q));
-	llm_begin(c);
+	llm_begin(c, model_slot(r->body, r->body_len));
 	q.prov = p;
 	snprintf(le->provider, sizeof(le->provider), "%s", provider_names[p]);
 	if (strcmp(r->method, "POST") != 0) {
@@ -1505,6 +1587,19 @@ static void handle_llm(struct conn *c, const struct http_req *r, enum provider p
 	}
 	if (p == P_ANTHROPIC && !r->anthropic_version) {
 		bad(c, le, p, 400, "anthropic-version: header is required");
+		return;
+	}
+	if (storm_until_us && mono_us() < storm_until_us) {
+		/* a storm: everything refused at once, nothing else decided */
+		char extra[64] = "";
+
+		if (cfg.retry_after >= 0)
+			snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", cfg.retry_after);
+		le->fault = F_RATE_LIMIT;
+		o = provider_error(p, 429, "Rate limit reached (mock storm)");
+		respond_json(c, 429, o, extra, 0);
+		json_object_put(o);
+		log_finish(le, 429);
 		return;
 	}
 	f = pick_fault();
@@ -1818,6 +1913,7 @@ static void handle_mock(struct conn *c, const struct http_req *r)
 		memset(seen, 0, sizeof(seen));
 		n_seen = 0;
 		config_copy(&cfg, &cfg_start);
+		storm_until_us = 0;
 		rng_state = cfg.seed * 0x9e3779b97f4a7c15ull + 1;
 		o = json_object_new_object();
 		json_object_object_add(o, "ok", json_object_new_boolean(1));
@@ -1838,6 +1934,24 @@ static void handle_mock(struct conn *c, const struct http_req *r)
 		o = json_object_new_object();
 		json_object_object_add(o, "count", json_object_new_int64((int64_t)log_count));
 		json_object_object_add(o, "requests", a);
+	} else if (strcmp(r->route, "/mock/models") == 0 && strcmp(r->method, "GET") == 0) {
+		struct json_object *m = json_object_new_object();
+
+		for (size_t i = 0; i < n_models; i++) {
+			struct json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "requests", json_object_new_int64((int64_t)models[i].requests));
+			json_object_object_add(e, "in_flight", json_object_new_int64((int64_t)models[i].in_flight));
+			json_object_object_add(e, "in_flight_max",
+					       json_object_new_int64((int64_t)models[i].in_flight_max));
+			json_object_object_add(m, models[i].name, e);
+		}
+		o = json_object_new_object();
+		json_object_object_add(o, "models", m);
+	} else if (strcmp(r->route, "/mock/models/reset") == 0 && strcmp(r->method, "POST") == 0) {
+		models_clear();
+		o = json_object_new_object();
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
 	} else if (strcmp(r->route, "/mock/stats") == 0 && strcmp(r->method, "GET") == 0) {
 		struct json_object *bp = json_object_new_object(), *bs = json_object_new_object(),
 				   *bf = json_object_new_object();
@@ -1867,7 +1981,8 @@ static void handle_mock(struct conn *c, const struct http_req *r)
 		json_object_object_add(o, "error", json_object_new_string("unknown mock endpoint or method"));
 		status = strncmp(r->route, "/mock/", 6) == 0 &&
 			 (!strcmp(r->route, "/mock/config") || !strcmp(r->route, "/mock/reset") ||
-			  !strcmp(r->route, "/mock/requests") || !strcmp(r->route, "/mock/stats")) ? 405 : 404;
+			  !strcmp(r->route, "/mock/requests") || !strcmp(r->route, "/mock/stats") ||
+			  !strcmp(r->route, "/mock/models") || !strcmp(r->route, "/mock/models/reset")) ? 405 : 404;
 	}
 	respond_json(c, status, o, NULL, 0);
 	json_object_put(o);
@@ -1889,7 +2004,10 @@ static void dispatch(struct conn *c, struct http_req *r)
 		handle_embed(c, r, P_GEMINI);
 	else if (strcmp(r->route, "/api/embed") == 0)
 		handle_embed(c, r, P_OLLAMA);
-	else if (strcmp(r->route, "/health") == 0) {
+	else if (strcmp(r->route, "/mock/redirect") == 0) { /* a client must not follow it */
+		count_path(r->route);
+		respond(c, 302, "application/json", "{}", 2, "Location: /v1/chat/completions\r\n", 0);
+	} else if (strcmp(r->route, "/health") == 0) {
 		count_path(r->route);
 		respond(c, 200, "application/json", "{\"ok\":true}", 11, NULL, 0);
 	} else
@@ -2158,6 +2276,7 @@ static void accept_all(int lfd)
 		c->fd = fd;
 		c->gen = ++gen_counter;
 		c->state = C_READ;
+		c->model_ix = -1;
 		conns[fd] = c;
 		ev.data.u64 = ev_key(c);
 		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
@@ -2218,18 +2337,24 @@ static void usage(FILE *f)
 "a system prompt seen before (same model) counts as cached input.\n"
 "\n"
 "Control endpoints:\n"
+"  ANY  /mock/redirect   302 to /v1/chat/completions (clients must not follow)\n"
 "  GET  /mock/config     the configuration (JSON)\n"
 "  POST /mock/config     merge a JSON object of keys; unknown keys are a 400\n"
 "  POST /mock/reset      clear log, counters and cache; config back to start-up\n"
 "  GET  /mock/requests?n=N  {count, requests:[last N, oldest first]}\n"
 "  GET  /mock/stats      {requests, by_path, by_status, by_fault, connections_*,\n"
 "                        llm_in_flight, llm_in_flight_max}\n"
+"  GET  /mock/models     {models:{<model>:{requests, in_flight, in_flight_max}}}\n"
+"                        by the \"model\" of the request body\n"
+"  POST /mock/models/reset  those counters from now on (max = in flight now)\n"
 "  GET  /health          {\"ok\":true}\n"
 "\n"
 "Configuration keys:\n"
 "  latency_ms, error_status, retry_after, retry_after_date (bool),\n"
 "  trickle_ms, oversize_mib, malformed_kind (syntax|shape|html), seed,\n"
-"  expect_key (string or null; write-only), and for every fault F in\n"
+"  expect_key (string or null; write-only), storm_seconds (a storm: every\n"
+"  LLM request answered 429 + Retry-After at once for that long; 0 ends it),\n"
+"  and for every fault F in\n"
 "  error, rate_limit, hang, trickle, truncate, oversize, malformed, length,\n"
 "  content_filter: F_rate (0..1, fraction of requests) and F_next (the next\n"
 "  K requests). _next counters win over rates; one fault per request.\n", f);

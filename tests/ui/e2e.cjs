@@ -11,6 +11,7 @@ const path = require('node:path');
 const {
   assert, BASE, SHOTS, ADMIN, test, skip, diag, done, launch, login, logout, shoot, mouseDrag, stableBox, authHeaders, apiCall, apiOk, waitFor,
 } = require('./lib.cjs');
+const { runModelTests } = require('./models.cjs');
 
 const JOB_TIMEOUT = Number(process.env.DGEN_JOB_TIMEOUT_MS || 180000);
 const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
@@ -1331,6 +1332,18 @@ async function main() {
         }
       });
     }
+
+    // ------------------------------------------------------------------ models
+    // As the admin (the accounts tests may have left someone else signed in).
+    if (accounts) {
+      await go('/pipelines');
+      await page.locator(`${tid('current-user')}, ${tid('login-page')}`).first().waitFor();
+      if ((await page.locator(tid('current-user')).textContent().catch(() => null)) !== ADMIN.name) {
+        if (await page.locator(tid('logout')).isVisible().catch(() => false)) await logout(page);
+        await login(page, ADMIN.name, ADMIN.password);
+      }
+    }
+    await runModelTests({ page, go, stamp, confirmDialog, blockNode, selectNode, generateViaApi, jobEnded, dropFile, created });
 
     await test('no uncaught errors in the page', async () => {
       assert.deepEqual(pageErrors, []);

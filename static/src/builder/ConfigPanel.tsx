@@ -8,6 +8,15 @@ function textOf(v: Json | undefined): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
+// The text of an enum value kept in the form as JSON.
+function enumLabel(v: string): string {
+  try {
+    return textOf(JSON.parse(v) as Json);
+  } catch {
+    return v;
+  }
+}
+
 export interface ConfigPanelProps {
   nodeId: string;
   blockType: string;
@@ -84,11 +93,18 @@ export function ConfigPanel(p: ConfigPanelProps) {
         }
         let control: JSX.Element;
         switch (kind) {
-          case 'enum':
+          case 'enum': {
+            // A null in the enum is "the server's default" (the model
+            // pickers list their names, then null): the "(default)" entry,
+            // which leaves the key out of the config.
+            const all = prop.enum || [];
+            const opts = all.filter((e) => e !== null);
+            const missing = sval !== '' && !opts.some((e) => JSON.stringify(e) === sval);
             control = (
               <Select value={sval} onChange={(e) => p.onChange(name, e.target.value)} data-testid={`config-${name}`} block>
-                {!required.has(name) ? <Select.Option value="">(default)</Select.Option> : null}
-                {(prop.enum || []).map((e) => (
+                {!required.has(name) || all.includes(null) ? <Select.Option value="">(default)</Select.Option> : null}
+                {missing ? <Select.Option value={sval}>{enumLabel(sval)} (not available)</Select.Option> : null}
+                {opts.map((e) => (
                   <Select.Option key={JSON.stringify(e)} value={JSON.stringify(e)}>
                     {textOf(e)}
                   </Select.Option>
@@ -96,6 +112,7 @@ export function ConfigPanel(p: ConfigPanelProps) {
               </Select>
             );
             break;
+          }
           case 'field': {
             const opts = [...p.fields];
             const missing = sval !== '' && !opts.includes(sval);

@@ -115,6 +115,20 @@ describe('schema-driven forms', () => {
     expect(fromForm({ target_count: '' }, s).config).toEqual({});
   });
 
+  it('a model picker: names from the enum, "" (or null) is the default and leaves the key out', () => {
+    const picker = { type: 'object', properties: { model: { type: ['string', 'null'], default: null, enum: ['fast', 'cheap', null] } } } as const;
+    const s = picker as unknown as Parameters<typeof toForm>[1];
+    expect(editorKind('model', picker.properties.model as unknown as Parameters<typeof editorKind>[1])).toBe('enum');
+    expect(toForm({}, s).model).toBe('');
+    expect(toForm({ model: '' }, s).model).toBe('');
+    expect(toForm({ model: null }, s).model).toBe('');
+    const v = toForm({ model: 'cheap' }, s);
+    expect(v.model).toBe('"cheap"');
+    expect(fromForm(v, s)).toEqual({ config: { model: 'cheap' }, errors: {} });
+    expect(fromForm({ model: '' }, s)).toEqual({ config: {}, errors: {} });
+    expect(fromForm({ model: '"gone"' }, s).errors.model).toMatch(/Must be one of/);
+  });
+
   it('keeps a JSON schema that is a template as a string', () => {
     const v = toForm({}, schema);
     v.json_schema = '{{ schema_text }}';

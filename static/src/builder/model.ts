@@ -110,7 +110,9 @@ export function toForm(config: JsonObject, schema: ConfigSchema): FormValues {
         out[name] = v !== null && typeof v === 'object' ? JSON.stringify(v, null, 2) : textOf(v);
         break;
       case 'enum':
-        out[name] = v === undefined || v === null ? '' : JSON.stringify(v);
+        // "" names the default where the enum has no "" of its own (a
+        // block's model).
+        out[name] = v === undefined || v === null || (v === '' && !(p.enum || []).includes('')) ? '' : JSON.stringify(v);
         break;
       default:
         out[name] = textOf(v);

@@ -3,11 +3,12 @@
 import { useEffect, useState } from 'react';
 import { Link as RouterLink } from 'react-router-dom';
 import { Box, Button, Flash, Label, ProgressBar, Spinner, Text, useConfirm } from '@primer/react';
-import { SyncIcon, XIcon } from '@primer/octicons-react';
+import { ClockIcon, SyncIcon, XIcon } from '@primer/octicons-react';
 import { api, ApiError } from '../api';
 import type { Failure, Job } from '../types';
 import { ErrorFlash, TraceView } from '../components/common';
 import { useAction } from '../hooks/useAction';
+import { fmtCost, isCost, stepText } from '../lib/models';
 import { elapsedSeconds, fmtDuration, fmtInt, fmtTime, humanize, shortId, throughput } from '../lib/format';
 
 export const ACTIVE = new Set(['queued', 'running']);
@@ -96,6 +97,7 @@ export function JobCard({ job, pipelineName, now, onChanged, highlight }: { job:
   const el = ended ? null : elapsedSeconds(job.started_at, job.completed_at, now);
   const pace = active && job.status === 'running' ? throughput(job.current_seed, job.total_seeds, el) : null;
   const u = job.usage || {};
+  const step = stepText(job.current_step);
   const cancel = async () => {
     const ok = await confirm({ title: 'Cancel job?', content: 'Executions already finished keep their records.', confirmButtonContent: 'Cancel job', cancelButtonContent: 'Keep running', confirmButtonType: 'danger' });
     if (!ok) return;
@@ -174,7 +176,19 @@ export function JobCard({ job, pipelineName, now, onChanged, highlight }: { job:
         {active && job.current_block ? (
           <Text data-testid="job-current">
             now: {job.current_block}
-            {job.current_step !== null && job.current_step !== undefined ? ` (step ${job.current_step})` : ''}
+            {step && !step.waiting ? ` (${step.text})` : ''}
+          </Text>
+        ) : null}
+        {active && step && (step.waiting || !job.current_block) ? (
+          // What the runner waits for ("rate limited, retrying in 4s"):
+          // in the attention colour, so a slow job explains itself.
+          <Text
+            data-testid="job-step"
+            data-waiting={String(step.waiting)}
+            sx={{ color: step.waiting ? 'attention.fg' : 'fg.default', fontWeight: step.waiting ? 'bold' : 'normal' }}
+            role={step.waiting ? 'status' : undefined}
+          >
+            {step.waiting ? <ClockIcon size={14} /> : null} {step.text}
           </Text>
         ) : null}
         <Text data-testid="job-elapsed">{ended ? `${job.status}, not running` : `elapsed ${el === null ? '–' : fmtDuration(el)}`}</Text>
@@ -187,6 +201,11 @@ export function JobCard({ job, pipelineName, now, onChanged, highlight }: { job:
         <Text data-testid="job-tokens" sx={{ color: 'fg.muted' }}>
           {fmtInt(u.total_tokens)} tokens (in {fmtInt(u.total_input_tokens)}, out {fmtInt(u.total_output_tokens)}, cached {fmtInt(u.total_cached_tokens)})
         </Text>
+        {u.cost === undefined ? null : (
+          <Text data-testid="job-cost" sx={{ color: u.cost ? 'fg.default' : 'fg.muted' }} title="From the prices of the models the job used">
+            {isCost(u.cost) ? `cost ${fmtCost(u.cost)}` : 'cost unknown'}
+          </Text>
+        )}
       </Box>
       {job.error ? (
         <Flash variant={job.status === 'stopped' ? 'warning' : 'danger'} sx={{ mt: 2 }} data-testid="job-error">

@@ -9,6 +9,7 @@ import { fmtInt, fmtTime, humanize, pipelineLabel, shortId } from '../lib/format
 import { ACTIVE, JobCard } from '../generator/JobCard';
 import { inspect, mib, type Picked } from '../generator/seedFile';
 import { useHealth } from '../hooks/useHealth';
+import { estimateText } from '../lib/models';
 
 export default function GeneratorPage() {
   const [params, setParams] = useSearchParams();
@@ -267,6 +268,11 @@ export default function GeneratorPage() {
               </Box>
             ) : null}
           </Flash>
+        ) : null}
+        {verify?.estimate && estimateText(verify.estimate) ? (
+          <Text as="div" sx={{ mt: 2, fontWeight: 'bold' }} data-testid="seed-estimate" title="The most this file may use: every LLM call at its max_tokens">
+            {estimateText(verify.estimate)}
+          </Text>
         ) : null}
         <ErrorFlash error={verifyError} testid="verify-error-banner" />
         {startError ? (
