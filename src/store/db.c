@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "dgen/clock.h"
+#include "dgen/config.h"
 #include "dgen/db.h"
 #include "dgen/log.h"
 #include "dgen/util.h"
@@ -45,6 +46,8 @@ const char *db_storage_name(enum db_storage s)
 		return "read-only";
 	case DB_STORAGE_ERROR:
 		return "error";
+	case DB_STORAGE_UNAVAILABLE:
+		return "unavailable";
 	default:
 		return "ok";
 	}
@@ -65,6 +68,8 @@ enum db_storage db_err_storage(const struct dgen_err *err)
 		return DB_STORAGE_FULL;
 	if (!strcmp(s, "read-only"))
 		return DB_STORAGE_READONLY;
+	if (!strcmp(s, "unavailable"))
+		return DB_STORAGE_UNAVAILABLE;
 	return !strcmp(s, "error") ? DB_STORAGE_ERROR : DB_STORAGE_OK;
 }
 
@@ -475,7 +480,7 @@ int db_set_schema_version(struct dgen_db *db, int version, struct dgen_err *err)
  * is the path of a sqlite file. */
 static const struct db_backend *backend_of(const char *target)
 {
-	if (!strncmp(target, "postgresql://", 13) || !strncmp(target, "postgres://", 11))
+	if (dgen_config_is_url(target))
 		return &db_backend_pg;
 	return &db_backend_sqlite;
 }

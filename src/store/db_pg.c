@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "dgen/buf.h"
+#include "dgen/config.h"
 #include "dgen/log.h"
 #include "dgen/util.h"
 #include "backend.h"
@@ -183,55 +184,6 @@ static char *pg_translate_ddl(const char *sql)
 		} else {
 			dgen_buf_putc(&b, *p++);
 		}
-	}
-	return dgen_buf_steal(&b);
-}
-
-/*
- * The URL with its passwords (user:PASSWORD@host and a password=
- * parameter) replaced by "***", for db_path() and messages; a malloc'd
- * string. With forget, each password is also registered with the logger,
- * which masks it in every line it writes.
- */
-static char *pg_redact(const char *url, bool forget)
-{
-	const char *auth = strstr(url, "://");
-	const char *p = url, *end, *at = NULL, *colon, *q;
-	struct dgen_buf b;
-	char *pw;
-	size_t n;
-
-	dgen_buf_init(&b);
-	if (auth) {
-		auth += 3;
-		end = auth + strcspn(auth, "/?");
-		for (q = auth; q < end; q++)
-			if (*q == '@')
-				at = q;
-		if (at && (colon = memchr(auth, ':', (size_t)(at - auth)))) {
-			dgen_buf_append(&b, url, (size_t)(colon + 1 - url));
-			dgen_buf_puts(&b, "***");
-			if (forget && at > colon + 1) {
-				pw = dgen_xstrndup(colon + 1, (size_t)(at - colon - 1));
-				dgen_log_secret(pw);
-				free(pw);
-			}
-			p = at;
-		}
-	}
-	while (*p) {
-		if (p > url && (p[-1] == '?' || p[-1] == '&') && !strncmp(p, "password=", 9)) {
-			n = strcspn(p + 9, "&");
-			if (forget && n) {
-				pw = dgen_xstrndup(p + 9, n);
-				dgen_log_secret(pw);
-				free(pw);
-			}
-			dgen_buf_puts(&b, "password=***");
-			p += 9 + n;
-			continue;
-		}
-		dgen_buf_putc(&b, *p++);
 	}
 	return dgen_buf_steal(&b);
 }
@@ -402,7 +354,7 @@ static int pg_connect(struct dgen_db *db, const char *target, struct dgen_err *e
 	db->impl = c;
 	c->url = dgen_xstrdup(target);
 	free(db->path);
-	db->path = pg_redact(target, true);
+	db->path = dgen_config_redact_url(target, true);
 	return pg_open(db, err);
 }
 
