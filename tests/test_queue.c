@@ -5,6 +5,7 @@
  * blame for a runner's death going to the units it had in flight.
  */
 #include <sys/stat.h>
+#include <time.h>
 
 #include "dgen/records.h"
 #include "store_test.h"
@@ -549,6 +550,44 @@ static void test_concurrent_finish(void)
 	db_close(db);
 }
 
+/* An idle claimer's wait: on PostgreSQL a job queued by another process
+ * (here after 100 ms) ends it at once; sqlite sleeps the whole pause. */
+static void test_wait(void)
+{
+	struct dgen_db *db = st_open("wait.db");
+	int64_t pid = st_pipeline(db, "w");
+	double t0, took;
+	pid_t child;
+	bool woke;
+
+	t0 = dgen_clock_mono();
+	ok(!queue_wait(db, 150), "nothing queued: the wait times out");
+	took = dgen_clock_mono() - t0;
+	ok(took >= 0.14 && took < 2.0, "after its timeout");
+	child = fork();
+	if (child == 0) {
+		struct dgen_db *cdb = st_open("wait.db");
+		struct timespec ts = { 0, 100000000L };
+
+		nanosleep(&ts, NULL);
+		st_job(cdb, pid, NULL);
+		db_close(cdb);
+		_exit(0);
+	}
+	t0 = dgen_clock_mono();
+	woke = queue_wait(db, st_pg() ? 10000 : 400);
+	took = dgen_clock_mono() - t0;
+	ok(st_wait_ok(child), "another process queued a job");
+	if (st_pg()) {
+		ok(woke && took < 5.0, "PostgreSQL: the queued job ends the wait (%.0f ms)",
+		   took * 1000.0);
+		diag("enqueue to wake-up: %.1f ms after the enqueue started", took * 1000.0 - 100.0);
+	} else {
+		ok(!woke && took >= 0.39, "sqlite: the wait sleeps its whole timeout");
+	}
+	db_close(db);
+}
+
 static void test_heartbeat(struct dgen_db *db)
 {
 	struct dgen_err err = DGEN_ERR_INIT;
@@ -594,6 +633,7 @@ int main(void)
 	test_heartbeat(db);
 	db_close(db);
 	test_concurrent_finish();
+	test_wait();
 	db = st_open("q.db");
 	st_integrity(db);
 	db_close(db);

@@ -106,6 +106,9 @@ struct db_backend {
 	/* Inside a write transaction: waits until no other transaction holds
 	 * key, and holds it to the end (db_lock). */
 	int (*lock)(struct dgen_db *db, int64_t key, struct dgen_err *err);
+	/* Waits up to timeout_ms for a queued-job notification: 1 when one
+	 * came, 0 when the time passed (db_wait_jobs). */
+	int (*wait_jobs)(struct dgen_db *db, int timeout_ms, struct dgen_err *err);
 	/* False when the engine ended the transaction by itself (after some
 	 * errors), so ROLLBACK must not be sent. */
 	bool (*txn_open)(struct dgen_db *db);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dgen/clock.h"
@@ -527,6 +528,33 @@ int db_checkpoint(struct dgen_db *db, int wait_ms, int64_t *wal_after, struct dg
 	if (db_check_owner(db, err) < 0)
 		return -1;
 	return db->be->checkpoint(db, wait_ms, wal_after, err);
+}
+
+/* Sleeps ms milliseconds (a signal cuts it short). */
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+bool db_wait_jobs(struct dgen_db *db, int timeout_ms)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	double t0 = dgen_clock_mono();
+	int rc = -1, left;
+
+	if (db->depth == 0 && db_check_owner(db, &err) == 0)
+		rc = db->be->wait_jobs(db, timeout_ms, &err);
+	if (rc < 0) {
+		/* keep the caller's pace while the server is away */
+		dgen_debug("waiting for jobs: %s", err.msg);
+		left = timeout_ms - (int)((dgen_clock_mono() - t0) * 1000.0);
+		if (left > 0)
+			sleep_ms(left);
+	}
+	dgen_err_clear(&err);
+	return rc > 0;
 }
 
 void db_close(struct dgen_db *db)

@@ -26,12 +26,15 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "dgen/buf.h"
+#include "dgen/clock.h"
 #include "dgen/config.h"
 #include "dgen/log.h"
 #include "dgen/util.h"
@@ -60,6 +63,7 @@
 struct pg_conn {
 	PGconn *conn;
 	char *url;                 /* with its password: never logged */
+	bool listening;            /* LISTEN dgen_jobs was sent on conn */
 };
 
 struct pg_stmt {
@@ -328,6 +332,7 @@ static int pg_open(struct dgen_db *db, struct dgen_err *err)
 
 	if (c->conn)
 		PQfinish(c->conn);
+	c->listening = false;
 	c->conn = PQconnectdb(c->url);
 	if (!c->conn)
 		return pg_unavailable(db, "out of memory", err);
@@ -507,6 +512,59 @@ static int pg_run(struct pg_stmt *st, struct dgen_err *err)
 		return -1;
 	}
 	return 0;
+}
+
+/* Takes every notification libpq has read; true when there was one. */
+static bool pg_notified(PGconn *conn)
+{
+	PGnotify *n;
+	bool any = false;
+
+	while ((n = PQnotifies(conn))) {
+		any = true;
+		PQfreemem(n);
+	}
+	return any;
+}
+
+/*
+ * The trigger of step 1 notifies channel dgen_jobs when a job becomes
+ * queued. The connection LISTENs once (again after a reconnect), then
+ * waits on its socket: a notification read during an earlier statement is
+ * already in libpq's queue, one that comes later makes the socket
+ * readable. A lost connection is reported (the next statement reopens it).
+ */
+static int pg_wait_jobs(struct dgen_db *db, int timeout_ms, struct dgen_err *err)
+{
+	struct pg_conn *c = PGC(db);
+	struct pollfd p;
+	double end = dgen_clock_mono() + timeout_ms / 1000.0;
+	int left, n;
+
+	if (pg_alive(db, err) < 0)
+		return -1;
+	if (!c->listening) {
+		if (pg_exec(db, "LISTEN dgen_jobs", err) < 0)
+			return -1;
+		c->listening = true;
+	}
+	for (;;) {
+		if (!PQconsumeInput(c->conn))
+			return pg_fail(db, NULL, err);
+		if (pg_notified(c->conn))
+			return 1;
+		left = (int)((end - dgen_clock_mono()) * 1000.0);
+		if (left <= 0)
+			return 0;
+		p.fd = PQsocket(c->conn);
+		p.events = POLLIN;
+		p.revents = 0;
+		n = poll(&p, 1, left);
+		if (n < 0 && errno != EINTR)
+			return pg_unavailable(db, strerror(errno), err);
+		if (n < 0)
+			return 0; /* a signal: let the caller look */
+	}
 }
 
 /* The first step runs the statement and keeps its rows; each step moves
@@ -714,6 +772,7 @@ const struct db_backend db_backend_pg = {
 	.changes = pg_changes,
 	.col_is_null = pg_col_is_null,
 	.col_is_text = pg_col_is_text,
+	.wait_jobs = pg_wait_jobs,
 	.col_int = pg_col_int,
 	.col_double = pg_col_double,
 	.col_text = pg_col_text,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -169,6 +170,15 @@ static int64_t lite_changes(struct dgen_stmt *st)
 static bool lite_col_is_null(struct dgen_stmt *st, int col)
 {
 	return sqlite3_column_type(ST(st), col) == SQLITE_NULL;
+}
+
+/* No notifications: the poll interval of old. */
+static int lite_wait_jobs(struct dgen_db *db, int timeout_ms, struct dgen_err *err)
+{
+	struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+	return 0;
 }
 
 static bool lite_col_is_text(struct dgen_stmt *st, int col)
@@ -404,6 +414,7 @@ const struct db_backend db_backend_sqlite = {
 	.changes = lite_changes,
 	.col_is_null = lite_col_is_null,
 	.col_is_text = lite_col_is_text,
+	.wait_jobs = lite_wait_jobs,
 	.col_int = lite_col_int,
 	.col_double = lite_col_double,
 	.col_text = lite_col_text,

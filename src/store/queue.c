@@ -161,6 +161,11 @@ int queue_claim_newcomer(struct dgen_db *db, const char *runner_id, int64_t leas
 	return claim(db, runner_id, lease_ms, true, out, err);
 }
 
+bool queue_wait(struct dgen_db *db, int timeout_ms)
+{
+	return db_wait_jobs(db, timeout_ms);
+}
+
 int queue_renew(struct dgen_db *db, int64_t job_id, const char *runner_id,
 		int64_t lease_ms, struct dgen_err *err)
 {

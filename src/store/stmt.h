@@ -298,6 +298,12 @@ enum db_lock_kind {
  * (sqlite's BEGIN IMMEDIATE serializes all writers already: a no-op
  * there; PostgreSQL takes an advisory transaction lock). */
 int db_lock(struct dgen_db *db, enum db_lock_kind kind, int64_t id, struct dgen_err *err);
+/* Outside a transaction: waits up to timeout_ms for the notification a
+ * job that becomes queued sends (PostgreSQL: LISTEN dgen_jobs, then the
+ * connection's socket); sqlite has none and sleeps the whole time. True
+ * when a notification came. A failure (the server gone) is left for the
+ * next statement to report, after the time passed. */
+bool db_wait_jobs(struct dgen_db *db, int timeout_ms);
 /* Writes the schema version (inside the same transaction). */
 int db_set_schema_version(struct dgen_db *db, int version, struct dgen_err *err);
 /* Column bytes of a text or blob column. */
