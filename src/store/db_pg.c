@@ -50,6 +50,9 @@
 #define PG_MIN_VERSION 130000
 /* The advisory lock key that serializes migrations ('dgen'). */
 #define PG_SCHEMA_LOCK 0x6467656eLL
+/* libpq keeps its buffers as large as the largest message it sent or
+ * received; past this size the connection is opened afresh once idle. */
+#define PG_BIG_MESSAGE (1 << 20)
 /* Parameters per statement (the record statements bind 35). */
 #define PG_MAX_PARAMS 64
 
@@ -64,6 +67,8 @@ struct pg_conn {
 	PGconn *conn;
 	char *url;                 /* with its password: never logged */
 	bool listening;            /* LISTEN dgen_jobs was sent on conn */
+	bool bloated;              /* a message of PG_BIG_MESSAGE bytes went through */
+	bool sync_off;             /* db_set_sync(NORMAL): kept across reconnects */
 };
 
 struct pg_stmt {
@@ -78,6 +83,7 @@ struct pg_stmt {
 	int formats[PG_MAX_PARAMS];
 	char num[PG_MAX_PARAMS][32];  /* text of int and double parameters */
 	char *owned[PG_MAX_PARAMS];   /* copies of text and blob parameters */
+	size_t bytes;              /* of the text and blob parameters */
 	PGresult *res;
 	int row;                   /* current row; -1 before the first step */
 	unsigned char *blob;       /* decoded bytea of blob_col on this row */
@@ -295,9 +301,9 @@ static int pg_session(struct dgen_db *db, struct dgen_err *err)
 	bool have;
 
 	snprintf(sql, sizeof(sql),
-		 "SET lock_timeout = %d; SET synchronous_commit = on; SET TIME ZONE 'UTC';"
+		 "SET lock_timeout = %d; SET synchronous_commit = %s; SET TIME ZONE 'UTC';"
 		 "SET client_min_messages = warning",
-		 db->busy_timeout_ms);
+		 db->busy_timeout_ms, PGC(db)->sync_off ? "off" : "on");
 	if (pg_exec(db, sql, err) < 0)
 		return -1;
 	res = PQexec(PGC(db)->conn, "SELECT to_regclass('dgen_schema') IS NOT NULL");
@@ -411,6 +417,7 @@ static void pg_reset(struct dgen_stmt *s)
 		st->types[i] = 0;
 	}
 	st->nparams = 0;
+	st->bytes = 0;
 }
 
 static void pg_finalize(struct dgen_stmt *s)
@@ -465,6 +472,7 @@ static int pg_bind(struct dgen_stmt *s, int idx, const struct db_value *v, struc
 		st->owned[i][v->n] = '\0';
 		st->values[i] = st->owned[i];
 		st->lengths[i] = (int)v->n;
+		st->bytes += v->n;
 	} else {
 		st->values[i] = st->num[i];
 	}
@@ -481,6 +489,23 @@ static int pg_alive(struct dgen_db *db, struct dgen_err *err)
 	if (db->depth > 0)
 		return pg_unavailable(db, "the connection was lost", err);
 	return pg_open(db, err);
+}
+
+/* A connection that carried a big message (an upload's seeds, a claim's
+ * input) would keep libpq's buffers at that size for good: once it is
+ * idle (no transaction open) it is opened afresh, which gives the memory
+ * back. A failure is left to the next statement (pg_alive). */
+static void pg_shrink(struct dgen_db *db)
+{
+	struct pg_conn *c = PGC(db);
+	struct dgen_err e = DGEN_ERR_INIT;
+
+	if (!c->bloated || PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+		return;
+	c->bloated = false;
+	if (pg_open(db, &e) < 0)
+		dgen_debug("reopening the database connection: %s", e.msg);
+	dgen_err_clear(&e);
 }
 
 /* Runs the statement with its parameters: a parameter the text never
@@ -506,11 +531,15 @@ static int pg_run(struct pg_stmt *st, struct dgen_err *err)
 	st->res = PQexecParams(PGC(db)->conn, st->sql, n, st->types,
 			       (const char *const *)st->values, st->lengths, st->formats, 0);
 	s = PQresultStatus(st->res);
+	if (st->bytes >= PG_BIG_MESSAGE || PQresultMemorySize(st->res) >= PG_BIG_MESSAGE)
+		PGC(db)->bloated = true;
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		pg_fail(db, st->res, err);
 		pg_reset(&st->base);
+		pg_shrink(db);
 		return -1;
 	}
+	pg_shrink(db);
 	return 0;
 }
 
@@ -732,6 +761,7 @@ static bool pg_txn_open(struct dgen_db *db)
  * lose the last commits, never corrupt. */
 static int pg_set_sync(struct dgen_db *db, enum db_sync sync, struct dgen_err *err)
 {
+	PGC(db)->sync_off = sync != DB_SYNC_FULL;
 	return pg_exec_script(db, sync == DB_SYNC_FULL ? "SET synchronous_commit = on"
 						       : "SET synchronous_commit = off", err);
 }

@@ -382,12 +382,15 @@ const char *const db_sql[STMT__COUNT] = {
 	[STMT_SESSION_PRUNE] = "DELETE FROM sessions WHERE created_ms < ?1",
 	[STMT_LOGIN_FAIL_GET] = "SELECT failures, since_ms FROM login_failures WHERE key = ?1",
 	/* ?2 now, ?3 the start of the current window: an older budget
-	 * starts over. */
+	 * starts over. The stored row's columns are named by the table
+	 * (PostgreSQL finds a bare name ambiguous beside excluded's). */
 	[STMT_LOGIN_FAIL_ADD] =
 		"INSERT INTO login_failures (key, failures, since_ms) VALUES (?1, 1, ?2) "
 		"ON CONFLICT (key) DO UPDATE SET "
-		"failures = CASE WHEN since_ms < ?3 THEN 1 ELSE failures + 1 END, "
-		"since_ms = CASE WHEN since_ms < ?3 THEN ?2 ELSE since_ms END",
+		"failures = CASE WHEN login_failures.since_ms < ?3 THEN 1 "
+		"ELSE login_failures.failures + 1 END, "
+		"since_ms = CASE WHEN login_failures.since_ms < ?3 THEN ?2 "
+		"ELSE login_failures.since_ms END",
 	[STMT_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE key = ?1",
 	[STMT_QUOTA_ACTIVE_JOBS] =
 		"SELECT count(*) FROM jobs WHERE owner_id = ?1 AND status IN ('queued','running')",

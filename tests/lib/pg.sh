@@ -5,7 +5,8 @@
 # authentication, no TCP: a unix socket in that directory only, fsync off:
 # nothing here must outlive the run), starts it, creates database "dgen"
 # and exports DGEN_TEST_PG_URL. pg_stop stops it and removes the directory;
-# pg_start arranges for it to run on exit. PostgreSQL refuses to run as
+# pg_start arranges for it to run on exit (unless PG_TRAP=no: the caller
+# stops it from its own exit trap). PostgreSQL refuses to run as
 # root, so under root the server runs as "nobody", which owns the directory.
 # Returns 1 (after saying why on stderr) when no PostgreSQL is installed.
 
@@ -38,7 +39,7 @@ pg_stop() {
 pg_start() {
 	PG_BIN=$(pg_find_bin) || { echo "pg.sh: no initdb/pg_ctl found (Debian: postgresql)" >&2; return 1; }
 	PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/dgen-pg-XXXXXX") || return 1
-	trap pg_stop EXIT
+	[ "${PG_TRAP:-}" = no ] || trap pg_stop EXIT
 	PG_AS=
 	if [ "$(id -u)" = 0 ]; then
 		chown nobody "$PG_DIR" || return 1
