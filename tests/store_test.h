@@ -302,6 +302,33 @@ static inline bool st_record(struct dgen_db *db, int64_t job, int64_t unit, cons
 	return inserted;
 }
 
+/* A start line for racing children: st_gate_open() makes it (before the
+ * forks), each child calls st_gate_wait() once it is ready (connected),
+ * and st_gate_go() in the parent lets them all run at once. */
+static inline void st_gate_open(int gate[2])
+{
+	if (pipe(gate) != 0) {
+		printf("Bail out! pipe\n");
+		exit(1);
+	}
+}
+
+static inline void st_gate_wait(int gate[2])
+{
+	char c;
+
+	close(gate[1]);
+	while (read(gate[0], &c, 1) < 0)
+		;
+	close(gate[0]);
+}
+
+static inline void st_gate_go(int gate[2])
+{
+	close(gate[0]);
+	close(gate[1]);
+}
+
 /* Waits for a child and tells whether it exited 0. */
 static inline bool st_wait_ok(pid_t pid)
 {

@@ -106,9 +106,22 @@ static struct json_object *job_row_json(struct dgen_stmt *st)
 	return o;
 }
 
+/* 56 bits of FNV-1a over the key: what db_lock() takes for it. */
+static int64_t key_hash(const char *key)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+	return (int64_t)(h & ((1ULL << 56) - 1));
+}
+
 /* The job an idempotency key (NULL: none) names already, looked up inside
  * the caller's write transaction: 1 with *id set and *existed (may be NULL)
- * true, 0 when there is none (create the job), -1 on error. */
+ * true, 0 when there is none (create the job), -1 on error. The key is
+ * locked first, so a retry racing the first POST waits for its job to be
+ * committed and finds it (PostgreSQL; sqlite's writers exclude each
+ * other anyway). */
 static int find_idem(struct dgen_db *db, const char *key, int64_t *id, bool *existed,
 		     struct dgen_err *err)
 {
@@ -117,6 +130,8 @@ static int find_idem(struct dgen_db *db, const char *key, int64_t *id, bool *exi
 
 	if (!key)
 		return 0;
+	if (db_lock(db, DB_LOCK_JOB_KEY, key_hash(key), err) < 0)
+		return -1;
 	st = db_query(db, STMT_JOB_BY_IDEM, err, "s", key);
 	if (!st || (rc = db_step_one(db, st, err)) < 0)
 		return -1;
@@ -270,21 +285,37 @@ static int job_status(struct dgen_db *db, const struct dgen_caller *who, int64_t
 }
 
 /* Inside the write transaction: *cur receives the status after the
- * cancel (cancelled, or still running with the flag set). */
+ * cancel (cancelled, or still running with the flag set). Where writers
+ * do not exclude each other (PostgreSQL), a runner may claim or end the
+ * job between the status read and the change: the change then touches no
+ * row, and the status is read again. */
 static int cancel(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 		  enum dgen_job_status *cur, struct dgen_err *err)
 {
 	char now[DGEN_ISO_LEN];
+	int64_t n = 0;
 
-	if (job_status(db, who, id, cur, err) < 0)
-		return -1;
+	for (int tries = 0; tries < 5; tries++) {
+		if (job_status(db, who, id, cur, err) < 0)
+			return -1;
+		if (*cur == DGEN_JOB_QUEUED) {
+			db_now(now);
+			n = db_run(db, STMT_JOB_CANCEL_QUEUED, err, "is", id, now);
+			if (n > 0)
+				*cur = DGEN_JOB_CANCELLED;
+		} else if (*cur == DGEN_JOB_RUNNING) {
+			n = db_run(db, STMT_JOB_CANCEL_RUNNING, err, "i", id);
+		} else {
+			break;
+		}
+		if (n != 0)
+			return n < 0 ? -1 : 0;
+	}
 	switch (*cur) {
 	case DGEN_JOB_QUEUED:
-		db_now(now);
-		*cur = DGEN_JOB_CANCELLED;
-		return db_run(db, STMT_JOB_CANCEL_QUEUED, err, "is", id, now) < 0 ? -1 : 0;
 	case DGEN_JOB_RUNNING:
-		return db_run(db, STMT_JOB_CANCEL_RUNNING, err, "i", id) < 0 ? -1 : 0;
+		return dgen_err_set(err, DGEN_EBUSY, "Job %lld keeps changing; retry",
+				    (long long)id);
 	default:
 		dgen_err_set(err, DGEN_ECONFLICT, "Job %lld already finished (%s)",
 			     (long long)id, jobs_status_name(*cur));

@@ -479,7 +479,8 @@ static int update_record(struct dgen_db *db, const struct dgen_caller *who, int6
 	int64_t n;
 
 	if (u->state_patch) {
-		if (read_state_col(db, who, id, 1, &state, err) < 0)
+		if (db_lock(db, DB_LOCK_RECORD, id, err) < 0 ||
+		    read_state_col(db, who, id, 1, &state, err) < 0)
 			return -1;
 		json_object_object_foreach(u->state_patch, key, val) {
 			json_object_object_add(state, key, dgen_json_copy(val));

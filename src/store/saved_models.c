@@ -284,11 +284,26 @@ static int insert(struct dgen_db *db, int64_t owner, enum dgen_model_kind kind,
 	return rc != 0 ? -1 : fix_defaults(db, kind, owner, m, err);
 }
 
+/* The write transaction of the models of a kind: its reads (the default
+ * flag, a global name a member's model may not take, the count of an
+ * empty table) hold until it ends, also where writers do not exclude each
+ * other (PostgreSQL). */
+static int begin_models(struct dgen_db *db, enum dgen_model_kind kind, struct dgen_err *err)
+{
+	if (db_begin(db, err) < 0)
+		return -1;
+	if (db_lock(db, DB_LOCK_MODELS, (int64_t)kind, err) < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
 int saved_models_insert(struct dgen_db *db, const struct dgen_caller *who,
 			enum dgen_model_kind kind, const struct dgen_model *m,
 			const struct dgen_secret_key *key, struct dgen_err *err)
 {
-	if (db_begin(db, err) < 0)
+	if (begin_models(db, kind, err) < 0)
 		return -1;
 	return db_end(db, insert(db, writer(who), kind, m, key, err), err);
 }
@@ -330,7 +345,7 @@ int saved_models_update(struct dgen_db *db, const struct dgen_caller *who,
 			enum dgen_model_kind kind, const char *name, const struct dgen_model *m,
 			bool keep_key, const struct dgen_secret_key *key, struct dgen_err *err)
 {
-	if (db_begin(db, err) < 0)
+	if (begin_models(db, kind, err) < 0)
 		return -1;
 	return db_end(db, update(db, writer(who), kind, name, m, keep_key, key, err), err);
 }
@@ -350,7 +365,7 @@ static int delete(struct dgen_db *db, int64_t owner, enum dgen_model_kind kind,
 int saved_models_delete(struct dgen_db *db, const struct dgen_caller *who,
 			enum dgen_model_kind kind, const char *name, struct dgen_err *err)
 {
-	if (db_begin(db, err) < 0)
+	if (begin_models(db, kind, err) < 0)
 		return -1;
 	return db_end(db, delete(db, writer(who), kind, name, err), err);
 }
@@ -439,7 +454,7 @@ int saved_models_bootstrap(struct dgen_db *db, enum dgen_model_kind kind,
 		return -1;
 	if (n > 0)
 		return 0;
-	if (db_begin(db, err) < 0)
+	if (begin_models(db, kind, err) < 0)
 		return -1;
 	if (count(db, kind, &n, err) != 0)
 		rc = -1;

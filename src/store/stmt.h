@@ -291,6 +291,9 @@ int db_lock_schema(struct dgen_db *db, struct dgen_err *err);
 /* What db_lock() serializes; one kind per store module that needs it. */
 enum db_lock_kind {
 	DB_LOCK_NEARDUP = 1,             /* the near-duplicate checks of a job */
+	DB_LOCK_MODELS,                  /* the models of a kind (defaults, names) */
+	DB_LOCK_JOB_KEY,                 /* an idempotency key (a hash of it) */
+	DB_LOCK_RECORD,                  /* a record's state patch (read, modify, write) */
 };
 /* Inside a write transaction: waits until no other transaction holds the
  * lock (kind, id), and holds it until this one ends. A store module takes
