@@ -61,5 +61,19 @@ meta=$(sql "select metadata from records where job_id=$job3 and chunk_index=2")
 check "a chunk's record holds its text" grep -q 'not a header' <<EOF
 $meta
 EOF
+# Pickup: an idle runner starts a job at once on PostgreSQL (LISTEN/NOTIFY),
+# within its poll interval (DGEN_RUNNER_POLL_MS, 50 ms here) on sqlite.
+# Measured from the job's created_at to its started_at; reported, not
+# asserted (a loaded machine may be slow).
+ms() { date -d "$1" +%s%3N; }
+write_seeds "$T/one.json" 1 1
+lat=
+for _ in 1 2 3 4 5; do
+	sleep 0.3 # idle again
+	jp=$(qtool enqueue "$DATABASE_PATH" "$T/p.json" "$T/one.json")
+	wait_status "$jp" completed >/dev/null
+	lat="$lat $(( $(ms "$(job_field "$jp" started_at)") - $(ms "$(job_field "$jp" created_at)") ))"
+done
+diag "enqueue to running on ${DGEN_TEST_STORE:-sqlite} (ms):$lat"
 check "integrity_check is ok" test "$(sql 'pragma integrity_check')" = ok
 finish

@@ -49,5 +49,6 @@ EXTRA_DIST += tests/store_pg.sh tests/lib/pg.sh
 # The runner and API suites again on PostgreSQL, each in a database of its
 # own (tests/lib/store.sh); only with DGEN_TEST_PG_SUITES=1 (dgenctl test).
 TESTS += tests/runner_pg.sh tests/api_pg.sh
-EXTRA_DIST += tests/runner_pg.sh tests/api_pg.sh tests/lib/store.sh tests/lib/suites_pg.sh
+EXTRA_DIST += tests/runner_pg.sh tests/api_pg.sh tests/lib/store.sh tests/lib/suites_pg.sh \
+	tests/runner_outage.sh
 CLEANFILES += tests/*.pg.log

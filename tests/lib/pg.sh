@@ -27,6 +27,18 @@ pg_find_bin() {
 	return 1
 }
 
+# pg_server_start / pg_server_stop [MODE]: the server of the cluster on
+# and off again (a suite's outage), its data kept.
+pg_server_start() {
+	$PG_AS "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
+		-o "-k $PG_DIR -c listen_addresses= -c fsync=off -c full_page_writes=off -c max_connections=200" \
+		start >/dev/null 2>&1
+}
+
+pg_server_stop() {
+	$PG_AS "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m "${1:-fast}" -w stop >/dev/null 2>&1
+}
+
 pg_stop() {
 	[ -n "$PG_DIR" ] || return 0
 	if [ -f "$PG_DIR/data/postmaster.pid" ]; then
@@ -51,9 +63,7 @@ pg_start() {
 		cat "$PG_DIR/initdb.log" >&2
 		return 1
 	fi
-	if ! $PG_AS "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 \
-		-o "-k $PG_DIR -c listen_addresses= -c fsync=off -c full_page_writes=off -c max_connections=200" \
-		start >/dev/null 2>&1; then
+	if ! pg_server_start; then
 		echo "pg.sh: the server did not start:" >&2
 		cat "$PG_DIR/server.log" >&2
 		return 1
