@@ -44,8 +44,8 @@ tests_test_saved_models_LDADD = $(TEST_LIBS)
 
 # The store tests again against a throwaway PostgreSQL server (skipped
 # when none is installed).
-TESTS += tests/store_pg.sh
-EXTRA_DIST += tests/store_pg.sh tests/lib/pg.sh
+TESTS += tests/store_pg.sh tests/store_pg_version.sh
+EXTRA_DIST += tests/store_pg.sh tests/store_pg_version.sh tests/lib/pg.sh
 # The runner and API suites again on PostgreSQL, each in a database of its
 # own (tests/lib/store.sh); only with DGEN_TEST_PG_SUITES=1 (dgenctl test).
 TESTS += tests/runner_pg.sh tests/api_pg.sh
