@@ -69,6 +69,7 @@ struct pg_conn {
 	bool listening;            /* LISTEN dgen_jobs was sent on conn */
 	bool bloated;              /* a message of PG_BIG_MESSAGE bytes went through */
 	bool sync_off;             /* db_set_sync(NORMAL): kept across reconnects */
+	unsigned gen;              /* counts connections: prepared statements are per connection */
 };
 
 struct pg_stmt {
@@ -83,6 +84,10 @@ struct pg_stmt {
 	int formats[PG_MAX_PARAMS];
 	char num[PG_MAX_PARAMS][32];  /* text of int and double parameters */
 	char *owned[PG_MAX_PARAMS];   /* copies of text and blob parameters */
+	bool preparable;           /* a query of the queue (see pg_prepared) */
+	unsigned prepared;         /* the connection (gen) it was prepared on, 0 = none */
+	int prep_n;                /* its parameters and their types then */
+	Oid prep_types[PG_MAX_PARAMS];
 	size_t bytes;              /* of the text and blob parameters */
 	PGresult *res;
 	int row;                   /* current row; -1 before the first step */
@@ -339,6 +344,7 @@ static int pg_open(struct dgen_db *db, struct dgen_err *err)
 	if (c->conn)
 		PQfinish(c->conn);
 	c->listening = false;
+	c->gen++;
 	c->conn = PQconnectdb(c->url);
 	if (!c->conn)
 		return pg_unavailable(db, "out of memory", err);
@@ -388,6 +394,7 @@ static struct dgen_stmt *pg_prepare(struct dgen_db *db, enum db_stmt_id id, stru
 	struct pg_stmt *st = dgen_xcalloc(1, sizeof(*st));
 
 	st->sql = pg_translate(db_sql_pg[id] ? db_sql_pg[id] : db_sql[id], st->ref, &st->nref);
+	st->preparable = id >= STMT_Q_CLAIM && id <= STMT_Q_RUNNING_RUNNERS;
 	st->row = -1;
 	st->blob_col = -1;
 	return &st->base;
@@ -508,6 +515,39 @@ static void pg_shrink(struct dgen_db *db)
 	dgen_err_clear(&e);
 }
 
+/*
+ * Whether the statement runs as a statement prepared on this connection:
+ * the first run of a queue statement on a connection prepares it under
+ * its id, with the parameter types of that run, so the server parses it
+ * once (the claim and the group commit's statements run thousands of
+ * times; the others, records' filters above all, keep a plan made for
+ * their values). A later run with other types goes unprepared.
+ * 1 prepared, 0 not, -1 when preparing failed (a lock it waited for).
+ */
+static int pg_prepared(struct pg_stmt *st, int n, char name[16], struct dgen_err *err)
+{
+	struct dgen_db *db = st->base.db;
+	struct pg_conn *c = PGC(db);
+	PGresult *res;
+
+	if (!st->preparable)
+		return 0;
+	snprintf(name, 16, "dgen%d", (int)st->base.id);
+	if (st->prepared == c->gen)
+		return st->prep_n == n && !memcmp(st->prep_types, st->types, (size_t)n * sizeof(Oid));
+	res = PQprepare(c->conn, name, st->sql, n, st->types);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pg_fail(db, res, err);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	st->prepared = c->gen;
+	st->prep_n = n;
+	memcpy(st->prep_types, st->types, (size_t)n * sizeof(Oid));
+	return 1;
+}
+
 /* Runs the statement with its parameters: a parameter the text never
  * names is declared text, so the server need not guess its type. */
 static int pg_run(struct pg_stmt *st, struct dgen_err *err)
@@ -515,7 +555,8 @@ static int pg_run(struct pg_stmt *st, struct dgen_err *err)
 	struct dgen_db *db = st->base.db;
 	ExecStatusType s;
 	int n = st->nparams > st->nref ? st->nparams : st->nref;
-	int i;
+	int i, prepared;
+	char name[16];
 
 	if (pg_alive(db, err) < 0)
 		return -1;
@@ -528,8 +569,18 @@ static int pg_run(struct pg_stmt *st, struct dgen_err *err)
 	for (i = 0; i < n; i++)
 		if (!st->ref[i + 1] && !st->types[i])
 			st->types[i] = OID_TEXT;
-	st->res = PQexecParams(PGC(db)->conn, st->sql, n, st->types,
-			       (const char *const *)st->values, st->lengths, st->formats, 0);
+	prepared = pg_prepared(st, n, name, err);
+	if (prepared < 0) {
+		pg_reset(&st->base);
+		return -1;
+	}
+	if (prepared)
+		st->res = PQexecPrepared(PGC(db)->conn, name, n, (const char *const *)st->values,
+					 st->lengths, st->formats, 0);
+	else
+		st->res = PQexecParams(PGC(db)->conn, st->sql, n, st->types,
+				       (const char *const *)st->values, st->lengths, st->formats,
+				       0);
 	s = PQresultStatus(st->res);
 	if (st->bytes >= PG_BIG_MESSAGE || PQresultMemorySize(st->res) >= PG_BIG_MESSAGE)
 		PGC(db)->bloated = true;
