@@ -51,7 +51,10 @@ SQL
 store_init() {
 	DATABASE_PATH="$1/dgen.db"
 	export DATABASE_PATH
-	store_is_pg || return 0
+	if ! store_is_pg; then
+		unset DATABASE_URL # it would win over DATABASE_PATH
+		return 0
+	fi
 	. "$top_srcdir/tests/lib/pg.sh"
 	if [ -z "${DGEN_TEST_PG_URL:-}" ]; then
 		PG_TRAP=no
