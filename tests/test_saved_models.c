@@ -249,7 +249,9 @@ int main(void)
 		model_list_free(&list);
 
 		/* rekey */
-		ok(secret_key_load(st_path("new.key"), &nk, &err) == 0 &&
+		char *nkpath = st_path("new.key");
+
+		ok(secret_key_load(nkpath, &nk, &err) == 0 &&
 		   saved_models_rekey(db, &key, &nk, &resealed, &err) == 0 && resealed == 3,
 		   "rekey re-seals every stored key");
 		ok(saved_models_load(db, DGEN_MODEL_LLM, &nk, &list, &err) == 0 &&
@@ -260,6 +262,7 @@ int main(void)
 		   saved_models_load(db, DGEN_MODEL_LLM, &nk, &list, &err) == 0,
 		   "a rekey from the wrong key fails and changes nothing");
 		model_list_free(&list);
+		free(nkpath);
 		dgen_err_clear(&err);
 	}
 
