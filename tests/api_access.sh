@@ -14,15 +14,16 @@ API="$top_builddir/dgen-api"
 DGEN="$top_builddir/dgen"
 FAKE="$top_builddir/tests/api/fake_runner"
 skip_without jq sqlite3
-DB="$T/dgen.db"
+store_init "$T" # DATABASE_PATH, or DATABASE_URL with DGEN_TEST_STORE=pg
+DB=$(store_target "$DATABASE_PATH")
 : >"$T/dgen.conf"
-export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"
+export DGEN_CONFIG="$T/dgen.conf"
 export DGEN_TEMPLATES_DIR="${DGEN_TEMPLATES_DIR:-$top_srcdir/templates}"
 export LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions" LLM_TIMEOUT=2
 
 # The data, without the accounts' own bookkeeping (a token's last use).
 dbsum() {
-	sqlite3 "$DB" ".dump pipelines jobs job_inputs records failures users" | sha256sum | cut -d' ' -f1
+	store_dump pipelines jobs job_inputs records failures users | sha256sum | cut -d' ' -f1
 }
 PW=correct-horse-battery
 for u in alice bob; do
@@ -346,7 +347,7 @@ as bob cgi POST /api/generate "$MP_TYPE" "$T/bform"
 expect 429 "past bob's jobs quota"
 jqt '.detail.quota == "jobs"' "the detail names the quota"
 check "and nothing was queued" test "$before" = "$(dbsum)"
-sqlite3 "$DB" "UPDATE tokens SET expires_ms = 1 WHERE name = 'b'"
+sql "UPDATE tokens SET expires_ms = 1 WHERE name = 'b'"
 as bob cgi GET /api/pipelines
 expect 401 "an expired token"
 done_testing

@@ -30,6 +30,7 @@ if [ -z "$HTTPD" ] || [ -z "$MODS" ]; then
 	exit 0
 fi
 skip_without curl jq
+store_sqlite_only "a shared host's deployment: the database file owned by the web server's user, set by .htaccess"
 unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy ALL_PROXY all_proxy no_proxy NO_PROXY
 
 # Apache's children: www-data when we are root (as on a real server), else

@@ -13,9 +13,10 @@ API="$top_builddir/dgen-api"
 FAKE="$top_builddir/tests/api/fake_runner"
 skip_without jq sqlite3
 
-DB="$T/dgen.db"
+store_init "$T" # DATABASE_PATH, or DATABASE_URL with DGEN_TEST_STORE=pg
+DB=$(store_target "$DATABASE_PATH")
 : >"$T/dgen.conf"
-export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"
+export DGEN_CONFIG="$T/dgen.conf"
 admin_token
 export DGEN_TEMPLATES_DIR="${DGEN_TEMPLATES_DIR:-$top_srcdir/templates}"
 export LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions" LLM_TIMEOUT=2
@@ -23,7 +24,7 @@ unset HTTP_PROXY http_proxy HTTPS_PROXY https_proxy
 
 # The data (a token's last use is not data: it may move within a test).
 dbsum() {
-	sqlite3 "$DB" ".dump pipelines jobs job_inputs records failures" | sha256sum | cut -d' ' -f1
+	store_dump pipelines jobs job_inputs records failures | sha256sum | cut -d' ' -f1
 }
 
 # ---- health, blocks, templates --------------------------------------------
@@ -502,10 +503,14 @@ expect 200 "nginx-style REQUEST_URI"
 
 # ---- a database that stays locked: 503 + Retry-After -----------------------
 mkfifo "$T/lock.fifo"
-sqlite3 "$DB" <"$T/lock.fifo" >"$T/lock.out" 2>&1 &
+store_shell <"$T/lock.fifo" >"$T/lock.out" 2>&1 &
 LOCK_PID=$!
 exec 7>"$T/lock.fifo"
-echo "BEGIN EXCLUSIVE; SELECT 'locked';" >&7
+if store_is_pg; then
+	echo "BEGIN; LOCK TABLE pipelines IN ACCESS EXCLUSIVE MODE; SELECT 'locked';" >&7
+else
+	echo "BEGIN EXCLUSIVE; SELECT 'locked';" >&7
+fi
 for _ in $(seq 100); do grep -q locked "$T/lock.out" && break; sleep 0.05; done
 DGEN_DB_BUSY_TIMEOUT_MS=200 json POST /api/pipelines "$VALID"
 expect 503 "a write while another process holds the lock"
@@ -520,7 +525,11 @@ cgi HEAD /api/health
 expect 200 "HEAD /api/health"
 
 # ---- a database that cannot be opened: 503, never 500 ----------------------
-DATABASE_PATH=/nonexistent/dir/dgen.db cgi GET /api/pipelines
+if store_is_pg; then
+	DATABASE_URL="postgresql:///dgen?host=/nonexistent/dir" cgi GET /api/pipelines
+else
+	DATABASE_PATH=/nonexistent/dir/dgen.db cgi GET /api/pipelines
+fi
 expect 503 "an unopenable database makes the service unavailable"
 check "its Retry-After" test "$(header Retry-After)" = 1
 check "its error shape" error_shape

@@ -10,9 +10,10 @@ set -u
 API="$top_builddir/dgen-api"
 MOCK="$top_builddir/tests/mock-llm/mock-llm"
 skip_without jq sqlite3 curl python3
-DB="$T/dgen.db"
+store_init "$T" # DATABASE_PATH, or DATABASE_URL with DGEN_TEST_STORE=pg
+DB=$(store_target "$DATABASE_PATH")
 : >"$T/dgen.conf"
-export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"
+export DGEN_CONFIG="$T/dgen.conf"
 admin_token
 export LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions" LLM_MODEL=boot LLM_API_KEY=
 export LLM_TIMEOUT=10 DGEN_RUNNER_POLL_MS=50

@@ -14,9 +14,10 @@ skip_without curl jq
 
 API="$top_builddir/dgen-api"
 FAKE="$top_builddir/tests/api/fake_runner"
-DB="$T/dgen.db"
+store_init "$T" # DATABASE_PATH, or DATABASE_URL with DGEN_TEST_STORE=pg
+DB=$(store_target "$DATABASE_PATH")
 : >"$T/dgen.conf"
-export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"
+export DGEN_CONFIG="$T/dgen.conf"
 admin_token
 export DGEN_TEMPLATES_DIR="${DGEN_TEMPLATES_DIR:-$top_srcdir/templates}"
 export LLM_ENDPOINT="http://127.0.0.1:9/v1/chat/completions" LLM_TIMEOUT=2

@@ -9,9 +9,10 @@ set -u
 
 API="$top_builddir/dgen-api"
 skip_without jq sqlite3
-DB="$T/dgen.db"
+store_init "$T" # DATABASE_PATH, or DATABASE_URL with DGEN_TEST_STORE=pg
+DB=$(store_target "$DATABASE_PATH")
 : >"$T/dgen.conf"
-export DATABASE_PATH="$DB" DGEN_CONFIG="$T/dgen.conf"
+export DGEN_CONFIG="$T/dgen.conf"
 admin_token
 export DGEN_TEMPLATES_DIR="${DGEN_TEMPLATES_DIR:-$top_srcdir/templates}"
 
@@ -22,7 +23,7 @@ jqt 'type == "array" and length == 0' "is an empty array"
 check "with X-Total-Count: 0" test "$(header X-Total-Count)" = 0
 json POST /api/pipelines '{"name":"p1","blocks":[{"type":"ValidatorBlock","config":{}}]}'
 FIRST=$(jqv .id)
-sqlite3 "$DB" "WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 105)
+sql "WITH RECURSIVE n(i) AS (SELECT 2 UNION ALL SELECT i + 1 FROM n WHERE i < 105)
 	INSERT INTO pipelines (name, definition, created_at, updated_at)
 	SELECT 'p' || i, (SELECT definition FROM pipelines WHERE id = $FIRST),
 	       '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z' FROM n;"

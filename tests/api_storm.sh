@@ -19,7 +19,8 @@ fi
 skip_without curl jq
 
 : >"$T/dgen.conf"
-export DATABASE_PATH="$T/dgen.db" DGEN_CONFIG="$T/dgen.conf"
+store_init "$T"
+export DGEN_CONFIG="$T/dgen.conf"
 admin_token
 # every curl of this test sends the token (curl reads $CURL_HOME/.curlrc)
 printf 'header = "Authorization: Bearer %s"\n' "$TOKEN" >"$T/.curlrc"

@@ -25,7 +25,8 @@ if ldd "$API" 2>/dev/null | grep -q libasan; then
 	exit 0
 fi
 : >"$T/dgen.conf"
-export DATABASE_PATH="$T/dgen.db" DGEN_CONFIG="$T/dgen.conf"
+store_init "$T"
+export DGEN_CONFIG="$T/dgen.conf"
 admin_token
 # every curl of this test sends the token (curl reads $CURL_HOME/.curlrc)
 printf 'header = "Authorization: Bearer %s"\n' "$TOKEN" >"$T/.curlrc"

@@ -123,7 +123,10 @@ check "poison: the runner died 3 times, no more ($deaths)" test "$deaths" = 3
 check "poison: the job completes" test "$(job_field "$job" status)" = completed
 check "poison: 39 records" test "$(sql "select count(*) from records where job_id=$job")" = 39
 check "poison: one failure, unit 7" test "$(sql "select group_concat(unit) from failures where job_id=$job")" = 7
-check "poison: the failure says why" sh -c "sqlite3 '$DATABASE_PATH' \"select error from failures where job_id=$job\" | grep -q 'stopped 3 times while running this unit'"
+why=$(sql "select error from failures where job_id=$job")
+check "poison: the failure says why ($why)" grep -q 'stopped 3 times while running this unit' <<EOF
+$why
+EOF
 check "poison: counters 39 + 1" test "$(job_field "$job" records_generated)/$(job_field "$job" records_failed)/$(job_field "$job" current_seed)" = "39/1/40"
 check "poison: no unit start is left behind" test "$(sql "select count(*) from unit_starts where job_id=$job")" = 0
 retry=$(qtool retry "$DATABASE_PATH" "$job" 2>/dev/null || true)

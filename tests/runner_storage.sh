@@ -7,6 +7,7 @@
 # "read-only", and a runner started meanwhile waits for it.
 # Needs root (mount); skipped otherwise.
 . "$top_srcdir/tests/runner/lib.sh"
+store_sqlite_only "its faults are those of the sqlite file's filesystem (a full tmpfs, read-only)"
 
 M="$T/mnt"
 mkdir -p "$M"

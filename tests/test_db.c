@@ -279,16 +279,60 @@ static void test_not_a_db(void)
 	free(p);
 }
 
+/* PostgreSQL: the URL's password is never shown, a server that is not
+ * there is a 503 (DGEN_EBUSY, "unavailable"), and a connection the server
+ * dropped costs at most the one statement that found it gone. */
+static void test_pg_connection(void)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_db *db = NULL;
+	char *base = st_target("conn.db");
+	char *url = dgen_xasprintf("%s&password=s3cret-pw&application_name=lost%ld", base,
+				   (long)getpid());
+	char *sql;
+	int rc;
+
+	ok(db_open(&db, url, 0, &err) == 0, "open with a password in the URL %s", err.msg);
+	ok(db && !strstr(db_path(db), "s3cret-pw") && strstr(db_path(db), "password=***"),
+	   "db_path() shows the URL without its password: %s", db ? db_path(db) : "");
+	sql = dgen_xasprintf("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+			     "WHERE application_name = 'lost%ld'", (long)getpid());
+	st_raw_exec(base, sql);
+	free(sql);
+	rc = db_ping(db, &err);
+	ok(rc == 0 || err.code == DGEN_EBUSY,
+	   "the statement that finds the connection gone is a 503 at worst: %s", err.msg);
+	dgen_err_clear(&err);
+	ok(db_ping(db, &err) == 0, "the next one reconnects %s", err.msg);
+	db_close(db);
+	free(url);
+
+	url = dgen_xasprintf("postgresql://dgen:s3cret-pw@/dgen?host=%s/nowhere&connect_timeout=2",
+			     st_dir);
+	db = NULL;
+	ok(db_open(&db, url, 0, &err) < 0 && !db, "no server: the open fails");
+	is_int(err.code, DGEN_EBUSY, "... as unavailable (503 with Retry-After)");
+	ok(!strstr(err.msg, "s3cret-pw"), "... without the password in the message: %s", err.msg);
+	dgen_err_clear(&err);
+	free(url);
+	free(base);
+}
+
 int main(void)
 {
 	st_setup();
-	test_open_wal();
 	test_transactions();
-	test_busy();
-	test_busy_retry();
 	test_two_writers();
 	test_fork_guard();
-	test_not_a_db();
+	if (st_pg()) {
+		test_pg_connection();
+	} else {
+		/* sqlite's file: WAL, locks held by another process, junk */
+		test_open_wal();
+		test_busy();
+		test_busy_retry();
+		test_not_a_db();
+	}
 	st_teardown();
 	return done_testing();
 }

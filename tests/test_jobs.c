@@ -283,6 +283,43 @@ static void test_failure_optional_columns(struct dgen_db *db, int64_t pid)
 	dgen_err_clear(&err);
 }
 
+/* K processes POST the same idempotency key at once: one job, every one
+ * of them answered with it, none with an error. */
+static void test_idem_race(int64_t pid)
+{
+	enum { K = 8 };
+	int fds[2], gate[2];
+	int64_t ids[K], id;
+	pid_t kids[K];
+	int k, good = 0, same = 0;
+
+	if (pipe(fds) != 0)
+		return;
+	st_gate_open(gate);
+	for (k = 0; k < K; k++) {
+		kids[k] = fork();
+		if (kids[k] == 0) {
+			struct dgen_db *cdb = st_open("j.db");
+
+			close(fds[0]);
+			st_gate_wait(gate);
+			id = st_job(cdb, pid, "the-same-key");
+			db_close(cdb);
+			_exit(write(fds[1], &id, sizeof id) == sizeof id ? 0 : 1);
+		}
+	}
+	close(fds[1]);
+	sleep(1); /* every child connected */
+	st_gate_go(gate);
+	for (k = 0; k < K; k++)
+		good += st_wait_ok(kids[k]);
+	for (k = 0; k < K && read(fds[0], &ids[k], sizeof ids[k]) == sizeof ids[k]; k++)
+		same += ids[k] == ids[0];
+	close(fds[0]);
+	is_int(good, K, "racing inserts with one key all succeed");
+	is_int(same, K, "and all name the same job");
+}
+
 static void test_status_names(void)
 {
 	enum dgen_job_status s;
@@ -308,6 +345,7 @@ int main(void)
 	test_cancel(db, pid);
 	test_failures_retry(db, pid);
 	test_failure_optional_columns(db, pid);
+	test_idem_race(pid);
 	st_integrity(db);
 	db_close(db);
 	st_teardown();

@@ -2,42 +2,28 @@
  * test_migrate.c - the schema from an empty file, re-running migrations,
  * concurrent first starts, and a database from a newer dgen.
  */
-#include <sqlite3.h>
-
 #include "dgen/migrate.h"
 #include "store_test.h"
 
-/* Sets user_version of the file at path directly. */
-static void raw_set_version(const char *path, int v)
+/* Sets the schema version behind the store's back. */
+static void raw_set_version(const char *target, int v)
 {
-	sqlite3 *raw = NULL;
-	char sql[64];
+	char *sql = st_pg() ? dgen_xasprintf("UPDATE dgen_schema SET version = %d", v)
+			    : dgen_xasprintf("PRAGMA user_version = %d", v);
 
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
-	if (sqlite3_open(path, &raw) != SQLITE_OK ||
-	    sqlite3_exec(raw, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		printf("Bail out! cannot set user_version\n");
-		exit(1);
-	}
-	sqlite3_close(raw);
+	st_raw_exec(target, sql);
+	free(sql);
 }
 
-/* Counts the tables sqlite_schema lists under the given names. */
-static int raw_count_tables(const char *path)
+/* Counts the tables the engine's catalog lists under the given names. */
+static int raw_count_tables(const char *target)
 {
-	sqlite3 *raw = NULL;
-	sqlite3_stmt *st = NULL;
-	int n = -1;
-
-	sqlite3_open(path, &raw);
-	sqlite3_prepare_v2(raw,
-			   "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
-			   "('pipelines','jobs','records','failures','runners')", -1, &st, NULL);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(raw);
-	return n;
+	return (int)st_raw_int(target, st_pg()
+		? "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+		  "current_schema() AND table_name IN "
+		  "('pipelines','jobs','records','failures','runners')"
+		: "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
+		  "('pipelines','jobs','records','failures','runners')");
 }
 
 static void test_fresh_and_rerun(void)
@@ -45,7 +31,7 @@ static void test_fresh_and_rerun(void)
 	struct dgen_err err = DGEN_ERR_INIT;
 	struct dgen_db *db;
 	struct json_object *p = NULL;
-	char *path = st_path("m.db");
+	char *path = st_target("m.db");
 	int v = -1, applied = -1;
 	int64_t id;
 
@@ -109,7 +95,7 @@ static void test_newer(void)
 {
 	struct dgen_err err = DGEN_ERR_INIT;
 	struct dgen_db *db = st_open("new.db");
-	char *path = st_path("new.db");
+	char *path = st_target("new.db");
 
 	db_close(db);
 	raw_set_version(path, migrate_latest() + 1);

@@ -82,7 +82,7 @@ static void *worker(void *arg)
 	struct worker *w = arg;
 	struct dgen_err err = DGEN_ERR_INIT;
 	struct dgen_db *db = NULL;
-	char *p = st_path("nd.db");
+	char *p = st_target("nd.db");
 	int64_t rec;
 	double sim;
 

@@ -4,8 +4,8 @@
  * under re-runs and concurrent writers, release, finish, heartbeat, and
  * blame for a runner's death going to the units it had in flight.
  */
-#include <sqlite3.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "dgen/records.h"
 #include "store_test.h"
@@ -15,26 +15,12 @@ static const char *sget(struct json_object *o, const char *k)
 	return json_object_get_string(json_object_object_get(o, k));
 }
 
-/* Runs one SQL statement on the file behind the store's back (to fake
- * time passing: an expired lease, an old heartbeat). */
-static void raw_exec(struct dgen_db *db, const char *sql)
-{
-	sqlite3 *raw = NULL;
-
-	if (sqlite3_open(db_path(db), &raw) != SQLITE_OK ||
-	    sqlite3_exec(raw, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		printf("Bail out! raw exec failed: %s\n", raw ? sqlite3_errmsg(raw) : "");
-		exit(1);
-	}
-	sqlite3_close(raw);
-}
-
 static void expire_lease(struct dgen_db *db, int64_t job)
 {
 	char *sql = dgen_xasprintf("UPDATE jobs SET lease_expires_at = %lld WHERE id = %lld",
 				   (long long)(dgen_clock_now_ms() - 1000), (long long)job);
 
-	raw_exec(db, sql);
+	st_exec(db, sql);
 	free(sql);
 }
 
@@ -47,6 +33,21 @@ static const char *job_status(struct dgen_db *db, int64_t id)
 	if (jobs_get(db, NULL, id, &o, &err) < 0)
 		return "(gone)";
 	snprintf(buf, sizeof(buf), "%s", sget(o, "status"));
+	json_object_put(o);
+	return buf;
+}
+
+/* The job's current_step as JSON text. */
+static const char *job_step(struct dgen_db *db, int64_t id)
+{
+	static char buf[64];
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct json_object *o = NULL, *v = NULL;
+
+	if (jobs_get(db, NULL, id, &o, &err) < 0)
+		return "(gone)";
+	json_object_object_get_ex(o, "current_step", &v);
+	snprintf(buf, sizeof(buf), "%s", json_object_to_json_string(v));
 	json_object_put(o);
 	return buf;
 }
@@ -186,6 +187,11 @@ static void test_claim_lease(struct dgen_db *db, int64_t pid)
 
 	ok(queue_set_total(db, j, 5, &err) == 0, "set total");
 	ok(queue_progress(db, j, "TextGenerator", 1, &err) == 0, "progress");
+	ok(queue_progress_note(db, j, "TextGenerator", "rate limited, retrying in 3s", &err) == 0,
+	   "a note as the step");
+	is_str(job_step(db, j), "\"rate limited, retrying in 3s\"", "the job shows the note");
+	ok(queue_progress(db, j, "TextGenerator", 2, &err) == 0, "a step number again");
+	is_str(job_step(db, j), "2", "the job shows the number");
 	ok(queue_counters(db, j, &after, &err) == 0 && after.total_seeds == 5, "total stored");
 	ok(queue_finish_job(db, j, DGEN_JOB_COMPLETED, NULL, &err) == 1, "finish completed");
 	ok(queue_finish_job(db, j, DGEN_JOB_FAILED, "x", &err) == 0, "a finished job is not re-finished");
@@ -448,12 +454,16 @@ static void test_large_input(struct dgen_db *db, int64_t pid)
 	ok(c.job_id == j && c.input_len == n && memcmp(c.input, input, 17) == 0,
 	   "the claim carries the whole input");
 	queue_claim_free(&c);
-	raw_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	/* the log is sqlite's WAL file; PostgreSQL keeps its own */
+	if (!st_pg())
+		st_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	for (int i = 0; i < 50; i++)
 		st_record(db, j, i, "x");
 	grew = stat(wal, &sb) == 0 ? (int64_t)sb.st_size : -1;
-	ok(grew >= 0 && grew < (4 << 20), "50 finished units wrote %lld bytes of log, not the input again",
-	   (long long)grew);
+	if (!st_pg())
+		ok(grew >= 0 && grew < (4 << 20),
+		   "50 finished units wrote %lld bytes of log, not the input again",
+		   (long long)grew);
 	free(input);
 	free(wal);
 	dgen_err_clear(&err);
@@ -540,6 +550,44 @@ static void test_concurrent_finish(void)
 	db_close(db);
 }
 
+/* An idle claimer's wait: on PostgreSQL a job queued by another process
+ * (here after 100 ms) ends it at once; sqlite sleeps the whole pause. */
+static void test_wait(void)
+{
+	struct dgen_db *db = st_open("wait.db");
+	int64_t pid = st_pipeline(db, "w");
+	double t0, took;
+	pid_t child;
+	bool woke;
+
+	t0 = dgen_clock_mono();
+	ok(!queue_wait(db, 150), "nothing queued: the wait times out");
+	took = dgen_clock_mono() - t0;
+	ok(took >= 0.14 && took < 2.0, "after its timeout");
+	child = fork();
+	if (child == 0) {
+		struct dgen_db *cdb = st_open("wait.db");
+		struct timespec ts = { 0, 100000000L };
+
+		nanosleep(&ts, NULL);
+		st_job(cdb, pid, NULL);
+		db_close(cdb);
+		_exit(0);
+	}
+	t0 = dgen_clock_mono();
+	woke = queue_wait(db, st_pg() ? 10000 : 400);
+	took = dgen_clock_mono() - t0;
+	ok(st_wait_ok(child), "another process queued a job");
+	if (st_pg()) {
+		ok(woke && took < 5.0, "PostgreSQL: the queued job ends the wait (%.0f ms)",
+		   took * 1000.0);
+		diag("enqueue to wake-up: %.1f ms after the enqueue started", took * 1000.0 - 100.0);
+	} else {
+		ok(!woke && took >= 0.39, "sqlite: the wait sleeps its whole timeout");
+	}
+	db_close(db);
+}
+
 static void test_heartbeat(struct dgen_db *db)
 {
 	struct dgen_err err = DGEN_ERR_INIT;
@@ -552,7 +600,7 @@ static void test_heartbeat(struct dgen_db *db)
 	ok(queue_heartbeat(db, "runner-1", 123, "host", &err) == 0, "heartbeat again (upsert)");
 	ok(queue_runner_status(db, 30, &alive, last, &err) == 0 && alive, "alive");
 	is_int(strlen(last), 24, "last_seen is an ISO timestamp");
-	raw_exec(db, "UPDATE runners SET last_seen = '2000-01-01T00:00:00.000Z'");
+	st_exec(db, "UPDATE runners SET last_seen = '2000-01-01T00:00:00.000Z'");
 	ok(queue_runner_status(db, 30, &alive, last, &err) == 0 && !alive,
 	   "an old heartbeat is not alive");
 	is_str(last, "2000-01-01T00:00:00.000Z", "last_seen reported");
@@ -560,17 +608,8 @@ static void test_heartbeat(struct dgen_db *db)
 	ok(queue_runner_status(db, 30, &alive, last, &err) == 0 && alive, "alive again");
 	{
 		/* runner-1 was silent for more than a day: its row is gone */
-		sqlite3 *raw = NULL;
-		sqlite3_stmt *st = NULL;
-		int64_t n = -1;
+		int64_t n = st_raw_int(db_path(db), "SELECT count(*) FROM runners");
 
-		if (sqlite3_open(db_path(db), &raw) == SQLITE_OK &&
-		    sqlite3_prepare_v2(raw, "SELECT count(*) FROM runners", -1, &st, NULL) ==
-			    SQLITE_OK &&
-		    sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		sqlite3_close(raw);
 		is_int(n, 1, "a runner silent for a day is forgotten at the next heartbeat");
 	}
 }
@@ -594,6 +633,7 @@ int main(void)
 	test_heartbeat(db);
 	db_close(db);
 	test_concurrent_finish();
+	test_wait();
 	db = st_open("q.db");
 	st_integrity(db);
 	db_close(db);

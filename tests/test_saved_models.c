@@ -154,6 +154,39 @@ int main(void)
 	ok(saved_models_bootstrap(db, DGEN_MODEL_EMBEDDING, &m, &key, &made, &err) == 0 && !made,
 	   "embedding models are counted apart");
 
+	/* K processes start at once on an empty table: one model */
+	{
+		struct dgen_db *rdb = st_open("race.db");
+		pid_t kids[8];
+		int good = 0, gate[2];
+
+		db_close(rdb);
+		st_gate_open(gate);
+		for (int k = 0; k < 8; k++) {
+			kids[k] = fork();
+			if (kids[k] == 0) {
+				struct dgen_db *cdb = st_open("race.db");
+				bool mine = false;
+				int rc;
+
+				st_gate_wait(gate);
+				rc = saved_models_bootstrap(cdb, DGEN_MODEL_LLM, &m, &key, &mine, &err);
+
+				db_close(cdb);
+				_exit(rc == 0 ? 0 : 1);
+			}
+		}
+		sleep(1); /* every child connected */
+		st_gate_go(gate);
+		for (int k = 0; k < 8; k++)
+			good += st_wait_ok(kids[k]);
+		is_int(good, 8, "racing first starts all succeed");
+		rdb = st_open("race.db");
+		is_str(default_of(rdb, DGEN_MODEL_LLM, &n), "default", "one of them made the model");
+		is_int(n, 1, "only one");
+		db_close(rdb);
+	}
+
 	/* prices */
 	m = mk("priced", NULL, false);
 	m.has_price = true;

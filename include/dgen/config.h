@@ -39,8 +39,12 @@ struct dgen_config {
 	char *embedding_provider;   /* EMBEDDING_PROVIDER: "" = detect */
 	long embedding_dimensions;  /* EMBEDDING_DIMENSIONS: 0 = any */
 
-	char *database_path;        /* DATABASE_PATH */
-	char *key_file;             /* DGEN_KEY_FILE: "" = "dgen.key" beside the database */
+	/* The store db_open() takes: DATABASE_URL when set, else DATABASE_PATH. */
+	char *database_path;
+	char *database_url;         /* DATABASE_URL: "" = sqlite (its passwords never logged) */
+	char *database_file;        /* not a setting: DATABASE_PATH as written; its
+				     * directory holds the local files (key file) */
+	char *key_file;             /* DGEN_KEY_FILE: "" = "dgen.key" in that directory */
 	int db_busy_timeout_ms;     /* DGEN_DB_BUSY_TIMEOUT_MS */
 	size_t wal_limit;           /* DGEN_WAL_LIMIT (bytes) */
 	char *host;                 /* HOST */
@@ -82,5 +86,19 @@ struct dgen_config {
  * key and what is wrong (DGEN_EINVALID), or the file (DGEN_EIO). */
 int dgen_config_load(struct dgen_config *cfg, const char *file, struct dgen_err *err);
 void dgen_config_free(struct dgen_config *cfg);
+
+/* True for a PostgreSQL connection URL (postgresql:// or postgres://). */
+bool dgen_config_is_url(const char *target);
+/* url with its passwords shown as "***"; with forget, the passwords are
+ * also registered with the logger (never written). malloc'd. */
+char *dgen_config_redact_url(const char *url, bool forget);
+/* name in the directory of DATABASE_PATH (the data directory, also with
+ * DATABASE_URL), or name alone when DATABASE_PATH has no directory.
+ * malloc'd. */
+char *dgen_config_data_file(const struct dgen_config *cfg, const char *name);
+/* A local file that belongs to the store: "<DATABASE_PATH>-what" beside a
+ * sqlite database, "dgen-what" in the data directory with DATABASE_URL.
+ * malloc'd. */
+char *dgen_config_store_file(const struct dgen_config *cfg, const char *what);
 
 #endif

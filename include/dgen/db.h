@@ -55,6 +55,7 @@ enum db_storage {
 	DB_STORAGE_FULL,      /* no space left */
 	DB_STORAGE_READONLY,  /* the filesystem (or the file) is read-only */
 	DB_STORAGE_ERROR,     /* I/O errors */
+	DB_STORAGE_UNAVAILABLE, /* the database server cannot be reached (PostgreSQL) */
 };
 
 /* How commits reach the disk (PRAGMA synchronous). */

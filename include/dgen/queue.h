@@ -67,6 +67,12 @@ int queue_claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
 int queue_claim_newcomer(struct dgen_db *db, const char *runner_id, int64_t lease_ms,
 			 struct dgen_claim *out, struct dgen_err *err);
 void queue_claim_free(struct dgen_claim *c);
+/* An idle claimer's pause between claims: up to timeout_ms, cut short on
+ * PostgreSQL when a job is queued (enqueued, released or rescued, by any
+ * host), so it starts within milliseconds; sqlite sleeps timeout_ms. True
+ * when woken by a queued job. Call it outside a transaction; an error
+ * (the server gone) waits out the time and is left to the next claim. */
+bool queue_wait(struct dgen_db *db, int timeout_ms);
 
 /* Extends the lease to now + lease_ms if the job is still running under
  * runner_id. Returns 1 when renewed, 0 when the job is no longer ours

@@ -62,7 +62,7 @@ int api_execute_enter(struct api_ctx *c)
 	static bool warned;
 
 	if (w->execute_fd < 0) {
-		char *path = dgen_xasprintf("%s-execute", w->cfg->database_path);
+		char *path = dgen_config_store_file(w->cfg, "execute");
 
 		w->execute_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 		if (w->execute_fd < 0 && !warned) {

@@ -6,7 +6,7 @@
  * sqlite cannot create the -wal and -shm files beside it. The cause is
  * otherwise only in the web server's error log, which shared hosting
  * users often cannot read; the 503's detail says it too (without the
- * path).
+ * path). With DATABASE_URL the hint names the server instead.
  */
 #include "config.h"
 
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dgen/api.h"
+#include "dgen/config.h"
 
 /* sqlite's "unable to open" does not say which permission is missing; the
  * usual mistake on a shared host is a database directory the web server
@@ -29,6 +30,12 @@ void api_db_hint(struct dgen_err *err, const char *path)
 
 	if (!path || !*path)
 		return;
+	if (dgen_config_is_url(path)) {
+		dgen_err_detail_str(err, "hint",
+				    "The PostgreSQL server of DATABASE_URL must be running and let "
+				    "its user connect; dgen retries until it answers");
+		return;
+	}
 	if (!slash) {
 		strcpy(dir, ".");
 	} else {

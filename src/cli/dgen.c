@@ -332,7 +332,7 @@ static int cmd_migrate(struct cli *c, int argc, char **argv)
 		cli_print_error(&err);
 		goto out;
 	}
-	printf("%s: schema version %d (this dgen: %d)\n", c->cfg.database_path, version,
+	printf("%s: schema version %d (this dgen: %d)\n", db_path(db), version,
 	       migrate_latest());
 	rc = CLI_OK;
 out:

@@ -236,7 +236,8 @@ static int load_models(struct cli *c, struct dgen_err *err)
 	struct dgen_db *db = NULL;
 	int rc = 0;
 
-	if (!c->cfg.database_path || access(c->cfg.database_path, F_OK) != 0)
+	if (!c->cfg.database_path || (!dgen_config_is_url(c->cfg.database_path) &&
+					access(c->cfg.database_path, F_OK) != 0))
 		return 0;
 	if (db_open(&db, c->cfg.database_path, c->cfg.db_busy_timeout_ms, err) != 0 ||
 	    saved_models_load_all(db, &c->cfg, &llm, &emb, err) != 0)

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgen/buf.h"
 #include "dgen/config.h"
+#include "dgen/log.h"
 #include "dgen/util.h"
 
 enum kind { K_STR, K_INT, K_LONG, K_SIZE, K_BOOL, K_SECS_MS };
@@ -56,6 +58,7 @@ static const struct key keys[] = {
 	STR("EMBEDDING_PROVIDER", embedding_provider, ""),
 	LONG("EMBEDDING_DIMENSIONS", embedding_dimensions, "0", 0, 65536),
 	STR("DATABASE_PATH", database_path, "data/qa_records.db"),
+	STR("DATABASE_URL", database_url, ""),
 	STR("DGEN_KEY_FILE", key_file, ""),
 	INT("DGEN_DB_BUSY_TIMEOUT_MS", db_busy_timeout_ms, "5000", 0, 600000),
 	SIZE("DGEN_WAL_LIMIT", wal_limit, "67108864", 1048576, 1LL << 40),
@@ -218,6 +221,29 @@ static int unusable(struct dgen_err *err, const char *name, const char *msg)
 	return -1;
 }
 
+/* DATABASE_URL, when set, is the store: database_path becomes the URL
+ * (what db_open takes) and database_file keeps DATABASE_PATH, whose
+ * directory still holds the local files. The URL's passwords are handed
+ * to the logger at once, before anything could print the URL. */
+static int store_url(struct dgen_config *cfg, struct dgen_err *err)
+{
+	char *shown;
+
+	if (!*cfg->database_url) {
+		cfg->database_file = dgen_xstrdup(cfg->database_path);
+		return 0;
+	}
+	if (!dgen_config_is_url(cfg->database_url))
+		return unusable(err, "DATABASE_URL",
+				"DATABASE_URL must be a postgresql:// URL (a sqlite store is "
+				"DATABASE_PATH)");
+	shown = dgen_config_redact_url(cfg->database_url, true);
+	free(shown);
+	cfg->database_file = cfg->database_path;
+	cfg->database_path = dgen_xstrdup(cfg->database_url);
+	return 0;
+}
+
 /* Defaults first, then one file (the one given, else $DGEN_CONFIG, else
  * the system one when it exists), then the environment on top; each layer
  * only overrides what it names. The checks that span a whole value (URL
@@ -253,14 +279,93 @@ int dgen_config_load(struct dgen_config *cfg, const char *file, struct dgen_err 
 		unusable(err, "DATABASE_PATH", "DATABASE_PATH must not be empty");
 		goto fail;
 	}
+	if (store_url(cfg, err))
+		goto fail;
 	return 0;
 fail:
 	dgen_config_free(cfg);
 	return -1;
 }
 
+bool dgen_config_is_url(const char *target)
+{
+	return target && (!strncmp(target, "postgresql://", 13) || !strncmp(target, "postgres://", 11));
+}
+
+/*
+ * Replaces the passwords of a connection URL (user:PASSWORD@host and a
+ * password= parameter) by "***". With forget, each password is also
+ * registered with the logger, which masks it in every line it writes.
+ */
+char *dgen_config_redact_url(const char *url, bool forget)
+{
+	const char *auth = strstr(url, "://");
+	const char *p = url, *end, *at = NULL, *colon, *q;
+	struct dgen_buf b;
+	char *pw;
+	size_t n;
+
+	dgen_buf_init(&b);
+	if (auth) {
+		auth += 3;
+		end = auth + strcspn(auth, "/?");
+		for (q = auth; q < end; q++)
+			if (*q == '@')
+				at = q;
+		if (at && (colon = memchr(auth, ':', (size_t)(at - auth)))) {
+			dgen_buf_append(&b, url, (size_t)(colon + 1 - url));
+			dgen_buf_puts(&b, "***");
+			if (forget && at > colon + 1) {
+				pw = dgen_xstrndup(colon + 1, (size_t)(at - colon - 1));
+				dgen_log_secret(pw);
+				free(pw);
+			}
+			p = at;
+		}
+	}
+	while (*p) {
+		if (p > url && (p[-1] == '?' || p[-1] == '&') && !strncmp(p, "password=", 9)) {
+			n = strcspn(p + 9, "&");
+			if (forget && n) {
+				pw = dgen_xstrndup(p + 9, n);
+				dgen_log_secret(pw);
+				free(pw);
+			}
+			dgen_buf_puts(&b, "password=***");
+			p += 9 + n;
+			continue;
+		}
+		dgen_buf_putc(&b, *p++);
+	}
+	return dgen_buf_steal(&b);
+}
+
+char *dgen_config_data_file(const struct dgen_config *cfg, const char *name)
+{
+	const char *f = cfg->database_file ? cfg->database_file : "";
+	const char *slash = strrchr(f, '/');
+
+	if (!slash)
+		return dgen_xstrdup(name);
+	return dgen_xasprintf("%.*s/%s", (int)(slash - f), f, name);
+}
+
+char *dgen_config_store_file(const struct dgen_config *cfg, const char *what)
+{
+	char *name, *path;
+
+	if (!dgen_config_is_url(cfg->database_path))
+		return dgen_xasprintf("%s-%s", cfg->database_path, what);
+	name = dgen_xasprintf("dgen-%s", what);
+	path = dgen_config_data_file(cfg, name);
+	free(name);
+	return path;
+}
+
 void dgen_config_free(struct dgen_config *cfg)
 {
+	free(cfg->database_file);
+	cfg->database_file = NULL;
 	for (size_t i = 0; i < DGEN_ARRAY_LEN(keys); i++)
 		if (keys[i].kind == K_STR) {
 			char **p = (void *)((char *)cfg + keys[i].off);

@@ -15,15 +15,11 @@
 
 char *secret_key_path(const struct dgen_config *cfg)
 {
-	const char *db = cfg->database_path ? cfg->database_path : "";
-	const char *slash;
-
 	if (cfg->key_file && *cfg->key_file)
 		return dgen_xstrdup(cfg->key_file);
-	slash = strrchr(db, '/');
-	if (!slash)
-		return dgen_xstrdup("dgen.key");
-	return dgen_xasprintf("%.*s/dgen.key", (int)(slash - db), db);
+	/* beside the sqlite file; with DATABASE_URL, in the data directory
+	 * (the directory of DATABASE_PATH) */
+	return dgen_config_data_file(cfg, "dgen.key");
 }
 
 static int read_key(int fd, const char *path, struct dgen_secret_key *key, struct dgen_err *err)

@@ -1636,7 +1636,13 @@ static void claim_loop(struct runner *r, struct dgen_db *db, struct dgen_llm_han
 		tend_jobs(r, db, terminating, grace_end > 0 && now >= grace_end);
 		if (!r->jobs && (terminating || opts->once))
 			break;
-		wait_done(r, (double)r->cfg->poll_ms / 1000.0);
+		if (r->jobs) {
+			wait_done(r, (double)r->cfg->poll_ms / 1000.0);
+		} else { /* idle: a job queued wakes it at once (PostgreSQL) */
+			pthread_mutex_unlock(&r->lock);
+			queue_wait(db, r->cfg->poll_ms);
+			pthread_mutex_lock(&r->lock);
+		}
 	}
 	pthread_mutex_unlock(&r->lock);
 }

@@ -130,7 +130,7 @@ int users_add(struct dgen_db *db, const char *name, const char *password, bool a
 }
 
 /* A struct dgen_user from a USER_COLS row. */
-static void user_row(sqlite3_stmt *st, struct dgen_user *u)
+static void user_row(struct dgen_stmt *st, struct dgen_user *u)
 {
 	memset(u, 0, sizeof(*u));
 	u->id = db_col_int(st, 0);
@@ -144,10 +144,10 @@ static void user_row(sqlite3_stmt *st, struct dgen_user *u)
 }
 
 /* The user row by name, st left on it (password hash in column 8). */
-static sqlite3_stmt *user_by_name(struct dgen_db *db, const char *name, int *found,
+static struct dgen_stmt *user_by_name(struct dgen_db *db, const char *name, int *found,
 				  struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_USER_BY_NAME, err, "s", name);
+	struct dgen_stmt *st = db_query(db, STMT_USER_BY_NAME, err, "s", name);
 
 	if (!st || (*found = db_step_one(db, st, err)) < 0)
 		return NULL;
@@ -165,7 +165,7 @@ int users_get(struct dgen_db *db, const char *name, struct dgen_user *out,
 	      struct dgen_err *err)
 {
 	int found = 0;
-	sqlite3_stmt *st = user_by_name(db, name, &found, err);
+	struct dgen_stmt *st = user_by_name(db, name, &found, err);
 
 	if (!st)
 		return -1;
@@ -178,7 +178,7 @@ int users_get(struct dgen_db *db, const char *name, struct dgen_user *out,
 
 int users_get_id(struct dgen_db *db, int64_t id, struct dgen_user *out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_USER_BY_ID, err, "i", id);
+	struct dgen_stmt *st = db_query(db, STMT_USER_BY_ID, err, "i", id);
 
 	if (!st || db_step_row(db, st, "User", "user_id", id, err) < 0)
 		return -1;
@@ -217,7 +217,7 @@ struct list_ctx {
 	const struct dgen_quotas *defaults;
 };
 
-static void list_row(sqlite3_stmt *st, void *arg)
+static void list_row(struct dgen_stmt *st, void *arg)
 {
 	struct list_ctx *lc = arg;
 	struct dgen_user u;
@@ -230,7 +230,7 @@ int users_list(struct dgen_db *db, const struct dgen_quotas *defaults,
 	       struct json_object **out, struct dgen_err *err)
 {
 	struct list_ctx lc = { json_object_new_array(), defaults };
-	sqlite3_stmt *st = db_query(db, STMT_USER_LIST, err, "");
+	struct dgen_stmt *st = db_query(db, STMT_USER_LIST, err, "");
 
 	if (!st || db_each(db, st, list_row, &lc, err) < 0) {
 		json_object_put(lc.arr);
@@ -301,7 +301,7 @@ int users_verify(struct dgen_db *db, const char *name, const char *password,
 		 struct dgen_user *out, struct dgen_err *err)
 {
 	int found = 0;
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	char hash[crypto_pwhash_STRBYTES];
 	bool good;
 
@@ -324,7 +324,7 @@ int users_verify(struct dgen_db *db, const char *name, const char *password,
 int accounts_throttle_check(struct dgen_db *db, const char *key, int64_t limit,
 			    int64_t *retry_after, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_LOGIN_FAIL_GET, err, "s", key);
+	struct dgen_stmt *st = db_query(db, STMT_LOGIN_FAIL_GET, err, "s", key);
 	int64_t now = dgen_clock_now_ms(), failures, since;
 	int rc;
 
@@ -406,7 +406,7 @@ int tokens_authenticate(struct dgen_db *db, const char *token, struct dgen_calle
 			struct dgen_err *err)
 {
 	unsigned char h[HASH_LEN];
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	int64_t now = dgen_clock_now_ms(), tid, exp, used;
 	bool disabled, match;
 	int rc;
@@ -429,7 +429,7 @@ int tokens_authenticate(struct dgen_db *db, const char *token, struct dgen_calle
 	exp = db_col_is_null(st, 4) ? 0 : db_col_int(st, 4);
 	used = db_col_int(st, 5);
 	match = db_col_len(st, 6) == HASH_LEN &&
-		sodium_memcmp(sqlite3_column_blob(st, 6), h, HASH_LEN) == 0;
+		sodium_memcmp(db_col_blob(st, 6), h, HASH_LEN) == 0;
 	db_reset(st);
 	if (!match)
 		return bad_credential(err, "The token is unknown or revoked");
@@ -448,7 +448,7 @@ int tokens_authenticate(struct dgen_db *db, const char *token, struct dgen_calle
 	return 0;
 }
 
-static struct json_object *token_json(sqlite3_stmt *st)
+static struct json_object *token_json(struct dgen_stmt *st)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -464,7 +464,7 @@ static struct json_object *token_json(sqlite3_stmt *st)
 int tokens_list(struct dgen_db *db, int64_t user_id, struct json_object **out,
 		struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_TOKEN_LIST, err, "k", user_id);
+	struct dgen_stmt *st = db_query(db, STMT_TOKEN_LIST, err, "k", user_id);
 
 	if (!st)
 		return -1;
@@ -507,7 +507,7 @@ int sessions_authenticate(struct dgen_db *db, const char *sid, int64_t idle_s, i
 			  struct dgen_caller *out, struct dgen_err *err)
 {
 	unsigned char h[HASH_LEN];
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	int64_t now = dgen_clock_now_ms(), created, seen;
 	bool disabled, match;
 	int rc;
@@ -528,7 +528,7 @@ int sessions_authenticate(struct dgen_db *db, const char *sid, int64_t idle_s, i
 	created = db_col_int(st, 3);
 	seen = db_col_int(st, 4);
 	match = db_col_len(st, 5) == HASH_LEN &&
-		sodium_memcmp(sqlite3_column_blob(st, 5), h, HASH_LEN) == 0;
+		sodium_memcmp(db_col_blob(st, 5), h, HASH_LEN) == 0;
 	db_reset(st);
 	if (!match || disabled || now - seen > idle_s * 1000 || now - created > max_s * 1000)
 		return bad_credential(err, "The session is unknown or has ended");
@@ -554,7 +554,7 @@ int sessions_end(struct dgen_db *db, const char *sid, struct dgen_err *err)
 int accounts_active_jobs(struct dgen_db *db, int64_t user_id, int64_t *n,
 			 struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_QUOTA_ACTIVE_JOBS, err, "i", user_id);
+	struct dgen_stmt *st = db_query(db, STMT_QUOTA_ACTIVE_JOBS, err, "i", user_id);
 
 	if (!st || db_step_must(db, st, DGEN_EIO, "count answered no row", err) < 0)
 		return -1;

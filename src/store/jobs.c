@@ -48,20 +48,20 @@ static int changed(int64_t n, int64_t id, struct dgen_err *err)
 
 /* The job's running cost from its cost_state, cost_amount and
  * cost_currency columns at col: {"amount","currency"} or null. */
-static struct json_object *job_cost_json(sqlite3_stmt *st, int col)
+static struct json_object *job_cost_json(struct dgen_stmt *st, int col)
 {
 	struct dgen_cost c = { .state = (enum dgen_cost_state)db_col_int(st, col) };
 	const char *cur = db_col_text(st, col + 2);
 
 	if (c.state != DGEN_COST_KNOWN || !cur)
 		return NULL;
-	c.amount = sqlite3_column_double(st, col + 1);
+	c.amount = db_col_double(st, col + 1);
 	snprintf(c.currency, sizeof c.currency, "%s", cur);
 	return cost_to_json(&c);
 }
 
 /* The job JSON of SPEC.md §3 from a row of the JOB_COLS columns. */
-static struct json_object *job_row_json(sqlite3_stmt *st)
+static struct json_object *job_row_json(struct dgen_stmt *st)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *u = json_object_new_object();
@@ -87,7 +87,7 @@ static struct json_object *job_row_json(sqlite3_stmt *st)
 	json_object_object_add(o, "progress", dgen_json_new_double(progress));
 	db_add_text(o, "current_block", st, 7);
 	/* a step number, or the runner's note while rate limited */
-	if (sqlite3_column_type(st, 8) == SQLITE_TEXT)
+	if (db_col_is_text(st, 8))
 		db_add_text(o, "current_step", st, 8);
 	else
 		db_add_int(o, "current_step", st, 8);
@@ -106,17 +106,32 @@ static struct json_object *job_row_json(sqlite3_stmt *st)
 	return o;
 }
 
+/* 56 bits of FNV-1a over the key: what db_lock() takes for it. */
+static int64_t key_hash(const char *key)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 1099511628211ULL;
+	return (int64_t)(h & ((1ULL << 56) - 1));
+}
+
 /* The job an idempotency key (NULL: none) names already, looked up inside
  * the caller's write transaction: 1 with *id set and *existed (may be NULL)
- * true, 0 when there is none (create the job), -1 on error. */
+ * true, 0 when there is none (create the job), -1 on error. The key is
+ * locked first, so a retry racing the first POST waits for its job to be
+ * committed and finds it (PostgreSQL; sqlite's writers exclude each
+ * other anyway). */
 static int find_idem(struct dgen_db *db, const char *key, int64_t *id, bool *existed,
 		     struct dgen_err *err)
 {
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	int rc;
 
 	if (!key)
 		return 0;
+	if (db_lock(db, DB_LOCK_JOB_KEY, key_hash(key), err) < 0)
+		return -1;
 	st = db_query(db, STMT_JOB_BY_IDEM, err, "s", key);
 	if (!st || (rc = db_step_one(db, st, err)) < 0)
 		return -1;
@@ -191,7 +206,7 @@ int jobs_insert(struct dgen_db *db, const struct dgen_caller *who,
 int jobs_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 	     struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_GET, err, "ik", id, dgen_caller_scope(who));
+	struct dgen_stmt *st = db_query(db, STMT_JOB_GET, err, "ik", id, dgen_caller_scope(who));
 
 	if (!st || db_step_row(db, st, "Job", "job_id", id, err) < 0)
 		return -1;
@@ -203,7 +218,7 @@ int jobs_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 int jobs_list(struct dgen_db *db, const struct dgen_caller *who,
 	      const struct dgen_job_filter *f, struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_LIST, err, "ksiik", f->pipeline_id,
+	struct dgen_stmt *st = db_query(db, STMT_JOB_LIST, err, "ksiik", f->pipeline_id,
 				    jobs_status_name(f->status),
 				    f->limit > 0 ? f->limit : (int64_t)100,
 				    f->offset > 0 ? f->offset : (int64_t)0, dgen_caller_scope(who));
@@ -216,7 +231,7 @@ int jobs_list(struct dgen_db *db, const struct dgen_caller *who,
 int jobs_count(struct dgen_db *db, const struct dgen_caller *who,
 	       const struct dgen_job_filter *f, int64_t *total, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_COUNT, err, "ksk", f->pipeline_id,
+	struct dgen_stmt *st = db_query(db, STMT_JOB_COUNT, err, "ksk", f->pipeline_id,
 				    jobs_status_name(f->status), dgen_caller_scope(who));
 
 	if (!st || db_step_must(db, st, DGEN_EIO, "count answered no row", err) < 0)
@@ -245,7 +260,7 @@ int jobs_page(struct dgen_db *db, const struct dgen_caller *who,
 int jobs_active(struct dgen_db *db, const struct dgen_caller *who, struct json_object **out,
 		struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_ACTIVE, err, "k", dgen_caller_scope(who));
+	struct dgen_stmt *st = db_query(db, STMT_JOB_ACTIVE, err, "k", dgen_caller_scope(who));
 
 	if (!st || db_step_must(db, st, DGEN_ENOTFOUND, "No job is running", err) < 0)
 		return -1;
@@ -259,7 +274,7 @@ int jobs_active(struct dgen_db *db, const struct dgen_caller *who, struct json_o
 static int job_status(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 		      enum dgen_job_status *cur, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_STATE, err, "ik", id, dgen_caller_scope(who));
+	struct dgen_stmt *st = db_query(db, STMT_JOB_STATE, err, "ik", id, dgen_caller_scope(who));
 
 	if (!st || db_step_row(db, st, "Job", "job_id", id, err) < 0)
 		return -1;
@@ -270,21 +285,37 @@ static int job_status(struct dgen_db *db, const struct dgen_caller *who, int64_t
 }
 
 /* Inside the write transaction: *cur receives the status after the
- * cancel (cancelled, or still running with the flag set). */
+ * cancel (cancelled, or still running with the flag set). Where writers
+ * do not exclude each other (PostgreSQL), a runner may claim or end the
+ * job between the status read and the change: the change then touches no
+ * row, and the status is read again. */
 static int cancel(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 		  enum dgen_job_status *cur, struct dgen_err *err)
 {
 	char now[DGEN_ISO_LEN];
+	int64_t n = 0;
 
-	if (job_status(db, who, id, cur, err) < 0)
-		return -1;
+	for (int tries = 0; tries < 5; tries++) {
+		if (job_status(db, who, id, cur, err) < 0)
+			return -1;
+		if (*cur == DGEN_JOB_QUEUED) {
+			db_now(now);
+			n = db_run(db, STMT_JOB_CANCEL_QUEUED, err, "is", id, now);
+			if (n > 0)
+				*cur = DGEN_JOB_CANCELLED;
+		} else if (*cur == DGEN_JOB_RUNNING) {
+			n = db_run(db, STMT_JOB_CANCEL_RUNNING, err, "i", id);
+		} else {
+			break;
+		}
+		if (n != 0)
+			return n < 0 ? -1 : 0;
+	}
 	switch (*cur) {
 	case DGEN_JOB_QUEUED:
-		db_now(now);
-		*cur = DGEN_JOB_CANCELLED;
-		return db_run(db, STMT_JOB_CANCEL_QUEUED, err, "is", id, now) < 0 ? -1 : 0;
 	case DGEN_JOB_RUNNING:
-		return db_run(db, STMT_JOB_CANCEL_RUNNING, err, "i", id) < 0 ? -1 : 0;
+		return dgen_err_set(err, DGEN_EBUSY, "Job %lld keeps changing; retry",
+				    (long long)id);
 	default:
 		dgen_err_set(err, DGEN_ECONFLICT, "Job %lld already finished (%s)",
 			     (long long)id, jobs_status_name(*cur));
@@ -320,7 +351,7 @@ int jobs_delete(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 }
 
 /* One failed execution, from a STMT_FAIL_LIST row. */
-static struct json_object *failure_json(sqlite3_stmt *st)
+static struct json_object *failure_json(struct dgen_stmt *st)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -338,7 +369,7 @@ static struct json_object *failure_json(sqlite3_stmt *st)
 static int list_failures(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 			 struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 
 	if (job_status(db, who, id, NULL, err) < 0)
 		return -1;
@@ -361,7 +392,7 @@ int jobs_failures(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 }
 
 /* A unit descriptor (the runner's format) from a STMT_FAIL_UNITS row. */
-static struct json_object *unit_json(sqlite3_stmt *st)
+static struct json_object *unit_json(struct dgen_stmt *st)
 {
 	struct json_object *u = json_object_new_object();
 
@@ -378,7 +409,7 @@ static int retry_failed(struct dgen_db *db, const struct dgen_caller *who, int64
 			const char *key, int64_t *new_id, bool *existed, struct dgen_err *err)
 {
 	struct json_object *units = NULL;
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	char now[DGEN_ISO_LEN];
 	int64_t n;
 	int rc = -1, found = find_idem(db, key, new_id, existed, err);

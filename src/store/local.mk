@@ -4,7 +4,10 @@
 noinst_HEADERS += include/dgen/accounts.h include/dgen/caller.h include/dgen/db.h include/dgen/migrate.h \
 	include/dgen/saved_pipelines.h include/dgen/jobs.h include/dgen/queue.h \
 	include/dgen/records.h
-noinst_HEADERS += src/store/stmt.h
+noinst_HEADERS += src/store/stmt.h src/store/stmt_sql.h src/store/backend.h
+# libpq's headers, for db_pg.c (configure links -lpq into every program).
+AM_CFLAGS += $(PQ_CFLAGS)
+libdgen_a_SOURCES += src/store/db_sqlite.c src/store/db_pg.c src/store/stmt_pg.c
 libdgen_a_SOURCES += src/store/accounts.c src/store/db.c src/store/stmt.c src/store/migrate.c src/store/open.c \
 	src/store/saved_pipelines.c src/store/jobs.c src/store/queue.c src/store/records.c
 EXTRA_DIST += tests/store_test.h
@@ -38,3 +41,14 @@ libdgen_a_SOURCES += src/store/saved_models.c
 check_PROGRAMS += tests/test_saved_models
 TESTS += tests/test_saved_models
 tests_test_saved_models_LDADD = $(TEST_LIBS)
+
+# The store tests again against a throwaway PostgreSQL server (skipped
+# when none is installed).
+TESTS += tests/store_pg.sh tests/store_pg_version.sh
+EXTRA_DIST += tests/store_pg.sh tests/store_pg_version.sh tests/lib/pg.sh
+# The runner and API suites again on PostgreSQL, each in a database of its
+# own (tests/lib/store.sh); only with DGEN_TEST_PG_SUITES=1 (dgenctl test).
+TESTS += tests/runner_pg.sh tests/api_pg.sh
+EXTRA_DIST += tests/runner_pg.sh tests/api_pg.sh tests/lib/store.sh tests/lib/suites_pg.sh \
+	tests/runner_outage.sh
+CLEANFILES += tests/*.pg.log

@@ -8,8 +8,6 @@
  * like time; the lease expiry is integer milliseconds since the epoch so
  * rescue compares numbers.
  */
-#include <stdio.h>
-
 #include "dgen/migrate.h"
 #include "stmt.h"
 
@@ -262,7 +260,7 @@ int migrate_latest(void)
 
 int migrate_version(struct dgen_db *db, int *version, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_USER_VERSION, err, "");
+	struct dgen_stmt *st = db_query(db, STMT_USER_VERSION, err, "");
 
 	if (!st || db_step_must(db, st, DGEN_EIO, "Cannot read the schema version", err) < 0)
 		return -1;
@@ -282,22 +280,20 @@ static int newer(int version, int latest, struct dgen_err *err)
  * have migrated meanwhile) and runs the steps still due. */
 static int apply_steps(struct dgen_db *db, int latest, int *applied, struct dgen_err *err)
 {
-	char sql[64];
 	int version, i;
 
-	if (migrate_version(db, &version, err) < 0)
+	if (db_lock_schema(db, err) < 0 || migrate_version(db, &version, err) < 0)
 		return -1;
 	if (version > latest)
 		return newer(version, latest, err);
 	for (i = version; i < latest; i++) {
-		if (db_exec_script(db, steps[i], err) < 0)
+		if (db_exec_step(db, i, steps[i], err) < 0)
 			return -1;
 		(*applied)++;
 	}
-	/* user_version is part of the database header: it changes in this
-	 * same transaction, so a crash leaves either all or none. */
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", latest);
-	return db_exec_script(db, sql, err);
+	/* The version changes in this same transaction, so a crash leaves
+	 * either all or none. */
+	return db_set_schema_version(db, latest, err);
 }
 
 /*

@@ -16,13 +16,13 @@ static int band(struct dgen_db *db, int64_t job_id, uint64_t key, int64_t before
 		const uint32_t *sig, size_t n_sig, double threshold, struct best *b,
 		struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_ND_CANDIDATES, err, "iii", job_id, (int64_t)key, before);
+	struct dgen_stmt *st = db_query(db, STMT_ND_CANDIDATES, err, "iii", job_id, (int64_t)key, before);
 	int rc;
 
 	if (!st)
 		return -1;
-	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
-		const void *blob = sqlite3_column_blob(st, 2);
+	while ((rc = db_step(db, st, err)) == DB_ROW) {
+		const void *blob = db_col_blob(st, 2);
 		size_t len = db_col_len(st, 2), eq = 0;
 		int64_t seq = db_col_int(st, 0);
 		double sim;
@@ -52,7 +52,7 @@ static int check_in_tx(struct dgen_db *db, int64_t job_id, int64_t unit, const u
 		       size_t n_sig, const uint64_t *keys, size_t n_keys, double threshold,
 		       struct best *b, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_ND_OWN, err, "ii", job_id, unit);
+	struct dgen_stmt *st = db_query(db, STMT_ND_OWN, err, "ii", job_id, unit);
 	int64_t own = INT64_MAX, seq;
 	int found;
 
@@ -81,14 +81,17 @@ int neardup_check(struct dgen_db *db, int64_t job_id, int64_t unit, const uint32
 		  int64_t *dup_unit, int64_t *dup_record, double *similarity, struct dgen_err *err)
 {
 	struct best b = { INT64_MAX, -1, 0 };
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	int rc;
 
 	*dup_unit = *dup_record = -1;
 	*similarity = 0;
 	if (db_begin(db, err) < 0)
 		return -1;
-	rc = check_in_tx(db, job_id, unit, sig, n_sig, keys, n_keys, threshold, &b, err);
+	/* each check of a job sees every earlier one (PostgreSQL needs it) */
+	rc = db_lock(db, DB_LOCK_NEARDUP, job_id, err);
+	if (rc == 0)
+		rc = check_in_tx(db, job_id, unit, sig, n_sig, keys, n_keys, threshold, &b, err);
 	if (rc == 0 && b.unit >= 0) {
 		int got = (st = db_query(db, STMT_ND_RECORD, err, "ii", job_id, b.unit)) ?
 			  db_step_one(db, st, err) : -1;

@@ -43,7 +43,7 @@ int queue_enqueue(struct dgen_db *db, const struct dgen_job_new *job, int64_t *i
 }
 
 /* Reads the COUNTER_COLS columns starting at col. */
-static void read_counters(sqlite3_stmt *st, int col, struct dgen_job_counters *c)
+static void read_counters(struct dgen_stmt *st, int col, struct dgen_job_counters *c)
 {
 	c->total_seeds = db_col_int(st, col);
 	c->current_seed = db_col_int(st, col + 1);
@@ -72,7 +72,7 @@ static int claim_job(struct dgen_db *db, const char *runner_id, int64_t lease_ms
 {
 	char now[DGEN_ISO_LEN];
 	const char *kind, *s;
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	int rc;
 
 	db_now(now);
@@ -101,7 +101,7 @@ static int claim_job(struct dgen_db *db, const char *runner_id, int64_t lease_ms
 static int claim_pipeline_input(struct dgen_db *db, struct dgen_claim *out,
 				struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_Q_CLAIM_PIPELINE, err, "i", out->pipeline_id);
+	struct dgen_stmt *st = db_query(db, STMT_Q_CLAIM_PIPELINE, err, "i", out->pipeline_id);
 	int rc;
 
 	/* The foreign key cascade makes a job without its pipeline impossible. */
@@ -134,7 +134,7 @@ static int claim_pipeline_input(struct dgen_db *db, struct dgen_claim *out,
 static int claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms, bool newcomer,
 		 struct dgen_claim *out, struct dgen_err *err)
 {
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -168,6 +168,11 @@ int queue_claim_newcomer(struct dgen_db *db, const char *runner_id, int64_t leas
 			 struct dgen_claim *out, struct dgen_err *err)
 {
 	return claim(db, runner_id, lease_ms, true, out, err);
+}
+
+bool queue_wait(struct dgen_db *db, int timeout_ms)
+{
+	return db_wait_jobs(db, timeout_ms);
 }
 
 int queue_renew(struct dgen_db *db, int64_t job_id, const char *runner_id,
@@ -283,21 +288,21 @@ static void *col_list_slot(struct col_list *l, size_t size)
 	return (char *)l->v + l->len++ * size;
 }
 
-static void add_text(sqlite3_stmt *st, void *arg)
+static void add_text(struct dgen_stmt *st, void *arg)
 {
 	const char *s = db_col_text(st, 0);
 
 	*(char **)col_list_slot(arg, sizeof(char *)) = dgen_xstrdup(s ? s : "");
 }
 
-static void add_int(sqlite3_stmt *st, void *arg)
+static void add_int(struct dgen_stmt *st, void *arg)
 {
 	*(int64_t *)col_list_slot(arg, sizeof(int64_t)) = db_col_int(st, 0);
 }
 
 int queue_running_runners(struct dgen_db *db, char ***ids, size_t *n, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_Q_RUNNING_RUNNERS, err, "");
+	struct dgen_stmt *st = db_query(db, STMT_Q_RUNNING_RUNNERS, err, "");
 	struct col_list l = { 0 };
 
 	*ids = NULL;
@@ -318,7 +323,7 @@ int queue_running_runners(struct dgen_db *db, char ***ids, size_t *n, struct dge
 /* Steps st (NULL: its db_query failed) to the end, each row added by row
  * to a malloc'd array: *out and *n (NULL and 0 on error or no row). Rows
  * must own nothing (the array alone is freed on error). */
-static int collect(struct dgen_db *db, sqlite3_stmt *st, void (*row)(sqlite3_stmt *, void *),
+static int collect(struct dgen_db *db, struct dgen_stmt *st, void (*row)(struct dgen_stmt *, void *),
 		   void **out, size_t *n, struct dgen_err *err)
 {
 	struct col_list l = { 0 };
@@ -356,7 +361,7 @@ int queue_start_unit(struct dgen_db *db, int64_t job_id, const char *runner_id,
 	return db_end(db, n < 0 ? -1 : 0, err);
 }
 
-static void add_suspect(sqlite3_stmt *st, void *arg)
+static void add_suspect(struct dgen_stmt *st, void *arg)
 {
 	struct dgen_suspect *s = col_list_slot(arg, sizeof(*s));
 
@@ -373,7 +378,7 @@ int queue_suspects(struct dgen_db *db, int64_t job_id, struct dgen_suspect **out
 
 /* Steps st (NULL: its db_query failed), which answers the COUNTER_COLS
  * of job_id, into c. */
-static int step_counters(struct dgen_db *db, sqlite3_stmt *st, int64_t job_id,
+static int step_counters(struct dgen_db *db, struct dgen_stmt *st, int64_t job_id,
 			 struct dgen_job_counters *c, struct dgen_err *err)
 {
 	if (!st || db_step_row(db, st, "Job", "job_id", job_id, err) < 0)
@@ -420,7 +425,7 @@ static int count_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit
 		      struct dgen_job_counters *c, struct dgen_err *err)
 {
 	const struct dgen_cost *k = &r->cost;
-	sqlite3_stmt *st = db_query(db, STMT_Q_COUNT_UNIT, err, "iiiiiisiids", job_id,
+	struct dgen_stmt *st = db_query(db, STMT_Q_COUNT_UNIT, err, "iiiiiisiids", job_id,
 				    (int64_t)!r->failed, (int64_t)r->failed, r->input_tokens,
 				    r->output_tokens, r->cached_tokens, r->current_block,
 				    r->current_step, (int64_t)k->state,
@@ -507,7 +512,7 @@ int queue_finish_job(struct dgen_db *db, int64_t job_id, enum dgen_job_status st
 
 int queue_should_stop(struct dgen_db *db, int64_t job_id, bool *stop, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_JOB_STATE, err, "i", job_id);
+	struct dgen_stmt *st = db_query(db, STMT_JOB_STATE, err, "ik", job_id, (int64_t)0);
 	const char *s;
 	int rc;
 
@@ -547,7 +552,7 @@ int queue_heartbeat(struct dgen_db *db, const char *runner_id, long pid,
 int queue_runner_status(struct dgen_db *db, int alive_within_s, bool *alive,
 			char last_seen[DGEN_ISO_LEN], struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_Q_RUNNER_LAST, err, "");
+	struct dgen_stmt *st = db_query(db, STMT_Q_RUNNER_LAST, err, "");
 	char since[DGEN_ISO_LEN];
 	const char *s;
 	int rc;

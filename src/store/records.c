@@ -157,7 +157,7 @@ static void like_pattern(char *out, const char *q)
  * (stmt.c), so one bind serves them all. A filter that bypassed the API's
  * checks (long q, bad field) is refused here rather than sent to SQL.
  */
-static sqlite3_stmt *query_filtered(struct dgen_db *db, enum db_stmt_id id,
+static struct dgen_stmt *query_filtered(struct dgen_db *db, enum db_stmt_id id,
 				    const struct dgen_record_filter *f, const struct rec_args *a,
 				    struct dgen_err *err)
 {
@@ -198,7 +198,7 @@ static sqlite3_stmt *query_filtered(struct dgen_db *db, enum db_stmt_id id,
 }
 
 /* The record JSON of SPEC.md §4 from a row of the REC_COLS columns. */
-static struct json_object *record_row_json(sqlite3_stmt *st)
+static struct json_object *record_row_json(struct dgen_stmt *st)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *meta = db_col_json(st, 2);
@@ -223,7 +223,7 @@ static struct json_object *record_row_json(sqlite3_stmt *st)
 int records_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 		struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_REC_GET, err, "ik", id, dgen_caller_scope(who));
+	struct dgen_stmt *st = db_query(db, STMT_REC_GET, err, "ik", id, dgen_caller_scope(who));
 
 	if (!st || db_step_row(db, st, "Record", "record_id", id, err) < 0)
 		return -1;
@@ -233,7 +233,7 @@ int records_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 }
 
 /* The LIST statement of f's order, bound. */
-static sqlite3_stmt *query_list(struct dgen_db *db, const struct dgen_record_filter *f,
+static struct dgen_stmt *query_list(struct dgen_db *db, const struct dgen_record_filter *f,
 				struct dgen_err *err)
 {
 	struct rec_args a = { .p4 = f->limit > 0 ? f->limit : 100,
@@ -266,7 +266,7 @@ int records_list(struct dgen_db *db, const struct dgen_caller *who,
 		 struct dgen_err *err)
 {
 	struct dgen_record_filter g = scoped(who, f);
-	sqlite3_stmt *st = query_list(db, &g, err);
+	struct dgen_stmt *st = query_list(db, &g, err);
 
 	if (!st)
 		return -1;
@@ -317,10 +317,10 @@ struct bins {
 	double lo, width;
 };
 
-static void bin_row(sqlite3_stmt *st, void *arg)
+static void bin_row(struct dgen_stmt *st, void *arg)
 {
 	struct bins *h = arg;
-	int b = h->width > 0 ? (int)((sqlite3_column_double(st, 0) - h->lo) / h->width) : 0;
+	int b = h->width > 0 ? (int)((db_col_double(st, 0) - h->lo) / h->width) : 0;
 
 	h->counts[b < 0 ? 0 : b >= h->n ? h->n - 1 : b]++;
 }
@@ -333,7 +333,7 @@ static int field_histogram(struct dgen_db *db, const struct dgen_record_filter *
 			   struct dgen_err *err)
 {
 	struct bins h = { .n = hi > lo ? DGEN_REC_STATS_BINS : 1, .lo = lo };
-	sqlite3_stmt *st = query_filtered(db, STMT_REC_STATS_VALUES, f,
+	struct dgen_stmt *st = query_filtered(db, STMT_REC_STATS_VALUES, f,
 					  &(struct rec_args){ .field = field }, err);
 
 	h.width = hi > lo ? (hi - lo) / h.n : 0;
@@ -353,14 +353,14 @@ static int field_histogram(struct dgen_db *db, const struct dgen_record_filter *
 }
 
 /* A row of STATS_FIELDS (key, count, min, max, mean) into fields. */
-static void field_row(sqlite3_stmt *st, void *arg)
+static void field_row(struct dgen_stmt *st, void *arg)
 {
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "count", json_object_new_int64(db_col_int(st, 1)));
-	json_object_object_add(o, "min", json_object_new_double(sqlite3_column_double(st, 2)));
-	json_object_object_add(o, "max", json_object_new_double(sqlite3_column_double(st, 3)));
-	json_object_object_add(o, "mean", json_object_new_double(sqlite3_column_double(st, 4)));
+	json_object_object_add(o, "min", json_object_new_double(db_col_double(st, 2)));
+	json_object_object_add(o, "max", json_object_new_double(db_col_double(st, 3)));
+	json_object_object_add(o, "mean", json_object_new_double(db_col_double(st, 4)));
 	json_object_object_add(arg, db_col_text(st, 0), o);
 }
 
@@ -369,7 +369,7 @@ static void field_row(sqlite3_stmt *st, void *arg)
 static int stats_fields(struct dgen_db *db, const struct dgen_record_filter *f,
 			struct json_object *fields, struct dgen_err *err)
 {
-	sqlite3_stmt *st = query_filtered(db, STMT_REC_STATS_FIELDS, f,
+	struct dgen_stmt *st = query_filtered(db, STMT_REC_STATS_FIELDS, f,
 					  &(struct rec_args){ .p4 = DGEN_REC_STATS_FIELDS }, err);
 
 	if (!st || db_each(db, st, field_row, fields, err) < 0)
@@ -427,7 +427,7 @@ int records_bulk_status(struct dgen_db *db, const struct dgen_record_filter *f,
 {
 	char now[DGEN_ISO_LEN];
 	struct rec_args a = { .set_status = records_status_name(status), .now = now };
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	int rc;
 
 	*updated = 0;
@@ -448,7 +448,7 @@ int records_bulk_status(struct dgen_db *db, const struct dgen_record_filter *f,
 static int read_state_col(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 			  int col, struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_REC_STATE, err, "ik", id, dgen_caller_scope(who));
+	struct dgen_stmt *st = db_query(db, STMT_REC_STATE, err, "ik", id, dgen_caller_scope(who));
 	struct json_object *v;
 
 	if (!st || db_step_row(db, st, "Record", "record_id", id, err) < 0)
@@ -479,7 +479,8 @@ static int update_record(struct dgen_db *db, const struct dgen_caller *who, int6
 	int64_t n;
 
 	if (u->state_patch) {
-		if (read_state_col(db, who, id, 1, &state, err) < 0)
+		if (db_lock(db, DB_LOCK_RECORD, id, err) < 0 ||
+		    read_state_col(db, who, id, 1, &state, err) < 0)
 			return -1;
 		json_object_object_foreach(u->state_patch, key, val) {
 			json_object_object_add(state, key, dgen_json_copy(val));
@@ -515,7 +516,7 @@ static int delete_records(struct dgen_db *db, const struct dgen_caller *who, int
 			  int64_t *n, struct dgen_err *err)
 {
 	int64_t scope = dgen_caller_scope(who);
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	int rc;
 
 	if (job_id <= 0)
@@ -546,7 +547,7 @@ int records_delete(struct dgen_db *db, const struct dgen_caller *who, int64_t jo
 }
 
 /* Adds one (status, count) row of the COUNT family to the counts. */
-static void count_row(sqlite3_stmt *st, void *arg)
+static void count_row(struct dgen_stmt *st, void *arg)
 {
 	struct dgen_record_counts *out = arg;
 	enum dgen_record_status s;
@@ -570,7 +571,7 @@ int records_count(struct dgen_db *db, const struct dgen_caller *who,
 {
 	struct rec_args a = { 0 };
 	struct dgen_record_filter g = scoped(who, f);
-	sqlite3_stmt *st = query_filtered(db, pick(STMT_REC_COUNT_JOB, f), &g, &a, err);
+	struct dgen_stmt *st = query_filtered(db, pick(STMT_REC_COUNT_JOB, f), &g, &a, err);
 
 	memset(out, 0, sizeof(*out));
 	if (!st)
@@ -612,7 +613,7 @@ void records_iter_free(struct dgen_records_iter *it)
 
 /* The export line (export_line.h) of a REC_COLS row followed by
  * accumulated_state. */
-static struct json_object *export_line(sqlite3_stmt *st)
+static struct json_object *export_line(struct dgen_stmt *st)
 {
 	struct dgen_export_fields f = {
 		.id = db_col_int(st, 0),
@@ -648,7 +649,7 @@ static int iter_fill(struct dgen_records_iter *it, struct dgen_err *err)
 {
 	struct dgen_db *db = it->db;
 	struct json_object *page;
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	int rc;
 
 	json_object_put(it->page);
@@ -663,7 +664,7 @@ static int iter_fill(struct dgen_records_iter *it, struct dgen_err *err)
 		return -1;
 	}
 	page = json_object_new_array();
-	while ((rc = db_step(db, st, err)) == SQLITE_ROW) {
+	while ((rc = db_step(db, st, err)) == DB_ROW) {
 		it->last_id = db_col_int(st, 0);
 		json_object_array_add(page, export_line(st));
 	}

@@ -40,7 +40,7 @@ static int name_taken(struct dgen_err *err, enum dgen_model_kind kind, const cha
 }
 
 /* Reads a MODEL_COLS row into m; the key is opened only when key is given. */
-static int read_row(sqlite3_stmt *st, const struct dgen_secret_key *key, struct dgen_model *m,
+static int read_row(struct dgen_stmt *st, const struct dgen_secret_key *key, struct dgen_model *m,
 		    struct dgen_err *err)
 {
 	memset(m, 0, sizeof *m);
@@ -57,13 +57,13 @@ static int read_row(sqlite3_stmt *st, const struct dgen_secret_key *key, struct 
 	m->owner_id = db_col_int(st, 15);
 	if (!db_col_is_null(st, 14)) { /* a currency comes with a price */
 		m->has_price = true;
-		m->price_input = sqlite3_column_double(st, 11);
-		m->price_output = sqlite3_column_double(st, 12);
-		m->price_cached = sqlite3_column_double(st, 13);
+		m->price_input = db_col_double(st, 11);
+		m->price_output = db_col_double(st, 12);
+		m->price_cached = db_col_double(st, 13);
 		m->currency = db_col_dup(st, 14);
 	}
 	if (key && !db_col_is_null(st, 4) &&
-	    secret_open(key, sqlite3_column_blob(st, 4), db_col_len(st, 4), &m->api_key, err) != 0) {
+	    secret_open(key, db_col_blob(st, 4), db_col_len(st, 4), &m->api_key, err) != 0) {
 		dgen_err_detail_str(err, "model", m->name);
 		return -1;
 	}
@@ -80,7 +80,7 @@ struct list_acc {
 	int rc;
 };
 
-static void list_row(sqlite3_stmt *st, void *arg)
+static void list_row(struct dgen_stmt *st, void *arg)
 {
 	struct list_acc *a = arg;
 	struct dgen_model m;
@@ -103,7 +103,7 @@ static void list_row(sqlite3_stmt *st, void *arg)
 
 static int list_all(struct dgen_db *db, struct list_acc *a)
 {
-	sqlite3_stmt *st = a->viewer < 0
+	struct dgen_stmt *st = a->viewer < 0
 		? db_query(db, STMT_MODEL_LIST_ALL, a->err, "s", kind_text(a->kind))
 		: db_query(db, STMT_MODEL_LIST, a->err, "sk", kind_text(a->kind), a->viewer);
 
@@ -163,8 +163,8 @@ int saved_models_get_full(struct dgen_db *db, const struct dgen_caller *who,
 			  const struct dgen_secret_key *key, struct dgen_model *out,
 			  struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_MODEL_GET, err, "ssk", kind_text(kind), name,
-				    dgen_caller_scope(who));
+	struct dgen_stmt *st = db_query(db, STMT_MODEL_GET, err, "ssk", kind_text(kind), name,
+				       dgen_caller_scope(who));
 	int rc;
 
 	memset(out, 0, sizeof *out);
@@ -209,7 +209,7 @@ static int fix_defaults(struct dgen_db *db, enum dgen_model_kind kind, int64_t o
 
 static int count(struct dgen_db *db, enum dgen_model_kind kind, int64_t *n, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_MODEL_COUNT, err, "s", kind_text(kind));
+	struct dgen_stmt *st = db_query(db, STMT_MODEL_COUNT, err, "s", kind_text(kind));
 
 	if (!st || db_step_must(db, st, DGEN_EIO, "count answered no row", err) < 0)
 		return -1;
@@ -224,7 +224,7 @@ static int count(struct dgen_db *db, enum dgen_model_kind kind, int64_t *n, stru
 static int check_global_name(struct dgen_db *db, enum dgen_model_kind kind, int64_t owner,
 			     const char *name, struct dgen_err *err)
 {
-	sqlite3_stmt *st;
+	struct dgen_stmt *st;
 	int64_t n;
 
 	if (!owner)
@@ -284,11 +284,26 @@ static int insert(struct dgen_db *db, int64_t owner, enum dgen_model_kind kind,
 	return rc != 0 ? -1 : fix_defaults(db, kind, owner, m, err);
 }
 
+/* The write transaction of the models of a kind: its reads (the default
+ * flag, a global name a member's model may not take, the count of an
+ * empty table) hold until it ends, also where writers do not exclude each
+ * other (PostgreSQL). */
+static int begin_models(struct dgen_db *db, enum dgen_model_kind kind, struct dgen_err *err)
+{
+	if (db_begin(db, err) < 0)
+		return -1;
+	if (db_lock(db, DB_LOCK_MODELS, (int64_t)kind, err) < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
+}
+
 int saved_models_insert(struct dgen_db *db, const struct dgen_caller *who,
 			enum dgen_model_kind kind, const struct dgen_model *m,
 			const struct dgen_secret_key *key, struct dgen_err *err)
 {
-	if (db_begin(db, err) < 0)
+	if (begin_models(db, kind, err) < 0)
 		return -1;
 	return db_end(db, insert(db, writer(who), kind, m, key, err), err);
 }
@@ -330,7 +345,7 @@ int saved_models_update(struct dgen_db *db, const struct dgen_caller *who,
 			enum dgen_model_kind kind, const char *name, const struct dgen_model *m,
 			bool keep_key, const struct dgen_secret_key *key, struct dgen_err *err)
 {
-	if (db_begin(db, err) < 0)
+	if (begin_models(db, kind, err) < 0)
 		return -1;
 	return db_end(db, update(db, writer(who), kind, name, m, keep_key, key, err), err);
 }
@@ -350,7 +365,7 @@ static int delete(struct dgen_db *db, int64_t owner, enum dgen_model_kind kind,
 int saved_models_delete(struct dgen_db *db, const struct dgen_caller *who,
 			enum dgen_model_kind kind, const char *name, struct dgen_err *err)
 {
-	if (db_begin(db, err) < 0)
+	if (begin_models(db, kind, err) < 0)
 		return -1;
 	return db_end(db, delete(db, writer(who), kind, name, err), err);
 }
@@ -367,14 +382,14 @@ struct rekey_acc {
 	size_t *lens;
 };
 
-static void rekey_row(sqlite3_stmt *st, void *arg)
+static void rekey_row(struct dgen_stmt *st, void *arg)
 {
 	struct rekey_acc *a = arg;
 	char *plain = NULL;
 
 	if (a->rc != 0)
 		return;
-	if (secret_open(a->old_key, sqlite3_column_blob(st, 1), db_col_len(st, 1), &plain,
+	if (secret_open(a->old_key, db_col_blob(st, 1), db_col_len(st, 1), &plain,
 			a->err) != 0) {
 		a->rc = -1;
 		return;
@@ -394,7 +409,7 @@ static void rekey_row(sqlite3_stmt *st, void *arg)
  * changes nothing. */
 static int rekey(struct rekey_acc *a)
 {
-	sqlite3_stmt *st = db_query(a->db, STMT_MODEL_KEYS, a->err, "");
+	struct dgen_stmt *st = db_query(a->db, STMT_MODEL_KEYS, a->err, "");
 
 	if (!st || db_each(a->db, st, rekey_row, a, a->err) != 0 || a->rc != 0)
 		return -1;
@@ -439,7 +454,7 @@ int saved_models_bootstrap(struct dgen_db *db, enum dgen_model_kind kind,
 		return -1;
 	if (n > 0)
 		return 0;
-	if (db_begin(db, err) < 0)
+	if (begin_models(db, kind, err) < 0)
 		return -1;
 	if (count(db, kind, &n, err) != 0)
 		rc = -1;

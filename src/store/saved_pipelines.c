@@ -14,10 +14,10 @@ static int changed(int64_t n, int64_t id, struct dgen_err *err)
 }
 
 /* The row of pipeline id from STMT_PIPE_GET, st on it (see db_step_row). */
-static sqlite3_stmt *get_row(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
+static struct dgen_stmt *get_row(struct dgen_db *db, const struct dgen_caller *who, int64_t id,
 			     struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_PIPE_GET, err, "ik", id, dgen_caller_scope(who));
+	struct dgen_stmt *st = db_query(db, STMT_PIPE_GET, err, "ik", id, dgen_caller_scope(who));
 
 	if (!st || db_step_row(db, st, "Pipeline", "pipeline_id", id, err) < 0)
 		return NULL;
@@ -51,7 +51,7 @@ int saved_pipelines_update(struct dgen_db *db, const struct dgen_caller *who, in
 int saved_pipelines_get(struct dgen_db *db, const struct dgen_caller *who, int64_t id, struct json_object **out,
 		  struct dgen_err *err)
 {
-	sqlite3_stmt *st = get_row(db, who, id, err);
+	struct dgen_stmt *st = get_row(db, who, id, err);
 	struct json_object *o;
 
 	if (!st)
@@ -71,7 +71,7 @@ int saved_pipelines_get(struct dgen_db *db, const struct dgen_caller *who, int64
 int saved_pipelines_get_definition(struct dgen_db *db, const struct dgen_caller *who, int64_t id, char **name,
 			     char **definition, struct dgen_err *err)
 {
-	sqlite3_stmt *st = get_row(db, who, id, err);
+	struct dgen_stmt *st = get_row(db, who, id, err);
 
 	if (!st)
 		return -1;
@@ -84,7 +84,7 @@ int saved_pipelines_get_definition(struct dgen_db *db, const struct dgen_caller 
 }
 
 /* A pipeline of the list (STMT_PIPE_LIST columns: no validation_config). */
-static struct json_object *list_row_json(sqlite3_stmt *st)
+static struct json_object *list_row_json(struct dgen_stmt *st)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -98,7 +98,7 @@ static struct json_object *list_row_json(sqlite3_stmt *st)
 
 int saved_pipelines_list(struct dgen_db *db, const struct dgen_caller *who, struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_PIPE_LIST, err, "k", dgen_caller_scope(who));
+	struct dgen_stmt *st = db_query(db, STMT_PIPE_LIST, err, "k", dgen_caller_scope(who));
 
 	if (!st)
 		return -1;
@@ -108,7 +108,7 @@ int saved_pipelines_list(struct dgen_db *db, const struct dgen_caller *who, stru
 /* Reads the count that STMT_PIPE_COUNT answers into *total. */
 static int count_all(struct dgen_db *db, const struct dgen_caller *who, int64_t *total, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_PIPE_COUNT, err, "k", dgen_caller_scope(who));
+	struct dgen_stmt *st = db_query(db, STMT_PIPE_COUNT, err, "k", dgen_caller_scope(who));
 
 	if (!st || db_step_must(db, st, DGEN_EIO, "count answered no row", err) < 0)
 		return -1;
@@ -120,7 +120,7 @@ static int count_all(struct dgen_db *db, const struct dgen_caller *who, int64_t 
 int saved_pipelines_page(struct dgen_db *db, const struct dgen_caller *who, int64_t limit, int64_t offset, int64_t *total,
 			 struct json_object **out, struct dgen_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	struct dgen_stmt *st = NULL;
 
 	*out = NULL;
 	if (db_begin_read(db, err) < 0)
@@ -149,7 +149,7 @@ int saved_pipelines_set_validation_config(struct dgen_db *db, const struct dgen_
 
 int saved_pipelines_exists(struct dgen_db *db, const struct dgen_caller *who, int64_t id, bool *exists, struct dgen_err *err)
 {
-	sqlite3_stmt *st = db_query(db, STMT_PIPE_EXISTS, err, "ik", id, dgen_caller_scope(who));
+	struct dgen_stmt *st = db_query(db, STMT_PIPE_EXISTS, err, "ik", id, dgen_caller_scope(who));
 	int rc;
 
 	if (!st || (rc = db_step_one(db, st, err)) < 0)

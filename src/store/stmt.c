@@ -10,6 +10,7 @@
  * filter the index drives).
  */
 #include "stmt.h"
+#include "stmt_sql.h"
 
 /* Columns of the job JSON (jobs.c reads them in this order). */
 #define JOB_COLS \
@@ -22,11 +23,6 @@
 #define REC_COLS \
 	"id, output, metadata, status, trace, trace_id, job_id, pipeline_id, " \
 	"created_at, updated_at, reviewed_by, reviewed_at, usage"
-
-/* Counters of struct dgen_job_counters, in its order. */
-#define COUNTER_COLS \
-	"total_seeds, current_seed, records_generated, records_failed, " \
-	"input_tokens, output_tokens, cached_tokens"
 
 /* Record filters: ?1 job_id, ?2 pipeline_id, ?3 status (NULL = any). The
  * variants name the indexed column without the IS NULL escape so sqlite
@@ -260,20 +256,7 @@ const char *const db_sql[STMT__COUNT] = {
 		"WHERE j.id = ?1 AND NOT EXISTS "
 		"(SELECT 1 FROM records r WHERE r.job_id = ?1 AND r.unit = ?2) "
 		"ON CONFLICT (job_id, unit) DO NOTHING",
-	[STMT_Q_COUNT_UNIT] =
-		"UPDATE jobs SET current_seed = current_seed + 1, attempts = 1, "
-		"records_generated = records_generated + ?2, "
-		"records_failed = records_failed + ?3, "
-		"input_tokens = input_tokens + ?4, output_tokens = output_tokens + ?5, "
-		"cached_tokens = cached_tokens + ?6, "
-		/* cost_add() in SQL: every right side reads the row before */
-		"cost_state = CASE WHEN ?9 = 0 THEN cost_state WHEN cost_state = 0 THEN ?9 "
-		"WHEN cost_state = 2 OR ?9 = 2 OR cost_currency <> ?11 THEN 2 ELSE 1 END, "
-		"cost_amount = cost_amount + ?10, "
-		"cost_currency = CASE WHEN cost_state = 0 THEN ?11 ELSE cost_currency END, "
-		"current_block = coalesce(?7, current_block), "
-		"current_step = CASE WHEN ?7 IS NULL THEN current_step ELSE ?8 END "
-		"WHERE id = ?1 RETURNING " COUNTER_COLS,
+	[STMT_Q_COUNT_UNIT] = Q_COUNT_UNIT("?8"),
 	[STMT_Q_SET_TOTAL] = "UPDATE jobs SET total_seeds = ?2 WHERE id = ?1",
 	[STMT_Q_PROGRESS] =
 		"UPDATE jobs SET current_block = ?2, current_step = ?3 WHERE id = ?1",
@@ -401,12 +384,15 @@ const char *const db_sql[STMT__COUNT] = {
 	[STMT_SESSION_PRUNE] = "DELETE FROM sessions WHERE created_ms < ?1",
 	[STMT_LOGIN_FAIL_GET] = "SELECT failures, since_ms FROM login_failures WHERE key = ?1",
 	/* ?2 now, ?3 the start of the current window: an older budget
-	 * starts over. */
+	 * starts over. The stored row's columns are named by the table
+	 * (PostgreSQL finds a bare name ambiguous beside excluded's). */
 	[STMT_LOGIN_FAIL_ADD] =
 		"INSERT INTO login_failures (key, failures, since_ms) VALUES (?1, 1, ?2) "
 		"ON CONFLICT (key) DO UPDATE SET "
-		"failures = CASE WHEN since_ms < ?3 THEN 1 ELSE failures + 1 END, "
-		"since_ms = CASE WHEN since_ms < ?3 THEN ?2 ELSE since_ms END",
+		"failures = CASE WHEN login_failures.since_ms < ?3 THEN 1 "
+		"ELSE login_failures.failures + 1 END, "
+		"since_ms = CASE WHEN login_failures.since_ms < ?3 THEN ?2 "
+		"ELSE login_failures.since_ms END",
 	[STMT_LOGIN_FAIL_CLEAR] = "DELETE FROM login_failures WHERE key = ?1",
 	[STMT_QUOTA_ACTIVE_JOBS] =
 		"SELECT count(*) FROM jobs WHERE owner_id = ?1 AND status IN ('queued','running')",
@@ -431,8 +417,8 @@ const char *const db_sql[STMT__COUNT] = {
 	 * api_key keeps the stored one); ?20 the owner */
 	[STMT_MODEL_UPDATE] =
 		"UPDATE models SET name = ?3, provider = ?4, endpoint = ?5, model_name = ?6, "
-		"api_key = CASE WHEN ?18 THEN ?7 ELSE api_key END, "
-		"api_key_last4 = CASE WHEN ?18 THEN ?8 ELSE api_key_last4 END, "
+		"api_key = CASE WHEN ?18 <> 0 THEN ?7 ELSE api_key END, "
+		"api_key_last4 = CASE WHEN ?18 <> 0 THEN ?8 ELSE api_key_last4 END, "
 		"is_default = ?9, dimensions = ?10, max_in_flight = ?11, "
 		"requests_per_minute = ?12, tokens_per_minute = ?13, price_input = ?14, "
 		"price_output = ?15, price_cached = ?16, currency = ?17, updated_at = ?19 "
@@ -443,13 +429,13 @@ const char *const db_sql[STMT__COUNT] = {
 	/* the default rules hold among the global models only: every global
 	 * model of the kind but ?2 loses the flag */
 	[STMT_MODEL_CLEAR_DEFAULT] =
-		"UPDATE models SET is_default = 0 WHERE kind = ?1 AND name <> ?2 AND is_default "
+		"UPDATE models SET is_default = 0 WHERE kind = ?1 AND name <> ?2 AND is_default <> 0 "
 		"AND owner_id IS NULL",
 	/* a kind with global models and no default: the oldest becomes it */
 	[STMT_MODEL_FIX_DEFAULT] =
 		"UPDATE models SET is_default = 1 WHERE id = (SELECT min(id) FROM models "
 		"WHERE kind = ?1 AND owner_id IS NULL) AND NOT EXISTS (SELECT 1 FROM models "
-		"WHERE kind = ?1 AND owner_id IS NULL AND is_default)",
+		"WHERE kind = ?1 AND owner_id IS NULL AND is_default <> 0)",
 	/* rekey: every sealed key, then one re-sealed by id */
 	[STMT_MODEL_KEYS] = "SELECT id, api_key FROM models WHERE api_key IS NOT NULL ORDER BY id",
 	[STMT_MODEL_SET_KEY] = "UPDATE models SET api_key = ?2 WHERE id = ?1",

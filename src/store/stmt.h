@@ -13,8 +13,10 @@
  * below do on every path but "on a row". Strings from db_col_dup() are
  * malloc'd; JSON from db_col_json() and db_rows_json() is a new reference.
  *
- * Nothing here is sqlite-only in spirit: a second backend keeps these
- * names and the statement ids, and answers with its own handle type.
+ * Nothing here names an engine: a statement is a struct dgen_stmt, which
+ * db.c hands to the connection's backend (backend.h: sqlite or
+ * PostgreSQL), and each id has one SQL text per engine (db_sql[] where it
+ * serves both, db_sql_pg[] where PostgreSQL needs its own).
  */
 #ifndef DGEN_STORE_STMT_H
 #define DGEN_STORE_STMT_H
@@ -22,7 +24,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
 #include <json-c/json.h>
 
 #include "dgen/clock.h"
@@ -167,11 +168,18 @@ enum db_stmt_id {
 /* The SQL text of each statement (stmt.c). */
 extern const char *const db_sql[STMT__COUNT];
 
+/* A statement handle (backend.h); belongs to its connection. */
+struct dgen_stmt;
+
+/* What db_step() answers besides -1. */
+#define DB_ROW 1
+#define DB_DONE 0
+
 /* The cached, reset statement id of db, bindings cleared; NULL with err
  * set when it cannot be prepared or db is used from a forked child. */
-sqlite3_stmt *db_stmt(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err);
+struct dgen_stmt *db_stmt(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err);
 /* Resets st after use (NULL is fine). */
-void db_reset(sqlite3_stmt *st);
+void db_reset(struct dgen_stmt *st);
 
 /*
  * Typed binds. types holds one letter per parameter, bound to ?1, ?2, ...
@@ -191,7 +199,7 @@ void db_reset(sqlite3_stmt *st);
  */
 /* The statement id, reset and bound, ready for db_step(); NULL with err
  * set when it cannot be prepared. */
-sqlite3_stmt *db_query(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err,
+struct dgen_stmt *db_query(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err,
 		       const char *types, ...);
 /* Binds and runs a statement whose rows (if any) nobody reads, inside the
  * caller's transaction: the rows it changed, or -1 with err set. */
@@ -206,19 +214,19 @@ int64_t db_write(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err,
 int db_insert(struct dgen_db *db, enum db_stmt_id id, int64_t *row_id, struct dgen_err *err,
 	      const char *types, ...);
 
-/* Steps st: SQLITE_ROW or SQLITE_DONE, or -1 with err set: a lock held past
+/* Steps st: DB_ROW or DB_DONE, or -1 with err set: a lock held past
  * the busy timeout is DGEN_EBUSY, a missing foreign row DGEN_ENOTFOUND,
  * another constraint DGEN_ECONFLICT, anything else DGEN_EIO. On -1 the
  * statement is reset. */
-int db_step(struct dgen_db *db, sqlite3_stmt *st, struct dgen_err *err);
+int db_step(struct dgen_db *db, struct dgen_stmt *st, struct dgen_err *err);
 /* Steps st for at most one row: 1 with st on the row (read it, then
  * db_reset), 0 when there is none, -1 with err set; on 0 and -1 st is
  * reset already. */
-int db_step_one(struct dgen_db *db, sqlite3_stmt *st, struct dgen_err *err);
+int db_step_one(struct dgen_db *db, struct dgen_stmt *st, struct dgen_err *err);
 /* Steps st for the one row it must answer: 0 with st on the row (read it,
  * then db_reset), -1 with err set otherwise (no row: code and msg; st is
  * reset). */
-int db_step_must(struct dgen_db *db, sqlite3_stmt *st, enum dgen_errcode code,
+int db_step_must(struct dgen_db *db, struct dgen_stmt *st, enum dgen_errcode code,
 		 const char *msg, struct dgen_err *err);
 /* Sets err to DGEN_ENOTFOUND "<what> <id> not found" with detail
  * {key: id}; returns -1. */
@@ -226,7 +234,7 @@ int db_not_found(struct dgen_err *err, const char *what, const char *key, int64_
 /* Steps st, which selects the one row of the <what> with this id: 0 with
  * st on the row (read it, then db_reset), -1 with err set otherwise (no
  * row: db_not_found; st is reset). */
-int db_step_row(struct dgen_db *db, sqlite3_stmt *st, const char *what, const char *key,
+int db_step_row(struct dgen_db *db, struct dgen_stmt *st, const char *what, const char *key,
 		int64_t id, struct dgen_err *err);
 /* For a write that must hit the one row of the <what> with this id:
  * changes is db_run()'s answer; 0 when it is 1 or more, -1 otherwise
@@ -234,43 +242,76 @@ int db_step_row(struct dgen_db *db, sqlite3_stmt *st, const char *what, const ch
 int db_changed_row(int64_t changes, const char *what, const char *key, int64_t id,
 		   struct dgen_err *err);
 /* Steps st to the end, calling row(st, arg) on each row; st is reset. */
-int db_each(struct dgen_db *db, sqlite3_stmt *st, void (*row)(sqlite3_stmt *st, void *arg),
+int db_each(struct dgen_db *db, struct dgen_stmt *st, void (*row)(struct dgen_stmt *st, void *arg),
 	    void *arg, struct dgen_err *err);
 /* Steps st to the end, turning each row into a JSON value with row():
  * *out receives the array (new reference). st is reset. */
-int db_rows_json(struct dgen_db *db, sqlite3_stmt *st,
-		 struct json_object *(*row)(sqlite3_stmt *st), struct json_object **out,
+int db_rows_json(struct dgen_db *db, struct dgen_stmt *st,
+		 struct json_object *(*row)(struct dgen_stmt *st), struct json_object **out,
 		 struct dgen_err *err);
 /* Steps st to the end and resets it; *changes (may be NULL) receives the
  * rows changed. */
-int db_exec(struct dgen_db *db, sqlite3_stmt *st, int64_t *changes, struct dgen_err *err);
+int db_exec(struct dgen_db *db, struct dgen_stmt *st, int64_t *changes, struct dgen_err *err);
 /* Ends the transaction the caller began: commits when rc is 0, else
  * rolls back. Returns 0, or -1 (rc was -1, or the commit failed). */
 int db_end(struct dgen_db *db, int rc, struct dgen_err *err);
 
 /* Column readers. */
-int64_t db_col_int(sqlite3_stmt *st, int col);
-bool db_col_is_null(sqlite3_stmt *st, int col);
+int64_t db_col_int(struct dgen_stmt *st, int col);
+double db_col_double(struct dgen_stmt *st, int col);
+/* Borrowed bytes of a blob column (NULL for SQL NULL; db_col_len). */
+const void *db_col_blob(struct dgen_stmt *st, int col);
+bool db_col_is_null(struct dgen_stmt *st, int col);
+/* True for text that is not a whole number, in a column that holds
+ * either (sqlite keeps each value's type; PostgreSQL's column is text). */
+bool db_col_is_text(struct dgen_stmt *st, int col);
 /* Borrowed text ("" never NULL for NOT NULL columns; NULL for SQL NULL). */
-const char *db_col_text(sqlite3_stmt *st, int col);
+const char *db_col_text(struct dgen_stmt *st, int col);
 /* malloc'd copy or NULL for SQL NULL. */
-char *db_col_dup(sqlite3_stmt *st, int col);
+char *db_col_dup(struct dgen_stmt *st, int col);
 /* Parsed JSON (new reference); SQL NULL or text that is not JSON gives
  * NULL (JSON null). Stored JSON was validated before it was stored. */
-struct json_object *db_col_json(sqlite3_stmt *st, int col);
+struct json_object *db_col_json(struct dgen_stmt *st, int col);
 /* Adds column col to obj under key: text or null. */
-void db_add_text(struct json_object *obj, const char *key, sqlite3_stmt *st, int col);
+void db_add_text(struct json_object *obj, const char *key, struct dgen_stmt *st, int col);
 /* Adds column col as an integer, or null when SQL NULL. */
-void db_add_int(struct json_object *obj, const char *key, sqlite3_stmt *st, int col);
+void db_add_int(struct json_object *obj, const char *key, struct dgen_stmt *st, int col);
 
 /* Opens the database at path with dgen's pragmas, without touching the
  * schema (db_open() = db_connect() + migrate_run(); see open.c). */
 int db_connect(struct dgen_db **out, const char *path, int busy_timeout_ms,
 	       struct dgen_err *err);
-/* A one-off multi-statement exec (the schema steps of migrate.c). */
+/* A one-off multi-statement exec, no parameters, no rows. */
 int db_exec_script(struct dgen_db *db, const char *sql, struct dgen_err *err);
+/* Runs schema step i (0-based) of migrate.c, whose text is written for
+ * sqlite; the connection's engine runs its own spelling of it. */
+int db_exec_step(struct dgen_db *db, int i, const char *sql, struct dgen_err *err);
+/* Inside migrate's write transaction: no other process migrates until it
+ * ends (sqlite's BEGIN IMMEDIATE is that lock already). */
+int db_lock_schema(struct dgen_db *db, struct dgen_err *err);
+/* What db_lock() serializes; one kind per store module that needs it. */
+enum db_lock_kind {
+	DB_LOCK_NEARDUP = 1,             /* the near-duplicate checks of a job */
+	DB_LOCK_MODELS,                  /* the models of a kind (defaults, names) */
+	DB_LOCK_JOB_KEY,                 /* an idempotency key (a hash of it) */
+	DB_LOCK_RECORD,                  /* a record's state patch (read, modify, write) */
+};
+/* Inside a write transaction: waits until no other transaction holds the
+ * lock (kind, id), and holds it until this one ends. A store module takes
+ * it where its reads and writes must see every earlier transaction's
+ * (sqlite's BEGIN IMMEDIATE serializes all writers already: a no-op
+ * there; PostgreSQL takes an advisory transaction lock). */
+int db_lock(struct dgen_db *db, enum db_lock_kind kind, int64_t id, struct dgen_err *err);
+/* Outside a transaction: waits up to timeout_ms for the notification a
+ * job that becomes queued sends (PostgreSQL: LISTEN dgen_jobs, then the
+ * connection's socket); sqlite has none and sleeps the whole time. True
+ * when a notification came. A failure (the server gone) is left for the
+ * next statement to report, after the time passed. */
+bool db_wait_jobs(struct dgen_db *db, int timeout_ms);
+/* Writes the schema version (inside the same transaction). */
+int db_set_schema_version(struct dgen_db *db, int version, struct dgen_err *err);
 /* Column bytes of a text or blob column. */
-size_t db_col_len(sqlite3_stmt *st, int col);
+size_t db_col_len(struct dgen_stmt *st, int col);
 /* ISO 8601 now, for created_at/updated_at binds. */
 void db_now(char out[DGEN_ISO_LEN]);
 

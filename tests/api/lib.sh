@@ -10,6 +10,7 @@ export top_builddir top_srcdir
 
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/port.sh"
+. "$top_srcdir/tests/lib/store.sh"
 
 # NGINX: the nginx binary (on PATH, else Debian's /usr/sbin/nginx); the
 # suite is skipped without one.
@@ -25,6 +26,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/dgen-api-test.XXXXXX")
 CLEANUP_HOOKS=""
 cleanup() {
 	for h in $CLEANUP_HOOKS; do "$h" || :; done
+	store_stop
 	rm -rf "$T"
 }
 trap cleanup EXIT

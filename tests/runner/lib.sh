@@ -1,6 +1,7 @@
 # lib.sh - shared pieces of the runner tests (sourced, POSIX sh + jq).
 # Each test gets a temp dir, a mock LLM on a free port, and helpers to
-# start/kill runners and wait for job states. Output is TAP.
+# start/kill runners and wait for job states. Output is TAP. The store is
+# tests/lib/store.sh's (sqlite, or PostgreSQL with DGEN_TEST_STORE=pg).
 
 : "${top_builddir:?run through make check}"
 : "${top_srcdir:?run through make check}"
@@ -10,11 +11,13 @@ mock_pid=
 runner_pids=
 
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/store.sh"
 finish() { done_testing; }
 
 cleanup() {
 	for p in $runner_pids $mock_pid; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	store_stop
 	if [ "$tap_failed" -ne 0 ] && [ -f "$T/runner.log" ]; then
 		diag "runner log tail:"; tail -20 "$T/runner.log" | sed 's/^/# /'
 	fi
@@ -32,7 +35,7 @@ start_mock() {
 	export LLM_ENDPOINT="http://127.0.0.1:$mock_port/v1/chat/completions"
 	export LLM_PROVIDER=openai LLM_MODEL=mock-model LLM_API_KEY=
 	export LLM_TIMEOUT=20 LLM_MAX_RETRIES=4
-	export DATABASE_PATH="$T/dgen.db"
+	store_init "$T" # DATABASE_PATH, or DATABASE_URL with DGEN_TEST_STORE=pg
 	export DGEN_LEASE_SECONDS=2 DGEN_RUNNER_POLL_MS=50 DGEN_RUNNER_GRACE_SECONDS=5
 	export DGEN_RUNNER_CONCURRENCY=${DGEN_RUNNER_CONCURRENCY:-16}
 }
@@ -52,7 +55,11 @@ start_runner() { # start_runner [args]: appends to $runner_pids, sets $runner_pi
 	runner_pids="$runner_pids $runner_pid"
 }
 
-qtool() { "$B/tests/runner/qtool" "$@"; }
+qtool() { # qtool CMD DB ARGS...: DB is $DATABASE_PATH, or the store's URL
+	local cmd=$1 db=$2
+	shift 2
+	"$B/tests/runner/qtool" "$cmd" "$(store_target "$db")" "$@"
+}
 job_field() { qtool job "$DATABASE_PATH" "$1" | jq -r ".$2"; }
 
 # wait_status [-t SECONDS] JOB STATUS...: 0 when the job reaches one of
@@ -70,8 +77,6 @@ wait_status() {
 	diag "job $job is '$st', wanted: $*"
 	return 1
 }
-
-sql() { sqlite3 -cmd '.timeout 5000' "$DATABASE_PATH" "$1"; }
 
 # A one-block TextGenerator pipeline and a seed file of $1 seeds x $2 reps.
 write_pipeline() { # write_pipeline FILE [constraints JSON]
