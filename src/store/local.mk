@@ -48,7 +48,7 @@ TESTS += tests/store_pg.sh tests/store_pg_version.sh
 EXTRA_DIST += tests/store_pg.sh tests/store_pg_version.sh tests/lib/pg.sh
 # The runner and API suites again on PostgreSQL, each in a database of its
 # own (tests/lib/store.sh); only with DGEN_TEST_PG_SUITES=1 (dgenctl test).
-TESTS += tests/runner_pg.sh tests/api_pg.sh
-EXTRA_DIST += tests/runner_pg.sh tests/api_pg.sh tests/lib/store.sh tests/lib/suites_pg.sh \
+TESTS += tests/runner_pg.sh tests/api_pg.sh tests/multihost.sh
+EXTRA_DIST += tests/runner_pg.sh tests/api_pg.sh tests/multihost.sh tests/lib/store.sh tests/lib/suites_pg.sh \
 	tests/runner_outage.sh
 CLEANFILES += tests/*.pg.log
