@@ -280,7 +280,9 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
 	[ "$st" = completed ] || [ "$st" = failed ] && break
 	sleep 0.2
 done
-h4=$(sql "select r.hostname from runners r order by last_seen desc limit 1")
+if [ "$st" != completed ]; then
+	diag "sessions:" "$(sql "select client_addr, state, wait_event_type, wait_event, left(query, 60) from pg_stat_activity where datname='dgen'")"
+fi
 check "the job completes ($st, $(( $(date +%s) - t0 )) s)" test "$st" = completed
 
 calls=$(( $(mock_llm_calls) - calls0 ))

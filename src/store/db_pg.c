@@ -301,13 +301,19 @@ static void pg_notice(void *arg, const char *msg)
  */
 static int pg_session(struct dgen_db *db, struct dgen_err *err)
 {
-	char sql[256];
+	char sql[384];
 	PGresult *res;
 	bool have;
 
+	/* The server's side of pg_conn_keys: a client cut off inside a
+	 * transaction (a partition, a host gone) would keep its row locks (a
+	 * job's lease) for the kernel's two hours (keepalives) or quarter of
+	 * an hour (an answer never acknowledged); this ends it within ~20 s. */
 	snprintf(sql, sizeof(sql),
 		 "SET lock_timeout = %d; SET synchronous_commit = %s; SET TIME ZONE 'UTC';"
-		 "SET client_min_messages = warning",
+		 "SET client_min_messages = warning; SET tcp_keepalives_idle = 10;"
+		 "SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 2;"
+		 "SET tcp_user_timeout = 10000",
 		 db->busy_timeout_ms, PGC(db)->sync_off ? "off" : "on");
 	if (pg_exec(db, sql, err) < 0)
 		return -1;
@@ -334,10 +340,24 @@ static int pg_session(struct dgen_db *db, struct dgen_err *err)
 	return 0;
 }
 
+/*
+ * A server behind a network that went silent (a cable, a partition) would
+ * hold a statement for the kernel's TCP retry time, a quarter of an hour:
+ * the runner frozen in a lease renewal. These defaults make such a
+ * connection fail within seconds, as a dead server does (unavailable: the
+ * storage pause). They come before the URL, so its own settings win;
+ * libpq ignores them on a unix socket.
+ */
+static const char *const pg_conn_keys[] = {
+	"connect_timeout", "tcp_user_timeout", "keepalives_idle", "keepalives_interval",
+	"keepalives_count", "dbname", NULL
+};
+
 /* Opens the connection of db (again, after a loss) and checks the server. */
 static int pg_open(struct dgen_db *db, struct dgen_err *err)
 {
 	struct pg_conn *c = PGC(db);
+	const char *vals[] = { "10", "10000", "10", "5", "2", c->url, NULL };
 	char msg[DGEN_ERR_MSG_MAX];
 	int v;
 
@@ -345,7 +365,7 @@ static int pg_open(struct dgen_db *db, struct dgen_err *err)
 		PQfinish(c->conn);
 	c->listening = false;
 	c->gen++;
-	c->conn = PQconnectdb(c->url);
+	c->conn = PQconnectdbParams(pg_conn_keys, vals, 1);
 	if (!c->conn)
 		return pg_unavailable(db, "out of memory", err);
 	if (PQstatus(c->conn) != CONNECTION_OK) {
