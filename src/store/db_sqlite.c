@@ -5,7 +5,6 @@
  * of db.h. The embedded default store.
  */
 #include <libgen.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,25 +308,6 @@ static int lite_set_wal_limit(struct dgen_db *db, int64_t bytes, struct dgen_err
 }
 
 /*
- * A statement that may fail halfway inside a transaction (an INSERT ...
- * SELECT with foreign keys, say) keeps the pages it changes in a
- * statement journal, in memory up to sqlite's 64 KiB and in a temporary
- * file past that; once spilled, every later statement of the transaction
- * writes there with two system calls a page. A group commit of the runner
- * (hundreds of records in one transaction) spilled at once. 4 MiB keeps
- * any ordinary statement in memory; only bulk ones spill. Process-wide:
- * set once, before the first connection initialises sqlite.
- */
-#define STMT_JOURNAL_MEMORY (4 << 20)
-static pthread_once_t sqlite_setup_once = PTHREAD_ONCE_INIT;
-
-static void sqlite_setup(void)
-{
-	/* SQLITE_MISUSE when the process started sqlite already: keep its. */
-	(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_MEMORY);
-}
-
-/*
  * Opens the database and sets the connection up the same way in every
  * process:
  *  - busy_timeout first, so the pragmas below already wait for locks;
@@ -349,7 +329,6 @@ static int lite_connect(struct dgen_db *db, const char *path, struct dgen_err *e
 	char sql[64];
 	int rc;
 
-	pthread_once(&sqlite_setup_once, sqlite_setup);
 	rc = sqlite3_open_v2(path, &h,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	db->impl = h;
