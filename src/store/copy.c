@@ -117,6 +117,15 @@ static void copy_col_list(struct dgen_buf *b, const struct copy_table *t)
 	}
 }
 
+/* "SELECT <every column> FROM <t>" */
+static void copy_select(struct dgen_buf *b, const struct copy_table *t)
+{
+	dgen_buf_puts(b, "SELECT ");
+	copy_col_list(b, t);
+	dgen_buf_puts(b, " FROM ");
+	copy_ident(b, t->name);
+}
+
 static void copy_schema_free(struct copy_schema *s)
 {
 	int i, j;
@@ -270,10 +279,7 @@ static int copy_rows(struct dgen_db *src, struct dgen_db *dst, struct copy_table
 	struct dgen_stmt *from = NULL, *to = NULL;
 	int rc = -1, r, i;
 
-	dgen_buf_puts(&sql, "SELECT ");
-	copy_col_list(&sql, t);
-	dgen_buf_puts(&sql, " FROM ");
-	copy_ident(&sql, t->name);
+	copy_select(&sql, t);
 	dgen_buf_puts(&sql, " ORDER BY rowid");
 	from = copy_prepare(src, dgen_buf_str(&sql), err);
 	if (!from)
@@ -383,19 +389,13 @@ static int copy_verify(struct dgen_db *src, struct dgen_db *dst, const struct co
 	bool all = t->nkey == 0;
 
 	*checked = 0;
-	dgen_buf_puts(&sql, "SELECT ");
-	copy_col_list(&sql, t);
-	dgen_buf_puts(&sql, " FROM ");
-	copy_ident(&sql, t->name);
+	copy_select(&sql, t);
 	dgen_buf_printf(&sql, " ORDER BY random() LIMIT %d", COPY_SAMPLE_ROWS);
 	a = copy_prepare(src, dgen_buf_str(&sql), err);
 	if (!a)
 		goto out;
 	dgen_buf_reset(&sql);
-	dgen_buf_puts(&sql, "SELECT ");
-	copy_col_list(&sql, t);
-	dgen_buf_puts(&sql, " FROM ");
-	copy_ident(&sql, t->name);
+	copy_select(&sql, t);
 	for (i = 0, p = 0; i < t->ncols; i++) {
 		if (!all && !t->key[i])
 			continue;
