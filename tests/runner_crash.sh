@@ -10,7 +10,8 @@
 # Then blame: a unit whose block aborts the runner every time ends as one
 # failure after DGEN_MAX_ATTEMPTS deaths, and the job completes.
 # DGEN_CRASH_CONCURRENCY, DGEN_CRASH_SEEDS and DGEN_CRASH_REPS (default 8,
-# 100, 5) change the units in flight and the job's size (runner_crash_wide.sh).
+# 100, 5) change the units in flight and the job's size; DGEN_CRASH_KILLS
+# (20) the kills (e.g. 1024, 100, 200, 10 for the runner at 1 024 in flight).
 . "$top_srcdir/tests/runner/lib.sh"
 
 KILLS=${DGEN_CRASH_KILLS:-20}

@@ -10,7 +10,7 @@ check_PROGRAMS += tests/runner/qtool
 tests_runner_qtool_LDADD = $(TEST_LIBS)
 RUNNER_TESTS = tests/runner_basic.sh tests/runner_signals.sh tests/runner_limits.sh \
 	tests/runner_crash.sh tests/runner_storage.sh tests/runner_fairshare.sh \
-	tests/runner_memory.sh tests/runner_ratelimit.sh tests/runner_crash_wide.sh
+	tests/runner_memory.sh tests/runner_ratelimit.sh
 TESTS += $(RUNNER_TESTS)
 EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.sh tests/fixtures/plugin_abort.c
 
