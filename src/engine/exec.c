@@ -363,6 +363,32 @@ static struct dgen_llm_handle *lookup_llm(const struct dgen_block_ctx *ctx, cons
 	return ctx->llm;
 }
 
+/* The client of embedding model i of g, made (with its price and its
+ * rate budget) on first use; with x->lock held. NULL with err set when
+ * the model's settings are refused. */
+static struct dgen_embed_client *embed_client_of(struct dgen_exec *x, struct models_gen *g,
+						 size_t i, struct dgen_err *err)
+{
+	struct dgen_config cfg;
+	struct dgen_price price;
+	struct dgen_err e = DGEN_ERR_INIT;
+
+	if (g->ec[i])
+		return g->ec[i];
+	modelcfg_config(x->cfg, &g->emb.v[i], DGEN_MODEL_EMBEDDING, &cfg);
+	if (embed_client_new(&cfg, &g->ec[i], &e) != 0) {
+		g->ec[i] = NULL;
+		dgen_err_set(err, DGEN_EBLOCK, "embedding model '%s': %s", g->emb.v[i].name, e.msg);
+		dgen_err_clear(&e);
+		return NULL;
+	}
+	model_price(&g->emb.v[i], &price);
+	embed_client_set_price(g->ec[i], &price);
+	/* the model's budget outlives this set of clients */
+	embed_client_set_budget(g->ec[i], modelcfg_budget(&g->emb.v[i]));
+	return g->ec[i];
+}
+
 /* Embeddings clients serve every thread; each is made on first use,
  * under the lock. Without named models a bad EMBEDDING_* setting is told
  * to every block that asks. */
@@ -373,7 +399,6 @@ static struct dgen_embed_client *lookup_embedder(const struct dgen_block_ctx *ct
 	struct dgen_exec *x = ctx->models_arg;
 	struct dgen_embed_client *c = NULL;
 	struct dgen_err e = DGEN_ERR_INIT;
-	struct dgen_config cfg;
 	size_t i = 0;
 
 	*model_id = name;
@@ -383,19 +408,7 @@ static struct dgen_embed_client *lookup_embedder(const struct dgen_block_ctx *ct
 
 		*model_id = NULL;
 		if (named(&g->emb, ctx->owner_id, name, DGEN_MODEL_EMBEDDING, &i, err)) {
-			modelcfg_config(x->cfg, &g->emb.v[i], DGEN_MODEL_EMBEDDING, &cfg);
-			if (!g->ec[i] && embed_client_new(&cfg, &g->ec[i], &e) != 0) {
-				g->ec[i] = NULL;
-				dgen_err_set(err, DGEN_EBLOCK, "embedding model '%s': %s",
-					     g->emb.v[i].name, e.msg);
-			} else {
-				struct dgen_price price;
-
-				model_price(&g->emb.v[i], &price);
-				embed_client_set_price(g->ec[i], &price);
-				embed_client_set_budget(g->ec[i], modelcfg_budget(&g->emb.v[i]));
-			}
-			c = g->ec[i];
+			c = embed_client_of(x, g, i, err);
 		}
 	} else {
 		if (!x->embed && !x->embed_err[0] && embed_client_new(x->cfg, &x->embed, &e) != 0)
