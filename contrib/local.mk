@@ -90,5 +90,5 @@ dist-dgen-ui:
 .PHONY: install-dgen-ui uninstall-dgen-ui dist-dgen-ui
 
 # The local stack and the installation, end to end.
-TESTS += tests/stack.sh tests/install.sh tests/harden_stack.sh
-EXTRA_DIST += tests/stack.sh tests/install.sh tests/harden_stack.sh
+TESTS += tests/stack.sh tests/install.sh tests/harden_stack.sh tests/stack_pg.sh
+EXTRA_DIST += tests/stack.sh tests/install.sh tests/harden_stack.sh tests/stack_pg.sh

@@ -615,4 +615,14 @@ expect 500 "a bad configuration is a 500 with a JSON error"
 check "error shape on a configuration error" error_shape
 check "and the program exits 1" test "$CGI_RC" = 1
 
+# one statement over 10 000 rows: its journal outgrows memory and must
+# spill to a temporary file, not fail as if the disk were full
+multipart "$T/mp" "$P1" "$T/seeds.json" seeds.json
+cgi POST /api/generate "$MP_TYPE" "$T/mp"
+J3=$(jqv .job_id)
+"$FAKE" "$DB" scored "$J3" 10000
+json POST /api/records/bulk '{"filter":{"job_id":'"$J3"',"status":"pending"},"set":{"status":"accepted"}}'
+expect 200 "bulk accept of 10 000 records (job $J3)"
+jqt '.updated == 10000' "all 10 000 updated"
+
 done_testing

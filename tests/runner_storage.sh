@@ -61,9 +61,13 @@ sleep 2
 asked2=$(mock_requests); stored2=$(records "$job")
 diag "full disk: $((asked1 - asked0)) LLM calls and $((stored1 - stored0)) records in the first 4 s, then $((asked2 - asked1)) calls and $((stored2 - stored1)) records in 2 s"
 check "full: the runner stopped calling the LLM (calls in 2 s: $((asked2 - asked1)))" test $((asked2 - asked1)) = 0
-# In flight when the disk filled, and when the runner first saw it full.
+# Asked for and not stored yet: the units in flight when the disk filled,
+# the results of the commit that failed first (each one's next unit had
+# started with it), and those in flight when the runner saw it full. None
+# is lost: they are stored once there is room (the check on all LLM calls
+# below), so this bounds how fast the runner stops, not what it wastes.
 check "full: beyond what was stored, only units in flight were asked for ($((asked1 - asked0)) calls, $((stored1 - stored0)) records)" \
-	test $((asked1 - asked0)) -le $((stored1 - stored0 + 2 * C))
+	test $((asked1 - asked0)) -le $((stored1 - stored0 + 3 * C))
 check "full: the runner is still running" kill -0 "$runner_pid"
 check "full: the job is still running" test "$(job_field "$job" status)" = running
 health; check "full: health is degraded/full ($HS)" test "$HS" = degraded/full

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "dgen/blocks.h"
 #include "dgen/buf.h"
 #include "dgen/cmdline.h"
+#include "dgen/copy.h"
 #include "dgen/db.h"
 #include "dgen/file.h"
 #include "dgen/json.h"
@@ -46,6 +48,7 @@ static const char usage_text[] =
 	"                                run every seed and write JSONL records\n"
 	"  llm test [--prompt TEXT]      make one call with the configured LLM settings\n"
 	"  migrate                       create or upgrade the database (DATABASE_PATH)\n"
+	"  migrate --to URL [--from FILE] copy the sqlite database into an empty PostgreSQL one\n"
 	"  users add NAME [--admin] [--password-file FILE|-]\n"
 	"                                add a user (without a file: a random password,\n"
 	"                                printed once)\n"
@@ -319,14 +322,48 @@ out:
 	return rc;
 }
 
+/* `dgen migrate --to URL [--from FILE]`: the sqlite store (DATABASE_PATH
+ * unless --from) copied into an empty PostgreSQL database. */
+static int migrate_copy(struct cli *c, const char *from, const char *to)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	int rc = CLI_OK;
+
+	if (!from)
+		from = c->cfg.database_file && *c->cfg.database_file ? c->cfg.database_file
+								      : c->cfg.database_path;
+	if (access(from, R_OK) != 0) {
+		fprintf(stderr, "dgen: cannot read the sqlite database %s: %s\n", from,
+			strerror(errno));
+		return CLI_ERROR;
+	}
+	if (copy_database(from, to, c->cfg.db_busy_timeout_ms, stdout, &err) != 0) {
+		cli_print_error(&err);
+		rc = CLI_ERROR;
+	}
+	dgen_err_clear(&err);
+	return rc;
+}
+
 static int cmd_migrate(struct cli *c, int argc, char **argv)
 {
 	struct dgen_db *db = NULL;
 	struct dgen_err err = DGEN_ERR_INIT;
-	int version = 0, applied = 0, rc = CLI_ERROR;
+	const char *from = NULL, *to = NULL;
+	int version = 0, applied = 0, rc = CLI_ERROR, i;
 
-	if (argc != 1)
-		return cli_usage_error("migrate takes no arguments");
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+			to = argv[++i];
+		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			from = argv[++i];
+		else
+			return cli_usage_error("migrate takes only --to URL [--from FILE]");
+	}
+	if (from && !to)
+		return cli_usage_error("migrate --from needs --to postgresql://...");
+	if (to)
+		return migrate_copy(c, from, to);
 	if (db_open(&db, c->cfg.database_path, c->cfg.db_busy_timeout_ms, &err) != 0 ||
 	    migrate_run(db, &applied, &err) != 0 || migrate_version(db, &version, &err) != 0) {
 		cli_print_error(&err);

@@ -75,6 +75,9 @@ struct db_backend {
 	void (*close)(struct dgen_db *db);
 	/* A new statement for id (db_sql_text gives its SQL), or NULL. */
 	struct dgen_stmt *(*prepare)(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err);
+	/* A new statement of the SQL text sql (written for this engine, ?N
+	 * parameters), not cached: db_stmt_text(). */
+	struct dgen_stmt *(*prepare_text)(struct dgen_db *db, const char *sql, struct dgen_err *err);
 	void (*finalize)(struct dgen_stmt *st);
 	/* Back to before its first step, bindings cleared. */
 	void (*reset)(struct dgen_stmt *st);
@@ -90,6 +93,8 @@ struct db_backend {
 	/* A value that is text and not a whole number (a column that holds
 	 * either, as jobs.current_step). */
 	bool (*col_is_text)(struct dgen_stmt *st, int col);
+	/* The type of the value in col on this row (DB_V_NONE for NULL). */
+	enum db_value_kind (*col_type)(struct dgen_stmt *st, int col);
 	int64_t (*col_int)(struct dgen_stmt *st, int col);
 	double (*col_double)(struct dgen_stmt *st, int col);
 	const char *(*col_text)(struct dgen_stmt *st, int col);

@@ -60,6 +60,9 @@
 #define OID_BOOL 16
 #define OID_BYTEA 17
 #define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
+#define OID_FLOAT4 700
 #define OID_TEXT 25
 #define OID_FLOAT8 701
 
@@ -389,15 +392,25 @@ static void pg_close(struct dgen_db *db)
 	free(c);
 }
 
-static struct dgen_stmt *pg_prepare(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err)
+static struct dgen_stmt *pg_prepare_text(struct dgen_db *db, const char *sql,
+					 struct dgen_err *err)
 {
 	struct pg_stmt *st = dgen_xcalloc(1, sizeof(*st));
 
-	st->sql = pg_translate(db_sql_pg[id] ? db_sql_pg[id] : db_sql[id], st->ref, &st->nref);
-	st->preparable = id >= STMT_Q_CLAIM && id <= STMT_Q_RUNNING_RUNNERS;
+	(void)db;
+	(void)err;
+	st->sql = pg_translate(sql, st->ref, &st->nref);
 	st->row = -1;
 	st->blob_col = -1;
 	return &st->base;
+}
+
+static struct dgen_stmt *pg_prepare(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err)
+{
+	struct dgen_stmt *st = pg_prepare_text(db, db_sql_pg[id] ? db_sql_pg[id] : db_sql[id], err);
+
+	PST(st)->preparable = id >= STMT_Q_CLAIM && id <= STMT_Q_RUNNING_RUNNERS;
+	return st;
 }
 
 static void pg_clear_row(struct pg_stmt *st)
@@ -698,6 +711,26 @@ static bool pg_col_is_text(struct dgen_stmt *s, int col)
 	return false;
 }
 
+static enum db_value_kind pg_col_type(struct dgen_stmt *s, int col)
+{
+	if (pg_col_is_null(s, col))
+		return DB_V_NONE;
+	switch (PQftype(PST(s)->res, col)) {
+	case OID_INT8:
+	case OID_INT4:
+	case OID_INT2:
+	case OID_BOOL:
+		return DB_V_INT;
+	case OID_FLOAT8:
+	case OID_FLOAT4:
+		return DB_V_DOUBLE;
+	case OID_BYTEA:
+		return DB_V_BLOB;
+	default:
+		return DB_V_TEXT;
+	}
+}
+
 static int64_t pg_col_int(struct dgen_stmt *s, int col)
 {
 	const char *v = pg_value(s, col);
@@ -846,6 +879,8 @@ const struct db_backend db_backend_pg = {
 	.connect = pg_connect,
 	.close = pg_close,
 	.prepare = pg_prepare,
+	.prepare_text = pg_prepare_text,
+	.col_type = pg_col_type,
 	.finalize = pg_finalize,
 	.reset = pg_reset,
 	.bind = pg_bind,

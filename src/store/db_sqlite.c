@@ -5,7 +5,6 @@
  * of db.h. The embedded default store.
  */
 #include <libgen.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,22 +96,28 @@ static int db_fail(struct dgen_db *db, int rc, struct dgen_err *err)
 	}
 }
 
-static struct dgen_stmt *lite_prepare(struct dgen_db *db, enum db_stmt_id id,
-				      struct dgen_err *err)
+static struct dgen_stmt *lite_prepare_text(struct dgen_db *db, const char *sql,
+					   struct dgen_err *err)
 {
 	struct sqlite_stmt *st;
 	sqlite3_stmt *h = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v3(H(db), db_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &h, NULL);
+	rc = sqlite3_prepare_v3(H(db), sql, -1, SQLITE_PREPARE_PERSISTENT, &h, NULL);
 	if (rc != SQLITE_OK) {
-		dgen_error("cannot prepare statement %d: %s", (int)id, sqlite3_errmsg(H(db)));
+		dgen_error("cannot prepare statement: %s", sqlite3_errmsg(H(db)));
 		db_fail(db, rc, err);
 		return NULL;
 	}
 	st = dgen_xcalloc(1, sizeof(*st));
 	st->h = h;
 	return &st->base;
+}
+
+static struct dgen_stmt *lite_prepare(struct dgen_db *db, enum db_stmt_id id,
+				      struct dgen_err *err)
+{
+	return lite_prepare_text(db, db_sql[id], err);
 }
 
 static void lite_finalize(struct dgen_stmt *st)
@@ -185,6 +190,22 @@ static int lite_wait_jobs(struct dgen_db *db, int timeout_ms, struct dgen_err *e
 static bool lite_col_is_text(struct dgen_stmt *st, int col)
 {
 	return sqlite3_column_type(ST(st), col) == SQLITE_TEXT;
+}
+
+static enum db_value_kind lite_col_type(struct dgen_stmt *st, int col)
+{
+	switch (sqlite3_column_type(ST(st), col)) {
+	case SQLITE_INTEGER:
+		return DB_V_INT;
+	case SQLITE_FLOAT:
+		return DB_V_DOUBLE;
+	case SQLITE_BLOB:
+		return DB_V_BLOB;
+	case SQLITE_TEXT:
+		return DB_V_TEXT;
+	default:
+		return DB_V_NONE;
+	}
 }
 
 static int64_t lite_col_int(struct dgen_stmt *st, int col)
@@ -309,25 +330,6 @@ static int lite_set_wal_limit(struct dgen_db *db, int64_t bytes, struct dgen_err
 }
 
 /*
- * A statement that may fail halfway inside a transaction (an INSERT ...
- * SELECT with foreign keys, say) keeps the pages it changes in a
- * statement journal, in memory up to sqlite's 64 KiB and in a temporary
- * file past that; once spilled, every later statement of the transaction
- * writes there with two system calls a page. A group commit of the runner
- * (hundreds of records in one transaction) spilled at once. 4 MiB keeps
- * any ordinary statement in memory; only bulk ones spill. Process-wide:
- * set once, before the first connection initialises sqlite.
- */
-#define STMT_JOURNAL_MEMORY (4 << 20)
-static pthread_once_t sqlite_setup_once = PTHREAD_ONCE_INIT;
-
-static void sqlite_setup(void)
-{
-	/* SQLITE_MISUSE when the process started sqlite already: keep its. */
-	(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_MEMORY);
-}
-
-/*
  * Opens the database and sets the connection up the same way in every
  * process:
  *  - busy_timeout first, so the pragmas below already wait for locks;
@@ -349,7 +351,6 @@ static int lite_connect(struct dgen_db *db, const char *path, struct dgen_err *e
 	char sql[64];
 	int rc;
 
-	pthread_once(&sqlite_setup_once, sqlite_setup);
 	rc = sqlite3_open_v2(path, &h,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	db->impl = h;
@@ -428,6 +429,8 @@ const struct db_backend db_backend_sqlite = {
 	.connect = lite_connect,
 	.close = lite_close,
 	.prepare = lite_prepare,
+	.prepare_text = lite_prepare_text,
+	.col_type = lite_col_type,
 	.finalize = lite_finalize,
 	.reset = lite_reset,
 	.bind = lite_bind,

@@ -3,13 +3,14 @@
 # pipelines, jobs, the queue protocol and records. All SQL of dgen is here.
 noinst_HEADERS += include/dgen/accounts.h include/dgen/caller.h include/dgen/db.h include/dgen/migrate.h \
 	include/dgen/saved_pipelines.h include/dgen/jobs.h include/dgen/queue.h \
-	include/dgen/records.h
+	include/dgen/records.h include/dgen/copy.h
 noinst_HEADERS += src/store/stmt.h src/store/stmt_sql.h src/store/backend.h
 # libpq's headers, for db_pg.c (configure links -lpq into every program).
 AM_CFLAGS += $(PQ_CFLAGS)
 libdgen_a_SOURCES += src/store/db_sqlite.c src/store/db_pg.c src/store/stmt_pg.c
 libdgen_a_SOURCES += src/store/accounts.c src/store/db.c src/store/stmt.c src/store/migrate.c src/store/open.c \
-	src/store/saved_pipelines.c src/store/jobs.c src/store/queue.c src/store/records.c
+	src/store/saved_pipelines.c src/store/jobs.c src/store/queue.c src/store/records.c \
+	src/store/copy.c
 EXTRA_DIST += tests/store_test.h
 check_PROGRAMS += tests/test_db
 TESTS += tests/test_db
