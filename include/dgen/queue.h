@@ -173,6 +173,27 @@ int queue_finish_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit
 		      bool *inserted, struct dgen_job_counters *after,
 		      struct dgen_err *err);
 
+/* queue_finish_unit for a batch of units, inside the caller's
+ * transaction, with one counter update per job instead of one per unit:
+ * queue_tally_unit stores r as queue_finish_unit does and adds what it
+ * counts to t (one job's, zeroed with its job_id set first);
+ * queue_tally_count then moves the job's counters by the sums and reads
+ * them into *after (may be NULL). A start stored after t's last unit sets
+ * t->started_after. The pointers in t are the units'; nothing to free. */
+struct queue_tally {
+	int64_t job_id;
+	int64_t units, generated, failed;
+	int64_t input_tokens, output_tokens, cached_tokens;
+	struct dgen_cost cost;
+	const char *current_block;  /* the last unit's that had one */
+	int64_t current_step;
+	bool started_after;
+};
+int queue_tally_unit(struct dgen_db *db, struct queue_tally *t, const struct dgen_unit_result *r,
+		     bool *inserted, struct dgen_err *err);
+int queue_tally_count(struct dgen_db *db, const struct queue_tally *t,
+		      struct dgen_job_counters *after, struct dgen_err *err);
+
 /* Sets total_seeds (executions: seeds x repetitions, or chunks). */
 int queue_set_total(struct dgen_db *db, int64_t job_id, int64_t total_seeds,
 		    struct dgen_err *err);

@@ -423,15 +423,71 @@ static int pending_store(struct runner *r, struct dgen_db *db, struct pending *p
 	return -1;
 }
 
+static bool batch_has_result(const struct pending *batch, int64_t job_id)
+{
+	for (; batch; batch = batch->next)
+		if (batch->ur && batch->job_id == job_id)
+			return true;
+	return false;
+}
+
+/* The tally of job_id in a batch's tallies (a new one at the end). */
+static struct queue_tally *batch_tally(struct queue_tally **t, size_t *n, size_t *cap,
+				       int64_t job_id)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*t)[i].job_id == job_id)
+			return &(*t)[i];
+	if (*n == *cap) {
+		*cap = *cap ? 2 * *cap : 4;
+		*t = dgen_xrealloc(*t, *cap * sizeof **t);
+	}
+	(*t)[*n] = (struct queue_tally){ .job_id = job_id };
+	return &(*t)[(*n)++];
+}
+
+/* Writes a batch inside the caller's transaction: each unit's record and
+ * start as it comes, but its job's counters once for the batch (one
+ * UPDATE of the job row with the sums), every unit of the job then
+ * reading the counters after the batch. */
+static int batch_write(struct runner *r, struct dgen_db *db, struct pending *batch,
+		       struct dgen_err *err)
+{
+	struct queue_tally *t = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	for (struct pending *p = batch; rc == 0 && p; p = p->next) {
+		struct queue_tally *jt = batch_tally(&t, &n, &cap, p->job_id);
+
+		if (p->ur) {
+			rc = queue_tally_unit(db, jt, p->ur, NULL, err);
+		} else {
+			rc = queue_start_unit(db, p->job_id, r->runner_id, p->start, err);
+			jt->started_after = true;
+		}
+	}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct dgen_job_counters after;
+
+		if (t[i].units == 0 && !batch_has_result(batch, t[i].job_id))
+			continue;
+		rc = queue_tally_count(db, &t[i], &after, err);
+		for (struct pending *p = batch; rc == 0 && p; p = p->next)
+			if (p->ur && p->job_id == t[i].job_id)
+				p->after = after;
+	}
+	free(t);
+	return rc;
+}
+
 /* One transaction for a whole batch; when it fails (a deleted job dooms
  * it), each write is committed on its own so the others still land. */
 static void commit_batch(struct runner *r, struct dgen_db *db, struct pending *batch)
 {
 	struct dgen_err err = DGEN_ERR_INIT;
-	bool ok = db_begin(db, &err) == 0;
+	bool ok = db_begin(db, &err) == 0 && batch_write(r, db, batch, &err) == 0;
 
-	for (struct pending *p = batch; ok && p; p = p->next)
-		ok = pending_write(r, db, p) == 0;
 	if (ok && db_commit(db, &err) == 0) {
 		for (struct pending *p = batch; p; p = p->next)
 			p->rc = 0;

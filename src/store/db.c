@@ -6,6 +6,7 @@
  * URL. It knows no table and no schema step: migrate.c builds on it, and
  * open.c joins the two.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,11 +107,33 @@ int db_fail_storage(struct dgen_db *db, enum db_storage fault, const char *msg,
 	return -1;
 }
 
+/* This process's id, without a system call each statement: read once,
+ * and again in the child of a fork() (pthread_atfork). */
+static pid_t db_cached_pid;
+static pthread_once_t db_pid_once = PTHREAD_ONCE_INIT;
+
+static void db_pid_reset(void)
+{
+	__atomic_store_n(&db_cached_pid, getpid(), __ATOMIC_RELAXED);
+}
+
+static void db_pid_init(void)
+{
+	db_pid_reset();
+	pthread_atfork(NULL, NULL, db_pid_reset);
+}
+
+static pid_t db_pid(void)
+{
+	pthread_once(&db_pid_once, db_pid_init);
+	return __atomic_load_n(&db_cached_pid, __ATOMIC_RELAXED);
+}
+
 /* A connection carried across fork() shares the parent's file locks
  * (sqlite) or its socket (PostgreSQL) and corrupts them; refuse to use one. */
 int db_check_owner(struct dgen_db *db, struct dgen_err *err)
 {
-	if (db->pid != getpid())
+	if (db->pid != db_pid())
 		return dgen_err_set(err, DGEN_EINTERNAL,
 				    "Database connection used in a child process; open one after fork");
 	return 0;
@@ -498,7 +521,7 @@ int db_connect(struct dgen_db **out, const char *path, int busy_timeout_ms,
 	db = dgen_xcalloc(1, sizeof(*db));
 	db->be = backend_of(path);
 	db->path = dgen_xstrdup(path);
-	db->pid = getpid();
+	db->pid = db_pid();
 	db->busy_timeout_ms = busy_timeout_ms > 0 ? busy_timeout_ms : DGEN_DB_BUSY_TIMEOUT_DEFAULT;
 	if (db->be->connect(db, path, err) < 0) {
 		db_close(db);

@@ -420,33 +420,93 @@ static int64_t insert_unit(struct dgen_db *db, int64_t job_id, const struct dgen
 	return n;
 }
 
-/* Inside the transaction: counts the unit just inserted into its job. */
-static int count_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit_result *r,
-		      struct dgen_job_counters *c, struct dgen_err *err)
+/* Inside the transaction: moves t's job's counters by t's sums, in one
+ * UPDATE, and reads them into *c. */
+static int count_tally(struct dgen_db *db, const struct queue_tally *t,
+		       struct dgen_job_counters *c, struct dgen_err *err)
 {
-	const struct dgen_cost *k = &r->cost;
-	struct dgen_stmt *st = db_query(db, STMT_Q_COUNT_UNIT, err, "iiiiiisiids", job_id,
-				    (int64_t)!r->failed, (int64_t)r->failed, r->input_tokens,
-				    r->output_tokens, r->cached_tokens, r->current_block,
-				    r->current_step, (int64_t)k->state,
+	const struct dgen_cost *k = &t->cost;
+	struct dgen_stmt *st = db_query(db, STMT_Q_COUNT_UNIT, err, "iiiiiisiidsi", t->job_id,
+				    t->generated, t->failed, t->input_tokens,
+				    t->output_tokens, t->cached_tokens, t->current_block,
+				    t->current_step, (int64_t)k->state,
 				    k->state == DGEN_COST_KNOWN ? k->amount : 0.0,
-				    k->state == DGEN_COST_KNOWN ? k->currency : NULL);
+				    k->state == DGEN_COST_KNOWN ? k->currency : NULL,
+				    (int64_t)(t->started_after ? 0 : 1));
 
-	return step_counters(db, st, job_id, c, err);
+	return step_counters(db, st, t->job_id, c, err);
 }
 
-static int finish_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit_result *r,
-		       bool *inserted, struct dgen_job_counters *c, struct dgen_err *err)
+/* Adds unit r, just inserted, to t's sums: what counting it alone would
+ * have done, the last progress shown winning. */
+static void tally_add(struct queue_tally *t, const struct dgen_unit_result *r)
+{
+	t->units++;
+	if (r->failed)
+		t->failed++;
+	else
+		t->generated++;
+	t->input_tokens += r->input_tokens;
+	t->output_tokens += r->output_tokens;
+	t->cached_tokens += r->cached_tokens;
+	cost_add(&t->cost, &r->cost);
+	if (r->current_block) {
+		t->current_block = r->current_block;
+		t->current_step = r->current_step;
+	}
+	t->started_after = false;
+}
+
+/* Inside the transaction: stores unit r; *inserted tells whether it was
+ * new (0 also when the job is gone: counting tells). */
+static int store_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit_result *r,
+		      bool *inserted, struct dgen_err *err)
 {
 	int64_t n = insert_unit(db, job_id, r, err);
 
 	if (n < 0 || db_run(db, STMT_Q_UNIT_DONE, err, "ii", job_id, r->unit) < 0)
 		return -1;
 	*inserted = n > 0;
+	return 0;
+}
+
+static int finish_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit_result *r,
+		       bool *inserted, struct dgen_job_counters *c, struct dgen_err *err)
+{
+	struct queue_tally t = { .job_id = job_id };
+
+	if (store_unit(db, job_id, r, inserted, err) < 0)
+		return -1;
 	/* Already stored (or the job is gone: counters_now tells). */
-	if (n == 0)
+	if (!*inserted)
 		return counters_now(db, job_id, c, err);
-	return count_unit(db, job_id, r, c, err);
+	tally_add(&t, r);
+	return count_tally(db, &t, c, err);
+}
+
+int queue_tally_unit(struct dgen_db *db, struct queue_tally *t, const struct dgen_unit_result *r,
+		     bool *inserted, struct dgen_err *err)
+{
+	bool ins = false;
+
+	if (store_unit(db, t->job_id, r, &ins, err) < 0)
+		return -1;
+	if (ins)
+		tally_add(t, r);
+	if (inserted)
+		*inserted = ins;
+	return 0;
+}
+
+int queue_tally_count(struct dgen_db *db, const struct queue_tally *t,
+		      struct dgen_job_counters *after, struct dgen_err *err)
+{
+	struct dgen_job_counters c = { 0 };
+	int rc = t->units > 0 ? count_tally(db, t, &c, err) : counters_now(db, t->job_id, &c, err);
+
+	if (rc == 0 && after)
+		*after = c;
+	return rc;
 }
 
 /*

@@ -11,12 +11,13 @@
 	"total_seeds, current_seed, records_generated, records_failed, " \
 	"input_tokens, output_tokens, cached_tokens"
 
-/* Counts a unit into its job: ?2/?3 one record or one failure, ?4..?6
- * tokens, ?7 the block (NULL keeps the live progress), ?8 the step, ?9..?11
- * the cost. step is how ?8 is written: current_step holds a step number
+/* Counts units into their job: ?2/?3 records and failures (one unit:
+ * 1 and 0 or 0 and 1; a batch: their sums), ?4..?6 tokens, ?7 the block
+ * (NULL keeps the live progress), ?8 the step, ?9..?11 the cost, ?12 the
+ * attempts left (1 after a finished unit, 0 when a start came after it). step is how ?8 is written: current_step holds a step number
  * or a note, which PostgreSQL keeps as text and must be told. */
 #define Q_COUNT_UNIT(step) \
-	"UPDATE jobs SET current_seed = current_seed + 1, attempts = 1, " \
+	"UPDATE jobs SET current_seed = current_seed + ?2 + ?3, attempts = ?12, " \
 	"records_generated = records_generated + ?2, " \
 	"records_failed = records_failed + ?3, " \
 	"input_tokens = input_tokens + ?4, output_tokens = output_tokens + ?5, " \
