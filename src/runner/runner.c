@@ -20,10 +20,15 @@
  * DGEN_MAX_ATTEMPTS - 1 deaths on, so a unit that kills its runner every
  * time is the only one blamed for it (suspect_group).
  *
- * Storage: while a write fails on storage (disk full, read-only, I/O
- * error) no unit is handed out and nothing is claimed, so no LLM call is
- * made whose result could not be kept; the units in flight wait to be
- * stored and the runner goes on by itself once a write succeeds again.
+ * Storage: from the first write that fails on storage (disk full,
+ * read-only, I/O error) no unit is handed out, nothing is claimed and no
+ * unit picked already makes its LLM call, so no call is made whose result
+ * could not be kept; the units in flight wait to be stored. A full disk
+ * still takes some commits (sqlite reuses WAL frames), so a write that
+ * lands is no sign it is back: the runner goes on by itself only once
+ * STORAGE_PROBES probes in a row (STORAGE_RETRY_SECONDS apart, no storage
+ * fault between them) have written and found the filesystem writable
+ * with room (storage_probe).
  *
  * Locking: one mutex guards the job list and every job's dispatch state;
  * units hold it only to be picked and to report done, never while
@@ -80,8 +85,11 @@
 #define HEARTBEAT_SECONDS 2.0
 #define CANCEL_POLL_SECONDS 0.25
 #define PROGRESS_SECONDS 0.5
-/* A unit that cannot be stored (storage fault) is tried again this often. */
+/* A unit that cannot be stored (storage fault) is tried again this often,
+ * and as often the storage is probed; it is back after STORAGE_PROBES
+ * good probes in a row. */
 #define STORAGE_RETRY_SECONDS 1.0
+#define STORAGE_PROBES 2
 /* How often the WAL's size is looked at, and how long a checkpoint may
  * hold new writers back while it waits for readers. */
 #define WAL_CHECK_SECONDS 1.0
@@ -163,7 +171,10 @@ struct runner {
 	int group_left;            /* suspects of their group still to hand out */
 	int group_deaths;          /* the deaths of that group's suspects */
 	struct job *group_job;     /* the job they are of */
-	bool storage_down;         /* the last write failed on storage */
+	/* A write failed on storage: no unit starts (read unlocked by the
+	 * units, written under r->lock) until storage_probe() says it is back. */
+	atomic_bool storage_down;
+	int storage_probes_ok;     /* good probes in a row since the last fault */
 	double storage_back_at;    /* monotonic time it came back */
 	int64_t wal_limit;
 };
@@ -589,7 +600,8 @@ static void *committer_main(void *arg)
 	return NULL;
 }
 
-/* The storage is down (err is a storage fault): hand out nothing more. */
+/* The storage is down (err is a storage fault): hand out nothing more,
+ * and count the good probes from zero again. */
 static void storage_fault(struct runner *r, const struct dgen_err *err)
 {
 	if (db_err_storage(err) == DB_STORAGE_OK)
@@ -599,17 +611,18 @@ static void storage_fault(struct runner *r, const struct dgen_err *err)
 		dgen_error("cannot write the database (%s): no unit starts until it can: %s",
 			   db_storage_name(db_err_storage(err)), err->msg);
 	r->storage_down = true;
+	r->storage_probes_ok = 0;
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* A write succeeded: if the storage was down, it is back. The leases are
- * renewed at once (they may have run out meanwhile) and units handed out
- * again. Called with r->lock held. */
+/* The storage is back: the leases are renewed at once (they may have run
+ * out meanwhile) and units handed out again. Called with r->lock held. */
 static void storage_back_locked(struct runner *r)
 {
 	if (!r->storage_down)
 		return;
 	r->storage_down = false;
+	r->storage_probes_ok = 0;
 	r->storage_back_at = dgen_clock_mono();
 	for (struct job *j = r->jobs; j; j = j->next_job)
 		j->last_renew = 0;
@@ -617,10 +630,28 @@ static void storage_back_locked(struct runner *r)
 	wake_lanes(r);
 }
 
-static void storage_back(struct runner *r)
+/*
+ * The outcome of a probe of the storage while it is down (rc, err: the
+ * heartbeat's write on db). A probe is good when it wrote and the
+ * filesystem has room and is writable (db_storage_state: what
+ * /api/health says); a commit landing on a full disk through reused WAL
+ * frames is not enough. STORAGE_PROBES good ones in a row, with no
+ * storage fault from any write between them (storage_fault counts from
+ * zero again), and the storage is back.
+ */
+static void storage_probe(struct runner *r, struct dgen_db *db, int rc, const struct dgen_err *err)
 {
+	bool good = rc == 0 && db_storage_state(db) == DB_STORAGE_OK;
+
+	if (rc < 0)
+		storage_fault(r, err);
 	pthread_mutex_lock(&r->lock);
-	storage_back_locked(r);
+	if (r->storage_down) {
+		if (!good)
+			r->storage_probes_ok = 0;
+		else if (++r->storage_probes_ok >= STORAGE_PROBES)
+			storage_back_locked(r);
+	}
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -636,6 +667,19 @@ static bool give_up_storing(struct runner *r, struct job *j)
 	return quit || atomic_load(&j->cancel);
 }
 
+/* A unit about to make its LLM calls waits while the storage is down (it
+ * was picked, or its start stored, before the fault was seen): false when
+ * the runner gives up on it meanwhile (give_up_storing). */
+static bool storage_wait(struct runner *r, struct job *j)
+{
+	while (r->storage_down) {
+		if (give_up_storing(r, j))
+			return false;
+		evco_sleep((long)(STORAGE_RETRY_SECONDS * 1000));
+	}
+	return true;
+}
+
 /*
  * Commits a unit's start or result through the group commit. A storage
  * fault does not lose it: the runner stops handing out units and this
@@ -649,10 +693,8 @@ static int commit_unit(struct runner *r, struct job *j,
 {
 	for (;;) {
 		dgen_err_clear(err);
-		if (commit_write(r, j->id, start, ur, after, err) == 0) {
-			storage_back(r);
+		if (commit_write(r, j->id, start, ur, after, err) == 0)
 			return 0;
-		}
 		if (db_err_storage(err) == DB_STORAGE_OK)
 			return -1;
 		storage_fault(r, err);
@@ -811,7 +853,6 @@ static __attribute__((noinline)) int commit_result(struct runner *r, struct job 
 	dgen_err_clear(&p[1].err);
 	if (p[0].rc == 0) {
 		*after = p[0].after;
-		storage_back(r);
 		return 0;
 	}
 	if (db_err_storage(&p[0].err) == DB_STORAGE_OK) {
@@ -822,17 +863,22 @@ static __attribute__((noinline)) int commit_result(struct runner *r, struct job 
 	return commit_unit(r, j, NULL, ur, after, err);
 }
 
-/* Stores w's start before it runs (0), or counts it unstored (-1). Out
- * of line, like store_result(): what they keep on the stack is not on it
- * while the unit's pipeline runs (coroutine stacks are small). */
+/* Stores w's start before it runs and waits while the storage is down
+ * (0), or counts it unstored (-1). Out of line, like store_result(): what
+ * they keep on the stack is not on it while the unit's pipeline runs
+ * (coroutine stacks are small). */
 static __attribute__((noinline)) int store_start(struct runner *r, struct work *w)
 {
 	const struct dgen_unit *u = &w->u;
 	struct dgen_unit_start us = { u->unit, u->seed_index, u->repetition, u->chunk_index };
 	struct dgen_err serr = DGEN_ERR_INIT;
 
-	if (w->started || commit_unit(r, w->j, &us, NULL, NULL, &serr) == 0)
-		return 0;
+	if (w->started || commit_unit(r, w->j, &us, NULL, NULL, &serr) == 0) {
+		if (storage_wait(r, w->j))
+			return 0;
+		unit_unstored(r, w->j);
+		return -1;
+	}
 	dgen_error("job %lld unit %lld: cannot write its start: %s", (long long)w->j->id,
 		   (long long)u->unit, serr.msg);
 	dgen_err_clear(&serr);
@@ -1374,6 +1420,8 @@ static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing, bool
 			j->last_renew = now;
 			pthread_mutex_unlock(&r->lock);
 			rc = queue_renew(db, j->id, r->runner_id, r->lease_ms, &err);
+			if (rc < 0)
+				storage_fault(r, &err);
 			pthread_mutex_lock(&r->lock);
 			if (rc == 0) {
 				dgen_warn("job %lld: lease lost, dropping it", (long long)j->id);
@@ -1580,17 +1628,16 @@ static void housekeeping(struct runner *r, struct dgen_db *db, const char *host,
 			 bool terminating, double *last_beat, double *last_rescue)
 {
 	struct dgen_err e = DGEN_ERR_INIT;
+	bool down = r->storage_down;
+	int rc;
 
-	bool down;
-
-	if (now - *last_beat >= HEARTBEAT_SECONDS) {
+	/* while the storage is down, the heartbeat is its probe */
+	if (now - *last_beat >= (down ? STORAGE_RETRY_SECONDS : HEARTBEAT_SECONDS)) {
 		*last_beat = now;
 		runner_set_models(r->exec, db, r->cfg); /* models added or deleted since */
-		if (queue_heartbeat(db, r->runner_id, (long)getpid(), host, &e) == 0)
-			storage_back(r); /* a write landed */
-		else if (db_err_storage(&e) != DB_STORAGE_OK)
-			storage_fault(r, &e);
-		else
+		rc = queue_heartbeat(db, r->runner_id, (long)getpid(), host, &e);
+		storage_probe(r, db, rc, &e);
+		if (rc < 0 && db_err_storage(&e) == DB_STORAGE_OK)
 			dgen_warn("heartbeat: %s", e.msg);
 		dgen_err_clear(&e);
 	}

@@ -12,15 +12,40 @@ runner_pids=
 
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/store.sh"
+
+# The runners' log goes with the temp dir; what it says when a check
+# fails is what tells a flake apart. So each failing check shows the lines
+# the runners wrote since the last ones shown (at most the last 40), and
+# when something failed the last lines and a copy of the whole log
+# (tests/SUITE.runner.log in the build tree) outlive the suite.
+log_shown=0
+runner_log_news() { # runner_log_news WHY: the lines not shown yet, as diag
+	local n
+	[ -f "$T/runner.log" ] || return 0
+	n=$(wc -l <"$T/runner.log")
+	[ "$n" -gt "$log_shown" ] || return 0
+	diag "runner log ($1), lines $((log_shown + 1))-$n:"
+	tail -n +"$((log_shown + 1))" "$T/runner.log" | tail -40 | sed 's/^/#   /'
+	log_shown=$n
+}
+not_ok() {
+	tap_not_ok "$@"
+	runner_log_news "after the failed check"
+}
+runner_log_keep() {
+	local keep
+	[ "$tap_failed" -ne 0 ] && [ -f "$T/runner.log" ] || return 0
+	runner_log_news "at the end"
+	keep="$B/tests/$(basename "$0" .sh).runner.log"
+	cp "$T/runner.log" "$keep" 2>/dev/null && diag "the whole runner log: $keep"
+}
 finish() { done_testing; }
 
 cleanup() {
 	for p in $runner_pids $mock_pid; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	store_stop
-	if [ "$tap_failed" -ne 0 ] && [ -f "$T/runner.log" ]; then
-		diag "runner log tail:"; tail -20 "$T/runner.log" | sed 's/^/# /'
-	fi
+	runner_log_keep
 	rm -rf "$T"
 }
 trap cleanup EXIT
