@@ -149,6 +149,48 @@ static pid_t hold_lock(const char *path, int hold_ms, int *release)
 	return pid;
 }
 
+/* Two processes creating the database at once: while another connection
+ * writes the new file (still in rollback mode: it is switching it to WAL),
+ * opening it waits for the switch instead of failing at once with
+ * "database is locked". */
+static void test_open_new_shared(void)
+{
+	char *p = st_path("new-shared.db");
+	struct dgen_db *db = NULL;
+	struct dgen_err err = DGEN_ERR_INIT;
+	int to_parent[2];
+	pid_t pid;
+	char c = 0;
+
+	if (pipe(to_parent) < 0)
+		exit(1);
+	pid = fork();
+	if (pid == 0) {
+		sqlite3 *raw = NULL;
+
+		if (sqlite3_open(p, &raw) != SQLITE_OK ||
+		    sqlite3_exec(raw, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			_exit(2);
+		if (write(to_parent[1], "L", 1) != 1)
+			_exit(3);
+		usleep(300 * 1000);
+		sqlite3_exec(raw, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(raw);
+		_exit(0);
+	}
+	if (read(to_parent[0], &c, 1) != 1)
+		exit(1);
+	ok(db_open(&db, p, 5000, &err) == 0,
+	   "a new database another process writes is opened once it lets go%s%s",
+	   err.msg[0] ? ": " : "", err.msg);
+	ok(st_wait_ok(pid), "the writer finished");
+	db_close(db);
+	dgen_err_clear(&err);
+	close(to_parent[0]);
+	close(to_parent[1]);
+	free(p);
+}
+
 /* The one busy retry policy: a write that meets a lock for longer than
  * the busy timeout still lands when the caller retries by db_retry_busy();
  * a lock that is never released ends the retries with DGEN_EBUSY; any
@@ -329,6 +371,7 @@ int main(void)
 	} else {
 		/* sqlite's file: WAL, locks held by another process, junk */
 		test_open_wal();
+		test_open_new_shared();
 		test_busy();
 		test_busy_retry();
 		test_not_a_db();

@@ -329,6 +329,27 @@ static int lite_set_wal_limit(struct dgen_db *db, int64_t bytes, struct dgen_err
 	return db_pragma(db, sql, NULL, err);
 }
 
+/* Puts a new file in WAL mode. The switch takes the file's exclusive lock
+ * while the pragma holds its read lock already, a wait sqlite's busy
+ * handler does not make, so two processes creating the database at once
+ * (a runner and the first API request, or the CLI) see "database is
+ * locked" at once: the switch is tried again, 10 ms apart, within the
+ * busy timeout. On a file in WAL mode already it takes no lock. */
+#define WAL_SWITCH_PAUSE_MS 10
+static int lite_wal_mode(struct dgen_db *db, struct dgen_err *err)
+{
+	struct timespec pause = { 0, WAL_SWITCH_PAUSE_MS * 1000000L };
+	int tries = db->busy_timeout_ms / WAL_SWITCH_PAUSE_MS;
+
+	while (db_pragma(db, "PRAGMA journal_mode=WAL", "wal", err) < 0) {
+		if (err->code != DGEN_EBUSY || db_err_storage(err) != DB_STORAGE_OK || tries-- <= 0)
+			return -1;
+		dgen_err_clear(err);
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
 /*
  * Opens the database and sets the connection up the same way in every
  * process:
@@ -369,7 +390,7 @@ static int lite_connect(struct dgen_db *db, const char *path, struct dgen_err *e
 	 * otherwise create and delete both every time); with a size limit set,
 	 * that close empties the WAL, so the next one has nothing to replay */
 	sqlite3_file_control(h, "main", SQLITE_FCNTL_PERSIST_WAL, &(int){ 1 });
-	if (db_pragma(db, "PRAGMA journal_mode=WAL", "wal", err) < 0)
+	if (lite_wal_mode(db, err) < 0)
 		return -1;
 	if (db_pragma(db, "PRAGMA foreign_keys=ON", NULL, err) < 0)
 		return -1;

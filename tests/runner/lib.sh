@@ -93,6 +93,10 @@ wait_status() {
 	limit=60
 	if [ "$1" = -t ]; then limit=$2; shift 2; fi
 	job=$1; shift
+	if [ -z "$job" ]; then # qtool said why on stderr
+		diag "no job to wait for: the enqueue before failed"
+		return 1
+	fi
 	deadline=$(( $(date +%s) + limit ))
 	while [ "$(date +%s)" -lt "$deadline" ]; do
 		st=$(job_field "$job" status 2>/dev/null)
