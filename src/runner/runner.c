@@ -72,6 +72,7 @@
 #include "dgen/usage.h"
 #include "dgen/util.h"
 #include "evloop.h"
+#include "startwait.h"
 
 /* Claimed jobs at once, sharing the workers in turn; past it, up to
  * MAX_NEWCOMER_JOBS more, each of a user with no job running. */
@@ -1451,17 +1452,27 @@ static void runner_destroy(struct runner *r)
 	pthread_cond_destroy(&r->done);
 }
 
-/* Opens a runner connection, waiting (like the claiming loop at start)
- * while the storage cannot be written yet. */
+/* Opens a runner connection, waiting while the storage cannot be written
+ * yet or the server cannot be reached, with backoff (startwait.h), one
+ * line a try: the reason (naming the database, without its password) and
+ * the next try. Told to stop meanwhile: -1 with err cleared. */
 static int runner_db_wait(struct runner *r, struct dgen_db **db, volatile sig_atomic_t *terminate,
 			  struct dgen_err *err)
 {
+	struct startwait sw;
+
+	startwait_init(&sw);
 	while (runner_db_open(r, db, err)) {
-		if (db_err_storage(err) == DB_STORAGE_OK || *terminate)
+		long ms;
+
+		if (db_err_storage(err) == DB_STORAGE_OK)
 			return -1;
-		dgen_error("cannot open the database yet: %s", err->msg);
+		ms = startwait_next_ms(&sw);
+		dgen_error("cannot open the database yet (try %d): %s; next try in %.1f s",
+			   sw.failures, err->msg, (double)ms / 1000.0);
 		dgen_err_clear(err);
-		sleep(1);
+		if (!startwait_sleep(ms, terminate))
+			return -1;
 	}
 	return 0;
 }
@@ -1736,6 +1747,10 @@ int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
 	stop_lanes(&r);
 	dgen_info("runner %s stopped", r.runner_id);
 out:
+	if (rc && *opts->terminate && !err->code) { /* stopped while it waited */
+		dgen_info("runner %s stopped before the database could be opened", r.runner_id);
+		rc = 0;
+	}
 	exec_handle_free(h);
 	runner_destroy(&r);
 	db_close(db);
