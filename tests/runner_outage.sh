@@ -93,8 +93,11 @@ if [ -x "$NGINX" ] && command -v curl >/dev/null; then
 			-H 'Authorization: Bearer dgen_not_a_token' "$BASE/api/pipelines")
 		check "a pool started with the server down answers 503 ($code)" test "$code" = 503
 		check "with Retry-After" grep -qi '^Retry-After: [0-9]' "$T/headers"
-		check "in the JSON error shape, the database unavailable" jq -e \
-			'(.error | type == "string") and .detail.database == "unavailable" and (keys == ["detail","error"])' "$T/body" >/dev/null
+		unavailable_shape() {
+			jq -e '(.error | type == "string") and .detail.database == "unavailable" and
+				(keys == ["detail","error"])' "$T/body" >/dev/null
+		}
+		check "in the JSON error shape, the database unavailable" unavailable_shape
 	else
 		not_ok "the API pool and nginx start"
 	fi
