@@ -1701,6 +1701,8 @@ static void claim_loop(struct runner *r, struct dgen_db *db, struct dgen_llm_han
 		if (!terminating)
 			claim_more(r, db, h);
 		tend_jobs(r, db, terminating, grace_end > 0 && now >= grace_end);
+		if (!r->jobs && opts->once && !terminating)
+			claim_more(r, db, h); /* the jobs just ended: the queue says if it is done */
 		if (!r->jobs && (terminating || opts->once))
 			break;
 		if (r->jobs) {
