@@ -773,7 +773,11 @@ static void work_done(struct runner *r, struct work *w)
 	}
 	if (w->solo || r->running == 0)
 		wake_lanes(r);
-	pthread_cond_signal(&r->done);
+	/* The claiming loop has work only once a job has nothing in flight
+	 * (it may end, and the next be claimed): waking it for every unit
+	 * cost a futex wake here and a round of its polls there. */
+	if (w->j->in_flight == 0)
+		pthread_cond_signal(&r->done);
 	pthread_mutex_unlock(&r->lock);
 	free(w);
 }
