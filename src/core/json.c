@@ -8,6 +8,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,7 +141,7 @@ static int shortest_prec(double v, char txt[40])
  * stays a float to a reader, as Python prints it. False (txt empty) when
  * v is NaN or infinite, which JSON cannot carry.
  */
-bool dgen_json_double_text(double v, char txt[40])
+static bool double_text(double v, char txt[40])
 {
 	int prec, exp;
 
@@ -197,6 +198,39 @@ void dgen_json_put_string(struct dgen_buf *b, const char *s, size_t n)
 	}
 	dgen_buf_append(b, s + from, n - from);
 	dgen_buf_putc(b, '"');
+}
+
+/*
+ * The texts made last on this thread, by bit pattern. glibc's exact
+ * conversions cost thousands of instructions a number, and the same
+ * numbers come back: a double made with dgen_json_new_double() is printed
+ * again by double_serializer() when its value is written, and every
+ * request of a block carries the same temperature.
+ */
+#define TEXT_CACHE 8
+static __thread struct {
+	uint64_t bits;
+	bool set;
+	char txt[40];
+} text_cache[TEXT_CACHE];
+
+bool dgen_json_double_text(double v, char txt[40])
+{
+	uint64_t bits;
+	size_t i;
+
+	memcpy(&bits, &v, sizeof bits);
+	i = (size_t)((bits ^ (bits >> 17) ^ (bits >> 41)) % TEXT_CACHE);
+	if (text_cache[i].set && text_cache[i].bits == bits) {
+		memcpy(txt, text_cache[i].txt, sizeof text_cache[i].txt);
+		return true;
+	}
+	if (!double_text(v, txt))
+		return false;
+	text_cache[i].bits = bits;
+	text_cache[i].set = true;
+	memcpy(text_cache[i].txt, txt, sizeof text_cache[i].txt);
+	return true;
 }
 
 struct json_object *dgen_json_new_double(double v)
