@@ -60,6 +60,7 @@
 
 #include "dgen/clock.h"
 #include "dgen/blocks.h"
+#include "dgen/buf.h"
 #include "dgen/db.h"
 #include "dgen/exec.h"
 #include "dgen/json.h"
@@ -857,13 +858,20 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 	struct dgen_job_counters after = { 0 };
 	struct dgen_err serr = DGEN_ERR_INIT;
 	struct dgen_llm_usage total;
+	struct dgen_buf trace = DGEN_BUF_INIT, state = DGEN_BUF_INIT;
 	const char *exceeded;
 
 	ur.unit = u->unit;
 	ur.seed_index = u->seed_index;
 	ur.repetition = u->repetition;
 	ur.chunk_index = u->chunk_index;
-	ur.trace = res->trace ? dgen_json_compact(res->trace) : "[]";
+	/* the record's JSON, written once into buffers the insert binds */
+	ur.trace = "[]";
+	if (res->trace) {
+		dgen_buf_reserve(&trace, 2048);
+		dgen_json_put_compact(&trace, res->trace);
+		ur.trace = dgen_buf_str(&trace);
+	}
 	ur.input_tokens = res->usage.input_tokens;
 	ur.output_tokens = res->usage.output_tokens;
 	ur.cached_tokens = res->usage.cached_tokens;
@@ -873,7 +881,9 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 
 		ur.output = exec_output_text(res->result);
 		ur.metadata = u->state_text;
-		ur.accumulated_state = dgen_json_compact(res->result);
+		dgen_buf_reserve(&state, 1024);
+		dgen_json_put_compact(&state, res->result);
+		ur.accumulated_state = dgen_buf_str(&state);
 		ur.trace_id = res->trace_id;
 		if (n) {
 			ur.current_block = pipeline_block_type(j->plan.pipeline, n - 1)->type;
@@ -899,7 +909,7 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 			   (long long)u->unit, serr.msg);
 		dgen_err_clear(&serr);
 		unit_unstored(r, j);
-		return;
+		goto out;
 	}
 	total = (struct dgen_llm_usage){ .input_tokens = after.input_tokens,
 					 .output_tokens = after.output_tokens,
@@ -913,6 +923,9 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 		job_stop(j, DGEN_JOB_STOPPED, why);
 		pthread_mutex_unlock(&r->lock);
 	}
+out:
+	dgen_buf_free(&trace);
+	dgen_buf_free(&state);
 }
 
 /* Runs one unit and stores its record or failure: its start first (unless
