@@ -858,20 +858,24 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 	struct dgen_job_counters after = { 0 };
 	struct dgen_err serr = DGEN_ERR_INIT;
 	struct dgen_llm_usage total;
-	struct dgen_buf trace = DGEN_BUF_INIT, state = DGEN_BUF_INIT;
+	struct dgen_buf json = DGEN_BUF_INIT;
+	size_t state_at = 0;
 	const char *exceeded;
 
 	ur.unit = u->unit;
 	ur.seed_index = u->seed_index;
 	ur.repetition = u->repetition;
 	ur.chunk_index = u->chunk_index;
-	/* the record's JSON, written once into buffers the insert binds */
-	ur.trace = "[]";
-	if (res->trace) {
-		dgen_buf_reserve(&trace, 2048);
-		dgen_json_put_compact(&trace, res->trace);
-		ur.trace = dgen_buf_str(&trace);
-	}
+	/* The record's JSON, written once into one buffer the insert binds
+	 * (trace, NUL, state): it is held until the commit, by every unit
+	 * waiting for one, so it is sized for a usual record (1 KiB). */
+	dgen_buf_reserve(&json, 1000);
+	if (res->trace)
+		dgen_json_put_compact(&json, res->trace);
+	else
+		dgen_buf_puts(&json, "[]");
+	dgen_buf_putc(&json, '\0');
+	state_at = json.len;
 	ur.input_tokens = res->usage.input_tokens;
 	ur.output_tokens = res->usage.output_tokens;
 	ur.cached_tokens = res->usage.cached_tokens;
@@ -881,9 +885,7 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 
 		ur.output = exec_output_text(res->result);
 		ur.metadata = u->state_text;
-		dgen_buf_reserve(&state, 1024);
-		dgen_json_put_compact(&state, res->result);
-		ur.accumulated_state = dgen_buf_str(&state);
+		dgen_json_put_compact(&json, res->result);
 		ur.trace_id = res->trace_id;
 		if (n) {
 			ur.current_block = pipeline_block_type(j->plan.pipeline, n - 1)->type;
@@ -899,6 +901,9 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 		dgen_log(DGEN_LOG_WARN, res->trace_id, "job %lld unit %lld failed: %s",
 			 (long long)j->id, (long long)u->unit, err->msg);
 	}
+	ur.trace = json.data;
+	if (rc == 0)
+		ur.accumulated_state = json.data + state_at;
 	if (!w->solo) {
 		work_free_quota(r, w);
 		*next = work_pick(r);
@@ -924,8 +929,7 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 		pthread_mutex_unlock(&r->lock);
 	}
 out:
-	dgen_buf_free(&trace);
-	dgen_buf_free(&state);
+	dgen_buf_free(&json);
 }
 
 /* Runs one unit and stores its record or failure: its start first (unless
