@@ -859,7 +859,7 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 	struct dgen_err serr = DGEN_ERR_INIT;
 	struct dgen_llm_usage total;
 	struct dgen_buf json = DGEN_BUF_INIT;
-	size_t state_at = 0;
+	size_t state_at = 0, output_at = 0;
 	const char *exceeded;
 
 	ur.unit = u->unit;
@@ -867,8 +867,9 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 	ur.repetition = u->repetition;
 	ur.chunk_index = u->chunk_index;
 	/* The record's JSON, written once into one buffer the insert binds
-	 * (trace, NUL, state): it is held until the commit, by every unit
-	 * waiting for one, so it is sized for a usual record (1 KiB). */
+	 * (trace, NUL, state, NUL, output): it is held until the commit, by
+	 * every unit waiting for one, so it is sized for a usual record
+	 * (1 KiB), and the trees it was written from go before the wait. */
 	dgen_buf_reserve(&json, 1000);
 	if (res->trace)
 		dgen_json_put_compact(&json, res->trace);
@@ -883,9 +884,11 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 	if (rc == 0) {
 		size_t n = pipeline_n_blocks(j->plan.pipeline);
 
-		ur.output = exec_output_text(res->result);
 		ur.metadata = u->state_text;
 		dgen_json_put_compact(&json, res->result);
+		dgen_buf_putc(&json, '\0');
+		output_at = json.len;
+		dgen_buf_puts(&json, exec_output_text(res->result));
 		ur.trace_id = res->trace_id;
 		if (n) {
 			ur.current_block = pipeline_block_type(j->plan.pipeline, n - 1)->type;
@@ -902,8 +905,13 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 			 (long long)j->id, (long long)u->unit, err->msg);
 	}
 	ur.trace = json.data;
-	if (rc == 0)
+	if (rc == 0) {
 		ur.accumulated_state = json.data + state_at;
+		ur.output = json.data + output_at;
+	}
+	json_object_put(res->result);
+	json_object_put(res->trace);
+	res->result = res->trace = NULL;
 	if (!w->solo) {
 		work_free_quota(r, w);
 		*next = work_pick(r);
