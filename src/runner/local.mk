@@ -14,6 +14,15 @@ RUNNER_TESTS = tests/runner_basic.sh tests/runner_signals.sh tests/runner_limits
 TESTS += $(RUNNER_TESTS)
 EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.sh tests/fixtures/plugin_abort.c
 
+# The crash test at 1 024 units in flight, on its own (not in parallel
+# with the other suites): `make check-wide`, run by contrib/dgenctl test.
+EXTRA_DIST += tests/runner_crash_wide.sh
+check-wide:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS=tests/runner_crash_wide.sh \
+		TEST_SUITE_LOG=test-suite-wide.log
+.PHONY: check-wide
+CLEANFILES += test-suite-wide.log
+
 # The blame test's block that kills its runner (a directory of its own, so
 # no other test loads it).
 RUNNER_PLUGINS = tests/plugins-abort/abort_block.so
