@@ -60,6 +60,7 @@
 
 #include "dgen/clock.h"
 #include "dgen/blocks.h"
+#include "dgen/buf.h"
 #include "dgen/db.h"
 #include "dgen/exec.h"
 #include "dgen/json.h"
@@ -774,7 +775,11 @@ static void work_done(struct runner *r, struct work *w)
 	}
 	if (w->solo || r->running == 0)
 		wake_lanes(r);
-	pthread_cond_signal(&r->done);
+	/* The claiming loop has work only once a job has nothing in flight
+	 * (it may end, and the next be claimed): waking it for every unit
+	 * cost a futex wake here and a round of its polls there. */
+	if (w->j->in_flight == 0)
+		pthread_cond_signal(&r->done);
 	pthread_mutex_unlock(&r->lock);
 	free(w);
 }
@@ -854,13 +859,25 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 	struct dgen_job_counters after = { 0 };
 	struct dgen_err serr = DGEN_ERR_INIT;
 	struct dgen_llm_usage total;
+	struct dgen_buf json = DGEN_BUF_INIT;
+	size_t state_at = 0, output_at = 0;
 	const char *exceeded;
 
 	ur.unit = u->unit;
 	ur.seed_index = u->seed_index;
 	ur.repetition = u->repetition;
 	ur.chunk_index = u->chunk_index;
-	ur.trace = res->trace ? dgen_json_compact(res->trace) : "[]";
+	/* The record's JSON, written once into one buffer the insert binds
+	 * (trace, NUL, state, NUL, output): it is held until the commit, by
+	 * every unit waiting for one, so it is sized for a usual record
+	 * (1 KiB), and the trees it was written from go before the wait. */
+	dgen_buf_reserve(&json, 1000);
+	if (res->trace)
+		dgen_json_put_compact(&json, res->trace);
+	else
+		dgen_buf_puts(&json, "[]");
+	dgen_buf_putc(&json, '\0');
+	state_at = json.len;
 	ur.input_tokens = res->usage.input_tokens;
 	ur.output_tokens = res->usage.output_tokens;
 	ur.cached_tokens = res->usage.cached_tokens;
@@ -868,9 +885,11 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 	if (rc == 0) {
 		size_t n = pipeline_n_blocks(j->plan.pipeline);
 
-		ur.output = exec_output_text(res->result);
 		ur.metadata = u->state_text;
-		ur.accumulated_state = dgen_json_compact(res->result);
+		dgen_json_put_compact(&json, res->result);
+		dgen_buf_putc(&json, '\0');
+		output_at = json.len;
+		dgen_buf_puts(&json, exec_output_text(res->result));
 		ur.trace_id = res->trace_id;
 		if (n) {
 			ur.current_block = pipeline_block_type(j->plan.pipeline, n - 1)->type;
@@ -886,6 +905,14 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 		dgen_log(DGEN_LOG_WARN, res->trace_id, "job %lld unit %lld failed: %s",
 			 (long long)j->id, (long long)u->unit, err->msg);
 	}
+	ur.trace = json.data;
+	if (rc == 0) {
+		ur.accumulated_state = json.data + state_at;
+		ur.output = json.data + output_at;
+	}
+	json_object_put(res->result);
+	json_object_put(res->trace);
+	res->result = res->trace = NULL;
 	if (!w->solo) {
 		work_free_quota(r, w);
 		*next = work_pick(r);
@@ -896,7 +923,7 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 			   (long long)u->unit, serr.msg);
 		dgen_err_clear(&serr);
 		unit_unstored(r, j);
-		return;
+		goto out;
 	}
 	total = (struct dgen_llm_usage){ .input_tokens = after.input_tokens,
 					 .output_tokens = after.output_tokens,
@@ -910,6 +937,8 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 		job_stop(j, DGEN_JOB_STOPPED, why);
 		pthread_mutex_unlock(&r->lock);
 	}
+out:
+	dgen_buf_free(&json);
 }
 
 /* Runs one unit and stores its record or failure: its start first (unless
