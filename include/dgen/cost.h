@@ -65,5 +65,10 @@ struct json_object *cost_to_json(const struct dgen_cost *c);
  * "cached_tokens", "cost"}. */
 struct json_object *cost_usage_json(int64_t input_tokens, int64_t output_tokens,
 				    int64_t cached_tokens, const struct dgen_cost *c);
+/* Appends what dgen_json_compact() prints of cost_usage_json()'s object
+ * to b, without making it. */
+struct dgen_buf;
+void cost_usage_put(struct dgen_buf *b, int64_t input_tokens, int64_t output_tokens,
+		    int64_t cached_tokens, const struct dgen_cost *c);
 
 #endif

@@ -91,6 +91,8 @@ bool dgen_json_double_text(double v, char txt[40]);
  * and UTF-8 as they are): for bodies written without a json_object. */
 struct dgen_buf;
 void dgen_json_put_string(struct dgen_buf *b, const char *s, size_t n);
+/* Appends v as dgen_json_compact() prints it (v is not changed). */
+void dgen_json_put_compact(struct dgen_buf *b, struct json_object *v);
 
 /* Adds a string (or JSON null for NULL) to obj. */
 void dgen_json_add_str(struct json_object *obj, const char *key, const char *val);

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -26,23 +27,43 @@ double dgen_clock_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The date and time of a second, "YYYY-MM-DDTHH:MM:SS", kept per thread:
+ * timestamps come many a second (a record each), and gmtime_r and
+ * snprintf cost more than the rest of writing one. */
+static __thread struct {
+	time_t secs;
+	bool set;
+	char text[20];
+} iso_second;
+
 void dgen_clock_iso(int64_t ms, char out[DGEN_ISO_LEN])
 {
 	time_t secs = (time_t)(ms / 1000);
 	int msec = (int)(ms % 1000);
-	struct tm tm;
 
 	if (msec < 0) {
 		msec += 1000;
 		secs -= 1;
 	}
-	char tmp[64];
+	if (!iso_second.set || iso_second.secs != secs) {
+		struct tm tm;
+		char tmp[64];
 
-	gmtime_r(&secs, &tm);
-	snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
-		 tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, msec % 1000);
-	memcpy(out, tmp, DGEN_ISO_LEN - 1);
+		gmtime_r(&secs, &tm);
+		snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d",
+			 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
+			 tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100);
+		memcpy(iso_second.text, tmp, 19);
+		iso_second.text[19] = '\0';
+		iso_second.secs = secs;
+		iso_second.set = true;
+	}
+	memcpy(out, iso_second.text, 19);
+	out[19] = '.';
+	out[20] = (char)('0' + msec / 100);
+	out[21] = (char)('0' + msec / 10 % 10);
+	out[22] = (char)('0' + msec % 10);
+	out[23] = 'Z';
 	out[DGEN_ISO_LEN - 1] = '\0';
 }
 

@@ -3,9 +3,11 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "dgen/buf.h"
 #include "dgen/cost.h"
 #include "dgen/json.h"
 
@@ -87,4 +89,23 @@ struct json_object *cost_usage_json(int64_t input_tokens, int64_t output_tokens,
 	json_object_object_add(o, "cached_tokens", json_object_new_int64(cached_tokens));
 	json_object_object_add(o, "cost", cost_to_json(c));
 	return o;
+}
+
+void cost_usage_put(struct dgen_buf *b, int64_t input_tokens, int64_t output_tokens,
+		    int64_t cached_tokens, const struct dgen_cost *c)
+{
+	char txt[40];
+
+	dgen_buf_printf(b, "{\"input_tokens\":%" PRId64 ",\"output_tokens\":%" PRId64
+			",\"cached_tokens\":%" PRId64 ",\"cost\":", input_tokens, output_tokens,
+			cached_tokens);
+	if (c->state != DGEN_COST_KNOWN) {
+		dgen_buf_puts(b, "null}");
+		return;
+	}
+	dgen_buf_puts(b, "{\"amount\":");
+	dgen_buf_puts(b, dgen_json_double_text(c->amount, txt) ? txt : "null");
+	dgen_buf_puts(b, ",\"currency\":");
+	dgen_json_put_string(b, c->currency, strlen(c->currency));
+	dgen_buf_puts(b, "}}");
 }

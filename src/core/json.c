@@ -8,6 +8,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,7 +141,7 @@ static int shortest_prec(double v, char txt[40])
  * stays a float to a reader, as Python prints it. False (txt empty) when
  * v is NaN or infinite, which JSON cannot carry.
  */
-bool dgen_json_double_text(double v, char txt[40])
+static bool double_text(double v, char txt[40])
 {
 	int prec, exp;
 
@@ -164,21 +165,34 @@ bool dgen_json_double_text(double v, char txt[40])
 	return true;
 }
 
+/* Bytes a JSON string cannot carry as they are: control characters,
+ * '"' and '\\'. */
+static const unsigned char json_escaped[256] = {
+	[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
+/* Plain runs are copied whole into room reserved once for the string;
+ * only an escape asks the buffer for more. */
 void dgen_json_put_string(struct dgen_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t from = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
 
 	dgen_buf_reserve(b, n + 2);
-	dgen_buf_putc(b, '"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[7] = "\\u00";
+	b->data[b->len++] = '"';
+	for (;;) {
+		size_t from = i;
+		char esc[6] = "\\u00";
 		size_t el = 2;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		switch (c) {
+		while (i < n && !json_escaped[u[i]])
+			i++;
+		memcpy(b->data + b->len, s + from, i - from);
+		b->len += i - from;
+		if (i == n)
+			break;
+		switch (u[i]) {
 		case '\b': esc[1] = 'b'; break;
 		case '\n': esc[1] = 'n'; break;
 		case '\r': esc[1] = 'r'; break;
@@ -187,16 +201,130 @@ void dgen_json_put_string(struct dgen_buf *b, const char *s, size_t n)
 		case '"': esc[1] = '"'; break;
 		case '\\': esc[1] = '\\'; break;
 		default:
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 0x0F];
+			esc[4] = hex[u[i] >> 4];
+			esc[5] = hex[u[i] & 0x0F];
 			el = 6;
 		}
-		dgen_buf_append(b, s + from, i - from);
-		dgen_buf_append(b, esc, el);
-		from = i + 1;
+		/* room for the escape and the rest of the string, as plain */
+		dgen_buf_reserve(b, el + (n - i - 1) + 1);
+		memcpy(b->data + b->len, esc, el);
+		b->len += el;
+		i++;
 	}
-	dgen_buf_append(b, s + from, n - from);
-	dgen_buf_putc(b, '"');
+	b->data[b->len++] = '"';
+	b->data[b->len] = '\0';
+}
+
+/*
+ * What dgen_json_compact() prints, appended to b: json-c's plain form
+ * (no spaces, members in their order, '/' unescaped, strings escaped by
+ * dgen_json_put_string() the way json-c does) with every double in
+ * dgen_json_double_text()'s form or null. Written straight into the
+ * caller's buffer, in runs, without json-c's printbuf and per-byte
+ * escaping, and without marking v's doubles.
+ */
+void dgen_json_put_compact(struct dgen_buf *b, struct json_object *v)
+{
+	char txt[40];
+
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		dgen_buf_append(b, "null", 4);
+		break;
+	case json_type_boolean:
+		if (json_object_get_boolean(v))
+			dgen_buf_append(b, "true", 4);
+		else
+			dgen_buf_append(b, "false", 5);
+		break;
+	case json_type_double:
+		if (dgen_json_double_text(json_object_get_double(v), txt))
+			dgen_buf_puts(b, txt);
+		else
+			dgen_buf_append(b, "null", 4);
+		break;
+	case json_type_int: {
+		int64_t n = json_object_get_int64(v);
+
+		uint64_t u = n < 0 ? -(uint64_t)n : (uint64_t)n;
+		char d[24], *e = d + sizeof d, *p = e;
+
+		/* json-c keeps integers above INT64_MAX as unsigned */
+		if (n == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
+			u = json_object_get_uint64(v);
+		do
+			*--p = (char)('0' + u % 10);
+		while ((u /= 10) > 0);
+		if (n < 0)
+			*--p = '-';
+		dgen_buf_append(b, p, (size_t)(e - p));
+		break;
+	}
+	case json_type_string:
+		dgen_json_put_string(b, json_object_get_string(v),
+				     (size_t)json_object_get_string_len(v));
+		break;
+	case json_type_array: {
+		size_t n = json_object_array_length(v);
+
+		dgen_buf_putc(b, '[');
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				dgen_buf_putc(b, ',');
+			dgen_json_put_compact(b, json_object_array_get_idx(v, i));
+		}
+		dgen_buf_putc(b, ']');
+		break;
+	}
+	case json_type_object: {
+		bool first = true;
+
+		dgen_buf_putc(b, '{');
+		json_object_object_foreach(v, key, val) {
+			if (!first)
+				dgen_buf_putc(b, ',');
+			first = false;
+			dgen_json_put_string(b, key, strlen(key));
+			dgen_buf_putc(b, ':');
+			dgen_json_put_compact(b, val);
+		}
+		dgen_buf_putc(b, '}');
+		break;
+	}
+	}
+}
+
+/*
+ * The texts made last on this thread, by bit pattern. glibc's exact
+ * conversions cost thousands of instructions a number, and the same
+ * numbers come back: a double made with dgen_json_new_double() is printed
+ * again by double_serializer() when its value is written, and every
+ * request of a block carries the same temperature.
+ */
+#define TEXT_CACHE 8
+static __thread struct {
+	uint64_t bits;
+	bool set;
+	char txt[40];
+} text_cache[TEXT_CACHE];
+
+bool dgen_json_double_text(double v, char txt[40])
+{
+	uint64_t bits;
+	size_t i;
+
+	memcpy(&bits, &v, sizeof bits);
+	i = (size_t)((bits ^ (bits >> 17) ^ (bits >> 41)) % TEXT_CACHE);
+	if (text_cache[i].set && text_cache[i].bits == bits) {
+		memcpy(txt, text_cache[i].txt, sizeof text_cache[i].txt);
+		return true;
+	}
+	if (!double_text(v, txt))
+		return false;
+	text_cache[i].bits = bits;
+	text_cache[i].set = true;
+	memcpy(text_cache[i].txt, txt, sizeof text_cache[i].txt);
+	return true;
 }
 
 struct json_object *dgen_json_new_double(double v)

@@ -424,7 +424,7 @@ static int parse_member(struct jp *p, struct json_object *o)
 {
 	struct json_object *v = NULL;
 	size_t kpos = p->pos;
-	char *key;
+	char small[64], *key;
 
 	if (p->pos >= p->len || p->s[p->pos] != '"') {
 		if (p->pos < p->len && p->s[p->pos] == '\'')
@@ -440,21 +440,31 @@ static int parse_member(struct jp *p, struct json_object *o)
 	if (json_object_object_get_ex(o, dgen_buf_str(&p->tmp), NULL))
 		return fail_at(p, kpos, DGEN_EBADREQ, "duplicate key \"%.60s\"",
 			       dgen_buf_str(&p->tmp));
-	key = dgen_buf_steal(&p->tmp);
+	/* the value is read into p->tmp too: a short key waits on the stack,
+	 * and p->tmp keeps its memory for the next string */
+	if (p->tmp.len < sizeof small) {
+		memcpy(small, dgen_buf_str(&p->tmp), p->tmp.len + 1);
+		key = small;
+	} else {
+		key = dgen_buf_steal(&p->tmp);
+	}
 	skip_ws(p);
 	if (p->pos >= p->len || p->s[p->pos] != ':') {
-		free(key);
+		if (key != small)
+			free(key);
 		return fail_at(p, p->pos < p->len ? p->pos : p->len, DGEN_EBADREQ,
 			       "expected ':' after a key");
 	}
 	p->pos++;
 	if (parse_value(p, &v)) {
 		json_object_put(v);
-		free(key);
+		if (key != small)
+			free(key);
 		return -1;
 	}
 	json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW);
-	free(key);
+	if (key != small)
+		free(key);
 	return 0;
 }
 

@@ -139,6 +139,8 @@ struct evloop {
 	pthread_t tid;
 	bool started;
 	int epfd, evfd;
+	unsigned char *fds;         /* per socket: FD_* and its events */
+	size_t fd_cap;
 	CURLM *multi;
 	double curl_due;            /* monotonic; < 0: libcurl wants no timeout */
 	double last_io;             /* monotonic end of the last io_round */
@@ -371,30 +373,74 @@ static size_t stack_used(const struct evco *co)
 
 /* ---- libcurl ------------------------------------------------------------ */
 
-/* libcurl's socketp marks a socket in the epoll set (it forgets it when
- * the socket is removed): one epoll_ctl per change, not a failed MOD and
- * an ADD each time a kept-alive connection is used again. */
+/*
+ * What the epoll set holds for each socket, by descriptor: FD_IN_SET and
+ * the events registered, and FD_WANTED while libcurl watches it. libcurl
+ * stops watching a kept-alive connection when its transfer ends and
+ * watches it again, for the same events, when the next transfer of the
+ * loop takes it: an epoll_ctl DEL and an ADD per call. So a socket
+ * libcurl lets go of stays in the set; if it turns ready meanwhile (the
+ * server closed it), io_round() takes it out then. A socket libcurl
+ * closes leaves the set by itself (close does that), and close_cb()
+ * forgets it here, before its number can be used again.
+ */
+#define FD_IN_SET 0x40
+#define FD_WANTED 0x80
+
+static unsigned char *fd_slot(struct evloop *L, curl_socket_t s)
+{
+	if (s < 0)
+		return NULL;
+	if ((size_t)s >= L->fd_cap) {
+		size_t cap = L->fd_cap ? L->fd_cap : 64;
+
+		while (cap <= (size_t)s)
+			cap *= 2;
+		L->fds = dgen_xrealloc(L->fds, cap);
+		memset(L->fds + L->fd_cap, 0, cap - L->fd_cap);
+		L->fd_cap = cap;
+	}
+	return &L->fds[s];
+}
+
 static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
 {
-	static char in_set;
 	struct evloop *L = userp;
 	struct epoll_event ev = { 0 };
+	unsigned char *f = fd_slot(L, s), want;
 
 	(void)e;
+	(void)socketp;
+	if (!f)
+		return 0;
 	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(L->epfd, EPOLL_CTL_DEL, s, NULL);
+		*f &= (unsigned char)~FD_WANTED;
 		return 0;
 	}
 	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
 	ev.data.fd = s;
-	if (socketp) {
-		if (epoll_ctl(L->epfd, EPOLL_CTL_MOD, s, &ev) == 0 || errno != ENOENT)
-			return 0;
+	want = (unsigned char)(FD_IN_SET | FD_WANTED | ((what & CURL_POLL_IN) ? 1 : 0) |
+			       ((what & CURL_POLL_OUT) ? 2 : 0));
+	if ((*f | FD_WANTED) == want) {
+		*f = want;
+		return 0;
 	}
-	if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST)
-		epoll_ctl(L->epfd, EPOLL_CTL_MOD, s, &ev);
-	curl_multi_assign(L->multi, s, &in_set);
+	if (!(*f & FD_IN_SET) || (epoll_ctl(L->epfd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT)) {
+		if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST)
+			epoll_ctl(L->epfd, EPOLL_CTL_MOD, s, &ev);
+	}
+	*f = want;
 	return 0;
+}
+
+/* libcurl closes a connection's socket: its number is free again. */
+static int close_cb(void *userp, curl_socket_t s)
+{
+	unsigned char *f = fd_slot(userp, s);
+
+	if (f)
+		*f = 0;
+	return close(s);
 }
 
 static int timer_cb(CURLM *m, long timeout_ms, void *userp)
@@ -461,6 +507,8 @@ static int co_perform(void *easy, void **own, dgen_llm_stop_fn stop, void *arg, 
 	 * memory at thousands in flight; replies are a few KiB */
 	curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, RECV_BUFFER);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)co);
+	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
+	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, L);
 	if (curl_multi_add_handle(L->multi, easy) != CURLM_OK)
 		return CURLE_FAILED_INIT;
 	co->easy = easy;
@@ -646,6 +694,12 @@ static void io_round(struct evloop *L, int timeout_ms)
 				dgen_debug("evloop: wake-up not read: %s", strerror(errno));
 			continue;
 		}
+		if (!(fd_slot(L, evs[i].data.fd)[0] & FD_WANTED)) {
+			/* a kept-alive socket libcurl does not watch now */
+			epoll_ctl(L->epfd, EPOLL_CTL_DEL, evs[i].data.fd, NULL);
+			L->fds[evs[i].data.fd] = 0;
+			continue;
+		}
 		if (evs[i].events & EPOLLIN)
 			fl |= CURL_CSELECT_IN;
 		if (evs[i].events & EPOLLOUT)
@@ -799,5 +853,6 @@ void evloop_stop(struct evloop *L)
 	pthread_mutex_destroy(&L->lock);
 	free(L->all);
 	free(L->heap);
+	free(L->fds);
 	free(L);
 }

@@ -1,6 +1,6 @@
 # src/runner: dgen-runner, the queue daemon.
-libdgen_a_SOURCES += src/runner/runner.c src/runner/evloop.c
-noinst_HEADERS += include/dgen/runner.h src/runner/evloop.h
+libdgen_a_SOURCES += src/runner/runner.c src/runner/evloop.c src/runner/startwait.c
+noinst_HEADERS += include/dgen/runner.h src/runner/evloop.h src/runner/startwait.h
 sbin_PROGRAMS += dgen-runner
 dgen_runner_SOURCES = src/runner/main.c
 dgen_runner_LDADD = $(DGEN_LIBS)

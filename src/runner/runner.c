@@ -65,6 +65,7 @@
 
 #include "dgen/clock.h"
 #include "dgen/blocks.h"
+#include "dgen/buf.h"
 #include "dgen/db.h"
 #include "dgen/exec.h"
 #include "dgen/json.h"
@@ -77,6 +78,7 @@
 #include "dgen/usage.h"
 #include "dgen/util.h"
 #include "evloop.h"
+#include "startwait.h"
 
 /* Claimed jobs at once, sharing the workers in turn; past it, up to
  * MAX_NEWCOMER_JOBS more, each of a user with no job running. */
@@ -815,7 +817,11 @@ static void work_done(struct runner *r, struct work *w)
 	}
 	if (w->solo || r->running == 0)
 		wake_lanes(r);
-	pthread_cond_signal(&r->done);
+	/* The claiming loop has work only once a job has nothing in flight
+	 * (it may end, and the next be claimed): waking it for every unit
+	 * cost a futex wake here and a round of its polls there. */
+	if (w->j->in_flight == 0)
+		pthread_cond_signal(&r->done);
 	pthread_mutex_unlock(&r->lock);
 	free(w);
 }
@@ -899,13 +905,25 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 	struct dgen_job_counters after = { 0 };
 	struct dgen_err serr = DGEN_ERR_INIT;
 	struct dgen_llm_usage total;
+	struct dgen_buf json = DGEN_BUF_INIT;
+	size_t state_at = 0, output_at = 0;
 	const char *exceeded;
 
 	ur.unit = u->unit;
 	ur.seed_index = u->seed_index;
 	ur.repetition = u->repetition;
 	ur.chunk_index = u->chunk_index;
-	ur.trace = res->trace ? dgen_json_compact(res->trace) : "[]";
+	/* The record's JSON, written once into one buffer the insert binds
+	 * (trace, NUL, state, NUL, output): it is held until the commit, by
+	 * every unit waiting for one, so it is sized for a usual record
+	 * (1 KiB), and the trees it was written from go before the wait. */
+	dgen_buf_reserve(&json, 1000);
+	if (res->trace)
+		dgen_json_put_compact(&json, res->trace);
+	else
+		dgen_buf_puts(&json, "[]");
+	dgen_buf_putc(&json, '\0');
+	state_at = json.len;
 	ur.input_tokens = res->usage.input_tokens;
 	ur.output_tokens = res->usage.output_tokens;
 	ur.cached_tokens = res->usage.cached_tokens;
@@ -913,9 +931,11 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 	if (rc == 0) {
 		size_t n = pipeline_n_blocks(j->plan.pipeline);
 
-		ur.output = exec_output_text(res->result);
 		ur.metadata = u->state_text;
-		ur.accumulated_state = dgen_json_compact(res->result);
+		dgen_json_put_compact(&json, res->result);
+		dgen_buf_putc(&json, '\0');
+		output_at = json.len;
+		dgen_buf_puts(&json, exec_output_text(res->result));
 		ur.trace_id = res->trace_id;
 		if (n) {
 			ur.current_block = pipeline_block_type(j->plan.pipeline, n - 1)->type;
@@ -931,6 +951,14 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 		dgen_log(DGEN_LOG_WARN, res->trace_id, "job %lld unit %lld failed: %s",
 			 (long long)j->id, (long long)u->unit, err->msg);
 	}
+	ur.trace = json.data;
+	if (rc == 0) {
+		ur.accumulated_state = json.data + state_at;
+		ur.output = json.data + output_at;
+	}
+	json_object_put(res->result);
+	json_object_put(res->trace);
+	res->result = res->trace = NULL;
 	if (!w->solo) {
 		work_free_quota(r, w);
 		*next = work_pick(r);
@@ -941,7 +969,7 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 			   (long long)u->unit, serr.msg);
 		dgen_err_clear(&serr);
 		unit_unstored(r, j);
-		return;
+		goto out;
 	}
 	total = (struct dgen_llm_usage){ .input_tokens = after.input_tokens,
 					 .output_tokens = after.output_tokens,
@@ -955,6 +983,8 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 		job_stop(j, DGEN_JOB_STOPPED, why);
 		pthread_mutex_unlock(&r->lock);
 	}
+out:
+	dgen_buf_free(&json);
 }
 
 /* Runs one unit and stores its record or failure: its start first (unless
@@ -1499,17 +1529,27 @@ static void runner_destroy(struct runner *r)
 	pthread_cond_destroy(&r->done);
 }
 
-/* Opens a runner connection, waiting (like the claiming loop at start)
- * while the storage cannot be written yet. */
+/* Opens a runner connection, waiting while the storage cannot be written
+ * yet or the server cannot be reached, with backoff (startwait.h), one
+ * line a try: the reason (naming the database, without its password) and
+ * the next try. Told to stop meanwhile: -1 with err cleared. */
 static int runner_db_wait(struct runner *r, struct dgen_db **db, volatile sig_atomic_t *terminate,
 			  struct dgen_err *err)
 {
+	struct startwait sw;
+
+	startwait_init(&sw);
 	while (runner_db_open(r, db, err)) {
-		if (db_err_storage(err) == DB_STORAGE_OK || *terminate)
+		long ms;
+
+		if (db_err_storage(err) == DB_STORAGE_OK)
 			return -1;
-		dgen_error("cannot open the database yet: %s", err->msg);
+		ms = startwait_next_ms(&sw);
+		dgen_error("cannot open the database yet (try %d): %s; next try in %.1f s",
+			   sw.failures, err->msg, (double)ms / 1000.0);
 		dgen_err_clear(err);
-		sleep(1);
+		if (!startwait_sleep(ms, terminate))
+			return -1;
 	}
 	return 0;
 }
@@ -1737,6 +1777,8 @@ static void claim_loop(struct runner *r, struct dgen_db *db, struct dgen_llm_han
 		if (!terminating)
 			claim_more(r, db, h);
 		tend_jobs(r, db, terminating, grace_end > 0 && now >= grace_end);
+		if (!r->jobs && opts->once && !terminating)
+			claim_more(r, db, h); /* the jobs just ended: the queue says if it is done */
 		if (!r->jobs && (terminating || opts->once))
 			break;
 		if (r->jobs) {
@@ -1783,6 +1825,10 @@ int runner_run(const struct dgen_runner_opts *opts, struct dgen_err *err)
 	stop_lanes(&r);
 	dgen_info("runner %s stopped", r.runner_id);
 out:
+	if (rc && *opts->terminate && !err->code) { /* stopped while it waited */
+		dgen_info("runner %s stopped before the database could be opened", r.runner_id);
+		rc = 0;
+	}
 	exec_handle_free(h);
 	runner_destroy(&r);
 	db_close(db);

@@ -58,7 +58,8 @@ PG_SUITES = tests/runner_basic.sh tests/runner_signals.sh tests/runner_limits.sh
 	tests/runner_memory.sh tests/runner_ratelimit.sh tests/runner_outage.sh \
 	tests/blocks_e2e.sh tests/api_cgi.sh tests/api_nginx.sh tests/api_apache.sh \
 	tests/api_paging.sh tests/api_storm.sh tests/api_upload_memory.sh \
-	tests/api_access.sh tests/api_models.sh tests/api_cost.sh tests/multihost.sh
+	tests/api_access.sh tests/api_models.sh tests/api_cost.sh tests/multihost.sh \
+	tests/test_cli.sh tests/harden_stack.sh
 EXTRA_DIST += tests/multihost.sh tests/lib/store.sh tests/runner_outage.sh
 check-pg:
 	DGEN_TEST_STORE=pg DGEN_TEST_PG_SUITES=1 $(MAKE) $(AM_MAKEFLAGS) check \

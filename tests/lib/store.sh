@@ -9,7 +9,8 @@
 # the store with the sqlite3 shell's output (columns joined by '|'); on
 # PostgreSQL a few sqlite spellings the suites use are provided
 # (json_extract of text, group_concat, "pragma integrity_check").
-# store_sqlite_only REASON skips the whole suite on PostgreSQL.
+# store_sqlite_only REASON skips the whole suite on PostgreSQL;
+# store_skip_pg DESCRIPTION REASON one check (true when it was skipped).
 
 STORE_DB=
 STORE_OWN_SERVER=
@@ -68,6 +69,15 @@ store_init() {
 	DATABASE_URL=$(printf '%s' "$DGEN_TEST_PG_URL" | sed "s|:///[^?]*|:///$STORE_DB|")
 	export DATABASE_URL
 	store_pg_compat "$DATABASE_URL" >&2 || exit 1
+}
+
+# store_skip_pg DESCRIPTION REASON: on PostgreSQL, reports the check
+# (sqlite's by nature) skipped with the reason and is true; on sqlite it is
+# false and the caller runs the check:
+#   store_skip_pg "the file is 0640" "no file" || check "the file is 0640" ...
+store_skip_pg() {
+	store_is_pg || return 1
+	ok "$1 # SKIP sqlite only: $2"
 }
 
 # Drops the suite's database (or stops the server it started).
