@@ -11,7 +11,8 @@
 # failure after DGEN_MAX_ATTEMPTS deaths, and the job completes.
 # DGEN_CRASH_CONCURRENCY, DGEN_CRASH_SEEDS and DGEN_CRASH_REPS (default 8,
 # 100, 5) change the units in flight and the job's size; DGEN_CRASH_KILLS
-# (20) the kills (e.g. 1024, 100, 200, 10 for the runner at 1 024 in flight).
+# (20) the kills (e.g. 1024, 100, 200, 10 for the runner at 1 024 in flight);
+# DGEN_CRASH_WAIT (120 s) how long the job may take once the kills are over.
 . "$top_srcdir/tests/runner/lib.sh"
 
 KILLS=${DGEN_CRASH_KILLS:-20}
@@ -63,7 +64,7 @@ crash_run() { # crash_run RUNNERS: prints nothing, sets $job
 	done
 	i=0
 	while [ $i -lt "$runners" ]; do start_runner; i=$((i + 1)); done
-	wait_status -t 120 "$job" completed
+	wait_status -t "${DGEN_CRASH_WAIT:-120}" "$job" completed
 	asked=$(( $(mock_requests) - before ))
 	bound=$(( UNITS + kills * runners * C ))
 	diag "$runners runner(s): $kills kills ($early before a unit finished), $asked LLM requests for $UNITS units (bound $bound)"

@@ -7,6 +7,11 @@
 # its own (contrib/dgenctl test does, after make check): a thousand
 # requests in flight against a machine already busy with the parallel
 # suites would measure the load, not the runner.
+# The job may take minutes after the kills: a unit in flight at two deaths
+# is a suspect that runs alone (DGEN_MAX_ATTEMPTS - 1 deaths, see blame in
+# src/runner/runner.c), and with a thousand in flight at each kill several
+# hundred of them run one after another at 200 ms each.
 DGEN_CRASH_CONCURRENCY=1024 DGEN_CRASH_SEEDS=100 DGEN_CRASH_REPS=200 DGEN_CRASH_KILLS=10
-export DGEN_CRASH_CONCURRENCY DGEN_CRASH_SEEDS DGEN_CRASH_REPS DGEN_CRASH_KILLS
+DGEN_CRASH_WAIT=400
+export DGEN_CRASH_CONCURRENCY DGEN_CRASH_SEEDS DGEN_CRASH_REPS DGEN_CRASH_KILLS DGEN_CRASH_WAIT
 . "$top_srcdir/tests/runner_crash.sh"
