@@ -17,7 +17,6 @@
 #include "dgen/api.h"
 #include "dgen/blocks.h"
 #include "dgen/clock.h"
-#include "dgen/json.h"
 #include "dgen/log.h"
 #include "dgen/route.h"
 #include "dgen/util.h"
@@ -121,11 +120,9 @@ struct dgen_db *api_db(struct api_ctx *c)
 		 * answer says so and what to check, but not where the database is
 		 * nor the driver's words (a server's host, user and address):
 		 * those are for the log above, not for any caller. */
-		if (c->err.code == DGEN_EBUSY && c->err.detail &&
-		    json_object_object_get_ex(c->err.detail, "database", NULL)) {
-			dgen_err_set(&c->err, DGEN_EBUSY,
-				     "The database is unavailable; retry in a moment");
-			dgen_err_detail_str(&c->err, "database", "unavailable");
+		if (c->err.code == DGEN_EBUSY && db_err_storage(&c->err) == DB_STORAGE_UNAVAILABLE) {
+			snprintf(c->err.msg, sizeof c->err.msg,
+				 "The database is unavailable; retry in a moment");
 			api_db_hint(&c->err, w->cfg->database_path);
 		} else if (c->err.code != DGEN_EBUSY) {
 			dgen_err_set(&c->err, DGEN_EBUSY,
