@@ -67,5 +67,32 @@ bjob2=$(qtool enqueue "$DATABASE_PATH" "$T/p.json" "$T/c.json" "$b")
 check "bob's 40-unit job completes" wait_status -t 60 "$bjob2" completed
 max=$(mock GET /mock/stats | jq .llm_in_flight_max)
 check "bob, with no quota of his own, had more than 2 requests at once ($max)" test "$max" -gt 2
+
+# Several runners: a runner whose own job fills its workers leaves jobs
+# queued meanwhile to an idle runner, instead of giving them a share of
+# its slots (by each runner's log: which one claimed each job). The idle
+# runner polls every 500 ms, the busy one every 50 ms: without the busy
+# runner holding back, it would claim them first.
+write_seeds "$T/long.json" 2000 1
+write_seeds "$T/two.json" 2 1
+long=$(qtool enqueue "$DATABASE_PATH" "$T/p.json" "$T/long.json" "$a")
+wait_status -t 30 "$long" running
+DGEN_RUNNER_POLL_MS=500 "$B/dgen-runner" >"$T/runner2.log" 2>&1 &
+runner_pids="$runner_pids $!"
+n=0
+while ! grep -q "runner .* started" "$T/runner2.log" && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+sleep 3 # the busy runner hears of the other at its next heartbeat (2 s)
+smalls=
+for i in 1 2 3; do
+	j=$(qtool enqueue "$DATABASE_PATH" "$T/p.json" "$T/two.json" "$b")
+	wait_status -t 30 "$j" completed
+	smalls="$smalls $j"
+done
+idle=0
+for j in $smalls; do grep -q "job $j claimed" "$T/runner2.log" && idle=$((idle + 1)); done
+check "the long job was still running meanwhile" test "$(job_field "$long" status)" = running
+check "the three jobs queued beside the busy runner ran on the idle one ($idle of 3)" test "$idle" = 3
+qtool cancel "$DATABASE_PATH" "$long" >/dev/null
+wait_status -t 30 "$long" cancelled
 check "integrity_check is ok" test "$(sql 'pragma integrity_check')" = ok
 finish

@@ -98,6 +98,8 @@ if [ -x "$NGINX" ] && command -v curl >/dev/null; then
 				(keys == ["detail","error"])' "$T/body" >/dev/null
 		}
 		check "in the JSON error shape, the database unavailable" unavailable_shape
+		check "the answer names neither the server nor libpq's reason" \
+			sh -c "! grep -q -i -e 'postgres[a-z]*://' -e 'host=' -e socket -e 'connection to server' '$T/body'"
 	else
 		not_ok "the API pool and nginx start"
 	fi

@@ -224,6 +224,12 @@ int queue_counters(struct dgen_db *db, int64_t job_id, struct dgen_job_counters 
 /* Records that runner_id (pid on hostname) is alive now. */
 int queue_heartbeat(struct dgen_db *db, const char *runner_id, long pid,
 		    const char *hostname, struct dgen_err *err);
+/* How many runners other than runner_id sent a heartbeat within
+ * alive_within_s seconds (into *n). */
+int queue_other_runners(struct dgen_db *db, const char *runner_id, int alive_within_s,
+			int64_t *n, struct dgen_err *err);
+/* Whether any job is queued (*any), by a read that takes no write lock. */
+int queue_any_queued(struct dgen_db *db, bool *any, struct dgen_err *err);
 /* Is any runner alive: a heartbeat within alive_within_s seconds.
  * last_seen receives the newest heartbeat ("" when none ever). */
 int queue_runner_status(struct dgen_db *db, int alive_within_s, bool *alive,

@@ -17,6 +17,7 @@
 #include "dgen/api.h"
 #include "dgen/blocks.h"
 #include "dgen/clock.h"
+#include "dgen/json.h"
 #include "dgen/log.h"
 #include "dgen/route.h"
 #include "dgen/util.h"
@@ -116,8 +117,17 @@ struct dgen_db *api_db(struct api_ctx *c)
 		w->db = NULL;
 		dgen_error("cannot open database %s: %s", w->cfg->database_path, c->err.msg);
 		/* Not the client's fault and not a bug: the service is unavailable
-		 * until an operator fixes the database (503 + Retry-After). */
-		if (c->err.code != DGEN_EBUSY) {
+		 * until an operator fixes the database (503 + Retry-After). The
+		 * answer says so and what to check, but not where the database is
+		 * nor the driver's words (a server's host, user and address):
+		 * those are for the log above, not for any caller. */
+		if (c->err.code == DGEN_EBUSY && c->err.detail &&
+		    json_object_object_get_ex(c->err.detail, "database", NULL)) {
+			dgen_err_set(&c->err, DGEN_EBUSY,
+				     "The database is unavailable; retry in a moment");
+			dgen_err_detail_str(&c->err, "database", "unavailable");
+			api_db_hint(&c->err, w->cfg->database_path);
+		} else if (c->err.code != DGEN_EBUSY) {
 			dgen_err_set(&c->err, DGEN_EBUSY,
 				     "The database is unavailable; try again later");
 			dgen_err_detail_str(&c->err, "reason", "database cannot be opened");

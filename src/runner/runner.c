@@ -85,6 +85,10 @@
 #define MAX_ACTIVE_JOBS 8
 #define MAX_NEWCOMER_JOBS 8
 #define HEARTBEAT_SECONDS 2.0
+/* Another runner is alive when its heartbeat is this recent. */
+#define OTHERS_ALIVE_SECONDS (3 * (int)HEARTBEAT_SECONDS)
+/* How long a busy runner leaves a queued job to the idle ones (claim_defer). */
+#define CLAIM_DEFER_SECONDS 1.5
 #define CANCEL_POLL_SECONDS 0.25
 #define PROGRESS_SECONDS 0.5
 /* A unit that cannot be stored (storage fault) is tried again this often,
@@ -179,6 +183,11 @@ struct runner {
 	int storage_probes_ok;     /* good probes in a row since the last fault */
 	double storage_back_at;    /* monotonic time it came back */
 	int64_t wal_limit;
+	/* Read and written by the claiming loop's thread only: other runners
+	 * had a heartbeat lately, and since when a queued job has been left
+	 * to them (0: none). */
+	bool others_alive;
+	double defer_since;
 };
 
 /* An event loop of the runner, with the connection its units use for
@@ -1679,6 +1688,13 @@ static void housekeeping(struct runner *r, struct dgen_db *db, const char *host,
 		if (rc < 0 && db_err_storage(&e) == DB_STORAGE_OK)
 			dgen_warn("heartbeat: %s", e.msg);
 		dgen_err_clear(&e);
+		if (rc == 0) {
+			int64_t others = 0;
+
+			if (queue_other_runners(db, r->runner_id, OTHERS_ALIVE_SECONDS, &others, &e) == 0)
+				r->others_alive = others > 0;
+			dgen_err_clear(&e);
+		}
 	}
 	/* Not while the storage is down, nor right after: the leases held
 	 * here may have run out meanwhile, and are renewed first. */
@@ -1732,6 +1748,46 @@ static void wal_check(struct runner *r, struct dgen_db *db, double now, double *
 	dgen_err_clear(&e);
 }
 
+/*
+ * Whether to leave the queue to the other runners a moment. A runner whose
+ * own units fill its concurrency (those in flight and those its jobs will
+ * still hand out) would give a job it claims now only a share of its
+ * slots, while an idle runner would give it all of its own; with other
+ * runners alive it leaves a queued job to them for CLAIM_DEFER_SECONDS
+ * (idle runners claim at once: NOTIFY on PostgreSQL, the poll on sqlite),
+ * then claims it anyway, since the others may be busy too. Alone, or with
+ * room to spare, it claims at once, as a job queued behind a long one
+ * should start. Called with r->lock held.
+ */
+static bool claim_defer(struct runner *r, struct dgen_db *db)
+{
+	struct dgen_err e = DGEN_ERR_INIT;
+	int64_t work = r->running;
+	bool any = false;
+	double now;
+	int rc;
+
+	for (struct job *j = r->jobs; j; j = j->next_job)
+		if (!j->stop)
+			work += j->plan.pending + (int64_t)j->n_deferred;
+	if (!r->others_alive || !r->jobs || work < r->cfg->runner_concurrency) {
+		r->defer_since = 0;
+		return false;
+	}
+	pthread_mutex_unlock(&r->lock);
+	rc = queue_any_queued(db, &any, &e);
+	pthread_mutex_lock(&r->lock);
+	dgen_err_clear(&e);
+	if (rc < 0 || !any) { /* nothing to leave (an error: the claim says) */
+		r->defer_since = 0;
+		return rc == 0;
+	}
+	now = dgen_clock_mono();
+	if (r->defer_since == 0)
+		r->defer_since = now;
+	return now - r->defer_since < CLAIM_DEFER_SECONDS;
+}
+
 /* Claims up to MAX_ACTIVE_JOBS: a job queued behind a long one starts at
  * once and shares the workers (round robin) instead of waiting for it to
  * end; past it, jobs of users with nothing running, so a runner full of
@@ -1746,11 +1802,12 @@ static void claim_more(struct runner *r, struct dgen_db *db, struct dgen_llm_han
 			return;
 		for (struct job *j = r->jobs; j; j = j->next_job)
 			active++;
-		if (active >= MAX_ACTIVE_JOBS + MAX_NEWCOMER_JOBS)
+		if (active >= MAX_ACTIVE_JOBS + MAX_NEWCOMER_JOBS || claim_defer(r, db))
 			return;
 		pthread_mutex_unlock(&r->lock);
 		rc = claim_one(r, db, h, active >= MAX_ACTIVE_JOBS);
 		pthread_mutex_lock(&r->lock);
+		r->defer_since = 0;
 		if (rc <= 0)
 			return;
 	}

@@ -213,11 +213,13 @@ static bool state_is(const char *state, const char *prefix)
 }
 
 /* The lost or refused connection: DGEN_EBUSY (503 with Retry-After) naming
- * it in the detail. Returns -1. */
+ * it in the detail. libpq's words go to the log only: they name the
+ * server's host and address, which an API caller has no business knowing.
+ * Returns -1. */
 static int pg_unavailable(struct dgen_db *db, const char *msg, struct dgen_err *err)
 {
-	dgen_err_set(err, DGEN_EBUSY, "The database is unavailable (%s); retry in a moment",
-		     msg && *msg ? msg : "no connection");
+	dgen_warn("database %s unavailable: %s", db->path, msg && *msg ? msg : "no connection");
+	dgen_err_set(err, DGEN_EBUSY, "The database is unavailable; retry in a moment");
 	dgen_err_detail_str(err, "database", "unavailable");
 	return -1;
 }

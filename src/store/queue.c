@@ -133,21 +133,31 @@ static int claim_pipeline_input(struct dgen_db *db, struct dgen_claim *out,
  * from a consistent picture. started_at keeps the first claim's time
  * across rescues.
  */
+int queue_any_queued(struct dgen_db *db, bool *any, struct dgen_err *err)
+{
+	struct dgen_stmt *st = db_query(db, STMT_Q_ANY_QUEUED, err, "");
+	int rc;
+
+	if (!st || (rc = db_step_one(db, st, err)) < 0)
+		return -1;
+	*any = rc > 0;
+	db_reset(st);
+	return 0;
+}
+
 static int claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms, bool newcomer,
 		 struct dgen_claim *out, struct dgen_err *err)
 {
-	struct dgen_stmt *st;
+	bool any;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	/* A runner polls often and mostly finds nothing: a read answers
 	 * that without taking the write lock its committer needs. */
-	st = db_query(db, STMT_Q_ANY_QUEUED, err, "");
-	if (!st || (rc = db_step_one(db, st, err)) < 0)
+	if (queue_any_queued(db, &any, err) < 0)
 		return -1;
-	if (rc == 0)
+	if (!any)
 		return 0;
-	db_reset(st);
 	if (db_begin(db, err) < 0)
 		return -1;
 	rc = claim_job(db, runner_id, lease_ms, newcomer, out, err);
@@ -657,6 +667,22 @@ int queue_heartbeat(struct dgen_db *db, const char *runner_id, long pid,
 	/* Every restart is a new runner id: forget those silent for a day. */
 	dgen_clock_iso(dgen_clock_now_ms() - 86400000LL, day_ago);
 	return db_write(db, STMT_Q_RUNNERS_PRUNE, err, "s", day_ago) < 0 ? -1 : 0;
+}
+
+int queue_other_runners(struct dgen_db *db, const char *runner_id, int alive_within_s,
+			int64_t *n, struct dgen_err *err)
+{
+	char since[DGEN_ISO_LEN];
+	struct dgen_stmt *st;
+	int rc;
+
+	dgen_clock_iso(dgen_clock_now_ms() - (int64_t)alive_within_s * 1000, since);
+	st = db_query(db, STMT_Q_RUNNERS_OTHERS, err, "ss", since, runner_id);
+	if (!st || (rc = db_step_one(db, st, err)) < 0)
+		return -1;
+	*n = rc ? db_col_int(st, 0) : 0;
+	db_reset(st);
+	return 0;
 }
 
 /* ISO 8601 text of one fixed format sorts like time, so "alive" is a

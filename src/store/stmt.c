@@ -275,6 +275,9 @@ const char *const db_sql[STMT__COUNT] = {
 		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (runner_id) DO UPDATE SET "
 		"pid = excluded.pid, hostname = excluded.hostname, last_seen = excluded.last_seen",
 	[STMT_Q_RUNNER_LAST] = "SELECT max(last_seen) FROM runners",
+	/* runners other than ?2 with a heartbeat at or after ?1 */
+	[STMT_Q_RUNNERS_OTHERS] =
+		"SELECT count(*) FROM runners WHERE last_seen >= ?1 AND runner_id <> ?2",
 	[STMT_Q_RUNNERS_PRUNE] = "DELETE FROM runners WHERE last_seen < ?1",
 	[STMT_Q_RUNNING_RUNNERS] =
 		"SELECT DISTINCT runner_id FROM jobs "
