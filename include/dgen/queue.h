@@ -178,7 +178,9 @@ int queue_finish_unit(struct dgen_db *db, int64_t job_id, const struct dgen_unit
  * queue_tally_unit stores r as queue_finish_unit does and adds what it
  * counts to t (one job's, zeroed with its job_id set first);
  * queue_tally_count then moves the job's counters by the sums and reads
- * them into *after (may be NULL). A start stored after t's last unit sets
+ * them into *after (may be NULL). queue_tally_start stores a start as
+ * queue_start_unit does, telling the job its claim got past planning only
+ * at t's first start (the rest would write the same), and sets
  * t->started_after. The pointers in t are the units'; nothing to free. */
 struct queue_tally {
 	int64_t job_id;
@@ -188,9 +190,12 @@ struct queue_tally {
 	const char *current_block;  /* the last unit's that had one */
 	int64_t current_step;
 	bool started_after;
+	int64_t starts;             /* starts stored with t */
 };
 int queue_tally_unit(struct dgen_db *db, struct queue_tally *t, const struct dgen_unit_result *r,
 		     bool *inserted, struct dgen_err *err);
+int queue_tally_start(struct dgen_db *db, struct queue_tally *t, const char *runner_id,
+		      const struct dgen_unit_start *u, struct dgen_err *err);
 int queue_tally_count(struct dgen_db *db, const struct queue_tally *t,
 		      struct dgen_job_counters *after, struct dgen_err *err);
 

@@ -485,8 +485,7 @@ static int batch_write(struct runner *r, struct dgen_db *db, struct pending *bat
 		if (p->ur) {
 			rc = queue_tally_unit(db, jt, p->ur, NULL, err);
 		} else {
-			rc = queue_start_unit(db, p->job_id, r->runner_id, p->start, err);
-			jt->started_after = true;
+			rc = queue_tally_start(db, jt, r->runner_id, p->start, err);
 		}
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {

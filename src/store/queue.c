@@ -360,17 +360,38 @@ int queue_done_units(struct dgen_db *db, int64_t job_id, int64_t **units, size_t
 		       (void **)units, n, err);
 }
 
+/* Inside the transaction: writes down the start of unit u; with
+ * past_planning, also that the claim got past planning. */
+static int store_start(struct dgen_db *db, int64_t job_id, const char *runner_id,
+		       const struct dgen_unit_start *u, bool past_planning, struct dgen_err *err)
+{
+	if (db_run(db, STMT_Q_UNIT_START, err, "iiiius", job_id, u->unit, u->seed_index,
+		   u->repetition, u->chunk_index, runner_id) < 0)
+		return -1;
+	if (past_planning && db_run(db, STMT_Q_UNIT_STARTED_JOB, err, "is", job_id, runner_id) < 0)
+		return -1;
+	return 0;
+}
+
 int queue_start_unit(struct dgen_db *db, int64_t job_id, const char *runner_id,
 		     const struct dgen_unit_start *u, struct dgen_err *err)
 {
-	int64_t n = -1;
-
 	if (db_begin(db, err) < 0)
 		return -1;
-	if (db_run(db, STMT_Q_UNIT_START, err, "iiiius", job_id, u->unit, u->seed_index,
-		   u->repetition, u->chunk_index, runner_id) >= 0)
-		n = db_run(db, STMT_Q_UNIT_STARTED_JOB, err, "is", job_id, runner_id);
-	return db_end(db, n < 0 ? -1 : 0, err);
+	return db_end(db, store_start(db, job_id, runner_id, u, true, err), err);
+}
+
+/* Nothing else in the transaction moves the job's runner or attempts, so
+ * a second STARTED_JOB would find them as the first left them; and
+ * count_tally, when it runs, sets attempts itself. */
+int queue_tally_start(struct dgen_db *db, struct queue_tally *t, const char *runner_id,
+		      const struct dgen_unit_start *u, struct dgen_err *err)
+{
+	if (store_start(db, t->job_id, runner_id, u, t->starts == 0, err) < 0)
+		return -1;
+	t->starts++;
+	t->started_after = true;
+	return 0;
 }
 
 static void add_suspect(struct dgen_stmt *st, void *arg)
@@ -407,6 +428,28 @@ static int counters_now(struct dgen_db *db, int64_t job_id, struct dgen_job_coun
 	return step_counters(db, db_query(db, STMT_Q_COUNTERS, err, "i", job_id), job_id, c, err);
 }
 
+/* What a record of a job takes from the job row (owner_id 0: none). */
+struct record_source {
+	int64_t pipeline_id, owner_id;
+};
+
+/* Inside the transaction: the job's part of a record of unit into *src;
+ * 1 found, 0 when the job is gone or the unit is a failure already (no
+ * record then), -1 on error. */
+static int record_source(struct dgen_db *db, int64_t job_id, int64_t unit,
+			 struct record_source *src, struct dgen_err *err)
+{
+	struct dgen_stmt *st = db_query(db, STMT_Q_RECORD_SOURCE, err, "ii", job_id, unit);
+	int rc;
+
+	if (!st || (rc = db_step_one(db, st, err)) <= 0)
+		return st ? rc : -1;
+	src->pipeline_id = db_col_int(st, 0);
+	src->owner_id = db_col_is_null(st, 1) ? 0 : db_col_int(st, 1);
+	db_reset(st);
+	return 1;
+}
+
 /* Inside the transaction: stores the record or the failure of unit r.
  * The rows inserted: 0 when the unit was stored already (or the job is
  * gone), -1 on error. */
@@ -415,22 +458,26 @@ static int64_t insert_unit(struct dgen_db *db, int64_t job_id, const struct dgen
 {
 	char now[DGEN_ISO_LEN];
 	struct dgen_buf usage = DGEN_BUF_INIT;
+	struct record_source src;
 	int64_t n;
+	int rc;
 
 	db_now(now);
 	if (r->failed)
 		return db_run(db, STMT_Q_FAILURE_INSERT, err, "iiiiusksss", job_id, r->unit,
 			      r->seed_index, r->repetition, r->chunk_index, r->block_type,
 			      r->step, r->error ? r->error : "unknown error", r->trace, now);
+	if ((rc = record_source(db, job_id, r->unit, &src, err)) <= 0)
+		return rc;
 	/* written as text: a json-c object made only to be printed costs
 	 * more than the rest of the insert's own code */
 	dgen_buf_reserve(&usage, 120);
 	cost_usage_put(&usage, r->input_tokens, r->output_tokens, r->cached_tokens, &r->cost);
-	n = db_run(db, STMT_Q_RECORD_INSERT, err, "iiiiusssssss", job_id, r->unit,
+	n = db_run(db, STMT_Q_RECORD_INSERT, err, "iiiiusssssssik", job_id, r->unit,
 		   r->seed_index, r->repetition, r->chunk_index, r->output ? r->output : "",
 		   r->metadata ? r->metadata : "{}",
 		   r->accumulated_state ? r->accumulated_state : "{}", r->trace, r->trace_id,
-		   now, dgen_buf_str(&usage));
+		   now, dgen_buf_str(&usage), src.pipeline_id, src.owner_id);
 	dgen_buf_free(&usage);
 	return n;
 }

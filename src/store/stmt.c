@@ -239,15 +239,20 @@ const char *const db_sql[STMT__COUNT] = {
 	[STMT_Q_DONE_UNITS] =
 		"SELECT unit FROM records WHERE job_id = ?1 "
 		"UNION SELECT unit FROM failures WHERE job_id = ?1 ORDER BY 1",
-	/* The unit key makes a second insert for the same unit a no-op; the
-	 * NOT EXISTS keeps a unit from being both a record and a failure. */
+	/* What a record takes from its job, when the job is there and the unit
+	 * is not a failure already (the NOT EXISTS keeps a unit from being both
+	 * a record and a failure). Read apart from the insert: an INSERT ...
+	 * SELECT makes sqlite keep a statement journal, a plain one does not. */
+	[STMT_Q_RECORD_SOURCE] =
+		"SELECT j.pipeline_id, j.owner_id FROM jobs j WHERE j.id = ?1 AND NOT EXISTS "
+		"(SELECT 1 FROM failures f WHERE f.job_id = ?1 AND f.unit = ?2)",
+	/* The unit key makes a second insert for the same unit a no-op; ?13
+	 * and ?14 are RECORD_SOURCE's pipeline and owner. */
 	[STMT_Q_RECORD_INSERT] =
 		"INSERT INTO records (job_id, pipeline_id, unit, seed_index, repetition, "
 		"chunk_index, output, metadata, accumulated_state, status, trace, trace_id, "
 		"created_at, updated_at, owner_id, usage) "
-		"SELECT j.id, j.pipeline_id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, "
-		"?11, ?11, j.owner_id, ?12 FROM jobs j WHERE j.id = ?1 AND NOT EXISTS "
-		"(SELECT 1 FROM failures f WHERE f.job_id = ?1 AND f.unit = ?2) "
+		"VALUES (?1, ?13, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', ?9, ?10, ?11, ?11, ?14, ?12) "
 		"ON CONFLICT (job_id, unit) DO NOTHING",
 	[STMT_Q_FAILURE_INSERT] =
 		"INSERT INTO failures (job_id, unit, seed_index, repetition, chunk_index, "
