@@ -633,11 +633,46 @@ static void storage_back_locked(struct runner *r)
 		return;
 	r->storage_down = false;
 	r->storage_probes_ok = 0;
-	r->storage_back_at = dgen_clock_mono();
-	for (struct job *j = r->jobs; j; j = j->next_job)
-		j->last_renew = 0;
+	r->storage_back_at = dgen_clock_mono(); /* the leases were renewed just before */
 	dgen_info("the database can be written again: going on");
 	wake_lanes(r);
+}
+
+/*
+ * Before units go on after the storage was down: renews every held job's
+ * lease. A lease that ran out meanwhile (a server out of reach for longer
+ * than the lease: another runner took the job over) is found lost here,
+ * and its units stop before they make an LLM call whose record another
+ * runner is making too. -1 when the storage fails again. Called on the
+ * claiming loop's thread (the only one that changes the job list) with
+ * r->lock held; unlocks it around each renewal.
+ */
+static int renew_all_locked(struct runner *r, struct dgen_db *db)
+{
+	for (struct job *j = r->jobs; j; j = j->next_job) {
+		struct dgen_err err = DGEN_ERR_INIT;
+		int rc;
+
+		if (j->lost)
+			continue;
+		pthread_mutex_unlock(&r->lock);
+		rc = queue_renew(db, j->id, r->runner_id, r->lease_ms, &err);
+		pthread_mutex_lock(&r->lock);
+		if (rc < 0) {
+			r->storage_probes_ok = 0;
+			dgen_err_clear(&err);
+			return -1;
+		}
+		j->last_renew = dgen_clock_mono();
+		if (rc == 0) {
+			dgen_warn("job %lld: lease lost while the database was out of reach, dropping it",
+				  (long long)j->id);
+			j->lost = true;
+			j->stop = true;
+			atomic_store(&j->cancel, 1);
+		}
+	}
+	return 0;
 }
 
 /*
@@ -659,7 +694,7 @@ static void storage_probe(struct runner *r, struct dgen_db *db, int rc, const st
 	if (r->storage_down) {
 		if (!good)
 			r->storage_probes_ok = 0;
-		else if (++r->storage_probes_ok >= STORAGE_PROBES)
+		else if (++r->storage_probes_ok >= STORAGE_PROBES && renew_all_locked(r, db) == 0)
 			storage_back_locked(r);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -682,12 +717,16 @@ static bool give_up_storing(struct runner *r, struct job *j)
  * the runner gives up on it meanwhile (give_up_storing). */
 static bool storage_wait(struct runner *r, struct job *j)
 {
+	bool waited = false;
+
 	while (r->storage_down) {
 		if (give_up_storing(r, j))
 			return false;
 		evco_sleep((long)(STORAGE_RETRY_SECONDS * 1000));
+		waited = true;
 	}
-	return true;
+	/* its lease may have gone meanwhile (renew_all_locked) */
+	return !waited || !atomic_load(&j->cancel);
 }
 
 /*
