@@ -392,6 +392,45 @@ static void test_unit_blame(struct dgen_db *db, int64_t pid)
 	dgen_err_clear(&err);
 }
 
+/*
+ * A group's death blames no one: units at the limit that were in flight
+ * together are split into smaller groups by the runner, and only a unit
+ * that dies alone at the limit becomes a failure.
+ */
+static void test_group_blame(struct dgen_db *db, int64_t pid)
+{
+	static const int64_t both[] = { 1, 2, -1 }, one[] = { 1, -1 };
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct json_object *o = NULL;
+	struct dgen_claim c;
+	int64_t j = st_job(db, pid, NULL);
+
+	claim_start_die(db, j, "GA", both);
+	claim_start_die(db, j, "GB", both);
+	claim_start_die(db, j, "GC", both);
+	is_str(suspects(db, j), "1:3,2:3", "two units at the limit, in flight together: no failure");
+	ok(jobs_get(db, NULL, j, &o, &err) == 0 &&
+	   json_object_get_int64(json_object_object_get(o, "records_failed")) == 0,
+	   "nothing counted as failed");
+	json_object_put(o);
+	o = NULL;
+	claim_start_die(db, j, "GD", one);
+	is_str(suspects(db, j), "2:3", "the one that died alone at the limit is no suspect any more");
+	ok(jobs_get(db, NULL, j, &o, &err) == 0 &&
+	   json_object_get_int64(json_object_object_get(o, "records_failed")) == 1,
+	   "... but a failure");
+	json_object_put(o);
+	o = NULL;
+	ok(jobs_failures(db, NULL, j, &o, &err) == 0 && json_object_array_length(o) == 1 &&
+	   strstr(sget(json_object_array_get_idx(o, 0), "error"), "stopped 4 times"),
+	   "the failure is unit 1's, after its 4 deaths");
+	json_object_put(o);
+	ok(queue_claim(db, "GE", 60000, &c, &err) == 1 && c.job_id == j, "GE claims it");
+	queue_claim_free(&c);
+	ok(queue_finish_job(db, j, DGEN_JOB_COMPLETED, NULL, &err) == 1, "the job ends");
+	dgen_err_clear(&err);
+}
+
 /* A claim that finishes a unit is making progress: its crash does not
  * count toward the poison limit. And a dead runner's jobs can be taken
  * back at once, whatever their lease. */
@@ -627,6 +666,7 @@ int main(void)
 	test_cancel_not_resurrected(db, pid);
 	test_release_and_attempts(db, pid);
 	test_unit_blame(db, pid);
+	test_group_blame(db, pid);
 	test_unit_key(db, pid);
 	test_progress_and_dead_runner(db, pid);
 	test_large_input(db, pid);

@@ -88,7 +88,8 @@ int queue_release(struct dgen_db *db, int64_t job_id, const char *runner_id,
  * with the cancel flag end cancelled.
  * Blame: each unit the dead claim had started (queue_start_unit) and not
  * stored takes a death; with max_attempts > 0, a unit at max_attempts
- * deaths is stored as a failure ("The runner stopped N times while
+ * deaths or more that was its runner's only unit in flight at the last
+ * one is stored as a failure ("The runner stopped N times while
  * running this unit", counted in records_failed, retried by retry_failed)
  * and its job goes on: a unit that kills its runner cannot crash-loop it,
  * and innocent units are not failed with it. Only a job claimed

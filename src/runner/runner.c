@@ -13,12 +13,12 @@
  * Blame: a unit's start is committed (with the group commit) before it
  * runs, so when the runner dies the rescue knows which units were in
  * flight (queue.h). A unit that was in flight at a death is a suspect:
- * suspects run last, with nothing else in flight, in groups that halve
- * as their deaths grow (bisection: after a death with a thousand units in
- * flight, half of them run together, and only a group that kills the
- * runner again is split further), and one at a time from
- * DGEN_MAX_ATTEMPTS - 1 deaths on, so a unit that kills its runner every
- * time is the only one blamed for it (suspect_group).
+ * suspects run last, with nothing else in flight, in groups that shrink
+ * by four as their deaths grow (after a death with a thousand units in
+ * flight, a quarter of them run together, and only a group that kills
+ * the runner again is split further), down to one; only a unit that dies
+ * alone at DGEN_MAX_ATTEMPTS deaths or more is blamed for it
+ * (suspect_group).
  *
  * Storage: from the first write that fails on storage (disk full,
  * read-only, I/O error) no unit is handed out, nothing is claimed and no
@@ -265,21 +265,24 @@ static bool take_deferred(struct job *j, struct dgen_unit *u, int deaths, int *t
 }
 
 /*
- * How many suspects of so many deaths run together. Every unit in flight
- * at a death takes one, and the rescue fails a unit at DGEN_MAX_ATTEMPTS
- * deaths; so a group is half the units in flight at the first death, half
- * again at each death more, and from max_attempts - 1 deaths on a suspect
- * runs alone: an innocent unit never reaches the limit in a group, and
- * the guilty one's last death is its own.
+ * How many suspects of so many deaths run together: the runner's
+ * concurrency divided by four at each death (a quarter of the units in
+ * flight at the first death, a sixteenth at the second ...), down to one.
+ * Every unit in flight at a death takes one, and the rescue fails a unit
+ * at DGEN_MAX_ATTEMPTS deaths only when it was alone in flight, so a
+ * group that dies again blames no one: it is split further. A unit that
+ * kills its runner every time is found in about log4(units in flight) + 1
+ * deaths (3 at 8 in flight, 6 at 1 024), and innocent units in flight at
+ * a few unrelated deaths (an OOM kill, a host that went away) run again in
+ * groups, not one after another (at 1 024 in flight, groups of 64 after
+ * two deaths).
  */
 static int suspect_group(const struct runner *r, int deaths)
 {
 	int g = r->cfg->runner_concurrency;
 
-	if (deaths >= r->cfg->max_attempts - 1)
-		return 1;
 	for (int d = 0; d < deaths && g > 1; d++)
-		g /= 2;
+		g /= 4;
 	return g > 1 ? g : 1;
 }
 

@@ -217,7 +217,10 @@ int queue_release(struct dgen_db *db, int64_t job_id, const char *runner_id,
  * or only runner_id's), inside the caller's transaction. Order matters:
  * cancelled ones end cancelled first (a cancel must never be undone by a
  * requeue); then the units the dead claims had started take a death each,
- * and those at max_attempts deaths become failures, counted in their jobs;
+ * and those at max_attempts deaths that were the only unit in flight of
+ * their runner become failures, counted in their jobs (the runner runs
+ * suspects in groups that shrink as their deaths grow, so a group's death
+ * blames no one yet); the others are in flight no more;
  * then jobs claimed max_attempts times in a row without starting a unit
  * (their planning kills the runner) end failed; the rest go back to the
  * queue. The statements share one parameter layout; only the first, the
@@ -236,6 +239,7 @@ static int rescue_steps(struct dgen_db *db, int64_t now_ms, const char *runner_i
 		{ STMT_Q_RESCUE_POISON_COUNT, true, false },
 		{ STMT_Q_RESCUE_POISON_FAIL, true, false },
 		{ STMT_Q_RESCUE_POISON_CLEAR, true, false },
+		{ STMT_Q_RESCUE_UNBLAME, false, false },
 		{ STMT_Q_RESCUE_EXHAUSTED, true, true },
 		{ STMT_Q_RESCUE_REQUEUE, false, true },
 	};

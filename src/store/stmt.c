@@ -189,27 +189,39 @@ const char *const db_sql[STMT__COUNT] = {
 	j "status = 'running' AND " j "lease_expires_at < ?1 " \
 	"AND (?5 IS NULL OR " j "runner_id = ?5)"
 	[STMT_Q_RESCUE_BLAME] =
-		"UPDATE unit_starts SET deaths = deaths + 1, runner_id = NULL "
+		"UPDATE unit_starts SET deaths = deaths + 1 "
 		"WHERE runner_id IS NOT NULL AND job_id IN "
 		"(SELECT id FROM jobs WHERE " RESCUED("") ")",
+	/* A unit is guilty at ?4 deaths if it was the only unit its runner
+	 * had in flight at the last one (POISON(s)); in a group it goes on
+	 * to a smaller group. */
+#define POISON(s) \
+	s "runner_id IS NOT NULL AND " s "deaths >= ?4 AND (SELECT count(*) FROM " \
+	"unit_starts o WHERE o.runner_id = " s "runner_id) = 1"
 	[STMT_Q_RESCUE_POISON_COUNT] =
 		"UPDATE jobs SET "
 		"records_failed = records_failed + (SELECT count(*) FROM unit_starts s "
-		"WHERE s.job_id = jobs.id AND s.deaths >= ?4), "
+		"WHERE s.job_id = jobs.id AND " POISON("s.") "), "
 		"current_seed = current_seed + (SELECT count(*) FROM unit_starts s "
-		"WHERE s.job_id = jobs.id AND s.deaths >= ?4) "
+		"WHERE s.job_id = jobs.id AND " POISON("s.") ") "
 		"WHERE " RESCUED("") " AND EXISTS (SELECT 1 FROM unit_starts s "
-		"WHERE s.job_id = jobs.id AND s.deaths >= ?4)",
+		"WHERE s.job_id = jobs.id AND " POISON("s.") ")",
 	[STMT_Q_RESCUE_POISON_FAIL] =
 		"INSERT INTO failures (job_id, unit, seed_index, repetition, chunk_index, "
 		"block_type, step, error, trace, created_at) "
 		"SELECT s.job_id, s.unit, s.seed_index, s.repetition, s.chunk_index, NULL, 0, "
 		"'The runner stopped ' || s.deaths || ' times while running this unit', "
 		"NULL, ?2 FROM unit_starts s JOIN jobs j ON j.id = s.job_id "
-		"WHERE s.deaths >= ?4 AND " RESCUED("j.") " "
+		"WHERE " POISON("s.") " AND " RESCUED("j.") " "
 		"ON CONFLICT (job_id, unit) DO NOTHING",
 	[STMT_Q_RESCUE_POISON_CLEAR] =
-		"DELETE FROM unit_starts WHERE deaths >= ?4 AND job_id IN "
+		"DELETE FROM unit_starts WHERE " POISON("unit_starts.") " AND job_id IN "
+		"(SELECT id FROM jobs WHERE " RESCUED("") ")",
+#undef POISON
+	/* The dead claim's units are in flight no more. */
+	[STMT_Q_RESCUE_UNBLAME] =
+		"UPDATE unit_starts SET runner_id = NULL "
+		"WHERE runner_id IS NOT NULL AND job_id IN "
 		"(SELECT id FROM jobs WHERE " RESCUED("") ")",
 #undef RESCUED
 	[STMT_Q_RESCUE_EXHAUSTED] =
