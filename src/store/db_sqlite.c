@@ -359,10 +359,9 @@ static int lite_wal_mode(struct dgen_db *db, struct dgen_err *err)
  *  - foreign_keys=ON: deleting a pipeline or a job cascades to its rows;
  *  - synchronous=FULL: every commit is fsync'd before it returns, so
  *    what the API acknowledged survives a power loss or an OS crash, not
- *    only a crash of a dgen process. The runner lowers its own
- *    connections to NORMAL (dgen-runner(8) says why and what it costs);
- *    an fsync of the shared WAL by any FULL commit makes everything
- *    before it durable too;
+ *    only a crash of a dgen process. The runner keeps FULL too: its
+ *    group commit makes the fsync one a batch (dgen-runner(8) gives the
+ *    figures);
  *  - journal_size_limit: a WAL that is reset shrinks back to the limit.
  * The schema is migrate.c's business (db_open in open.c runs it next).
  */
