@@ -1592,7 +1592,9 @@ static int runner_db_wait(struct runner *r, struct dgen_db **db, volatile sig_at
 	while (runner_db_open(r, db, err)) {
 		long ms;
 
-		if (db_err_storage(err) == DB_STORAGE_OK)
+		/* a lock held past the busy timeout (another process
+		 * migrating the schema) is waited out too */
+		if (db_err_storage(err) == DB_STORAGE_OK && err->code != DGEN_EBUSY)
 			return -1;
 		ms = startwait_next_ms(&sw);
 		dgen_error("cannot open the database yet (try %d): %s; next try in %.1f s",
