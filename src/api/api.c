@@ -120,16 +120,17 @@ struct dgen_db *api_db(struct api_ctx *c)
 		 * answer says so and what to check, but not where the database is
 		 * nor the driver's words (a server's host, user and address):
 		 * those are for the log above, not for any caller. */
-		if (c->err.code == DGEN_EBUSY && db_err_storage(&c->err) == DB_STORAGE_UNAVAILABLE) {
-			snprintf(c->err.msg, sizeof c->err.msg,
-				 "The database is unavailable; retry in a moment");
-			api_db_hint(&c->err, w->cfg->database_path);
-		} else if (c->err.code != DGEN_EBUSY) {
+		if (c->err.code != DGEN_EBUSY) {
 			dgen_err_set(&c->err, DGEN_EBUSY,
 				     "The database is unavailable; try again later");
 			dgen_err_detail_str(&c->err, "reason", "database cannot be opened");
-			api_db_hint(&c->err, w->cfg->database_path);
+		} else if (db_err_storage(&c->err) == DB_STORAGE_UNAVAILABLE) {
+			snprintf(c->err.msg, sizeof c->err.msg,
+				 "The database is unavailable; retry in a moment");
+		} else {
+			return NULL; /* busy: its own message says so */
 		}
+		api_db_hint(&c->err, w->cfg->database_path);
 		return NULL;
 	}
 	return w->db;

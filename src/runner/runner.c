@@ -641,6 +641,17 @@ static void storage_back_locked(struct runner *r)
 	wake_lanes(r);
 }
 
+/* A renewal found j's lease gone (another runner holds the job now): its
+ * units stop, in flight ones abort, and it is dropped without an end.
+ * Called with r->lock held. */
+static void job_lose(struct job *j, const char *when)
+{
+	dgen_warn("job %lld: lease lost%s, dropping it", (long long)j->id, when);
+	j->lost = true;
+	j->stop = true;
+	atomic_store(&j->cancel, 1);
+}
+
 /*
  * Before units go on after the storage was down: renews every held job's
  * lease. A lease that ran out meanwhile (a server out of reach for longer
@@ -667,13 +678,8 @@ static int renew_all_locked(struct runner *r, struct dgen_db *db)
 			return -1;
 		}
 		j->last_renew = dgen_clock_mono();
-		if (rc == 0) {
-			dgen_warn("job %lld: lease lost while the database was out of reach, dropping it",
-				  (long long)j->id);
-			j->lost = true;
-			j->stop = true;
-			atomic_store(&j->cancel, 1);
-		}
+		if (rc == 0)
+			job_lose(j, " while the database was out of reach");
 	}
 	return 0;
 }
@@ -1503,12 +1509,8 @@ static void tend_jobs(struct runner *r, struct dgen_db *db, bool releasing, bool
 			if (rc < 0)
 				storage_fault(r, &err);
 			pthread_mutex_lock(&r->lock);
-			if (rc == 0) {
-				dgen_warn("job %lld: lease lost, dropping it", (long long)j->id);
-				j->lost = true;
-				j->stop = true;
-				atomic_store(&j->cancel, 1);
-			}
+			if (rc == 0)
+				job_lose(j, "");
 		}
 		if (!j->lost && now - j->last_progress >= PROGRESS_SECONDS) {
 			j->last_progress = now;
