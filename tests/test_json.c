@@ -2,12 +2,53 @@
  * and typed getters name the exact field in their errors. */
 #include "config.h"
 
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dgen/json.h"
 #include "dgen/util.h"
 #include "tap.h"
+
+/* The fewest significant digits that read back to v, by plain search. */
+static int fewest_digits(double v)
+{
+	char t[40];
+
+	for (int prec = 1; prec < 17; prec++) {
+		snprintf(t, sizeof t, "%.*e", prec - 1, v);
+		if (strtod(t, NULL) == v)
+			return prec;
+	}
+	return 17;
+}
+
+/* The significant digits written in a plain (no exponent) number text. */
+static int digits_in(const char *t)
+{
+	int n = 0, lead = 1;
+
+	for (; *t; t++) {
+		if (*t < '0' || *t > '9')
+			continue;
+		if (lead && *t == '0')
+			continue;
+		lead = 0;
+		n++;
+	}
+	return n;
+}
+
+/* Every text reads back to v and is as short as any that does. */
+static bool shortest_ok(double v)
+{
+	char t[40];
+
+	return dgen_json_double_text(v, t) && strtod(t, NULL) == v && !strchr(t, 'e') &&
+	       digits_in(t) == fewest_digits(v);
+}
 
 static int parse(const char *s, struct json_object **v, struct dgen_err *e)
 {
@@ -126,6 +167,34 @@ int main(void)
 	v = dgen_json_new_double(0.1);
 	is_str(dgen_json_compact(v), "0.1", "0.1 prints as 0.1");
 	json_object_put(v);
+	{
+		/* Numbers of six decimals or fewer (timings to the microsecond)
+		 * take a fast path; it must give the same shortest text. */
+		char t[40];
+		bool all = true;
+		uint64_t x = 88172645463325252ull;
+
+		ok(dgen_json_double_text(0.200908, t) && !strcmp(t, "0.200908"), "a timing: %s", t);
+		ok(dgen_json_double_text(-0.25, t) && !strcmp(t, "-0.25"), "a negative: %s", t);
+		ok(dgen_json_double_text(1e-4, t) && !strcmp(t, "0.0001"), "1e-4 stays plain: %s", t);
+		ok(dgen_json_double_text(5e-5, t) && !strcmp(t, "5e-05"),
+		   "below 1e-4 the exponent form stays: %s", t);
+		ok(dgen_json_double_text(999999999.999999, t) && !strcmp(t, "999999999.999999"),
+		   "the top of the range: %s", t);
+		for (int i = 0; i < 200000 && all; i++) {
+			double us, w;
+
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			us = (double)(x % 4000000000000ull);
+			w = us / 1e6;
+			if (w != trunc(w))
+				all = shortest_ok(w) && shortest_ok(-w) &&
+				      shortest_ok(nextafter(w, 0)) && shortest_ok(nextafter(w, 1e10));
+			if (!all)
+				fprintf(stderr, "# not shortest near %.17g\n", w);
+		}
+		ok(all, "every number of six decimals prints shortest, and so do its neighbours");
+	}
 	v = json_object_new_string("a/b");
 	is_str(dgen_json_compact(v), "\"a/b\"", "slashes are not escaped");
 	json_object_put(v);

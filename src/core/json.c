@@ -137,6 +137,36 @@ static int shortest_prec(double v, char txt[40])
 }
 
 /*
+ * The fast path of double_text: v in [1e-4, 1e9) in magnitude that is the
+ * double nearest a number with at most six decimals (a timing rounded to
+ * the microsecond, a temperature, a 0.25 score) prints as that number,
+ * trailing zeros dropped. It is the shortest text reading back to v: the
+ * doubles there are less than 1.2e-7 apart, so no other number of six
+ * decimals or fewer reads back to v. Integer arithmetic only, no printf
+ * conversions of a double (double_text's search takes up to five).
+ */
+static bool micro_text(double v, char txt[40])
+{
+	double a = fabs(v);
+	long long us;
+	char *p = txt;
+	int n;
+
+	if (!(a >= 1e-4 && a < 1e9))
+		return false;
+	us = llround(a * 1e6);
+	if ((double)us / 1e6 != a)
+		return false;
+	if (v < 0)
+		*p++ = '-';
+	n = snprintf(p, 38, "%lld.%06lld", us / 1000000, us % 1000000);
+	while (n > 2 && p[n - 1] == '0' && p[n - 2] != '.')
+		n--;
+	p[n] = '\0';
+	return true;
+}
+
+/*
  * Shortest round-trip text. Integral values keep a ".0" so the number
  * stays a float to a reader, as Python prints it. False (txt empty) when
  * v is NaN or infinite, which JSON cannot carry.
@@ -153,6 +183,8 @@ static bool double_text(double v, char txt[40])
 		snprintf(txt, 40, "%lld.0", (long long)v);
 		return true;
 	}
+	if (micro_text(v, txt))
+		return true;
 	prec = shortest_prec(v, txt);
 	snprintf(txt, 40, "%.*e", prec - 1, v);
 	/* Python's repr: plain digits for exponents -4..15, else d.ddde+XX. */

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -436,7 +437,8 @@ static struct json_object *trace_entry(const char *type, struct json_object *inp
 	json_object_object_add(e, "output", json_object_get(output));
 	if (!error)
 		json_object_object_add(e, "accumulated_state", json_object_get(acc));
-	json_object_object_add(e, "execution_time", dgen_json_new_double(dt));
+	/* to the microsecond: finer is noise, and such a number prints fast */
+	json_object_object_add(e, "execution_time", dgen_json_new_double(round(dt * 1e6) / 1e6));
 	if (error)
 		json_object_object_add(e, "error", json_object_new_string(error));
 	return e;
