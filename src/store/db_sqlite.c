@@ -255,9 +255,32 @@ static int lite_exec_script(struct dgen_db *db, const char *sql, struct dgen_err
 	return 0;
 }
 
+/*
+ * A step that edits sqlite_schema in place (writable_schema, migrate.c
+ * step 8) moves schema_version on itself: that is how every connection,
+ * this one too, learns to read the schema again.
+ */
 static int lite_exec_step(struct dgen_db *db, int i, const char *sql, struct dgen_err *err)
 {
-	return lite_exec_script(db, sql, err);
+	sqlite3_stmt *st = NULL;
+	char bump[64];
+	int rc;
+
+	if (lite_exec_script(db, sql, err) < 0)
+		return -1;
+	if (!strstr(sql, "writable_schema"))
+		return 0;
+	rc = sqlite3_prepare_v2(H(db), "PRAGMA schema_version", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(bump, sizeof bump, "PRAGMA schema_version = %d",
+			 sqlite3_column_int(st, 0) + 1);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return dgen_err_set(err, DGEN_EIO, "Database error: schema step %d: %s", i + 1,
+				    sqlite3_errstr(rc));
+	return lite_exec_script(db, bump, err);
 }
 
 /* BEGIN IMMEDIATE holds the write lock already. */
