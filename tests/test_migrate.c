@@ -1,7 +1,12 @@
 /*
  * test_migrate.c - the schema from an empty file, re-running migrations,
- * concurrent first starts, and a database from a newer dgen.
+ * concurrent first starts, a database from a newer dgen, and the records'
+ * status rule rewritten in place (step 8).
  */
+#include "config.h"
+
+#include <string.h>
+
 #include "dgen/migrate.h"
 #include "store_test.h"
 
@@ -24,6 +29,76 @@ static int raw_count_tables(const char *target)
 		  "('pipelines','jobs','records','failures','runners')"
 		: "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN "
 		  "('pipelines','jobs','records','failures','runners')");
+}
+
+/* Runs sql at target beside the store; false (and the error in msg) when
+ * the database refuses it. */
+static bool raw_try(const char *target, const char *sql, char msg[256])
+{
+	sqlite3 *raw = NULL;
+	bool done;
+
+	msg[0] = '\0';
+	if (st_pg()) {
+#ifdef HAVE_LIBPQ
+		PGconn *c = st_pg_connect(target);
+		PGresult *r = PQexec(c, sql);
+
+		done = PQresultStatus(r) == PGRES_COMMAND_OK;
+		snprintf(msg, 256, "%s", PQerrorMessage(c));
+		PQclear(r);
+		PQfinish(c);
+		return done;
+#endif
+	}
+	if (sqlite3_open(target, &raw) != SQLITE_OK)
+		return false;
+	done = sqlite3_exec(raw, sql, NULL, NULL, NULL) == SQLITE_OK;
+	snprintf(msg, 256, "%s", sqlite3_errmsg(raw));
+	sqlite3_close(raw);
+	return done;
+}
+
+/*
+ * Step 8 wrote the records' status rule as comparisons (sqlite built a
+ * table of the IN list at every insert): the same four statuses pass and
+ * any other is refused, on both stores; on sqlite no IN list is left, and
+ * the step, run again, changes nothing but schema_version.
+ */
+static void test_status_rule(void)
+{
+	static const char *const statuses[] = { "accepted", "rejected", "edited", "pending" };
+	struct dgen_db *db = st_open("rule.db");
+	char *path = st_target("rule.db");
+	int64_t job = st_job(db, st_pipeline(db, "rule"), "rule-1");
+	char msg[256], sql[96];
+
+	ok(st_record(db, job, 0, "a record"), "a record is stored");
+	for (size_t i = 0; i < sizeof statuses / sizeof *statuses; i++) {
+		snprintf(sql, sizeof sql, "UPDATE records SET status = '%s'", statuses[i]);
+		if (!ok(raw_try(path, sql, msg), "status %s is allowed", statuses[i]))
+			diag("%s", msg);
+	}
+	ok(!raw_try(path, "UPDATE records SET status = 'approved'", msg) && strcasestr(msg, "check"),
+	   "any other status is refused: %s", msg);
+	if (!st_pg()) {
+		static const char in_list[] = "SELECT count(*) FROM sqlite_schema "
+					      "WHERE name = 'records' AND sql LIKE '%status IN%'";
+		int64_t before = st_raw_int(path, "PRAGMA schema_version");
+
+		is_int(st_raw_int(path, in_list), 0, "no IN list is left in the rule");
+		db_close(db);
+		raw_set_version(path, migrate_latest() - 1);
+		db = st_open("rule.db");
+		ok(st_raw_int(path, "PRAGMA schema_version") > before,
+		   "run again, the step moves schema_version on");
+		is_int(st_raw_int(path, in_list), 0, "... and the rule is as it was");
+		ok(!raw_try(path, "UPDATE records SET status = 'approved'", msg),
+		   "... still refusing other statuses");
+	}
+	st_integrity(db);
+	db_close(db);
+	free(path);
 }
 
 static void test_fresh_and_rerun(void)
@@ -113,6 +188,7 @@ int main(void)
 	test_fresh_and_rerun();
 	test_concurrent_first_start();
 	test_newer();
+	test_status_rule();
 	st_teardown();
 	return done_testing();
 }

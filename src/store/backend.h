@@ -34,6 +34,8 @@ struct db_value {
 	double d;
 	const void *p;   /* text or blob bytes (borrowed for the bind call) */
 	size_t n;
+	bool held;       /* p stays valid until the statement is reset: the
+			  * backend may keep the pointer instead of a copy */
 };
 
 /* The part of a statement every backend shares; a backend's own statement

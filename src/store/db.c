@@ -182,13 +182,14 @@ static void db_bind(struct dgen_stmt *st, int idx, const struct db_value *v)
  * arguments that follow it, so binding stops there and the statement
  * fails at its step.
  */
-static void db_vbind(struct dgen_stmt *st, const char *types, va_list ap)
+static void db_vbind(struct dgen_stmt *st, const char *types, va_list ap, bool held)
 {
 	struct db_value v;
 	int idx;
 
 	for (idx = 1; *types; types++, idx++) {
 		memset(&v, 0, sizeof(v));
+		v.held = held;
 		switch (*types) {
 		case 'i':
 			v.kind = DB_V_INT;
@@ -231,13 +232,17 @@ static void db_vbind(struct dgen_stmt *st, const char *types, va_list ap)
 	}
 }
 
+/* held: the caller steps and resets st before it returns, so the
+ * arguments outlive every use sqlite makes of them and are bound without
+ * a copy (db_run, db_write, db_insert); a statement handed back to the
+ * caller to step (db_query) gets copies. */
 static struct dgen_stmt *db_vquery(struct dgen_db *db, enum db_stmt_id id,
-				   struct dgen_err *err, const char *types, va_list ap)
+				   struct dgen_err *err, const char *types, va_list ap, bool held)
 {
 	struct dgen_stmt *st = db_stmt(db, id, err);
 
 	if (st)
-		db_vbind(st, types, ap);
+		db_vbind(st, types, ap, held);
 	return st;
 }
 
@@ -248,7 +253,7 @@ struct dgen_stmt *db_query(struct dgen_db *db, enum db_stmt_id id, struct dgen_e
 	va_list ap;
 
 	va_start(ap, types);
-	st = db_vquery(db, id, err, types, ap);
+	st = db_vquery(db, id, err, types, ap, false);
 	va_end(ap);
 	return st;
 }
@@ -256,7 +261,7 @@ struct dgen_stmt *db_query(struct dgen_db *db, enum db_stmt_id id, struct dgen_e
 static int64_t db_vrun(struct dgen_db *db, enum db_stmt_id id, struct dgen_err *err,
 		       const char *types, va_list ap)
 {
-	struct dgen_stmt *st = db_vquery(db, id, err, types, ap);
+	struct dgen_stmt *st = db_vquery(db, id, err, types, ap, true);
 	int64_t n;
 
 	if (!st || db_exec(db, st, &n, err) < 0)
@@ -299,7 +304,7 @@ int db_insert(struct dgen_db *db, enum db_stmt_id id, int64_t *row_id, struct dg
 	va_list ap;
 
 	va_start(ap, types);
-	st = db_vquery(db, id, err, types, ap);
+	st = db_vquery(db, id, err, types, ap, true);
 	va_end(ap);
 	if (!st || db_step_must(db, st, DGEN_ENOTFOUND, "A referenced item does not exist",
 				err) < 0)
