@@ -431,6 +431,64 @@ static void test_group_blame(struct dgen_db *db, int64_t pid)
 	dgen_err_clear(&err);
 }
 
+/* The starts of the runner's commit batches (queue_tally_start): written
+ * while the claim is the writer's, with the job marked past planning, and
+ * not at all once another runner holds the job. */
+static int64_t starts_of(struct dgen_db *db, int64_t job, const char *runner)
+{
+	char *sql = dgen_xasprintf("SELECT count(*) FROM unit_starts WHERE job_id = %lld AND "
+				   "runner_id = '%s'", (long long)job, runner);
+	int64_t n = st_raw_int(db_path(db), sql);
+
+	free(sql);
+	return n;
+}
+
+static void tally_starts(struct dgen_db *db, int64_t job, const char *runner, int64_t from,
+			 int n)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct queue_tally t = { .job_id = job };
+	bool all = db_begin(db, &err) == 0;
+
+	for (int i = 0; all && i < n; i++) {
+		struct dgen_unit_start u = { from + i, from + i, 0, -1 };
+
+		all = queue_tally_start(db, &t, runner, &u, &err) == 0;
+	}
+	all = all && db_commit(db, &err) == 0;
+	ok(all, "%s's batch of %d starts commits %s", runner, n, err.msg);
+	dgen_err_clear(&err);
+}
+
+static void test_tally_starts(struct dgen_db *db, int64_t pid)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct dgen_claim c;
+	int64_t j = st_job(db, pid, NULL), n = 0;
+	char *attempts = dgen_xasprintf("SELECT attempts FROM jobs WHERE id = %lld", (long long)j);
+
+	ok(queue_claim(db, "TA", 60000, &c, &err) == 1 && c.job_id == j, "TA claims");
+	queue_claim_free(&c);
+	is_int(st_raw_int(db_path(db), attempts), 1, "a first attempt");
+	tally_starts(db, j, "TA", 0, 3);
+	is_int(starts_of(db, j, "TA"), 3, "all three starts are written");
+	is_int(st_raw_int(db_path(db), attempts), 0, "the claim is past planning");
+
+	expire_lease(db, j);
+	queue_rescue_expired(db, dgen_clock_now_ms(), 3, &n, &err);
+	ok(queue_claim(db, "TB", 60000, &c, &err) == 1 && c.job_id == j, "TB takes the job over");
+	queue_claim_free(&c);
+	tally_starts(db, j, "TA", 10, 2);
+	is_int(starts_of(db, j, "TA") + starts_of(db, j, "TB"), 0,
+	       "TA, who lost the job, writes no start (and its old ones were let go)");
+	tally_starts(db, j, "TB", 10, 2);
+	is_int(starts_of(db, j, "TB"), 2, "TB's are written");
+	ok(queue_finish_job(db, j, DGEN_JOB_COMPLETED, NULL, &err) == 1, "the job ends");
+	free(attempts);
+	dgen_err_clear(&err);
+}
+
 /* A claim that finishes a unit is making progress: its crash does not
  * count toward the poison limit. And a dead runner's jobs can be taken
  * back at once, whatever their lease. */
@@ -667,6 +725,7 @@ int main(void)
 	test_release_and_attempts(db, pid);
 	test_unit_blame(db, pid);
 	test_group_blame(db, pid);
+	test_tally_starts(db, pid);
 	test_unit_key(db, pid);
 	test_progress_and_dead_runner(db, pid);
 	test_large_input(db, pid);

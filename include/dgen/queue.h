@@ -192,6 +192,7 @@ struct queue_tally {
 	int64_t current_step;
 	bool started_after;
 	int64_t starts;             /* starts stored with t */
+	bool held;                  /* the claim was still ours at its first start */
 };
 int queue_tally_unit(struct dgen_db *db, struct queue_tally *t, const struct dgen_unit_result *r,
 		     bool *inserted, struct dgen_err *err);

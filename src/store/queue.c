@@ -385,13 +385,30 @@ int queue_start_unit(struct dgen_db *db, int64_t job_id, const char *runner_id,
 	return db_end(db, store_start(db, job_id, runner_id, u, true, err), err);
 }
 
-/* Nothing else in the transaction moves the job's runner or attempts, so
- * a second STARTED_JOB would find them as the first left them; and
- * count_tally, when it runs, sets attempts itself. */
+/* Nothing else in the transaction moves the job's runner, status or
+ * attempts, so whether the claim is still ours is read at the batch's
+ * first start of the job and holds for the rest (a start under a lost
+ * claim writes nothing, as STMT_Q_UNIT_START's does); a second
+ * STARTED_JOB would find the job as the first left it; and count_tally,
+ * when it runs, sets attempts itself. */
 int queue_tally_start(struct dgen_db *db, struct queue_tally *t, const char *runner_id,
 		      const struct dgen_unit_start *u, struct dgen_err *err)
 {
-	if (store_start(db, t->job_id, runner_id, u, t->starts == 0, err) < 0)
+	if (t->starts == 0) {
+		struct dgen_stmt *st = db_query(db, STMT_Q_JOB_HELD, err, "is", t->job_id,
+						runner_id);
+		int rc;
+
+		if (!st || (rc = db_step_one(db, st, err)) < 0)
+			return -1;
+		db_reset(st);
+		t->held = rc > 0;
+		if (t->held &&
+		    db_run(db, STMT_Q_UNIT_STARTED_JOB, err, "is", t->job_id, runner_id) < 0)
+			return -1;
+	}
+	if (t->held && db_run(db, STMT_Q_UNIT_START_HELD, err, "iiiius", t->job_id, u->unit,
+			      u->seed_index, u->repetition, u->chunk_index, runner_id) < 0)
 		return -1;
 	t->starts++;
 	t->started_after = true;

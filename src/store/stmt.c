@@ -241,6 +241,15 @@ const char *const db_sql[STMT__COUNT] = {
 		"runner_id) SELECT id, ?2, ?3, ?4, ?5, ?6 FROM jobs "
 		"WHERE id = ?1 AND runner_id = ?6 AND status = 'running' "
 		"ON CONFLICT (job_id, unit) DO UPDATE SET runner_id = excluded.runner_id",
+	/* UNIT_START in two, for a batch of starts: whether the claim is
+	 * still ours, once for the batch's job, then a plain insert for each
+	 * start (an INSERT ... SELECT makes sqlite keep a statement journal). */
+	[STMT_Q_JOB_HELD] =
+		"SELECT 1 FROM jobs WHERE id = ?1 AND runner_id = ?2 AND status = 'running'",
+	[STMT_Q_UNIT_START_HELD] =
+		"INSERT INTO unit_starts (job_id, unit, seed_index, repetition, chunk_index, "
+		"runner_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+		"ON CONFLICT (job_id, unit) DO UPDATE SET runner_id = excluded.runner_id",
 	/* A claim that started a unit got past planning (see RESCUE_EXHAUSTED). */
 	[STMT_Q_UNIT_STARTED_JOB] =
 		"UPDATE jobs SET attempts = 0 WHERE id = ?1 AND runner_id = ?2 AND attempts <> 0",
