@@ -376,6 +376,14 @@ static int lite_wal_mode(struct dgen_db *db, struct dgen_err *err)
 	return 0;
 }
 
+/* Before sqlite's first use in the process: no memory statistics (dgen
+ * reads none), so an allocation inside sqlite takes no global mutex; the
+ * runner's committer makes about a hundred of them a record. */
+static void lite_configure(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 /*
  * Opens the database and sets the connection up the same way in every
  * process:
@@ -391,14 +399,6 @@ static int lite_wal_mode(struct dgen_db *db, struct dgen_err *err)
  *  - journal_size_limit: a WAL that is reset shrinks back to the limit.
  * The schema is migrate.c's business (db_open in open.c runs it next).
  */
-/* Before sqlite's first use in the process: no memory statistics (dgen
- * reads none), so an allocation inside sqlite takes no global mutex; the
- * runner's committer makes about a hundred of them a record. */
-static void lite_configure(void)
-{
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-}
-
 static int lite_connect(struct dgen_db *db, const char *path, struct dgen_err *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
