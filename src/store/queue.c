@@ -125,14 +125,6 @@ static int claim_pipeline_input(struct dgen_db *db, struct dgen_claim *out,
 	return 0;
 }
 
-/*
- * One BEGIN IMMEDIATE transaction: the UPDATE ... RETURNING takes the
- * queued job of the owner with the fewest running jobs, oldest first
- * (queued jobs are few: the jobs quota bounds them per user), and the
- * pipeline definition is read under the same lock, so the runner starts
- * from a consistent picture. started_at keeps the first claim's time
- * across rescues.
- */
 int queue_any_queued(struct dgen_db *db, bool *any, struct dgen_err *err)
 {
 	struct dgen_stmt *st = db_query(db, STMT_Q_ANY_QUEUED, err, "");
@@ -145,6 +137,14 @@ int queue_any_queued(struct dgen_db *db, bool *any, struct dgen_err *err)
 	return 0;
 }
 
+/*
+ * One BEGIN IMMEDIATE transaction: the UPDATE ... RETURNING takes the
+ * queued job of the owner with the fewest running jobs, oldest first
+ * (queued jobs are few: the jobs quota bounds them per user), and the
+ * pipeline definition is read under the same lock, so the runner starts
+ * from a consistent picture. started_at keeps the first claim's time
+ * across rescues.
+ */
 static int claim(struct dgen_db *db, const char *runner_id, int64_t lease_ms, bool newcomer,
 		 struct dgen_claim *out, struct dgen_err *err)
 {
@@ -364,33 +364,16 @@ int queue_done_units(struct dgen_db *db, int64_t job_id, int64_t **units, size_t
 		       (void **)units, n, err);
 }
 
-/* Inside the transaction: writes down the start of unit u; with
- * past_planning, also that the claim got past planning. */
-static int store_start(struct dgen_db *db, int64_t job_id, const char *runner_id,
-		       const struct dgen_unit_start *u, bool past_planning, struct dgen_err *err)
-{
-	if (db_run(db, STMT_Q_UNIT_START, err, "iiiius", job_id, u->unit, u->seed_index,
-		   u->repetition, u->chunk_index, runner_id) < 0)
-		return -1;
-	if (past_planning && db_run(db, STMT_Q_UNIT_STARTED_JOB, err, "is", job_id, runner_id) < 0)
-		return -1;
-	return 0;
-}
-
-int queue_start_unit(struct dgen_db *db, int64_t job_id, const char *runner_id,
-		     const struct dgen_unit_start *u, struct dgen_err *err)
-{
-	if (db_begin(db, err) < 0)
-		return -1;
-	return db_end(db, store_start(db, job_id, runner_id, u, true, err), err);
-}
-
-/* Nothing else in the transaction moves the job's runner, status or
- * attempts, so whether the claim is still ours is read at the batch's
- * first start of the job and holds for the rest (a start under a lost
- * claim writes nothing, as STMT_Q_UNIT_START's does); a second
- * STARTED_JOB would find the job as the first left it; and count_tally,
- * when it runs, sets attempts itself. */
+/*
+ * Inside the caller's transaction: writes down the start of unit u of t's
+ * job, under a claim that is still runner_id's, and at t's first start
+ * that the claim got past planning. Nothing else in the transaction moves
+ * the job's runner, status or attempts, so whether the claim is still
+ * ours is read at the first start and holds for the rest (a start under a
+ * lost claim writes nothing), and count_tally, when it runs, sets
+ * attempts itself. Each start is then a plain INSERT ... VALUES: an
+ * INSERT ... SELECT of the job row makes sqlite keep a statement journal.
+ */
 int queue_tally_start(struct dgen_db *db, struct queue_tally *t, const char *runner_id,
 		      const struct dgen_unit_start *u, struct dgen_err *err)
 {
@@ -407,12 +390,23 @@ int queue_tally_start(struct dgen_db *db, struct queue_tally *t, const char *run
 		    db_run(db, STMT_Q_UNIT_STARTED_JOB, err, "is", t->job_id, runner_id) < 0)
 			return -1;
 	}
-	if (t->held && db_run(db, STMT_Q_UNIT_START_HELD, err, "iiiius", t->job_id, u->unit,
+	if (t->held && db_run(db, STMT_Q_UNIT_START, err, "iiiius", t->job_id, u->unit,
 			      u->seed_index, u->repetition, u->chunk_index, runner_id) < 0)
 		return -1;
 	t->starts++;
 	t->started_after = true;
 	return 0;
+}
+
+/* A lone start: a batch of one. */
+int queue_start_unit(struct dgen_db *db, int64_t job_id, const char *runner_id,
+		     const struct dgen_unit_start *u, struct dgen_err *err)
+{
+	struct queue_tally t = { .job_id = job_id };
+
+	if (db_begin(db, err) < 0)
+		return -1;
+	return db_end(db, queue_tally_start(db, &t, runner_id, u, err), err);
 }
 
 static void add_suspect(struct dgen_stmt *st, void *arg)

@@ -235,18 +235,11 @@ const char *const db_sql[STMT__COUNT] = {
 		"AND (?5 IS NULL OR runner_id = ?5)",
 	[STMT_Q_RELEASE_STARTS] =
 		"UPDATE unit_starts SET runner_id = NULL WHERE job_id = ?1 AND runner_id = ?2",
-	/* Only under a claim that is still ours; the unit keeps its deaths. */
-	[STMT_Q_UNIT_START] =
-		"INSERT INTO unit_starts (job_id, unit, seed_index, repetition, chunk_index, "
-		"runner_id) SELECT id, ?2, ?3, ?4, ?5, ?6 FROM jobs "
-		"WHERE id = ?1 AND runner_id = ?6 AND status = 'running' "
-		"ON CONFLICT (job_id, unit) DO UPDATE SET runner_id = excluded.runner_id",
-	/* UNIT_START in two, for a batch of starts: whether the claim is
-	 * still ours, once for the batch's job, then a plain insert for each
-	 * start (an INSERT ... SELECT makes sqlite keep a statement journal). */
+	/* A unit's start, once JOB_HELD said the claim is still ours (queue.c,
+	 * queue_tally_start); a start again keeps the unit's deaths. */
 	[STMT_Q_JOB_HELD] =
 		"SELECT 1 FROM jobs WHERE id = ?1 AND runner_id = ?2 AND status = 'running'",
-	[STMT_Q_UNIT_START_HELD] =
+	[STMT_Q_UNIT_START] =
 		"INSERT INTO unit_starts (job_id, unit, seed_index, repetition, chunk_index, "
 		"runner_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
 		"ON CONFLICT (job_id, unit) DO UPDATE SET runner_id = excluded.runner_id",
