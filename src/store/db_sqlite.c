@@ -256,9 +256,10 @@ static int lite_exec_script(struct dgen_db *db, const char *sql, struct dgen_err
 }
 
 /*
- * A step that edits sqlite_schema in place (writable_schema, migrate.c
- * step 8) moves schema_version on itself: that is how every connection,
- * this one too, learns to read the schema again.
+ * Every step moves schema_version on once more when it is done: that is
+ * how every connection, this one too, learns to read the schema again,
+ * and sqlite moves it by itself only for DDL, not for a step that edits
+ * sqlite_schema in place (migrate.c step 8).
  */
 static int lite_exec_step(struct dgen_db *db, int i, const char *sql, struct dgen_err *err)
 {
@@ -268,8 +269,6 @@ static int lite_exec_step(struct dgen_db *db, int i, const char *sql, struct dge
 
 	if (lite_exec_script(db, sql, err) < 0)
 		return -1;
-	if (!strstr(sql, "writable_schema"))
-		return 0;
 	rc = sqlite3_prepare_v2(H(db), "PRAGMA schema_version", -1, &st, NULL);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		snprintf(bump, sizeof bump, "PRAGMA schema_version = %d",

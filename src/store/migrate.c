@@ -256,8 +256,9 @@ static const char *const steps[] = {
 	 * runner's instructions a record. The rule is the same, so the
 	 * table's text is changed in place, which sqlite allows for a CHECK
 	 * that every row meets already (lang_altertable.html, "Making Other
-	 * Kinds Of Table Schema Changes"); the sqlite backend then moves
-	 * schema_version on, so every connection reads the schema again.
+	 * Kinds Of Table Schema Changes"); schema_version moves on after it,
+	 * as after every step (db_sqlite.c), so every connection reads the
+	 * schema again.
 	 * PostgreSQL has nothing to change (stmt_pg.c). */
 	"PRAGMA writable_schema=ON;"
 	"UPDATE sqlite_schema SET sql = replace(sql,"
