@@ -7,10 +7,9 @@
 # its own (contrib/dgenctl test does, after make check): a thousand
 # requests in flight against a machine already busy with the parallel
 # suites would measure the load, not the runner.
-# The job may take minutes after the kills: a unit in flight at two deaths
-# is a suspect that runs alone (DGEN_MAX_ATTEMPTS - 1 deaths, see blame in
-# src/runner/runner.c), and with a thousand in flight at each kill several
-# hundred of them run one after another at 200 ms each.
+# After the kills the units in flight at them run again as suspects, in
+# groups a quarter the size at each death (64 after two; blame in
+# src/runner/runner.c): about half a minute, given up to 400 s here.
 DGEN_CRASH_CONCURRENCY=1024 DGEN_CRASH_SEEDS=100 DGEN_CRASH_REPS=200 DGEN_CRASH_KILLS=10
 DGEN_CRASH_WAIT=400
 export DGEN_CRASH_CONCURRENCY DGEN_CRASH_SEEDS DGEN_CRASH_REPS DGEN_CRASH_KILLS DGEN_CRASH_WAIT

@@ -3,8 +3,10 @@
  * input price, and a model's price as the API reads it. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include "dgen/buf.h"
 #include "dgen/cost.h"
 #include "dgen/json.h"
 #include "dgen/model.h"
@@ -82,6 +84,28 @@ static void sums(void)
 	is_str(text(cost_usage_json(5, 6, 1, &a)),
 	       "{\"input_tokens\":5,\"output_tokens\":6,\"cached_tokens\":1,\"cost\":{\"amount\":1.0,\"currency\":\"USD\"}}",
 	       "a usage object carries its cost");
+	{
+		/* the record's usage is written as text (cost_usage_put): the
+		 * same text as the object's, priced, unpriced, odd currency */
+		struct dgen_cost odd = a, none = { 0 };
+		const struct dgen_cost *costs[] = { &a, &none, &odd };
+		bool same = true;
+
+		snprintf(odd.currency, sizeof odd.currency, "\"x\\");
+		for (size_t i = 0; i < 3; i++) {
+			struct dgen_buf t = DGEN_BUF_INIT;
+			struct json_object *o = cost_usage_json(5, 6, 1, costs[i]);
+
+			cost_usage_put(&t, 5, 6, 1, costs[i]);
+			if (strcmp(dgen_buf_str(&t), dgen_json_compact(o)) != 0) {
+				diag("put %s, object %s", dgen_buf_str(&t), dgen_json_compact(o));
+				same = false;
+			}
+			json_object_put(o);
+			dgen_buf_free(&t);
+		}
+		ok(same, "the usage written as text is the usage object's text");
+	}
 }
 
 static void model_prices(void)

@@ -397,6 +397,20 @@ static void test_unit_blame(struct dgen_db *db, int64_t pid)
  * together are split into smaller groups by the runner, and only a unit
  * that dies alone at the limit becomes a failure.
  */
+/* The job's records_failed counter, as the API shows it (-1: no job). */
+static int64_t records_failed(struct dgen_db *db, int64_t job)
+{
+	struct dgen_err err = DGEN_ERR_INIT;
+	struct json_object *o = NULL;
+	int64_t n = -1;
+
+	if (jobs_get(db, NULL, job, &o, &err) == 0)
+		n = json_object_get_int64(json_object_object_get(o, "records_failed"));
+	json_object_put(o);
+	dgen_err_clear(&err);
+	return n;
+}
+
 static void test_group_blame(struct dgen_db *db, int64_t pid)
 {
 	static const int64_t both[] = { 1, 2, -1 }, one[] = { 1, -1 };
@@ -409,18 +423,10 @@ static void test_group_blame(struct dgen_db *db, int64_t pid)
 	claim_start_die(db, j, "GB", both);
 	claim_start_die(db, j, "GC", both);
 	is_str(suspects(db, j), "1:3,2:3", "two units at the limit, in flight together: no failure");
-	ok(jobs_get(db, NULL, j, &o, &err) == 0 &&
-	   json_object_get_int64(json_object_object_get(o, "records_failed")) == 0,
-	   "nothing counted as failed");
-	json_object_put(o);
-	o = NULL;
+	ok(records_failed(db, j) == 0, "nothing counted as failed");
 	claim_start_die(db, j, "GD", one);
 	is_str(suspects(db, j), "2:3", "the one that died alone at the limit is no suspect any more");
-	ok(jobs_get(db, NULL, j, &o, &err) == 0 &&
-	   json_object_get_int64(json_object_object_get(o, "records_failed")) == 1,
-	   "... but a failure");
-	json_object_put(o);
-	o = NULL;
+	ok(records_failed(db, j) == 1, "... but a failure");
 	ok(jobs_failures(db, NULL, j, &o, &err) == 0 && json_object_array_length(o) == 1 &&
 	   strstr(sget(json_object_array_get_idx(o, 0), "error"), "stopped 4 times"),
 	   "the failure is unit 1's, after its 4 deaths");
