@@ -810,7 +810,11 @@ async function main() {
         const card = page.locator(`${tid('job-card')}[data-job-id="${jobId}"]`);
         await card.waitFor();
         await card.locator(tid('job-cancel')).click();
-        await apiOk('DELETE', `/api/jobs/${encodeURIComponent(jobId)}`); // it ends elsewhere meanwhile
+        // It ends elsewhere while the question is open. A running job only
+        // gets the cancel flag, and a second cancel of it is still accepted,
+        // so wait until its runner has ended it before answering.
+        await apiOk('DELETE', `/api/jobs/${encodeURIComponent(jobId)}`);
+        await jobEnded(jobId);
         await confirmDialog(page, 'Cancel job');
         const note = card.locator(tid('job-action-notice'));
         await note.waitFor();
