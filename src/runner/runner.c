@@ -100,6 +100,8 @@
  * hold new writers back while it waits for readers. */
 #define WAL_CHECK_SECONDS 1.0
 #define CHECKPOINT_WAIT_MS 2000
+/* Event loops at most (one per core). */
+#define MAX_LANES 16
 
 /* A unit passed over for later: a suspect, run alone at the end. */
 struct deferred {
@@ -198,7 +200,8 @@ struct lane {
 	struct dgen_db *db;
 };
 
-/* A unit may be available (or the runner quits): the loops ask again. */
+/* A unit may be available (or the runner quits): the loops ask again.
+ * Called with r->lock held (stop_lanes takes the loops away under it). */
 static void wake_lanes(struct runner *r)
 {
 	for (int i = 0; i < r->n_lanes; i++)
@@ -1617,7 +1620,7 @@ static int start_lanes(struct runner *r, int concurrency, volatile sig_atomic_t 
 		       struct dgen_err *err)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int n = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
+	int n = cores < 1 ? 1 : cores > MAX_LANES ? MAX_LANES : (int)cores;
 
 	if (n > concurrency)
 		n = concurrency > 0 ? concurrency : 1;
@@ -1642,15 +1645,23 @@ static int start_lanes(struct runner *r, int concurrency, volatile sig_atomic_t 
 }
 
 /* Units in flight end first (their commits need the committer), then
- * the committer, with nothing left queued. */
+ * the committer, with nothing left queued. The loops are taken from
+ * wake_lanes() first, under r->lock: a unit ending on one loop may still
+ * wake the others while they stop, and must not find one freed. */
 static void stop_lanes(struct runner *r)
 {
+	struct evloop *loops[MAX_LANES];
+	int n = r->n_lanes;
+
 	pthread_mutex_lock(&r->lock);
 	r->quit = true;
-	pthread_mutex_unlock(&r->lock);
-	for (int i = 0; i < r->n_lanes; i++) {
-		evloop_stop(r->lanes[i].loop);
+	for (int i = 0; i < n; i++) {
+		loops[i] = r->lanes[i].loop;
 		r->lanes[i].loop = NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
+	for (int i = 0; i < n; i++) {
+		evloop_stop(loops[i]);
 		db_close(r->lanes[i].db);
 	}
 	free(r->lanes);
