@@ -1,7 +1,8 @@
 /*
  * test_migrate.c - the schema from an empty file, re-running migrations,
- * concurrent first starts, a database from a newer dgen, and the records'
- * status rule rewritten in place (step 8).
+ * concurrent first starts, a database from a newer dgen, the records'
+ * status rule rewritten in place (step 8) and the two record indexes no
+ * sqlite plan used dropped (step 9).
  */
 #include "config.h"
 
@@ -88,7 +89,7 @@ static void test_status_rule(void)
 
 		is_int(st_raw_int(path, in_list), 0, "no IN list is left in the rule");
 		db_close(db);
-		raw_set_version(path, migrate_latest() - 1);
+		raw_set_version(path, 7); /* steps 8 and on run again */
 		db = st_open("rule.db");
 		ok(st_raw_int(path, "PRAGMA schema_version") > before,
 		   "run again, the step moves schema_version on");
@@ -182,6 +183,49 @@ static void test_newer(void)
 	free(path);
 }
 
+/* The record indexes a store has, by name, counted. */
+static int64_t raw_record_indexes(const char *target, const char *names)
+{
+	char *sql = st_pg() ? dgen_xasprintf("SELECT count(*) FROM pg_indexes WHERE schemaname = "
+					     "current_schema() AND tablename = 'records' AND "
+					     "indexname IN (%s)", names)
+			    : dgen_xasprintf("SELECT count(*) FROM sqlite_schema WHERE type = "
+					     "'index' AND tbl_name = 'records' AND name IN (%s)",
+					     names);
+	int64_t n = st_raw_int(target, sql);
+
+	free(sql);
+	return n;
+}
+
+/* Step 9: sqlite drops records_owner and records_status, PostgreSQL keeps
+ * them; the indexes the record lists read stay, records can be stored and
+ * listed by status, and running the step again changes nothing. */
+static void test_record_indexes(void)
+{
+	struct dgen_db *db = st_open("idx.db");
+	char *path = st_target("idx.db");
+	int64_t job = st_job(db, st_pipeline(db, "idx"), "idx-1");
+	const char *dropped = "'records_owner','records_status'";
+	const char *kept = "'records_job','records_pipeline'";
+
+	is_int(raw_record_indexes(path, dropped), st_pg() ? 2 : 0,
+	       st_pg() ? "PostgreSQL keeps records_owner and records_status"
+		       : "sqlite has no records_owner or records_status");
+	is_int(raw_record_indexes(path, kept), 2, "records_job and records_pipeline are there");
+	ok(st_record(db, job, 0, "one") && st_record(db, job, 1, "two"), "records are stored");
+	is_int(st_raw_int(path, "SELECT count(*) FROM records WHERE status = 'pending'"), 2,
+	       "and found by status");
+	db_close(db);
+	raw_set_version(path, migrate_latest() - 1);
+	db = st_open("idx.db");
+	is_int(st_raw_int(path, "SELECT count(*) FROM records"), 2, "run again, the records stay");
+	is_int(raw_record_indexes(path, kept), 2, "... and so do the indexes kept");
+	st_integrity(db);
+	db_close(db);
+	free(path);
+}
+
 int main(void)
 {
 	st_setup();
@@ -189,6 +233,7 @@ int main(void)
 	test_concurrent_first_start();
 	test_newer();
 	test_status_rule();
+	test_record_indexes();
 	st_teardown();
 	return done_testing();
 }
