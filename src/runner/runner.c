@@ -951,12 +951,21 @@ static __attribute__((noinline)) int store_start(struct runner *r, struct work *
 	return -1;
 }
 
+/* A coroutine's record buffer keeps its memory from unit to unit up to
+ * this size (a usual record is about 1 KiB); a larger one is freed after
+ * its unit, so a few huge outputs do not stay with a thousand coroutines. */
+#define RECORD_BUF_KEEP (16 * 1024)
+
 /* Stores the record or failure of w (rc and err: how its pipeline ended,
  * res: what it made), with the start of the coroutine's next unit, picked
- * here (*next); then stops the job if that reached one of its limits. */
+ * here (*next); then stops the job if that reached one of its limits.
+ * The record's JSON is written once into json, the coroutine's own buffer
+ * that the insert binds (trace, NUL, state, NUL, output), and the trees
+ * it was written from go before the wait for the commit. */
 static __attribute__((noinline)) void store_result(struct runner *r, struct work *w,
 						   struct dgen_exec_result *res, int rc,
-						   const struct dgen_err *err, struct work **next)
+						   const struct dgen_err *err, struct dgen_buf *json,
+						   struct work **next)
 {
 	struct job *j = w->j;
 	const struct dgen_unit *u = &w->u;
@@ -964,7 +973,6 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 	struct dgen_job_counters after = { 0 };
 	struct dgen_err serr = DGEN_ERR_INIT;
 	struct dgen_llm_usage total;
-	struct dgen_buf json = DGEN_BUF_INIT;
 	size_t state_at = 0, output_at = 0;
 	const char *exceeded;
 
@@ -972,17 +980,13 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 	ur.seed_index = u->seed_index;
 	ur.repetition = u->repetition;
 	ur.chunk_index = u->chunk_index;
-	/* The record's JSON, written once into one buffer the insert binds
-	 * (trace, NUL, state, NUL, output): it is held until the commit, by
-	 * every unit waiting for one, so it is sized for a usual record
-	 * (1 KiB), and the trees it was written from go before the wait. */
-	dgen_buf_reserve(&json, 1000);
+	dgen_buf_reset(json);
 	if (res->trace)
-		dgen_json_put_compact(&json, res->trace);
+		dgen_json_put_compact(json, res->trace);
 	else
-		dgen_buf_puts(&json, "[]");
-	dgen_buf_putc(&json, '\0');
-	state_at = json.len;
+		dgen_buf_puts(json, "[]");
+	dgen_buf_putc(json, '\0');
+	state_at = json->len;
 	ur.input_tokens = res->usage.input_tokens;
 	ur.output_tokens = res->usage.output_tokens;
 	ur.cached_tokens = res->usage.cached_tokens;
@@ -991,10 +995,10 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 		size_t n = pipeline_n_blocks(j->plan.pipeline);
 
 		ur.metadata = u->state_text;
-		dgen_json_put_compact(&json, res->result);
-		dgen_buf_putc(&json, '\0');
-		output_at = json.len;
-		dgen_buf_puts(&json, exec_output_text(res->result));
+		dgen_json_put_compact(json, res->result);
+		dgen_buf_putc(json, '\0');
+		output_at = json->len;
+		dgen_buf_puts(json, exec_output_text(res->result));
 		ur.trace_id = res->trace_id;
 		if (n) {
 			ur.current_block = pipeline_block_type(j->plan.pipeline, n - 1)->type;
@@ -1010,10 +1014,10 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 		dgen_log(DGEN_LOG_WARN, res->trace_id, "job %lld unit %lld failed: %s",
 			 (long long)j->id, (long long)u->unit, err->msg);
 	}
-	ur.trace = json.data;
+	ur.trace = json->data;
 	if (rc == 0) {
-		ur.accumulated_state = json.data + state_at;
-		ur.output = json.data + output_at;
+		ur.accumulated_state = json->data + state_at;
+		ur.output = json->data + output_at;
 	}
 	json_object_put(res->result);
 	json_object_put(res->trace);
@@ -1043,7 +1047,7 @@ static __attribute__((noinline)) void store_result(struct runner *r, struct work
 		pthread_mutex_unlock(&r->lock);
 	}
 out:
-	dgen_buf_free(&json);
+	dgen_buf_reset_keep(json, RECORD_BUF_KEEP);
 }
 
 /* Runs one unit and stores its record or failure: its start first (unless
@@ -1052,7 +1056,7 @@ out:
  * it was not finished. Once it ran, the coroutine's next unit is picked
  * (*next) and its start stored with this unit's result. */
 static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handle *h,
-		     struct work *w, struct work **next)
+		     struct dgen_buf *json, struct work *w, struct work **next)
 {
 	struct job *j = w->j;
 	struct dgen_block_ctx ctx = exec_block_ctx(r->exec, h, &j->cancel, j->deadline);
@@ -1077,7 +1081,7 @@ static void run_unit(struct runner *r, struct dgen_db *db, struct dgen_llm_handl
 	else
 		rc = pipeline_execute(j->plan.pipeline, w->u.state, &ctx, &res, &err);
 	if (!rc || (err.code != DGEN_ECANCELLED && !atomic_load(&j->cancel)))
-		store_result(r, w, &res, rc, &err, next);
+		store_result(r, w, &res, rc, &err, json, next);
 out:
 	pipeline_result_free(&res);
 	dgen_err_clear(&err);
@@ -1101,11 +1105,13 @@ static int runner_db_open(struct runner *r, struct dgen_db **db, struct dgen_err
 	return 0;
 }
 
-/* What a coroutine keeps from unit to unit: its LLM handle, and its own
- * slot of the engine's per-thread handles of named models (exec.h). */
+/* What a coroutine keeps from unit to unit: its LLM handle, its own slot
+ * of the engine's per-thread handles of named models (exec.h), and the
+ * buffer its records are written into (store_result). */
 struct co_local {
 	struct dgen_llm_handle *h;
 	void *slot, *saved;
+	struct dgen_buf record;
 };
 
 /* The loop has a free coroutine: the next unit, counted in flight. */
@@ -1138,7 +1144,7 @@ static void lane_run(void *arg, void *unit, void **local)
 	while (w) {
 		struct work *next = NULL;
 
-		run_unit(r, ln->db, cl->h, w, &next);
+		run_unit(r, ln->db, cl->h, &cl->record, w, &next);
 		work_done(r, w);
 		if (next && job_stopping(r, next->j)) {
 			unit_unstored(r, next->j);
@@ -1170,8 +1176,10 @@ static void lane_drop(void *arg, void **local)
 	struct co_local *cl = *local;
 
 	(void)arg;
-	if (cl)
+	if (cl) {
 		exec_handle_free(cl->h);
+		dgen_buf_free(&cl->record);
+	}
 	free(cl);
 	*local = NULL;
 }
