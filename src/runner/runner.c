@@ -38,8 +38,8 @@
  * spends nearly all its time waiting, so a thread per unit in flight
  * costs its stack, its malloc arena and a context switch per wait for
  * nothing, which at a thousand units ate more CPU than the work. Instead
- * each unit runs on a coroutine (evloop.h: a ucontext with a small
- * mmap'd stack) on one of a few event-loop threads, one per core; the
+ * each unit runs on a coroutine (evloop.h: a small mmap'd stack with a
+ * guard page) on one of a few event-loop threads, one per core; the
  * unit's code stays synchronous and the waits yield: LLM and embeddings
  * transfers go on the loop's libcurl multi handle (the llm waiter seam,
  * llm.h), backoffs and storage retries become timers, and the commit of a
@@ -49,6 +49,16 @@
  * the result (one wait per unit, not two). Nothing on a loop
  * thread waits on a condition another coroutine of that thread must
  * signal. The claiming loop (main thread) is as it was.
+ *
+ * Why coroutines, and our own: a state machine per unit would turn every
+ * block, and the retries, budgets and commits under them, into callbacks;
+ * on a coroutine they stay the synchronous code that dgen and the API's
+ * generate endpoint run too. Debian's coroutine libraries are Boost's (C++)
+ * and PCL (libpcl1), which switches through ucontext (a signal-mask system
+ * call at every switch), leaves guard pages to its caller and does not
+ * tell AddressSanitizer about the switches, under which make check runs.
+ * What the runner needs is a stack, a switch and those annotations: about
+ * 150 lines of evloop.c.
  */
 #include "config.h"
 
