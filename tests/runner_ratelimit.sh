@@ -48,6 +48,7 @@ storm_start=$(now)
 # within the 500 ms latency) may still arrive; after that the model is
 # paused and only one probe a second goes, the first a second after the
 # first refusal: within these 2 s, 64 and at most 2 probes.
+first_bound=$((DGEN_RUNNER_CONCURRENCY + 2))
 sleep 2
 first=$(model_field mock-storm requests)
 mock POST /mock/models/reset >/dev/null
@@ -62,8 +63,8 @@ mock POST /mock/models/reset >/dev/null
 after_start=$(now)
 diag "storm: $first requests in its first 2 s, then $during in the next 18 s ($(elapsed "$storm_start") s in all)"
 check "storm: the job shows it is rate limited ('$note')" test -n "$note"
-check "storm: as it starts, no more than the requests in flight and the probes come back asking ($first <= 64 + 2)" \
-	test "$first" -le 66
+check "storm: as it starts, no more than the requests in flight and the probes come back asking ($first <= $first_bound)" \
+	test "$first" -le "$first_bound"
 check "storm: then at most about one request a second reaches the provider ($during in 18 s)" \
 	test "$during" -le 24
 check "storm: the job completes within 10 s of the storm's end" wait_status -t 10 "$job" completed
