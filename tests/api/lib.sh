@@ -70,11 +70,12 @@ header() {
 	grep -i "^$1:" "$T/headers" | head -n 1 | sed 's/^[^:]*: *//'
 }
 
-# Error bodies always have the SPEC shape.
+# error_shape [FILE]: the body (FILE, or the last answer's $T/body) has
+# the SPEC's error shape.
 error_shape() {
 	jq -e 'type == "object" and (.error | type == "string" and length > 0)
 		and (.detail | type == "object") and (keys | sort == ["detail","error"])' \
-		"$T/body" >/dev/null 2>&1
+		"${1:-$T/body}" >/dev/null 2>&1
 }
 
 # multipart FILE PIPELINE_ID UPLOAD_PATH UPLOAD_NAME: writes a form body
